@@ -1,0 +1,481 @@
+"""The op contract (Function, Context) and the reverse-mode engine.
+
+An op is a subclass of :class:`Function` with two static methods::
+
+    forward(ctx, *arrays, **attrs) -> ndarray      # numpy in, numpy out
+    backward(ctx, grad) -> grad or tuple of grads  # Tensor in, Tensors out (one per input)
+
+``Function.apply(*tensors, **attrs)`` runs ``forward`` and, when grad mode is on and an
+input requires grad, records a :class:`Context` as the output's ``grad_fn``. The engine
+walks those nodes in reverse topological order without recursion, reduces broadcast
+gradients back to each input's shape (the only place this happens), accumulates, and
+frees saved values as it goes.
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .tensor import OPS, Tensor, to_array
+
+# The grad-mode flag: one of the three pieces of global state the project allows.
+_grad_enabled = True
+# The modules whose forward is running, outermost first (recorded on each node for viz).
+_scope: tuple = ()
+_new_tensor = Tensor.__new__
+_ndarray = np.ndarray
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops are being recorded for backward."""
+    return _grad_enabled
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode and restores it on exit."""
+
+    _mode = True
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._prev = _grad_enabled
+        _grad_enabled = self._mode
+
+    def __exit__(self, *exc: Any) -> None:
+        global _grad_enabled
+        _grad_enabled = self._prev
+
+    def __call__(self, func: Callable) -> Callable:
+        mode = self._mode
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Record nothing inside: ops are plain numpy calls. ``with tg.no_grad():`` or ``@tg.no_grad()``."""
+
+    _mode = False
+
+
+class enable_grad(_GradMode):
+    """Record ops again inside a ``no_grad`` region."""
+
+    _mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Set grad mode to ``mode`` inside the block (or the decorated function)."""
+
+    def __init__(self, mode: bool) -> None:
+        self._mode = bool(mode)
+
+
+def wrap(array: np.ndarray) -> Tensor:
+    """A constant Tensor around ``array`` (no copy, no checks): the engine's fast path."""
+    t = _new_tensor(Tensor)
+    t.data = array
+    t.grad = None
+    t.requires_grad = False
+    t.grad_fn = None
+    t.name = None
+    return t
+
+
+class module_scope:
+    """Record ``module`` as enclosing every op run inside the block (``Context.scope``).
+
+    ``Module.__call__`` uses it, so a rendered graph can draw one cluster per module.
+    """
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def __enter__(self) -> None:
+        global _scope
+        self._prev = _scope
+        _scope = _scope + (self._module,)
+
+    def __exit__(self, *exc: Any) -> None:
+        global _scope
+        _scope = self._prev
+
+
+class _NoContext:
+    """Stands in for ``ctx`` when nothing is recorded: saving and attributes are no-ops."""
+
+    __slots__ = ()
+    needs_input_grad = ()
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        pass
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        pass
+
+
+_NO_CONTEXT = _NoContext()
+
+
+class Context:
+    """One node of the graph: which op ran, on which inputs, with which attributes.
+
+    It is the ``ctx`` that ``forward`` and ``backward`` receive and the ``grad_fn`` of
+    the op's output. ``forward`` may set any attribute on it (``ctx.delta = delta``) and
+    keep arrays with :meth:`save_for_backward`; ``backward`` reads them back, saved arrays
+    as Tensors via :attr:`saved_tensors`.
+    """
+
+    __slots__ = ("fn", "inputs", "attrs", "needs_input_grad", "_saved", "_out", "_grad",
+                 "_freed", "scope", "out_shape", "out_dtype", "__dict__")
+
+    @property
+    def name(self) -> str:
+        """The op's name (its Function class name), as shown in graphs and errors."""
+        return self.fn.__name__
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep references (never copies) to arrays that ``backward`` needs."""
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self) -> tuple[Tensor, ...]:
+        """The saved arrays as Tensors.
+
+        An array that is one of the op's inputs comes back as that input's own Tensor, and
+        the op's output as the output Tensor, so a backward written in Tensor ops stays
+        connected to the graph and can be differentiated again; any other array comes back
+        as a constant.
+        """
+        if self._freed:
+            raise RuntimeError(_freed_message(self))
+        out = self._out() if self._out is not None else None
+        result = []
+        for a in self._saved:
+            if isinstance(a, Tensor):
+                result.append(a)
+                continue
+            for t in self.inputs:
+                if t.data is a:
+                    result.append(t)
+                    break
+            else:
+                result.append(out if out is not None and out.data is a else wrap(np.asarray(a)))
+        return tuple(result)
+
+    def __repr__(self) -> str:
+        attrs = "".join(f" {k}={v!r}" for k, v in self.attrs.items())
+        return f"<{self.name}{attrs}>"
+
+
+def _freed_message(node: Context) -> str:
+    return (f"{node.name}: trying to backward through the graph a second time (or to read "
+            f"saved values after they were freed). Pass retain_graph=True to the first "
+            f"backward() if you need to backward through it again.")
+
+
+def _op_error(fn: type, err: Exception, tensors: Sequence[Tensor], attrs: dict) -> Exception:
+    shapes = ", ".join(str(t.data.shape) for t in tensors)
+    extra = "".join(f", {k}={v!r}" for k, v in attrs.items() if k != "value")
+    return type(err)(f"{fn.__name__}: {err} (input shapes: {shapes}{extra})")
+
+
+class Function:
+    """Base class of every op, built-in or user-defined (PyTorch style).
+
+    Subclasses define ``forward(ctx, *arrays, **attrs)`` in numpy and
+    ``backward(ctx, grad)`` returning one gradient per input (None where there is none).
+    Write ``backward`` in Tensor ops to make the op differentiable any number of times;
+    a backward that returns ndarrays is accepted but once-differentiable: asking for a
+    second derivative through it raises ``RuntimeError`` naming the op. Call ops with
+    ``MyOp.apply(*tensors, **attrs)``; keyword attributes reach ``forward`` and are shown
+    on the op's node in rendered graphs.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, *arrays: np.ndarray, **attrs: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
+        """Run the op on ``inputs`` (Tensors; anything else becomes a constant Tensor)."""
+        record = False
+        for t in inputs:
+            if not isinstance(t, Tensor):
+                inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+                break
+        if _grad_enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    record = True
+                    break
+        if not record:
+            try:
+                out = cls.forward(_NO_CONTEXT, *[t.data for t in inputs], **attrs)
+            except (ValueError, IndexError) as err:
+                raise _op_error(cls, err, inputs, attrs) from err
+            return wrap(out if type(out) is _ndarray else np.asarray(out))
+
+        ctx = Context()
+        ctx.fn = cls
+        ctx.inputs = inputs
+        ctx.attrs = attrs
+        ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
+        ctx._saved = ()
+        ctx._out = None
+        ctx._grad = None
+        ctx._freed = False
+        ctx.scope = _scope
+        try:
+            out = cls.forward(ctx, *[t.data for t in inputs], **attrs)
+        except (ValueError, IndexError) as err:
+            raise _op_error(cls, err, inputs, attrs) from err
+        if type(out) is not _ndarray:
+            out = np.asarray(out)
+        if out.dtype.kind not in "fc":
+            return wrap(out)  # integer/bool results carry no gradient
+        result = wrap(out)
+        result.requires_grad = True
+        result.grad_fn = ctx
+        for a in ctx._saved:
+            if a is out:
+                ctx._out = weakref.ref(result)
+                break
+        return result
+
+
+class _OnceDifferentiable(Function):
+    """Stands for a gradient computed by a numpy backward; differentiating it again fails."""
+
+    @staticmethod
+    def forward(ctx: Context, *arrays: np.ndarray, value: np.ndarray, op: str) -> np.ndarray:
+        return value
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Any:
+        op = ctx.attrs["op"]
+        raise RuntimeError(
+            f"{op}: its backward returns numpy arrays, so it is once-differentiable; a "
+            f"second derivative through {op} is not available. Write {op}.backward with "
+            f"Tensor ops to make it differentiable again.")
+
+
+# -- the engine --------------------------------------------------------------------------
+
+def _as_tensors(x: Any, what: str) -> tuple:
+    if x is None:
+        return ()
+    if isinstance(x, Tensor):
+        return (x,)
+    if isinstance(x, (list, tuple)):
+        return tuple(x)
+    raise TypeError(f"{what}: expected a Tensor or a sequence of Tensors, got {type(x).__name__}")
+
+
+def _root_grads(roots: tuple, grads: Any, what: str) -> list:
+    grads = _as_tensors(grads, what) if grads is not None else (None,) * len(roots)
+    if len(grads) != len(roots):
+        raise ValueError(f"{what}: got {len(roots)} outputs but {len(grads)} gradients")
+    result = []
+    for i, (r, g) in enumerate(zip(roots, grads)):
+        if not isinstance(r, Tensor):
+            raise TypeError(f"{what}: output {i} is a {type(r).__name__}, not a Tensor")
+        if not r.requires_grad:
+            raise RuntimeError(f"{what}: output {i} does not require grad and has no grad_fn; "
+                               f"did you compute it under no_grad() or from tensors with "
+                               f"requires_grad=False?")
+        if g is None:
+            if r.data.size != 1:
+                raise RuntimeError(
+                    f"{what}: grad can be implicitly created only for one-element outputs; "
+                    f"output {i} has shape {r.shape}. Pass grad= of that shape, or reduce "
+                    f"the output first (e.g. .sum()).")
+            g = wrap(np.ones_like(r.data))
+        else:
+            if not isinstance(g, Tensor):
+                g = Tensor(to_array(g, r.dtype))
+            if g.shape != r.shape:
+                raise ValueError(f"{what}: grad has shape {g.shape} but output {i} has shape "
+                                 f"{r.shape}; they must match")
+            if g.dtype != r.dtype:
+                g = g.astype(r.dtype)
+        result.append(g)
+    return result
+
+
+def _fit(node: Context, i: int, g: Any, t: Tensor, upstream: Tensor,
+         create_graph: bool) -> Tensor:
+    """Make ``g`` a Tensor gradient for input ``t``: wrap, unbroadcast, cast dtype."""
+    if not isinstance(g, Tensor):
+        g = wrap(np.asarray(g))
+        if create_graph:
+            g = _OnceDifferentiable.apply(upstream, *node.inputs, value=g.data, op=node.name)
+    if g.data.shape != t.data.shape:
+        try:
+            g = OPS["sum_to"](g, t.data.shape)
+        except ValueError:
+            raise RuntimeError(f"{node.name}: backward returned a gradient of shape {g.shape} "
+                               f"for input {i} of shape {t.shape}") from None
+    if g.data.dtype != t.data.dtype:
+        g = g.astype(t.data.dtype)
+    return g
+
+
+def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
+         targets: dict | None) -> dict:
+    """Backpropagate from ``roots``. Gradients go to leaves' ``.grad`` or, when ``targets``
+    (id -> Tensor) is given, only into the returned dict (id -> gradient)."""
+    # 1. count, for each node, how many nodes of this graph consume its output
+    deps: dict[Context, int] = {}
+    stack = []
+    for r in roots:
+        n = r.grad_fn
+        if n is not None and n not in deps:
+            deps[n] = 0
+            stack.append(n)
+    while stack:
+        n = stack.pop()
+        if n._freed:
+            raise RuntimeError(_freed_message(n))
+        for t in n.inputs:
+            f = t.grad_fn
+            if f is not None:
+                if f in deps:
+                    deps[f] += 1
+                else:
+                    deps[f] = 1
+                    stack.append(f)
+
+    captured: dict[int, Tensor] = {}
+    target_nodes = {}
+    if targets is not None:
+        target_nodes = {t.grad_fn: k for k, t in targets.items() if t.grad_fn is not None}
+
+    def deliver(t: Tensor, g: Tensor) -> None:
+        if targets is None:
+            t.grad = g if t.grad is None else t.grad + g
+        elif id(t) in targets:
+            k = id(t)
+            captured[k] = g if k not in captured else captured[k] + g
+
+    # 2. Kahn's algorithm: a node runs once every consumer has passed its gradient on
+    with set_grad_enabled(create_graph):
+        for r, g in zip(roots, grads):
+            if r.grad_fn is None:
+                deliver(r, g)
+            else:
+                prev = r.grad_fn._grad
+                r.grad_fn._grad = g if prev is None else prev + g
+        ready = [n for n, d in deps.items() if d == 0]
+        while ready:
+            node = ready.pop()
+            g = node._grad
+            node._grad = None
+            if node in target_nodes and g is not None:
+                captured[target_nodes[node]] = g
+            inputs = node.inputs
+            if g is not None:
+                res = node.fn.backward(node, g)
+                if type(res) is not tuple:
+                    res = tuple(res) if isinstance(res, list) else (res,)
+                if len(res) != len(inputs):
+                    raise RuntimeError(f"{node.name}: backward returned {len(res)} gradients "
+                                       f"for {len(inputs)} inputs")
+            for i, t in enumerate(inputs):
+                f = t.grad_fn
+                if g is not None and t.requires_grad and res[i] is not None:
+                    gi = _fit(node, i, res[i], t, g, create_graph)
+                    if f is None:
+                        deliver(t, gi)
+                    else:
+                        prev = f._grad
+                        if prev is None:
+                            f._grad = gi
+                        elif create_graph:
+                            f._grad = prev + gi
+                        else:
+                            f._grad = wrap(prev.data + gi.data)
+                if f is not None:
+                    deps[f] -= 1
+                    if deps[f] == 0:
+                        ready.append(f)
+            if not retain_graph:
+                _free(node, g)
+    return captured
+
+
+def _free(node: Context, g: Tensor | None) -> None:
+    """Drop what backward needed; keep the structure (op, attributes, parents) for viz."""
+    node._saved = ()
+    node._out = None
+    node._freed = True
+    node.__dict__.clear()
+    node.inputs = tuple([t.grad_fn if t.grad_fn is not None else t for t in node.inputs])
+    if g is not None:
+        node.out_shape = g.data.shape
+        node.out_dtype = g.data.dtype
+
+
+def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None, *,
+             retain_graph: bool = False, create_graph: bool = False) -> None:
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of every leaf that requires
+    grad (``tensors[i].backward(grad_tensors[i])`` for all i in one pass)."""
+    roots = _as_tensors(tensors, "backward")
+    grads = _root_grads(roots, grad_tensors, "backward")
+    _run(roots, grads, retain_graph or create_graph, create_graph, None)
+
+
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Any = None, *, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+    """The gradients of ``outputs`` with respect to ``inputs``, as a tuple; ``.grad`` is not
+    touched. ``grad_outputs`` are the upstream gradients (default: ones for one-element
+    outputs). With ``create_graph=True`` the result can be differentiated again.
+    ``retain_graph`` defaults to ``create_graph``. An input the outputs do not depend on
+    raises ``RuntimeError`` unless ``allow_unused=True`` (then its gradient is None)."""
+    roots = _as_tensors(outputs, "grad")
+    ins = _as_tensors(inputs, "grad")
+    for i, t in enumerate(ins):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad")
+    grads = _root_grads(roots, grad_outputs, "grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    captured = _run(roots, grads, retain_graph, create_graph, {id(t): t for t in ins})
+    result = []
+    for i, t in enumerate(ins):
+        g = captured.get(id(t))
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute "
+                               f"the outputs; pass allow_unused=True to get None for it")
+        result.append(g)
+    return tuple(result)
+
+
+def iter_graph(outputs: Iterable[Tensor]) -> list[Context]:
+    """Every op node reachable from ``outputs``, each once, outputs first (no recursion)."""
+    seen: dict[Context, None] = {}
+    stack = [t.grad_fn for t in outputs if t.grad_fn is not None]
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen[n] = None
+        for p in n.inputs:
+            f = p if isinstance(p, Context) else p.grad_fn
+            if f is not None and f not in seen:
+                stack.append(f)
+    return list(seen)

@@ -1,0 +1,33 @@
+"""The package-level random generator (the third piece of global state the project allows).
+
+Ops that draw random numbers (dropout, initialisers) take an explicit ``generator``; without
+one they use this default, which :func:`manual_seed` resets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_default = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Reseed the default generator, so the same seed gives the same masks and weights."""
+    global _default
+    _default = np.random.default_rng(seed)
+    return _default
+
+
+def default_generator() -> np.random.Generator:
+    """The generator used when an op is given none."""
+    return _default
+
+
+def resolve(generator: np.random.Generator | None) -> np.random.Generator:
+    """``generator`` itself, or the default one; anything else is a TypeError."""
+    if generator is None:
+        return _default
+    if not isinstance(generator, np.random.Generator):
+        raise TypeError(f"generator must be a numpy.random.Generator (np.random.default_rng(seed)),"
+                        f" got {type(generator).__name__}")
+    return generator
