@@ -212,42 +212,46 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
         """Run the op on ``inputs`` (Tensors; anything else becomes a constant Tensor)."""
+        # This is the hot path of every op: one pass over the inputs, no helper calls.
         record = False
         for t in inputs:
             if not isinstance(t, Tensor):
                 inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+                record = any(x.requires_grad for x in inputs)
                 break
-        if _grad_enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    record = True
-                    break
-        if not record:
-            try:
-                out = cls.forward(_NO_CONTEXT, *[t.data for t in inputs], **attrs)
-            except (ValueError, IndexError) as err:
-                raise _op_error(cls, err, inputs, attrs) from err
-            return wrap(out if type(out) is _ndarray else np.asarray(out))
-
-        ctx = Context()
-        ctx.fn = cls
-        ctx.inputs = inputs
-        ctx.attrs = attrs
-        ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
-        ctx._saved = ()
-        ctx._out = None
-        ctx._grad = None
-        ctx._freed = False
-        ctx.scope = _scope
+            if t.requires_grad:
+                record = True
+        ctx = _NO_CONTEXT
+        if record and _grad_enabled:
+            ctx = Context()
+            ctx.fn = cls
+            ctx.inputs = inputs
+            ctx.attrs = attrs
+            ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
+            ctx._saved = ()
+            ctx._out = None
+            ctx._grad = None
+            ctx._freed = False
+            ctx.scope = _scope
         try:
-            out = cls.forward(ctx, *[t.data for t in inputs], **attrs)
+            if len(inputs) == 1:
+                out = cls.forward(ctx, inputs[0].data, **attrs)
+            elif len(inputs) == 2:
+                out = cls.forward(ctx, inputs[0].data, inputs[1].data, **attrs)
+            else:
+                out = cls.forward(ctx, *[t.data for t in inputs], **attrs)
         except (ValueError, IndexError) as err:
             raise _op_error(cls, err, inputs, attrs) from err
         if type(out) is not _ndarray:
             out = np.asarray(out)
-        if out.dtype.kind not in "fc":
-            return wrap(out)  # integer/bool results carry no gradient
-        result = wrap(out)
+        result = _new_tensor(Tensor)
+        result.data = out
+        result.grad = None
+        result.name = None
+        if ctx is _NO_CONTEXT or out.dtype.kind not in "fc":  # int/bool results carry no grad
+            result.requires_grad = False
+            result.grad_fn = None
+            return result
         result.requires_grad = True
         result.grad_fn = ctx
         for a in ctx._saved:
@@ -384,7 +388,7 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
             node = ready.pop()
             g = node._grad
             node._grad = None
-            if node in target_nodes and g is not None:
+            if target_nodes and g is not None and node in target_nodes:
                 captured[target_nodes[node]] = g
             inputs = node.inputs
             if g is not None:
@@ -396,37 +400,39 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
                                        f"for {len(inputs)} inputs")
             for i, t in enumerate(inputs):
                 f = t.grad_fn
-                if g is not None and t.requires_grad and res[i] is not None:
-                    gi = _fit(node, i, res[i], t, g, create_graph)
-                    if f is None:
-                        deliver(t, gi)
-                    else:
-                        prev = f._grad
-                        if prev is None:
-                            f._grad = gi
-                        elif create_graph:
-                            f._grad = prev + gi
+                if g is not None and t.requires_grad:
+                    gi = res[i]
+                    if gi is not None:
+                        if (type(gi) is not Tensor or gi.data.shape != t.data.shape
+                                or gi.data.dtype != t.data.dtype):
+                            gi = _fit(node, i, gi, t, g, create_graph)
+                        if f is None:
+                            deliver(t, gi)
                         else:
-                            f._grad = wrap(prev.data + gi.data)
+                            prev = f._grad
+                            if prev is None:
+                                f._grad = gi
+                            elif create_graph:
+                                f._grad = prev + gi
+                            else:
+                                f._grad = wrap(prev.data + gi.data)
                 if f is not None:
-                    deps[f] -= 1
-                    if deps[f] == 0:
+                    d = deps[f] - 1
+                    deps[f] = d
+                    if d == 0:
                         ready.append(f)
             if not retain_graph:
-                _free(node, g)
+                # Drop what backward needed; keep the structure (op, attributes, parents) so
+                # the graph can still be drawn, with each output's shape and dtype.
+                node._saved = ()
+                node._out = None
+                node._freed = True
+                node.__dict__.clear()
+                node.inputs = tuple([t.grad_fn or t for t in inputs])
+                if g is not None:
+                    node.out_shape = g.data.shape
+                    node.out_dtype = g.data.dtype
     return captured
-
-
-def _free(node: Context, g: Tensor | None) -> None:
-    """Drop what backward needed; keep the structure (op, attributes, parents) for viz."""
-    node._saved = ()
-    node._out = None
-    node._freed = True
-    node.__dict__.clear()
-    node.inputs = tuple([t.grad_fn if t.grad_fn is not None else t for t in node.inputs])
-    if g is not None:
-        node.out_shape = g.data.shape
-        node.out_dtype = g.data.dtype
 
 
 def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None, *,

@@ -37,7 +37,24 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * out * (1.0 - out)
+        return SigmoidBackward.apply(grad, out)
+
+
+class SigmoidBackward(Function):
+    """out = g · y · (1 - y): Sigmoid's gradient as one node, so the first-order pass costs one
+    op.   dg = grad · y(1 - y), dy = grad · g · (1 - 2y)."""
+
+    @staticmethod
+    def forward(ctx, g, y):
+        ctx.save_for_backward(g, y)
+        return g * y * (1.0 - y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g, y = ctx.saved_tensors
+        need_g, need_y = ctx.needs_input_grad
+        return ((grad * y * (1.0 - y)) if need_g else None,
+                (grad * g * (1.0 - 2.0 * y)) if need_y else None)
 
 
 class Tanh(Function):
@@ -52,7 +69,24 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * (1.0 - out * out)
+        return TanhBackward.apply(grad, out)
+
+
+class TanhBackward(Function):
+    """out = g · (1 - y²): Tanh's gradient as one node, so the first-order pass costs one op.
+    dg = grad · (1 - y²), dy = -2 · grad · g · y."""
+
+    @staticmethod
+    def forward(ctx, g, y):
+        ctx.save_for_backward(g, y)
+        return g * (1.0 - y * y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g, y = ctx.saved_tensors
+        need_g, need_y = ctx.needs_input_grad
+        return ((grad * (1.0 - y * y)) if need_g else None,
+                (grad * g * y * -2.0) if need_y else None)
 
 
 class Softmax(Function):
