@@ -338,6 +338,11 @@ def _fit(node: Context, i: int, g: Any, t: Tensor, upstream: Tensor,
     return g
 
 
+def _position(items: tuple, item: Any) -> int:
+    """The index of ``item`` in ``items`` by identity (Tensor's == builds a tensor)."""
+    return next(i for i, x in enumerate(items) if x is item)
+
+
 def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
          targets: dict | None) -> dict:
     """Backpropagate from ``roots``. Gradients go to leaves' ``.grad`` or, when ``targets``
@@ -391,31 +396,31 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
             if target_nodes and g is not None and node in target_nodes:
                 captured[target_nodes[node]] = g
             inputs = node.inputs
-            if g is not None:
+            if g is None:  # nothing flowed into this node: just release its parents
+                res = (None,) * len(inputs)
+            else:
                 res = node.fn.backward(node, g)
                 if type(res) is not tuple:
                     res = tuple(res) if isinstance(res, list) else (res,)
                 if len(res) != len(inputs):
                     raise RuntimeError(f"{node.name}: backward returned {len(res)} gradients "
                                        f"for {len(inputs)} inputs")
-            for i, t in enumerate(inputs):
+            for t, gi in zip(inputs, res):
                 f = t.grad_fn
-                if g is not None and t.requires_grad:
-                    gi = res[i]
-                    if gi is not None:
-                        if (type(gi) is not Tensor or gi.data.shape != t.data.shape
-                                or gi.data.dtype != t.data.dtype):
-                            gi = _fit(node, i, gi, t, g, create_graph)
-                        if f is None:
-                            deliver(t, gi)
+                if gi is not None and t.requires_grad:
+                    if (type(gi) is not Tensor or gi.data.shape != t.data.shape
+                            or gi.data.dtype != t.data.dtype):
+                        gi = _fit(node, _position(inputs, t), gi, t, g, create_graph)
+                    if f is None:
+                        deliver(t, gi)
+                    else:
+                        prev = f._grad
+                        if prev is None:
+                            f._grad = gi
+                        elif create_graph:
+                            f._grad = prev + gi
                         else:
-                            prev = f._grad
-                            if prev is None:
-                                f._grad = gi
-                            elif create_graph:
-                                f._grad = prev + gi
-                            else:
-                                f._grad = wrap(prev.data + gi.data)
+                            f._grad = wrap(prev.data + gi.data)
                 if f is not None:
                     d = deps[f] - 1
                     deps[f] = d
