@@ -373,9 +373,20 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
     if targets is not None:
         target_nodes = {t.grad_fn: k for k, t in targets.items() if t.grad_fn is not None}
 
+    # Each leaf's .grad must be its own array (optimizers and users may change it in place),
+    # but the engine passes arrays through (Add hands the same grad to both inputs, Reshape
+    # returns a view): copy a gradient that is a view or was already handed out.
+    handed_out = {id(g.data) for g in grads}
+
     def deliver(t: Tensor, g: Tensor) -> None:
         if targets is None:
-            t.grad = g if t.grad is None else t.grad + g
+            if t.grad is None:
+                if not create_graph and (g.data.base is not None or id(g.data) in handed_out):
+                    g = wrap(g.data.copy())
+                handed_out.add(id(g.data))
+                t.grad = g
+            else:
+                t.grad = t.grad + g
         elif id(t) in targets:
             k = id(t)
             captured[k] = g if k not in captured else captured[k] + g
