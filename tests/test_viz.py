@@ -11,7 +11,8 @@ import pytest
 
 import tinygrad_reg as tg
 from tinygrad_reg import Function, viz
-from tinygrad_reg.regularization import dropout, l2_penalty
+from tinygrad_reg.autograd import module_scope
+from tinygrad_reg.regularization import l2_penalty
 
 HAVE_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAVE_DOT, reason="the Graphviz `dot` program is not installed")
@@ -26,7 +27,8 @@ def tiny_graph() -> tuple[tg.Tensor, tg.Tensor]:
 
 def nodes_and_edges(dot: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """node id -> label, and the edges, of a to_dot result (legend excluded)."""
-    nodes = dict(re.findall(r'^\t(n\d+) \[label="((?:[^"\\]|\\.)*)"', dot, re.M))
+    found = re.findall(r'^\t+(n\d+) \[label="((?:[^"\\]|\\.)*)"', dot, re.M)
+    nodes = dict(sorted(found, key=lambda kv: int(kv[0][1:])))
     edges = re.findall(r"^\t(n\d+) -> (n\d+)$", dot, re.M)
     return nodes, edges
 
@@ -278,3 +280,66 @@ def test_draw_graph_is_a_digraph_with_the_same_source():
     g = viz.draw_graph(y, rankdir="LR")
     assert isinstance(g, graphviz.Digraph)
     assert g.source == viz.to_dot(y, rankdir="LR")
+
+
+# -- modules ---------------------------------------------------------------------------------
+
+class _Affine:
+    """The smallest thing that records a module scope (the mechanism Module.__call__ uses)."""
+
+    def __init__(self, n_in: int, n_out: int, rng: np.random.Generator) -> None:
+        self.weight = tg.Tensor(rng.standard_normal((n_in, n_out)), requires_grad=True)
+        self.bias = tg.Tensor(np.zeros(n_out), requires_grad=True)
+
+    def __call__(self, x: tg.Tensor) -> tg.Tensor:
+        with module_scope(self):
+            return x @ self.weight + self.bias
+
+
+class _Deep:
+    def __init__(self, depth: int) -> None:
+        rng = np.random.default_rng(0)
+        self.layers = [_Affine(3, 3, rng) for _ in range(depth)]
+
+    def named_parameters(self):
+        for i, layer in enumerate(self.layers):
+            yield f"layers.{i}.weight", layer.weight
+            yield f"layers.{i}.bias", layer.bias
+
+    def named_modules(self):
+        yield "", self
+        for i, layer in enumerate(self.layers):
+            yield f"layers.{i}", layer
+
+    def __call__(self, x: tg.Tensor) -> tg.Tensor:
+        with module_scope(self):
+            for layer in self.layers:
+                x = layer(x).relu()  # the ReLU is the outer module's own op
+            return x
+
+
+def test_collapse_modules_draws_one_node_per_module_call_in_clusters():
+    net = _Deep(2)
+    y = net(tg.Tensor(np.ones((2, 3)))).sum()
+    dot = viz.to_dot(y, params=net, collapse_modules=True)
+    nodes, edges = nodes_and_edges(dot)
+    assert list(nodes.values()) == [
+        "(2, 3) float64", "layers.0.weight\\n(3, 3) float64", "layers.0: _Affine\\nMatMul · Add"
+        "\\n(2, 3) float64", "layers.0.bias\\n(3,) float64", "ReLU\\n(2, 3) float64",
+        "layers.1.weight\\n(3, 3) float64", "layers.1: _Affine\\nMatMul · Add\\n(2, 3) float64",
+        "layers.1.bias\\n(3,) float64", "ReLU\\n(2, 3) float64", "Sum\\nscalar float64",
+        nodes["n10"]]
+    assert edges == [("n0", "n2"), ("n1", "n2"), ("n3", "n2"), ("n2", "n4"), ("n4", "n6"),
+                     ("n5", "n6"), ("n7", "n6"), ("n6", "n8"), ("n8", "n9"), ("n9", "n10")]
+    # one cluster, the outer module, holding its children's nodes and its own ReLUs
+    cluster = re.search(r"subgraph cluster_0 \{\n\t\tlabel=\"_Deep\".*?\n\t\}", dot, re.S)
+    assert cluster and re.findall(r"\t\t(n\d+) ", cluster.group()) == ["n2", "n4", "n6", "n8"]
+
+
+def test_collapse_modules_lets_a_deep_network_fit_under_max_nodes():
+    net = _Deep(100)
+    y = net(tg.Tensor(np.ones((2, 3)))).sum()  # 300 ops, 201 leaves
+    with pytest.raises(ValueError, match="collapse_modules"):
+        viz.to_dot(y, params=net, max_nodes=450)
+    nodes, _ = nodes_and_edges(viz.to_dot(y, params=net, max_nodes=450, collapse_modules=True))
+    assert len(nodes) == 1 + 200 + 200 + 2   # input, params, (Affine, ReLU) per layer, sum, out

@@ -334,9 +334,12 @@ def _module_name(module: Any, module_names: dict) -> str:
     return f"{name}: {cls}" if name else cls
 
 
-def _node(group: list, collapsed: bool, made: dict, names: dict, module_names: dict,
-          out_ids: set, show_data: bool, show_grad: bool) -> tuple[str, list[str]]:
-    """(kind, label lines) of one drawn node; ``group`` holds the items it stands for."""
+def _node(group: list, collapsed: bool, as_module: bool, made: dict, names: dict,
+          module_names: dict, out_ids: set, show_data: bool,
+          show_grad: bool) -> tuple[str, list[str]]:
+    """(kind, label lines) of one drawn node; ``group`` holds the items it stands for. A
+    collapsed group is labelled with its module (``as_module``), or, when it sits in its
+    module's own cluster, with its ops only."""
     item = group[0]
     if not isinstance(item, Context):
         t = item.tensor if isinstance(item, _Output) else item
@@ -351,8 +354,11 @@ def _node(group: list, collapsed: bool, made: dict, names: dict, module_names: d
         return _op_kind(item.name), lines + ([shape] if shape else [])
     ops = list(dict.fromkeys(ctx.name for ctx in group))
     kinds = {_op_kind(n) for n in ops}
-    kind = "reg" if "reg" in kinds else "loss" if "loss" in kinds else "module"
-    lines = [_module_name(item.scope[-1], module_names), _short(" · ".join(ops), 40)]
+    kind = "reg" if "reg" in kinds else "loss" if "loss" in kinds else (
+        "module" if as_module else "op")
+    lines = [_short(" · ".join(ops), 40)]
+    if as_module:
+        lines.insert(0, _module_name(item.scope[-1], module_names))
     shape = _out_shape(group[-1], made)
     return kind, lines + ([shape] if shape else [])
 
@@ -392,19 +398,25 @@ def to_dot(output: Tensor | Sequence[Tensor], *, params: Any = None, show_data: 
     number = {r: f"n{k}" for k, r in enumerate(groups)}
     out_ids = {id(t) for t in outs}
 
+    # A collapsed group is drawn as its innermost module, inside one cluster per enclosing
+    # module; ops a module runs itself, around its children, sit inside its own cluster.
+    scopes = {r: tuple(g[0].scope) for r, g in groups.items() if collapse_modules
+              and isinstance(g[0], Context) and getattr(g[0], "scope", None)}
+    cluster_paths = {tuple(id(m) for m in sc[:k]) for sc in scopes.values()
+                     for k in range(1, len(sc))}
     kinds: set[str] = set()
     node_lines: dict[int, str] = {}
-    scopes: dict[int, tuple] = {}
     for r, group in groups.items():
-        first = group[0]
-        collapsed = collapse_modules and isinstance(first, Context) and bool(
-            getattr(first, "scope", None))
-        kind, label = _node(group, collapsed, made, names, module_names, out_ids, show_data,
-                            show_grad)
+        collapsed = r in scopes
+        if collapsed and tuple(id(m) for m in scopes[r]) not in cluster_paths:
+            scopes[r] = scopes[r][:-1]
+            as_module = True
+        else:
+            as_module = False
+        kind, label = _node(group, collapsed, as_module, made, names, module_names, out_ids,
+                            show_data, show_grad)
         kinds.add(kind)
         node_lines[r] = f"{number[r]} [label={_label(label)}, {_STYLES[kind][1]}]"
-        if collapsed:
-            scopes[r] = tuple(first.scope[:-1])
 
     lines = [f"graph [rankdir={rankdir}, fontname=Helvetica, fontsize=10, nodesep=0.3, "
              f"ranksep=0.35]",
