@@ -162,11 +162,11 @@ class _Output:
 
 
 def _too_big(max_nodes: int, collapse: bool) -> ValueError:
-    hint = ("" if collapse else " Pass collapse_modules=True to draw one node per module call "
-            "(needs the network's layers to be Modules), or")
+    hint = ("" if collapse else "pass collapse_modules=True to draw one node per module call "
+            "(needs the network's layers to be Modules), ")
     return ValueError(f"to_dot: the graph has more than max_nodes={max_nodes} nodes, too many "
-                      f"to lay out readably.{hint} Draw a smaller part of the computation, or "
-                      f"raise max_nodes if you really want the whole graph.")
+                      f"to lay out readably. To draw it, {hint}draw a smaller part of the "
+                      f"computation, or raise max_nodes if you really want the whole graph.")
 
 
 def _walk(outputs: Sequence[Tensor], limit: int | None) -> tuple[list, list, dict]:
