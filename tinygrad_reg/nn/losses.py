@@ -36,10 +36,17 @@ def _scale(grad: Tensor, reduction: str, n: int) -> Tensor:
     return grad / float(n) if reduction == "mean" else grad
 
 
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    """σ(z) from e^(-|z|), never overflowing (the same formula as the Sigmoid op)."""
+    e = np.exp(-np.abs(z))
+    return (np.where(z >= 0, 1.0, e) / (1.0 + e)).astype(z.dtype, copy=False)
+
+
 class BinaryCrossEntropyWithLogits(Function):
     """loss = max(z, 0) - z·y + log(1 + e^(-|z|))  (= -[y log σ(z) + (1-y) log(1-σ(z))]),
     finite for any finite logit z.   dz = grad · (σ(z) - y),  dy = -grad · z
-    (each divided by n for "mean": dz is exactly (σ(z) - y)/m for the mean over m)."""
+    (each divided by n for "mean": dz is exactly (σ(z) - y)/m for the mean over m).
+    dz is one node, BinaryCrossEntropyWithLogitsBackward, so a training step pays for one op."""
 
     @staticmethod
     def forward(ctx, z, y, reduction):
@@ -50,15 +57,37 @@ class BinaryCrossEntropyWithLogits(Function):
     def backward(ctx, grad):
         z, y = ctx.inputs
         reduction = ctx.attrs["reduction"]
+        n = z.size if reduction == "mean" else 1
         need_z, need_y = ctx.needs_input_grad
-        dz = dy = None
-        if need_z:
-            dz = (z.sigmoid() - y) * grad
-            if reduction == "mean":
-                dz = dz / float(z.size)  # divide last so that dz is exactly (σ(z) - y)/m
-        if need_y:
-            dy = -z * _scale(grad, reduction, z.size)
+        dz = BinaryCrossEntropyWithLogitsBackward.apply(z, y, grad, n=n) if need_z else None
+        dy = -z * _scale(grad, reduction, z.size) if need_y else None
         return dz, dy
+
+
+class BinaryCrossEntropyWithLogitsBackward(Function):
+    """out = (σ(z) - y) · g / n: the logits' gradient as one node (g the upstream gradient,
+    n the mean's count or 1).   dz = grad · g · σ(z)(1 - σ(z)) / n,  dy = -grad · g / n,
+    dg = grad · (σ(z) - y) / n (summed to g's shape by the engine)."""
+
+    @staticmethod
+    def forward(ctx, z, y, g, n):
+        out = _sigmoid(z)
+        out -= y
+        out *= g
+        if n != 1:
+            out /= n  # divided last, so that for g = 1 this is exactly (σ(z) - y)/n
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, y, g = ctx.inputs
+        n = float(ctx.attrs["n"])
+        need_z, need_y, need_g = ctx.needs_input_grad
+        s = z.sigmoid()
+        gn = grad * g / n
+        return ((gn * s * (1.0 - s)) if need_z else None,
+                (-gn) if need_y else None,
+                (grad * (s - y) / n) if need_g else None)
 
 
 def _clamped_logs(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -170,6 +199,7 @@ def _pair(pred: Any, target: Any, fn: str, pred_name: str) -> tuple[Tensor, Tens
                       else wrap(target.data.astype(dtype)))
     else:
         target = wrap(np.asarray(target, dtype=dtype))
+        target.name = "target"  # how the constant reads in a rendered graph
     if target.data.shape != pred.data.shape:
         raise ValueError(f"{fn}: {pred_name} has shape {pred.shape} but target has shape "
                          f"{target.shape}; they must match (no broadcasting; reshape one of "
@@ -222,7 +252,12 @@ def cross_entropy(logits: Tensor, labels: Any, reduction: str = "mean") -> Tenso
     if n and (lab.min() < 0 or lab.max() >= c):
         bad = lab[(lab < 0) | (lab >= c)][0]
         raise IndexError(f"{fn}: label {bad} is out of range for {c} classes (0..{c - 1})")
-    return CrossEntropy.apply(logits, wrap(lab), reduction=reduction)
+    if isinstance(labels, Tensor):
+        lab_t = labels
+    else:
+        lab_t = wrap(lab)
+        lab_t.name = "labels"  # how the constant reads in a rendered graph
+    return CrossEntropy.apply(logits, lab_t, reduction=reduction)
 
 
 def mse_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
