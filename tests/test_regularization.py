@@ -75,7 +75,7 @@ def t64(a, grad=True):
     return tg.Tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
 
 
-shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
+shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
 finite = st.floats(-3, 3, allow_nan=False, allow_infinity=False)
 
 

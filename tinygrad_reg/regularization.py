@@ -111,7 +111,7 @@ def dropout(x: Tensor, p: float | None = None, *, keep_prob: float | None = None
     if keep == 0.0:
         mask = np.zeros(x.data.shape, dtype=bool)  # everything dropped: nothing to draw
     else:
-        mask = rng.random(x.data.shape, dtype=np.float32) < keep
+        mask = np.asarray(rng.random(x.data.shape, dtype=np.float32) < keep)  # 0-d: ndarray
     m = wrap(mask)
     m.name = "mask"
     return Dropout.apply(x, m, p=p)
