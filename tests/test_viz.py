@@ -61,6 +61,7 @@ color="#a08a00", penwidth=2]
 \tn3 -> n4
 \tsubgraph cluster_legend {
 \t\tlabel="legend"; style="rounded"; color="#bbbbbb"; fontcolor="#777777"
+\t\t{rank=same; legend_op; legend_param; legend_const; legend_output;}
 \t\tlegend_op [label="op", shape=box, style="rounded,filled", fillcolor="#dbe8f6", \
 color="#5b7fa6"]
 \t\tlegend_param [label="leaf, requires grad", shape=ellipse, style=filled, \
@@ -69,6 +70,7 @@ fillcolor="#d3edc9", color="#4d8a3a"]
 color="#8c8c8c", fontcolor="#555555"]
 \t\tlegend_output [label="output", shape=ellipse, style=filled, fillcolor="#fff1a8", \
 color="#a08a00", penwidth=2]
+\t\tlegend_op -> legend_param -> legend_const -> legend_output [style=invis]
 \t}
 }
 """

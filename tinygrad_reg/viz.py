@@ -428,7 +428,7 @@ def to_dot(output: Tensor | Sequence[Tensor], *, params: Any = None, show_data: 
         lines.extend(f"{number[a]} -> {number[b]}" for a, b in edges if a != b)
     else:
         lines.extend(f"n{p} -> n{i}" for i in range(len(order)) for p in parents[i])
-    lines.extend(_legend(kinds))
+    lines.extend(_legend(kinds, rankdir))
     return f"digraph {_GRAPH_NAME} {{\n" + "".join(f"\t{s}\n" for s in lines) + "}\n"
 
 
@@ -471,13 +471,19 @@ def _clusters(node_lines: dict[int, str], scopes: dict[int, tuple],
     return out
 
 
-def _legend(kinds: set[str]) -> list[str]:
+def _legend(kinds: set[str], rankdir: str) -> list[str]:
+    used = [k for k in _ORDER if k in kinds]
     lines = ["subgraph cluster_legend {",
-             '\tlabel="legend"; style="rounded"; color="#bbbbbb"; fontcolor="#777777"']
-    for kind in _ORDER:
-        if kind in kinds:
-            text, style = _STYLES[kind]
-            lines.append(f"\tlegend_{kind} [label={_label([text])}, {style}]")
+             '\tlabel="legend"; style="rounded"; color="#bbbbbb"; fontcolor="#777777"',
+             "\t{rank=same; " + " ".join(f"legend_{k};" for k in used) + "}"]
+    for kind in used:
+        text, style = _STYLES[kind]
+        lines.append(f"\tlegend_{kind} [label={_label([text])}, {style}]")
+    if len(used) > 1:
+        # invisible edges keep the entries in this order, read left to right or, when the
+        # graph runs sideways, top to bottom (rotated, the order within a rank flips)
+        chain = used[::-1] if rankdir in ("LR", "RL") else used
+        lines.append("\t" + " -> ".join(f"legend_{k}" for k in chain) + " [style=invis]")
     lines.append("}")
     return lines
 
