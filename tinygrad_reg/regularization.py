@@ -9,9 +9,13 @@ Conventions, side by side (W ranges over the weight matrices, m is the batch siz
 
 =====================================  =====================================================
 the tutorial's cost ``J + λ/(2m)·ΣW²``  ``loss + l2_penalty(model, lam=λ/m)``
-PyTorch ``SGD(weight_decay=wd)``        ``l2_penalty(params, lam=wd)`` under plain SGD: both
-                                        add ``wd·W`` to the gradient (not so under Adam, where
-                                        the decay is rescaled; AdamW decouples it instead)
+PyTorch ``SGD(weight_decay=wd)``        ``l2_penalty(params, lam=wd)``: both add ``wd·W`` to
+                                        the gradient, so the trajectories are identical
+PyTorch ``Adam(weight_decay=wd)``       also ``l2_penalty(params, lam=wd)`` (coupled: the
+                                        ``wd·W`` term is rescaled by Adam like the rest of
+                                        the gradient) — which is why it is not weight decay
+PyTorch ``AdamW(weight_decay=wd)``      no penalty equals it: W shrinks by ``lr·wd·W``
+                                        outside Adam's rescaling (decoupled decay)
 Keras ``regularizers.l2(x)`` = x·ΣW²    ``l2_penalty(params, lam=2·x)`` (Keras has no ½)
 Keras ``regularizers.l1(x)`` = x·Σ|W|   ``l1_penalty(params, lam=x)``
 =====================================  =====================================================
@@ -248,9 +252,10 @@ def l2_penalty(params: Any, lam: float) -> Tensor:
     """(lam/2) · ΣW² over ``params`` (a Tensor, an iterable of Tensors, or a Module: then its
     weight matrices only), as one L2Penalty node. Gradient: lam · W.
 
-    The tutorial's cost ``J + λ/(2m)·ΣW²`` is ``loss + l2_penalty(model, lam=λ/m)``; under
-    plain SGD, ``l2_penalty(params, lam)`` equals PyTorch's ``weight_decay=lam``; Keras's
-    ``l2(x)`` (x·ΣW², no ½) is ``lam = 2x``. lam < 0 or non-finite: ValueError.
+    The tutorial's cost ``J + λ/(2m)·ΣW²`` is ``loss + l2_penalty(model, lam=λ/m)``;
+    ``l2_penalty(params, lam)`` equals PyTorch's coupled ``weight_decay=lam`` of SGD (and of
+    Adam), not AdamW's decoupled decay; Keras's ``l2(x)`` (x·ΣW², no ½) is ``lam = 2x``.
+    lam < 0 or non-finite: ValueError.
     """
     lam = _coefficient(lam, "lam", "l2_penalty")
     return L2Penalty.apply(*_weights(params, "l2_penalty"), lam=lam)
