@@ -1,7 +1,7 @@
 """tinygrad_reg: a small, readable autograd framework on numpy, with dropout and L1/L2
 penalties as first-class graph ops."""
 
-from . import ops, regularization, viz
+from . import ops, regularization, testing, viz
 from .autograd import (Context, Function, backward, enable_grad, grad, is_grad_enabled, no_grad,
                        set_grad_enabled)
 from .ops import (abs, broadcast_to, clip, concatenate, exp, expand_dims, log, log_softmax,
@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "Function", "Context", "backward", "grad", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "manual_seed", "default_generator", "ops",
-    "regularization", "viz",
+    "regularization", "testing", "viz",
     "abs", "broadcast_to", "clip", "concatenate", "exp", "expand_dims", "log", "log_softmax",
     "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "relu", "reshape",
     "sigmoid", "softmax", "sqrt", "squeeze", "stack", "sum", "sum_to", "tanh", "transpose",
