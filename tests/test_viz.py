@@ -112,6 +112,7 @@ def test_shared_inputs_and_several_outputs():
         "a\\n(3,) float64", "Mul\\n(3,) float64", "Sum\\nscalar float64",
         "scalar float64\\n3", "h\\n(3,) float64"]
     assert edges == [("n0", "n1"), ("n0", "n1"), ("n1", "n2"), ("n2", "n3"), ("n1", "n4")]
+    assert viz.to_dot([loss, h, loss]) == viz.to_dot([loss, h])  # given twice, drawn once
     # a named intermediate that is not an output is named on the op that made it
     assert "Mul\\nh: (3,) float64" in nodes_and_edges(viz.to_dot(loss))[0].values()
 

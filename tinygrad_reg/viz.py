@@ -259,7 +259,7 @@ def _as_outputs(output: Any) -> list[Tensor]:
     for i, t in enumerate(outs):
         if not isinstance(t, Tensor):
             raise TypeError(f"to_dot: output {i} is a {type(t).__name__}, not a Tensor")
-    return outs
+    return list({id(t): t for t in outs}.values())  # an output given twice is drawn once
 
 
 def _param_names(params: Any) -> tuple[dict[int, str], dict[int, str]]:
