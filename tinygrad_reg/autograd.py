@@ -243,7 +243,11 @@ class Function:
         except (ValueError, IndexError) as err:
             raise _op_error(cls, err, inputs, attrs) from err
         if type(out) is not _ndarray:
-            out = np.asarray(out)
+            raw, out = out, np.asarray(out)
+            # numpy gives scalars for 0-d results: a saved output must be the array we keep,
+            # or saved_tensors would return it as a constant and cut the second derivative
+            if ctx is not _NO_CONTEXT and ctx._saved:
+                ctx._saved = tuple(out if s is raw else s for s in ctx._saved)
         result = _new_tensor(Tensor)
         result.data = out
         result.grad = None
