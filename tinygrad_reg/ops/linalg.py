@@ -1,4 +1,4 @@
-"""Matrix products."""
+"""Matrix products, and the fused affine map of a Linear layer."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .common import operands
+from .common import operand, operands
 
 
 def _swap(t: Tensor) -> Tensor:
@@ -36,11 +36,11 @@ class MatMul(Function):
         # promote vectors to matrices as numpy does, then undo the promotion
         a2 = a.reshape(1, a.shape[0]) if a.ndim == 1 else a
         b2 = b.reshape(b.shape[0], 1) if b.ndim == 1 else b
-        g = grad
-        if a.ndim == 1:
-            g = g.expand_dims(-2)
+        g = grad  # restore the removed axes: m (last) first, so 1-D @ 1-D (0-d grad) works
         if b.ndim == 1:
             g = g.expand_dims(-1)
+        if a.ndim == 1:
+            g = g.expand_dims(-2)
         ga = gb = None
         if need_a:
             ga = g @ _swap(b2)
@@ -60,4 +60,59 @@ def matmul(a: Any, b: Any) -> Tensor:
     return MatMul.apply(a, b)
 
 
-__all__ = ["matmul"]
+class Linear(Function):
+    """out = x @ wᵀ + b, one node for a whole dense layer (x: (..., in), w: (out, in),
+    b: (out,) or absent).   dx = grad @ w,  dw = gradᵀ @ x (batch axes flattened),
+    db = grad, which the engine sums over the batch axes (the one place broadcasting is
+    undone). One node instead of Transpose, MatMul and Add cuts the Python overhead of each
+    layer to a third; the bias is added in place into the product, so no temporary."""
+
+    @staticmethod
+    def forward(ctx, x, w, b=None):
+        ctx.save_for_backward(x, w)
+        out = np.matmul(x, w.T)
+        if b is not None:
+            if b.dtype == out.dtype:
+                out += b
+            else:  # keep numpy's promotion, as x @ w.T + b would
+                out = out + b
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gx = grad @ w if need[0] else None
+        gw = None
+        if need[1]:
+            if x.ndim == 2:
+                gw = grad.T @ x
+            else:  # 1-D or batched input: every leading axis is a batch axis
+                gw = grad.reshape(-1, w.shape[0]).T @ x.reshape(-1, w.shape[1])
+        if len(need) == 2:
+            return gx, gw
+        return gx, gw, (grad if need[2] else None)
+
+
+def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight.T + bias as one Linear node: x (..., in), weight (out, in), bias (out,)
+    or None. The layout of PyTorch's ``F.linear`` and of the tutorial's ``W[l]``."""
+    x, weight = operands(x, weight)
+    if weight.ndim != 2:
+        raise ValueError(f"Linear: weight must be 2-D (out_features, in_features), got shape "
+                         f"{weight.shape}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"Linear: input of shape {x.shape} does not match weight of shape "
+                         f"{weight.shape}: the input's last axis must have "
+                         f"{weight.shape[1]} features")
+    if bias is None:
+        return Linear.apply(x, weight)
+    if not isinstance(bias, Tensor):
+        bias = operand(bias, weight)
+    if bias.shape != (weight.shape[0],):
+        raise ValueError(f"Linear: bias must have shape ({weight.shape[0]},) to match weight "
+                         f"of shape {weight.shape}, got {bias.shape}")
+    return Linear.apply(x, weight, bias)
+
+
+__all__ = ["linear", "matmul"]
