@@ -14,60 +14,7 @@ from hypothesis.extra import numpy as hnp
 import tinygrad_reg as tg
 from tinygrad_reg.autograd import iter_graph
 from tinygrad_reg.nn import functional as F
-
-try:  # the public kit, once it exists; otherwise a small local central-difference check
-    from tinygrad_reg.testing import gradcheck, gradgradcheck
-except ImportError:  # pragma: no cover - depends on what has landed
-    def _numeric(fn, xs, v, eps=1e-6):
-        out = []
-        for x in xs:
-            g = np.zeros_like(x.data)
-            flat, gflat = x.data.reshape(-1), g.reshape(-1)
-            for i in range(flat.size):
-                old = flat[i]
-                flat[i] = old + eps
-                hi = float(np.sum(fn(*xs).data * v))
-                flat[i] = old - eps
-                lo = float(np.sum(fn(*xs).data * v))
-                flat[i] = old
-                gflat[i] = (hi - lo) / (2 * eps)
-            out.append(g)
-        return out
-
-    def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
-        xs = [x for x in inputs if x.requires_grad]
-        out = fn(*inputs)
-        v = np.random.default_rng(0).standard_normal(out.shape)
-        if out.requires_grad:
-            got = tg.grad(out, xs, tg.Tensor(v), retain_graph=True, allow_unused=True)
-        else:
-            got = [None] * len(xs)
-        want = _numeric(lambda *a: fn(*a), inputs, v, eps)
-        want = [w for w, x in zip(want, inputs, strict=True) if x.requires_grad]
-        for i, (g, w) in enumerate(zip(got, want, strict=True)):
-            g = np.zeros_like(w) if g is None else g.data
-            np.testing.assert_allclose(g, w, atol=atol, rtol=rtol, err_msg=f"input {i}")
-        return True
-
-    def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
-        xs = [x for x in inputs if x.requires_grad]
-        out = fn(*inputs)
-        rng = np.random.default_rng(1)
-        v = tg.Tensor(rng.standard_normal(out.shape), requires_grad=True)
-        ws = [rng.standard_normal(x.shape) for x in xs]
-
-        def first(*args):
-            a, vv = list(args[:-1]), args[-1]
-            o = fn(*a)
-            ins = [t for t in a if t.requires_grad]
-            gs = tg.grad(o, ins, vv, create_graph=True, allow_unused=True)
-            total = tg.Tensor(np.zeros(()))
-            for g, w in zip(gs, ws, strict=True):
-                if g is not None:
-                    total = total + (g * tg.Tensor(w)).sum()
-            return total
-
-        return gradcheck(first, list(inputs) + [v], eps, atol, rtol)
+from tinygrad_reg.testing import gradcheck, gradgradcheck
 
 
 def t64(a, grad=True):
