@@ -1,0 +1,139 @@
+"""Weight initialisers: each is ``fn(shape, *, generator=None, dtype=np.float32) -> ndarray``,
+a fresh array drawn from ``generator`` (an ``np.random.Generator``; without one, the package
+generator that :func:`tinygrad_reg.manual_seed` seeds).
+
+They return arrays rather than filling tensors in place, so the same function serves a
+``Linear(init=...)``, a hand-built ``Parameter(he_normal((out, in)))`` and a plain numpy
+experiment. ``Linear(init=name)`` accepts the names in :data:`INITIALISERS`, or any callable
+with this signature (e.g. ``functools.partial(scaled_normal, std=0.1)``).
+
+For a weight of shape (out, in) (or (out, in, *receptive field)): fan_in = in · receptive
+field, fan_out = out · receptive field, as in PyTorch.
+
+==================  ==========================================  ============================
+``he_normal``       N(0, 2 / fan_in)                            He et al. 2015 (kaiming),
+                                                                keeps ReLU activations' scale
+``xavier_uniform``  U(-a, a), a = √(6 / (fan_in + fan_out))     Glorot & Bengio 2010
+``xavier_normal``   N(0, 2 / (fan_in + fan_out))                Glorot & Bengio 2010
+``scaled_normal``   N(0, std²), std = 0.01 by default           the tutorial's randn · 0.01
+==================  ==========================================  ============================
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..random import resolve
+
+Initialiser = Callable[..., np.ndarray]
+
+
+def _shape(shape: Any, fn: str) -> tuple[int, ...]:
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    try:
+        dims = tuple(int(n) for n in shape)
+    except TypeError:
+        raise TypeError(f"{fn}: shape must be a tuple of ints, got {shape!r}") from None
+    if any(n < 0 for n in dims):
+        raise ValueError(f"{fn}: shape must not have negative sizes, got {dims}")
+    return dims
+
+
+def _float_dtype(dtype: Any, fn: str) -> np.dtype:
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"{fn}: dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+def _fans(shape: tuple[int, ...], fn: str) -> tuple[int, int]:
+    """(fan_in, fan_out) of a weight of ``shape`` (out, in, *receptive field)."""
+    if len(shape) < 2:
+        raise ValueError(f"{fn}: needs a weight of at least 2 dims (out_features, "
+                         f"in_features) to compute fan_in/fan_out, got shape {shape}; use "
+                         f"scaled_normal or zeros for a bias")
+    receptive = math.prod(shape[2:])
+    fan_in, fan_out = shape[1] * receptive, shape[0] * receptive
+    if fan_in == 0 or fan_out == 0:
+        raise ValueError(f"{fn}: fan_in and fan_out must be positive, got shape {shape}")
+    return fan_in, fan_out
+
+
+def _normal(shape: tuple[int, ...], std: float, generator: Any, dtype: np.dtype) -> np.ndarray:
+    out = resolve(generator).standard_normal(shape, dtype=dtype)
+    out *= dtype.type(std)
+    return out
+
+
+def he_normal(shape: Any, *, generator: np.random.Generator | None = None,
+              dtype: Any = np.float32) -> np.ndarray:
+    """Weights from N(0, 2 / fan_in): the He (kaiming) initialisation for ReLU networks, which
+    keeps the variance of activations about constant from layer to layer."""
+    shape = _shape(shape, "he_normal")
+    dt = _float_dtype(dtype, "he_normal")
+    fan_in, _ = _fans(shape, "he_normal")
+    return _normal(shape, math.sqrt(2.0 / fan_in), generator, dt)
+
+
+def xavier_normal(shape: Any, *, generator: np.random.Generator | None = None,
+                  dtype: Any = np.float32) -> np.ndarray:
+    """Weights from N(0, 2 / (fan_in + fan_out)): the Glorot initialisation (tanh, sigmoid)."""
+    shape = _shape(shape, "xavier_normal")
+    dt = _float_dtype(dtype, "xavier_normal")
+    fan_in, fan_out = _fans(shape, "xavier_normal")
+    return _normal(shape, math.sqrt(2.0 / (fan_in + fan_out)), generator, dt)
+
+
+def xavier_uniform(shape: Any, *, generator: np.random.Generator | None = None,
+                   dtype: Any = np.float32) -> np.ndarray:
+    """Weights from U(-a, a) with a = √(6 / (fan_in + fan_out)) (variance 2/(fan_in+fan_out),
+    the same as :func:`xavier_normal`)."""
+    shape = _shape(shape, "xavier_uniform")
+    dt = _float_dtype(dtype, "xavier_uniform")
+    fan_in, fan_out = _fans(shape, "xavier_uniform")
+    a = math.sqrt(6.0 / (fan_in + fan_out))
+    out = resolve(generator).random(shape, dtype=dt)  # U[0, 1), drawn in the target dtype
+    out *= dt.type(2.0 * a)
+    out -= dt.type(a)
+    return out
+
+
+def scaled_normal(shape: Any, std: float = 0.01, *, generator: np.random.Generator | None = None,
+                  dtype: Any = np.float32) -> np.ndarray:
+    """Weights from N(0, std²): the tutorial's ``np.random.randn(n_out, n_in) * 0.01``.
+    Small enough for a shallow net; in deep ReLU nets the signal shrinks by about
+    std·√fan_in per layer, which is why :func:`he_normal` is the default."""
+    shape = _shape(shape, "scaled_normal")
+    dt = _float_dtype(dtype, "scaled_normal")
+    if isinstance(std, bool) or not isinstance(std, (int, float, np.number)) or not (
+            math.isfinite(std) and std >= 0):
+        raise ValueError(f"scaled_normal: std must be a finite number >= 0, got {std!r}")
+    return _normal(shape, float(std), generator, dt)
+
+
+INITIALISERS: dict[str, Initialiser] = {
+    "he": he_normal, "he_normal": he_normal, "kaiming": he_normal, "kaiming_normal": he_normal,
+    "xavier_uniform": xavier_uniform, "glorot_uniform": xavier_uniform,
+    "xavier_normal": xavier_normal, "glorot_normal": xavier_normal,
+    "scaled_normal": scaled_normal,
+}
+
+
+def get(init: str | Initialiser) -> Initialiser:
+    """The initialiser called ``init`` (a key of :data:`INITIALISERS`), or ``init`` itself if
+    it is callable."""
+    if callable(init):
+        return init
+    if isinstance(init, str) and init in INITIALISERS:
+        return INITIALISERS[init]
+    raise ValueError(f"unknown initialiser {init!r}; use one of {sorted(INITIALISERS)} or a "
+                     f"callable fn(shape, *, generator, dtype) -> ndarray")
+
+
+__all__ = ["he_normal", "xavier_uniform", "xavier_normal", "scaled_normal", "INITIALISERS",
+           "get"]

@@ -1,0 +1,327 @@
+"""Module, Parameter and the containers Sequential and ModuleList (PyTorch's design).
+
+A Module registers every :class:`Parameter` and sub-Module assigned to one of its attributes,
+in assignment order; containers name their children "0", "1", .... From that registry come
+``named_parameters()`` (dotted names such as ``layers.0.weight``, which rendered graphs use as
+labels), ``train()``/``eval()``, ``zero_grad()`` and the state dict. Calling a module runs its
+``forward`` inside :class:`tinygrad_reg.autograd.module_scope`, so every op node records the
+modules it ran in (a rendered graph can draw one cluster per module).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..autograd import module_scope
+from ..tensor import Tensor, to_array
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module registers as one of its parameters; it always requires grad.
+
+    ``Parameter(data, dtype=None, name=None)``: ``data`` is an ndarray (kept as is, sharing
+    memory), a Tensor (its array is shared) or a Python number/list (float32). Only
+    floating-point data is accepted (TypeError otherwise). ``requires_grad_(False)`` freezes
+    it: the engine then gives it no gradient and optimizers skip it.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, dtype: Any = None, name: str | None = None) -> None:
+        arr = to_array(data, dtype)
+        if arr.dtype.kind != "f":
+            raise TypeError(f"Parameter: only floating-point data can be a parameter, got dtype "
+                            f"{arr.dtype}; e.g. Parameter(data.astype(np.float32))")
+        super().__init__(arr, requires_grad=True, name=name)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(strict=False)`` skipped."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class Module:
+    """Base class of every layer and model. Subclasses call ``super().__init__()`` first,
+    assign Parameters and sub-Modules as attributes, and define ``forward``; ``module(x)`` calls
+    it. ``training`` is True until :meth:`eval` (it switches dropout off)."""
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "training", True)
+
+    # -- registration ------------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Registered objects also live in __dict__, so reading self.weight in forward is a
+        # plain attribute lookup (no __getattr__ on the hot path).
+        try:
+            params, modules = self.__dict__["_parameters"], self.__dict__["_modules"]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() before "
+                                 f"assigning attributes in __init__") from None
+        if isinstance(value, Parameter):
+            modules.pop(name, None)
+            params[name] = value
+        elif isinstance(value, Module):
+            params.pop(name, None)
+            modules[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}.{name} is a Parameter; assign a "
+                                f"Parameter (or None), not a {type(value).__name__}. To change "
+                                f"its values, write into .data")
+            params[name] = None
+        elif name in modules:
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}.{name} is a sub-module; assign a Module "
+                                f"(or None), not a {type(value).__name__}")
+            modules[name] = None
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        object.__delattr__(self, name)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with module_scope(self):
+            return self.forward(*args, **kwargs)
+
+    # -- traversal -----------------------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) for each direct sub-module, in registration order."""
+        for name, m in self._modules.items():
+            if m is not None:
+                yield name, m
+
+    def children(self) -> Iterator[Module]:
+        """The direct sub-modules."""
+        for _, m in self.named_children():
+            yield m
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for this module (named ``prefix``, "" by default) and every
+        module below it, depth first in registration order, each module once (a shared module
+        under the first name it is reached by). Iterative: no recursion limit."""
+        seen: set[int] = set()
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            name, m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            yield name, m
+            kids = [(f"{name}.{k}" if name else k, c) for k, c in m.named_children()]
+            stack.extend(reversed(kids))
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every module below it, each once."""
+        for _, m in self.named_modules():
+            yield m
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter), e.g. ``("layers.0.weight", W)``: a module's own parameters
+        first, then its children's, in registration order; a shared parameter once."""
+        seen: set[int] = set()
+        for mname, m in self.named_modules(prefix):
+            for pname, p in m._parameters.items():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{mname}.{pname}" if mname else pname), p
+
+    def parameters(self) -> Iterator[Parameter]:
+        """Every parameter, each once, in the order of :meth:`named_parameters`."""
+        for _, p in self.named_parameters():
+            yield p
+
+    # -- mode and gradients --------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (``mode=True``) or evaluation mode on this module and every
+        module below it; returns self."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise ValueError(f"train: mode must be True or False, got {mode!r}")
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode (``train(False)``): dropout passes its input through unchanged."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient (``grad = None``, as PyTorch's default)."""
+        for p in self.parameters():
+            p.grad = None
+
+    # -- state ---------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """name -> a copy of the parameter's array, in :meth:`named_parameters` order."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copy ``state`` (name -> array or Tensor) into the parameters, in place.
+
+        Everything is checked before anything is written, so on any error the module is
+        unchanged. KeyError: with ``strict``, a parameter missing from ``state`` or a key of
+        ``state`` that names no parameter. ValueError: a shape that differs, or a dtype of a
+        different kind (an integer array for a float parameter); float64 into a float32
+        parameter (and back) is converted. Returns the missing and unexpected keys (both empty
+        when ``strict``).
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict: expected a mapping name -> array, got "
+                            f"{type(state).__name__}")
+        own = dict(self.named_parameters())
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        problems = []
+        if strict and (missing or unexpected):
+            if missing:
+                problems.append(f"missing keys {missing}")
+            if unexpected:
+                problems.append(f"unexpected keys {unexpected}")
+        arrays = {}
+        for name, p in own.items():
+            if name not in state:
+                continue
+            value = state[name]
+            arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+            if arr.shape != p.data.shape:
+                problems.append(f"{name!r}: the state has shape {arr.shape} but the parameter "
+                                f"has shape {p.data.shape}")
+            elif arr.dtype.kind != p.data.dtype.kind:
+                problems.append(f"{name!r}: the state has dtype {arr.dtype} (shape "
+                                f"{arr.shape}) but the parameter has dtype {p.data.dtype} "
+                                f"(shape {p.data.shape})")
+            arrays[name] = arr
+        if problems:
+            err = KeyError if strict and (missing or unexpected) else ValueError
+            raise err(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems)
+                      + ". Nothing was loaded.")
+        for name, arr in arrays.items():
+            np.copyto(own[name].data, arr, casting="same_kind")
+        return IncompatibleKeys(missing, unexpected)
+
+    # -- printing ------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The text inside this module's parentheses in its repr (layers override it)."""
+        return ""
+
+    def __repr__(self) -> str:
+        kids = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in
+                self.named_children()]
+        extra = self.extra_repr()
+        if not kids:
+            return f"{type(self).__name__}({extra})"
+        lines = ([extra] if extra else []) + kids
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _check_module(m: Any, where: str) -> Module:
+    if not isinstance(m, Module):
+        raise TypeError(f"{where}: expected a Module, got {type(m).__name__}")
+    return m
+
+
+class ModuleList(Module):
+    """A list of modules, registered as children "0", "1", ... (a plain Python list is not
+    registered: its parameters would be invisible to optimizers and state dicts)."""
+
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _items(self) -> list[Module]:
+        return list(self._modules.values())
+
+    def _reset(self, items: list[Module]) -> None:
+        for k in list(self._modules):
+            object.__delattr__(self, k)
+        self._modules.clear()
+        for i, m in enumerate(items):
+            setattr(self, str(i), m)
+
+    def _index(self, i: int) -> int:
+        n = len(self._modules)
+        if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
+            raise TypeError(f"{type(self).__name__} indices must be integers or slices, got "
+                            f"{type(i).__name__}")
+        if not -n <= i < n:
+            raise IndexError(f"{type(self).__name__} index {i} is out of range for length {n}")
+        return int(i) % n
+
+    def append(self, module: Module) -> ModuleList:
+        setattr(self, str(len(self._modules)), _check_module(module, "append"))
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        items = self._items()
+        items.insert(index, _check_module(module, "insert"))
+        self._reset(items)
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return type(self)(self._items()[i])
+        return self._items()[self._index(i)]
+
+    def __setitem__(self, i: int, module: Module) -> None:
+        setattr(self, str(self._index(i)), _check_module(module, "__setitem__"))
+
+    def __delitem__(self, i: int | slice) -> None:
+        items = self._items()
+        if isinstance(i, slice):
+            del items[i]
+        else:
+            del items[self._index(i)]
+        self._reset(items)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._items())
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleList has no forward: iterate over it in your "
+                                  "module's forward, or use Sequential")
+
+
+class Sequential(ModuleList):
+    """Modules applied one after another: ``Sequential(Linear(200, 100), ReLU(), ...)(x)``.
+    Children are named "0", "1", ...; indexing, slicing (a new Sequential sharing the
+    modules), ``len``, iteration and ``append`` work as for a list."""
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__(modules)
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return Sequential(*self._items()[i])
+        return self._items()[self._index(i)]
+
+    def forward(self, x: Any) -> Any:
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+
+__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys"]
