@@ -322,6 +322,23 @@ def test_module_penalty_covers_weight_matrices_only_each_once():
     assert np.array_equal(w1.grad.data, 2 * np.ones((3, 2)))
 
 
+def test_real_module_penalty_covers_linear_weights_not_biases():
+    from tinygrad_reg.nn import Linear, ReLU, Sequential
+
+    tg.manual_seed(0)
+    model = Sequential(Linear(4, 3), ReLU(), Linear(3, 1))
+    weights = [p for p in model.parameters() if p.ndim >= 2]
+    biases = [p for p in model.parameters() if p.ndim < 2]
+    assert len(weights) == 2 and len(biases) == 2
+    pen = R.l2_penalty(model, 0.5)
+    want = 0.25 * sum(float(np.sum(w.data**2)) for w in weights)
+    assert pen.item() == pytest.approx(want, rel=1e-6)
+    pen.backward()
+    for w in weights:
+        assert np.array_equal(w.grad.data, np.asarray(0.5, w.dtype) * w.data)
+    assert all(b.grad is None for b in biases)
+
+
 @pytest.mark.parametrize("lam", [-0.1, float("nan"), float("inf"), -float("inf"), "0.1", True,
                                  None])
 def test_bad_coefficients_raise_value_error(lam):
@@ -427,3 +444,42 @@ def test_seed_network_gradients_match_the_hand_derivation():
     # a factor-2 slip in the penalty (λ/m vs λ/(2m)) would be far outside the tolerance
     for w, g in zip(ws, want, strict=True):
         assert np.abs(lam / (2 * m) * w).max() > 1e6 * 1e-10 * np.abs(g).max()
+
+
+def test_seed_network_as_modules_gradients_match_the_hand_derivation():
+    """The same check through nn: Linear (weight (out, in), rows are examples), Sequential,
+    ReLU; cost = BCE + l2_penalty(model, lam=λ/m), which covers the weights, not the biases.
+    With rows as examples: dW[l] = (1/m)·dZ[l]ᵀ·A[l-1] + (λ/m)·W[l]."""
+    from tinygrad_reg.nn import Linear, ReLU, Sequential
+
+    rng = np.random.default_rng(1)
+    dims, m, lam = [200, 100, 20, 1], 200, 0.7
+    model = Sequential(Linear(200, 100, generator=rng, dtype=np.float64), ReLU(),
+                       Linear(100, 20, generator=rng, dtype=np.float64), ReLU(),
+                       Linear(20, 1, generator=rng, dtype=np.float64))
+    layers = [mod for mod in model.modules() if isinstance(mod, Linear)]
+    assert len(layers) == 3
+    for layer in layers:  # biases that matter (they start at zero)
+        layer.bias.data = rng.standard_normal(layer.bias.shape) * 0.1
+    x = rng.standard_normal((m, dims[0]))
+    y = (rng.random((m, 1)) < 0.5).astype(np.float64)
+    cost = F.binary_cross_entropy_with_logits(model(tg.Tensor(x)), y) + R.l2_penalty(model,
+                                                                                     lam / m)
+    cost.backward()
+
+    ws = [layer.weight.data for layer in layers]
+    bs = [layer.bias.data for layer in layers]
+    z1 = x @ ws[0].T + bs[0]
+    a1 = _relu(z1)
+    z2 = a1 @ ws[1].T + bs[1]
+    a2 = _relu(z2)
+    a3 = 1 / (1 + np.exp(-(a2 @ ws[2].T + bs[2])))
+    dz3 = a3 - y
+    dz2 = (dz3 @ ws[2]) * (z2 > 0)
+    dz1 = (dz2 @ ws[1]) * (z1 > 0)
+    for layer, dz, a_prev, w in zip(layers, [dz1, dz2, dz3], [x, a1, a2], ws, strict=True):
+        want = (1 / m) * dz.T @ a_prev + (lam / m) * w
+        np.testing.assert_allclose(layer.weight.grad.data, want, rtol=1e-10,
+                                   atol=1e-10 * np.abs(want).max())
+        np.testing.assert_allclose(layer.bias.grad.data.reshape(-1), dz.mean(axis=0),
+                                   rtol=1e-10, atol=1e-12)
