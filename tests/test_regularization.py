@@ -483,3 +483,50 @@ def test_seed_network_as_modules_gradients_match_the_hand_derivation():
                                    atol=1e-10 * np.abs(want).max())
         np.testing.assert_allclose(layer.bias.grad.data.reshape(-1), dz.mean(axis=0),
                                    rtol=1e-10, atol=1e-12)
+
+
+def _twin_trajectories(make_opt_decay, make_opt_plain, wd, steps=15):
+    """Train two identical networks: one with the optimizer's weight decay, one with the
+    plain optimizer on loss + l2_penalty(all parameters, wd). Yields both parameter lists."""
+    from tinygrad_reg.nn import Linear, ReLU, Sequential
+
+    def net():
+        rng = np.random.default_rng(5)
+        return Sequential(Linear(5, 4, generator=rng, dtype=np.float64), ReLU(),
+                          Linear(4, 1, generator=rng, dtype=np.float64))
+
+    a, b = net(), net()
+    opt_a, opt_b = make_opt_decay(a.parameters(), wd), make_opt_plain(b.parameters())
+    rng = np.random.default_rng(6)
+    x, y = tg.Tensor(rng.standard_normal((8, 5))), rng.standard_normal((8, 1))
+    for _ in range(steps):
+        opt_a.zero_grad()
+        F.mse_loss(a(x), y).backward()
+        opt_a.step()
+        opt_b.zero_grad()
+        params = list(b.parameters())  # biases too: weight_decay decays every parameter
+        (F.mse_loss(b(x), y) + R.l2_penalty(params, wd)).backward()
+        opt_b.step()
+        yield list(a.parameters()), list(b.parameters())
+
+
+@pytest.mark.parametrize("name", ["SGD", "SGD-momentum", "Adam"])
+def test_coupled_weight_decay_is_exactly_an_l2_penalty(name):
+    from tinygrad_reg import optim
+
+    make = {"SGD": lambda ps, wd=0.0: optim.SGD(ps, lr=0.1, weight_decay=wd),
+            "SGD-momentum": lambda ps, wd=0.0: optim.SGD(ps, lr=0.1, momentum=0.9,
+                                                           weight_decay=wd),
+            "Adam": lambda ps, wd=0.0: optim.Adam(ps, lr=0.01, weight_decay=wd)}[name]
+    for pa, pb in _twin_trajectories(make, make, wd=0.05):
+        for u, v in zip(pa, pb, strict=True):  # bit for bit, at every step
+            assert np.array_equal(u.data, v.data)
+
+
+def test_decoupled_adamw_is_not_an_l2_penalty():
+    from tinygrad_reg import optim
+
+    traj = list(_twin_trajectories(lambda ps, wd: optim.AdamW(ps, lr=0.01, weight_decay=wd),
+                                   lambda ps: optim.Adam(ps, lr=0.01), wd=0.05))
+    pa, pb = traj[-1]
+    assert max(np.abs(u.data - v.data).max() for u, v in zip(pa, pb, strict=True)) > 1e-6
