@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ import pytest
 import tinygrad_reg as tg
 from tinygrad_reg import Function, viz
 from tinygrad_reg.autograd import module_scope
+from tinygrad_reg.nn.losses import binary_cross_entropy_with_logits
 from tinygrad_reg.regularization import l2_penalty
 
 HAVE_DOT = shutil.which("dot") is not None
@@ -359,3 +362,115 @@ def test_importing_the_package_imports_no_renderer():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert "graphviz" not in out and "wasmtime" not in out
+
+
+# -- the seed network ------------------------------------------------------------------------
+
+def seed_network(m: int = 4) -> tuple[tg.Tensor, tg.nn.Module]:
+    """The tutorial's [200, 100, 20, 1] network with dropout (keep_prob 0.8) after both hidden
+    layers, BCE from logits and an L2 penalty on the weight matrices."""
+    gen = np.random.default_rng(0)
+    model = tg.nn.Sequential(
+        tg.nn.Linear(200, 100, generator=gen), tg.nn.ReLU(), tg.nn.Dropout(p=0.2, generator=gen),
+        tg.nn.Linear(100, 20, generator=gen), tg.nn.ReLU(),
+        tg.nn.Dropout(keep_prob=0.8, generator=gen), tg.nn.Linear(20, 1, generator=gen))
+    X = tg.Tensor(gen.standard_normal((m, 200)).astype(np.float32), name="X")
+    y = (gen.random((m, 1)) < 0.5).astype(np.float32)
+    loss = binary_cross_entropy_with_logits(model(X), y) + l2_penalty(model, lam=0.005)
+    return loss, model
+
+
+PARAM_NAMES = {"0.weight", "0.bias", "3.weight", "3.bias", "6.weight", "6.bias"}
+
+
+def test_seed_network_shows_dropout_penalty_and_named_parameters():
+    loss, model = seed_network()
+    before = viz.to_dot(loss, params=model)
+    nodes, edges = nodes_and_edges(before)
+    firsts = [s.split("\\n")[0] for s in nodes.values()]
+    # keep_prob 0.8 is stored as p = 1 - 0.8 and printed as 0.2
+    assert firsts.count("Dropout p=0.2") == 2
+    assert firsts.count("L2Penalty λ=0.005") == 1
+    assert firsts.count("Linear") == 3
+    assert "BinaryCrossEntropyWithLogits" in firsts
+    assert {name for name, _ in model.named_parameters()} == PARAM_NAMES
+    assert PARAM_NAMES <= set(firsts)
+    # the penalty takes the three weight matrices, not the biases
+    penalty = next(k for k, s in nodes.items() if s.startswith("L2Penalty"))
+    into_penalty = {nodes[a].split("\\n")[0] for a, b in edges if b == penalty}
+    assert into_penalty == {"0.weight", "3.weight", "6.weight"}
+    assert 'fillcolor="#fde0b0"' in before and 'fillcolor="#f6c4c4"' in before  # reg, loss
+    assert "‖grad‖" not in before
+    loss.backward()
+    after = viz.to_dot(loss, params=model)
+    assert nodes_and_edges(after)[1] == edges
+    grads = {s.split("\\n")[0]: s for s in nodes_and_edges(after)[0].values() if "‖grad‖" in s}
+    assert set(grads) == PARAM_NAMES
+    norm = np.linalg.norm(model[0].weight.grad.data.astype(np.float64))
+    assert grads["0.weight"].endswith(f"‖grad‖ = {norm:.4g}")
+
+
+def test_seed_network_dot_is_byte_identical_across_runs():
+    a, model_a = seed_network()
+    b, model_b = seed_network()
+    assert viz.to_dot(a, params=model_a) == viz.to_dot(b, params=model_b)
+
+
+def test_seed_network_collapsed():
+    loss, model = seed_network()
+    nodes, _ = nodes_and_edges(viz.to_dot(loss, params=model, collapse_modules=True))
+    firsts = [s.split("\\n")[0] for s in nodes.values()]
+    assert [f for f in firsts if ": " in f] == [
+        "0: Linear", "1: ReLU", "2: Dropout", "3: Linear", "4: ReLU", "5: Dropout", "6: Linear"]
+
+
+@needs_dot
+def test_seed_network_renders_before_and_after_backward():
+    loss, model = seed_network()
+    expected = {"Dropout p=0.2", "L2Penalty λ=0.005", "Linear", "0.weight", "6.bias",
+                "BinaryCrossEntropyWithLogits"}
+    texts = svg_texts(viz._render(viz.to_dot(loss, params=model), "svg"))
+    assert expected <= set(texts) and not any("‖grad‖" in t for t in texts)
+    loss.backward()
+    texts = svg_texts(viz._render(viz.to_dot(loss, params=model), "svg"))
+    assert expected <= set(texts)
+    assert sum(t.startswith("‖grad‖ = ") for t in texts) == 6
+
+
+def test_collapse_modules_to_a_depth():
+    net = _Deep(2)
+    y = net(tg.Tensor(np.ones((2, 3)))).sum()
+    whole = nodes_and_edges(viz.to_dot(y, params=net, collapse_modules=1))[0]
+    assert "_Deep\\nMatMul · Add · ReLU\\n(2, 3) float64" in whole.values()
+    assert len(whole) == 1 + 4 + 1 + 1 + 1  # input, params, the network, Sum, output
+    assert viz.to_dot(y, params=net, collapse_modules=2) == viz.to_dot(
+        y, params=net, collapse_modules=True)
+    assert viz.to_dot(y, collapse_modules=0) == viz.to_dot(y)
+    with pytest.raises(ValueError, match="collapse_modules"):
+        viz.to_dot(y, collapse_modules=-1)
+
+
+# -- the documentation's pictures ------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_the_figure_script_builds_its_graphs():
+    spec = importlib.util.spec_from_file_location("make_figures", DOCS / "make_figures.py")
+    figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(figures)
+    assert "‖grad‖ = 3.162" in viz.to_dot(figures.tiny_expression(), show_data=True)
+    loss, model = figures.seed_network()
+    assert "L2Penalty λ=0.005" in viz.to_dot(loss, params=model, collapse_modules=True)
+    loss, model = figures.deep_network()
+    assert "5: Sequential" in viz.to_dot(loss, params=model, collapse_modules=2)
+
+
+@pytest.mark.parametrize("name", ["tiny", "seed_network", "seed_network_collapsed",
+                                  "deep_full", "deep_collapsed"])
+def test_the_committed_pictures_are_small_svgs_of_graphs(name):
+    path = DOCS / "img" / f"{name}.svg"
+    assert path.stat().st_size < 200_000
+    assert f"img/{name}.svg" in (DOCS / "visualization.md").read_text(encoding="utf-8")
+    texts = svg_texts(path.read_bytes())
+    assert "legend" in texts and any(t.startswith("‖grad‖ = ") for t in texts)

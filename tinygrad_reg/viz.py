@@ -222,14 +222,20 @@ def _walk(outputs: Sequence[Tensor], limit: int | None) -> tuple[list, list, dic
     return order, parents, made
 
 
-def _collapse(order: list, parents: list[list[int]]) -> list[int]:
+def _scope(item: Any, depth: int | None) -> tuple:
+    """The modules an op node ran in, outermost first, cut to ``depth`` (None: all)."""
+    if not isinstance(item, Context):
+        return ()
+    return tuple(getattr(item, "scope", None) or ())[:depth]
+
+
+def _collapse(order: list, parents: list[list[int]], depth: int | None) -> list[int]:
     """For each item, the position of the item that represents it in the drawing.
 
-    Op nodes that ran inside the same innermost module call are merged: same scope and joined
-    by an edge (union-find, iterative). Everything else represents itself."""
+    Op nodes that ran inside the same module call are merged: same scope (cut to ``depth``)
+    and joined by an edge (union-find, iterative). Everything else represents itself."""
     rep = list(range(len(order)))
-    keys = [tuple(id(m) for m in (getattr(x, "scope", None) or ())) if isinstance(x, Context)
-            else () for x in order]
+    keys = [tuple(id(m) for m in _scope(x, depth)) for x in order]
 
     def find(i: int) -> int:
         while rep[i] != i:
@@ -334,12 +340,12 @@ def _module_name(module: Any, module_names: dict) -> str:
     return f"{name}: {cls}" if name else cls
 
 
-def _node(group: list, collapsed: bool, as_module: bool, made: dict, names: dict,
+def _node(group: list, collapsed: bool, module: Any, made: dict, names: dict,
           module_names: dict, out_ids: set, show_data: bool,
           show_grad: bool) -> tuple[str, list[str]]:
     """(kind, label lines) of one drawn node; ``group`` holds the items it stands for. A
-    collapsed group is labelled with its module (``as_module``), or, when it sits in its
-    module's own cluster, with its ops only."""
+    collapsed group is labelled with its ``module``, or with its ops only when it sits in its
+    module's own cluster (``module`` None)."""
     item = group[0]
     if not isinstance(item, Context):
         t = item.tensor if isinstance(item, _Output) else item
@@ -353,12 +359,18 @@ def _node(group: list, collapsed: bool, as_module: bool, made: dict, names: dict
             shape = f"{_short(str(out.name), 40)}: {shape}"
         return _op_kind(item.name), lines + ([shape] if shape else [])
     ops = list(dict.fromkeys(ctx.name for ctx in group))
+    # a module call that only regularizes (a Dropout layer) or only computes a loss keeps
+    # that colour; a mixed one (a block with a dropout inside) is just a module
     kinds = {_op_kind(n) for n in ops}
-    kind = "reg" if "reg" in kinds else "loss" if "loss" in kinds else (
-        "module" if as_module else "op")
-    lines = [_short(" · ".join(ops), 40)]
-    if as_module:
-        lines.insert(0, _module_name(item.scope[-1], module_names))
+    kind = kinds.pop() if len(kinds) == 1 and kinds != {"op"} else (
+        "op" if module is None else "module")
+    # one op shows its attributes (Dropout p=0.2); several are listed by name
+    lines = _op_text(item).split("\n") if len(group) == 1 else [_short(" · ".join(ops), 40)]
+    if module is not None:
+        head = _module_name(module, module_names)
+        if lines == [type(module).__name__]:
+            lines = []  # "0: Linear" running the Linear op says it once
+        lines.insert(0, head)
     shape = _out_shape(group[-1], made)
     return kind, lines + ([shape] if shape else [])
 
@@ -366,7 +378,7 @@ def _node(group: list, collapsed: bool, as_module: bool, made: dict, names: dict
 # -- DOT ------------------------------------------------------------------------------------
 
 def to_dot(output: Tensor | Sequence[Tensor], *, params: Any = None, show_data: bool = False,
-           show_grad: bool = True, rankdir: str = "TB", collapse_modules: bool = False,
+           show_grad: bool = True, rankdir: str = "TB", collapse_modules: bool | int = False,
            max_nodes: int = 1000) -> str:
     """The DOT source of the graph that computed ``output`` (a Tensor or a sequence of them).
 
@@ -375,24 +387,33 @@ def to_dot(output: Tensor | Sequence[Tensor], *, params: Any = None, show_data: 
     elements; ``show_grad`` prints ``‖grad‖`` on leaves whose ``.grad`` is set (after
     backward); ``rankdir`` is the layout direction (TB, LR, BT or RL). With
     ``collapse_modules=True`` each call of an innermost Module becomes one node (its ops are
-    listed in it) inside one cluster per enclosing module. More than ``max_nodes`` drawn nodes
-    raise ``ValueError`` (the legend does not count).
+    listed in it) inside one cluster per enclosing module; an int k collapses each call of a
+    module k levels deep instead (1: the outermost modules, 2: their children, ...). More than
+    ``max_nodes`` drawn nodes raise ``ValueError`` (the legend does not count).
     """
     if rankdir not in _RANKDIRS:
         raise ValueError(f"to_dot: rankdir must be one of {', '.join(_RANKDIRS)}, got "
                          f"{rankdir!r}")
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
         raise ValueError(f"to_dot: max_nodes must be a positive int, got {max_nodes!r}")
+    if isinstance(collapse_modules, bool) or collapse_modules is None:
+        depth = None
+    elif isinstance(collapse_modules, int) and collapse_modules >= 0:
+        depth = collapse_modules
+    else:
+        raise ValueError(f"to_dot: collapse_modules must be a bool or a module depth (an int "
+                         f">= 0), got {collapse_modules!r}")
+    collapse = bool(collapse_modules)
     outs = _as_outputs(output)
     names, module_names = _param_names(params)
     # Collapsing can merge many ops into one node, so then the count waits for the grouping.
-    order, parents, made = _walk(outs, None if collapse_modules else max_nodes)
-    rep = _collapse(order, parents) if collapse_modules else range(len(order))
+    order, parents, made = _walk(outs, None if collapse else max_nodes)
+    rep = _collapse(order, parents, depth) if collapse else range(len(order))
     groups: dict[int, list] = {}
     for i, r in enumerate(rep):
         groups.setdefault(r, []).append(order[i])
     if len(groups) > max_nodes:
-        raise _too_big(max_nodes, collapse_modules)
+        raise _too_big(max_nodes, collapse)
     # groups are keyed by their earliest member, so numbering them in key order keeps the
     # topological order of the walk
     number = {r: f"n{k}" for k, r in enumerate(groups)}
@@ -400,30 +421,33 @@ def to_dot(output: Tensor | Sequence[Tensor], *, params: Any = None, show_data: 
 
     # A collapsed group is drawn as its innermost module, inside one cluster per enclosing
     # module; ops a module runs itself, around its children, sit inside its own cluster.
-    scopes = {r: tuple(g[0].scope) for r, g in groups.items() if collapse_modules
-              and isinstance(g[0], Context) and getattr(g[0], "scope", None)}
+    scopes = {r: _scope(g[0], depth) for r, g in groups.items() if collapse
+              and _scope(g[0], depth)}
     cluster_paths = {tuple(id(m) for m in sc[:k]) for sc in scopes.values()
                      for k in range(1, len(sc))}
     kinds: set[str] = set()
     node_lines: dict[int, str] = {}
     for r, group in groups.items():
         collapsed = r in scopes
+        module = None
         if collapsed and tuple(id(m) for m in scopes[r]) not in cluster_paths:
+            module = scopes[r][-1]
             scopes[r] = scopes[r][:-1]
-            as_module = True
-        else:
-            as_module = False
-        kind, label = _node(group, collapsed, as_module, made, names, module_names, out_ids,
+        kind, label = _node(group, collapsed, module, made, names, module_names, out_ids,
                             show_data, show_grad)
         kinds.add(kind)
-        node_lines[r] = f"{number[r]} [label={_label(label)}, {_STYLES[kind][1]}]"
+        style = _STYLES[kind][1]
+        if module is not None and kind != "module":  # a module call with a reg op or a loss
+            style = style.replace("shape=box,", "shape=box3d,").replace('"rounded,filled"',
+                                                                        "filled")
+        node_lines[r] = f"{number[r]} [label={_label(label)}, {style}]"
 
     lines = [f"graph [rankdir={rankdir}, fontname=Helvetica, fontsize=10, nodesep=0.3, "
              f"ranksep=0.35]",
              "node [fontname=Helvetica, fontsize=10, height=0.3]",
              'edge [color="#555555", arrowsize=0.7]']
     lines.extend(_clusters(node_lines, scopes, module_names))
-    if collapse_modules:
+    if collapse:
         edges = dict.fromkeys((rep[p], rep[i]) for i in range(len(order)) for p in parents[i])
         lines.extend(f"{number[a]} -> {number[b]}" for a, b in edges if a != b)
     else:

@@ -1,0 +1,84 @@
+"""Render the pictures of docs/visualization.md into docs/img/ (run from the repository root:
+``python docs/make_figures.py``).
+
+Every figure is built from a fixed seed, so re-running the script gives the same DOT; the
+SVG bytes can still differ slightly between Graphviz versions (system ``dot`` or the
+in-process WebAssembly build).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import tinygrad_reg as tg
+from tinygrad_reg import nn, viz
+from tinygrad_reg.nn.losses import binary_cross_entropy_with_logits
+from tinygrad_reg.regularization import l2_penalty
+
+IMG = Path(__file__).resolve().parent / "img"
+MAX_BYTES = 200_000  # keep every committed picture small
+
+
+def tiny_expression() -> tg.Tensor:
+    """y = Σ relu(x · w + b) with values shown: the smallest picture of a graph."""
+    w = tg.Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True, name="w")
+    b = tg.Tensor(np.array(0.25), requires_grad=True, name="b")
+    x = tg.Tensor(np.array([1.0, 2.0, 3.0]), name="x")
+    y = (x * w + b).relu().sum()
+    y.backward()
+    return y
+
+
+def seed_network(m: int = 8) -> tuple[tg.Tensor, nn.Module]:
+    """The tutorial's network [200, 100, 20, 1]: ReLU, ReLU, sigmoid output (through
+    BCE-with-logits), dropout p=0.2 (keep_prob 0.8) after both hidden layers and an L2
+    penalty on the weight matrices, on one minibatch of ``m`` examples, after backward."""
+    gen = np.random.default_rng(0)
+    model = nn.Sequential(
+        nn.Linear(200, 100, generator=gen), nn.ReLU(), nn.Dropout(p=0.2, generator=gen),
+        nn.Linear(100, 20, generator=gen), nn.ReLU(), nn.Dropout(keep_prob=0.8, generator=gen),
+        nn.Linear(20, 1, generator=gen))
+    X = tg.Tensor(gen.standard_normal((m, 200)).astype(np.float32), name="X")
+    y = (gen.random((m, 1)) < 0.5).astype(np.float32)
+    lam = 0.005
+    loss = binary_cross_entropy_with_logits(model(X), y) + l2_penalty(model, lam=lam)
+    loss.backward()
+    return loss, model
+
+
+def deep_network(blocks: int = 6) -> tuple[tg.Tensor, nn.Module]:
+    """A deeper MLP whose hidden blocks are Sequential(Linear, ReLU, Dropout), after backward:
+    drawn with ``collapse_modules=2``, one node per block."""
+    gen = np.random.default_rng(1)
+    layers = [nn.Sequential(nn.Linear(32, 32, generator=gen), nn.ReLU(),
+                            nn.Dropout(p=0.1, generator=gen)) for _ in range(blocks)]
+    model = nn.Sequential(*layers, nn.Linear(32, 1, generator=gen))
+    X = tg.Tensor(gen.standard_normal((16, 32)).astype(np.float32), name="X")
+    y = (gen.random((16, 1)) < 0.5).astype(np.float32)
+    loss = binary_cross_entropy_with_logits(model(X), y) + l2_penalty(model, lam=0.005)
+    loss.backward()
+    return loss, model
+
+
+def main() -> None:
+    IMG.mkdir(exist_ok=True)
+    figures = {}
+    figures["tiny.svg"] = (tiny_expression(), dict(show_data=True, rankdir="LR"))
+    loss, model = seed_network()
+    figures["seed_network.svg"] = (loss, dict(params=model))
+    figures["seed_network_collapsed.svg"] = (loss, dict(params=model, collapse_modules=True))
+    deep, deep_model = deep_network()
+    figures["deep_full.svg"] = (deep, dict(params=deep_model))
+    figures["deep_collapsed.svg"] = (deep, dict(params=deep_model, collapse_modules=2))
+    for name, (out, options) in figures.items():
+        path = viz.save_graph(out, IMG / name, **options)
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise RuntimeError(f"{path}: {size} bytes, over the {MAX_BYTES}-byte budget")
+        print(f"{path.relative_to(IMG.parent.parent)}: {size} bytes")
+
+
+if __name__ == "__main__":
+    main()
