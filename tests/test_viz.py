@@ -192,6 +192,42 @@ def test_hostile_names_cannot_break_the_dot():
         assert ours.match(line), line
 
 
+def test_hostile_attributes_and_module_names_are_escaped():
+    class Tagged(Function):
+        @staticmethod
+        def forward(ctx, x, tag):
+            return x.copy()
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+    class Block:
+        pass
+
+    block = Block()
+    x = tg.Tensor(np.ones(2), requires_grad=True)
+    with module_scope(block):
+        y = Tagged.apply(x, tag='"]; n9 -> n0; x [label="').sum()
+
+    class Owner:  # names the hostile way
+        def named_parameters(self):
+            return [("x", x)]
+
+        def named_modules(self):
+            return [('evil"}\\', block)]
+
+    plain = viz.to_dot(y)
+    collapsed = viz.to_dot(y, params=Owner(), collapse_modules=True)
+    assert nodes_and_edges(plain) == (
+        {"n0": "(2,) float64", "n1": 'Tagged tag=\\"]; n9 -> n0; x [label=\\"\\n(2,) float64',
+         "n2": "Sum\\nscalar float64", "n3": "scalar float64\\n2"},
+        [("n0", "n1"), ("n1", "n2"), ("n2", "n3")])
+    nodes, edges = nodes_and_edges(collapsed)
+    assert edges == [("n0", "n1"), ("n1", "n2")]
+    assert nodes["n1"] == ('evil\\"}\\\\: Block\\nTagged · Sum\\nscalar float64')
+
+
 @needs_dot
 def test_hostile_names_render_verbatim():
     ts = [tg.Tensor(np.ones(2), requires_grad=True, name=n) for n in HOSTILE]
