@@ -1,7 +1,9 @@
 """Checkpoints that are safe by construction: ``.npz`` files written and read without pickle.
 
 ``save(obj, path)`` stores a Module's (or an Optimizer's) ``state_dict()``, or any mapping of
-names to arrays, possibly nested; ``load(path)`` gives it back. Loading a file never executes
+names to arrays, possibly nested, in which a Module or Optimizer stands for its state dict
+(``tg.save({"model": model, "optim": opt, "epoch": 3}, path)``); ``load(path)`` gives it
+back. Loading a file never executes
 code: no pickle is ever unpickled (object arrays are refused), so a malicious file can at worst
 be refused with a ValueError.
 
@@ -66,6 +68,8 @@ def flatten(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
                 raise ValueError(f"save: keys must be non-empty strings without {_SEP!r}, got "
                                  f"{k!r}" + (f" under {prefix[:-1]!r}" if prefix else ""))
             key = prefix + k
+            if callable(getattr(v, "state_dict", None)):  # a Module or Optimizer inside
+                v = v.state_dict()
             if isinstance(v, Mapping):
                 stack.append((key + _SEP, iter(v.items())))
                 break
