@@ -2,12 +2,47 @@
 penalties as first-class graph ops."""
 
 from . import data, nn, ops, optim, regularization, testing, viz
-from .autograd import (Context, Function, backward, enable_grad, grad, is_grad_enabled, no_grad,
-                       set_grad_enabled)
+from .autograd import (
+                       Context,
+                       Function,
+                       backward,
+                       enable_grad,
+                       grad,
+                       is_grad_enabled,
+                       no_grad,
+                       set_grad_enabled,
+)
 from .checkpoint import load, save
-from .ops import (abs, broadcast_to, clip, concatenate, exp, expand_dims, log, log_softmax,
-                  logsumexp, matmul, max, maximum, mean, min, minimum, relu, reshape, sigmoid,
-                  softmax, sqrt, squeeze, stack, sum, sum_to, tanh, transpose, var, where)
+from .ops import (
+                       abs,
+                       broadcast_to,
+                       clip,
+                       concatenate,
+                       exp,
+                       expand_dims,
+                       log,
+                       log_softmax,
+                       logsumexp,
+                       matmul,
+                       max,
+                       maximum,
+                       mean,
+                       min,
+                       minimum,
+                       relu,
+                       reshape,
+                       sigmoid,
+                       softmax,
+                       sqrt,
+                       squeeze,
+                       stack,
+                       sum,
+                       sum_to,
+                       tanh,
+                       transpose,
+                       var,
+                       where,
+)
 from .random import default_generator, manual_seed
 from .tensor import Tensor
 

@@ -62,7 +62,10 @@ class _GradMode:
 
 
 class no_grad(_GradMode):
-    """Record nothing inside: ops are plain numpy calls. ``with tg.no_grad():`` or ``@tg.no_grad()``."""
+    """Record nothing inside: ops are plain numpy calls.
+
+    Use as ``with tg.no_grad():`` or as a decorator, ``@tg.no_grad()``.
+    """
 
     _mode = False
 

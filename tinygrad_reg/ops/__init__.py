@@ -3,12 +3,37 @@ the operator table that Tensor's operators and methods use."""
 
 from ..tensor import OPS
 from .activation import log_softmax, relu, sigmoid, softmax, tanh
-from .elementwise import (abs, add, astype, clip, compare, div, exp, log, maximum, minimum, mul,
-                          neg, pow, sqrt, sub, where)
+from .elementwise import (
+                          abs,
+                          add,
+                          astype,
+                          clip,
+                          compare,
+                          div,
+                          exp,
+                          log,
+                          maximum,
+                          minimum,
+                          mul,
+                          neg,
+                          pow,
+                          sqrt,
+                          sub,
+                          where,
+)
 from .linalg import matmul
 from .reduce import logsumexp, max, mean, min, sum, var
-from .shape import (broadcast_to, concatenate, expand_dims, getitem, reshape, squeeze, stack,
-                    sum_to, transpose)
+from .shape import (
+                          broadcast_to,
+                          concatenate,
+                          expand_dims,
+                          getitem,
+                          reshape,
+                          squeeze,
+                          stack,
+                          sum_to,
+                          transpose,
+)
 
 OPS.update(
     add=add, sub=sub, mul=mul, div=div, neg=neg, pow=pow, exp=exp, log=log, sqrt=sqrt, abs=abs,

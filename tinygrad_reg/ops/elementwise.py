@@ -79,7 +79,8 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """out = x ** exponent for a constant number ``exponent``.   dx = grad · exponent · x^(exponent-1)."""
+    """out = x ** exponent for a constant number ``exponent``.
+    dx = grad · exponent · x^(exponent-1)."""
 
     @staticmethod
     def forward(ctx, x, exponent):

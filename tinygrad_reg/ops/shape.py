@@ -157,7 +157,9 @@ def _shape_arg(shape: tuple) -> tuple:
 
 
 def reshape(x: Tensor, *shape: Any) -> Tensor:
-    """``x`` with a new shape (one entry may be -1); ``reshape(x, (2, 3))`` or ``x.reshape(2, 3)``."""
+    """``x`` with a new shape (one entry may be -1).
+
+    Both ``reshape(x, (2, 3))`` and ``x.reshape(2, 3)`` work."""
     shape = _shape_arg(shape)
     if shape == x.shape:
         return x
