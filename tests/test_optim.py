@@ -337,3 +337,33 @@ def test_adam_bias_correction_first_step_is_lr_times_sign():
     opt.step()
     np.testing.assert_allclose(p.data, [3.0 - 0.1, -2.0 - 0.1, 0.5 + 0.1], rtol=0, atol=1e-15)
     assert math.isclose(opt.state[0]["exp_avg"][1], 0.5)
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1),
+    lambda ps: optim.Adam(ps, lr=0.1, weight_decay=0.1),
+])
+def test_shared_scratch_buffers_across_sizes_and_dtypes(make):
+    # one optimizer over params of several sizes and dtypes must equal one optimizer each
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=5).astype(np.float32), rng.normal(size=(3, 3)),
+              rng.normal(size=2), rng.normal(size=(4, 2)).astype(np.float32)]
+
+    def losses(ps):
+        return sum(((p * p * p).sum() for p in ps), start=tg.Tensor(np.float32(0)))
+
+    together = [tg.Tensor(a.copy(), requires_grad=True) for a in arrays]
+    apart = [tg.Tensor(a.copy(), requires_grad=True) for a in arrays]
+    opt = make(together)
+    opts = [make([p]) for p in apart]
+    for _ in range(5):
+        for o in [opt, *opts]:
+            o.zero_grad()
+        losses(together).backward()
+        losses(apart).backward()
+        opt.step()
+        for o in opts:
+            o.step()
+    for a, b in zip(together, apart, strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a.data, b.data)

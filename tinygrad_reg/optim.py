@@ -112,16 +112,23 @@ class Optimizer:
         self.params: list[Tensor] = plist
         self.state: list[dict[str, Any]] = [{} for _ in plist]
         self._scratch: dict[np.dtype, list[np.ndarray]] = {}
+        self._views: dict[tuple, list[np.ndarray]] = {}
 
     def _buffers(self, p: np.ndarray, k: int) -> list[np.ndarray]:
         """``k`` scratch arrays shaped like ``p``: views into buffers shared by all parameters
-        of p's dtype, sized for the largest, allocated once."""
+        of p's dtype, sized for the largest, allocated once (the views are cached too)."""
+        key = (p.shape, p.dtype, k)
+        views = self._views.get(key)
+        if views is not None:
+            return views
         bufs = self._scratch.setdefault(p.dtype, [])
         if len(bufs) < k or bufs[0].size < p.size:
             size = max(q.data.size for q in self.params if q.data.dtype == p.dtype)
             size = max(size, p.size)
             bufs[:] = [np.empty(size, dtype=p.dtype) for _ in range(max(k, len(bufs)))]
-        return [b[:p.size].reshape(p.shape) for b in bufs[:k]]
+            self._views.clear()  # they point into the old buffers
+        views = self._views[key] = [b[:p.size].reshape(p.shape) for b in bufs[:k]]
+        return views
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (``grad = None``)."""
