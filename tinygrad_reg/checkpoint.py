@@ -24,9 +24,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
-import zipfile
-import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -106,6 +103,9 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     else:
         raise TypeError(f"save: expected a Module, an Optimizer or a mapping name -> array, got "
                         f"{type(obj).__name__}")
+    import tempfile  # imported here: `import tinygrad_reg` stays light
+    import zipfile
+
     flat = flatten(state)
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -152,6 +152,9 @@ def load(path: str | os.PathLike) -> dict[str, Any]:
     every leaf an ndarray). Never unpickles anything: a file that is not an npz archive, is
     truncated or corrupt, or holds an object array raises ValueError naming the file and
     the problem."""
+    import zipfile  # imported here: `import tinygrad_reg` stays light
+    import zlib
+
     path = os.fspath(path)
     with open(path, "rb") as f:
         magic = f.read(4)
