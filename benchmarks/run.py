@@ -1,0 +1,309 @@
+"""tinygrad_reg against hand-written numpy: the benchmark suite of issue 7.
+
+    python benchmarks/run.py [--quick] [--json out.json] [--only W1,W2,...]
+
+W1  one epoch of the tutorial's experiment (seed_epoch.py), float64 and float32
+W2  per-op overhead: a chain of 100 ops (add, mul, tanh), forward + backward (overhead.py)
+W3  one SGD step of an MLP [784, 1024, 1024, 10], float32, beside its GEMMs alone (mlp.py)
+W4  peak RSS growth over one W1 epoch (a fresh process each), memory of one forward graph
+IMP import time of tinygrad_reg beside numpy (fresh processes)
+
+Implementations alternate in one process (warm-up first); each figure is the median of many
+repeats, with min and max. The ratio is tinygrad_reg / numpy, medians of the same run.
+Optional PyTorch columns appear when torch is importable (run in a subprocess at 1 thread).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import mlp  # noqa: E402
+import overhead  # noqa: E402
+import seed_epoch  # noqa: E402
+
+import tinygrad_reg  # noqa: E402
+
+ENV_KEYS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+            "MKL_NUM_THREADS", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_",
+            "MALLOC_TRIM_THRESHOLD_")
+
+
+# -- the machine -------------------------------------------------------------------------
+
+def machine() -> dict:
+    info = {"python": platform.python_version(), "numpy": np.__version__,
+            "tinygrad_reg": tinygrad_reg.__version__, "cores": os.cpu_count(),
+            "cpu": platform.processor() or platform.machine(),
+            "env": {k: os.environ[k] for k in ENV_KEYS if k in os.environ}}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        from threadpoolctl import threadpool_info
+        info["blas"] = [{k: p.get(k) for k in ("internal_api", "version", "architecture",
+                                                "num_threads", "threading_layer")}
+                        for p in threadpool_info()]
+    except ImportError:
+        cfg = np.show_config(mode="dicts")  # numpy >= 1.26
+        info["blas"] = [cfg.get("Build Dependencies", {}).get("blas", {})]
+    return info
+
+
+def blas_line(info: dict) -> str:
+    parts = []
+    for b in info["blas"]:
+        parts.append(", ".join(f"{k}={v}" for k, v in b.items() if v is not None))
+    return "; ".join(parts) or "unknown"
+
+
+# -- timing ------------------------------------------------------------------------------
+
+def interleave(fns: dict[str, Callable[[], object]], repeats: int, warmup: int,
+               faults: bool = False) -> dict[str, dict]:
+    """Time each callable ``repeats`` times, alternating them; median/min/max in seconds
+    (and the median of minor page faults per call when ``faults``)."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    flts: dict[str, list[int]] = {k: [] for k in fns}
+    gc_was = gc.isenabled()
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt if faults else 0
+            t0 = time.perf_counter()
+            fn()
+            t1 = time.perf_counter()
+            if faults:
+                flts[k].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
+            times[k].append(t1 - t0)
+    if gc_was:
+        gc.enable()
+    out = {}
+    for k, ts in times.items():
+        out[k] = {"median": statistics.median(ts), "min": min(ts), "max": max(ts), "n": len(ts)}
+        if faults:
+            out[k]["minflt"] = statistics.median(flts[k])
+    return out
+
+
+def fmt(stats: dict, scale: float, unit: str) -> str:
+    return (f"{stats['median'] * scale:.3g} {unit} "
+            f"[{stats['min'] * scale:.3g}..{stats['max'] * scale:.3g}]")
+
+
+# -- workloads ---------------------------------------------------------------------------
+
+def w1(quick: bool) -> list[dict]:
+    rows = []
+    for dtype in (np.float64, np.float32):
+        name = np.dtype(dtype).name
+        seed_epoch.check_parity(dtype)
+        t, n = seed_epoch.make("tinygrad_reg", dtype), seed_epoch.make("numpy", dtype)
+        res = interleave({"tinygrad_reg": t.epoch, "numpy": n.epoch},
+                         repeats=5 if quick else 25, warmup=1 if quick else 3)
+        rows.append({"workload": f"W1 seed epoch {name}", "unit": "ms", "scale": 1e3,
+                     "target": 1.15 if dtype is np.float64 else 1.30, **_pair(res)})
+    return rows
+
+
+def w2(quick: bool) -> list[dict]:
+    rows = []
+    for size in (32, 1):
+        rng = np.random.default_rng(0)
+        x0 = rng.standard_normal((size, size))
+        c = rng.uniform(0.5, 1.0, (size, size))
+        np.testing.assert_allclose(overhead.tg_chain(x0, c), overhead.numpy_chain(x0, c),
+                                   rtol=1e-12, atol=1e-14)
+        res = interleave({"tinygrad_reg": lambda x0=x0, c=c: overhead.tg_chain(x0, c),
+                          "numpy": lambda x0=x0, c=c: overhead.numpy_chain(x0, c)},
+                         repeats=50 if quick else 400, warmup=20)
+        rows.append({"workload": f"W2 op chain {size}x{size} f64 (per op)", "unit": "us",
+                     "scale": 1e6 / overhead.N_OPS, **_pair(res)})
+    return rows
+
+
+def w3(quick: bool) -> list[dict]:
+    mlp.check_parity()
+    fns = {k: mlp.make(k) for k in ("tinygrad_reg", "numpy", "gemm")}
+    res = interleave(fns, repeats=5 if quick else 30, warmup=2 if quick else 5, faults=True)
+    flops = mlp.flops_per_step()
+    row = {"workload": "W3 MLP step f32 b512", "unit": "ms", "scale": 1e3, "target": 1.0,
+           **_pair(res)}
+    row["gemm"] = res["gemm"]
+    row["gflops"] = {k: flops / v["median"] / 1e9 for k, v in res.items()}
+    row["vs_gemm_floor"] = res["tinygrad_reg"]["median"] / res["gemm"]["median"]
+    row["numpy_vs_gemm_floor"] = res["numpy"]["median"] / res["gemm"]["median"]
+    row["minflt_per_step"] = {k: v["minflt"] for k, v in res.items()}
+    return [row]
+
+
+def _child(code: str, env_update: dict | None = None) -> str:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([HERE, os.path.dirname(HERE),
+                                         env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    for k, v in (env_update or {}).items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    return subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                          text=True, env=env).stdout
+
+
+def w4(quick: bool) -> list[dict]:
+    rows = []
+    for dtype in ("float64", "float32"):
+        growth: dict[str, list[float]] = {"tinygrad_reg": [], "numpy": []}
+        for _ in range(1 if quick else 3):  # alternate fresh processes
+            for impl in growth:
+                out = _child(f"import json, numpy, seed_epoch; print(json.dumps("
+                             f"seed_epoch.peak_growth({impl!r}, numpy.{dtype})))")
+                growth[impl].append(json.loads(out)["peak_growth_kib"])
+        med = {k: statistics.median(v) for k, v in growth.items()}
+        rows.append({"workload": f"W4 peak RSS growth, epoch {dtype}", "unit": "KiB",
+                     "tinygrad_reg": med["tinygrad_reg"], "numpy": med["numpy"],
+                     "runs": growth, "target": 1.5,
+                     "ratio": med["tinygrad_reg"] / med["numpy"] if med["numpy"] else None})
+        held = {impl: seed_epoch.graph_bytes(impl, getattr(np, dtype)) / 1024
+                for impl in ("tinygrad_reg", "numpy")}
+        rows.append({"workload": f"W4 one forward graph held, {dtype}", "unit": "KiB",
+                     "tinygrad_reg": held["tinygrad_reg"], "numpy": held["numpy"],
+                     "ratio": held["tinygrad_reg"] / held["numpy"]})
+    return rows
+
+
+def imports(quick: bool) -> list[dict]:
+    """Wall time of a fresh interpreter importing numpy, and numpy then tinygrad_reg. As after
+    a normal install, compiled bytecode is cached (in a temporary PYTHONPYCACHEPREFIX, so the
+    work tree stays clean, and with PYTHONDONTWRITEBYTECODE lifted); also shown without any
+    cache, where every module is compiled at import."""
+    code = {"numpy": "import numpy", "tinygrad_reg": "import numpy, tinygrad_reg"}
+    rows = []
+    with tempfile.TemporaryDirectory() as cache:
+        modes = {"bytecode cached": {"PYTHONPYCACHEPREFIX": cache,
+                                     "PYTHONDONTWRITEBYTECODE": None},
+                 "no bytecode cache": {"PYTHONDONTWRITEBYTECODE": "1"}}
+        for mode, env in modes.items():
+            _child(code["tinygrad_reg"], env)  # warm-up (writes the cache)
+            times: dict[str, list[float]] = {k: [] for k in code}
+            for _ in range(5 if quick else 15):
+                for k, c in code.items():
+                    t0 = time.perf_counter()
+                    _child(c, env)
+                    times[k].append(time.perf_counter() - t0)
+            med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+            row = {"workload": f"import, fresh process ({mode})", "unit": "ms",
+                   "tinygrad_reg": med["tinygrad_reg"], "numpy": med["numpy"],
+                   "extra_ms": med["tinygrad_reg"] - med["numpy"]}
+            if mode == "bytecode cached":
+                row["target_extra_ms"] = 50.0
+            rows.append(row)
+    return rows
+
+
+def _pair(res: dict) -> dict:
+    return {"tinygrad_reg": res["tinygrad_reg"], "numpy": res["numpy"],
+            "ratio": res["tinygrad_reg"]["median"] / res["numpy"]["median"]}
+
+
+# -- optional PyTorch --------------------------------------------------------------------
+
+def torch_available() -> bool:
+    try:
+        _child("import torch")
+        return True
+    except subprocess.CalledProcessError:
+        return False
+
+
+def torch_rows(quick: bool) -> dict:
+    """PyTorch's figures from its own process at one thread (both pools)."""
+    code = (f"import os; os.environ['OMP_NUM_THREADS']='1'; os.environ['OPENBLAS_NUM_THREADS']"
+            f"='1'\nimport json, torch_bench; print(json.dumps(torch_bench.run({quick!r})))")
+    try:
+        return json.loads(_child(code))
+    except (subprocess.CalledProcessError, json.JSONDecodeError) as err:
+        return {"error": str(err)}
+
+
+# -- report ------------------------------------------------------------------------------
+
+def print_table(rows: list[dict], torch: dict | None) -> None:
+    print(f"{'workload':42} {'tinygrad_reg':>28} {'numpy':>28} {'ratio':>7}  target")
+    for r in rows:
+        unit, scale = r["unit"], r.get("scale", 1.0)
+        tg_, np_ = r["tinygrad_reg"], r["numpy"]
+        if isinstance(tg_, dict):
+            a, b = fmt(tg_, scale, unit), fmt(np_, scale, unit)
+        else:
+            a, b = f"{tg_:.4g} {unit}", f"{np_:.4g} {unit}"
+        ratio = f"{r['ratio']:.2f}x" if r.get("ratio") is not None else "-"
+        target = f"<= {r['target']}x" if "target" in r else ""
+        if "extra_ms" in r:
+            ratio = f"+{r['extra_ms']:.1f}"
+            target = f"<= +{r['target_extra_ms']:.0f} ms" if "target_extra_ms" in r else ""
+        print(f"{r['workload']:42} {a:>28} {b:>28} {ratio:>7}  {target}")
+        if "gemm" in r:
+            g = r["gflops"]
+            print(f"{'  GEMM floor':42} {fmt(r['gemm'], scale, unit):>28}"
+                  f"   tinygrad_reg/floor {r['vs_gemm_floor']:.2f}x (<= 1.2x), "
+                  f"numpy/floor {r['numpy_vs_gemm_floor']:.2f}x")
+            print(f"{'  GFLOP/s':42} {g['tinygrad_reg']:>28.1f} {g['numpy']:>28.1f}"
+                  f"   floor {g['gemm']:.1f}")
+            f = r["minflt_per_step"]
+            print(f"{'  minor page faults / step':42} {f['tinygrad_reg']:>28.0f}"
+                  f" {f['numpy']:>28.0f}   floor {f['gemm']:.0f}")
+    if torch:
+        print("\nPyTorch (own process, 1 thread):",
+              json.dumps(torch, indent=None, default=float))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer repeats (about a minute)")
+    ap.add_argument("--json", metavar="OUT", help="also write every figure to this file")
+    ap.add_argument("--only", default="W1,W2,W3,W4,IMP",
+                    help="comma-separated subset of W1,W2,W3,W4,IMP")
+    args = ap.parse_args()
+    info = machine()
+    print(f"tinygrad_reg {info['tinygrad_reg']}, numpy {info['numpy']}, Python {info['python']}"
+          f"; {info['cores']} cores ({info['cpu']})")
+    print(f"BLAS: {blas_line(info)}; env: {info['env'] or 'none of ' + ', '.join(ENV_KEYS[:4])}")
+    print("medians [min..max]; ratio = tinygrad_reg / numpy\n")
+    table = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "IMP": imports}
+    rows = []
+    for key in args.only.split(","):
+        rows += table[key.strip().upper()](args.quick)
+    torch = torch_rows(args.quick) if torch_available() else None
+    print_table(rows, torch)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": info, "quick": args.quick, "rows": rows, "torch": torch}, f,
+                      indent=1, default=float)
+
+
+if __name__ == "__main__":
+    main()
