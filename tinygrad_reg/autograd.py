@@ -423,11 +423,15 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
                 if len(res) != len(inputs):
                     raise RuntimeError(f"{node.name}: backward returned {len(res)} gradients "
                                        f"for {len(inputs)} inputs")
+            parents = []  # what the node keeps of its inputs once freed
             for t, gi in zip(inputs, res):
                 f = t.grad_fn
+                parents.append(f or t)
                 if gi is not None and t.requires_grad:
+                    # (builtin dtypes are singletons: `is not` spares a rich comparison; a
+                    # false alarm only costs a _fit call that changes nothing)
                     if (type(gi) is not Tensor or gi.data.shape != t.data.shape
-                            or gi.data.dtype != t.data.dtype):
+                            or gi.data.dtype is not t.data.dtype):
                         gi = _fit(node, _position(inputs, t), gi, t, g, create_graph)
                     if f is None:
                         deliver(t, gi)
@@ -451,7 +455,7 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
                 node._out = None
                 node._freed = True
                 node.__dict__.clear()
-                node.inputs = tuple([t.grad_fn or t for t in inputs])
+                node.inputs = tuple(parents)
                 if g is not None:
                     node.out_shape = g.data.shape
                     node.out_dtype = g.data.dtype
