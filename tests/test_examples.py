@@ -67,7 +67,8 @@ def test_reproduce_article(tmp_path: Path, capsys: pytest.CaptureFixture) -> Non
     assert results["seeds"] == [0, 1]
     assert set(results["models"]) == {"plain", "L2", "dropout"}
     for name, model in results["models"].items():
-        for key in ("train_loss", "train_accuracy", "test_loss", "test_accuracy"):
+        for key in ("train_loss", "batch_loss", "l2_term", "train_accuracy", "test_loss",
+                    "test_accuracy"):
             stats = model[key]
             assert len(stats["runs"]) == 2, (name, key)
             assert math.isfinite(stats["mean"]) and stats["std"] >= 0, (name, key)
@@ -75,6 +76,9 @@ def test_reproduce_article(tmp_path: Path, capsys: pytest.CaptureFixture) -> Non
         history = model["history"]
         assert len(history["train_loss"]) == len(history["test_loss"]) == results["epochs"]
     assert results["models"]["L2"]["l2_lambda"] == 1.0
+    # The L2 model's reported cost includes its penalty term, as the article's does.
+    assert results["models"]["L2"]["l2_term"]["mean"] > 0
+    assert results["models"]["plain"]["l2_term"]["mean"] == 0
     assert results["models"]["dropout"]["keep_prob"] == 0.8
 
 
