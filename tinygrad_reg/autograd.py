@@ -384,16 +384,32 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
     # but the engine passes arrays through (Add hands the same grad to both inputs, Reshape
     # returns a view): copy a gradient that is a view or was already handed out.
     handed_out = {id(g.data) for g in grads}
+    # Arrays this pass allocated for a sum of gradients (or a leaf's private copy) and that
+    # only one slot holds (a leaf's .grad, or a node's pending _grad): later gradients are
+    # added into them in place. A node's array leaves the set when the node consumes it, as
+    # its backward may hand it on.
+    owned: set[int] = set()
+
+    def accumulate(prev: Tensor, g: Tensor) -> Tensor:
+        if create_graph:
+            return prev + g
+        if id(prev.data) in owned:
+            prev.data += g.data
+            return prev
+        total = wrap(prev.data + g.data)
+        owned.add(id(total.data))
+        return total
 
     def deliver(t: Tensor, g: Tensor) -> None:
         if targets is None:
             if t.grad is None:
                 if not create_graph and (g.data.base is not None or id(g.data) in handed_out):
                     g = wrap(g.data.copy())
+                    owned.add(id(g.data))
                 handed_out.add(id(g.data))
                 t.grad = g
             else:
-                t.grad = t.grad + g
+                t.grad = accumulate(t.grad, g)
         elif id(t) in targets:
             k = id(t)
             captured[k] = g if k not in captured else captured[k] + g
@@ -411,6 +427,8 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
             node = ready.pop()
             g = node._grad
             node._grad = None
+            if owned and g is not None:
+                owned.discard(id(g.data))
             if target_nodes and g is not None and node in target_nodes:
                 captured[target_nodes[node]] = g
             inputs = node.inputs
@@ -437,12 +455,7 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
                         deliver(t, gi)
                     else:
                         prev = f._grad
-                        if prev is None:
-                            f._grad = gi
-                        elif create_graph:
-                            f._grad = prev + gi
-                        else:
-                            f._grad = wrap(prev.data + gi.data)
+                        f._grad = gi if prev is None else accumulate(prev, gi)
                 if f is not None:
                     d = deps[f] - 1
                     deps[f] = d
