@@ -7,7 +7,7 @@ last 2000. Here every hand-written piece is a framework op: the loss is computed
 L2 is ``l2_penalty(model, lam=λ/m)`` (the article's λ/(2m)·ΣW² with λ = 1, m = 200) and
 dropout is a module that is switched off by ``model.eval()`` when the test set is scored.
 
-    python examples/reproduce_article.py            # the full run (a few minutes)
+    python examples/reproduce_article.py            # the full run (about a minute on 2 idle cores)
     python examples/reproduce_article.py --quick    # a smoke run (well under a minute)
     python examples/reproduce_article.py --seeds 5  # mean ± std over 5 seeds
 
@@ -147,7 +147,7 @@ def print_table(results: dict[str, list[dict]]) -> None:
     n = len(next(iter(results.values())))
     pm = " ± std" if n > 1 else ""
     print(f"\nResults ({n} seed{'s' if n > 1 else ''}; mean{pm}) beside the article's run:")
-    w = 18 if n > 1 else 10
+    w = 18 if n > 1 else 12
     header = (f"{'model':<8}{'train loss':>{w}}{'batch cost':>{w}}{'train acc':>{w}}"
               f"{'test acc':>{w}}{'seconds':>9}  |{'article cost':>13}{'test acc':>10}")
     print(header)
