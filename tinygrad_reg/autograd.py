@@ -327,8 +327,7 @@ def _root_grads(roots: tuple, grads: Any, what: str) -> list:
     return result
 
 
-def _fit(node: Context, i: int, g: Any, t: Tensor, upstream: Tensor,
-         create_graph: bool) -> Tensor:
+def _fit(node: Context, g: Any, t: Tensor, upstream: Tensor, create_graph: bool) -> Tensor:
     """Make ``g`` a Tensor gradient for input ``t``: wrap, unbroadcast, cast dtype."""
     if not isinstance(g, Tensor):
         g = wrap(np.asarray(g))
@@ -339,7 +338,8 @@ def _fit(node: Context, i: int, g: Any, t: Tensor, upstream: Tensor,
             g = OPS["sum_to"](g, t.data.shape)
         except ValueError:
             raise RuntimeError(f"{node.name}: backward returned a gradient of shape {g.shape} "
-                               f"for input {i} of shape {t.shape}") from None
+                               f"for input {_position(node.inputs, t)} of shape {t.shape}"
+                               ) from None
     if g.data.dtype != t.data.dtype:
         g = g.astype(t.data.dtype)
     return g
@@ -450,7 +450,7 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
                     # false alarm only costs a _fit call that changes nothing)
                     if (type(gi) is not Tensor or gi.data.shape != t.data.shape
                             or gi.data.dtype is not t.data.dtype):
-                        gi = _fit(node, _position(inputs, t), gi, t, g, create_graph)
+                        gi = _fit(node, gi, t, g, create_graph)
                     if f is None:
                         deliver(t, gi)
                     else:

@@ -29,7 +29,7 @@ class Transpose(Function):
 
     @staticmethod
     def forward(ctx, x, axes):
-        return np.transpose(x, axes)
+        return x.transpose(axes)
 
     @staticmethod
     def backward(ctx, grad):
@@ -55,6 +55,8 @@ def _sum_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     lead = x.ndim - len(shape)
     if lead < 0:
         raise ValueError(f"cannot reduce shape {x.shape} to the longer shape {shape}")
+    if lead and x.shape[lead:] == shape:  # only leading axes were added (a bias's gradient)
+        return x.sum(axis=tuple(range(lead)), keepdims=True).reshape(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
     for i, n in enumerate(shape):
