@@ -63,22 +63,33 @@ class Dropout(Function):
         return Dropout.apply(grad, mask, p=ctx.attrs["p"]), None
 
 
-def _probability(value: Any, name: str) -> float:
+def _probability(value: Any, name: str, fn: str) -> float:
     """``value`` as a float in [0, 1], or ValueError naming it."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-        raise ValueError(f"dropout: {name} must be a number in [0, 1], got {value!r}")
+        raise ValueError(f"{fn}: {name} must be a number in [0, 1], got {value!r}")
     v = float(value)
     if not 0.0 <= v <= 1.0:  # also rejects NaN
-        raise ValueError(f"dropout: {name} must be in [0, 1], got {value!r}")
+        raise ValueError(f"{fn}: {name} must be in [0, 1], got {value!r}")
     return v
 
 
-def _p_from_keep(keep_prob: float) -> float:
-    """1 - keep_prob, written short when that is exact (keep_prob=0.8 gives p=0.2, not
-    0.19999999999999996), so graphs read well and 1 - p gives back exactly keep_prob."""
-    p = 1.0 - keep_prob
+def drop_probability(p: Any = None, keep_prob: Any = None, fn: str = "dropout") -> float:
+    """The drop probability from PyTorch's ``p`` or the tutorial's ``keep_prob`` (at most one;
+    neither means 0.5), validated; ``fn`` names the caller in errors.
+
+    keep_prob is turned into p = 1 - keep_prob written short when that is exact
+    (keep_prob=0.8 gives p=0.2, not 0.19999999999999996), so graphs read well and 1 - p gives
+    back exactly keep_prob.
+    """
+    if p is not None and keep_prob is not None:
+        raise ValueError(f"{fn}: give p (probability of dropping) or keep_prob (probability "
+                         f"of keeping), not both; got p={p!r}, keep_prob={keep_prob!r}")
+    if keep_prob is None:
+        return 0.5 if p is None else _probability(p, "p", fn)
+    keep = _probability(keep_prob, "keep_prob", fn)
+    p = 1.0 - keep
     short = float(f"{p:.12g}")
-    return short if 1.0 - short == keep_prob else p
+    return short if 1.0 - short == keep else p
 
 
 def dropout(x: Tensor, p: float | None = None, *, keep_prob: float | None = None,
@@ -97,13 +108,7 @@ def dropout(x: Tensor, p: float | None = None, *, keep_prob: float | None = None
     dtype (twice as fast to draw as float64); their 2⁻²⁴ resolution biases the keep
     probability by less than 6e-8.
     """
-    if p is not None and keep_prob is not None:
-        raise ValueError(f"dropout: give p (probability of dropping) or keep_prob (probability "
-                         f"of keeping), not both; got p={p!r}, keep_prob={keep_prob!r}")
-    if keep_prob is not None:
-        p = _p_from_keep(_probability(keep_prob, "keep_prob"))
-    else:
-        p = 0.5 if p is None else _probability(p, "p")
+    p = drop_probability(p, keep_prob)
     rng = resolve(generator)
     if not isinstance(x, Tensor):
         x = Tensor(x)

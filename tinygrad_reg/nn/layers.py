@@ -9,6 +9,7 @@ import numpy as np
 
 from ..ops.activation import relu, sigmoid, tanh
 from ..ops.linalg import linear
+from ..regularization import drop_probability
 from ..tensor import Tensor
 from . import functional as F
 from . import init as _init
@@ -84,15 +85,6 @@ class Tanh(Module):
         return tanh(x)
 
 
-def _probability(value: Any, name: str) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-        raise ValueError(f"Dropout: {name} must be a number in [0, 1], got {value!r}")
-    v = float(value)
-    if not 0.0 <= v <= 1.0:  # also rejects NaN
-        raise ValueError(f"Dropout: {name} must be in [0, 1], got {value!r}")
-    return v
-
-
 class Dropout(Module):
     """Inverted dropout while training; the identity in eval mode (``model.eval()``).
 
@@ -105,32 +97,18 @@ class Dropout(Module):
     def __init__(self, p: float | None = None, *, keep_prob: float | None = None,
                  generator: np.random.Generator | None = None) -> None:
         super().__init__()
-        if p is not None and keep_prob is not None:
-            raise ValueError(f"Dropout: give p (probability of dropping) or keep_prob "
-                             f"(probability of keeping), not both; got p={p!r}, "
-                             f"keep_prob={keep_prob!r}")
+        self.p = drop_probability(p, keep_prob, "Dropout")
+        self.keep_prob = None if keep_prob is None else 1.0 - self.p
         if generator is not None and not isinstance(generator, np.random.Generator):
             raise TypeError(f"Dropout: generator must be a numpy.random.Generator, got "
                             f"{type(generator).__name__}")
-        if keep_prob is not None:
-            self.keep_prob: float | None = _probability(keep_prob, "keep_prob")
-            self._p = None
-        else:
-            self.keep_prob = None
-            self._p = 0.5 if p is None else _probability(p, "p")
         self.generator = generator
 
-    @property
-    def p(self) -> float:
-        """The probability of dropping a unit."""
-        return self._p if self._p is not None else 1.0 - self.keep_prob
-
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self._p, keep_prob=self.keep_prob, training=self.training,
-                         generator=self.generator)
+        return F.dropout(x, self.p, training=self.training, generator=self.generator)
 
     def extra_repr(self) -> str:
-        return f"keep_prob={self.keep_prob}" if self.keep_prob is not None else f"p={self._p}"
+        return f"keep_prob={self.keep_prob}" if self.keep_prob is not None else f"p={self.p}"
 
 
 class Flatten(Module):
