@@ -5,6 +5,10 @@ the step's eight matrix products alone (3 forward, 3 weight gradients, 2 input g
 
 from __future__ import annotations
 
+import resource
+import statistics
+import time
+
 import numpy as np
 
 import tinygrad_reg as tg
@@ -127,3 +131,21 @@ def check_parity() -> None:
     for a, b in zip(t.grads(), n.grads()):
         assert a.dtype == DTYPE
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4 * np.abs(b).max())
+
+
+def alone(impl: str, steps: int = 10, warmup: int = 3) -> dict:
+    """One implementation by itself, as in its own fresh process: median step time and minor
+    page faults per step in the steady state. (Interleaved in one process, whichever runs
+    first leaves glibc's heap thresholds raised for the others, hiding their faults.)"""
+    fn = make(impl)
+    for _ in range(warmup):
+        fn()
+    times, faults = [], []
+    for _ in range(steps):
+        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
+    return {"median": statistics.median(times), "min": min(times), "max": max(times),
+            "minflt": statistics.median(faults)}
