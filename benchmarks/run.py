@@ -65,8 +65,10 @@ def machine() -> dict:
                                                 "num_threads", "threading_layer")}
                         for p in threadpool_info()]
     except ImportError:
-        cfg = np.show_config(mode="dicts")  # numpy >= 1.26
-        info["blas"] = [cfg.get("Build Dependencies", {}).get("blas", {})]
+        blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+        info["blas"] = [{"name": blas.get("name"), "version": blas.get("version"),
+                         "configuration": blas.get("openblas configuration"),
+                         "num_threads": "unknown (pip install threadpoolctl)"}]
     return info
 
 
