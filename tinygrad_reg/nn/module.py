@@ -4,8 +4,9 @@ A Module registers every :class:`Parameter` and sub-Module assigned to one of it
 in assignment order; containers name their children "0", "1", .... From that registry come
 ``named_parameters()`` (dotted names such as ``layers.0.weight``, which rendered graphs use as
 labels), ``train()``/``eval()``, ``zero_grad()`` and the state dict. Calling a module runs its
-``forward`` inside :class:`tinygrad_reg.autograd.module_scope`, so every op node records the
-modules it ran in (a rendered graph can draw one cluster per module).
+``forward`` with the module pushed on the recording scope (what
+:class:`tinygrad_reg.autograd.module_scope` does), so every op node records the modules it ran
+in (a rendered graph can draw one cluster per module).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..autograd import module_scope
+from .. import autograd as _autograd
 from ..tensor import Tensor, to_array
 
 
@@ -97,8 +98,15 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        with module_scope(self):
+        # What autograd.module_scope does, inlined: this runs for every layer of every step.
+        if not _autograd._grad_enabled:  # nothing is recorded, so no scope to record
             return self.forward(*args, **kwargs)
+        outer = _autograd._scope
+        _autograd._scope = outer + (self,)
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            _autograd._scope = outer
 
     # -- traversal -----------------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -128,9 +136,17 @@ class Module:
             stack.extend(reversed(kids))
 
     def modules(self) -> Iterator[Module]:
-        """This module and every module below it, each once."""
-        for _, m in self.named_modules():
+        """This module and every module below it, each once, in the order of
+        :meth:`named_modules` (without building the names: this is on the training path)."""
+        seen: set[int] = set()
+        stack: list[Module] = [self]
+        while stack:
+            m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
             yield m
+            stack.extend(reversed([c for c in m._modules.values() if c is not None]))
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter), e.g. ``("layers.0.weight", W)``: a module's own parameters
@@ -143,9 +159,14 @@ class Module:
                     yield (f"{mname}.{pname}" if mname else pname), p
 
     def parameters(self) -> Iterator[Parameter]:
-        """Every parameter, each once, in the order of :meth:`named_parameters`."""
-        for _, p in self.named_parameters():
-            yield p
+        """Every parameter, each once, in the order of :meth:`named_parameters` (without
+        building the names: ``l2_penalty(model)`` calls this every step)."""
+        seen: set[int] = set()
+        for m in self.modules():
+            for p in m._parameters.values():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    yield p
 
     # -- mode and gradients --------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
