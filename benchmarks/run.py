@@ -10,7 +10,8 @@ IMP import time of tinygrad_reg beside numpy (fresh processes)
 
 Implementations alternate in one process (warm-up first); each figure is the median of many
 repeats, with min and max. The ratio is tinygrad_reg / numpy, medians of the same run.
-(No PyTorch columns yet: the issue's PyTorch figures come from another machine.)
+When torch is importable, a second table runs PyTorch eager beside both, all three at one
+thread in a process of their own (torch_bench.py); --no-torch skips it.
 """
 
 from __future__ import annotations
@@ -243,6 +244,31 @@ def _pair(res: dict) -> dict:
             "ratio": res["tinygrad_reg"]["median"] / res["numpy"]["median"]}
 
 
+# -- optional PyTorch --------------------------------------------------------------------
+
+def torch_table(quick: bool) -> dict | None:
+    """PyTorch beside tinygrad_reg and numpy, all at one thread in a process of their own
+    (torch_bench.py); None when torch is not importable (it is never a dependency)."""
+    try:
+        _child("import torch")
+    except subprocess.CalledProcessError:
+        return None
+    one = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    code = f"import torch_bench, json; print(json.dumps(torch_bench.run({quick!r})))"
+    return json.loads(_child(code, one))
+
+
+def print_torch(t: dict) -> None:
+    print(f"\nPyTorch {t['torch']} eager, in its own process with every thread pool at "
+          f"{t['threads']} thread (tinygrad_reg and numpy rerun there alike):")
+    print(f"{'workload':34} {'tinygrad_reg':>13} {'numpy':>10} {'torch':>10} "
+          f"{'tg/np':>7} {'torch/np':>9}")
+    for name, r in t["rows"].items():
+        extra = f"   GEMM floor {r['gemm']:.4g}" if "gemm" in r else ""
+        print(f"{name:34} {r['tinygrad_reg']:>13.4g} {r['numpy']:>10.4g} {r['torch']:>10.4g} "
+              f"{r['tinygrad_reg'] / r['numpy']:>6.2f}x {r['torch'] / r['numpy']:>8.2f}x{extra}")
+
+
 # -- report ------------------------------------------------------------------------------
 
 def print_table(rows: list[dict]) -> None:
@@ -285,6 +311,8 @@ def main() -> None:
     ap.add_argument("--json", metavar="OUT", help="also write every figure to this file")
     ap.add_argument("--only", default="W1,W2,W3,W4,IMP",
                     help="comma-separated subset of W1,W2,W3,W4,IMP")
+    ap.add_argument("--no-torch", action="store_true",
+                    help="skip the PyTorch columns even when torch is importable")
     args = ap.parse_args()
     info = machine()
     print(f"tinygrad_reg {info['tinygrad_reg']}, numpy {info['numpy']}, Python {info['python']}"
@@ -295,10 +323,13 @@ def main() -> None:
     rows = []
     for key in args.only.split(","):
         rows += table[key.strip().upper()](args.quick)
+    torch = torch_table(args.quick) if not args.no_torch else None
     print_table(rows)
+    if torch:
+        print_torch(torch)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": info, "quick": args.quick, "rows": rows}, f,
+            json.dump({"machine": info, "quick": args.quick, "rows": rows, "torch": torch}, f,
                       indent=1, default=float)
 
 
