@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-_default = np.random.default_rng()
+# Made on first use: importing numpy.random costs ~15 ms, which `import tinygrad_reg` avoids.
+_default: np.random.Generator | None = None
 
 
 def manual_seed(seed: int) -> np.random.Generator:
@@ -19,14 +20,17 @@ def manual_seed(seed: int) -> np.random.Generator:
 
 
 def default_generator() -> np.random.Generator:
-    """The generator used when an op is given none."""
+    """The generator used when an op is given none (unseeded until :func:`manual_seed`)."""
+    global _default
+    if _default is None:
+        _default = np.random.default_rng()
     return _default
 
 
 def resolve(generator: np.random.Generator | None) -> np.random.Generator:
     """``generator`` itself, or the default one; anything else is a TypeError."""
     if generator is None:
-        return _default
+        return _default if _default is not None else default_generator()
     if not isinstance(generator, np.random.Generator):
         raise TypeError(f"generator must be a numpy.random.Generator (np.random.default_rng(seed)),"
                         f" got {type(generator).__name__}")
