@@ -56,7 +56,9 @@ def _sum_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if lead < 0:
         raise ValueError(f"cannot reduce shape {x.shape} to the longer shape {shape}")
     if lead and x.shape[lead:] == shape:  # only leading axes were added (a bias's gradient)
-        return x.sum(axis=tuple(range(lead)), keepdims=True).reshape(shape)
+        # summed without keepdims: a fresh array, not a reshaped view, which the engine
+        # would copy before making it a leaf's .grad
+        return x.sum(axis=tuple(range(lead)))
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
     for i, n in enumerate(shape):
