@@ -225,21 +225,29 @@ class Function:
             if t.requires_grad:
                 record = True
         ctx = _NO_CONTEXT
+        n = len(inputs)
         if record and _grad_enabled:
             ctx = Context()
             ctx.fn = cls
             ctx.inputs = inputs
             ctx.attrs = attrs
-            ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
+            # (spelled out for one and two inputs: a comprehension costs more than the op's
+            # other bookkeeping together)
+            if n == 1:
+                ctx.needs_input_grad = (True,)
+            elif n == 2:
+                ctx.needs_input_grad = (inputs[0].requires_grad, inputs[1].requires_grad)
+            else:
+                ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
             ctx._saved = ()
             ctx._out = None
             ctx._grad = None
             ctx._freed = False
             ctx.scope = _scope
         try:
-            if len(inputs) == 1:
+            if n == 1:
                 out = cls.forward(ctx, inputs[0].data, **attrs)
-            elif len(inputs) == 2:
+            elif n == 2:
                 out = cls.forward(ctx, inputs[0].data, inputs[1].data, **attrs)
             else:
                 out = cls.forward(ctx, *[t.data for t in inputs], **attrs)
