@@ -65,6 +65,8 @@ class Dropout(Function):
 
 def _probability(value: Any, name: str, fn: str) -> float:
     """``value`` as a float in [0, 1], or ValueError naming it."""
+    if type(value) is float and 0.0 <= value <= 1.0:  # the usual case, checked first and fast
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
         raise ValueError(f"{fn}: {name} must be a number in [0, 1], got {value!r}")
     v = float(value)
@@ -214,18 +216,18 @@ def _weights(params: Any, fn: str) -> tuple[Tensor, ...]:
     its weight matrices, i.e. parameters with ndim >= 2 (biases are not penalised, as in the
     tutorial), each once. An iterable of Tensors: exactly those.
     """
+    parameters = getattr(params, "parameters", None)
     if isinstance(params, Tensor):
         found: tuple = (params,)
-    elif callable(getattr(params, "parameters", None)) or callable(
-            getattr(params, "named_parameters", None)):
-        if callable(getattr(params, "parameters", None)):
-            every = list(params.parameters())
+    elif callable(parameters) or callable(getattr(params, "named_parameters", None)):
+        if callable(parameters):
+            every = list(parameters())
         else:
             every = [t for _, t in params.named_parameters()]
         seen: set[int] = set()
         chosen = []
         for t in every:
-            if isinstance(t, Tensor) and t.ndim >= 2 and id(t) not in seen:
+            if isinstance(t, Tensor) and t.data.ndim >= 2 and id(t) not in seen:
                 seen.add(id(t))
                 chosen.append(t)
         if not chosen:

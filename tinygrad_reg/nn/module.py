@@ -146,7 +146,8 @@ class Module:
                 continue
             seen.add(id(m))
             yield m
-            stack.extend(reversed([c for c in m._modules.values() if c is not None]))
+            if m._modules:  # most modules are leaves: skip building an empty list for them
+                stack.extend(reversed([c for c in m._modules.values() if c is not None]))
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter), e.g. ``("layers.0.weight", W)``: a module's own parameters

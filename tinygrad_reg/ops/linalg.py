@@ -98,20 +98,22 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias as one Linear node: x (..., in), weight (out, in), bias (out,)
     or None. The layout of PyTorch's ``F.linear`` and of the tutorial's ``W[l]``."""
     x, weight = operands(x, weight)
-    if weight.ndim != 2:
+    # shapes read from the arrays: this runs for every layer of every step
+    x_shape, w_shape = x.data.shape, weight.data.shape
+    if len(w_shape) != 2:
         raise ValueError(f"Linear: weight must be 2-D (out_features, in_features), got shape "
-                         f"{weight.shape}")
-    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"Linear: input of shape {x.shape} does not match weight of shape "
-                         f"{weight.shape}: the input's last axis must have "
-                         f"{weight.shape[1]} features")
+                         f"{w_shape}")
+    if not x_shape or x_shape[-1] != w_shape[1]:
+        raise ValueError(f"Linear: input of shape {x_shape} does not match weight of shape "
+                         f"{w_shape}: the input's last axis must have "
+                         f"{w_shape[1]} features")
     if bias is None:
         return Linear.apply(x, weight)
     if not isinstance(bias, Tensor):
         bias = operand(bias, weight)
-    if bias.shape != (weight.shape[0],):
-        raise ValueError(f"Linear: bias must have shape ({weight.shape[0]},) to match weight "
-                         f"of shape {weight.shape}, got {bias.shape}")
+    if bias.data.shape != (w_shape[0],):
+        raise ValueError(f"Linear: bias must have shape ({w_shape[0]},) to match weight "
+                         f"of shape {w_shape}, got {bias.data.shape}")
     return Linear.apply(x, weight, bias)
 
 
