@@ -82,13 +82,15 @@ class Linear(Function):
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
-        gx = grad @ w if need[0] else None
+        # MatMul.apply rather than @: the shapes were checked by linear(), so the operator's
+        # dispatch and matmul()'s checks would only add overhead to every layer's backward
+        gx = MatMul.apply(grad, w) if need[0] else None
         gw = None
         if need[1]:
-            if x.ndim == 2:
-                gw = grad.T @ x
+            if x.data.ndim == 2:
+                gw = MatMul.apply(grad.T, x)
             else:  # 1-D or batched input: every leading axis is a batch axis
-                gw = grad.reshape(-1, w.shape[0]).T @ x.reshape(-1, w.shape[1])
+                gw = MatMul.apply(grad.reshape(-1, w.shape[0]).T, x.reshape(-1, w.shape[1]))
         if len(need) == 2:
             return gx, gw
         return gx, gw, (grad if need[2] else None)
