@@ -322,7 +322,7 @@ def _root_grads(roots: tuple, grads: Any, what: str) -> list:
                     f"{what}: grad can be implicitly created only for one-element outputs; "
                     f"output {i} has shape {r.shape}. Pass grad= of that shape, or reduce "
                     f"the output first (e.g. .sum()).")
-            g = wrap(np.ones_like(r.data))
+            g = wrap(np.ones(r.data.shape, r.data.dtype))  # (ones_like: a Python-level call)
         else:
             if not isinstance(g, Tensor):
                 g = Tensor(to_array(g, r.dtype))
@@ -370,6 +370,7 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
         if n is not None and n not in deps:
             deps[n] = 0
             stack.append(n)
+    starts = stack[:]  # every other node is consumed by one of these, so starts with deps >= 1
     while stack:
         n = stack.pop()
         if n._freed:
@@ -391,7 +392,9 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
     # Each leaf's .grad must be its own array (optimizers and users may change it in place),
     # but the engine passes arrays through (Add hands the same grad to both inputs, Reshape
     # returns a view): copy a gradient that is a view or was already handed out.
-    handed_out = {id(g.data) for g in grads}
+    handed_out = set()
+    for g in grads:
+        handed_out.add(id(g.data))
     # Arrays this pass allocated for a sum of gradients (or a leaf's private copy) and that
     # only one slot holds (a leaf's .grad, or a node's pending _grad): later gradients are
     # added into them in place. A node's array leaves the set when the node consumes it, as
@@ -422,15 +425,18 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
             k = id(t)
             captured[k] = g if k not in captured else captured[k] + g
 
-    # 2. Kahn's algorithm: a node runs once every consumer has passed its gradient on
-    with set_grad_enabled(create_graph):
+    # 2. Kahn's algorithm: a node runs once every consumer has passed its gradient on.
+    # Grad mode is set as set_grad_enabled(create_graph) would, without its object.
+    global _grad_enabled
+    prev_mode, _grad_enabled = _grad_enabled, create_graph
+    try:
         for r, g in zip(roots, grads):
             if r.grad_fn is None:
                 deliver(r, g)
             else:
                 prev = r.grad_fn._grad
                 r.grad_fn._grad = g if prev is None else prev + g
-        ready = [n for n, d in deps.items() if d == 0]
+        ready = [n for n in starts if deps[n] == 0]
         while ready:
             node = ready.pop()
             g = node._grad
@@ -480,6 +486,8 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
                 if g is not None:
                     node.out_shape = g.data.shape
                     node.out_dtype = g.data.dtype
+    finally:
+        _grad_enabled = prev_mode
     return captured
 
 
