@@ -58,7 +58,7 @@ def _sum_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if lead and x.shape[lead:] == shape:  # only leading axes were added (a bias's gradient)
         # summed without keepdims: a fresh array, not a reshaped view, which the engine
         # would copy before making it a leaf's .grad
-        return x.sum(axis=tuple(range(lead)))
+        return x.sum(axis=0 if lead == 1 else tuple(range(lead)))
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
     for i, n in enumerate(shape):
@@ -193,7 +193,7 @@ def sum_to(x: Tensor, shape: Any) -> Tensor:
     """Sum ``x`` over the axes broadcasting would have added or stretched to reach x's shape
     from ``shape``: the reverse of :func:`broadcast_to`."""
     shape = tuple(shape)
-    if shape == x.shape:
+    if shape == x.data.shape:
         return x
     return SumTo.apply(x, shape=shape)
 
