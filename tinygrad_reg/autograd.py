@@ -15,6 +15,10 @@ frees saved values as it goes.
 from __future__ import annotations
 
 import functools
+import linecache
+import math
+import os
+import sys
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -23,8 +27,13 @@ import numpy as np
 
 from .tensor import OPS, Tensor, to_array
 
-# The grad-mode flag: one of the three pieces of global state the project allows.
+# The grad-mode flag and the anomaly flag: two of the three pieces of global state the
+# project allows (the third is the default random generator).
 _grad_enabled = True
+_anomaly_enabled = False
+# In anomaly mode, the node whose backward the engine is running (None outside backward):
+# ops created meanwhile are attributed to it, and their outputs are checked by the engine.
+_backward_of: Context | None = None
 # The modules whose forward is running, outermost first (recorded on each node for viz).
 _scope: tuple = ()
 _new_tensor = Tensor.__new__
@@ -81,6 +90,188 @@ class set_grad_enabled(_GradMode):
 
     def __init__(self, mode: bool) -> None:
         self._mode = bool(mode)
+
+
+# -- anomaly mode ------------------------------------------------------------------------
+
+def is_anomaly_enabled() -> bool:
+    """Whether anomaly mode is on (see :class:`detect_anomaly`)."""
+    return _anomaly_enabled
+
+
+def set_anomaly_enabled(mode: bool) -> None:
+    """Turn anomaly mode on or off, for code that cannot use ``with tg.detect_anomaly():``."""
+    global _anomaly_enabled
+    _anomaly_enabled = bool(mode)
+
+
+class detect_anomaly:
+    """Find the first op that makes a NaN or an infinity, forward or backward.
+
+    Inside ``with tg.detect_anomaly():`` (or a function decorated ``@tg.detect_anomaly()``):
+
+    - forward: the first op whose output holds a NaN or ±inf raises ``FloatingPointError``
+      naming the op, its attributes, its input shapes (and input values at the first bad
+      element) and the line of *your* code that called it;
+    - backward: every recorded op remembers that line; the first op whose backward returns a
+      non-finite gradient raises ``FloatingPointError`` naming the op, the input whose
+      gradient it is, and where the op was created in forward. A non-finite gradient
+      arriving at an op (a root gradient, or a sum of gradients that overflowed) is
+      reported too.
+
+    Outside the mode nothing is checked or recorded; the cost is one flag test per op.
+    Inside, each recorded op walks the call stack once to find its source line, and every
+    result is scanned with ``np.isfinite``: a debugging mode, not a training mode. An op
+    that makes an infinity on purpose and masks it away later (``where(x > 0, log(x), 0)``)
+    is reported too: in anomaly mode, compute the masked-away branch on safe values.
+    """
+
+    def __enter__(self) -> None:
+        global _anomaly_enabled
+        self._prev = _anomaly_enabled
+        _anomaly_enabled = True
+
+    def __exit__(self, *exc: Any) -> None:
+        global _anomaly_enabled
+        _anomaly_enabled = self._prev
+
+    def __call__(self, func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with detect_anomaly():
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+class _Site:
+    """Where an op was created: the first caller outside this package, or (for an op made
+    by another op's backward under ``create_graph=True``) that op."""
+
+    __slots__ = ("filename", "lineno", "function", "backward_of")
+
+    def __init__(self, backward_of: Context | None) -> None:
+        self.backward_of = backward_of
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+            frame = frame.f_back
+        if frame is None:  # called from inside the package only (its own tests of itself)
+            self.filename, self.lineno, self.function = "<tinygrad_reg>", 0, "?"
+        else:
+            code = frame.f_code
+            self.filename, self.lineno, self.function = (code.co_filename, frame.f_lineno,
+                                                         code.co_name)
+
+    def describe(self) -> str:
+        line = linecache.getline(self.filename, self.lineno).strip()
+        where = f'  File "{self.filename}", line {self.lineno}, in {self.function}'
+        if line:
+            where += f"\n    {line}"
+        node = self.backward_of
+        if node is None:
+            return where
+        return f"{where}\nduring the backward of {node.name}, which was created at:\n" + \
+            _site_of(node)
+
+
+def _site_of(node: Context) -> str:
+    site = node.__dict__.get("_site")
+    if site is None:
+        return "  (not recorded: the op was created while anomaly mode was off)"
+    return site.describe()
+
+
+def _all_finite(a: np.ndarray) -> bool:
+    """No NaN and no ±inf in ``a``. A finite sum proves it (any NaN or inf would make the
+    sum NaN or inf) and costs less than ``np.isfinite(a).all()``, which settles the rest."""
+    return math.isfinite(_add_reduce(a, axis=None)) or bool(np.isfinite(a).all())
+
+
+_add_reduce = np.add.reduce
+
+
+def _nonfinite_summary(a: np.ndarray) -> tuple[str, tuple[int, ...]]:
+    """'nan at 2 of 6 elements' and the index of the first bad element."""
+    bad = ~np.isfinite(a)
+    kinds = [k for k, m in (("nan", np.isnan(a)), ("inf", np.isposinf(a)),
+                            ("-inf", np.isneginf(a))) if m.any()]
+    first = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), a.shape))
+    return f"{'/'.join(kinds)} at {int(bad.sum())} of {a.size} elements", first
+
+
+def _values_at(tensors: Sequence[Tensor], shape: tuple, index: tuple) -> str:
+    """Each input's value at ``index`` of a result of ``shape``, where it broadcasts."""
+    parts = []
+    for i, t in enumerate(tensors):
+        a = t.data
+        try:
+            v = np.broadcast_to(a, shape)[index] if index else a.reshape(())
+        except ValueError:
+            continue
+        parts.append(f"input {i} = {v.item()!r}")
+    return f" (there: {', '.join(parts)})" if parts else ""
+
+
+def _attrs_text(attrs: dict) -> str:
+    shown = {k: v for k, v in attrs.items() if k != "value"}
+    return ", ".join(f"{k}={v!r}" for k, v in shown.items()) or "none"
+
+
+def _check_forward(fn: type, ctx: Any, inputs: Sequence[Tensor], attrs: dict,
+                   out: np.ndarray) -> None:
+    """Anomaly mode, forward: remember where the op was created; raise on a NaN/inf."""
+    if ctx is not _NO_CONTEXT:
+        ctx._site = _Site(_backward_of)
+    if _backward_of is not None or out.dtype.kind != "f" or _all_finite(out):
+        return  # (results computed inside a backward are checked by the engine)
+    site = ctx._site if ctx is not _NO_CONTEXT else _Site(None)
+    what, first = _nonfinite_summary(out)
+    shapes = ", ".join(str(t.data.shape) for t in inputs)
+    msg = (f"{fn.__name__} produced {what} of its output (shape {out.shape}), first at index "
+           f"{first}{_values_at(inputs, out.shape, first)}; input shapes: {shapes}; "
+           f"attributes: {_attrs_text(attrs)}.")
+    upstream = [i for i, t in enumerate(inputs)
+                if t.data.dtype.kind == "f" and not np.isfinite(t.data).all()]
+    if upstream:
+        msg += (f" Input {upstream[0]} already held non-finite values, so the problem lies "
+                f"upstream: in data or a parameter, or in a value computed with anomaly mode "
+                f"off.")
+    raise FloatingPointError(f"{msg}\n{fn.__name__} was called at:\n{site.describe()}")
+
+
+def _checked_backward(node: Context, g: Tensor) -> Any:
+    """Anomaly mode, backward: run ``node``'s backward, then check what it returned."""
+    global _backward_of
+    if g.data.dtype.kind == "f" and not _all_finite(g.data):
+        what, first = _nonfinite_summary(g.data)
+        raise FloatingPointError(
+            f"the gradient arriving at the output of {node.name} (shape {g.shape}) holds "
+            f"{what}, first at index {first}: finite gradients from its consumers summed to "
+            f"an overflow. {node.name} was created at:\n"
+            f"{_site_of(node)}")
+    prev, _backward_of = _backward_of, node
+    try:
+        res = node.fn.backward(node, g)
+    finally:
+        _backward_of = prev
+    grads = res if isinstance(res, (tuple, list)) else (res,)
+    for i, (t, gi) in enumerate(zip(node.inputs, grads)):
+        if gi is None or not t.requires_grad:
+            continue
+        a = gi.data if isinstance(gi, Tensor) else np.asarray(gi)
+        if a.dtype.kind != "f" or _all_finite(a):
+            continue
+        what, first = _nonfinite_summary(a)
+        at = _values_at(node.inputs, a.shape, first) if a.shape == t.data.shape else ""
+        raise FloatingPointError(
+            f"{node.name}.backward produced {what} of the gradient for its input {i} "
+            f"(shape {a.shape}), first at index {first}{at}; the gradient arriving at its "
+            f"output was finite; attributes: {_attrs_text(node.attrs)}. {node.name} was "
+            f"created at:\n{_site_of(node)}")
+    return res
 
 
 def wrap(array: np.ndarray) -> Tensor:
@@ -259,6 +450,8 @@ class Function:
             # or saved_tensors would return it as a constant and cut the second derivative
             if ctx is not _NO_CONTEXT and ctx._saved:
                 ctx._saved = tuple(out if s is raw else s for s in ctx._saved)
+        if _anomaly_enabled:
+            _check_forward(cls, ctx, inputs, attrs, out)
         result = _new_tensor(Tensor)
         result.data = out
         result.grad = None
@@ -326,6 +519,10 @@ def _root_grads(roots: tuple, grads: Any, what: str) -> list:
         else:
             if not isinstance(g, Tensor):
                 g = Tensor(to_array(g, r.dtype))
+            if _anomaly_enabled and g.dtype.kind == "f" and not _all_finite(g.data):
+                bad, first = _nonfinite_summary(g.data)
+                raise FloatingPointError(f"{what}: the gradient given for output {i} holds "
+                                         f"{bad}, first at index {first}")
             if g.shape != r.shape:
                 raise ValueError(f"{what}: grad has shape {g.shape} but output {i} has shape "
                                  f"{r.shape}; they must match")
@@ -384,6 +581,7 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
                     deps[f] = 1
                     stack.append(f)
 
+    anomaly = _anomaly_enabled
     captured: dict[int, Tensor] = {}
     target_nodes = {}
     if targets is not None:
@@ -449,7 +647,7 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
             if g is None:  # nothing flowed into this node: just release its parents
                 res = (None,) * len(inputs)
             else:
-                res = node.fn.backward(node, g)
+                res = _checked_backward(node, g) if anomaly else node.fn.backward(node, g)
                 if type(res) is not tuple:
                     res = tuple(res) if isinstance(res, list) else (res,)
                 if len(res) != len(inputs):
