@@ -59,6 +59,13 @@ def tg_chain(x0: np.ndarray, c: np.ndarray) -> np.ndarray:
     return x.grad.data
 
 
+def tg_chain_anomaly(x0: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """The same chain inside ``tg.detect_anomaly()`` (every op's site recorded and every
+    result scanned for NaN/inf)."""
+    with tg.detect_anomaly():
+        return tg_chain(x0, c)
+
+
 def bench(fn, *args, repeats: int) -> list[float]:
     times = []
     for _ in range(repeats):

@@ -140,10 +140,11 @@ def w2(quick: bool) -> list[dict]:
         np.testing.assert_allclose(overhead.tg_chain(x0, c), overhead.numpy_chain(x0, c),
                                    rtol=1e-12, atol=1e-14)
         res = interleave({"tinygrad_reg": lambda x0=x0, c=c: overhead.tg_chain(x0, c),
-                          "numpy": lambda x0=x0, c=c: overhead.numpy_chain(x0, c)},
+                          "numpy": lambda x0=x0, c=c: overhead.numpy_chain(x0, c),
+                          "anomaly": lambda x0=x0, c=c: overhead.tg_chain_anomaly(x0, c)},
                          repeats=50 if quick else 400, warmup=20)
         row = {"workload": f"W2 op chain {size}x{size} f64 (per op)", "unit": "us",
-               "scale": 1e6 / overhead.N_OPS, **_pair(res)}
+               "scale": 1e6 / overhead.N_OPS, **_pair(res), "anomaly": res["anomaly"]}
         if size == 32:  # the 4 us/op where numpy by hand took 2.2 us: 1.82x
             row["target"] = 1.82
         rows.append(row)
@@ -286,6 +287,11 @@ def print_table(rows: list[dict]) -> None:
             ratio = f"+{r['extra_ms']:.1f}"
             target = f"<= +{r['target_extra_ms']:.0f} ms" if "target_extra_ms" in r else ""
         print(f"{r['workload']:42} {a:>28} {b:>28} {ratio:>7}  {target}")
+        if "anomaly" in r:
+            an = r["anomaly"]
+            print(f"{'  inside tg.detect_anomaly()':42} {fmt(an, scale, unit):>28} {'':>28} "
+                  f"{an['median'] / np_['median']:>6.2f}x  "
+                  f"({an['median'] / tg_['median']:.2f}x the mode off)")
         if "gemm" in r:
             g = r["gflops"]
             print(f"{'  GEMM floor':42} {fmt(r['gemm'], scale, unit):>28}"
