@@ -1,13 +1,12 @@
-"""Property tests for the reductions: one registry entry per op (see opcheck.py)."""
+"""Property tests for the reductions: one case per op, each run through the public
+``tg.testing.check_op`` against a numpy reference."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from opcheck import OpCase, check_op
 
 import tinygrad_reg as tg
 from tinygrad_reg.testing import strategies as S
@@ -21,39 +20,56 @@ def axes(ndim: int) -> st.SearchStrategy:
     return st.one_of(*options)
 
 
+def _distinct(shape):
+    """Tensors with pairwise distinct values: the extreme is never tied (ties are pinned by
+    exact tests)."""
+    return S.distinct_arrays(shape).map(lambda a: tg.Tensor(a, requires_grad=True))
+
+
 @st.composite
-def reduction(draw, arrays=S.arrays):
-    x = draw(arrays(S.shapes()))
-    return (x,), {"axis": draw(axes(x.ndim)), "keepdims": draw(st.booleans())}
+def reduction(draw, tensors=S.tensors):
+    """(x, axis, keepdims)."""
+    x = draw(tensors(S.shapes()))
+    return x, draw(axes(x.ndim)), draw(st.booleans())
 
 
 @st.composite
 def var_inputs(draw):
-    (x,), attrs = draw(reduction())
-    axis = attrs["axis"]
+    """(x, axis, keepdims, ddof)."""
+    x, axis, keepdims = draw(reduction())
     reduced = range(x.ndim) if axis is None else np.atleast_1d(axis)
     n = int(np.prod([x.shape[i] for i in reduced]))
     # ddof = 1 needs two elements per reduction, or the variance is 0/0
-    attrs["ddof"] = draw(st.sampled_from([0, 1] if n >= 2 else [0]))
-    return (x,), attrs
+    return x, axis, keepdims, draw(st.sampled_from([0, 1] if n >= 2 else [0]))
 
 
 def _ref_logsumexp(x, axis, keepdims):
     return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
 
 
+def case(name, op, ref, *inputs, **options):
+    return pytest.param(name, op, ref, inputs, options, id=name)
+
+
 CASES = [
-    OpCase("sum", lambda x, **kw: x.sum(**kw), np.sum, reduction()),
-    OpCase("mean", lambda x, **kw: x.mean(**kw), np.mean, reduction()),
-    # distinct values: the extreme is never tied (ties are pinned by exact tests)
-    OpCase("max", lambda x, **kw: x.max(**kw), np.max, reduction(S.distinct_arrays)),
-    OpCase("min", lambda x, **kw: x.min(**kw), np.min, reduction(S.distinct_arrays)),
-    OpCase("var", lambda x, **kw: x.var(**kw), np.var, var_inputs()),
-    OpCase("logsumexp", lambda x, **kw: tg.logsumexp(x, **kw), _ref_logsumexp, reduction()),
+    case("sum", lambda x, axis, keepdims: x.sum(axis, keepdims),
+         lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims), reduction()),
+    case("mean", lambda x, axis, keepdims: x.mean(axis, keepdims),
+         lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims), reduction()),
+    case("max", lambda x, axis, keepdims: x.max(axis, keepdims),
+         lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
+         reduction(_distinct)),
+    case("min", lambda x, axis, keepdims: x.min(axis, keepdims),
+         lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
+         reduction(_distinct)),
+    case("var", lambda x, axis, keepdims, ddof: x.var(axis, keepdims, ddof),
+         lambda x, axis, keepdims, ddof: np.var(x, axis=axis, keepdims=keepdims, ddof=ddof),
+         var_inputs()),
+    case("logsumexp", lambda x, axis, keepdims: tg.logsumexp(x, axis, keepdims),
+         _ref_logsumexp, reduction()),
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=repr)
-@given(data=st.data())
-def test_op(case, data):
-    check_op(case, data)
+@pytest.mark.parametrize("name, op, ref, inputs, options", CASES)
+def test_op(name, op, ref, inputs, options):
+    tg.testing.check_op(op, *inputs, ref=ref, name=name, **options)
