@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 try:
-    from hypothesis import currently_in_test_context, given, note, settings
+    from hypothesis import Phase, currently_in_test_context, given, note, settings
     from hypothesis import strategies as st
 except ImportError as err:  # pragma: no cover - exercised in a subprocess by the tests
     raise ImportError('tinygrad_reg.testing.check_op needs hypothesis: '
@@ -115,7 +115,7 @@ def _check_forward(cfg: _Config, args: list, outs: tuple[Tensor, ...]) -> None:
             raise AssertionError(
                 f"check_op({cfg.name}): output {j} (shape {o.shape}) has {int(bad.sum())} "
                 f"non-finite value(s) for finite inputs; first at index {where}: "
-                f"{o.data[where]!r}")
+                f"{o.data[where].item()!r}")
     tensors = [a for a in args if isinstance(a, Tensor)]
     if cfg.ref is not None:
         ref_args, _ = _fresh([a.data if isinstance(a, Tensor) else a for a in args])
@@ -376,7 +376,10 @@ def check_op(op: Callable[..., Any] | type[Function], *inputs: st.SearchStrategy
 
     test.__name__ = test.__qualname__ = "check_op_" + re.sub(r"\W", "_", name)
     test._hypothesis_internal_add_digest = _digest(name, op)  # type: ignore[attr-defined]
-    options: dict[str, Any] = {"deadline": None}
+    # The explain phase re-runs a failure under a tracer to list the lines only failures ran:
+    # seconds per failure, and those lines are the checks' own, which the message names.
+    options: dict[str, Any] = {"deadline": None, "phases": [
+        p for p in settings.default.phases if p is not Phase.explain]}
     if max_examples is not None:
         options["max_examples"] = max_examples
     run = settings(**options)(given(**{f"input{i}": s for i, s in enumerate(inputs)})(test))

@@ -203,7 +203,7 @@ def _shape_strategy(what: str, shape: Any) -> st.SearchStrategy[Shape]:
         shape = (int(shape),)
     try:
         shape = tuple(int(n) for n in shape)
-    except TypeError:
+    except (TypeError, ValueError):
         raise ValueError(f"{what}: shape must be None, a tuple of ints or a strategy of "
                          f"shapes, got {shape!r}") from None
     if any(n < 0 for n in shape):
