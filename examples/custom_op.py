@@ -10,8 +10,14 @@ The Huber loss of a residual r = pred - target, with threshold δ (``delta``):
 Quadratic near zero, linear in the tails: an outlier pulls on the fit with a force of at most
 δ, where the squared error pulls with a force r. The backward is written with Tensor ops
 (``tg.clip``), so the op is twice differentiable (second derivative 1 inside (-δ, δ), 0
-outside), which ``tg.testing.gradgradcheck`` confirms. ``delta`` is passed to ``apply`` as a
-keyword, so it is recorded on the node and the rendered graph shows ``Huber delta=1``.
+outside), which ``check_op`` confirms with ``gradgradcheck``. ``delta`` is passed to
+``apply`` as a keyword, so it is recorded on the node and the rendered graph shows
+``Huber delta=1``.
+
+Before training, the op is property-tested with ``tg.testing.check_op``, as a user would in
+their own test suite: on random shapes and residuals (kept away from the kinks |r| = δ) it
+checks the forward against numpy, no mutation and no aliasing of the inputs, first and second
+derivatives against finite differences, and float32 in -> float32 out.
 
 The script fits y = sin(x) from data with 10 % gross outliers twice — with the squared error
 and with the Huber loss — and reports the error of each fit against the clean curve.
@@ -19,7 +25,8 @@ and with the Huber loss — and reports the error of each fit against the clean 
     python examples/custom_op.py             # checks, both fits, the graph and a plot
     python examples/custom_op.py --quick     # fewer training steps
 
-Writes under --out (default runs/custom_op/): huber_graph.svg and fits.png.
+Writes under --out (default runs/custom_op/): huber_graph.svg and fits.png (and Hypothesis
+keeps its usual cache in ./.hypothesis/). Needs the ``examples`` extra.
 """
 
 from __future__ import annotations
@@ -28,11 +35,13 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from hypothesis import strategies as st
 
 import tinygrad_reg as tg
 from tinygrad_reg import nn
 from tinygrad_reg.nn import functional as F
-from tinygrad_reg.testing import gradcheck, gradgradcheck
+from tinygrad_reg.testing import check_op
+from tinygrad_reg.testing import strategies as S
 
 
 class Huber(tg.Function):
@@ -66,19 +75,28 @@ def huber_loss(pred: tg.Tensor, target: tg.Tensor, delta: float = 1.0) -> tg.Ten
     return Huber.apply(pred, target, delta=float(delta)).mean()
 
 
-def check_gradients(seed: int) -> None:
-    """First and second derivatives against central finite differences (float64)."""
-    rng = np.random.default_rng(seed)
-    # Residuals spread over both branches; a draw within 1e-3 of the kink |r| = delta
-    # (probability ~1e-3 per element) is moved away, since there finite differences would
-    # straddle two second derivatives.
-    r = rng.uniform(-3.0, 3.0, size=(4, 5))
-    r[np.abs(np.abs(r) - 1.0) < 1e-3] += 0.01
-    target = rng.standard_normal((4, 5))
-    pred = tg.Tensor(target + r, requires_grad=True)
-    tgt = tg.Tensor(target, requires_grad=True)
-    assert gradcheck(lambda p, t: Huber.apply(p, t, delta=1.0), [pred, tgt])
-    assert gradgradcheck(lambda p, t: Huber.apply(p, t, delta=1.0), [pred, tgt])
+def huber_ref(pred: np.ndarray, target: np.ndarray, delta: float) -> np.ndarray:
+    """The Huber loss in plain numpy, the reference for the forward check."""
+    r = np.abs(pred - target)
+    return np.where(r <= delta, 0.5 * r ** 2, delta * (r - 0.5 * delta))
+
+
+@st.composite
+def huber_inputs(draw: st.DrawFn) -> tuple[tg.Tensor, tg.Tensor, float]:
+    """(pred, target, delta) with every residual pred - target at least 0.1 away from the
+    kinks ±delta, by construction: at a kink the second derivative jumps (1 inside, 0
+    outside), and central differences there would straddle both."""
+    delta = draw(st.sampled_from([0.5, 1.0, 2.0]))
+    shape = draw(S.shapes())
+    target = draw(S.tensors(shape))
+    r = draw(S.tensors(shape, avoid=[-delta, delta], low=-3 * delta, high=3 * delta))
+    return tg.Tensor(target.data + r.data, requires_grad=True), target, delta
+
+
+def check_huber(max_examples: int) -> None:
+    """The whole op contract on random examples (see tg.testing.check_op)."""
+    check_op(lambda pred, target, delta: Huber.apply(pred, target, delta=delta),
+             huber_inputs(), ref=huber_ref, name="Huber", max_examples=max_examples)
 
 
 def make_data(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -141,8 +159,9 @@ def main(argv: list[str] | None = None) -> dict:
     steps = 150 if args.quick else 1500
     args.out.mkdir(parents=True, exist_ok=True)
 
-    check_gradients(args.seed)
-    print("Huber: gradcheck and gradgradcheck pass (float64, central differences)")
+    check_huber(max_examples=20 if args.quick else 200)
+    print("Huber: check_op passes (forward vs numpy, no mutation or aliasing, first and second "
+          "derivatives vs finite differences, float32)")
 
     rng = np.random.default_rng(args.seed)
     x, y = make_data(rng, 200)
