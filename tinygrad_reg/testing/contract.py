@@ -179,16 +179,18 @@ def _backward_passes(cfg: _Config, args: list, outs: tuple[Tensor, ...], watched
     """(b) and (e): first-order gradients with random upstream gradients, then (when
     ``second_order``) a second-order pass through them; inputs and upstream gradients must
     stay untouched, and every gradient must have its input's dtype ``dtype``."""
-    xs = [a for a in args if isinstance(a, Tensor) and a.requires_grad]
-    live = [o for o in outs if o.requires_grad and o.dtype.kind == "f"]
+    where = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+    xs = [args[i] for i in where]
+    live = [j for j, o in enumerate(outs) if o.requires_grad and o.dtype.kind == "f"]
     if not xs or not live:
         return  # gradcheck reports an output that does not depend on the inputs
-    ups = [Tensor(rng.standard_normal(o.shape).astype(o.dtype)) for o in live]
+    ups = [Tensor(rng.standard_normal(outs[j].shape).astype(outs[j].dtype)) for j in live]
     upstream = [(f"the upstream gradient of output {j}", u.data, u.data.copy())
-                for j, u in enumerate(ups)]
-    gs = _grad(live, xs, ups, create_graph=cfg.second_order, allow_unused=True)
+                for j, u in zip(live, ups)]
+    gs = _grad([outs[j] for j in live], xs, ups, create_graph=cfg.second_order,
+               allow_unused=True)
     _unchanged(cfg, watched + upstream, "backward")
-    for i, g in enumerate(gs):
+    for i, g in zip(where, gs):
         if g is not None and g.dtype != dtype:
             raise AssertionError(f"check_op({cfg.name}): input {i} has dtype {dtype} but its "
                                  f"gradient has dtype {g.dtype}")
@@ -206,7 +208,7 @@ def _backward_passes(cfg: _Config, args: list, outs: tuple[Tensor, ...], watched
         return
     total.backward()
     _unchanged(cfg, watched + upstream, "the second-order backward pass")
-    for i, x in enumerate(xs):
+    for i, x in zip(where, xs):
         if x.grad is not None and x.grad.dtype != dtype:
             raise AssertionError(f"check_op({cfg.name}): input {i} has dtype {dtype} but its "
                                  f"second-order gradient has dtype {x.grad.dtype}")
