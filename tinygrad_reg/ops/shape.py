@@ -1,6 +1,12 @@
 """Ops that move elements around without arithmetic: reshape, transpose, broadcast and its
 reverse (sum_to, the one place gradients are reduced over broadcast axes), indexing,
-concatenate and stack."""
+concatenate and stack.
+
+Views, as in numpy and PyTorch: reshape, transpose, broadcast_to, squeeze, expand_dims and
+basic indexing (ints, slices, None, Ellipsis) return a tensor that shares memory with its
+input, and sum_to returns its input itself when the shape already matches. Writing into one's
+``.data`` in place changes the other. Every other op returns new memory.
+"""
 
 from __future__ import annotations
 
@@ -161,7 +167,7 @@ def _shape_arg(shape: tuple) -> tuple:
 
 
 def reshape(x: Tensor, *shape: Any) -> Tensor:
-    """``x`` with a new shape (one entry may be -1).
+    """``x`` with a new shape (one entry may be -1); a view of x when numpy can make one.
 
     Both ``reshape(x, (2, 3))`` and ``x.reshape(2, 3)`` work."""
     shape = _shape_arg(shape)
@@ -171,7 +177,8 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
 
 
 def transpose(x: Tensor, *axes: Any) -> Tensor:
-    """Permute the axes (reverse them when none are given), as numpy's ``transpose``."""
+    """Permute the axes (reverse them when none are given), as numpy's ``transpose``; a view
+    of x."""
     axes = _shape_arg(axes) if axes and axes != (None,) else None
     if axes is not None and sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of the "
@@ -182,7 +189,7 @@ def transpose(x: Tensor, *axes: Any) -> Tensor:
 
 
 def broadcast_to(x: Tensor, shape: Any) -> Tensor:
-    """``x`` broadcast to ``shape`` by numpy's rules."""
+    """``x`` broadcast to ``shape`` by numpy's rules; a read-only view of x."""
     shape = _shape_arg((shape,)) if not isinstance(shape, int) else (shape,)
     if shape == x.shape:
         return x
@@ -191,7 +198,8 @@ def broadcast_to(x: Tensor, shape: Any) -> Tensor:
 
 def sum_to(x: Tensor, shape: Any) -> Tensor:
     """Sum ``x`` over the axes broadcasting would have added or stretched to reach x's shape
-    from ``shape``: the reverse of :func:`broadcast_to`."""
+    from ``shape``: the reverse of :func:`broadcast_to`. When ``shape`` is already x's shape,
+    x itself is returned (no op is recorded)."""
     shape = tuple(shape)
     if shape == x.data.shape:
         return x
@@ -199,7 +207,7 @@ def sum_to(x: Tensor, shape: Any) -> Tensor:
 
 
 def squeeze(x: Tensor, axis: Any = None) -> Tensor:
-    """Remove size-1 axes (all of them, or those in ``axis``)."""
+    """Remove size-1 axes (all of them, or those in ``axis``); a view of x."""
     try:
         shape = np.squeeze(x.data, axis=axis).shape
     except ValueError as err:
@@ -208,7 +216,7 @@ def squeeze(x: Tensor, axis: Any = None) -> Tensor:
 
 
 def expand_dims(x: Tensor, axis: Any) -> Tensor:
-    """Insert size-1 axes at ``axis``."""
+    """Insert size-1 axes at ``axis``; a view of x."""
     try:
         shape = np.expand_dims(x.data, axis).shape
     except (ValueError, np.exceptions.AxisError) as err:
@@ -228,7 +236,8 @@ def _plain_index(index: Any) -> Any:
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
-    """``x[index]``: basic slicing, integer and boolean array indexing, as numpy."""
+    """``x[index]``: basic slicing, integer and boolean array indexing, as numpy. Basic
+    slicing gives a view of x; integer and boolean arrays give a copy."""
     index = _plain_index(index)
     if isinstance(index, np.ndarray) and index.dtype == bool:
         index = np.nonzero(index) if index.ndim else index
