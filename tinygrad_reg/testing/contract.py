@@ -380,7 +380,10 @@ def check_op(op: Callable[..., Any] | type[Function], *inputs: st.SearchStrategy
     test._hypothesis_internal_add_digest = _digest(name, op)  # type: ignore[attr-defined]
     # The explain phase re-runs a failure under a tracer to list the lines only failures ran:
     # seconds per failure, and those lines are the checks' own, which the message names.
-    options: dict[str, Any] = {"deadline": None, "phases": [
+    # print_blob is off: its advice (decorate the test with @reproduce_failure) cannot be
+    # followed for a test that check_op builds; the example database replays a failure on
+    # the next run (and under derandomize the same examples come back anyway).
+    options: dict[str, Any] = {"deadline": None, "print_blob": False, "phases": [
         p for p in settings.default.phases if p is not Phase.explain]}
     if max_examples is not None:
         options["max_examples"] = max_examples
