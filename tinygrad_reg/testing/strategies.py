@@ -277,7 +277,7 @@ def broadcastable_tensors(n: int = 2, *, dtype: Any = np.float64,
     to every tensor. Given to :func:`~tinygrad_reg.testing.check_op`, the tuple is spread
     into ``n`` arguments. Example::
 
-        check_op(tg.add, broadcastable_tensors(2))            # (a, b), e.g. (2, 1) and (3,)
+        check_op(lambda a, b: a + b, broadcastable_tensors(2))  # e.g. shapes (2, 1) and (3,)
         check_op(lambda a, b: a / b, broadcastable_tensors(2, avoid=[0.0], margin=0.5))
     """
     what = "broadcastable_tensors"
