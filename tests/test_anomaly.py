@@ -174,6 +174,22 @@ def test_gradients_that_sum_to_an_overflow_are_reported_where_they_meet():
     assert f"line {line}" in msg
 
 
+def test_an_overflowing_sum_under_create_graph_is_reported_the_same_way():
+    # the engine's own sum of gradients is then an Add op; it must not be reported as a
+    # forward op of the user's code, but where the gradients meet, as without create_graph
+    y = tg.Tensor(np.array([1e-300, 2e-300]), requires_grad=True)
+    with tg.detect_anomaly():
+        line = _line_after()
+        z = y * 1.0
+        loss = (z * 1e308).sum() + (z * 1e308).sum()
+        with pytest.raises(FloatingPointError) as info:
+            tg.grad(loss, y, create_graph=True)
+    msg = str(info.value)
+    assert msg.startswith("the gradient arriving at the output of Mul (shape (2,)) holds inf "
+                          "at 2 of 2 elements")
+    assert f"line {line}" in msg
+
+
 class BadSquare(tg.Function):
     """x², with a numpy backward that is wrong (inf) where x = 1."""
 

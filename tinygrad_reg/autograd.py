@@ -243,8 +243,8 @@ def _check_forward(fn: type, ctx: Any, inputs: Sequence[Tensor], attrs: dict,
 
 
 def _checked_backward(node: Context, g: Tensor) -> Any:
-    """Anomaly mode, backward: run ``node``'s backward, then check what it returned."""
-    global _backward_of
+    """Anomaly mode, backward: run ``node``'s backward, then check what it returned. (The
+    engine has set ``_backward_of`` to ``node``.)"""
     if g.data.dtype.kind == "f" and not _all_finite(g.data):
         what, first = _nonfinite_summary(g.data)
         raise FloatingPointError(
@@ -252,11 +252,7 @@ def _checked_backward(node: Context, g: Tensor) -> Any:
             f"{what}, first at index {first}: finite gradients from its consumers summed to "
             f"an overflow. {node.name} was created at:\n"
             f"{_site_of(node)}")
-    prev, _backward_of = _backward_of, node
-    try:
-        res = node.fn.backward(node, g)
-    finally:
-        _backward_of = prev
+    res = node.fn.backward(node, g)
     grads = res if isinstance(res, (tuple, list)) else (res,)
     for i, (t, gi) in enumerate(zip(node.inputs, grads)):
         if gi is None or not t.requires_grad:
@@ -625,8 +621,12 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
 
     # 2. Kahn's algorithm: a node runs once every consumer has passed its gradient on.
     # Grad mode is set as set_grad_enabled(create_graph) would, without its object.
-    global _grad_enabled
+    # In anomaly mode, _backward_of names the node being processed, so that what the engine
+    # itself records for it under create_graph (its backward's ops, unbroadcasting, sums of
+    # gradients) is attributed to it and checked here, not as user-level forward ops.
+    global _grad_enabled, _backward_of
     prev_mode, _grad_enabled = _grad_enabled, create_graph
+    prev_of = _backward_of
     try:
         for r, g in zip(roots, grads):
             if r.grad_fn is None:
@@ -637,6 +637,8 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
         ready = [n for n in starts if deps[n] == 0]
         while ready:
             node = ready.pop()
+            if anomaly:
+                _backward_of = node
             g = node._grad
             node._grad = None
             if owned and g is not None:
@@ -686,6 +688,7 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
                     node.out_dtype = g.data.dtype
     finally:
         _grad_enabled = prev_mode
+        _backward_of = prev_of
     return captured
 
 
