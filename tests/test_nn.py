@@ -197,8 +197,8 @@ def test_module_scope_recorded_on_nodes():
     scopes = {n.name: n.scope for n in iter_graph([out])}
     assert scopes["Linear"] == (seq, seq[0])
     assert scopes["ReLU"] == (seq, seq[1])
-    from tinygrad_reg import autograd
-    assert autograd._scope == ()  # restored after the call
+    from tinygrad_reg.autograd import modes
+    assert modes.scope() == ()  # restored after the call
 
 
 def test_repr_tree():

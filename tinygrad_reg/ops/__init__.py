@@ -1,7 +1,7 @@
 """Every built-in op, one small Function each, grouped by family. Importing this package fills
 the operator table that Tensor's operators and methods use."""
 
-from ..tensor import OPS
+from .._tensor import OPS
 from .activation import log_softmax, relu, sigmoid, softmax, tanh
 from .elementwise import (
                           abs,

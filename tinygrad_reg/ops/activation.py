@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._tensor import Tensor
 from ..autograd import Function, wrap
-from ..tensor import Tensor
 
 
 class ReLU(Function):
@@ -19,7 +19,7 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * wrap(x.data > 0)
+        return grad * wrap(x._data > 0)
 
 
 class Sigmoid(Function):

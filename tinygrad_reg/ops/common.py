@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor, to_array
 from ..autograd import wrap
-from ..tensor import Tensor, to_array
 
 
 def operand(x: Any, like: Tensor) -> Tensor:
@@ -18,8 +18,8 @@ def operand(x: Any, like: Tensor) -> Tensor:
     """
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, (int, float)) and like.data.dtype.kind in "fc":
-        return wrap(np.asarray(x, dtype=like.data.dtype))
+    if isinstance(x, (int, float)) and like._data.dtype.kind in "fc":
+        return wrap(np.asarray(x, dtype=like._data.dtype))
     return wrap(to_array(x))
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor
 from ..autograd import Function, wrap
-from ..tensor import Tensor
 from .common import operand, operands
 
 
@@ -168,7 +168,7 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * wrap(np.sign(x.data))
+        return grad * wrap(np.sign(x._data))
 
 
 def _tie_split(win: np.ndarray, tie: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -187,7 +187,7 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        share = wrap(_tie_split(a.data > b.data, a.data == b.data, grad.dtype))
+        share = wrap(_tie_split(a._data > b._data, a._data == b._data, grad.dtype))
         return grad * share, grad * (1.0 - share)
 
 
@@ -203,7 +203,7 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        share = wrap(_tie_split(a.data < b.data, a.data == b.data, grad.dtype))
+        share = wrap(_tie_split(a._data < b._data, a._data == b._data, grad.dtype))
         return grad * share, grad * (1.0 - share)
 
 
@@ -218,7 +218,7 @@ class Where(Function):
     @staticmethod
     def backward(ctx, grad):
         (cond,) = ctx.saved_tensors
-        c = cond.data.astype(bool, copy=False)
+        c = cond._data.astype(bool, copy=False)
         need_a, need_b = ctx.needs_input_grad[1:]
         return None, (grad * wrap(c) if need_a else None), (grad * wrap(~c) if need_b else None)
 
@@ -240,9 +240,9 @@ class Clip(Function):
         lo, hi = ctx.attrs["lo"], ctx.attrs["hi"]
         inside = np.ones(x.shape, dtype=bool)
         if lo is not None:
-            inside &= x.data > lo
+            inside &= x._data > lo
         if hi is not None:
-            inside &= x.data < hi
+            inside &= x._data < hi
         return grad * wrap(inside)
 
 
@@ -329,8 +329,8 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``cond`` is true, else ``b`` (numpy broadcasting; cond gets no gradient)."""
     a, b = operands(a, b)
     c = cond if isinstance(cond, Tensor) else wrap(np.asarray(cond))
-    if c.data.dtype != bool:
-        c = wrap(c.data.astype(bool))
+    if c._data.dtype != bool:
+        c = wrap(c._data.astype(bool))
     return Where.apply(c, a, b)
 
 
@@ -345,7 +345,7 @@ def astype(x: Tensor, dtype: Any) -> Tensor:
     """A copy of ``x`` converted to ``dtype``; differentiable between float dtypes."""
     dtype = np.dtype(dtype)
     if x.requires_grad and dtype.kind not in "fc":
-        return wrap(x.data.astype(dtype))
+        return wrap(x._data.astype(dtype))
     return AsType.apply(x, dtype=dtype)
 
 
@@ -353,7 +353,7 @@ def compare(a: Any, b: Any, ufunc: np.ufunc) -> Tensor:
     """A comparison (``<``, ``==``, ...): a bool tensor with no gradient."""
     a, b = operands(a, b)
     try:
-        return wrap(ufunc(a.data, b.data))
+        return wrap(ufunc(a._data, b._data))
     except ValueError as err:
         raise ValueError(f"{ufunc.__name__}: {err} (shapes {a.shape}, {b.shape})") from err
 

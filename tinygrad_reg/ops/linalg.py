@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor
 from ..autograd import Function
-from ..tensor import Tensor
 from .common import operand, operands
 
 
@@ -87,7 +87,7 @@ class Linear(Function):
         gx = MatMul.apply(grad, w) if need[0] else None
         gw = None
         if need[1]:
-            if x.data.ndim == 2:
+            if x._data.ndim == 2:
                 gw = MatMul.apply(grad.T, x)
             else:  # 1-D or batched input: every leading axis is a batch axis
                 gw = MatMul.apply(grad.reshape(-1, w.shape[0]).T, x.reshape(-1, w.shape[1]))
@@ -101,7 +101,7 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     or None. The layout of PyTorch's ``F.linear`` and of the tutorial's ``W[l]``."""
     x, weight = operands(x, weight)
     # shapes read from the arrays: this runs for every layer of every step
-    x_shape, w_shape = x.data.shape, weight.data.shape
+    x_shape, w_shape = x._data.shape, weight._data.shape
     if len(w_shape) != 2:
         raise ValueError(f"Linear: weight must be 2-D (out_features, in_features), got shape "
                          f"{w_shape}")
@@ -113,9 +113,9 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         return Linear.apply(x, weight)
     if not isinstance(bias, Tensor):
         bias = operand(bias, weight)
-    if bias.data.shape != (w_shape[0],):
+    if bias._data.shape != (w_shape[0],):
         raise ValueError(f"Linear: bias must have shape ({w_shape[0]},) to match weight "
-                         f"of shape {w_shape}, got {bias.data.shape}")
+                         f"of shape {w_shape}, got {bias._data.shape}")
     return Linear.apply(x, weight, bias)
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor
 from ..autograd import Function, wrap
-from ..tensor import Tensor
 from .common import keepdims_shape, normalize_axis, unreduce
 
 
@@ -44,8 +44,8 @@ def _extreme_backward(ctx, grad):
     among ties."""
     (x, out) = ctx.saved_tensors
     a = ctx.attrs
-    out_k = out.data.reshape(keepdims_shape(x.shape, a["axis"]))
-    hit = x.data == out_k
+    out_k = out._data.reshape(keepdims_shape(x.shape, a["axis"]))
+    hit = x._data == out_k
     share = hit / hit.sum(axis=a["axis"], keepdims=True)
     return unreduce(grad, x.shape, a["axis"], a["keepdims"]) * wrap(share.astype(grad.dtype))
 

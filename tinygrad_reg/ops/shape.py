@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor
 from ..autograd import Function
-from ..tensor import Tensor
 
 
 class Reshape(Function):
@@ -201,7 +201,7 @@ def sum_to(x: Tensor, shape: Any) -> Tensor:
     from ``shape``: the reverse of :func:`broadcast_to`. When ``shape`` is already x's shape,
     x itself is returned (no op is recorded)."""
     shape = tuple(shape)
-    if shape == x.data.shape:
+    if shape == x._data.shape:
         return x
     return SumTo.apply(x, shape=shape)
 
@@ -209,7 +209,7 @@ def sum_to(x: Tensor, shape: Any) -> Tensor:
 def squeeze(x: Tensor, axis: Any = None) -> Tensor:
     """Remove size-1 axes (all of them, or those in ``axis``); a view of x."""
     try:
-        shape = np.squeeze(x.data, axis=axis).shape
+        shape = np.squeeze(x._data, axis=axis).shape
     except ValueError as err:
         raise ValueError(f"squeeze: {err} (shape {x.shape}, axis={axis})") from None
     return reshape(x, shape)
@@ -218,7 +218,7 @@ def squeeze(x: Tensor, axis: Any = None) -> Tensor:
 def expand_dims(x: Tensor, axis: Any) -> Tensor:
     """Insert size-1 axes at ``axis``; a view of x."""
     try:
-        shape = np.expand_dims(x.data, axis).shape
+        shape = np.expand_dims(x._data, axis).shape
     except (ValueError, np.exceptions.AxisError) as err:
         raise ValueError(f"expand_dims: {err} (shape {x.shape}, axis={axis})") from None
     return reshape(x, shape)
@@ -229,7 +229,7 @@ def _plain_index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(_plain_index(i) for i in index)
     if isinstance(index, Tensor):
-        return index.data
+        return index._data
     if isinstance(index, list):
         return np.asarray(index)
     return index

@@ -21,9 +21,9 @@ except ImportError as err:  # pragma: no cover - exercised in a subprocess by th
     raise ImportError('tinygrad_reg.testing.check_op needs hypothesis: '
                       'pip install "tinygrad_reg[testing]"') from err
 
+from .._tensor import Tensor
 from ..autograd import Function
 from ..autograd import grad as _grad
-from ..tensor import Tensor
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __all__ = ["check_op"]
@@ -67,7 +67,7 @@ def _fresh(args: list, dtype: Any = None) -> tuple[list, list]:
 
     def fresh(v: Any, label: str) -> Any:
         if isinstance(v, Tensor):
-            return Tensor(copy(v.data, label), requires_grad=v.requires_grad, name=v.name)
+            return Tensor(copy(v._data, label), requires_grad=v.requires_grad, name=v.name)
         if isinstance(v, np.ndarray):
             return copy(v, f"{label} (an ndarray)")
         if isinstance(v, (tuple, list)):
@@ -109,16 +109,16 @@ def _describe(v: Any) -> str:
 def _check_forward(cfg: _Config, args: list, outs: tuple[Tensor, ...]) -> None:
     """(a): finite float outputs of the right shape and dtype, equal to ``ref``."""
     for j, o in enumerate(outs):
-        if o.dtype.kind == "f" and not np.all(np.isfinite(o.data)):
-            bad = ~np.isfinite(o.data)
+        if o.dtype.kind == "f" and not np.all(np.isfinite(o._data)):
+            bad = ~np.isfinite(o._data)
             where = tuple(int(k) for k in np.argwhere(bad)[0]) if o.ndim else ()
             raise AssertionError(
                 f"check_op({cfg.name}): output {j} (shape {o.shape}) has {int(bad.sum())} "
                 f"non-finite value(s) for finite inputs; first at index {where}: "
-                f"{o.data[where].item()!r}")
+                f"{o._data[where].item()!r}")
     tensors = [a for a in args if isinstance(a, Tensor)]
     if cfg.ref is not None:
-        ref_args, _ = _fresh([a.data if isinstance(a, Tensor) else a for a in args])
+        ref_args, _ = _fresh([a._data if isinstance(a, Tensor) else a for a in args])
         want = cfg.ref(*ref_args)
         wants = tuple(want) if isinstance(want, (tuple, list)) else (want,)
         if len(wants) != len(outs):
@@ -133,7 +133,7 @@ def _check_forward(cfg: _Config, args: list, outs: tuple[Tensor, ...]) -> None:
                 raise AssertionError(f"check_op({cfg.name}): output {j} has dtype {o.dtype}, "
                                      f"ref gives {w.dtype}")
             np.testing.assert_allclose(
-                o.data, w, rtol=cfg.ref_rtol, atol=cfg.ref_atol,
+                o._data, w, rtol=cfg.ref_rtol, atol=cfg.ref_atol,
                 err_msg=f"check_op({cfg.name}): output {j} differs from ref")
         return
     if cfg.out_shape is not None:
@@ -167,7 +167,7 @@ def _check_alias(cfg: _Config, outs: tuple[Tensor, ...], watched: list) -> None:
         return
     for j, o in enumerate(outs):
         for label, arr, _ in watched:
-            if np.shares_memory(o.data, arr):
+            if np.shares_memory(o._data, arr):
                 raise AssertionError(
                     f"check_op({cfg.name}): output {j} shares memory with {label}: writing "
                     f"to one would change the other. Return a new array (e.g. x.copy()), or "
@@ -185,7 +185,7 @@ def _backward_passes(cfg: _Config, args: list, outs: tuple[Tensor, ...], watched
     if not xs or not live:
         return  # gradcheck reports an output that does not depend on the inputs
     ups = [Tensor(rng.standard_normal(outs[j].shape).astype(outs[j].dtype)) for j in live]
-    upstream = [(f"the upstream gradient of output {j}", u.data, u.data.copy())
+    upstream = [(f"the upstream gradient of output {j}", u._data, u._data.copy())
                 for j, u in zip(live, ups)]
     gs = _grad([outs[j] for j in live], xs, ups, create_graph=cfg.second_order,
                allow_unused=True)
@@ -200,8 +200,8 @@ def _backward_passes(cfg: _Config, args: list, outs: tuple[Tensor, ...], watched
     for g in gs:
         if g is not None and g.requires_grad:
             w = Tensor(rng.standard_normal(g.shape).astype(g.dtype))
-            upstream.append(("an upstream gradient of the second-order pass", w.data,
-                             w.data.copy()))
+            upstream.append(("an upstream gradient of the second-order pass", w._data,
+                             w._data.copy()))
             s = (g * w).sum()
             total = s if total is None else total + s
     if total is None:
@@ -268,6 +268,13 @@ def _check_example(cfg: _Config, drawn: tuple) -> None:
     except AssertionError:
         raise
     except Exception as err:
+        if isinstance(err, ValueError) and "read-only" in str(err):
+            # the framework makes the arrays a live graph holds read-only: the op tried to
+            # write into an input or a saved value
+            raise AssertionError(
+                f"check_op({cfg.name}): {phase} wrote into a read-only array ({err}): while a "
+                f"graph holds them, inputs and saved values are read-only, and an op must "
+                f"never change them in place; compute into a new array") from err
         hint = ""
         if "once-differentiable" in str(err):
             hint = "; for an op that is only once differentiable, pass second_order=False"

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor
 from ..autograd import grad as _grad
-from ..tensor import Tensor
 
 __all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
 
@@ -117,7 +117,7 @@ def _check(evaluate: Callable[[list, bool], tuple[Tensor, ...]], args: list, dif
            what: str, note: str) -> bool:
     """The shared core: ``evaluate(args, analytic)`` gives the outputs of the function under
     test; compare its vector-Jacobian products with central differences."""
-    originals = [args[i].data for i in diff]
+    originals = [args[i]._data for i in diff]
     leaves = [Tensor(np.array(x, dtype=np.float64, order="C"), requires_grad=True)
               for x in originals]
     args = list(args)
@@ -142,18 +142,18 @@ def _check(evaluate: Callable[[list, bool], tuple[Tensor, ...]], args: list, dif
         if g.shape != leaf.shape:
             raise GradcheckError(f"{what}: {labels[k]} has shape {leaf.shape} but its "
                                  f"gradient has shape {g.shape}", input_index=diff[k])
-        analytic.append(np.asarray(g.data, dtype=np.float64))
+        analytic.append(np.asarray(g._data, dtype=np.float64))
     for k, (leaf, x) in enumerate(zip(leaves, originals, strict=True)):
-        if not np.array_equal(leaf.data, x, equal_nan=True):
+        if not np.array_equal(leaf._data, x, equal_nan=True):
             raise GradcheckError(f"{what}: fn changed {labels[k]} in place; ops must never "
                                  f"mutate their inputs", input_index=diff[k])
 
     def loss() -> float:
         o = evaluate(args, False)
-        return float(sum(np.vdot(vs[j], o[j].data) for j in live))
+        return float(sum(np.vdot(vs[j], o[j]._data) for j in live))
 
     for k, leaf in enumerate(leaves):
-        flat = leaf.data.reshape(-1)  # a view: leaf.data is C-contiguous
+        flat = leaf._data.reshape(-1)  # a view: leaf._data is C-contiguous
         numeric = np.empty(flat.size)
         for e in range(flat.size):
             old = flat[e]

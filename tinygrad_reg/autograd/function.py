@@ -1,0 +1,373 @@
+"""The op contract: :class:`Function` (what an op is) and :class:`Context` (one recorded node).
+
+An op is a subclass of :class:`Function` with two static methods::
+
+    forward(ctx, *arrays, **attrs) -> ndarray      # numpy in, numpy out
+    backward(ctx, grad) -> grad or tuple of grads  # Tensor in, Tensors out (one per input)
+
+``Function.apply(*tensors, **attrs)`` runs ``forward`` and, when grad mode is on and an
+input requires grad, records a :class:`Context` as the output's ``grad_fn``. The engine
+(:mod:`.engine`) walks those nodes backward.
+
+A node that holds values for backward guards them against in-place changes (see
+:mod:`tinygrad_reg._tensor`): it records the version of each input, makes the arrays of the
+leaves it uses read-only while it is alive and not yet backpropagated, and
+:attr:`Context.saved_tensors` refuses values that a sanctioned in-place write has changed.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._tensor import Tensor, _Aux, _unlock, hold, lock_array, share_version, unlock_array
+from . import anomaly
+from .modes import ANOMALY, GRAD, TRACE, mode, scope
+
+_new_tensor = Tensor.__new__
+_ndarray = np.ndarray
+
+
+def wrap(array: np.ndarray) -> Tensor:
+    """A constant Tensor around ``array`` (no copy, no checks): the engine's fast path."""
+    t = _new_tensor(Tensor)
+    t._data = array
+    t.grad = None
+    t.requires_grad = False
+    t.grad_fn = None
+    t.name = None
+    t._aux = None
+    return t
+
+
+class _NoContext:
+    """Stands in for ``ctx`` when nothing is recorded: saving and attributes are no-ops."""
+
+    __slots__ = ()
+    needs_input_grad = ()
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        pass
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        pass
+
+
+_NO_CONTEXT = _NoContext()
+
+
+class Released:
+    """What a node keeps of a constant input (a data batch, a dropout mask, labels) once it
+    has run backward: the name, shape and dtype to draw it with, not the array."""
+
+    __slots__ = ("name", "shape", "dtype")
+    requires_grad = False
+    grad_fn = None
+    grad = None
+
+    def __init__(self, t: Tensor) -> None:
+        self.name = t.name
+        self.shape = t._data.shape
+        self.dtype = t._data.dtype
+
+    def __repr__(self) -> str:
+        return f"<released constant shape={self.shape} dtype={self.dtype}>"
+
+
+def released(t: Tensor) -> Released:
+    """The :class:`Released` stand-in of constant ``t``, made once per tensor (a constant used
+    by many ops, like a scalar, gets one)."""
+    a = t._aux
+    if a is None:
+        a = t._aux = _Aux()
+    r = a.released
+    if r is None:
+        r = a.released = Released(t)
+    return r
+
+
+class Context:
+    """One node of the graph: which op ran, on which inputs, with which attributes.
+
+    It is the ``ctx`` that ``forward`` and ``backward`` receive and the ``grad_fn`` of
+    the op's output. ``forward`` may set any attribute on it (``ctx.delta = delta``) and
+    keep arrays with :meth:`save_for_backward`; ``backward`` reads them back, saved arrays
+    as Tensors via :attr:`saved_tensors` (which also checks that none of them was changed in
+    place since: read inputs through it rather than through ``ctx.inputs``).
+    """
+
+    __slots__ = ("fn", "inputs", "attrs", "needs_input_grad", "_saved", "_out", "_grad",
+                 "_freed", "scope", "out_shape", "out_dtype", "_versions", "_holds",
+                 "__dict__")
+
+    @property
+    def name(self) -> str:
+        """The op's name (its Function class name), as shown in graphs and errors."""
+        return self.fn.__name__
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep references (never copies) to arrays that ``backward`` needs."""
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self) -> tuple[Tensor, ...]:
+        """The saved arrays as Tensors.
+
+        An array that is one of the op's inputs comes back as that input's own Tensor, and
+        the op's output as the output Tensor, so a backward written in Tensor ops stays
+        connected to the graph and can be differentiated again; any other array comes back
+        as a constant. An input or output changed by an in-place write since the op ran
+        raises RuntimeError (its gradient would be silently wrong).
+        """
+        if self._freed:
+            raise RuntimeError(_freed_message(self))
+        out = self._out() if self._out is not None else None
+        inputs = self.inputs
+        result = []
+        for a in self._saved:
+            if isinstance(a, Tensor):
+                t = a
+                i = _index(inputs, t)
+                if i is not None:
+                    self._check_version(t, i)
+                result.append(t)
+                continue
+            for t in inputs:
+                if t._data is a:
+                    if t._aux is not None:
+                        self._check_version(t, _index(inputs, t))
+                    result.append(t)
+                    break
+            else:
+                if out is not None and out._data is a:
+                    if out._aux is not None:
+                        self._check_version(out, -1)
+                    result.append(out)
+                else:
+                    result.append(wrap(np.asarray(a)))
+        return tuple(result)
+
+    def _check_version(self, t: Tensor, i: int) -> None:
+        """Raise if ``t`` (input ``i``, or the output for -1) was written in place since the
+        op recorded it."""
+        aux = t._aux
+        if aux is None or aux.version is None:
+            return
+        expected = 0
+        if i >= 0 and self._versions is not None:
+            expected = self._versions[i]
+        now = aux.version.value
+        if now != expected:
+            raise RuntimeError(_modified_message(self, t, i, now, expected))
+
+    def expose(self, arr: np.ndarray) -> None:
+        """Make ``arr`` (this node's output, reached by the user through ``.data``) read-only
+        until the node has run backward or is dropped."""
+        if lock_array(arr) is None:
+            return
+        exposed = self.__dict__.setdefault("_exposed", [])
+        exposed.append(arr)
+
+    def _release(self) -> None:
+        """Let go of what the node guards: the leaves it holds (its inputs that are leaves)
+        and the arrays it exposed."""
+        if self._holds:
+            self._holds = False
+            for t in self.inputs:
+                if t.grad_fn is None:
+                    a = t._aux
+                    a.holds -= 1
+                    if not a.holds and a.locked is not None:
+                        _unlock(a)
+        exposed = self.__dict__.pop("_exposed", None)
+        if exposed:
+            for arr in exposed:
+                unlock_array(arr)
+
+    def __repr__(self) -> str:
+        attrs = "".join(f" {k}={v!r}" for k, v in self.attrs.items())
+        return f"<{self.name}{attrs}>"
+
+    def __del__(self) -> None:
+        # A node dropped without a backward pass gives back what it guards (backward does
+        # this itself when it frees a node).
+        if not self._freed:
+            try:
+                self._release()
+            except Exception:  # noqa: BLE001 - never raise from a finalizer (interpreter exit)
+                pass
+
+
+def _index(items: tuple, item: Any) -> int | None:
+    for i, x in enumerate(items):
+        if x is item:
+            return i
+    return None
+
+
+def _freed_message(node: Context) -> str:
+    return (f"{node.name}: trying to backward through the graph a second time (or to read "
+            f"saved values after they were freed). Pass retain_graph=True to the first "
+            f"backward() if you need to backward through it again.")
+
+
+def _modified_message(node: Context, t: Tensor, i: int, now: int, expected: int) -> str:
+    what = "its output" if i < 0 else f"its input {i}"
+    where = ""
+    site = node.__dict__.get("_site")
+    if site is not None:
+        where = f" {node.name} was created at:\n{site.describe()}"
+    else:
+        if node.scope:
+            where = f" {node.name} ran inside {type(node.scope[-1]).__name__}."
+        where += (" Run the forward pass inside tg.detect_anomaly() to see the line that "
+                  "created it.")
+    return (f"{node.name}: one of the values it saved for backward, {what} (shape "
+            f"{t._data.shape}, dtype {t._data.dtype}), was modified by an in-place operation "
+            f"after it was saved: it is at version {now}, expected version {expected}. Its "
+            f"gradient would be wrong. Change it only after backward(), or change a copy "
+            f"(t.clone()).{where}")
+
+
+def _op_error(fn: type, err: Exception, tensors: Sequence[Tensor], attrs: dict) -> Exception:
+    shapes = ", ".join(str(t._data.shape) for t in tensors)
+    extra = "".join(f", {k}={v!r}" for k, v in attrs.items() if k != "value")
+    return type(err)(f"{fn.__name__}: {err} (input shapes: {shapes}{extra})")
+
+
+class Function:
+    """Base class of every op, built-in or user-defined (PyTorch style).
+
+    Subclasses define ``forward(ctx, *arrays, **attrs)`` in numpy and
+    ``backward(ctx, grad)`` returning one gradient per input (None where there is none).
+    Write ``backward`` in Tensor ops to make the op differentiable any number of times;
+    a backward that returns ndarrays is accepted but once-differentiable: asking for a
+    second derivative through it raises ``RuntimeError`` naming the op. Call ops with
+    ``MyOp.apply(*tensors, **attrs)``; keyword attributes reach ``forward`` and are shown
+    on the op's node in rendered graphs. ``forward`` must not write into its input arrays.
+
+    An op whose result is a view of its first input (reshape, transpose, basic indexing)
+    sets ``is_view = True``, so that the two share one version counter.
+    """
+
+    is_view = False
+
+    @staticmethod
+    def forward(ctx: Context, *arrays: np.ndarray, **attrs: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
+        """Run the op on ``inputs`` (Tensors; anything else becomes a constant Tensor)."""
+        # This is the hot path of every op: one pass over the inputs, no helper calls.
+        record = False
+        for t in inputs:
+            if not isinstance(t, Tensor):
+                inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+                record = any(x.requires_grad for x in inputs)
+                break
+            if t.requires_grad:
+                record = True
+        ctx = _NO_CONTEXT
+        n = len(inputs)
+        flags = mode()
+        if record and flags & GRAD:
+            ctx = Context()
+            ctx.fn = cls
+            ctx.inputs = inputs
+            ctx.attrs = attrs
+            # (spelled out for one and two inputs: a comprehension costs more than the op's
+            # other bookkeeping together)
+            if n == 1:
+                ctx.needs_input_grad = (True,)
+            elif n == 2:
+                ctx.needs_input_grad = (inputs[0].requires_grad, inputs[1].requires_grad)
+            else:
+                ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
+            ctx._saved = ()
+            ctx._out = None
+            ctx._grad = None
+            ctx._freed = False
+            ctx._versions = None
+            ctx._holds = False
+            ctx.scope = scope()
+        try:
+            if n == 1:
+                out = cls.forward(ctx, inputs[0]._data, **attrs)
+            elif n == 2:
+                out = cls.forward(ctx, inputs[0]._data, inputs[1]._data, **attrs)
+            else:
+                out = cls.forward(ctx, *[t._data for t in inputs], **attrs)
+        except (ValueError, IndexError) as err:
+            raise _op_error(cls, err, inputs, attrs) from err
+        if type(out) is not _ndarray:
+            raw, out = out, np.asarray(out)
+            # numpy gives scalars for 0-d results: a saved output must be the array we keep,
+            # or saved_tensors would return it as a constant and cut the second derivative
+            if ctx is not _NO_CONTEXT and ctx._saved:
+                ctx._saved = tuple(out if s is raw else s for s in ctx._saved)
+        if flags & (ANOMALY | TRACE):
+            if flags & ANOMALY:
+                anomaly.check_forward(cls, ctx, ctx is not _NO_CONTEXT, inputs, attrs, out)
+        result = _new_tensor(Tensor)
+        result._data = out
+        result.grad = None
+        result.name = None
+        result._aux = None
+        if cls.is_view:
+            share_version(inputs[0], result)
+        if ctx is _NO_CONTEXT or out.dtype.kind not in "fc":  # int/bool results carry no grad
+            result.requires_grad = False
+            result.grad_fn = None
+            return result
+        # Guard what backward will read: hold the leaves (their arrays become read-only while
+        # this node is alive) and record versions that in-place writes have moved.
+        versions = False
+        for t in inputs:
+            aux = t._aux
+            if t.grad_fn is None:
+                if aux is None or not aux.holds:
+                    aux = hold(t)
+                else:
+                    aux.holds += 1
+                if aux.version is not None:
+                    versions = True
+            elif aux is not None and aux.version is not None:
+                versions = True
+        ctx._holds = True  # (released by the engine when it frees the node, or by __del__)
+        if versions:
+            ctx._versions = tuple([0 if t._aux is None or t._aux.version is None
+                                   else t._aux.version.value for t in inputs])
+        result.requires_grad = True
+        result.grad_fn = ctx
+        for a in ctx._saved:
+            if a is out:
+                ctx._out = weakref.ref(result)
+                break
+        return result
+
+
+class OnceDifferentiable(Function):
+    """Stands for a gradient computed by a numpy backward; differentiating it again fails."""
+
+    @staticmethod
+    def forward(ctx: Context, *arrays: np.ndarray, value: np.ndarray, op: str) -> np.ndarray:
+        return value
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Any:
+        op = ctx.attrs["op"]
+        raise RuntimeError(
+            f"{op}: its backward returns numpy arrays, so it is once-differentiable; a "
+            f"second derivative through {op} is not available. Write {op}.backward with "
+            f"Tensor ops to make it differentiable again.")
+
+
+__all__ = ["Function", "Context", "wrap", "Released", "released", "OnceDifferentiable"]
