@@ -14,7 +14,7 @@ import pytest
 from numpy.lib import format as npy
 
 import tinygrad_reg as tg
-from tinygrad_reg import checkpoint, nn, optim
+from tinygrad_reg import nn, optim
 
 
 def model(seed=0):
@@ -41,39 +41,61 @@ def test_nested_dict_and_optimizer_state_round_trip(tmp_path):
     opt = optim.Adam(m, lr=0.01, betas=(0.8, 0.9))
     m(tg.Tensor(np.ones((2, 4), dtype=np.float32))).sum().backward()
     opt.step()
-    tg.save({"model": m, "optim": opt.state_dict(), "epoch": 3, "note": "run 1"},
+    tg.save({"model": m, "optim": opt.state_dict(), "epoch": 3, "note": "run 1",
+             "best": None, "history": [0.5, 0.25], "shape": (2, 3), 7: np.float32(1.5)},
             str(tmp_path / "c.npz"))
     got = tg.load(tmp_path / "c.npz")
-    assert set(got) == {"model", "optim", "epoch", "note"}
-    assert got["epoch"] == 3 and got["epoch"].shape == () and str(got["note"]) == "run 1"
+    assert list(got) == ["model", "optim", "epoch", "note", "best", "history", "shape", 7]
+    # plain values come back as they were: ints, strings, None, lists, tuples, integer keys
+    assert got["epoch"] == 3 and type(got["epoch"]) is int and got["note"] == "run 1"
+    assert got["best"] is None and got["history"] == [0.5, 0.25] and got["shape"] == (2, 3)
+    assert got[7].dtype == np.float32 and got[7] == 1.5  # a numpy scalar keeps its dtype
     np.testing.assert_array_equal(got["model"]["0.weight"], m[0].weight.data)
     hyper = got["optim"]["hyperparams"]
-    assert float(hyper["lr"]) == 0.01 and hyper["betas"].tolist() == [0.8, 0.9]
-    assert int(got["optim"]["state"]["0"]["step"]) == 1
+    assert hyper["lr"] == 0.01 and hyper["betas"] == (0.8, 0.9)
+    assert got["optim"]["state"]["0"]["step"] == 1
     opt2 = optim.Adam(model(), lr=1.0)
     opt2.load_state_dict(got["optim"])
     assert opt2.lr == 0.01 and opt2.betas == (0.8, 0.9)
     np.testing.assert_array_equal(opt2.state[0]["exp_avg"], opt.state[0]["exp_avg"])
 
 
+def test_an_optimizer_with_lr_zero_round_trips(tmp_path):
+    m = model()
+    opt = optim.SGD(m, lr=0.0, momentum=0.9)  # a frozen phase: lr = 0 is valid
+    m(tg.Tensor(np.ones((2, 4), dtype=np.float32))).sum().backward()
+    opt.step()
+    tg.save(opt, tmp_path / "opt")
+    again = optim.SGD(m, lr=0.5, momentum=0.1)
+    again.load_state_dict(tg.load(tmp_path / "opt"))
+    assert again.lr == 0.0 and again.momentum == 0.9
+
+
 def test_file_is_a_plain_npz_with_slash_keys(tmp_path):
     path = tmp_path / "c"
     tg.save({"model": {"0.weight": np.eye(2)}, "step": 7}, path)
     with np.load(path, allow_pickle=False) as z:
-        assert sorted(z.files) == ["model/0.weight", "step"]
+        assert sorted(z.files) == ["__manifest__", "model/0.weight"]
         np.testing.assert_array_equal(z["model/0.weight"], np.eye(2))
-    assert checkpoint.flatten({"a": {"b": {"c": 1}}, "d": 2}).keys() == {"a/b/c", "d"}
-    assert checkpoint.unflatten({"a/b/c": 1, "d": 2}) == {"a": {"b": {"c": 1}}, "d": 2}
+        assert '"step"' in str(z["__manifest__"])  # plain values live in the manifest
+    with zipfile.ZipFile(path) as zf:
+        assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}
 
 
 @pytest.mark.parametrize("state, pattern", [
     ({"a/b": np.zeros(1)}, "keys must be non-empty strings without '/'"),
     ({"": np.zeros(1)}, "keys must be non-empty strings"),
-    ({1: np.zeros(1)}, "keys must be non-empty strings"),
-    ({"a": None}, "'a' is a NoneType"),
+    ({True: np.zeros(1)}, "keys must be non-empty strings .*got bool True"),
+    ({1.5: np.zeros(1)}, "keys must be non-empty strings .*got float 1.5"),
+    ({"a\x00b": np.zeros(1)}, r"'a\\x00b' holds '\\x00'"),
+    ({"w": {"a\\b": 1}}, r"'a\\\\b' under 'w' holds"),
+    ({"a\nb": 1}, "control characters"),
+    ({"w\udc80": 1}, "cannot be written as UTF-8"),
+    ({"x" * 1001: 1}, "1001 characters long"),
+    ({"__manifest__": 1}, "reserved for the manifest"),
     ({"a": {"b": object()}}, "'a/b' is a object"),
     ({"a": np.array([object()])}, "object arrays would need pickle"),
-    ({"a": [[1, 2], [3]]}, "cannot be stored as an array"),
+    ({"a": {"1": 1, 1: 2}}, "two keys of 'a' are the same once written"),
 ])
 def test_save_refuses_what_it_cannot_store_safely(tmp_path, state, pattern):
     with pytest.raises(ValueError, match=pattern):
@@ -81,6 +103,16 @@ def test_save_refuses_what_it_cannot_store_safely(tmp_path, state, pattern):
     assert os.listdir(tmp_path) == []
     with pytest.raises(TypeError, match="expected a Module, an Optimizer or a mapping"):
         tg.save([1, 2], tmp_path / "c")
+
+
+def test_a_refused_save_leaves_the_good_file_alone(tmp_path):
+    path = tmp_path / "c"
+    tg.save({"w": np.arange(3.0)}, path)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=r"holds '\\x00'"):
+        tg.save({"w": np.zeros(3), "bad\x00key": 1}, path)  # used to replace the file
+    assert path.read_bytes() == before
+    np.testing.assert_array_equal(tg.load(path)["w"], np.arange(3.0))
 
 
 def test_a_crash_mid_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):
@@ -140,9 +172,21 @@ def test_an_object_array_holding_a_pickle_is_refused_and_runs_nothing(tmp_path):
     arr[0] = RunsCode(marker)
     np.savez(path, w=np.zeros(2), evil=arr)  # numpy pickles the object array
     assert not marker.exists()
-    with pytest.raises(ValueError, match="'evil' is an array of dtype object"):
+    with pytest.raises(ValueError, match="has no manifest .*require_manifest=False"):
         tg.load(path)
+    with pytest.raises(ValueError, match="'evil' is an array of dtype object"):
+        tg.load(path, require_manifest=False)
     assert not marker.exists()
+
+
+def test_a_plain_npz_is_read_with_require_manifest_false(tmp_path):
+    np.savez(tmp_path / "p.npz", **{"model/0.weight": np.eye(2), "step": np.int64(3)})
+    got = tg.load(tmp_path / "p.npz", require_manifest=False)
+    np.testing.assert_array_equal(got["model"]["0.weight"], np.eye(2))
+    assert got["step"] == 3
+    np.savez_compressed(tmp_path / "z.npz", w=np.zeros(3))
+    with pytest.raises(ValueError, match="is compressed"):
+        tg.load(tmp_path / "z.npz", require_manifest=False)
 
 
 def test_not_an_npz(tmp_path):
@@ -191,7 +235,119 @@ def test_a_header_that_lies_about_the_size_is_refused_before_allocating(tmp_path
     path = tmp_path / "c"
     _zip_with(path, "w.npy", buf.getvalue())
     with pytest.raises(ValueError, match=r"claims shape \(1000000000000,\)"):
+        tg.load(path, require_manifest=False)
+
+
+def _rewrite(path, members):
+    """A zip archive holding exactly ``members`` (name -> bytes), stored."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def _members(path):
+    with zipfile.ZipFile(path) as zf:
+        return {i.filename: zf.read(i) for i in zf.infolist()}
+
+
+def test_a_manifest_that_lies_about_a_shape_is_refused_before_allocating(tmp_path):
+    import hashlib
+    import json
+    import tracemalloc
+
+    path = tmp_path / "c"
+    tg.save({"w": np.zeros(2)}, path)
+    members = _members(path)
+    manifest = json.loads(str(np.load(io.BytesIO(members["__manifest__.npy"]))))
+    manifest["members"]["w"]["shape"] = [10**11]  # 800 GB of float64
+    fake = io.BytesIO()
+    npy.write_array_header_1_0(fake, {"descr": "<f8", "fortran_order": False,
+                                      "shape": (10**11,)})
+    members["w.npy"] = fake.getvalue()
+    manifest["members"]["w"]["sha256"] = hashlib.sha256(members["w.npy"]).hexdigest()
+    buf = io.BytesIO()
+    npy.write_array(buf, np.array(json.dumps(manifest)))
+    members["__manifest__.npy"] = buf.getvalue()
+    _rewrite(path, members)
+    assert path.stat().st_size < 2000
+    tracemalloc.start()
+    with pytest.raises(ValueError, match=r"claims shape \(100000000000,\)"):
         tg.load(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 1 << 20  # nothing like the claimed size was ever allocated
+
+
+def test_a_zip_directory_that_lies_about_a_size_is_refused_before_reading(tmp_path):
+    path = tmp_path / "c"
+    tg.save({"w": np.zeros(2)}, path)
+    data = bytearray(path.read_bytes())
+    cd = data.index(b"PK\x01\x02")  # the first central directory record: member "w.npy"
+    data[cd + 24:cd + 28] = (0xFFFFFFF0).to_bytes(4, "little")  # uncompressed size: ~4 GB
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"'w' claims 4294967280 bytes but the whole file has"):
+        tg.load(path)
+
+
+def test_missing_extra_and_altered_members_are_refused(tmp_path):
+    path = tmp_path / "c"
+    tg.save({"a": np.arange(3.0), "b": {"c": np.ones((2, 2))}}, path)
+    good = _members(path)
+    cases = {
+        "missing": ({k: v for k, v in good.items() if k != "b/c.npy"},
+                    r"do not match its manifest: missing \['b/c'\]"),
+        "extra": ({**good, "d.npy": good["a.npy"]}, r"not listed \['d'\]"),
+        "altered": ({**good, "a.npy": good["a.npy"][:-8] + np.float64(7).tobytes()},
+                    "'a' do not match their checksum"),
+        "no manifest": ({k: v for k, v in good.items() if k != "__manifest__.npy"},
+                        "has no manifest"),
+    }
+    for members, pattern in cases.values():
+        _rewrite(path, members)
+        with pytest.raises(ValueError, match=pattern):
+            tg.load(path)
+
+
+def _fuzz_original():
+    return {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "meta": {"step": 4, "t": (1, 2)},
+            "b": np.array([True, False])}
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, dict):
+        return isinstance(b, dict) and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
+    return type(a) is type(b) and a == b
+
+
+def test_fuzz_truncations_and_byte_flips_load_the_original_or_raise_value_error(tmp_path):
+    path = tmp_path / "c"
+    tg.save(_fuzz_original(), path)
+    data = path.read_bytes()
+    assert _same(tg.load(path), _fuzz_original())
+    outcomes = {"original": 0, "refused": 0}
+    bad = tmp_path / "bad"
+
+    def attempt(blob: bytes) -> None:
+        bad.write_bytes(blob)
+        try:
+            got = tg.load(bad)
+        except ValueError as err:
+            assert str(err).split("checkpoint", 1)[1].strip(": ")  # a reason is given
+            outcomes["refused"] += 1
+            return
+        assert _same(got, _fuzz_original()), "a damaged file loaded as something else"
+        outcomes["original"] += 1
+
+    for cut in range(len(data)):  # every truncation
+        attempt(data[:cut])
+    for offset in range(len(data)):  # a flipped byte at every offset
+        blob = bytearray(data)
+        blob[offset] ^= 0xFF
+        attempt(bytes(blob))
+    assert outcomes["refused"] >= len(data)  # every truncation at least
+    assert outcomes["original"] + outcomes["refused"] == 2 * len(data)
 
 
 def test_members_that_are_not_arrays_are_refused(tmp_path):
@@ -201,7 +357,7 @@ def test_members_that_are_not_arrays_are_refused(tmp_path):
         tg.load(path)
     _zip_with(path, "w.npy", b"not npy at all")
     with pytest.raises(ValueError, match="is not a valid checkpoint"):
-        tg.load(path)
+        tg.load(path, require_manifest=False)
 
 
 def test_empty_state_round_trips(tmp_path):

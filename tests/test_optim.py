@@ -172,14 +172,13 @@ def test_adamw_differs_from_adam_plus_l2():
 # -- bad arguments ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("make, pattern", [
-    (lambda ps: optim.SGD(ps, lr=0.0), "SGD: lr must be > 0, got 0.0"),
-    (lambda ps: optim.SGD(ps, lr=-1), "SGD: lr must be > 0, got -1"),
+    (lambda ps: optim.SGD(ps, lr=-1), "SGD: lr must be >= 0, got -1"),
     (lambda ps: optim.SGD(ps, lr=float("nan")), "SGD: lr must be finite"),
     (lambda ps: optim.SGD(ps, lr="big"), "SGD: lr must be a number"),
     (lambda ps: optim.SGD(ps, lr=0.1, momentum=-0.5), "momentum must be >= 0, got -0.5"),
     (lambda ps: optim.SGD(ps, lr=0.1, weight_decay=-1e-4), "weight_decay must be >= 0"),
     (lambda ps: optim.SGD(ps, lr=0.1, nesterov=True), "nesterov=True needs momentum > 0"),
-    (lambda ps: optim.Adam(ps, lr=-1e-3), "Adam: lr must be > 0"),
+    (lambda ps: optim.Adam(ps, lr=-1e-3), "Adam: lr must be >= 0"),
     (lambda ps: optim.Adam(ps, betas=(1.0, 0.9)), r"betas\[0\] must be in \[0, 1\), got 1.0"),
     (lambda ps: optim.Adam(ps, betas=(0.9, -0.1)), r"betas\[1\] must be in \[0, 1\)"),
     (lambda ps: optim.AdamW(ps, betas=(0.9, 1.0)), r"AdamW: betas\[1\] must be in \[0, 1\)"),
@@ -305,7 +304,7 @@ def test_load_state_dict_validates_before_changing_anything():
     fresh = optim.Adam(params(), lr=0.01)
     with pytest.raises(ValueError, match=r"state 0.exp_avg has shape \(2, 2\).*shape \(3, 2\)"):
         fresh.load_state_dict(bad_shape)
-    with pytest.raises(ValueError, match="lr must be > 0"):
+    with pytest.raises(ValueError, match="lr must be >= 0"):
         fresh.load_state_dict({"hyperparams": {**good["hyperparams"], "lr": -1},
                                "state": good["state"]})
     with pytest.raises(KeyError, match="state for parameter 5"):

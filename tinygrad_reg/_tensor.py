@@ -178,11 +178,16 @@ def prepare_inplace(t: Tensor) -> np.ndarray:
         _unlock(a)
     arr = t._data
     if not arr.flags.writeable:
-        # read-only for another reason (a broadcast view, a memory-mapped file, or an op
-        # result exposed through .data while its node is alive: that node's version check
-        # covers it)
+        # read-only because a graph guards it (or its base: t may be a view of a guarded
+        # array), or for another reason (a broadcast, a read-only memory map): make the chain
+        # writable from its base down, or refuse
+        chain = [arr]
+        while isinstance(chain[-1].base, np.ndarray):
+            chain.append(chain[-1].base)
         try:
-            arr.flags.writeable = True
+            for a in reversed(chain):
+                if not a.flags.writeable:
+                    a.flags.writeable = True
         except ValueError:
             raise RuntimeError(f"in-place write: the array of this tensor (shape {arr.shape}) "
                                f"is read-only and cannot be made writable (it is a view of "
@@ -374,6 +379,27 @@ class Tensor:
     def __ge__(self, other): return OPS["compare"](self, other, np.greater_equal)
     def __eq__(self, other): return OPS["compare"](self, other, np.equal)  # type: ignore[override]
     def __ne__(self, other): return OPS["compare"](self, other, np.not_equal)  # type: ignore[override]
+
+    # in-place: numpy writes outside the graph, counted by the version counter (see
+    # tinygrad_reg.ops.inplace for the rules); each returns self
+    def __setitem__(self, index, value): OPS["setitem"](self, index, value)
+    def __iadd__(self, other): return OPS["iadd"](self, other)
+    def __isub__(self, other): return OPS["isub"](self, other)
+    def __imul__(self, other): return OPS["imul"](self, other)
+    def __itruediv__(self, other): return OPS["itruediv"](self, other)
+    def zero_(self): return OPS["zero_"](self)
+    def fill_(self, value): return OPS["fill_"](self, value)
+    def copy_(self, src): return OPS["copy_"](self, src)
+    def add_(self, other, alpha=1): return OPS["add_"](self, other, alpha)
+    def sub_(self, other, alpha=1): return OPS["sub_"](self, other, alpha)
+    def mul_(self, other): return OPS["mul_"](self, other)
+    def div_(self, other): return OPS["div_"](self, other)
+    def clamp_(self, min=None, max=None): return OPS["clamp_"](self, min, max)  # noqa: A002
+    def masked_fill_(self, mask, value): return OPS["masked_fill_"](self, mask, value)
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        return OPS["uniform_"](self, a, b, generator=generator)
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        return OPS["normal_"](self, mean, std, generator=generator)
 
     # -- methods: documented on the op functions in tinygrad_reg.ops ------------------
     def sum(self, axis=None, keepdims=False): return OPS["sum"](self, axis, keepdims)

@@ -1,27 +1,41 @@
-"""Checkpoints that are safe by construction: ``.npz`` files written and read without pickle.
+"""Checkpoints that are safe by construction: ``.npz`` archives written and read without pickle,
+with a manifest that makes any missing, extra or altered member an error.
 
-``save(obj, path)`` stores a Module's (or an Optimizer's) ``state_dict()``, or any mapping of
-names to arrays, possibly nested, in which a Module or Optimizer stands for its state dict
-(``tg.save({"model": model, "optim": opt, "epoch": 3}, path)``); ``load(path)`` gives it
-back. Loading a file never executes
-code: no pickle is ever unpickled (object arrays are refused), so a malicious file can at worst
-be refused with a ValueError.
+``save(obj, path)`` stores a Module's (or an Optimizer's) ``state_dict()``, or any nested
+mapping of arrays, Tensors, numbers, strings, None, lists and tuples, in which a Module or
+Optimizer stands for its state dict (``tg.save({"model": model, "optim": opt, "epoch": 3},
+path)``); ``load(path)`` gives it back: arrays as ndarrays, everything else as the Python
+value it was (ints stay ints, tuples stay tuples, integer keys stay integers, as in PyTorch's
+optimizer state). Loading never executes code: nothing is ever unpickled.
 
-File format (readable by ``np.load(path, allow_pickle=False)``): a zip archive of ``.npy``
-members, one per array. Nested mappings are flattened with ``/``: ``{"model": {"0.weight": W},
-"epoch": 3}`` is stored as members ``model/0.weight.npy`` and ``epoch.npy``, and :func:`load`
-rebuilds the nesting. So a key may not contain ``/`` (a module's dotted names never do).
-Numbers, bools and strings become 0-d arrays, tuples and lists 1-d arrays; :func:`load` returns
-every leaf as an ndarray. Empty mappings are not stored.
+File format (a zip archive that ``np.load(path, allow_pickle=False)`` also reads):
 
-Writing is atomic: the archive is written to a temporary file in the same directory, flushed
-to disk, then renamed over ``path`` (``os.replace``), so a crash mid-save leaves the previous
-checkpoint (or none), never a truncated one. ``path`` is used exactly as given (no ``.npz``
-is appended).
+- one ``.npy`` member per array, named by its path in the nesting joined with ``/``
+  (``model/0.weight.npy``), stored uncompressed;
+- ``__manifest__.npy``, a 0-d string array holding JSON: the nesting (mapping keys and their
+  types, lists, tuples, and the plain values in place) and, for every array member, its
+  dtype, shape and SHA-256.
+
+``load`` checks the archive against the manifest before it trusts anything: every member is
+listed and every listed member is present; each member's stored size is checked against
+the file's size and against the shape and dtype it declares *before* any array is allocated
+(a 300-byte file cannot make it allocate 800 GB); each member's bytes must match their
+checksum. Any failure is a ``ValueError`` that names the file and the reason. Files without a
+manifest (written by ``np.savez`` or by older versions) are refused unless
+``require_manifest=False``.
+
+``save`` validates every key and value before it writes anything (keys are non-empty strings
+without ``/``, ``\\``, control characters or unencodable characters, or integers), and writes
+atomically: to a temporary file in the same directory, flushed to disk, then renamed over
+``path``, so a crash or an error mid-save leaves the previous checkpoint whole. ``path`` is
+used exactly as given (no ``.npz`` is appended).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import math
 import os
 from collections.abc import Mapping
@@ -33,69 +47,105 @@ from numpy.lib import format as npy
 from ._tensor import Tensor
 
 _SEP = "/"
+_MANIFEST = "__manifest__"
+_FORMAT = "tinygrad_reg.checkpoint"
+_VERSION = 1
 _KINDS = "biufcUS"  # dtype kinds stored as raw bytes: never object (pickled) arrays
+_MAX_KEY = 1000  # characters in one key
+_MAX_MANIFEST = 64 << 20  # bytes of JSON
+_MAX_DEPTH = 64  # nesting levels
 
 
-def _leaf(value: Any, key: str) -> np.ndarray:
-    if isinstance(value, Tensor):
-        value = value._data
-    if value is None or not isinstance(value, (np.ndarray, np.generic, bool, int, float,
-                                               complex, str, bytes, list, tuple)):
-        raise ValueError(f"save: {key!r} is a {type(value).__name__}; only arrays, Tensors, "
-                         f"numbers, strings and mappings of them can be saved")
+# -- save ------------------------------------------------------------------------------------
+
+def _check_key(key: Any, where: str) -> str:
+    """The path component for a mapping key, or ValueError saying what is wrong with it."""
+    at = f" under {where!r}" if where else ""
+    if isinstance(key, bool) or not isinstance(key, (str, int, np.integer)):
+        raise ValueError(f"save: keys must be non-empty strings without '/' (or integers), got "
+                         f"{type(key).__name__} {key!r}{at}")
+    if not isinstance(key, str):
+        return str(int(key))
+    if not key:
+        raise ValueError(f"save: keys must be non-empty strings without '/', got ''{at}")
+    bad = next((c for c in key if c in "/\\" or ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:
+        raise ValueError(f"save: keys must be non-empty strings without '/', '\\' or control "
+                         f"characters; {key!r}{at} holds {bad!r}")
     try:
-        arr = np.asarray(value)
-    except ValueError as err:  # ragged lists
-        raise ValueError(f"save: {key!r} cannot be stored as an array: {err}") from None
-    if arr.dtype.kind not in _KINDS:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"save: key {key!r}{at} cannot be written as UTF-8 (it holds a lone "
+                         f"surrogate)") from None
+    if len(key) > _MAX_KEY:
+        raise ValueError(f"save: key {key[:40]!r}...{at} is {len(key)} characters long; at most "
+                         f"{_MAX_KEY}")
+    if key == _MANIFEST and not where:
+        raise ValueError(f"save: the top-level key {_MANIFEST!r} is reserved for the manifest")
+    return key
+
+
+def _array(value: Any, key: str) -> np.ndarray:
+    arr = np.asarray(value._data if isinstance(value, Tensor) else value)
+    if arr.dtype.kind not in _KINDS or arr.dtype.hasobject:
         raise ValueError(f"save: {key!r} has dtype {arr.dtype}; object arrays would need "
                          f"pickle, which checkpoints never use")
     return arr
 
 
-def flatten(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """The flat ``{"a/b/c": array}`` form of a nested mapping (the file's key scheme)."""
-    flat: dict[str, np.ndarray] = {}
-    # depth first with a stack of iterators: insertion order is kept, no recursion
-    stack: list[tuple[str, Any]] = [("", iter(state.items()))]
-    while stack:
-        prefix, items = stack[-1]
-        for k, v in items:
-            if not isinstance(k, str) or not k or _SEP in k:
-                raise ValueError(f"save: keys must be non-empty strings without {_SEP!r}, got "
-                                 f"{k!r}" + (f" under {prefix[:-1]!r}" if prefix else ""))
-            key = prefix + k
-            if callable(getattr(v, "state_dict", None)):  # a Module or Optimizer inside
-                v = v.state_dict()
-            if isinstance(v, Mapping):
-                stack.append((key + _SEP, iter(v.items())))
-                break
-            flat[key] = _leaf(v, key)
-        else:
-            stack.pop()
-    return flat
+def _encode(state: Mapping) -> tuple[Any, dict[str, np.ndarray]]:
+    """(the manifest's tree, member name -> array), with every key and value checked.
+
+    Tree nodes: ``{"dict": [[key, is_int, node], ...]}``, ``{"list": [...]}``,
+    ``{"tuple": [...]}``, ``{"array": member}``, ``{"value": plain JSON value}``."""
+    arrays: dict[str, np.ndarray] = {}
+
+    def encode(value: Any, path: str, depth: int) -> Any:
+        if depth > _MAX_DEPTH:
+            raise ValueError(f"save: {path!r} is nested more than {_MAX_DEPTH} levels deep")
+        if callable(getattr(value, "state_dict", None)):  # a Module or Optimizer inside
+            value = value.state_dict()
+        if isinstance(value, Mapping):
+            items = []
+            for k, v in value.items():
+                part = _check_key(k, path)
+                items.append([part, not isinstance(k, str),
+                              encode(v, f"{path}{_SEP}{part}" if path else part, depth + 1)])
+            if len({p for p, _, _ in items}) != len(items):
+                raise ValueError(f"save: two keys of {path or 'the state'!r} are the same once "
+                                 f"written ({[p for p, _, _ in items]})")
+            return {"dict": items}
+        if isinstance(value, (list, tuple)):
+            kind = "tuple" if isinstance(value, tuple) else "list"
+            return {kind: [encode(v, f"{path}{_SEP}{i}", depth + 1)
+                           for i, v in enumerate(value)]}
+        if value is None or isinstance(value, (bool, str)):
+            return {"value": value}
+        if isinstance(value, int):  # (not numpy integers: those keep their dtype as arrays)
+            return {"value": int(value)}
+        if type(value) is float:
+            return {"value": value}
+        if isinstance(value, (Tensor, np.ndarray, np.generic, complex, bytes)):
+            arrays[path] = _array(value, path)
+            return {"array": path}
+        raise ValueError(f"save: {path!r} is a {type(value).__name__}; only arrays, Tensors, "
+                         f"numbers, strings, None, lists, tuples and mappings of them can be "
+                         f"saved")
+
+    return encode(state, "", 0), arrays
 
 
-def unflatten(flat: Mapping[str, np.ndarray]) -> dict[str, Any]:
-    """The nested mapping that :func:`flatten` stored as ``flat``."""
-    out: dict[str, Any] = {}
-    for key, arr in flat.items():
-        parts = key.split(_SEP)
-        node = out
-        for j, part in enumerate(parts[:-1]):
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ValueError(f"load: {_SEP.join(parts[:j + 1])!r} is both an array and a "
-                                 f"group of arrays")
-        if parts[-1] in node:
-            raise ValueError(f"load: {key!r} is both an array and a group of arrays")
-        node[parts[-1]] = arr
-    return out
+def _npy_bytes(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    npy.write_array(buf, arr, allow_pickle=False)
+    return buf.getvalue()
 
 
 def save(obj: Any, path: str | os.PathLike) -> None:
-    """Write ``obj`` (a Module or Optimizer — its ``state_dict()`` — or a mapping of names to
-    arrays, possibly nested) to ``path`` as an npz archive, atomically (see the module doc)."""
+    """Write ``obj`` (a Module or Optimizer — its ``state_dict()`` — or a nested mapping of
+    arrays, Tensors, numbers, strings, None, lists and tuples) to ``path`` as an npz archive
+    with a manifest, atomically (see the module doc). Everything is validated first: on a
+    bad key or value nothing is written and ``path`` is untouched."""
     if callable(getattr(obj, "state_dict", None)):
         state = obj.state_dict()
     elif isinstance(obj, Mapping):
@@ -103,10 +153,10 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     else:
         raise TypeError(f"save: expected a Module, an Optimizer or a mapping name -> array, got "
                         f"{type(obj).__name__}")
+    tree, arrays = _encode(state)
     import tempfile  # imported here: `import tinygrad_reg` stays light
     import zipfile
 
-    flat = flatten(state)
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
@@ -114,9 +164,15 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-                for key, arr in flat.items():
-                    with zf.open(key + ".npy", "w", force_zip64=True) as member:
-                        npy.write_array(member, arr, allow_pickle=False)
+                members = {}
+                for name, arr in arrays.items():
+                    data = _npy_bytes(arr)
+                    zf.writestr(name + ".npy", data)
+                    members[name] = {"dtype": arr.dtype.str, "shape": list(arr.shape),
+                                     "sha256": hashlib.sha256(data).hexdigest()}
+                manifest = json.dumps({"format": _FORMAT, "version": _VERSION, "tree": tree,
+                                       "members": members}, ensure_ascii=True)
+                zf.writestr(_MANIFEST + ".npy", _npy_bytes(np.array(manifest)))
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; give what open() would
@@ -135,60 +191,249 @@ def _umask() -> int:
     return mask
 
 
-def _header(member: Any) -> tuple[tuple[int, ...], np.dtype, int]:
-    """(shape, dtype, header bytes) of an .npy member, read without touching its data."""
-    version = npy.read_magic(member)
+# -- load ------------------------------------------------------------------------------------
+
+class _Bad(ValueError):
+    """A problem with the file's content (wrapped with the file's name by :func:`load`)."""
+
+
+def _parse_npy(data: bytes, what: str) -> tuple[tuple[int, ...], np.dtype, bool, int]:
+    """(shape, dtype, fortran_order, header length) of an .npy member's bytes."""
+    buf = io.BytesIO(data)
+    version = npy.read_magic(buf)
     if version == (1, 0):
-        shape, _, dtype = npy.read_array_header_1_0(member)
+        shape, fortran, dtype = npy.read_array_header_1_0(buf)
     elif version == (2, 0):
-        shape, _, dtype = npy.read_array_header_2_0(member)
+        shape, fortran, dtype = npy.read_array_header_2_0(buf)
     else:
-        raise ValueError(f"unsupported .npy format version {version}")
-    return shape, dtype, member.tell()
+        raise _Bad(f"{what} has unsupported .npy format version {version}")
+    if dtype.hasobject or dtype.kind not in _KINDS:
+        raise _Bad(f"{what} is an array of dtype {dtype}, which would need pickle to load; "
+                   f"checkpoints never hold object arrays")
+    return shape, dtype, fortran, buf.tell()
 
 
-def load(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save`: the state dict (nested as it was saved,
-    every leaf an ndarray). Never unpickles anything: a file that is not an npz archive, is
-    truncated or corrupt, or holds an object array raises ValueError naming the file and
-    the problem."""
+def _member_bytes(zf: Any, info: Any, archive_size: int, what: str) -> bytes:
+    """A stored member's bytes, after checking that its claimed size fits in the file."""
+    import zipfile
+
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise _Bad(f"{what} is compressed (method {info.compress_type}); checkpoints store "
+                   f"members uncompressed, so its size could not be checked before reading")
+    if info.file_size != info.compress_size or info.compress_size > archive_size:
+        raise _Bad(f"{what} claims {info.file_size} bytes but the whole file has "
+                   f"{archive_size}")
+    return zf.read(info)  # (zipfile checks the member's CRC)
+
+
+def _array_from(data: bytes, meta: Any, name: str) -> np.ndarray:
+    """Check a member's bytes against its manifest entry, then make the array."""
+    what = f"{name!r}"
+    if not isinstance(meta, dict) or set(meta) != {"dtype", "shape", "sha256"}:
+        raise _Bad(f"the manifest entry of {what} is malformed")
+    if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+        raise _Bad(f"the bytes of {what} do not match their checksum (the file was changed or "
+                   f"damaged)")
+    shape, dtype, fortran, header = _parse_npy(data, what)
+    if list(shape) != meta["shape"] or dtype.str != meta["dtype"]:
+        raise _Bad(f"{what} declares shape {shape} and dtype {dtype.str} but the manifest says "
+                   f"{tuple(meta['shape'])} and {meta['dtype']}")
+    count = math.prod(shape)
+    if header + count * dtype.itemsize != len(data):
+        raise _Bad(f"{what} claims shape {shape} and dtype {dtype} ({count * dtype.itemsize} "
+                   f"bytes) but its member holds {len(data) - header}")
+    if count == 0:
+        return np.empty(shape, dtype=dtype)
+    flat = np.frombuffer(data, dtype=dtype, count=count, offset=header)
+    return flat.reshape(shape, order="F" if fortran else "C").copy()
+
+
+def _decode(tree: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """Rebuild the saved value from the manifest's tree (iteratively: a hostile manifest's
+    nesting cannot exhaust the stack)."""
+    used: set[str] = set()
+
+    def leaf_or_container(node: Any) -> tuple[Any, list | None]:
+        """(the value, or an empty container plus the children to fill it with)."""
+        if not isinstance(node, dict) or len(node) != 1:
+            raise _Bad("the manifest's tree is malformed")
+        (kind, body), = node.items()
+        if kind == "value":
+            if body is not None and not isinstance(body, (bool, int, float, str)):
+                raise _Bad("the manifest's tree holds a value of an unknown kind")
+            return body, None
+        if kind == "array":
+            if body not in arrays or body in used:
+                raise _Bad(f"the manifest's tree names member {body!r} wrongly")
+            used.add(body)
+            return arrays[body], None
+        if kind == "dict":
+            if not isinstance(body, list):
+                raise _Bad("the manifest's tree is malformed")
+            keys = []
+            for entry in body:
+                if (not isinstance(entry, list) or len(entry) != 3 or not isinstance(entry[0], str)
+                        or not isinstance(entry[1], bool)):
+                    raise _Bad("the manifest's tree is malformed")
+                keys.append(int(entry[0]) if entry[1] else entry[0])
+            return {}, [(k, e[2]) for k, e in zip(keys, body)]
+        if kind in ("list", "tuple"):
+            if not isinstance(body, list):
+                raise _Bad("the manifest's tree is malformed")
+            return ([] if kind == "list" else ("tuple", [])), list(enumerate(body))
+        raise _Bad(f"the manifest's tree has an unknown node kind {kind!r}")
+
+    root, children = leaf_or_container(tree)
+    if children is None:
+        raise _Bad("the manifest's tree does not start with a mapping")
+    stack = [(root, children, 0)]
+    while stack:
+        container, kids, i = stack.pop()
+        if i == len(kids):
+            continue
+        stack.append((container, kids, i + 1))
+        key, node = kids[i]
+        value, grandkids = leaf_or_container(node)
+        target = container[1] if isinstance(container, tuple) else container
+        if isinstance(target, dict):
+            target[key] = value
+        else:
+            target.append(value)
+        if grandkids is not None:
+            if len(stack) > _MAX_DEPTH:
+                raise _Bad(f"the manifest's tree is nested more than {_MAX_DEPTH} levels deep")
+            stack.append((value, grandkids, 0))
+    if used != set(arrays):
+        raise _Bad(f"members {sorted(set(arrays) - used)} are in the manifest but not in its "
+                   f"tree")
+    return _tuples(root)
+
+
+def _tuples(value: Any) -> Any:
+    """Turn the ("tuple", [...]) placeholders into tuples, innermost first."""
+    order, stack = [], [value]
+    while stack:
+        v = stack.pop()
+        order.append(v)
+        children = (v.values() if isinstance(v, dict) else v[1] if isinstance(v, tuple)
+                    else v if isinstance(v, list) else ())
+        stack.extend(c for c in children if isinstance(c, (dict, list, tuple)))
+    done: dict[int, Any] = {}
+    for v in reversed(order):  # children before parents
+        if isinstance(v, dict):
+            for k, c in v.items():
+                if isinstance(c, tuple):
+                    v[k] = done[id(c)]
+        else:
+            items = v[1] if isinstance(v, tuple) else v
+            for j, c in enumerate(items):
+                if isinstance(c, tuple):
+                    items[j] = done[id(c)]
+            if isinstance(v, tuple):
+                done[id(v)] = tuple(items)
+    return value
+
+
+def load(path: str | os.PathLike, *, require_manifest: bool = True) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save`: the state as it was saved (arrays as
+    ndarrays; numbers, strings, None, lists, tuples and integer keys as they were).
+
+    Never unpickles anything. A file that is not an npz archive, is truncated or damaged,
+    holds an object array, has a member the manifest does not list (or lacks one it lists),
+    or whose member sizes, shapes, dtypes or checksums do not match raises ``ValueError``
+    naming the file and the problem. With ``require_manifest=False``, an npz archive without
+    a manifest (``np.savez``, older checkpoints) is read too, with every per-member check
+    but no guarantee that members were not removed: its keys split at ``/`` into nested
+    dicts, every leaf an ndarray."""
     import zipfile  # imported here: `import tinygrad_reg` stays light
-    import zlib
 
     path = os.fspath(path)
     with open(path, "rb") as f:
         magic = f.read(4)
+        size = os.fstat(f.fileno()).st_size
     if magic not in (b"PK\x03\x04", b"PK\x05\x06"):  # a zip archive (or an empty one)
         hint = " (it looks like a pickle: refused)" if magic[:1] == b"\x80" else ""
         raise ValueError(f"load: {path!r} is not an npz checkpoint: it does not start with a "
                          f"zip signature{hint}")
-    flat: dict[str, np.ndarray] = {}
     try:
         with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
+            infos = zf.infolist()
+            by_name: dict[str, Any] = {}
+            for info in infos:
                 name = info.filename
                 if not name.endswith(".npy") or len(name) == 4:
-                    raise ValueError(f"member {name!r} is not an .npy array")
-                key = name[:-4]
-                if key in flat:
-                    raise ValueError(f"member {name!r} appears twice")
-                with zf.open(info) as member:
-                    shape, dtype, header = _header(member)
-                if dtype.hasobject or dtype.kind not in _KINDS:
-                    raise ValueError(f"{key!r} is an array of dtype {dtype}, which would need "
-                                     f"pickle to load; checkpoints never hold object arrays")
-                # a header claiming more data than the member holds: refuse before allocating
-                nbytes = math.prod(shape) * dtype.itemsize
-                if header + nbytes != info.file_size:
-                    raise ValueError(f"{key!r} claims shape {shape} and dtype {dtype} "
-                                     f"({nbytes} bytes) but its member holds "
-                                     f"{info.file_size - header} bytes")
-                with zf.open(info) as member:
-                    flat[key] = npy.read_array(member, allow_pickle=False)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
-            ValueError, KeyError, NotImplementedError) as err:
+                    raise _Bad(f"member {name!r} is not an .npy array")
+                if name[:-4] in by_name:
+                    raise _Bad(f"member {name!r} appears twice")
+                by_name[name[:-4]] = info
+            manifest_info = by_name.pop(_MANIFEST, None)
+            if manifest_info is None:
+                if require_manifest:
+                    raise _Bad("it has no manifest (it was not written by tinygrad_reg.save, or "
+                               "by an older version); pass require_manifest=False to read a "
+                               "plain npz archive")
+                return _legacy(zf, by_name, size)
+            if manifest_info.file_size > _MAX_MANIFEST:
+                raise _Bad(f"its manifest claims {manifest_info.file_size} bytes; at most "
+                           f"{_MAX_MANIFEST}")
+            raw = _member_bytes(zf, manifest_info, size, "the manifest")
+            shape, dtype, _, header = _parse_npy(raw, "the manifest")
+            if shape != () or dtype.kind != "U":
+                raise _Bad("its manifest is not a string")
+            text = np.frombuffer(raw, dtype=dtype, count=1, offset=header)[0]
+            manifest = json.loads(str(text))
+            if (not isinstance(manifest, dict) or manifest.get("format") != _FORMAT
+                    or not isinstance(manifest.get("members"), dict) or "tree" not in manifest):
+                raise _Bad("its manifest is malformed")
+            if manifest.get("version") != _VERSION:
+                raise _Bad(f"its manifest has version {manifest.get('version')!r}; this "
+                           f"tinygrad_reg reads version {_VERSION}")
+            members = manifest["members"]
+            missing = sorted(set(members) - set(by_name))
+            extra = sorted(set(by_name) - set(members))
+            if missing or extra:
+                raise _Bad("its members do not match its manifest"
+                           + (f": missing {missing}" if missing else "")
+                           + (f"{';' if missing else ':'} not listed {extra}" if extra else ""))
+            arrays = {name: _array_from(_member_bytes(zf, by_name[name], size, repr(name)),
+                                        meta, name)
+                      for name, meta in members.items()}
+            return _decode(manifest["tree"], arrays)
+    except _Bad as err:
         raise ValueError(f"load: {path!r} is not a valid checkpoint: {err}") from None
-    return unflatten(flat)
+    except (OSError, MemoryError) as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        raise ValueError(f"load: {path!r} is not a valid checkpoint: {type(err).__name__}: "
+                         f"{err}") from None
+    except Exception as err:  # noqa: BLE001 - zipfile, json and numpy raise many kinds
+        reason = str(err) or "no detail given"
+        raise ValueError(f"load: {path!r} is not a valid checkpoint: {type(err).__name__}: "
+                         f"{reason}") from None
+
+
+def _legacy(zf: Any, by_name: dict[str, Any], size: int) -> dict[str, Any]:
+    """An npz archive without a manifest: every member checked on its own."""
+    flat = {}
+    for key, info in by_name.items():
+        data = _member_bytes(zf, info, size, repr(key))
+        shape, dtype, fortran, header = _parse_npy(data, repr(key))
+        meta = {"dtype": dtype.str, "shape": list(shape),
+                "sha256": hashlib.sha256(data).hexdigest()}
+        flat[key] = _array_from(data, meta, key)
+    out: dict[str, Any] = {}
+    for key, arr in flat.items():
+        parts = key.split(_SEP)
+        node = out
+        for j, part in enumerate(parts[:-1]):
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise _Bad(f"{_SEP.join(parts[:j + 1])!r} is both an array and a group of "
+                           f"arrays")
+        if parts[-1] in node:
+            raise _Bad(f"{key!r} is both an array and a group of arrays")
+        node[parts[-1]] = arr
+    return out
 
 
 __all__ = ["save", "load"]

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ._tensor import Tensor
+from ._tensor import Tensor, prepare_inplace
 
 
 def _number(value: Any, name: str, where: str) -> float:
@@ -40,8 +40,8 @@ def _number(value: Any, name: str, where: str) -> float:
 
 def _check_lr(lr: Any, where: str) -> float:
     v = _number(lr, "lr", where)
-    if v <= 0.0:
-        raise ValueError(f"{where}: lr must be > 0, got {lr!r}")
+    if v < 0.0:  # (0 is allowed, as in PyTorch: a frozen phase, or a warm-up's first step)
+        raise ValueError(f"{where}: lr must be >= 0, got {lr!r}")
     return v
 
 
@@ -146,7 +146,8 @@ class Optimizer:
             if g.shape != p._data.shape:
                 raise ValueError(f"{where}.step: params[{i}] has shape {p._data.shape} but its "
                                  f"grad has shape {g.shape}")
-            self._update(p._data, g, self.state[i])
+            # (bumps p's version: a graph still holding the old value refuses to backward)
+            self._update(prepare_inplace(p), g, self.state[i])
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
         raise NotImplementedError

@@ -1,4 +1,5 @@
-"""The package-level random generator (the third piece of global state the project allows).
+"""The package-level random generator: the one piece of process-wide mutable state besides the
+registries (ONNX mappings). Give each thread its own generator instead of sharing this one.
 
 Ops that draw random numbers (dropout, initialisers) take an explicit ``generator``; without
 one they use this default, which :func:`manual_seed` resets.

@@ -21,6 +21,24 @@ from .elementwise import (
                           sub,
                           where,
 )
+from .inplace import (
+                          add_,
+                          clamp_,
+                          copy_,
+                          div_,
+                          fill_,
+                          iadd,
+                          imul,
+                          isub,
+                          itruediv,
+                          masked_fill_,
+                          mul_,
+                          normal_,
+                          setitem,
+                          sub_,
+                          uniform_,
+                          zero_,
+)
 from .linalg import matmul
 from .reduce import logsumexp, max, mean, min, sum, var
 from .shape import (
@@ -42,6 +60,9 @@ OPS.update(
     reshape=reshape, transpose=transpose, broadcast_to=broadcast_to, sum_to=sum_to,
     squeeze=squeeze, expand_dims=expand_dims, getitem=getitem, matmul=matmul,
     relu=relu, sigmoid=sigmoid, tanh=tanh, softmax=softmax, log_softmax=log_softmax,
+    fill_=fill_, zero_=zero_, copy_=copy_, add_=add_, sub_=sub_, mul_=mul_, div_=div_,
+    clamp_=clamp_, masked_fill_=masked_fill_, setitem=setitem, uniform_=uniform_,
+    normal_=normal_, iadd=iadd, isub=isub, imul=imul, itruediv=itruediv,
 )
 
 __all__ = sorted(OPS) + ["concatenate", "stack"]

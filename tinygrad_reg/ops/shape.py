@@ -14,12 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor
+from .._tensor import Tensor, share_version
 from ..autograd import Function
 
 
 class Reshape(Function):
     """out = x with a new ``shape`` (same elements, C order).   dx = grad reshaped back."""
+
+    is_view = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -32,6 +34,8 @@ class Reshape(Function):
 
 class Transpose(Function):
     """out = x with axes permuted by ``axes``.   dx = grad permuted by the inverse permutation."""
+
+    is_view = True
 
     @staticmethod
     def forward(ctx, x, axes):
@@ -47,6 +51,8 @@ class Transpose(Function):
 
 class BroadcastTo(Function):
     """out = x broadcast to ``shape`` (numpy rules).   dx = sum_to(grad, x.shape)."""
+
+    is_view = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -249,7 +255,10 @@ def getitem(x: Tensor, index: Any) -> Tensor:
                 parts.extend(np.nonzero(i) if isinstance(i, np.ndarray) and i.dtype == bool
                              else (i,))
             index = tuple(parts)
-    return GetItem.apply(x, index=index)
+    out = GetItem.apply(x, index=index)
+    if _is_basic(index):  # a view: an in-place write into it changes x
+        share_version(x, out)
+    return out
 
 
 def concatenate(tensors: Any, axis: int = 0) -> Tensor:

@@ -1,0 +1,194 @@
+"""In-place methods (``zero_``, ``fill_``, ``copy_``, ``add_``, ``t[i] = v`` ...): numpy writes into
+a tensor's own array, outside the graph.
+
+They follow PyTorch's rules where they can be followed without recording in-place ops:
+
+- allowed on a tensor that does not require grad, and on any tensor inside ``no_grad()``
+  (how initialisers and optimizers change parameters);
+- refused with a RuntimeError on a tensor that requires grad while grad mode is on: a leaf
+  (PyTorch refuses that too) or an op result (PyTorch records the write; here it is not
+  differentiable, so use the out-of-place form, e.g. ``masked_fill`` for ``masked_fill_``);
+- each write increments the tensor's version counter (shared with its views), so a graph
+  that saved the old value refuses to run backward instead of giving a wrong gradient, and
+  lifts the read-only flag that the graph put on the array.
+
+Each returns the tensor itself, so calls chain (``w.zero_().add_(1)``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._tensor import OPS, Tensor, prepare_inplace
+from ..autograd.modes import GRAD, mode
+from ..random import resolve
+
+
+def _target(t: Tensor, op: str) -> np.ndarray:
+    """The array to write into, after the checks and the version bump."""
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(t).__name__}")
+    if t.requires_grad and mode() & GRAD:
+        if t.grad_fn is None:
+            raise RuntimeError(
+                f"{op}: a leaf tensor that requires grad (shape {t.shape}) cannot be changed in "
+                f"place while grad mode is on; do it inside `with tg.no_grad():` (as "
+                f"initialisers and optimizers do), or use the out-of-place form")
+        raise RuntimeError(
+            f"{op}: in-place operations on a tensor that requires grad are not recorded in the "
+            f"graph (this one was made by {t.grad_fn.name}); use the out-of-place form, or "
+            f"detach() first if no gradient should flow through the change")
+    return prepare_inplace(t)
+
+
+def _value(value: Any) -> Any:
+    return value._data if isinstance(value, Tensor) else value
+
+
+def fill_(t: Tensor, value: Any) -> Tensor:
+    """Set every element to ``value`` (a number, or a one-element tensor)."""
+    arr = _target(t, "fill_")
+    v = _value(value)
+    if np.size(v) != 1:
+        raise ValueError(f"fill_: value must be a number or a one-element tensor, got shape "
+                         f"{np.shape(v)}")
+    arr[...] = v
+    return t
+
+
+def zero_(t: Tensor) -> Tensor:
+    """Set every element to 0."""
+    arr = _target(t, "zero_")
+    arr[...] = 0
+    return t
+
+
+def copy_(t: Tensor, src: Any) -> Tensor:
+    """Copy ``src`` (broadcast to t's shape, converted to t's dtype) into t."""
+    arr = _target(t, "copy_")
+    s = np.asarray(_value(src))
+    try:
+        np.copyto(arr, np.broadcast_to(s, arr.shape), casting="unsafe")
+    except ValueError:
+        raise ValueError(f"copy_: cannot broadcast a source of shape {s.shape} to the tensor's "
+                         f"shape {arr.shape}") from None
+    return t
+
+
+def _arith(t: Tensor, other: Any, ufunc: np.ufunc, op: str) -> Tensor:
+    arr = _target(t, op)
+    o = _value(other)
+    try:
+        ufunc(arr, o, out=arr)
+    except ValueError as err:
+        raise ValueError(f"{op}: {err} (tensor shape {arr.shape}, other shape "
+                         f"{np.shape(o)})") from None
+    except TypeError as err:  # numpy._core._exceptions._UFuncOutputCastingError
+        raise TypeError(f"{op}: {err}") from None
+    return t
+
+
+def add_(t: Tensor, other: Any, alpha: float = 1) -> Tensor:
+    """t += alpha · other (broadcast to t's shape)."""
+    if alpha != 1:
+        other = np.multiply(_value(other), alpha)
+    return _arith(t, other, np.add, "add_")
+
+
+def sub_(t: Tensor, other: Any, alpha: float = 1) -> Tensor:
+    """t -= alpha · other."""
+    if alpha != 1:
+        other = np.multiply(_value(other), alpha)
+    return _arith(t, other, np.subtract, "sub_")
+
+
+def mul_(t: Tensor, other: Any) -> Tensor:
+    """t *= other."""
+    return _arith(t, other, np.multiply, "mul_")
+
+
+def div_(t: Tensor, other: Any) -> Tensor:
+    """t /= other."""
+    return _arith(t, other, np.true_divide, "div_")
+
+
+def clamp_(t: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - torch's names
+    """Clamp every element to [min, max] (either may be None)."""
+    if min is None and max is None:
+        raise ValueError("clamp_: give min, max or both")
+    arr = _target(t, "clamp_")
+    np.clip(arr, _value(min), _value(max), out=arr)
+    return t
+
+
+def masked_fill_(t: Tensor, mask: Any, value: Any) -> Tensor:
+    """Set the elements where ``mask`` (bool, broadcast to t's shape) is True to ``value``."""
+    m = np.asarray(_value(mask))
+    if m.dtype != bool:
+        raise TypeError(f"masked_fill_: mask must be a bool tensor, got dtype {m.dtype}; "
+                        f"compare first (e.g. x > 0)")
+    arr = _target(t, "masked_fill_")
+    try:
+        np.copyto(arr, _value(value), where=np.broadcast_to(m, arr.shape))
+    except ValueError:
+        raise ValueError(f"masked_fill_: a mask of shape {m.shape} does not broadcast to the "
+                         f"tensor's shape {arr.shape}") from None
+    return t
+
+
+def setitem(t: Tensor, index: Any, value: Any) -> None:
+    """``t[index] = value`` (numpy indexing rules)."""
+    from .shape import _plain_index  # (indices may hold Tensors)
+
+    arr = _target(t, "__setitem__")
+    arr[_plain_index(index)] = _value(value)
+
+
+def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *,
+             generator: np.random.Generator | None = None) -> Tensor:
+    """Fill with draws from U(a, b) (from ``generator``, or the package generator)."""
+    arr = _target(t, "uniform_")
+    arr[...] = resolve(generator).uniform(a, b, size=arr.shape)
+    return t
+
+
+def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, *,
+            generator: np.random.Generator | None = None) -> Tensor:
+    """Fill with draws from N(mean, std²) (from ``generator``, or the package generator)."""
+    arr = _target(t, "normal_")
+    arr[...] = resolve(generator).normal(mean, std, size=arr.shape)
+    return t
+
+
+__all__ = ["fill_", "zero_", "copy_", "add_", "sub_", "mul_", "div_", "clamp_",
+           "masked_fill_", "setitem", "uniform_", "normal_"]
+
+
+def _augmented(t: Tensor, other: Any, op: str, ufunc: np.ufunc, out_of_place: str) -> Tensor:
+    """``t += other`` and friends, as PyTorch: in place, except on an op result that requires
+    grad while grad mode is on, where the result is computed out of place (the name is
+    rebound to it, and the gradient flows through it)."""
+    if t.requires_grad and t.grad_fn is not None and mode() & GRAD:
+        return OPS[out_of_place](t, other)
+    return _arith(t, other, ufunc, op)
+
+
+def iadd(t: Tensor, other: Any) -> Tensor:
+    return _augmented(t, other, "+=", np.add, "add")
+
+
+def isub(t: Tensor, other: Any) -> Tensor:
+    return _augmented(t, other, "-=", np.subtract, "sub")
+
+
+def imul(t: Tensor, other: Any) -> Tensor:
+    return _augmented(t, other, "*=", np.multiply, "mul")
+
+
+def itruediv(t: Tensor, other: Any) -> Tensor:
+    return _augmented(t, other, "/=", np.true_divide, "div")
+
+
+__all__ += ["iadd", "isub", "imul", "itruediv"]
