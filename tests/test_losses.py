@@ -200,8 +200,10 @@ def test_cross_entropy_bad_labels():
         F.cross_entropy(z, np.array([0.0, 1.0, 1.0]))
     with pytest.raises(ValueError, match=r"\(3, 4\).*\(2,\)"):
         F.cross_entropy(z, np.array([0, 1]))
-    with pytest.raises(ValueError, match=r"\(4,\)"):
-        F.cross_entropy(t64(np.zeros(4)), np.array(1))
+    # one unbatched example, (C,) logits and a 0-d label, is PyTorch's (C,) case
+    assert F.cross_entropy(t64(np.zeros(4)), np.array(1)).item() == pytest.approx(np.log(4))
+    with pytest.raises(ValueError, match=r"logits \(4,\) and target \(2,\)"):
+        F.cross_entropy(t64(np.zeros(4)), np.array([1, 2]))
 
 
 # -- mean squared error ------------------------------------------------------------------
@@ -220,7 +222,7 @@ def test_mse_value_and_gradients():
 LOSSES = [
     ("binary_cross_entropy_with_logits", "BinaryCrossEntropyWithLogits", lambda s: s),
     ("binary_cross_entropy", "BinaryCrossEntropy", lambda s: _sigmoid(s)),
-    ("mse_loss", "MSELoss", lambda s: s),
+    ("mse_loss", "MeanSquaredError", lambda s: s),
 ]
 
 

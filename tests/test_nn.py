@@ -491,5 +491,9 @@ def test_flatten():
     assert nn.Flatten(0, 1)(x).shape == (6, 4)
     out.sum().backward()
     np.testing.assert_array_equal(x.grad.data, np.ones((2, 3, 4)))
-    with pytest.raises(ValueError, match="do not fit"):
+    with pytest.raises(ValueError, match="start_dim=2 comes after end_dim=1"):
         nn.Flatten(2, 1)(x)
+    with pytest.raises(ValueError, match="dim 5 is out of range"):
+        nn.Flatten(5)(x)
+    # a 0-d tensor flattens to shape (1,), as PyTorch (start_dim=0 was refused before)
+    assert nn.Flatten(start_dim=0)(tg.Tensor(np.float64(3.0))).shape == (1,)

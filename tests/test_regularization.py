@@ -142,7 +142,7 @@ def test_dropout_drops_under_no_grad_in_training_mode():
     x = tg.Tensor(np.ones((30, 30)), requires_grad=True)
     with tg.no_grad():
         out = F.dropout(x, 0.5, generator=np.random.default_rng(0))
-    assert out.grad_fn is None and 0 < np.count_nonzero(out.data) < out.size
+    assert out.grad_fn is None and 0 < np.count_nonzero(out.data) < out.numel()
 
 
 # -- dropout: edge cases and bad arguments -----------------------------------------------

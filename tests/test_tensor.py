@@ -26,7 +26,8 @@ def test_attributes_of_a_leaf_and_of_an_op_result():
     data = np.arange(6.0).reshape(2, 3)
     x = tg.Tensor(data, requires_grad=True, name="x")
     assert x.data is data and x.numpy() is data  # kept as is, no copy
-    assert (x.shape, x.ndim, x.size, x.dtype) == ((2, 3), 2, 6, np.float64)
+    assert (x.shape, x.ndim, x.size(), x.size(1), x.numel(), x.dim(), x.dtype) == (
+        (2, 3), 2, (2, 3), 3, 6, 2, np.float64)  # size() is PyTorch's; numel() numpy's .size
     assert x.grad is None and x.requires_grad and x.is_leaf and x.grad_fn is None
     assert x.name == "x"
     y = x * 2.0
@@ -201,7 +202,7 @@ def test_stable_at_plus_minus_1000(fn, want, dtype):
         warnings.simplefilter("error")  # no overflow or invalid-value warnings either
         y = fn(x)
         np.testing.assert_allclose(y.data, want, atol=1e-6)
-        up = np.linspace(0.5, 1.5, y.size).reshape(y.shape).astype(dtype)
+        up = np.linspace(0.5, 1.5, y.numel()).reshape(y.shape).astype(dtype)
         (g,) = tg.grad(y, [x], tg.Tensor(up), create_graph=True)
         (gg,) = tg.grad((g * g).sum(), [x])
     assert y.dtype == dtype and g.dtype == dtype

@@ -17,11 +17,13 @@ _GRAD_KINDS = "fc"  # only floating (and complex) arrays can carry a gradient
 _NUMERIC_KINDS = "biufc"  # bool, ints, floats, complex: what a tensor can hold
 
 
-def to_array(data: Any, dtype: Any = None, what: str = "Tensor") -> np.ndarray:
+def to_array(data: Any, dtype: Any = None, what: str = "Tensor",
+             infer: bool = False) -> np.ndarray:
     """The dtype policy in one place.
 
     A numpy array (or numpy scalar) keeps its dtype; Python scalars and (nested) lists of
-    numbers become float32, as in PyTorch's ``torch.Tensor``; Python bools stay bool. ``dtype``
+    numbers become float32, as in PyTorch's ``torch.Tensor``, or, with ``infer``, take
+    ``torch.tensor``'s dtypes (ints int64, floats float32); Python bools stay bool. ``dtype``
     overrides. Strings, bytes, objects and ragged lists raise TypeError or ValueError naming
     what was given (``what`` names the caller).
     """
@@ -50,8 +52,14 @@ def to_array(data: Any, dtype: Any = None, what: str = "Tensor") -> np.ndarray:
         raise TypeError(f"{what}: cannot make a tensor from {type(data).__name__} "
                         f"{_short_repr(data)} (numpy reads it as dtype {arr.dtype}); give "
                         f"numbers, a (nested) list of numbers or an ndarray")
-    if dtype is None and arr.dtype.kind in "iuf":
-        arr = arr.astype(np.float32)
+    if dtype is None:
+        kind = arr.dtype.kind
+        if kind == "f" or (kind in "iu" and not infer):
+            arr = arr.astype(np.float32)
+        elif kind in "iu":
+            arr = arr.astype(np.int64)
+        elif kind == "c":
+            arr = arr.astype(np.complex64)
     return arr
 
 
@@ -251,10 +259,29 @@ class Tensor:
         self._data = to_array(value, what="Tensor.data")
 
     # -- properties -------------------------------------------------------------------
-    shape = property(lambda self: self._data.shape, doc="The shape of ``data``.")
-    ndim = property(lambda self: self._data.ndim, doc="The number of axes.")
-    size = property(lambda self: self._data.size, doc="The number of elements.")
+    shape = property(lambda self: self._data.shape, doc="The shape of ``data`` (a tuple).")
+    ndim = property(lambda self: self._data.ndim, doc="The number of dims.")
     dtype = property(lambda self: self._data.dtype, doc="The numpy dtype of ``data``.")
+    device = property(lambda self: "cpu", doc='Always "cpu": everything runs in numpy.')
+
+    def size(self, dim: int | None = None) -> Any:
+        """The shape (a tuple), or the size of ``dim``: PyTorch's ``size()``. (numpy's ``.size``
+        attribute, the number of elements, is :meth:`numel`.)"""
+        if dim is None:
+            return self._data.shape
+        nd = self._data.ndim
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not (
+                -nd <= dim < nd):
+            raise IndexError(f"size: dim {dim!r} is out of range for a tensor of {nd} dims")
+        return self._data.shape[dim]
+
+    def dim(self) -> int:
+        """The number of dims (``ndim``)."""
+        return self._data.ndim
+
+    def numel(self) -> int:
+        """The number of elements (numpy's ``.size``)."""
+        return self._data.size
 
     @property
     def is_leaf(self) -> bool:
@@ -263,8 +290,13 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
-        """The transpose (all axes reversed), as ``transpose()``."""
+        """The transpose: all dims reversed (numpy's ``.T``; for 2-D, PyTorch's too)."""
         return OPS["transpose"](self)
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The last two dims swapped (PyTorch's ``.mT``): a batch of transposed matrices."""
+        return OPS["swap_last"](self)
 
     # -- conversion -------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
@@ -275,6 +307,10 @@ class Tensor:
         the array cannot be written while a graph depends on it. ``t.numpy().copy()`` gives a
         writable copy at any time."""
         return self.data
+
+    def tolist(self) -> Any:
+        """The values as (nested) Python lists of numbers (a number for a 0-d tensor)."""
+        return self._data.tolist()
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
@@ -302,21 +338,78 @@ class Tensor:
         return self
 
     def astype(self, dtype: Any) -> Tensor:
-        """A copy converted to ``dtype`` (differentiable between float dtypes)."""
+        """A copy converted to ``dtype`` (differentiable between float dtypes); numpy's name
+        for :meth:`to`."""
         return OPS["astype"](self, dtype)
 
-    def backward(self, grad: Any = None, *, retain_graph: bool = False,
-                 create_graph: bool = False) -> None:
+    def to(self, *args: Any, dtype: Any = None, **kwargs: Any) -> Tensor:
+        """PyTorch's ``to``: ``to(dtype)``, ``to(other)`` (other's dtype), ``to("cpu")``
+        (itself: everything runs in numpy). Another device is a ValueError."""
+        targets = [a for a in args] + ([dtype] if dtype is not None else [])
+        device = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("copy", None)
+        if kwargs:
+            raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
+        out = self
+        for t in targets + ([device] if device is not None else []):
+            if isinstance(t, Tensor):
+                out = out.astype(t.dtype) if t.dtype != out.dtype else out
+            elif isinstance(t, str) and (t == "cpu" or t.startswith("cpu:")):
+                continue
+            elif isinstance(t, str) and not _is_dtype_name(t):
+                raise ValueError(f"to: tinygrad_reg runs on the CPU with numpy; device {t!r} is "
+                                 f"not available (use 'cpu')")
+            else:
+                dt = np.dtype(t)
+                out = out.astype(dt) if dt != out.dtype else out
+        return out
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """Converted to ``other``'s dtype (itself if it has it already)."""
+        return self if other.dtype == self.dtype else self.astype(other.dtype)
+
+    def float(self) -> Tensor:
+        """Converted to float32 (PyTorch's ``float()``; differentiable)."""
+        return self.to(np.float32)
+
+    def double(self) -> Tensor:
+        """Converted to float64 (differentiable)."""
+        return self.to(np.float64)
+
+    def half(self) -> Tensor:
+        """Converted to float16."""
+        return self.to(np.float16)
+
+    def long(self) -> Tensor:
+        """Converted to int64 (class labels, indices); no gradient."""
+        return self.to(np.int64)
+
+    def int(self) -> Tensor:
+        """Converted to int32; no gradient."""
+        return self.to(np.int32)
+
+    def bool(self) -> Tensor:
+        """Converted to bool (nonzero is True); no gradient."""
+        return self.to(np.bool_)
+
+    def backward(self, grad: Any = None, *, gradient: Any = None,
+                 retain_graph: bool | None = None, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 
-        ``grad`` is the upstream gradient (required unless self has one element). The graph
-        is freed afterwards unless ``retain_graph``; ``create_graph`` records the backward
-        pass itself so that gradients can be differentiated again.
+        ``grad`` (PyTorch's ``gradient``; give one) is the upstream gradient, required unless
+        self has one element. The graph is freed afterwards unless ``retain_graph`` (which
+        defaults to ``create_graph``); ``create_graph`` records the backward pass itself so
+        that gradients can be differentiated again.
         """
         from .autograd import backward  # the engine sits above Tensor in the import order
 
-        backward((self,), None if grad is None else (grad,),
-                 retain_graph=retain_graph, create_graph=create_graph)
+        if grad is not None and gradient is not None:
+            raise TypeError("backward: got both grad and gradient (PyTorch's name); give one")
+        g = grad if grad is not None else gradient
+        backward((self,), None if g is None else (g,),
+                 retain_graph=create_graph if retain_graph is None else retain_graph,
+                 create_graph=create_graph)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``grad = None``)."""
@@ -346,11 +439,25 @@ class Tensor:
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise ValueError(f"bool: the truth value of a tensor of shape {self.shape} is "
-                             f"ambiguous; use .any() or .all() on .data")
+                             f"ambiguous; use .any() or .all()")
         return bool(self._data)
 
     def __float__(self) -> float:
         return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
+            raise TypeError(f"only one-element integer tensors can be used as an index, got "
+                            f"dtype {self._data.dtype} and shape {self.shape}")
+        return int(self._data.item())
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """``np.asarray(t)`` gives the array (a copy when ``dtype`` differs)."""
+        arr = self.data
+        return arr if dtype is None else arr.astype(dtype)
 
     __hash__ = object.__hash__  # == builds a tensor, so identity hashing is kept explicitly
 
@@ -372,13 +479,19 @@ class Tensor:
     def __abs__(self): return OPS["abs"](self)
     def __getitem__(self, index): return OPS["getitem"](self, index)
 
-    # comparisons give bool tensors that carry no gradient
-    def __lt__(self, other): return OPS["compare"](self, other, np.less)
-    def __le__(self, other): return OPS["compare"](self, other, np.less_equal)
-    def __gt__(self, other): return OPS["compare"](self, other, np.greater)
-    def __ge__(self, other): return OPS["compare"](self, other, np.greater_equal)
-    def __eq__(self, other): return OPS["compare"](self, other, np.equal)  # type: ignore[override]
-    def __ne__(self, other): return OPS["compare"](self, other, np.not_equal)  # type: ignore[override]
+    # comparisons and logic give bool tensors that carry no gradient
+    def __lt__(self, other): return OPS["compare"](self, other, "lt")
+    def __le__(self, other): return OPS["compare"](self, other, "le")
+    def __gt__(self, other): return OPS["compare"](self, other, "gt")
+    def __ge__(self, other): return OPS["compare"](self, other, "ge")
+    def __eq__(self, other): return OPS["compare"](self, other, "eq")  # type: ignore[override]
+    def __ne__(self, other): return OPS["compare"](self, other, "ne")  # type: ignore[override]
+    def __and__(self, other): return OPS["logical"]("and", self, other)
+    def __rand__(self, other): return OPS["logical"]("and", other, self)
+    def __or__(self, other): return OPS["logical"]("or", self, other)
+    def __ror__(self, other): return OPS["logical"]("or", other, self)
+    def __xor__(self, other): return OPS["logical"]("xor", self, other)
+    def __invert__(self): return OPS["logical"]("not", self)
 
     # in-place: numpy writes outside the graph, counted by the version counter (see
     # tinygrad_reg.ops.inplace for the rules); each returns self
@@ -402,28 +515,109 @@ class Tensor:
         return OPS["normal_"](self, mean, std, generator=generator)
 
     # -- methods: documented on the op functions in tinygrad_reg.ops ------------------
-    def sum(self, axis=None, keepdims=False): return OPS["sum"](self, axis, keepdims)
-    def mean(self, axis=None, keepdims=False): return OPS["mean"](self, axis, keepdims)
-    def max(self, axis=None, keepdims=False): return OPS["max"](self, axis, keepdims)
-    def min(self, axis=None, keepdims=False): return OPS["min"](self, axis, keepdims)
-    def var(self, axis=None, keepdims=False, ddof=0): return OPS["var"](self, axis, keepdims, ddof)
-    def logsumexp(self, axis=None, keepdims=False): return OPS["logsumexp"](self, axis, keepdims)
+    # (reductions take PyTorch's dim/keepdim and numpy's axis/keepdims; see ops.reduce)
+    def sum(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return OPS["sum"](self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def mean(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return OPS["mean"](self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def max(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return OPS["max"](self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def min(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return OPS["min"](self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def amax(self, dim=None, keepdim=False): return OPS["amax"](self, dim, keepdim)
+    def amin(self, dim=None, keepdim=False): return OPS["amin"](self, dim, keepdim)
+    def var(self, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None,
+            axis=None, keepdims=None):
+        return OPS["var"](self, dim, unbiased, keepdim, correction=correction, ddof=ddof,
+                          axis=axis, keepdims=keepdims)
+    def std(self, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None,
+            axis=None, keepdims=None):
+        return OPS["std"](self, dim, unbiased, keepdim, correction=correction, ddof=ddof,
+                          axis=axis, keepdims=keepdims)
+    def logsumexp(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return OPS["logsumexp"](self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def prod(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return OPS["prod"](self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def norm(self, p="fro", dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return OPS["norm"](self, p, dim, keepdim, axis=axis, keepdims=keepdims)
+    def cumsum(self, dim=None, *, axis=None): return OPS["cumsum"](self, dim, axis=axis)
+    def cumprod(self, dim=None, *, axis=None): return OPS["cumprod"](self, dim, axis=axis)
+    def argmax(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return OPS["argmax"](self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def argmin(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return OPS["argmin"](self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def any(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return OPS["any"](self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def all(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return OPS["all"](self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    # shapes (views where numpy can make one; see ops.shape)
     def reshape(self, *shape): return OPS["reshape"](self, *shape)
-    def transpose(self, *axes): return OPS["transpose"](self, *axes)
-    def squeeze(self, axis=None): return OPS["squeeze"](self, axis)
+    def view(self, *shape): return OPS["view"](self, *shape)
+    def transpose(self, *dims): return OPS["transpose"](self, *dims)
+    def permute(self, *dims): return OPS["permute"](self, *dims)
+    def squeeze(self, dim=None, *, axis=None): return OPS["squeeze"](self, dim, axis=axis)
+    def unsqueeze(self, dim): return OPS["unsqueeze"](self, dim)
     def expand_dims(self, axis): return OPS["expand_dims"](self, axis)
+    def flatten(self, start_dim=0, end_dim=-1): return OPS["flatten"](self, start_dim, end_dim)
+    def expand(self, *sizes): return OPS["expand"](self, *sizes)
+    def expand_as(self, other): return OPS["expand"](self, *other.shape)
     def broadcast_to(self, shape): return OPS["broadcast_to"](self, shape)
     def sum_to(self, shape): return OPS["sum_to"](self, shape)
+    def repeat(self, *sizes): return OPS["repeat"](self, *sizes)
+    def flip(self, *dims): return OPS["flip"](self, *dims)
+    def roll(self, shifts, dims=None): return OPS["roll"](self, shifts, dims)
+    def tril(self, diagonal=0): return OPS["tril"](self, diagonal)
+    def triu(self, diagonal=0): return OPS["triu"](self, diagonal)
+    def gather(self, dim, index): return OPS["gather"](self, dim, index)
+    def index_select(self, dim, index): return OPS["index_select"](self, dim, index)
+    def split(self, split_size, dim=0): return OPS["split"](self, split_size, dim)
+    def chunk(self, chunks, dim=0): return OPS["chunk"](self, chunks, dim)
+    def clone(self): return OPS["clone"](self)
+    def contiguous(self): return OPS["contiguous"](self)
+
+    # elementwise (see ops.elementwise and ops.activation)
     def exp(self): return OPS["exp"](self)
     def log(self): return OPS["log"](self)
     def sqrt(self): return OPS["sqrt"](self)
     def abs(self): return OPS["abs"](self)
+    def sin(self): return OPS["sin"](self)
+    def cos(self): return OPS["cos"](self)
+    def tan(self): return OPS["tan"](self)
+    def sign(self): return OPS["sign"](self)
+    def floor(self): return OPS["floor"](self)
+    def ceil(self): return OPS["ceil"](self)
+    def round(self, decimals=0): return OPS["round"](self, decimals)
+    def trunc(self): return OPS["trunc"](self)
+    def log1p(self): return OPS["log1p"](self)
+    def expm1(self): return OPS["expm1"](self)
+    def log2(self): return OPS["log2"](self)
+    def log10(self): return OPS["log10"](self)
+    def reciprocal(self): return OPS["reciprocal"](self)
+    def rsqrt(self): return OPS["rsqrt"](self)
+    def square(self): return OPS["square"](self)
+    def erf(self): return OPS["erf"](self)
+    def pow(self, exponent): return OPS["pow"](self, exponent)
     def relu(self): return OPS["relu"](self)
     def sigmoid(self): return OPS["sigmoid"](self)
     def tanh(self): return OPS["tanh"](self)
-    def softmax(self, axis=-1): return OPS["softmax"](self, axis)
-    def log_softmax(self, axis=-1): return OPS["log_softmax"](self, axis)
-    def clip(self, lo=None, hi=None): return OPS["clip"](self, lo, hi)
+    def softmax(self, dim=None, *, axis=None): return OPS["softmax"](self, dim, axis=axis)
+    def log_softmax(self, dim=None, *, axis=None):
+        return OPS["log_softmax"](self, dim, axis=axis)
+    def clip(self, lo=None, hi=None, *, min=None, max=None):  # noqa: A002
+        return OPS["clip"](self, lo, hi, min=min, max=max)
+    def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
+        return OPS["clip"](self, min=min, max=max)
+    def masked_fill(self, mask, value): return OPS["masked_fill"](self, mask, value)
+    def where(self, condition, other): return OPS["where"](condition, self, other)
     def matmul(self, other): return OPS["matmul"](self, other)
     def maximum(self, other): return OPS["maximum"](self, other)
     def minimum(self, other): return OPS["minimum"](self, other)
+
+
+def _is_dtype_name(text: str) -> bool:
+    try:
+        np.dtype(text)
+    except TypeError:
+        return False
+    return True

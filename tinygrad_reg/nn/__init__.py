@@ -1,10 +1,49 @@
 """Neural-network building blocks: modules and layers (PyTorch style), initialisers
-(:mod:`tinygrad_reg.nn.init`), losses (:mod:`tinygrad_reg.nn.losses`) and the functional face
-(:mod:`tinygrad_reg.nn.functional`)."""
+(:mod:`tinygrad_reg.nn.init`), losses and their modules (:mod:`tinygrad_reg.nn.losses`) and the
+functional face (:mod:`tinygrad_reg.nn.functional`)."""
 
 from . import functional, init, losses
-from .layers import Dropout, Flatten, Linear, ReLU, Sigmoid, Tanh
+from .layers import (
+    CELU,
+    ELU,
+    GELU,
+    SELU,
+    Dropout,
+    Flatten,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    Identity,
+    LeakyReLU,
+    Linear,
+    LogSigmoid,
+    LogSoftmax,
+    Mish,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Softsign,
+    Tanh,
+    Unflatten,
+)
+from .losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .module import IncompatibleKeys, Module, ModuleList, Parameter, Sequential
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys", "Linear",
-           "ReLU", "Sigmoid", "Tanh", "Dropout", "Flatten", "functional", "init", "losses"]
+           "Identity", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "CELU", "SELU", "GELU",
+           "SiLU", "Mish", "Softplus", "Softsign", "Hardtanh", "ReLU6", "Hardsigmoid",
+           "Hardswish", "LogSigmoid", "Softmax", "LogSoftmax", "Dropout", "Flatten", "Unflatten",
+           "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss",
+           "CrossEntropyLoss", "NLLLoss", "functional", "init", "losses"]

@@ -1,12 +1,45 @@
-"""The functional face of ``tinygrad_reg.nn``: linear, activations, dropout and losses as plain
-functions of tensors (``import tinygrad_reg.nn.functional as F``). Each name is defined once,
-elsewhere; this module only gathers them."""
+"""The functional face of ``tinygrad_reg.nn`` (``import tinygrad_reg.nn.functional as F``):
+linear, activations, dropout, padding and losses as plain functions of tensors, with
+PyTorch's names and arguments. Each name is defined once, elsewhere; this module only gathers
+them."""
 
-from ..ops.activation import log_softmax, relu, sigmoid, softmax, tanh
+from ..ops.activation import (
+    celu,
+    elu,
+    gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    logsigmoid,
+    mish,
+    relu,
+    relu6,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    softsign,
+    tanh,
+)
 from ..ops.linalg import linear
+from ..ops.shape import pad
 from ..regularization import dropout
-from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from .losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 
-__all__ = ["linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout",
+__all__ = ["linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "leaky_relu", "elu",
+           "celu", "selu", "gelu", "silu", "mish", "softplus", "softsign", "hardtanh", "relu6",
+           "hardsigmoid", "hardswish", "logsigmoid", "dropout", "pad",
            "binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy",
-           "mse_loss"]
+           "nll_loss", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss"]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from .._tensor import Tensor
-from ..ops.activation import relu, sigmoid, tanh
+from ..ops import activation as A
 from ..ops.linalg import linear
+from ..ops.shape import flatten
 from ..regularization import drop_probability
 from . import functional as F
 from . import init as _init
@@ -67,7 +67,7 @@ class ReLU(Module):
     """max(x, 0), with relu'(0) = 0."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return relu(x)
+        return A.relu(x)
 
 
 class Sigmoid(Module):
@@ -75,14 +75,101 @@ class Sigmoid(Module):
     prefer logits and ``binary_cross_entropy_with_logits``.)"""
 
     def forward(self, x: Tensor) -> Tensor:
-        return sigmoid(x)
+        return A.sigmoid(x)
 
 
 class Tanh(Module):
     """tanh x."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return tanh(x)
+        return A.tanh(x)
+
+
+class Identity(Module):
+    """Returns its input (PyTorch's ``nn.Identity``; extra arguments are accepted and
+    ignored)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+class _Activation(Module):
+    """A module around one activation function; keyword options are its arguments."""
+
+    fn: Any = None
+    options: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+        names = self.options
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__}: takes at most {len(names)} arguments "
+                            f"({', '.join(names) or 'none'}), got {len(args)}")
+        values = dict(zip(names, args))
+        kwargs.pop("inplace", None)  # PyTorch's memory option: nothing to save here
+        unknown = set(kwargs) - set(names)
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(unknown)}; it "
+                            f"takes {list(names)}")
+        values.update(kwargs)
+        self._options = values
+        type(self).fn(Tensor(np.zeros(1)), **values)  # validate now, not at the first call
+
+    def forward(self, x: Tensor) -> Tensor:
+        return type(self).fn(x, **self._options)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self._options.items())
+
+
+def _activation(name: str, fn: Any, options: tuple[str, ...], doc: str) -> type:
+    return type(name, (_Activation,), {"fn": staticmethod(fn), "options": options,
+                                       "__doc__": doc, "__module__": __name__})
+
+
+LeakyReLU = _activation("LeakyReLU", A.leaky_relu, ("negative_slope",),
+                        "``nn.LeakyReLU(negative_slope=0.01)``: see "
+                        ":func:`~tinygrad_reg.ops.activation.leaky_relu`.")
+ELU = _activation("ELU", A.elu, ("alpha",), "``nn.ELU(alpha=1.0)``.")
+CELU = _activation("CELU", A.celu, ("alpha",), "``nn.CELU(alpha=1.0)``.")
+SELU = _activation("SELU", A.selu, (), "``nn.SELU()``: with SELU's constants.")
+GELU = _activation("GELU", A.gelu, ("approximate",),
+                   '``nn.GELU(approximate="none")`` (or "tanh").')
+SiLU = _activation("SiLU", A.silu, (), "``nn.SiLU()``: x · σ(x).")
+Mish = _activation("Mish", A.mish, (), "``nn.Mish()``: x · tanh(softplus(x)).")
+Softplus = _activation("Softplus", A.softplus, ("beta", "threshold"),
+                       "``nn.Softplus(beta=1.0, threshold=20.0)``.")
+Softsign = _activation("Softsign", A.softsign, (), "``nn.Softsign()``: x / (1 + |x|).")
+Hardtanh = _activation("Hardtanh", A.hardtanh, ("min_val", "max_val"),
+                       "``nn.Hardtanh(min_val=-1.0, max_val=1.0)``.")
+ReLU6 = _activation("ReLU6", A.relu6, (), "``nn.ReLU6()``: min(max(x, 0), 6).")
+Hardsigmoid = _activation("Hardsigmoid", A.hardsigmoid, (), "``nn.Hardsigmoid()``.")
+Hardswish = _activation("Hardswish", A.hardswish, (), "``nn.Hardswish()``.")
+LogSigmoid = _activation("LogSigmoid", A.logsigmoid, (), "``nn.LogSigmoid()``: log σ(x).")
+
+
+class Softmax(Module):
+    """``nn.Softmax(dim)``: softmax along ``dim`` (PyTorch requires it; the last dim if None)."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.softmax(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """``nn.LogSoftmax(dim)``: log softmax along ``dim``."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.log_softmax(x, self.dim)
 
 
 class Dropout(Module):
@@ -112,8 +199,8 @@ class Dropout(Module):
 
 
 class Flatten(Module):
-    """Reshape axes ``start_dim`` … ``end_dim`` into one: (N, C, H, W) -> (N, C·H·W) with the
-    defaults (start_dim=1, end_dim=-1)."""
+    """Merge dims ``start_dim`` … ``end_dim`` into one: (N, C, H, W) -> (N, C·H·W) with the
+    defaults (start_dim=1, end_dim=-1); a 0-d input gives shape (1,), as PyTorch."""
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
@@ -123,19 +210,34 @@ class Flatten(Module):
     def forward(self, x: Tensor) -> Tensor:
         if not isinstance(x, Tensor):
             x = Tensor(x)
-        nd = x.ndim
-        s = self.start_dim + nd if self.start_dim < 0 else self.start_dim
-        e = self.end_dim + nd if self.end_dim < 0 else self.end_dim
-        if not (0 <= s < max(nd, 1) and 0 <= e < max(nd, 1)) or s > e:
-            raise ValueError(f"Flatten: start_dim={self.start_dim}, end_dim={self.end_dim} do "
-                             f"not fit an input of shape {x.shape}")
-        if nd == 0:
+        if x.ndim == 0:
+            if self.start_dim not in (0, -1) or self.end_dim not in (0, -1):
+                raise ValueError(f"Flatten: start_dim={self.start_dim}, end_dim={self.end_dim} "
+                                 f"do not fit a 0-d input")
             return x.reshape(1)
-        shape = x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:]
-        return x.reshape(shape)
+        return flatten(x, self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
-__all__ = ["Linear", "ReLU", "Sigmoid", "Tanh", "Dropout", "Flatten"]
+class Unflatten(Module):
+    """Split dim ``dim`` into ``unflattened_size`` (the reverse of Flatten)."""
+
+    def __init__(self, dim: int, unflattened_size: Any) -> None:
+        super().__init__()
+        self.dim = dim
+        self.unflattened_size = tuple(unflattened_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        d = self.dim % x.ndim
+        return x.reshape(*x.shape[:d], *self.unflattened_size, *x.shape[d + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+__all__ = ["Linear", "Identity", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "CELU", "SELU",
+           "GELU", "SiLU", "Mish", "Softplus", "Softsign", "Hardtanh", "ReLU6", "Hardsigmoid",
+           "Hardswish", "LogSigmoid", "Softmax", "LogSoftmax", "Dropout", "Flatten",
+           "Unflatten"]

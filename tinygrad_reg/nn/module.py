@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._tensor import Tensor, to_array
+from .._tensor import Tensor, _is_dtype_name, prepare_inplace, to_array
 from ..autograd.modes import GRAD as _GRAD
 from ..autograd.modes import mode as _mode
 from ..autograd.modes import reset_scope as _reset_scope
@@ -62,6 +62,8 @@ class Module:
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "training", True)
 
@@ -91,12 +93,37 @@ class Module:
                 raise TypeError(f"{type(self).__name__}.{name} is a sub-module; assign a Module "
                                 f"(or None), not a {type(value).__name__}")
             modules[name] = None
+        elif name in self.__dict__.get("_buffers", ()):
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"{type(self).__name__}.{name} is a buffer; assign a Tensor (or "
+                                f"None), not a {type(value).__name__}")
+            self._buffers[name] = value
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
+        self._buffers.pop(name, None)
         object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Register ``tensor`` as a buffer called ``name``: state that is not a parameter (no
+        gradient, not optimized), such as BatchNorm's running statistics. Persistent buffers
+        are in :meth:`state_dict`, as in PyTorch. ``self.name = tensor`` later replaces it."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_buffer: name must be a non-empty string without '.', got "
+                           f"{name!r}")
+        if name in self._parameters or name in self._modules:
+            raise KeyError(f"register_buffer: {name!r} is already a parameter or sub-module")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: expected a Tensor or None, got "
+                            f"{type(tensor).__name__}")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+        object.__setattr__(self, name, tensor)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -162,6 +189,20 @@ class Module:
                     seen.add(id(p))
                     yield (f"{mname}.{pname}" if mname else pname), p
 
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, buffer) for every buffer, in the order of :meth:`named_modules`."""
+        seen: set[int] = set()
+        for mname, m in self.named_modules(prefix):
+            for bname, b in m._buffers.items():
+                if b is not None and id(b) not in seen:
+                    seen.add(id(b))
+                    yield (f"{mname}.{bname}" if mname else bname), b
+
+    def buffers(self) -> Iterator[Tensor]:
+        """Every buffer, each once."""
+        for _, b in self.named_buffers():
+            yield b
+
     def parameters(self) -> Iterator[Parameter]:
         """Every parameter, each once, in the order of :meth:`named_parameters` (without
         building the names: ``l2_penalty(model)`` calls this every step)."""
@@ -192,16 +233,34 @@ class Module:
             p.grad = None
 
     # -- state ---------------------------------------------------------------------------
+    def _state_items(self) -> list[tuple[str, Tensor, bool]]:
+        """(name, tensor, is_parameter) of everything in the state dict, in PyTorch's order:
+        each module's parameters, then its persistent buffers, then its children's."""
+        items = []
+        seen: set[int] = set()
+        for mname, m in self.named_modules():
+            for pname, p in m._parameters.items():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    items.append((f"{mname}.{pname}" if mname else pname, p, True))
+            for bname, b in m._buffers.items():
+                if b is not None and bname not in m._non_persistent and id(b) not in seen:
+                    seen.add(id(b))
+                    items.append((f"{mname}.{bname}" if mname else bname, b, False))
+        return items
+
     def state_dict(self) -> dict[str, np.ndarray]:
-        """name -> a copy of the parameter's array, in :meth:`named_parameters` order."""
-        return {name: p._data.copy() for name, p in self.named_parameters()}
+        """name -> a copy of the array of every parameter and persistent buffer, with
+        PyTorch's keys, shapes, dtypes and order (``0.weight``, ``0.bias``,
+        ``1.running_mean``, ...)."""
+        return {name: t._data.copy() for name, t, _ in self._state_items()}
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
-        """Copy ``state`` (name -> array or Tensor) into the parameters, in place.
+        """Copy ``state`` (name -> array or Tensor) into the parameters and buffers, in place.
 
         Everything is checked before anything is written, so on any error the module is
-        unchanged. KeyError: with ``strict``, a parameter missing from ``state`` or a key of
-        ``state`` that names no parameter. ValueError: a shape that differs, or a dtype of a
+        unchanged. KeyError: with ``strict``, a key missing from ``state`` or a key of
+        ``state`` that names nothing here. ValueError: a shape that differs, or a dtype of a
         different kind (an integer array for a float parameter); float64 into a float32
         parameter (and back) is converted. Returns the missing and unexpected keys (both empty
         when ``strict``).
@@ -209,7 +268,7 @@ class Module:
         if not isinstance(state, Mapping):
             raise TypeError(f"load_state_dict: expected a mapping name -> array, got "
                             f"{type(state).__name__}")
-        own = dict(self.named_parameters())
+        own = {name: t for name, t, _ in self._state_items()}
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         problems = []
@@ -237,8 +296,43 @@ class Module:
             raise err(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems)
                       + ". Nothing was loaded.")
         for name, arr in arrays.items():
-            np.copyto(own[name]._data, arr, casting="same_kind")
+            np.copyto(prepare_inplace(own[name]), arr, casting="same_kind")
         return IncompatibleKeys(missing, unexpected)
+
+    # -- dtype ---------------------------------------------------------------------------
+    def to(self, *args: Any, dtype: Any = None, **kwargs: Any) -> Module:
+        """Convert every floating-point parameter and buffer to ``dtype`` in place, as
+        PyTorch's ``to`` (``"cpu"`` is accepted and changes nothing); returns self."""
+        target = dtype
+        for a in args:
+            if isinstance(a, str) and (a == "cpu" or a.startswith("cpu:")):
+                continue
+            if isinstance(a, str) and not _is_dtype_name(a):
+                raise ValueError(f"to: tinygrad_reg runs on the CPU with numpy; device {a!r} is "
+                                 f"not available (use 'cpu')")
+            target = a
+        kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
+        if target is None:
+            return self
+        dt = np.dtype(target)
+        if dt.kind != "f":
+            raise TypeError(f"to: modules convert to a float dtype, got {dt}")
+        for _, t, _ in self._state_items():
+            if t._data.dtype.kind == "f" and t._data.dtype != dt:
+                t.data = t._data.astype(dt)
+                t.grad = None
+        return self
+
+    def float(self) -> Module:
+        """Every floating-point parameter and buffer to float32 (in place)."""
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        """Every floating-point parameter and buffer to float64 (in place)."""
+        return self.to(np.float64)
 
     # -- printing ------------------------------------------------------------------------
     def extra_repr(self) -> str:

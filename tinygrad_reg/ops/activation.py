@@ -1,11 +1,17 @@
-"""Activations, each in a numerically stable form."""
+"""Activations, each in a numerically stable form, with PyTorch's names, defaults and
+constants; each docstring gives the formula, the gradient and the convention at kinks."""
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 
-from .._tensor import Tensor
-from ..autograd import Function, wrap
+from .._tensor import OPS, Tensor
+from ..autograd import Function
+from . import _erf
+from .common import dim_args, one_axis
 
 
 class ReLU(Function):
@@ -19,7 +25,22 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * wrap(x._data > 0)
+        return ReLUBackward.apply(grad, x)
+
+
+class ReLUBackward(Function):
+    """out = g where x > 0, else 0: ReLU's gradient as one node (an op, so a traced step
+    replays it).   dg = grad where x > 0; x gets none (piecewise constant)."""
+
+    @staticmethod
+    def forward(ctx, g, x):
+        ctx.save_for_backward(x)
+        return g * (x > 0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return ReLUBackward.apply(grad, x), None
 
 
 class Sigmoid(Function):
@@ -126,6 +147,227 @@ class LogSoftmax(Function):
         return grad - out.exp() * grad.sum(axis=axis, keepdims=True)
 
 
+class LeakyReLU(Function):
+    """out = x if x > 0 else negative_slope · x.
+    dx = grad if x > 0 else negative_slope · grad; at 0 the slope (PyTorch's convention, the
+    same ``x > 0`` test as relu'(0) = 0)."""
+
+    @staticmethod
+    def forward(ctx, x, negative_slope):
+        ctx.save_for_backward(x)
+        return np.where(x > 0, x, x * negative_slope)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return OPS["where"](x > 0.0, grad, grad * ctx.attrs["negative_slope"])
+
+
+class ELU(Function):
+    """out = x if x > 0 else alpha · (eˣ - 1).
+    dx = grad if x > 0 else grad · (out + alpha) (= alpha·eˣ); at 0: alpha."""
+
+    @staticmethod
+    def forward(ctx, x, alpha):
+        out = np.where(x > 0, x, np.expm1(np.minimum(x, 0)) * alpha).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        return OPS["where"](x > 0.0, grad, grad * (out + ctx.attrs["alpha"]))
+
+
+class CELU(Function):
+    """out = max(0, x) + min(0, alpha · (e^(x/alpha) - 1)).
+    dx = grad if x > 0 else grad · e^(x/alpha) (= out/alpha + 1); at 0: 1."""
+
+    @staticmethod
+    def forward(ctx, x, alpha):
+        neg = np.expm1(np.minimum(x, 0) / alpha) * alpha
+        out = np.where(x > 0, x, neg).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        return OPS["where"](x > 0.0, grad, grad * (out / ctx.attrs["alpha"] + 1.0))
+
+
+#: SELU's constants (Klambauer et al. 2017), as PyTorch: they keep activations at mean 0 and
+#: variance 1 through many layers.
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+class SELU(Function):
+    """out = scale · (x if x > 0 else alpha · (eˣ - 1)) with PyTorch's alpha ≈ 1.6733 and
+    scale ≈ 1.0507.   dx = grad · scale if x > 0 else grad · (out + scale · alpha); at 0 the
+    second."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.where(x > 0, x, np.expm1(np.minimum(x, 0)) * SELU_ALPHA) * SELU_SCALE
+        out = out.astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        return OPS["where"](x > 0.0, grad * SELU_SCALE, grad * (out + SELU_SCALE * SELU_ALPHA))
+
+
+class GELU(Function):
+    """out = x · Φ(x) = ½ x (1 + erf(x/√2)) (``approximate="none"``), or
+    ½ x (1 + tanh(√(2/π) (x + 0.044715 x³))) (``approximate="tanh"``).
+    dx = grad · (Φ(x) + x · φ(x)) with φ the standard normal density (for "tanh": the
+    derivative of that formula). Smooth: no kink."""
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        ctx.save_for_backward(x)
+        if approximate == "tanh":
+            u = np.sqrt(2.0 / np.pi) * (x + 0.044715 * x ** 3)
+            return (0.5 * x * (1.0 + np.tanh(u))).astype(x.dtype, copy=False)
+        return (0.5 * x * (1.0 + _erf.erf(x / np.sqrt(2.0)))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if ctx.attrs["approximate"] == "tanh":
+            k = math.sqrt(2.0 / math.pi)
+            t = ((x + x * x * x * 0.044715) * k).tanh()
+            du = (x * x * (3 * 0.044715) + 1.0) * k
+            return grad * ((t + 1.0) * 0.5 + x * (1.0 - t * t) * du * 0.5)
+        cdf = ((x * (1.0 / math.sqrt(2.0))).erf() + 1.0) * 0.5
+        pdf = (x * x * -0.5).exp() * (1.0 / math.sqrt(2.0 * math.pi))
+        return grad * (cdf + x * pdf)
+
+
+class SiLU(Function):
+    """out = x · σ(x) (also called swish).   dx = grad · σ(x) · (1 + x · (1 - σ(x)))."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * _sigmoid_array(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        s = x.sigmoid()
+        return grad * s * (x * (1.0 - s) + 1.0)
+
+
+class Mish(Function):
+    """out = x · tanh(softplus(x)).   dx = grad · (tanh(sp) + x · (1 - tanh²(sp)) · σ(x)),
+    sp = softplus(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * np.tanh(np.logaddexp(0, x)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        t = softplus(x).tanh()
+        return grad * (t + x * (1.0 - t * t) * x.sigmoid())
+
+
+class Softplus(Function):
+    """out = (1/beta) · log(1 + e^(beta·x)), and x itself where beta·x > threshold
+    (PyTorch's linear tail, for speed and exactness).
+    dx = grad · σ(beta·x), and grad where beta·x > threshold; at beta·x = threshold the
+    first (PyTorch's test is ``beta·x > threshold``)."""
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        ctx.save_for_backward(x)
+        bx = x * beta
+        out = np.where(bx > threshold, x, np.logaddexp(0, bx) / beta)
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        beta, threshold = ctx.attrs["beta"], ctx.attrs["threshold"]
+        bx = x * beta
+        return OPS["where"](bx > threshold, grad, grad * bx.sigmoid())
+
+
+class Softsign(Function):
+    """out = x / (1 + |x|).   dx = grad / (1 + |x|)² (continuous; its own derivative has a
+    kink at 0, where abs'(0) = 0)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x / (1.0 + np.abs(x))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        d = x.abs() + 1.0
+        return grad / (d * d)
+
+
+class Hardsigmoid(Function):
+    """out = 0 if x <= -3, 1 if x >= 3, else x/6 + 1/2.
+    dx = grad / 6 strictly inside (-3, 3), 0 elsewhere (PyTorch's convention at ±3)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.clip(x / 6.0 + 0.5, 0.0, 1.0).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        inside = (x > -3.0) & (x < 3.0)
+        return OPS["where"](inside, grad * (1.0 / 6.0), grad * 0.0)
+
+
+class Hardswish(Function):
+    """out = x · hardsigmoid(x) = 0 if x <= -3, x if x >= 3, else x (x + 3) / 6.
+    dx = 0 if x < -3, grad · (x/3 + 1/2) if -3 <= x <= 3, grad if x > 3 (PyTorch's formula,
+    whose value at x = ±3 is -1/2 and 3/2)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (x * np.clip(x / 6.0 + 0.5, 0.0, 1.0)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        middle = OPS["where"](x > 3.0, grad, grad * (x * (1.0 / 3.0) + 0.5))
+        return OPS["where"](x < -3.0, grad * 0.0, middle)
+
+
+class LogSigmoid(Function):
+    """out = log σ(x) = min(x, 0) - log(1 + e^(-|x|)), finite for any x.
+    dx = grad · (1 - σ(x)) = grad · σ(-x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (-x).sigmoid()
+
+
+def _sigmoid_array(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))
+    return (np.where(x >= 0, 1.0, e) / (1.0 + e)).astype(x.dtype, copy=False)
+
+
 def relu(x: Tensor) -> Tensor:
     """max(x, 0); relu'(0) = 0."""
     return ReLU.apply(x)
@@ -141,20 +383,114 @@ def tanh(x: Tensor) -> Tensor:
     return Tanh.apply(x)
 
 
-def _axis(x: Tensor, axis: int, op: str) -> int:
-    if not -x.ndim <= axis < max(x.ndim, 1) or x.ndim == 0:
-        raise ValueError(f"{op}: axis {axis} is out of bounds for shape {x.shape}")
-    return axis % x.ndim
+def _softmax_like(cls: type[Function], name: str, x: Tensor, dim: Any, axis: Any) -> Tensor:
+    d, _ = dim_args(name, dim, axis)
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    if x.ndim == 0:  # PyTorch: softmax of a scalar is 1 (log_softmax 0), gradient 0
+        if d not in (None, 0, -1):
+            one_axis(name, d, 0)
+        return cls.apply(x.reshape(1), axis=0).reshape(())
+    return cls.apply(x, axis=one_axis(name, -1 if d is None else d, x.ndim))
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x) / Σ exp(x) along ``axis``, stable for large |x|."""
-    return Softmax.apply(x, axis=_axis(x, axis, "softmax"))
+def softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """exp(x) / Σ exp(x) along ``dim`` (default the last), stable for large |x|."""
+    return _softmax_like(Softmax, "softmax", x, dim, axis)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """log softmax(x) along ``axis``, stable for large |x|."""
-    return LogSoftmax.apply(x, axis=_axis(x, axis, "log_softmax"))
+def log_softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """log softmax(x) along ``dim`` (default the last), stable for large |x|."""
+    return _softmax_like(LogSoftmax, "log_softmax", x, dim, axis)
 
 
-__all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax"]
+def _number(value: Any, name: str, fn: str, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
+            math.isfinite(value)) or (positive and value <= 0):
+        need = "a finite number > 0" if positive else "a finite number"
+        raise ValueError(f"{fn}: {name} must be {need}, got {value!r}")
+    return float(value)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x if x > 0 else negative_slope · x."""
+    return LeakyReLU.apply(x, negative_slope=_number(negative_slope, "negative_slope",
+                                                     "leaky_relu"))
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """x if x > 0 else alpha · (eˣ - 1)."""
+    return ELU.apply(x, alpha=_number(alpha, "alpha", "elu"))
+
+
+def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """max(0, x) + min(0, alpha · (e^(x/alpha) - 1)); alpha > 0."""
+    return CELU.apply(x, alpha=_number(alpha, "alpha", "celu", positive=True))
+
+
+def selu(x: Tensor) -> Tensor:
+    """scale · elu(x, alpha) with SELU's constants (self-normalizing networks)."""
+    return SELU.apply(x)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """x · Φ(x) (the exact erf form), or its tanh approximation with
+    ``approximate="tanh"``."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELU.apply(x, approximate=approximate)
+
+
+def silu(x: Tensor) -> Tensor:
+    """x · σ(x)."""
+    return SiLU.apply(x)
+
+
+def mish(x: Tensor) -> Tensor:
+    """x · tanh(softplus(x))."""
+    return Mish.apply(x)
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """(1/beta) · log(1 + e^(beta·x)), linear where beta·x > threshold."""
+    return Softplus.apply(x, beta=_number(beta, "beta", "softplus", positive=True),
+                          threshold=_number(threshold, "threshold", "softplus"))
+
+
+def softsign(x: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    return Softsign.apply(x)
+
+
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """x clamped to [min_val, max_val]: the :func:`~tinygrad_reg.ops.elementwise.clip` op, whose
+    gradient passes strictly inside (PyTorch's hardtanh convention too)."""
+    lo, hi = _number(min_val, "min_val", "hardtanh"), _number(max_val, "max_val", "hardtanh")
+    if lo > hi:
+        raise ValueError(f"hardtanh: min_val={lo} is greater than max_val={hi}")
+    return OPS["clip"](x, lo, hi)
+
+
+def relu6(x: Tensor) -> Tensor:
+    """min(max(x, 0), 6): ``hardtanh(x, 0, 6)`` (the gradient passes strictly inside)."""
+    return OPS["clip"](x, 0.0, 6.0)
+
+
+def hardsigmoid(x: Tensor) -> Tensor:
+    """relu6(x + 3) / 6, as one op."""
+    return Hardsigmoid.apply(x)
+
+
+def hardswish(x: Tensor) -> Tensor:
+    """x · relu6(x + 3) / 6, as one op."""
+    return Hardswish.apply(x)
+
+
+def logsigmoid(x: Tensor) -> Tensor:
+    """log σ(x), stable for any x."""
+    return LogSigmoid.apply(x)
+
+
+__all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "leaky_relu", "elu", "celu",
+           "selu", "gelu", "silu", "mish", "softplus", "softsign", "hardtanh", "relu6",
+           "hardsigmoid", "hardswish", "logsigmoid", "SELU_ALPHA", "SELU_SCALE"]

@@ -24,13 +24,24 @@ def operand(x: Any, like: Tensor) -> Tensor:
 
 
 def operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
-    """Both operands of a binary op as Tensors (at least one of them is a Tensor)."""
+    """Both operands of a binary op as Tensors. A Python number beside a tensor takes the
+    tensor's dtype (see :func:`operand`); two Python numbers take PyTorch's default dtype of
+    the wider kind (float32 if either is a float, else int64, else bool)."""
     if not isinstance(a, Tensor):
-        b = operand(b, a) if not isinstance(b, Tensor) else b
+        if not isinstance(b, Tensor):
+            return _python_pair(a, b)
         a = operand(a, b)
     elif not isinstance(b, Tensor):
         b = operand(b, a)
     return a, b
+
+
+def _python_pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    kinds = {type(v) for v in (a, b)}
+    if kinds <= {bool, int, float}:
+        dtype = (np.float32 if float in kinds else np.int64 if int in kinds else np.bool_)
+        return wrap(np.asarray(a, dtype=dtype)), wrap(np.asarray(b, dtype=dtype))
+    return wrap(to_array(a)), wrap(to_array(b))
 
 
 def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
@@ -38,10 +49,13 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if ndim == 0 and all(a in (0, -1) for a in axes):
+        return ()  # PyTorch: dim 0 (or -1) of a 0-d tensor reduces nothing
     result = []
     for a in axes:
         if not -ndim <= a < ndim:
-            raise ValueError(f"{op}: axis {a} is out of bounds for a tensor of {ndim} dims")
+            raise ValueError(f"{op}: dim {a} is out of range for a tensor of {ndim} dims "
+                             f"(expected -{max(ndim, 1)}..{max(ndim, 1) - 1})")
         result.append(int(a) % ndim)
     if len(set(result)) != len(result):
         raise ValueError(f"{op}: repeated axis in {axis}")
@@ -59,3 +73,30 @@ def unreduce(grad: Tensor, shape: tuple[int, ...], axis: Any, keepdims: bool) ->
     if not keepdims and shape:
         grad = grad.reshape(keepdims_shape(shape, axis))
     return grad.broadcast_to(shape)
+
+
+def dim_args(fn: str, dim: Any, axis: Any, keepdim: Any = None,
+             keepdims: Any = None) -> tuple[Any, bool]:
+    """The one place PyTorch's ``dim``/``keepdim`` and numpy's ``axis``/``keepdims`` meet:
+    returns (axis, keepdims). Giving both spellings of one argument is a TypeError."""
+    if dim is not None and axis is not None:
+        raise TypeError(f"{fn}: got both dim={dim!r} (PyTorch's name) and axis={axis!r} "
+                        f"(numpy's); give one")
+    if keepdim is not None and keepdims is not None:
+        raise TypeError(f"{fn}: got both keepdim={keepdim!r} (PyTorch's name) and "
+                        f"keepdims={keepdims!r} (numpy's); give one")
+    d = axis if dim is None else dim
+    if isinstance(d, list):
+        d = tuple(d)
+    k = keepdims if keepdim is None else keepdim
+    return d, bool(k)
+
+
+def one_axis(fn: str, axis: Any, ndim: int) -> int:
+    """``axis`` as a single non-negative axis of an ``ndim``-d tensor (ValueError otherwise)."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{fn}: dim must be an int, got {axis!r}")
+    if not -max(ndim, 1) <= axis < max(ndim, 1):
+        raise ValueError(f"{fn}: dim {axis} is out of range for a tensor of {ndim} dims "
+                         f"(expected -{max(ndim, 1)}..{max(ndim, 1) - 1})")
+    return int(axis) % max(ndim, 1)

@@ -3,12 +3,14 @@ shape, so no op here deals with broadcasting in its backward."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import Function, wrap
+from . import _erf
 from .common import operand, operands
 
 
@@ -260,6 +262,248 @@ class AsType(Function):
         return grad.astype(x.dtype)
 
 
+class Sin(Function):
+    """out = sin x.   dx = grad · cos x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * x.cos()
+
+
+class Cos(Function):
+    """out = cos x.   dx = -grad · sin x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return -grad * x.sin()
+
+
+class Tan(Function):
+    """out = tan x.   dx = grad · (1 + out²)  (poles at π/2 + kπ give inf, as numpy)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tan(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (out * out + 1.0)
+
+
+class _Piecewise(Function):
+    """Base of the piecewise-constant ops (sign, floor, ceil, round, trunc): the gradient is 0
+    everywhere, including at their jumps (PyTorch's convention)."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0.0
+
+
+class Sign(_Piecewise):
+    """out = sign x (-1, 0 or 1).   dx = 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.sign(x)
+
+
+class Floor(_Piecewise):
+    """out = ⌊x⌋.   dx = 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.floor(x)
+
+
+class Ceil(_Piecewise):
+    """out = ⌈x⌉.   dx = 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.ceil(x)
+
+
+class Round(_Piecewise):
+    """out = x rounded to ``decimals`` decimals, halves to even (numpy's and PyTorch's rule).
+    dx = 0."""
+
+    @staticmethod
+    def forward(ctx, x, decimals):
+        return np.round(x, decimals)
+
+
+class Trunc(_Piecewise):
+    """out = x rounded toward 0.   dx = 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.trunc(x)
+
+
+class Log1p(Function):
+    """out = ln(1 + x), exact for tiny x.   dx = grad / (1 + x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / (x + 1.0)
+
+
+class Expm1(Function):
+    """out = eˣ - 1, exact for tiny x.   dx = grad · (out + 1)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.expm1(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (out + 1.0)
+
+
+class Log2(Function):
+    """out = log₂ x.   dx = grad / (x · ln 2)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log2(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / (x * math.log(2.0))
+
+
+class Log10(Function):
+    """out = log₁₀ x.   dx = grad / (x · ln 10)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log10(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / (x * math.log(10.0))
+
+
+class Reciprocal(Function):
+    """out = 1 / x.   dx = -grad · out²."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.reciprocal(x) if x.dtype.kind == "f" else 1.0 / x
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return -grad * out * out
+
+
+class Rsqrt(Function):
+    """out = 1 / √x.   dx = -grad · out³ / 2."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = 1.0 / np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * out * out * out * -0.5
+
+
+class Square(Function):
+    """out = x².   dx = grad · 2x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.square(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * x * 2.0
+
+
+class Erf(Function):
+    """out = erf x = (2/√π) ∫₀ˣ e^(-t²) dt (scipy.special.erf if installed, else a numpy
+    implementation accurate to about 4e-15; see ops/_erf.py).
+    dx = grad · (2/√π) · e^(-x²)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _erf.erf(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (x * x * -1.0).exp() * (2.0 / math.sqrt(math.pi))
+
+
+class Compare(Function):
+    """A comparison (``<``, ``<=``, ``>``, ``>=``, ``==``, ``!=``): a bool tensor, no
+    gradient. An op (not a bare numpy call) so that traces and exports see it."""
+
+    ufuncs = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
+              "eq": np.equal, "ne": np.not_equal}
+
+    @staticmethod
+    def forward(ctx, a, b, op):
+        return Compare.ufuncs[op](a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, None
+
+
+class Logical(Function):
+    """``&``, ``|``, ``^`` and ``~`` of bool (or integer, bitwise) tensors; no gradient."""
+
+    ufuncs = {"and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor}
+
+    @staticmethod
+    def forward(ctx, *xs, op):
+        if op == "not":
+            return np.invert(xs[0])
+        return Logical.ufuncs[op](xs[0], xs[1])
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (None,) * len(ctx.inputs)
+
+
 # -- the functional face ----------------------------------------------------------------
 
 def add(a: Any, b: Any) -> Tensor:
@@ -326,7 +570,9 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 
 def where(cond: Any, a: Any, b: Any) -> Tensor:
-    """``a`` where ``cond`` is true, else ``b`` (numpy broadcasting; cond gets no gradient)."""
+    """``a`` where ``cond`` is true, else ``b`` (numpy broadcasting; cond gets no gradient).
+    ``a`` and ``b`` may be tensors or Python numbers (two numbers: int64 or float32, as
+    PyTorch)."""
     a, b = operands(a, b)
     c = cond if isinstance(cond, Tensor) else wrap(np.asarray(cond))
     if c._data.dtype != bool:
@@ -334,11 +580,48 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
     return Where.apply(c, a, b)
 
 
-def clip(x: Tensor, lo: float | None = None, hi: float | None = None) -> Tensor:
-    """Clamp to [lo, hi]; the gradient passes only strictly inside (lo, hi)."""
+def _bound(value: Any, name: str) -> Any:
+    if value is None or isinstance(value, Tensor):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"clamp: {name} must be a number, a Tensor or None, got {value!r}")
+    return float(value) if isinstance(value, float) else value
+
+
+def clip(x: Tensor, lo: Any = None, hi: Any = None, *, min: Any = None,  # noqa: A002
+         max: Any = None) -> Tensor:  # noqa: A002
+    """Clamp to [lo, hi] (also spelled ``min``/``max``, PyTorch's ``clamp``). The gradient
+    passes only strictly inside (lo, hi), a bound of None is no bound; with tensor bounds,
+    the gradient of x passes where it is inside and each bound gets it where it won."""
+    if (lo is not None and min is not None) or (hi is not None and max is not None):
+        raise TypeError("clamp: give lo/hi or min/max, not both")
+    lo = _bound(lo if lo is not None else min, "min")
+    hi = _bound(hi if hi is not None else max, "max")
+    if isinstance(lo, Tensor) or isinstance(hi, Tensor):
+        out = x
+        if lo is not None:
+            out = where(out < lo, lo, out)
+        if hi is not None:
+            out = where(out > hi, hi, out)
+        return out
     if lo is not None and hi is not None and lo > hi:
-        raise ValueError(f"clip: lo={lo} is greater than hi={hi}")
+        raise ValueError(f"clamp: min={lo} is greater than max={hi}")
     return Clip.apply(x, lo=lo, hi=hi)
+
+
+clamp = clip
+
+
+def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
+    """x with ``value`` where ``mask`` (bool, broadcast to x's shape) is True; the gradient of
+    x passes where the mask is False."""
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != bool:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}; "
+                        f"compare first (e.g. x > 0)")
+    if not isinstance(value, Tensor):
+        value = operand(value, x)
+    return where(wrap(m) if not isinstance(mask, Tensor) else mask, value, x)
 
 
 def astype(x: Tensor, dtype: Any) -> Tensor:
@@ -349,14 +632,65 @@ def astype(x: Tensor, dtype: Any) -> Tensor:
     return AsType.apply(x, dtype=dtype)
 
 
-def compare(a: Any, b: Any, ufunc: np.ufunc) -> Tensor:
-    """A comparison (``<``, ``==``, ...): a bool tensor with no gradient."""
+_COMPARE_NAMES = {np.less: "lt", np.less_equal: "le", np.greater: "gt",
+                  np.greater_equal: "ge", np.equal: "eq", np.not_equal: "ne"}
+
+
+def compare(a: Any, b: Any, op: Any) -> Tensor:
+    """A comparison: ``op`` is "lt", "le", "gt", "ge", "eq" or "ne" (or the numpy ufunc); a
+    bool tensor with no gradient."""
+    op = _COMPARE_NAMES.get(op, op)
     a, b = operands(a, b)
     try:
-        return wrap(ufunc(a._data, b._data))
+        return Compare.apply(a, b, op=op)
     except ValueError as err:
-        raise ValueError(f"{ufunc.__name__}: {err} (shapes {a.shape}, {b.shape})") from err
+        raise ValueError(f"{op}: {err} (shapes {a.shape}, {b.shape})") from err
+
+
+def logical(op: str, a: Any, b: Any = None) -> Tensor:
+    """``&``, ``|``, ``^`` (op "and", "or", "xor") or ``~`` ("not"), without gradient."""
+    if op == "not":
+        return Logical.apply(a if isinstance(a, Tensor) else Tensor(a), op=op)
+    a, b = operands(a, b)
+    for t in (a, b):
+        if t._data.dtype.kind not in "biu":
+            raise TypeError(f"{op}: needs bool or integer tensors, got dtype {t._data.dtype}")
+    return Logical.apply(a, b, op=op)
+
+
+def _unary(cls: type[Function]) -> Any:
+    def fn(x: Any) -> Tensor:
+        return cls.apply(x if isinstance(x, Tensor) else Tensor(x))
+
+    fn.__name__ = cls.__name__.lower()
+    fn.__doc__ = cls.__doc__.split(".   ")[0].strip() + " elementwise (see the op " + \
+        cls.__name__ + ")."
+    return fn
+
+
+sin = _unary(Sin)
+cos = _unary(Cos)
+tan = _unary(Tan)
+sign = _unary(Sign)
+floor = _unary(Floor)
+ceil = _unary(Ceil)
+trunc = _unary(Trunc)
+log1p = _unary(Log1p)
+expm1 = _unary(Expm1)
+log2 = _unary(Log2)
+log10 = _unary(Log10)
+reciprocal = _unary(Reciprocal)
+rsqrt = _unary(Rsqrt)
+square = _unary(Square)
+erf = _unary(Erf)
+
+
+def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
+    """x rounded to ``decimals`` decimals, halves to even; zero gradient."""
+    return Round.apply(x, decimals=int(decimals))
 
 
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "maximum",
-           "minimum", "where", "clip", "astype", "compare", "operand"]
+           "minimum", "where", "clip", "clamp", "masked_fill", "astype", "compare", "logical",
+           "operand", "sin", "cos", "tan", "sign", "floor", "ceil", "round", "trunc", "log1p",
+           "expm1", "log2", "log10", "reciprocal", "rsqrt", "square", "erf"]

@@ -1,14 +1,21 @@
-"""Reductions over ``axis`` (None, an int or a tuple) with numpy's ``keepdims``."""
+"""Reductions and scans over ``dim`` (None, an int or a tuple): sums, means, extremes, variance,
+products, norms, cumulative sums and products, argmax.
+
+Every function takes PyTorch's ``dim``/``keepdim`` and numpy's ``axis``/``keepdims`` (one
+spelling per argument; both at once is a TypeError). ``x.max(dim)`` returns ``(values,
+indices)`` as PyTorch does, while ``x.max()`` and ``x.max(axis=...)`` return the values;
+``var``/``std`` default to the unbiased estimator (PyTorch's ``correction=1``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._tensor import Tensor
-from ..autograd import Function, wrap
-from .common import keepdims_shape, normalize_axis, unreduce
+from .._tensor import OPS, Tensor
+from ..autograd import Function
+from .common import dim_args, keepdims_shape, normalize_axis, one_axis, unreduce
 
 
 class Sum(Function):
@@ -44,19 +51,18 @@ def _extreme_backward(ctx, grad):
     among ties."""
     (x, out) = ctx.saved_tensors
     a = ctx.attrs
-    out_k = out._data.reshape(keepdims_shape(x.shape, a["axis"]))
-    hit = x._data == out_k
+    hit = (x == out.reshape(keepdims_shape(x.shape, a["axis"]))).astype(grad.dtype)
     share = hit / hit.sum(axis=a["axis"], keepdims=True)
-    return unreduce(grad, x.shape, a["axis"], a["keepdims"]) * wrap(share.astype(grad.dtype))
+    return unreduce(grad, x.shape, a["axis"], a["keepdims"]) * share
 
 
 class Max(Function):
-    """out = max x over ``axis``.   dx = grad at the maximum; k tied maxima get grad / k each."""
+    """out = max x over ``axis``.   dx = grad at the maximum; k tied maxima get grad / k each
+    (PyTorch's ``max(dim)`` sends it all to the index it returns instead)."""
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
-        out = np.max(x, axis=axis, keepdims=keepdims)
-        out = np.asarray(out)
+        out = np.asarray(np.max(x, axis=axis, keepdims=keepdims))
         ctx.save_for_backward(x, out)
         return out
 
@@ -76,12 +82,14 @@ class Min(Function):
 
 
 class Var(Function):
-    """out = Σ (x - mean)² / (n - ddof) over ``axis``.   dx = grad · 2(x - mean) / (n - ddof)."""
+    """out = Σ (x - mean)² / (n - correction) over ``axis``.
+    dx = grad · 2(x - mean) / (n - correction). (n - correction <= 0 gives inf/nan, as numpy.)"""
 
     @staticmethod
-    def forward(ctx, x, axis, keepdims, ddof):
+    def forward(ctx, x, axis, keepdims, correction):
         ctx.save_for_backward(x)
-        return np.var(x, axis=axis, keepdims=keepdims, ddof=ddof)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.var(x, axis=axis, keepdims=keepdims, ddof=correction)
 
     @staticmethod
     def backward(ctx, grad):
@@ -89,7 +97,7 @@ class Var(Function):
         a = ctx.attrs
         n = int(np.prod([x.shape[i] for i in normalize_axis(a["axis"], x.ndim, "var")]))
         centered = x - x.mean(axis=a["axis"], keepdims=True)
-        scale = 2.0 / (n - a["ddof"])
+        scale = 2.0 / (n - a["correction"]) if n != a["correction"] else float("inf")
         return unreduce(grad, x.shape, a["axis"], a["keepdims"]) * centered * scale
 
 
@@ -115,42 +123,369 @@ class LogSumExp(Function):
         return unreduce(grad, x.shape, a["axis"], a["keepdims"]) * (x - out_k).exp()
 
 
-def _reduce(fn: type[Function], x: Tensor, axis: Any, keepdims: bool, **extra: Any) -> Tensor:
+class Prod(Function):
+    """out = Π x over ``axis``.   dx_i = grad · Π_{j≠i} x_j, exact with zeros: without zeros
+    that is out / x_i; with one zero in a slice, only the zero gets a gradient (the product of
+    the others); with two or more, none does. Written with cumulative products (no division,
+    no branch on the values), so it is differentiable again."""
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims):
+        ctx.save_for_backward(x)
+        return np.asarray(np.prod(x, axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        a = ctx.attrs
+        g = unreduce(grad, x.shape, a["axis"], a["keepdims"])
+        # product of the others = exclusive cumulative products from both ends, over the
+        # reduced axes flattened into one (moved last); no branch on the values, so a traced
+        # step replays it for any input
+        axes = normalize_axis(a["axis"], x.ndim, "prod")
+        if not axes:
+            return g
+        keep = [i for i in range(x.ndim) if i not in axes]
+        moved = x.permute(*keep, *axes)
+        flat = moved.reshape(*moved.shape[:len(keep)], -1)
+        others = _exclusive_cumprod(flat, reverse=False) * _exclusive_cumprod(flat, reverse=True)
+        others = others.reshape(moved.shape).permute(*np.argsort(keep + list(axes)).tolist())
+        return g * others
+
+
+def _exclusive_cumprod(x: Tensor, reverse: bool) -> Tensor:
+    """Π of the elements before each one along the last axis (after it, with ``reverse``):
+    1 for the first; no division, so zeros are exact."""
+    if reverse:
+        x = x.flip(-1)
+    ones = Tensor(np.ones(x.shape[:-1] + (1,), dtype=x.dtype))
+    shifted = ones if x.shape[-1] == 1 else OPS["concatenate"]([ones, x[..., :-1]], -1)
+    out = shifted.cumprod(-1)
+    return out.flip(-1) if reverse else out
+
+
+class CumSum(Function):
+    """out_i = Σ_{j<=i} x_j along ``axis``.   dx_j = Σ_{i>=j} grad_i (a reversed cumsum)."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        return np.cumsum(x, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        axis = ctx.attrs["axis"]
+        return grad.flip(axis).cumsum(axis).flip(axis)
+
+
+class CumProd(Function):
+    """out_i = Π_{j<=i} x_j along ``axis``.
+    dx_k = Σ_{i>=k} grad_i · Π_{j<=i, j≠k} x_j, exact with zeros: before a slice's first zero
+    this is (reversed cumsum of grad · out)_k / x_k; at the first zero it is
+    Σ_{i>=k} grad_i · cumprod(x with that zero set to 1)_i; after it, 0. Written with Tensor
+    ops, so it is differentiable again."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        out = np.cumprod(x, axis=axis)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        axis = ctx.attrs["axis"]
+        tail = (grad * out).flip(axis).cumsum(axis).flip(axis)  # Σ_{i>=k} grad_i · out_i
+        # the first zero of each slice and the positions before it, as ops (no branch on the
+        # values, so a traced step replays it for any input)
+        seen = (x == 0.0).cumsum(axis)
+        before = seen == 0
+        first = (x == 0.0) & (seen == 1)
+        gx = OPS["where"](before, tail / OPS["where"](before, x, 1.0), 0.0)
+        ones_at_first = OPS["where"](first, 1.0, x)
+        after = (seen >= 1).astype(x.dtype)
+        at_first = (grad * ones_at_first.cumprod(axis) * after).sum(axis, keepdims=True)
+        return gx + at_first * first.astype(x.dtype)
+
+
+class Norm(Function):
+    """out = (Σ |x|^p)^(1/p) over ``axis`` for p > 0 (``p=2`` the Euclidean or Frobenius
+    norm); p = 0 counts the nonzero elements.
+    dx = grad · sign(x) · |x|^(p-1) / out^(p-1) (x / out for p = 2), with the convention that
+    a slice whose norm is 0 gets gradient 0 (PyTorch's); p = 0 has no gradient."""
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims, p):
+        ctx.save_for_backward(x)
+        if p == 0:
+            return np.asarray(np.count_nonzero(x, axis=axis, keepdims=keepdims), dtype=x.dtype)
+        if p == 2:
+            out = np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+        else:
+            out = np.sum(np.abs(x) ** p, axis=axis, keepdims=keepdims) ** (1.0 / p)
+        out = np.asarray(out, dtype=x.dtype)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a = ctx.attrs
+        p = a["p"]
+        if p == 0:
+            return None
+        x, out = ctx.saved_tensors
+        out_k = out.reshape(keepdims_shape(x.shape, a["axis"]))
+        live = out_k > 0.0
+        safe = OPS["where"](live, out_k, 1.0)
+        if p == 2:
+            scale = x / safe
+        else:
+            scale = x.sign() * x.abs() ** (p - 1) / safe ** (p - 1)
+        return unreduce(grad, x.shape, a["axis"], a["keepdims"]) * scale * live.astype(x.dtype)
+
+
+class ArgExtreme(Function):
+    """The index of the maximum (``largest=True``) or minimum along ``axis`` (None: of the
+    flattened tensor), as int64; the first one at a tie, as numpy and PyTorch. No gradient."""
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims, largest):
+        fn = np.argmax if largest else np.argmin
+        if axis is None:
+            out = np.asarray(fn(x), dtype=np.int64)
+            return out.reshape((1,) * x.ndim) if keepdims else out
+        return np.asarray(fn(x, axis=axis, keepdims=keepdims), dtype=np.int64)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None
+
+
+class Truth(Function):
+    """``any`` (``every=False``) or ``all`` of x != 0 over ``axis``, as bool. No gradient."""
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims, every):
+        return np.asarray((np.all if every else np.any)(x, axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None
+
+
+# -- the functional face ----------------------------------------------------------------
+
+class max_min(NamedTuple):  # noqa: N801 - PyTorch's torch.return_types.max reads the same
+    """``(values, indices)``: what ``max(dim)``, ``min(dim)`` return, as in PyTorch."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def _axis(fn: type[Function] | str, x: Tensor, axis: Any) -> Any:
+    name = fn if isinstance(fn, str) else fn.__name__
     if axis is not None:
-        axis = normalize_axis(axis, x.ndim, fn.__name__)
+        axis = normalize_axis(axis, x.ndim, name)
         axis = axis[0] if len(axis) == 1 else axis
-    return fn.apply(x, axis=axis, keepdims=bool(keepdims), **extra)
+    return axis
 
 
-def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Σ x over ``axis`` (None: all)."""
+def _reduce(fn: type[Function], x: Tensor, axis: Any, keepdims: bool, **extra: Any) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    return fn.apply(x, axis=_axis(fn, x, axis), keepdims=bool(keepdims), **extra)
+
+
+def sum(x: Tensor, dim: Any = None, keepdim: bool | None = None, *,  # noqa: A001
+        axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    """Σ x over ``dim`` (None: all)."""
+    axis, keepdims = dim_args("sum", dim, axis, keepdim, keepdims)
     return _reduce(Sum, x, axis, keepdims)
 
 
-def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Mean over ``axis`` (None: all)."""
+def mean(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None,
+         keepdims: bool | None = None) -> Tensor:
+    """Mean over ``dim`` (None: all)."""
+    axis, keepdims = dim_args("mean", dim, axis, keepdim, keepdims)
     return _reduce(Mean, x, axis, keepdims)
 
 
-def max(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Maximum over ``axis``; tied maxima share the gradient evenly."""
-    return _reduce(Max, x, axis, keepdims)
+def _extreme(fn: type[Function], name: str, x: Tensor, dim: Any, keepdim: Any, axis: Any,
+             keepdims: Any) -> Any:
+    if isinstance(dim, Tensor):  # torch.max(a, b): the elementwise maximum
+        if keepdim is not None or axis is not None or keepdims is not None:
+            raise TypeError(f"{name}(tensor, other): the elementwise form takes no dim")
+        return OPS["maximum" if fn is Max else "minimum"](x, dim)
+    axis_, keep = dim_args(name, dim, axis, keepdim, keepdims)
+    values = _reduce(fn, x, axis_, keep)
+    if dim is None:  # x.max(), x.max(axis=1): the values, numpy's meaning
+        return values
+    if isinstance(dim, tuple):
+        raise TypeError(f"{name}: dim must be one int when it returns (values, indices); use "
+                        f"axis={dim} for the values over several dims")
+    indices = ArgExtreme.apply(x, axis=one_axis(name, dim, x.ndim), keepdims=keep,
+                               largest=fn is Max)
+    return max_min(values, indices)
 
 
-def min(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Minimum over ``axis``; tied minima share the gradient evenly."""
-    return _reduce(Min, x, axis, keepdims)
+def max(x: Tensor, dim: Any = None, keepdim: bool | None = None, *,  # noqa: A001
+        axis: Any = None, keepdims: bool | None = None) -> Any:
+    """The maximum. ``max(x)`` and ``max(x, axis=...)`` give the values (tied maxima share the
+    gradient evenly); ``max(x, dim)`` gives ``(values, indices)`` as PyTorch; ``max(x, y)``
+    with a tensor y is the elementwise :func:`maximum`."""
+    return _extreme(Max, "max", x, dim, keepdim, axis, keepdims)
 
 
-def var(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    """Variance over ``axis`` with numpy's ``ddof`` (0: population variance, numpy's default;
-    PyTorch's default is ddof=1)."""
-    return _reduce(Var, x, axis, keepdims, ddof=int(ddof))
+def min(x: Tensor, dim: Any = None, keepdim: bool | None = None, *,  # noqa: A001
+        axis: Any = None, keepdims: bool | None = None) -> Any:
+    """The minimum, as :func:`max`."""
+    return _extreme(Min, "min", x, dim, keepdim, axis, keepdims)
 
 
-def logsumexp(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """log Σ exp(x) over ``axis``, stable for large |x|."""
+def amax(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """The maximum values over ``dim`` (PyTorch's ``amax``: never indices)."""
+    return _reduce(Max, x, dim, keepdim)
+
+
+def amin(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """The minimum values over ``dim``."""
+    return _reduce(Min, x, dim, keepdim)
+
+
+def _correction(fn: str, unbiased: Any, correction: Any, ddof: Any) -> float:
+    given = [(n, v) for n, v in (("unbiased", unbiased), ("correction", correction),
+                                 ("ddof", ddof)) if v is not None]
+    if len(given) > 1:
+        raise TypeError(f"{fn}: give one of unbiased, correction (PyTorch) or ddof (numpy), got "
+                        f"{', '.join(f'{n}={v!r}' for n, v in given)}")
+    if unbiased is not None:
+        if not isinstance(unbiased, (bool, np.bool_)):
+            raise TypeError(f"{fn}: unbiased must be True or False, got {unbiased!r}")
+        return 1 if unbiased else 0
+    value = correction if correction is not None else ddof if ddof is not None else 1
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or value < 0:
+        raise ValueError(f"{fn}: correction must be a number >= 0, got {value!r}")
+    return value
+
+
+def var(x: Tensor, dim: Any = None, unbiased: bool | None = None,
+        keepdim: bool | None = None, *, correction: float | None = None,
+        ddof: float | None = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    """Variance over ``dim``: Σ (x - mean)² / (n - correction), unbiased by default
+    (PyTorch's ``correction=1``; numpy's default is ``ddof=0``). ``unbiased=False``,
+    ``correction=0`` and ``ddof=0`` all give the population variance."""
+    c = _correction("var", unbiased, correction, ddof)
+    axis, keepdims = dim_args("var", dim, axis, keepdim, keepdims)
+    return _reduce(Var, x, axis, keepdims, correction=c)
+
+
+def std(x: Tensor, dim: Any = None, unbiased: bool | None = None,
+        keepdim: bool | None = None, *, correction: float | None = None,
+        ddof: float | None = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    """Standard deviation √var over ``dim`` (unbiased by default, as :func:`var`). Its
+    gradient at zero variance is NaN (0/0), as in PyTorch."""
+    return var(x, dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
+               keepdims=keepdims).sqrt()
+
+
+def logsumexp(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None,
+              keepdims: bool | None = None) -> Tensor:
+    """log Σ exp(x) over ``dim``, stable for large |x|."""
+    axis, keepdims = dim_args("logsumexp", dim, axis, keepdim, keepdims)
     return _reduce(LogSumExp, x, axis, keepdims)
 
 
-__all__ = ["sum", "mean", "max", "min", "var", "logsumexp"]
+def prod(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None,
+         keepdims: bool | None = None) -> Tensor:
+    """Π x over ``dim``; the gradient is exact where x has zeros (see :class:`Prod`)."""
+    axis, keepdims = dim_args("prod", dim, axis, keepdim, keepdims)
+    return _reduce(Prod, x, axis, keepdims)
+
+
+def _scan_axis(fn: str, x: Tensor, dim: Any, axis: Any) -> int:
+    d, _ = dim_args(fn, dim, axis)
+    if d is None:
+        raise TypeError(f"{fn}: give dim (the axis to accumulate along)")
+    return one_axis(fn, d, x.ndim)
+
+
+def cumsum(x: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:
+    """Cumulative sum along ``dim``."""
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    if x.ndim == 0:
+        return CumSum.apply(x.reshape(1), axis=0).reshape(())
+    return CumSum.apply(x, axis=_scan_axis("cumsum", x, dim, axis))
+
+
+def cumprod(x: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:
+    """Cumulative product along ``dim``; the gradient is exact where x has zeros."""
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    if x.ndim == 0:
+        return CumProd.apply(x.reshape(1), axis=0).reshape(())
+    return CumProd.apply(x, axis=_scan_axis("cumprod", x, dim, axis))
+
+
+def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool | None = None, *,
+         axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    """The p-norm over ``dim`` (None: all elements, as a vector): ``p=2`` or ``"fro"``
+    (Euclidean/Frobenius, the default), any p > 0, ``inf`` (max |x|), ``-inf`` (min |x|),
+    0 (the number of nonzeros). At a zero norm the gradient is 0."""
+    axis, keepdims = dim_args("norm", dim, axis, keepdim, keepdims)
+    if p == "fro":
+        p = 2
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.number)) or np.isnan(p) or (
+            p < 0 and p != -np.inf):
+        raise ValueError(f"norm: p must be 'fro', inf, -inf or a number >= 0, got {p!r}")
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    if p == np.inf:
+        return amax(x.abs(), axis, keepdims)
+    if p == -np.inf:
+        return amin(x.abs(), axis, keepdims)
+    if p == 1:
+        return sum(x.abs(), axis, keepdims)
+    return _reduce(Norm, x, axis, keepdims, p=float(p) if not float(p).is_integer() else int(p))
+
+
+def _arg(largest: bool, x: Tensor, dim: Any, keepdim: Any, axis: Any, keepdims: Any) -> Tensor:
+    name = "argmax" if largest else "argmin"
+    axis_, keep = dim_args(name, dim, axis, keepdim, keepdims)
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    if axis_ is not None:
+        axis_ = one_axis(name, axis_, x.ndim)
+        if x.ndim == 0:
+            axis_ = None
+    return ArgExtreme.apply(x, axis=axis_, keepdims=keep, largest=largest)
+
+
+def argmax(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None,
+           keepdims: bool | None = None) -> Tensor:
+    """The index (int64) of the maximum along ``dim``; None: of the flattened tensor. The
+    first one wins a tie."""
+    return _arg(True, x, dim, keepdim, axis, keepdims)
+
+
+def argmin(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None,
+           keepdims: bool | None = None) -> Tensor:
+    """The index (int64) of the minimum along ``dim``, as :func:`argmax`."""
+    return _arg(False, x, dim, keepdim, axis, keepdims)
+
+
+def any(x: Tensor, dim: Any = None, keepdim: bool | None = None, *,  # noqa: A001
+        axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    """Whether any element (over ``dim``) is nonzero, as a bool tensor."""
+    axis, keepdims = dim_args("any", dim, axis, keepdim, keepdims)
+    return _reduce(Truth, x, axis, keepdims, every=False)
+
+
+def all(x: Tensor, dim: Any = None, keepdim: bool | None = None, *,  # noqa: A001
+        axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    """Whether every element (over ``dim``) is nonzero, as a bool tensor."""
+    axis, keepdims = dim_args("all", dim, axis, keepdim, keepdims)
+    return _reduce(Truth, x, axis, keepdims, every=True)
+
+
+__all__ = ["sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "prod",
+           "cumsum", "cumprod", "norm", "argmax", "argmin", "any", "all", "max_min"]

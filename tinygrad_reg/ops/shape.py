@@ -1,11 +1,16 @@
-"""Ops that move elements around without arithmetic: reshape, transpose, broadcast and its
-reverse (sum_to, the one place gradients are reduced over broadcast axes), indexing,
-concatenate and stack.
+"""Ops that move elements around without arithmetic: reshape, transpose/permute, broadcast
+and its reverse (sum_to, the one place gradients are reduced over broadcast axes), indexing,
+gather, concatenate/stack/split, flip, roll, pad, repeat, tril/triu.
 
-Views, as in numpy and PyTorch: reshape, transpose, broadcast_to, squeeze, expand_dims and
-basic indexing (ints, slices, None, Ellipsis) return a tensor that shares memory with its
-input, and sum_to returns its input itself when the shape already matches. Writing into one's
-``.data`` in place changes the other. Every other op returns new memory.
+Views, as in numpy and PyTorch: reshape/view, transpose/permute, broadcast_to/expand,
+squeeze/unsqueeze, flatten (when numpy can) and basic indexing (ints, slices, None,
+Ellipsis) return a tensor that shares memory (and the version counter) with its input, and
+sum_to returns its input itself when the shape already matches. Every other op returns new
+memory.
+
+PyTorch's names and meanings: ``transpose(d0, d1)`` swaps two dims (numpy's ``transpose()``
+and ``transpose(axes)`` permute all of them), ``squeeze(dim)`` leaves a dim that is not 1
+alone, ``repeat`` tiles, ``expand`` takes -1 for "keep".
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor, share_version
+from .._tensor import OPS, Tensor, share_version
 from ..autograd import Function
+from .common import dim_args, normalize_axis, one_axis
 
 
 class Reshape(Function):
@@ -163,43 +169,344 @@ class Stack(Function):
         return tuple(grad[(slice(None),) * axis + (i,)] if need else None
                      for i, need in enumerate(ctx.needs_input_grad))
 
+class Flip(Function):
+    """out = x reversed along ``axes``.   dx = grad reversed along the same axes."""
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        return np.flip(x, axis=axes).copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.flip(ctx.attrs["axes"])
+
+
+class Roll(Function):
+    """out = x shifted by ``shifts`` along ``axes`` (elements that fall off one end come back
+    at the other; numpy's and PyTorch's ``roll``).   dx = grad rolled back."""
+
+    @staticmethod
+    def forward(ctx, x, shifts, axes):
+        if axes is None:
+            return np.roll(x, shifts)
+        return np.roll(x, shifts, axis=axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a = ctx.attrs
+        back = tuple(-s for s in a["shifts"]) if isinstance(a["shifts"], tuple) else -a["shifts"]
+        return grad.roll(back, a["axes"])
+
+
+class Tri(Function):
+    """out = x with the elements above (``upper=False``: tril) or below (``upper=True``:
+    triu) the ``diagonal``-th diagonal of the last two axes set to 0.
+    dx = grad with the same elements set to 0."""
+
+    @staticmethod
+    def forward(ctx, x, diagonal, upper):
+        return np.triu(x, diagonal) if upper else np.tril(x, diagonal)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a = ctx.attrs
+        return Tri.apply(grad, diagonal=a["diagonal"], upper=a["upper"])
+
+
+class Gather(Function):
+    """out[..., j, ...] = x[..., index[..., j, ...], ...] along ``axis`` (``torch.gather``,
+    numpy's ``take_along_axis``).   dx = grad added into zeros at the gathered positions
+    (repeated indices accumulate); index gets none."""
+
+    @staticmethod
+    def forward(ctx, x, index, axis):
+        return np.take_along_axis(x, index, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, index = ctx.inputs
+        return ScatterAlong.apply(grad, index, shape=x.shape, axis=ctx.attrs["axis"]), None
+
+
+class ScatterAlong(Function):
+    """out = zeros(shape) with x added at ``index`` along ``axis`` (repeats accumulate):
+    Gather's gradient.   dx = gather(grad, index)."""
+
+    @staticmethod
+    def forward(ctx, x, index, shape, axis):
+        out = np.zeros(shape, dtype=x.dtype)
+        full = list(np.indices(index.shape, sparse=True))
+        full[axis] = index
+        np.add.at(out, tuple(full), x)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Gather.apply(grad, ctx.inputs[1], axis=ctx.attrs["axis"]), None
+
+
+class IndexSelect(Function):
+    """out = x taken at the 1-d ``index`` along ``axis`` (``torch.index_select``, numpy's
+    ``take``).   dx = grad added into zeros at those positions (repeats accumulate)."""
+
+    @staticmethod
+    def forward(ctx, x, index, axis):
+        return np.take(x, index, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, index = ctx.inputs
+        return IndexAdd.apply(grad, index, size=x.shape[ctx.attrs["axis"]],
+                              axis=ctx.attrs["axis"]), None
+
+
+class IndexAdd(Function):
+    """out = zeros with ``size`` along ``axis``, and x's slices added at ``index`` along it
+    (repeats accumulate): IndexSelect's gradient.   dx = index_select(grad, index)."""
+
+    @staticmethod
+    def forward(ctx, x, index, size, axis):
+        shape = list(x.shape)
+        shape[axis] = size
+        out = np.zeros(shape, dtype=x.dtype)
+        moved = np.moveaxis(out, axis, 0)
+        np.add.at(moved, index, np.moveaxis(x, axis, 0))
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return IndexSelect.apply(grad, ctx.inputs[1], axis=ctx.attrs["axis"]), None
+
+
+class Repeat(Function):
+    """out = x tiled ``reps`` times along each axis (PyTorch's ``repeat``, numpy's ``tile``;
+    leading reps add axes).   dx = the sum of grad's tiles."""
+
+    @staticmethod
+    def forward(ctx, x, reps):
+        return np.tile(x, reps)
+
+    @staticmethod
+    def backward(ctx, grad):
+        reps = ctx.attrs["reps"]
+        shape = (1,) * (len(reps) - ctx.inputs[0].ndim) + ctx.inputs[0].shape
+        split = [d for pair in zip(reps, shape) for d in pair]  # (r0, s0, r1, s1, ...)
+        g = grad.reshape(*split).sum(axis=tuple(range(0, len(split), 2)))
+        return g.reshape(ctx.inputs[0].shape)
+
+
+class Pad(Function):
+    """out = x padded by ``widths`` ((before, after) per axis) with ``mode``: "constant"
+    (``value``), "reflect" (mirrored, edge not repeated), "replicate" (edge repeated) or
+    "circular" (wrapped).   dx = the centre of grad, plus (for reflect, replicate and
+    circular) the border gradients added back onto the elements they copied."""
+
+    @staticmethod
+    def forward(ctx, x, widths, mode, value):
+        if mode == "constant":
+            return np.pad(x, widths, mode="constant", constant_values=value)
+        return np.pad(x, widths, mode={"reflect": "reflect", "replicate": "edge",
+                                       "circular": "wrap"}[mode])
+
+    @staticmethod
+    def backward(ctx, grad):
+        a = ctx.attrs
+        g = grad
+        for axis, (lo, hi) in enumerate(a["widths"]):
+            if lo == 0 and hi == 0:
+                continue
+            n = g.shape[axis] - lo - hi
+            g = _unpad_axis(g, axis, lo, hi, n, a["mode"])
+        return g
+
+
+def _take(t: Tensor, axis: int, start: int, stop: int) -> Tensor:
+    return t[(slice(None),) * axis + (slice(start, stop),)]
+
+
+def _unpad_axis(g: Tensor, axis: int, lo: int, hi: int, n: int, mode: str) -> Tensor:
+    """The gradient of padding one axis by (lo, hi) around n elements (Tensor ops)."""
+    centre = _take(g, axis, lo, lo + n)
+    if mode == "constant" or (lo == 0 and hi == 0):
+        return centre
+    parts = [centre]
+    if mode == "replicate":
+        if lo:
+            edge = _take(g, axis, 0, lo).sum(axis, keepdims=True)
+            parts.append(OPS["pad"](edge, _pad_spec(g.ndim, axis, 0, n - 1)))
+        if hi:
+            edge = _take(g, axis, lo + n, lo + n + hi).sum(axis, keepdims=True)
+            parts.append(OPS["pad"](edge, _pad_spec(g.ndim, axis, n - 1, 0)))
+    elif mode == "reflect":  # before: x[lo], ..., x[1] mirrored; after: x[n-2], ..., x[n-1-hi]
+        if lo:
+            left = _take(g, axis, 0, lo).flip(axis)  # now for x[1], ..., x[lo]
+            parts.append(OPS["pad"](left, _pad_spec(g.ndim, axis, 1, n - 1 - lo)))
+        if hi:
+            right = _take(g, axis, lo + n, lo + n + hi).flip(axis)  # x[n-1-hi], ..., x[n-2]
+            parts.append(OPS["pad"](right, _pad_spec(g.ndim, axis, n - 1 - hi, 1)))
+    else:  # circular: before copies x[n-lo:], after copies x[:hi]
+        if lo:
+            parts.append(OPS["pad"](_take(g, axis, 0, lo), _pad_spec(g.ndim, axis, n - lo, 0)))
+        if hi:
+            parts.append(OPS["pad"](_take(g, axis, lo + n, lo + n + hi),
+                                    _pad_spec(g.ndim, axis, 0, n - hi)))
+    total = parts[0]
+    for p in parts[1:]:
+        total = total + p
+    return total
+
+
+def _pad_spec(ndim: int, axis: int, lo: int, hi: int) -> tuple:
+    """A PyTorch-order pad tuple that pads only ``axis`` by (lo, hi) with zeros."""
+    spec = [0, 0] * (ndim - axis)
+    spec[-2], spec[-1] = lo, hi
+    return tuple(spec)
+
+
+class Clone(Function):
+    """out = a copy of x (new memory).   dx = grad."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
 
 # -- the functional face ----------------------------------------------------------------
 
+def _ints(fn: str, values: Any) -> tuple[int, ...]:
+    """Sizes or dims given as ``f(2, 3)`` or ``f((2, 3))`` (also a list or a torch-style
+    Size), as a tuple of ints."""
+    if len(values) == 1 and isinstance(values[0], (tuple, list)):
+        values = tuple(values[0])
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{fn}: expected ints, got {v!r} in {values!r}")
+        out.append(int(v))
+    return tuple(out)
+
+
 def _shape_arg(shape: tuple) -> tuple:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    return tuple(int(n) for n in shape)
+    return _ints("reshape", shape)
+
+
+def _resolve_shape(fn: str, x: Tensor, shape: tuple) -> tuple[int, ...]:
+    """``shape`` with its one -1 worked out; ValueError naming both shapes if it cannot fit."""
+    size = x._data.size
+    unknown = [i for i, n in enumerate(shape) if n == -1]
+    if len(unknown) > 1 or any(n < -1 for n in shape):
+        raise ValueError(f"{fn}: shape {shape} may hold one -1 and otherwise sizes >= 0")
+    known = int(np.prod([n for n in shape if n != -1]))
+    if unknown:
+        if known == 0 or size % known:
+            raise ValueError(f"{fn}: cannot reshape a tensor of shape {x.shape} ({size} "
+                             f"elements) into {shape}")
+        shape = shape[:unknown[0]] + (size // known,) + shape[unknown[0] + 1:]
+    elif known != size:
+        raise ValueError(f"{fn}: cannot reshape a tensor of shape {x.shape} ({size} elements) "
+                         f"into {shape} ({known} elements)")
+    return shape
+
+
+def _reshape_without_copy(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``a`` reshaped as a view, or ValueError/AttributeError if that needs a copy."""
+    try:
+        return np.reshape(a, shape, copy=False)
+    except TypeError:  # numpy < 2.1 has no copy=: assigning .shape never copies
+        v = a.view()
+        v.shape = shape
+        return v
 
 
 def reshape(x: Tensor, *shape: Any) -> Tensor:
-    """``x`` with a new shape (one entry may be -1); a view of x when numpy can make one.
-
-    Both ``reshape(x, (2, 3))`` and ``x.reshape(2, 3)`` work."""
-    shape = _shape_arg(shape)
-    if shape == x.shape:
+    """``x`` with a new shape (one entry may be -1); a view of x when numpy can make one, a
+    copy otherwise. Both ``reshape(x, (2, 3))`` and ``x.reshape(2, 3)`` work."""
+    shape = _resolve_shape("reshape", x, _ints("reshape", shape))
+    if shape == x._data.shape:
         return x
     return Reshape.apply(x, shape=shape)
 
 
+def view(x: Tensor, *shape: Any) -> Tensor:
+    """:func:`reshape` that always shares memory with x, as PyTorch's ``view``; a shape
+    that needs a copy (x not contiguous in the right way) is a RuntimeError that says to use
+    ``reshape``."""
+    shape = _resolve_shape("view", x, _ints("view", shape))
+    try:
+        _reshape_without_copy(x._data, shape)
+    except (AttributeError, ValueError):
+        raise RuntimeError(f"view: a tensor of shape {x.shape} with strides "
+                           f"{x._data.strides} cannot be viewed as {shape} without copying; "
+                           f"use .reshape(...) instead") from None
+    return reshape(x, shape)
+
+
 def transpose(x: Tensor, *axes: Any) -> Tensor:
-    """Permute the axes (reverse them when none are given), as numpy's ``transpose``; a view
-    of x."""
-    axes = _shape_arg(axes) if axes and axes != (None,) else None
-    if axes is not None and sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
-        raise ValueError(f"transpose: axes {axes} are not a permutation of the "
-                         f"{x.ndim} axes of shape {x.shape}")
-    if axes is not None:
-        axes = tuple(a % x.ndim for a in axes)
-    return Transpose.apply(x, axes=axes)
+    """With two dims, ``transpose(x, d0, d1)`` swaps them (PyTorch). Otherwise the numpy
+    meaning: no axes reverse them all, a tuple (or three or more dims) is the full
+    permutation. A view of x."""
+    if len(axes) == 2 and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool)
+                              for a in axes):
+        d0, d1 = (one_axis("transpose", a, x.ndim) for a in axes)
+        perm = list(range(x.ndim))
+        perm[d0], perm[d1] = perm[d1], perm[d0]
+        return Transpose.apply(x, axes=tuple(perm)) if d0 != d1 else x
+    perm = _ints("transpose", axes) if axes and axes != (None,) else None
+    return _permute("transpose", x, perm)
+
+
+def _permute(fn: str, x: Tensor, perm: tuple | None) -> Tensor:
+    if perm is not None:
+        if len(perm) != x.ndim or sorted(a % max(x.ndim, 1) for a in perm) != list(
+                range(x.ndim)) or any(not -x.ndim <= a < x.ndim for a in perm):
+            raise ValueError(f"{fn}: dims {perm} are not a permutation of the {x.ndim} dims "
+                             f"of shape {x.shape}")
+        perm = tuple(a % x.ndim for a in perm)
+    return Transpose.apply(x, axes=perm)
+
+
+def permute(x: Tensor, *dims: Any) -> Tensor:
+    """The dims of x in the order ``dims`` (a full permutation, as PyTorch); a view of x."""
+    return _permute("permute", x, _ints("permute", dims))
+
+
+def swap_last(x: Tensor) -> Tensor:
+    """x with its last two dims swapped (PyTorch's ``.mT``); a view of x."""
+    if x.ndim < 2:
+        raise ValueError(f"mT: needs at least 2 dims, got shape {x.shape}")
+    return transpose(x, -2, -1)
 
 
 def broadcast_to(x: Tensor, shape: Any) -> Tensor:
     """``x`` broadcast to ``shape`` by numpy's rules; a read-only view of x."""
-    shape = _shape_arg((shape,)) if not isinstance(shape, int) else (shape,)
+    shape = _ints("broadcast_to", (shape,)) if not isinstance(shape, int) else (shape,)
     if shape == x.shape:
         return x
     return BroadcastTo.apply(x, shape=shape)
+
+
+def expand(x: Tensor, *sizes: Any) -> Tensor:
+    """x broadcast to ``sizes`` (PyTorch's ``expand``): -1 keeps a dim's size, new dims may be
+    added in front; a read-only view of x."""
+    sizes = _ints("expand", sizes)
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: {len(sizes)} sizes given for a tensor of {x.ndim} dims "
+                         f"(shape {x.shape}); give at least {x.ndim}")
+    shape = tuple(x.shape[i - lead] if n == -1 and i >= lead else n
+                  for i, n in enumerate(sizes))
+    if any(n < 0 for n in shape):
+        raise ValueError(f"expand: -1 is only allowed for an existing dim, got {sizes}")
+    try:
+        np.broadcast_shapes(x.shape, shape)
+    except ValueError:
+        raise ValueError(f"expand: a tensor of shape {x.shape} cannot be expanded to {shape} "
+                         f"(only dims of size 1 stretch)") from None
+    return broadcast_to(x, shape)
 
 
 def sum_to(x: Tensor, shape: Any) -> Tensor:
@@ -212,22 +519,47 @@ def sum_to(x: Tensor, shape: Any) -> Tensor:
     return SumTo.apply(x, shape=shape)
 
 
-def squeeze(x: Tensor, axis: Any = None) -> Tensor:
-    """Remove size-1 axes (all of them, or those in ``axis``); a view of x."""
-    try:
-        shape = np.squeeze(x._data, axis=axis).shape
-    except ValueError as err:
-        raise ValueError(f"squeeze: {err} (shape {x.shape}, axis={axis})") from None
-    return reshape(x, shape)
+def squeeze(x: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:
+    """Remove size-1 dims: all of them, or those in ``dim`` (an int or a tuple). As in
+    PyTorch, a named dim whose size is not 1 is left alone; a view of x."""
+    d, _ = dim_args("squeeze", dim, axis)
+    if d is None:
+        return reshape(x, tuple(n for n in x.shape if n != 1))
+    dims = normalize_axis(d, x.ndim, "squeeze")
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    """x with a new size-1 dim at ``dim`` (``-x.ndim - 1 <= dim <= x.ndim``); a view of x."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"unsqueeze: dim must be an int, got {dim!r}")
+    if not -x.ndim - 1 <= dim <= x.ndim:
+        raise ValueError(f"unsqueeze: dim {dim} is out of range for a tensor of {x.ndim} dims "
+                         f"(expected {-x.ndim - 1}..{x.ndim})")
+    d = int(dim) % (x.ndim + 1)
+    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
 
 
 def expand_dims(x: Tensor, axis: Any) -> Tensor:
-    """Insert size-1 axes at ``axis``; a view of x."""
+    """Insert size-1 axes at ``axis`` (numpy's name; one int or a tuple); a view of x."""
     try:
         shape = np.expand_dims(x._data, axis).shape
     except (ValueError, np.exceptions.AxisError) as err:
         raise ValueError(f"expand_dims: {err} (shape {x.shape}, axis={axis})") from None
     return reshape(x, shape)
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims ``start_dim`` … ``end_dim`` into one (PyTorch's ``flatten``; all of them by
+    default). A 0-d tensor becomes shape (1,). A view of x when numpy can make one."""
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    s = one_axis("flatten", start_dim, x.ndim)
+    e = one_axis("flatten", end_dim, x.ndim)
+    if s > e:
+        raise ValueError(f"flatten: start_dim={start_dim} comes after end_dim={end_dim} for "
+                         f"shape {x.shape}")
+    return reshape(x, x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
 
 
 def _plain_index(index: Any) -> Any:
@@ -261,21 +593,204 @@ def getitem(x: Tensor, index: Any) -> Tensor:
     return out
 
 
-def concatenate(tensors: Any, axis: int = 0) -> Tensor:
-    """Join tensors along an existing ``axis``."""
+def _tensor_list(fn: str, tensors: Any) -> list[Tensor]:
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{fn}: expected a sequence of tensors, got a single Tensor; wrap it "
+                        f"in a list")
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if not tensors:
-        raise ValueError("concatenate: need at least one tensor")
-    return Concatenate.apply(*tensors, axis=int(axis))
+        raise ValueError(f"{fn}: need at least one tensor")
+    return tensors
 
 
-def stack(tensors: Any, axis: int = 0) -> Tensor:
-    """Stack same-shaped tensors along a new ``axis``."""
-    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
-    if not tensors:
-        raise ValueError("stack: need at least one tensor")
-    return Stack.apply(*tensors, axis=int(axis))
+def concatenate(tensors: Any, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """Join tensors along an existing ``dim`` (default 0). ``tg.cat`` is this function."""
+    d, _ = dim_args("cat", dim, axis)
+    tensors = _tensor_list("cat", tensors)
+    d = one_axis("cat", 0 if d is None else d, tensors[0].ndim)
+    return Concatenate.apply(*tensors, axis=d)
 
 
-__all__ = ["reshape", "transpose", "broadcast_to", "sum_to", "squeeze", "expand_dims",
-           "getitem", "concatenate", "stack"]
+cat = concatenate
+
+
+def stack(tensors: Any, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """Stack same-shaped tensors along a new ``dim`` (default 0)."""
+    d, _ = dim_args("stack", dim, axis)
+    tensors = _tensor_list("stack", tensors)
+    d = 0 if d is None else d
+    if not -tensors[0].ndim - 1 <= d <= tensors[0].ndim:
+        raise ValueError(f"stack: dim {d} is out of range for tensors of {tensors[0].ndim} "
+                         f"dims")
+    return Stack.apply(*tensors, axis=int(d) % (tensors[0].ndim + 1))
+
+
+def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Split x along ``dim`` into pieces of ``split_size_or_sections`` elements (an int: the
+    last piece may be smaller) or of the listed sizes (which must add up to the dim's size),
+    as PyTorch's ``split``; the pieces are views of x."""
+    d = one_axis("split", dim, x.ndim)
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)) and not isinstance(
+            split_size_or_sections, bool):
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split: split_size must be a positive int, got {size}")
+        sizes = [size] * (n // size) + ([n % size] if n % size else [])
+    else:
+        sizes = list(_ints("split", (split_size_or_sections,)))
+        if sum(sizes) != n or any(s < 0 for s in sizes):
+            raise ValueError(f"split: sections {sizes} must be >= 0 and add up to {n}, the size "
+                             f"of dim {dim} of shape {x.shape}")
+    out, start = [], 0
+    for size in sizes:
+        out.append(getitem(x, (slice(None),) * d + (slice(start, start + size),)))
+        start += size
+    return tuple(out)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """Split x into ``chunks`` pieces along ``dim``, as PyTorch's ``chunk``: each of
+    ceil(size / chunks) elements, the last smaller (so there may be fewer pieces)."""
+    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+        raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    n = x.shape[one_axis("chunk", dim, x.ndim)]
+    return split(x, max(-(-n // int(chunks)), 1), dim)
+
+
+def flip(x: Tensor, *dims: Any) -> Tensor:
+    """x reversed along ``dims`` (PyTorch's ``flip``: ``x.flip(0)`` or ``x.flip((0, 1))``)."""
+    axes = normalize_axis(_ints("flip", dims), x.ndim, "flip")
+    return Flip.apply(x, axes=axes) if axes else x
+
+
+def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    """x rolled by ``shifts`` along ``dims`` (both ints, or tuples of one length); without
+    dims, the flattened tensor is rolled and reshaped back."""
+    if dims is None:
+        if not isinstance(shifts, (int, np.integer)):
+            raise TypeError("roll: without dims, shifts must be one int")
+        return Roll.apply(x, shifts=int(shifts), axes=None)
+    if isinstance(shifts, (int, np.integer)):
+        return Roll.apply(x, shifts=int(shifts), axes=one_axis("roll", dims, x.ndim))
+    shifts, dims = _ints("roll", (shifts,)), _ints("roll", (dims,))
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    return Roll.apply(x, shifts=shifts, axes=tuple(one_axis("roll", d, x.ndim) for d in dims))
+
+
+def pad(x: Tensor, pad: Any, mode: str = "constant", value: float = 0.0) -> Tensor:
+    """PyTorch's ``F.pad``: ``pad`` lists (before, after) widths starting from the LAST dim,
+    e.g. ``(1, 1)`` pads the last dim, ``(1, 1, 2, 2)`` the last two. ``mode``: "constant"
+    (with ``value``), "reflect", "replicate" or "circular"."""
+    widths = _ints("pad", (pad,))
+    if len(widths) % 2 or len(widths) // 2 > x.ndim:
+        raise ValueError(f"pad: needs an even number of widths, at most 2 per dim; got "
+                         f"{widths} for shape {x.shape}")
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
+                         f"'circular', got {mode!r}")
+    per_axis = [(0, 0)] * x.ndim
+    for k in range(len(widths) // 2):
+        lo, hi = widths[2 * k], widths[2 * k + 1]
+        axis = x.ndim - 1 - k
+        if lo < 0 or hi < 0:
+            raise ValueError(f"pad: negative widths are not supported, got {widths}")
+        n = x.shape[axis]
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the "
+                             f"size {n} of dim {axis} (shape {x.shape})")
+        if mode in ("replicate", "circular") and n == 0 and (lo or hi):
+            raise ValueError(f"pad: cannot {mode}-pad the empty dim {axis} of shape {x.shape}")
+        if mode == "circular" and (lo > n or hi > n):
+            raise ValueError(f"pad: circular padding ({lo}, {hi}) must be at most the size {n} "
+                             f"of dim {axis} (shape {x.shape})")
+        per_axis[axis] = (lo, hi)
+    if not any(lo or hi for lo, hi in per_axis):
+        return x
+    return Pad.apply(x, widths=tuple(per_axis), mode=mode,
+                     value=float(value) if mode == "constant" else None)
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (elements above the ``diagonal`` zeroed)."""
+    if x.ndim < 2:
+        raise ValueError(f"tril: needs at least 2 dims, got shape {x.shape}")
+    return Tri.apply(x, diagonal=int(diagonal), upper=False)
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dims (elements below the ``diagonal`` zeroed)."""
+    if x.ndim < 2:
+        raise ValueError(f"triu: needs at least 2 dims, got shape {x.shape}")
+    return Tri.apply(x, diagonal=int(diagonal), upper=True)
+
+
+def _index_tensor(fn: str, index: Any) -> Tensor:
+    idx = index if isinstance(index, Tensor) else Tensor(np.asarray(index))
+    if idx._data.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: index must hold integers, got dtype {idx._data.dtype}"
+                        + ("; call .long() on it" if idx._data.dtype.kind == "f" else ""))
+    return idx
+
+
+def gather(x: Tensor, dim: int, index: Any) -> Tensor:
+    """``out[i][j] = x[i][index[i][j]]`` for dim=1 (PyTorch's ``gather``): ``index`` has x's
+    number of dims, and along ``dim`` picks positions of x."""
+    d = one_axis("gather", dim, x.ndim)
+    idx = _index_tensor("gather", index)
+    if idx.ndim != x.ndim:
+        raise ValueError(f"gather: index must have as many dims as the input, got index "
+                         f"shape {idx.shape} for input shape {x.shape}")
+    bad = [i for i in range(x.ndim) if i != d and idx.shape[i] > x.shape[i]]
+    if bad:
+        raise ValueError(f"gather: index shape {idx.shape} exceeds input shape {x.shape} in "
+                         f"dim {bad[0]}")
+    if idx._data.size and (idx._data.min() < -x.shape[d] or idx._data.max() >= x.shape[d]):
+        raise IndexError(f"gather: index values must lie in [{-x.shape[d]}, {x.shape[d]}) for "
+                         f"dim {dim} of shape {x.shape}; got [{idx._data.min()}, "
+                         f"{idx._data.max()}]")
+    if any(idx.shape[i] != x.shape[i] for i in range(x.ndim) if i != d):
+        x = x[tuple(slice(0, idx.shape[i]) if i != d else slice(None) for i in range(x.ndim))]
+    return Gather.apply(x, idx, axis=d)
+
+
+def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
+    """x taken at the positions ``index`` (1-d integers) along ``dim``."""
+    d = one_axis("index_select", dim, x.ndim)
+    idx = _index_tensor("index_select", index)
+    if idx.ndim != 1:
+        raise ValueError(f"index_select: index must be 1-d, got shape {idx.shape}")
+    n = x.shape[d] if x.ndim else 1
+    if idx._data.size and (idx._data.min() < -n or idx._data.max() >= n):
+        raise IndexError(f"index_select: index values must lie in [{-n}, {n}) for dim {dim} "
+                         f"of shape {x.shape}")
+    return IndexSelect.apply(x, idx, axis=d)
+
+
+def repeat(x: Tensor, *sizes: Any) -> Tensor:
+    """x tiled ``sizes`` times per dim (PyTorch's ``repeat``): at least x.ndim sizes; extra
+    leading sizes add dims."""
+    reps = _ints("repeat", sizes)
+    if len(reps) < x.ndim:
+        raise ValueError(f"repeat: give at least {x.ndim} sizes for shape {x.shape}, got "
+                         f"{reps}")
+    if any(r < 0 for r in reps):
+        raise ValueError(f"repeat: sizes must be >= 0, got {reps}")
+    return Repeat.apply(x, reps=reps)
+
+
+def clone(x: Tensor) -> Tensor:
+    """A copy of x in new memory, in the graph (its gradient passes through)."""
+    return Clone.apply(x)
+
+
+def contiguous(x: Tensor) -> Tensor:
+    """x itself if its array is C-contiguous, else :func:`clone`."""
+    return x if x._data.flags.c_contiguous else Clone.apply(x)
+
+
+__all__ = ["reshape", "view", "transpose", "permute", "swap_last", "broadcast_to", "expand",
+           "sum_to", "squeeze", "unsqueeze", "expand_dims", "flatten", "getitem",
+           "concatenate", "cat", "stack", "split", "chunk", "flip", "roll", "pad", "tril",
+           "triu", "gather", "index_select", "repeat", "clone", "contiguous"]

@@ -39,8 +39,9 @@ __all__ = ["to_dot", "REGULARIZATION_OPS", "LOSS_OPS", "GRAPH_NAME"]
 #: Op names drawn in the regularization colour.
 REGULARIZATION_OPS = frozenset({"Dropout", "L1Penalty", "L2Penalty", "ElasticNetPenalty"})
 #: Op names drawn in the loss colour (the ops of ``tinygrad_reg.nn.losses``).
-LOSS_OPS = frozenset({"BinaryCrossEntropyWithLogits", "BinaryCrossEntropy", "CrossEntropy",
-                      "MSELoss"})
+LOSS_OPS = frozenset({"BinaryCrossEntropyWithLogits", "WeightedBinaryCrossEntropyWithLogits",
+                      "BinaryCrossEntropy", "CrossEntropy", "NegativeLogLikelihood",
+                      "MeanSquaredError", "AbsoluteError", "Huber", "SmoothL1"})
 
 GRAPH_NAME = "tinygrad_reg"
 _WALK_CAP = 50_000  # items walked at most to work out which collapse depth would fit
