@@ -7,14 +7,13 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_reg as tg
 from tinygrad_reg.autograd import iter_graph
 from tinygrad_reg.nn import functional as F
-from tinygrad_reg.testing import gradcheck, gradgradcheck
+from tinygrad_reg.testing import strategies as S
 
 
 def t64(a, grad=True):
@@ -36,56 +35,152 @@ def pairs(draw, pred, target):
             draw(hnp.arrays(np.float64, shape, elements=target)))
 
 
-# -- gradient checks ---------------------------------------------------------------------
+# -- gradient checks: every loss through tg.testing.check_op -----------------------------------
 
-@settings(deadline=None)
-@given(zy=pairs(st.floats(-6, 6), st.floats(0, 1)), reduction=reductions)
-def test_bce_with_logits_gradcheck(zy, reduction):
-    z, y = t64(zy[0]), t64(zy[1])
-
-    def fn(a, b):
-        return F.binary_cross_entropy_with_logits(a, b, reduction)
-
-    assert gradcheck(fn, [z, y])
-    assert gradgradcheck(fn, [z, y])
-
-
-@settings(deadline=None)
-@given(py=pairs(st.floats(0.05, 0.95), st.floats(0, 1)), reduction=reductions)
-def test_bce_on_probabilities_gradcheck(py, reduction):
-    p, y = t64(py[0]), t64(py[1])
-
-    def fn(a, b):
-        return F.binary_cross_entropy(a, b, reduction)
-
-    assert gradcheck(fn, [p, y])
-    assert gradgradcheck(fn, [p, y])
+@st.composite
+def loss_pair(draw, pred=None, target=None, margin_from=None):
+    """(pred, target, reduction) of one shape; with ``margin_from`` d, |pred - target| keeps
+    0.1 away from each kink point in d (the regression losses' kinks)."""
+    shape = draw(shapes)
+    t = draw(S.tensors(shape, **(target or {})))
+    if margin_from is None:
+        x = draw(S.tensors(shape, **(pred or {})))
+    else:
+        offset = draw(S.tensors(shape, avoid=margin_from, low=-2.0, high=2.0))
+        x = tg.Tensor(t.data + offset.data, requires_grad=True)
+    return x, t, draw(reductions)
 
 
-@settings(deadline=None)
-@given(data=st.data(), reduction=reductions)
-def test_cross_entropy_gradcheck(data, reduction):
-    n, c = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
-    z = t64(data.draw(hnp.arrays(np.float64, (n, c), elements=st.floats(-5, 5))))
-    labels = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+@st.composite
+def class_inputs(draw, probs=False, extra_dim=False):
+    """(logits, target, weight, ignore_index, label_smoothing, reduction)."""
+    n, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    shape = (n, c) + ((draw(st.integers(1, 3)),) if extra_dim else ())
+    z = draw(S.tensors(shape, low=-5.0, high=5.0))
+    index_shape = shape[:1] + shape[2:]
+    weight = draw(st.one_of(st.none(), hnp.arrays(np.float64, (c,),
+                                                  elements=st.floats(0.2, 2.0))))
+    eps = draw(st.sampled_from([0.0, 0.1]))
+    if probs:
+        raw = draw(hnp.arrays(np.float64, shape, elements=st.floats(0.1, 1.0)))
+        t = tg.Tensor(raw / raw.sum(axis=1, keepdims=True), requires_grad=True)
+        return z, t, weight, -100, eps, draw(reductions)
+    labels = draw(hnp.arrays(np.int64, index_shape, elements=st.integers(-1, c - 1)))
+    labels[labels.reshape(-1)[:1].shape and (0,) * labels.ndim] = 0  # one real label at least
+    return z, labels, weight, -1, eps, draw(reductions)
 
-    def fn(a):
-        return F.cross_entropy(a, labels, reduction)
 
-    assert gradcheck(fn, [z])
-    assert gradgradcheck(fn, [z])
+def _ref_cross_entropy(z, target, weight, ignore_index, eps, reduction):
+    """PyTorch's formulas, written again with numpy (see CrossEntropy's docstring)."""
+    c = z.shape[1]
+    w = np.ones(c) if weight is None else weight
+    wb = w.reshape((1, c) + (1,) * (z.ndim - 2))
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    if target.dtype.kind == "f":
+        a = wb * ((1 - eps) * target + eps / c)
+        loss = -(a * logp).sum(axis=1)
+        return {"mean": loss.sum() / loss.size, "sum": loss.sum(), "none": loss}[reduction]
+    keep = target != ignore_index
+    safe = np.where(keep, target, 0)
+    picked = np.take_along_axis(logp, np.expand_dims(safe, 1), 1).squeeze(1)
+    nll = -w[safe] * picked * keep
+    smooth = -(logp * wb).sum(axis=1) * keep
+    loss = (1 - eps) * nll + eps / c * smooth
+    denom = (w[safe] * keep).sum()
+    return {"mean": loss.sum() / denom, "sum": loss.sum(), "none": loss}[reduction]
 
 
-@settings(deadline=None)
-@given(xy=pairs(st.floats(-3, 3), st.floats(-3, 3)), reduction=reductions)
-def test_mse_gradcheck(xy, reduction):
-    x, y = t64(xy[0]), t64(xy[1])
+def _ref_nll(x, target, weight, ignore_index, eps, reduction):
+    w = np.ones(x.shape[1]) if weight is None else weight
+    keep = target != ignore_index
+    safe = np.where(keep, target, 0)
+    picked = np.take_along_axis(x, np.expand_dims(safe, 1), 1).squeeze(1)
+    loss = -w[safe] * picked * keep
+    return {"mean": loss.sum() / (w[safe] * keep).sum(), "sum": loss.sum(),
+            "none": loss}[reduction]
 
-    def fn(a, b):
-        return F.mse_loss(a, b, reduction)
 
-    assert gradcheck(fn, [x, y])
-    assert gradgradcheck(fn, [x, y])
+def _weight_for(z):
+    """Per-row weights that broadcast to z's shape, and a pos_weight along its last dim."""
+    return _W[:z.shape[0]].reshape((z.shape[0],) + (1,) * (z.ndim - 1))
+
+
+def _ref_bce_logits(z, y, reduction, w=1.0, p=1.0):
+    sp = np.logaddexp(0, z)
+    loss = w * ((1 - y) * sp + p * y * np.logaddexp(0, -z))
+    return {"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction]
+
+
+def _ref_bce(p, y, reduction):
+    loss = -(y * np.log(p) + (1 - y) * np.log1p(-p))
+    return {"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction]
+
+
+def _reduced(fn):
+    def ref(x, y, reduction, *args):
+        loss = fn(x - y, *args)
+        return {"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction]
+    return ref
+
+
+def _huber(d, delta):
+    return np.where(np.abs(d) <= delta, 0.5 * d * d, delta * (np.abs(d) - 0.5 * delta))
+
+
+def _smooth_l1(d, beta):
+    return np.where(np.abs(d) < beta, 0.5 * d * d / beta, np.abs(d) - 0.5 * beta)
+
+
+def case(name, op, ref, *inputs, **options):
+    return pytest.param(name, op, ref, inputs, options, id=name)
+
+
+_W = np.array([[0.5], [2.0], [1.0], [1.5]])
+LOSS_CASES = [
+    case("bce_with_logits", lambda z, y, r: F.binary_cross_entropy_with_logits(z, y,
+                                                                               reduction=r),
+         _ref_bce_logits, loss_pair({"low": -6.0, "high": 6.0}, {"low": 0.0, "high": 1.0})),
+    case("bce_with_logits_weighted",
+         lambda z, y, r: F.binary_cross_entropy_with_logits(
+             z, y, weight=_weight_for(z), reduction=r, pos_weight=np.full(z.shape[-1], 3.0)),
+         lambda z, y, r: _ref_bce_logits(z, y, r, _weight_for(z), 3.0),
+         loss_pair({"low": -6.0, "high": 6.0}, {"low": 0.0, "high": 1.0})),
+    case("bce", lambda p, y, r: F.binary_cross_entropy(p, y, reduction=r), _ref_bce,
+         loss_pair({"low": 0.05, "high": 0.95}, {"low": 0.0, "high": 1.0})),
+    case("cross_entropy", lambda z, t, w, i, e, r: F.cross_entropy(z, t, w, i, r, e),
+         _ref_cross_entropy, class_inputs()),
+    case("cross_entropy_extra_dim", lambda z, t, w, i, e, r: F.cross_entropy(z, t, w, i, r, e),
+         _ref_cross_entropy, class_inputs(extra_dim=True)),
+    case("cross_entropy_probs", lambda z, t, w, i, e, r: F.cross_entropy(z, t, w, i, r, e),
+         _ref_cross_entropy, class_inputs(probs=True)),
+    case("nll_loss", lambda z, t, w, i, e, r: F.nll_loss(z, t, w, i, r), _ref_nll,
+         class_inputs()),
+    case("mse", lambda x, y, r: F.mse_loss(x, y, r), _reduced(lambda d: d * d), loss_pair()),
+    case("l1", lambda x, y, r: F.l1_loss(x, y, r), _reduced(np.abs),
+         loss_pair(margin_from=[0.0])),
+    case("huber", lambda x, y, r: F.huber_loss(x, y, r, delta=0.7),
+         lambda x, y, r: _reduced(_huber)(x, y, r, 0.7),
+         loss_pair(margin_from=[-0.7, 0.0, 0.7])),
+    case("smooth_l1", lambda x, y, r: F.smooth_l1_loss(x, y, r, beta=0.7),
+         lambda x, y, r: _reduced(_smooth_l1)(x, y, r, 0.7),
+         loss_pair(margin_from=[-0.7, 0.0, 0.7])),
+]
+
+
+@pytest.mark.parametrize("name, op, ref, inputs, options", LOSS_CASES)
+def test_loss_gradients(name, op, ref, inputs, options):
+    tg.testing.check_op(op, *inputs, ref=ref, name=name, out_shape=None, **options)
+
+
+def test_huber_and_smooth_l1_second_derivative_conventions_at_their_kinks():
+    # |d| = delta: Huber takes the quadratic branch (second derivative 1); |d| = beta:
+    # smooth L1 takes the linear one (0), as PyTorch's tests of <= and <
+    for fn, want in ((lambda x: F.huber_loss(x, np.zeros(2), "sum", delta=0.5), 1.0),
+                     (lambda x: F.smooth_l1_loss(x, np.zeros(2), "sum", beta=0.5), 0.0)):
+        x = t64([0.5, -0.5])
+        (g,) = tg.grad(fn(x), x, create_graph=True)
+        (h,) = tg.grad(g.sum(), x)
+        np.testing.assert_array_equal(h.data, [want, want])
 
 
 # -- binary cross-entropy from logits ----------------------------------------------------

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import strategies as st
@@ -77,6 +79,31 @@ CASES = [
         lambda s: st.tuples(S.tensors(s[0], dtype=bool), S.tensors(s[1]), S.tensors(s[2])))),
     case("clip", lambda x, lo, hi: x.clip(lo, hi), _clip_ref, clip_inputs()),
     case("astype", lambda x: x.astype(np.float64).astype(x.dtype), lambda x: x, S.tensors()),
+    case("sin", tg.sin, np.sin, S.tensors()),
+    case("cos", tg.cos, np.cos, S.tensors()),
+    case("tan", tg.tan, np.tan, S.tensors(low=-1.2, high=1.2)),  # away from the poles ±π/2
+    # piecewise constant: zero gradient, checked away from the jumps (the jumps are pinned
+    # by exact tests in test_ops_new.py)
+    case("sign", tg.sign, np.sign, S.tensors(avoid=[0.0])),
+    case("floor", tg.floor, np.floor, S.tensors(avoid=range(-3, 4))),
+    case("ceil", tg.ceil, np.ceil, S.tensors(avoid=range(-3, 4))),
+    case("trunc", tg.trunc, np.trunc, S.tensors(avoid=range(-3, 4))),
+    case("round", tg.round, np.round, S.tensors(avoid=[k + 0.5 for k in range(-4, 4)])),
+    case("round_decimals", lambda x: x.round(1), lambda x: np.round(x, 1),
+         S.tensors(avoid=[k / 10 + 0.05 for k in range(-31, 31)], margin=0.01), eps=1e-7),
+    case("log1p", tg.log1p, np.log1p, S.tensors(low=-0.5)),
+    case("expm1", tg.expm1, np.expm1, S.tensors()),
+    case("log2", tg.log2, np.log2, S.tensors(positive=True)),
+    case("log10", tg.log10, np.log10, S.tensors(positive=True)),
+    case("reciprocal", tg.reciprocal, np.reciprocal, S.tensors(**_NONZERO)),
+    case("rsqrt", tg.rsqrt, lambda x: 1.0 / np.sqrt(x), S.tensors(positive=True)),
+    case("square", tg.square, np.square, S.tensors()),
+    case("erf", tg.erf, np.vectorize(math.erf, otypes=[np.float64]), S.tensors()),
+    case("clamp_tensor_bounds", lambda x, lo: x.clamp(min=lo), np.maximum,
+         binary(_A, _B)),
+    case("masked_fill", lambda x, m: x.masked_fill(m, 0.5), lambda x, m: np.where(m, 0.5, x),
+         S.broadcastable_shapes(2).filter(lambda s: np.broadcast_shapes(*s) == s[0]).flatmap(
+             lambda s: st.tuples(S.tensors(s[0]), S.tensors(s[1], dtype=bool)))),
 ]
 
 

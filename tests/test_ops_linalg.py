@@ -28,6 +28,19 @@ def vector_inputs(draw):
 _CONST = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
 
 
+@st.composite
+def linear_inputs(draw, bias=True):
+    """(x, weight[, bias]): x (..., in) with 0 to 2 leading dims, weight (out, in)."""
+    n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    lead = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
+    x, w = draw(S.tensors(lead + (n_in,))), draw(S.tensors((n_out, n_in)))
+    return (x, w, draw(S.tensors((n_out,)))) if bias else (x, w)
+
+
+def _ref_linear(x, w, b=None):
+    return x @ w.T + (0.0 if b is None else b)
+
+
 def case(name, op, ref, *inputs, **options):
     return pytest.param(name, op, ref, inputs, options, id=name)
 
@@ -39,6 +52,10 @@ CASES = [
     # ndarray @ Tensor goes to Tensor.__rmatmul__ (the constant has the tensor's dtype)
     case("rmatmul_ndarray", lambda b: _CONST.astype(b.dtype) @ b,
          lambda b: _CONST.astype(b.dtype) @ b, S.tensors((3, 2))),
+    # the fused Linear node of nn.Linear: x @ weight.T + bias, batched or 1-D x
+    case("linear", tg.nn.functional.linear, _ref_linear, linear_inputs(), out_shape=None),
+    case("linear_no_bias", tg.nn.functional.linear, _ref_linear, linear_inputs(bias=False),
+         out_shape=None),
 ]
 
 

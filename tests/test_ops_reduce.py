@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_reg as tg
+from tinygrad_reg.ops.reduce import LinearScan
 from tinygrad_reg.testing import strategies as S
 
 
@@ -51,6 +52,61 @@ def case(name, op, ref, *inputs, **options):
     return pytest.param(name, op, ref, inputs, options, id=name)
 
 
+@st.composite
+def std_inputs(draw):
+    """(x, axis, keepdims) with at least two distinct elements per reduction: std's gradient
+    at zero variance is 0/0 (NaN, as in PyTorch; pinned in test_ops_new.py)."""
+    x, axis, keepdims = draw(reduction(_distinct))
+    reduced = range(x.ndim) if axis is None else np.atleast_1d(axis)
+    if int(np.prod([x.shape[i] for i in reduced])) < 2:
+        x = draw(_distinct((2, 3)))
+        axis = None
+    return x, axis, keepdims
+
+
+def _with_zeros(shape):
+    """Tensors some of whose elements are exactly 0: prod's and cumprod's gradients must be
+    exact there (the product of the others), and finite differences check them (the
+    product is multilinear, smooth through 0)."""
+    elements = st.one_of(st.just(0.0), st.floats(-2.0, 2.0))
+    return S.tensors(shape, elements=elements)
+
+
+def _away_from_zero(shape):
+    return S.tensors(shape, avoid=[0.0], margin=0.2)
+
+
+def _distinct_abs(shape):
+    """Distinct absolute values, away from 0: max |x| has no tie and no kink."""
+    return S.distinct_arrays(shape, low=0.2, high=3.0, gap=0.05).flatmap(
+        lambda a: hnp.arrays(np.float64, a.shape, elements=st.sampled_from([-1.0, 1.0])).map(
+            lambda signs: tg.Tensor(a * signs, requires_grad=True)))
+
+
+@st.composite
+def scan_inputs(draw):
+    """(g, c, reverse): a recurrence's inputs and coefficients (zeros included)."""
+    shape = draw(S.shapes(min_dims=1))
+    return draw(S.tensors(shape)), draw(_with_zeros(shape)), draw(st.booleans())
+
+
+def _ref_scan(g, c, reverse):
+    out = np.array(g, dtype=np.float64)
+    n = out.shape[-1]
+    steps = range(n - 2, -1, -1) if reverse else range(1, n)
+    for k in steps:
+        out[..., k] += c[..., k + 1] * out[..., k + 1] if reverse else c[..., k] * out[..., k - 1]
+    return out
+
+
+@st.composite
+def along(draw, tensors):
+    """(x, dim) for a scan: x of at least one dim, dim one of its dims."""
+    x = draw(tensors(S.shapes(min_dims=1)))
+    return x, draw(st.integers(-x.ndim, x.ndim - 1))
+
+
+
 CASES = [
     case("sum", lambda x, axis, keepdims: x.sum(axis, keepdims),
          lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims), reduction()),
@@ -67,6 +123,33 @@ CASES = [
          var_inputs()),
     case("logsumexp", lambda x, axis, keepdims: tg.logsumexp(x, axis, keepdims),
          _ref_logsumexp, reduction()),
+    case("std", lambda x, axis, keepdims: x.std(axis, keepdim=keepdims),
+         lambda x, axis, keepdims: np.std(x, axis=axis, keepdims=keepdims, ddof=1),
+         std_inputs()),
+    case("prod", lambda x, axis, keepdims: x.prod(axis, keepdims),
+         lambda x, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims),
+         reduction(_with_zeros)),
+    case("cumsum", lambda x, dim: x.cumsum(dim), lambda x, dim: np.cumsum(x, axis=dim),
+         along(S.tensors)),
+    case("cumprod", lambda x, dim: x.cumprod(dim), lambda x, dim: np.cumprod(x, axis=dim),
+         along(_with_zeros)),
+    case("norm_2", lambda x, axis, keepdims: x.norm(2, axis, keepdims),
+         lambda x, axis, keepdims: np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims)),
+         reduction(_away_from_zero)),
+    case("norm_3", lambda x, axis, keepdims: x.norm(3, axis, keepdims),
+         lambda x, axis, keepdims: np.sum(np.abs(x) ** 3, axis=axis, keepdims=keepdims)
+         ** (1 / 3), reduction(_away_from_zero)),
+    case("norm_1", lambda x, axis, keepdims: x.norm(1, axis, keepdims),
+         lambda x, axis, keepdims: np.sum(np.abs(x), axis=axis, keepdims=keepdims),
+         reduction(_away_from_zero)),
+    case("norm_inf", lambda x, axis, keepdims: x.norm(np.inf, axis, keepdims),
+         lambda x, axis, keepdims: np.max(np.abs(x), axis=axis, keepdims=keepdims),
+         reduction(_distinct_abs)),
+    case("linear_scan", lambda g, c, rev: LinearScan.apply(g, c, reverse=rev), _ref_scan,
+         scan_inputs()),
+    case("amax", lambda x, axis, keepdims: tg.amax(x, axis, keepdims),
+         lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
+         reduction(_distinct)),
 ]
 
 

@@ -126,6 +126,112 @@ def stack_inputs(draw):
     return (*xs, draw(st.integers(-len(shape) - 1, len(shape))))
 
 
+@st.composite
+def permute_inputs(draw):
+    x = draw(S.tensors())
+    return x, tuple(draw(st.permutations(range(x.ndim))))
+
+
+@st.composite
+def two_dims(draw):
+    x = draw(S.tensors(S.shapes(min_dims=1)))
+    return x, draw(st.integers(-x.ndim, x.ndim - 1)), draw(st.integers(-x.ndim, x.ndim - 1))
+
+
+@st.composite
+def flatten_inputs(draw):
+    x = draw(S.tensors(S.shapes(min_dims=1)))
+    s = draw(st.integers(0, x.ndim - 1))
+    return x, s, draw(st.integers(s, x.ndim - 1)) - (x.ndim if draw(st.booleans()) else 0)
+
+
+def _ref_flatten(x, s, e):
+    e %= x.ndim
+    return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1:])
+
+
+@st.composite
+def repeat_inputs(draw):
+    x = draw(S.tensors())
+    extra = draw(st.integers(0, 2))
+    return x, tuple(draw(st.integers(1, 3)) for _ in range(x.ndim + extra))
+
+
+@st.composite
+def flip_inputs(draw):
+    x = draw(S.tensors(S.shapes(min_dims=1)))
+    return x, tuple(draw(st.sets(st.integers(0, x.ndim - 1), min_size=1)))
+
+
+@st.composite
+def roll_inputs(draw):
+    x = draw(S.tensors(S.shapes(min_dims=1)))
+    dims = tuple(draw(st.sets(st.integers(0, x.ndim - 1), min_size=1)))
+    shifts = tuple(draw(st.integers(-4, 4)) for _ in dims)
+    if len(dims) == 1 and draw(st.booleans()):
+        return x, shifts[0], dims[0]
+    return x, shifts, dims
+
+
+@st.composite
+def pad_inputs(draw):
+    """(x, pad widths in PyTorch's order, mode)."""
+    x = draw(S.tensors(S.shapes(min_dims=1, min_side=2)))
+    mode = draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]))
+    k = draw(st.integers(1, x.ndim))
+    widths = []
+    for axis in range(x.ndim - 1, x.ndim - 1 - k, -1):
+        top = {"reflect": x.shape[axis] - 1, "circular": x.shape[axis]}.get(mode, 3)
+        widths += [draw(st.integers(0, top)), draw(st.integers(0, top))]
+    return x, tuple(widths), mode
+
+
+def _ref_pad(x, pad, mode):
+    per_axis = [(0, 0)] * x.ndim
+    for k in range(len(pad) // 2):
+        per_axis[x.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
+    np_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+               "circular": "wrap"}[mode]
+    return np.pad(x, per_axis, mode=np_mode)
+
+
+@st.composite
+def tri_inputs(draw):
+    return draw(S.tensors(S.shapes(min_dims=2))), draw(st.integers(-2, 2))
+
+
+@st.composite
+def gather_inputs(draw):
+    x = draw(S.tensors(S.shapes(min_dims=1)))
+    dim = draw(st.integers(0, x.ndim - 1))
+    shape = tuple(draw(st.integers(1, x.shape[i])) if i != dim else draw(st.integers(1, 4))
+                  for i in range(x.ndim))
+    index = draw(hnp.arrays(np.int64, shape, elements=st.integers(0, x.shape[dim] - 1)))
+    return x, dim, tg.Tensor(index)
+
+
+def _ref_gather(x, dim, index):
+    idx = index.data if isinstance(index, tg.Tensor) else index
+    sliced = x[tuple(slice(0, n) if i != dim else slice(None) for i, n in enumerate(idx.shape))]
+    return np.take_along_axis(sliced, idx, axis=dim)
+
+
+@st.composite
+def index_select_inputs(draw):
+    x = draw(S.tensors(S.shapes(min_dims=1)))
+    dim = draw(st.integers(0, x.ndim - 1))
+    n = x.shape[dim]
+    index = draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=5))  # repeats too
+    return x, dim, np.array(index)
+
+
+@st.composite
+def split_inputs(draw):
+    x = draw(S.tensors(S.shapes(min_dims=1)))
+    dim = draw(st.integers(0, x.ndim - 1))
+    return x, draw(st.integers(1, x.shape[dim])), dim
+
+
 def case(name, op, ref, *inputs, **options):
     return pytest.param(name, op, ref, inputs, options, id=name)
 
@@ -134,6 +240,12 @@ CASES = [
     case("reshape", lambda x, shape: x.reshape(shape), np.reshape, reshape_inputs(),
          may_alias=True),
     case("transpose", _transpose, _transpose, transpose_inputs(), may_alias=True),
+    case("permute", lambda x, dims: x.permute(*dims), np.transpose, permute_inputs(),
+         may_alias=True),
+    case("transpose_two_dims", lambda x, d0, d1: x.transpose(d0, d1), np.swapaxes,
+         two_dims(), may_alias=True),
+    case("mT", lambda x: x.mT, lambda x: np.swapaxes(x, -1, -2),
+         S.tensors(S.shapes(min_dims=2)), may_alias=True),
     case("broadcast_to", lambda x, shape: x.broadcast_to(shape), np.broadcast_to,
          broadcast_to_inputs(), may_alias=True),
     # sum_to returns its input itself when there is nothing to sum (as broadcast_to does)
@@ -150,6 +262,29 @@ CASES = [
          lambda *a: np.concatenate(a[:-1], axis=a[-1]), concatenate_inputs()),
     case("stack", lambda *a: tg.stack(a[:-1], axis=a[-1]),
          lambda *a: np.stack(a[:-1], axis=a[-1]), stack_inputs()),
+    case("unsqueeze", lambda x, d: x.unsqueeze(d), np.expand_dims, expand_dims_inputs(),
+         may_alias=True),
+    case("flatten", lambda x, s, e: x.flatten(s, e), _ref_flatten, flatten_inputs(),
+         may_alias=True),
+    case("view", lambda x, shape: x.view(shape), np.reshape,
+         reshape_inputs().filter(lambda a: a[0].data.flags.c_contiguous), may_alias=True),
+    case("expand", lambda x, shape: x.expand(*shape), np.broadcast_to, broadcast_to_inputs(),
+         may_alias=True),
+    case("repeat", lambda x, reps: x.repeat(*reps), np.tile, repeat_inputs()),
+    case("flip", lambda x, dims: x.flip(dims), lambda x, dims: np.flip(x, dims),
+         flip_inputs()),
+    case("roll", lambda x, shifts, dims: x.roll(shifts, dims), np.roll, roll_inputs()),
+    case("pad", lambda x, pad, mode: tg.nn.functional.pad(x, pad, mode), _ref_pad,
+         pad_inputs()),
+    case("tril", lambda x, k: x.tril(k), np.tril, tri_inputs()),
+    case("triu", lambda x, k: x.triu(k), np.triu, tri_inputs()),
+    case("gather", lambda x, dim, index: x.gather(dim, index), _ref_gather, gather_inputs()),
+    case("index_select", lambda x, dim, index: x.index_select(dim, index),
+         lambda x, dim, index: np.take(x, index, axis=dim), index_select_inputs()),
+    case("split", lambda x, size, dim: x.split(size, dim),
+         lambda x, size, dim: tuple(np.split(x, range(size, x.shape[dim], size), axis=dim)),
+         split_inputs(), may_alias=True, out_shape=None),
+    case("clone", lambda x: x.clone(), np.copy, S.tensors()),
 ]
 
 

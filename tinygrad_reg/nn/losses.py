@@ -232,13 +232,15 @@ class CrossEntropy(Function):
         else:
             g = grad.unsqueeze(cdim)
         need_z, need_t = ctx.needs_input_grad[:2]
+        eps = at["label_smoothing"]
+        if at["probs"]:  # a from the target tensor, so the second derivative reaches it
+            t, w = ctx.inputs[1], ctx.inputs[2]
+            wb = w if w.ndim == 0 else w.reshape(_class_shape(z.ndim, w))
+            a = (t * (1.0 - eps) + eps / z.shape[cdim]) * wb
         dz = (z.softmax(cdim) * a.sum(cdim, keepdims=True) - a) * g if need_z else None
         dt = None
         if need_t and at["probs"]:
-            w = ctx.inputs[2]
-            scale = (1.0 - at["label_smoothing"]) * (w if w.ndim == 0 else
-                                                     w.reshape(_class_shape(z.ndim, w)))
-            dt = -(z.log_softmax(cdim) * scale) * g
+            dt = -(z.log_softmax(cdim) * (wb * (1.0 - eps))) * g
         return dz, dt, None
 
 
@@ -454,10 +456,12 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: Any, weight: Any = 
     p = _constant(pos_weight, z, fn, "pos_weight")
     for t, name in ((w, "weight"), (p, "pos_weight")):
         try:
-            np.broadcast_shapes(t.shape, z.shape)
+            fits = np.broadcast_shapes(t.shape, z.shape) == z.shape
         except ValueError:
+            fits = False
+        if not fits:
             raise ValueError(f"{fn}: {name} of shape {t.shape} does not broadcast to the logits' "
-                             f"shape {z.shape}") from None
+                             f"shape {z.shape}")
     return WeightedBinaryCrossEntropyWithLogits.apply(z, y, w, p, reduction=reduction)
 
 

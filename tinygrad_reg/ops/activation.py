@@ -333,8 +333,8 @@ class Hardsigmoid(Function):
 
 class Hardswish(Function):
     """out = x · hardsigmoid(x) = 0 if x <= -3, x if x >= 3, else x (x + 3) / 6.
-    dx = 0 if x < -3, grad · (x/3 + 1/2) if -3 <= x <= 3, grad if x > 3 (PyTorch's formula,
-    whose value at x = ±3 is -1/2 and 3/2)."""
+    dx = 0 if x <= -3, grad · (x/3 + 1/2) if -3 < x < 3, grad if x >= 3 (PyTorch's values at
+    the kinks: 0 at -3 and 1 at 3)."""
 
     @staticmethod
     def forward(ctx, x):
@@ -344,8 +344,8 @@ class Hardswish(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        middle = OPS["where"](x > 3.0, grad, grad * (x * (1.0 / 3.0) + 0.5))
-        return OPS["where"](x < -3.0, grad * 0.0, middle)
+        middle = OPS["where"](x >= 3.0, grad, grad * (x * (1.0 / 3.0) + 0.5))
+        return OPS["where"](x <= -3.0, grad * 0.0, middle)
 
 
 class LogSigmoid(Function):

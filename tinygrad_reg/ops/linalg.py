@@ -13,9 +13,7 @@ from .common import operand, operands
 
 def _swap(t: Tensor) -> Tensor:
     """Swap the last two axes."""
-    axes = list(range(t.ndim))
-    axes[-1], axes[-2] = axes[-2], axes[-1]
-    return t.transpose(*axes)
+    return t.mT
 
 
 class MatMul(Function):

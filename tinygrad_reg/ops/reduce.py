@@ -179,32 +179,64 @@ class CumSum(Function):
 
 class CumProd(Function):
     """out_i = Π_{j<=i} x_j along ``axis``.
-    dx_k = Σ_{i>=k} grad_i · Π_{j<=i, j≠k} x_j, exact with zeros: before a slice's first zero
-    this is (reversed cumsum of grad · out)_k / x_k; at the first zero it is
-    Σ_{i>=k} grad_i · cumprod(x with that zero set to 1)_i; after it, 0. Written with Tensor
-    ops, so it is differentiable again."""
+    dx_k = Σ_{i>=k} grad_i · Π_{j<=i, j≠k} x_j = L_k · S_k with L_k = Π_{j<k} x_j (an
+    exclusive cumulative product) and S_k = grad_k + x_{k+1} · S_{k+1} (a reversed
+    :class:`LinearScan`): exact with zeros, no division and no branch on the values, and
+    differentiable again (the scan's backward is made of scans)."""
 
     @staticmethod
     def forward(ctx, x, axis):
-        out = np.cumprod(x, axis=axis)
-        ctx.save_for_backward(x, out)
+        ctx.save_for_backward(x)
+        return np.cumprod(x, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        axis = ctx.attrs["axis"]
+        last = x.ndim - 1
+        if axis != last:
+            x, grad = x.transpose(axis, last), grad.transpose(axis, last)
+        suffix = LinearScan.apply(grad, x, reverse=True)
+        gx = _exclusive_cumprod(x, reverse=False) * suffix
+        return gx.transpose(axis, last) if axis != last else gx
+
+
+class LinearScan(Function):
+    """A first-order linear recurrence along the last axis:
+    forward, out_0 = g_0 and out_k = g_k + c_k · out_(k-1);
+    ``reverse``, out_(n-1) = g_(n-1) and out_k = g_k + c_(k+1) · out_(k+1).
+    The gradients are scans too: dg = the opposite scan of grad with the same coefficients
+    (r), and dc_k = r_k · out_(k-1) (forward) or r_(k-1) · out_k (reverse), 0 where c is not
+    used. A Python loop over the scanned axis (each step one numpy op over the others)."""
+
+    @staticmethod
+    def forward(ctx, g, c, reverse):
+        out = np.array(g, dtype=np.result_type(g, c), copy=True)
+        n = out.shape[-1]
+        if reverse:
+            for k in range(n - 2, -1, -1):
+                out[..., k] += c[..., k + 1] * out[..., k + 1]
+        else:
+            for k in range(1, n):
+                out[..., k] += c[..., k] * out[..., k - 1]
+        ctx.save_for_backward(c, out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        x, out = ctx.saved_tensors
-        axis = ctx.attrs["axis"]
-        tail = (grad * out).flip(axis).cumsum(axis).flip(axis)  # Σ_{i>=k} grad_i · out_i
-        # the first zero of each slice and the positions before it, as ops (no branch on the
-        # values, so a traced step replays it for any input)
-        seen = (x == 0.0).cumsum(axis)
-        before = seen == 0
-        first = (x == 0.0) & (seen == 1)
-        gx = OPS["where"](before, tail / OPS["where"](before, x, 1.0), 0.0)
-        ones_at_first = OPS["where"](first, 1.0, x)
-        after = (seen >= 1).astype(x.dtype)
-        at_first = (grad * ones_at_first.cumprod(axis) * after).sum(axis, keepdims=True)
-        return gx + at_first * first.astype(x.dtype)
+        c, out = ctx.saved_tensors
+        reverse = ctx.attrs["reverse"]
+        need_g, need_c = ctx.needs_input_grad
+        r = LinearScan.apply(grad, c, reverse=not reverse)
+        dc = None
+        if need_c:
+            if out.shape[-1] == 1:
+                dc = c * 0.0
+            elif reverse:  # dc_k = r_(k-1) · out_k, 0 at k = 0
+                dc = OPS["pad"](r[..., :-1], (1, 0)) * out
+            else:  # dc_k = r_k · out_(k-1), 0 at k = 0
+                dc = r * OPS["pad"](out[..., :-1], (1, 0))
+        return (r if need_g else None), dc
 
 
 class Norm(Function):
@@ -234,13 +266,13 @@ class Norm(Function):
             return None
         x, out = ctx.saved_tensors
         out_k = out.reshape(keepdims_shape(x.shape, a["axis"]))
-        live = out_k > 0.0
-        safe = OPS["where"](live, out_k, 1.0)
+        # where the norm is 0 every x is 0, so x / 1 gives the convention's 0
+        safe = OPS["where"](out_k > 0.0, out_k, 1.0)
         if p == 2:
             scale = x / safe
         else:
             scale = x.sign() * x.abs() ** (p - 1) / safe ** (p - 1)
-        return unreduce(grad, x.shape, a["axis"], a["keepdims"]) * scale * live.astype(x.dtype)
+        return unreduce(grad, x.shape, a["axis"], a["keepdims"]) * scale
 
 
 class ArgExtreme(Function):
@@ -381,10 +413,13 @@ def var(x: Tensor, dim: Any = None, unbiased: bool | None = None,
 def std(x: Tensor, dim: Any = None, unbiased: bool | None = None,
         keepdim: bool | None = None, *, correction: float | None = None,
         ddof: float | None = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
-    """Standard deviation √var over ``dim`` (unbiased by default, as :func:`var`). Its
-    gradient at zero variance is NaN (0/0), as in PyTorch."""
-    return var(x, dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
-               keepdims=keepdims).sqrt()
+    """Standard deviation √var over ``dim`` (unbiased by default, as :func:`var`). At zero
+    variance its gradient is 0 (PyTorch's convention; the derivative of √ is infinite
+    there)."""
+    v = var(x, dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
+            keepdims=keepdims)
+    live = v > 0.0
+    return OPS["where"](live, OPS["where"](live, v, 1.0).sqrt(), 0.0)
 
 
 def logsumexp(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None,

@@ -52,7 +52,7 @@ class Transpose(Function):
         axes = ctx.attrs["axes"]
         if axes is None:
             return grad.transpose()
-        return grad.transpose(*np.argsort(axes).tolist())
+        return grad.permute(*np.argsort(axes).tolist())
 
 
 class BroadcastTo(Function):
@@ -706,8 +706,6 @@ def pad(x: Tensor, pad: Any, mode: str = "constant", value: float = 0.0) -> Tens
             raise ValueError(f"pad: circular padding ({lo}, {hi}) must be at most the size {n} "
                              f"of dim {axis} (shape {x.shape})")
         per_axis[axis] = (lo, hi)
-    if not any(lo or hi for lo, hi in per_axis):
-        return x
     return Pad.apply(x, widths=tuple(per_axis), mode=mode,
                      value=float(value) if mode == "constant" else None)
 

@@ -299,8 +299,8 @@ def check_op(op: Callable[..., Any] | type[Function], *inputs: st.SearchStrategy
              ref: Callable[..., Any] | None = None,
              out_shape: str | Callable[..., tuple[int, ...]] | None = "broadcast",
              second_order: bool = True, check_float32: bool = True, may_alias: bool = False,
-             max_examples: int | None = None, eps: float = 1e-6, atol: float = 1e-5,
-             rtol: float = 1e-3, ref_rtol: float = 1e-10, ref_atol: float = 1e-12,
+             max_examples: int | None = None, eps: float = 1e-6, atol: float = 1e-7,
+             rtol: float = 1e-5, ref_rtol: float = 1e-10, ref_atol: float = 1e-12,
              name: str | None = None) -> None:
     """Property-test ``op`` on examples drawn from ``inputs``: one Hypothesis test, run now.
 
@@ -328,7 +328,9 @@ def check_op(op: Callable[..., Any] | type[Function], *inputs: st.SearchStrategy
        (for documented views such as reshape or transpose);
     d. :func:`~tinygrad_reg.testing.gradcheck` (first derivatives, and each gradient's shape,
        against central differences with ``eps``, ``atol``, ``rtol``) and, when
-       ``second_order``, :func:`~tinygrad_reg.testing.gradgradcheck`;
+       ``second_order``, :func:`~tinygrad_reg.testing.gradgradcheck`. The defaults
+       (``atol=1e-7``, ``rtol=1e-5``) are tighter than gradcheck's own (PyTorch's 1e-5 and
+       1e-3), so that a gradient off by a factor of 1.001 fails;
     e. with ``check_float32``, the same example cast to float32 gives float32 outputs and
        float32 gradients (first order, and second order when ``second_order``).
 

@@ -1,0 +1,321 @@
+"""Code written with PyTorch habits runs: the everyday Tensor API, dim/keepdim, the
+constructors, the return types, and a training script in PyTorch's shape. numpy's spellings
+(axis, keepdims, ddof, transpose(axes)) keep working where they do not conflict."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_reg as tg
+from tinygrad_reg import nn
+from tinygrad_reg.nn import functional as F
+
+
+def t64(values, grad=True):
+    return tg.Tensor(np.array(values, dtype=np.float64), requires_grad=grad)
+
+
+X = np.arange(24.0).reshape(2, 3, 4) % 7 - 3
+
+
+# -- dim / keepdim and axis / keepdims ---------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["sum", "mean", "var", "std", "prod", "logsumexp", "amax",
+                                  "amin", "any", "all", "argmax", "argmin", "norm"])
+def test_every_reduction_takes_dim_keepdim_and_axis_keepdims(name):
+    x = t64(X)
+    call = getattr(x, name)
+    if name == "norm":
+        a, b = x.norm(2, dim=1, keepdim=True), x.norm(2, axis=1, keepdims=True)
+    elif name in ("amax", "amin"):
+        a, b = call(dim=1, keepdim=True), getattr(tg, name)(x, 1, True)
+    else:
+        a, b = call(dim=1, keepdim=True), call(axis=1, keepdims=True)
+    np.testing.assert_array_equal(a.data, b.data)
+    assert a.shape[1] == 1 and a.ndim == 3
+    if name not in ("amax", "amin", "norm"):
+        with pytest.raises(TypeError, match=r"both dim=1 \(PyTorch's name\) and axis=1"):
+            call(dim=1, axis=1)
+        with pytest.raises(TypeError, match="both keepdim=True"):
+            call(1, keepdim=True, keepdims=True)
+
+
+def test_tuple_dims_and_negative_dims():
+    x = t64(X)
+    np.testing.assert_array_equal(x.sum(dim=(0, -1)).data, X.sum(axis=(0, 2)))
+    np.testing.assert_array_equal(tg.sum(x, [0, 2]).data, X.sum(axis=(0, 2)))
+    np.testing.assert_array_equal(tg.mean(x, -1, True).data, X.mean(axis=-1, keepdims=True))
+    with pytest.raises(ValueError, match=r"dim 3 is out of range for a tensor of 3 dims"):
+        x.sum(3)
+
+
+def test_max_with_dim_returns_values_and_indices_like_pytorch():
+    x = t64([[1.0, 5.0, 3.0], [7.0, 2.0, 7.0]])
+    out = x.max(dim=1)
+    assert type(out).__name__ == "max_min" and out._fields == ("values", "indices")
+    np.testing.assert_array_equal(out.values.data, [5.0, 7.0])
+    np.testing.assert_array_equal(out.indices.data, [1, 0])  # the first of a tie
+    assert out.indices.dtype == np.int64
+    values, indices = x.min(1, keepdim=True)
+    assert values.shape == (2, 1) and indices.data.tolist() == [[0], [1]]
+    # the numpy spellings and the full reduction keep returning the values
+    assert x.max().item() == 7.0 and x.max(axis=1).data.tolist() == [5.0, 7.0]
+    # torch.max(a, b) is the elementwise maximum
+    np.testing.assert_array_equal(tg.max(x, t64([[2.0] * 3] * 2)).data, [[2, 5, 3], [7, 2, 7]])
+    out.values.sum().backward()  # the values carry the gradient (ties split)
+    np.testing.assert_array_equal(x.grad.data, [[0, 1, 0], [0.5, 0, 0.5]])
+
+
+def test_argmax_argmin():
+    x = t64([[1.0, 5.0, 3.0], [7.0, 2.0, 7.0]])
+    assert x.argmax().item() == 3 and x.argmax().dtype == np.int64  # of the flattened tensor
+    assert x.argmax(dim=1).data.tolist() == [1, 0]
+    assert x.argmin(1, keepdim=True).shape == (2, 1)
+    assert tg.argmax(x, axis=0).data.tolist() == [1, 0, 1]
+    assert x.argmax(dim=1).grad_fn is None and not x.argmax(1).requires_grad
+
+
+def test_transpose_two_dims_swaps_them_numpy_forms_permute():
+    x = t64(X)
+    assert x.transpose(0, 2).shape == (4, 3, 2)
+    assert x.transpose(1, 0).shape == (3, 2, 4)  # PyTorch: swap dims 1 and 0
+    assert x.transpose().shape == (4, 3, 2)  # numpy: reverse all
+    assert x.transpose((1, 0, 2)).shape == (3, 2, 4)  # numpy: a permutation
+    assert x.transpose(2, 0, 1).shape == (4, 2, 3)
+    assert x.permute(2, 0, 1).shape == (4, 2, 3) and x.permute((2, 0, 1)).shape == (4, 2, 3)
+    m = t64([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(m.transpose(0, 1).data, [[1, 3], [2, 4]])
+    assert x.mT.shape == (2, 4, 3) and m.T.shape == (2, 2)
+    with pytest.raises(ValueError, match="not a permutation"):
+        x.permute(0, 0, 1)
+
+
+def test_var_and_std_are_unbiased_by_default():
+    x = t64([1.0, 2.0, 4.0])
+    assert x.var().item() == pytest.approx(np.var([1, 2, 4], ddof=1))
+    assert x.var(unbiased=False).item() == pytest.approx(np.var([1, 2, 4]))
+    assert x.var(correction=0).item() == x.var(ddof=0).item() == x.var(unbiased=False).item()
+    assert x.std().item() == pytest.approx(np.std([1, 2, 4], ddof=1))
+    assert x.var(0, True).item() == pytest.approx(np.var([1, 2, 4], ddof=1))  # (dim, unbiased)
+    with pytest.raises(TypeError, match="give one of unbiased, correction"):
+        x.var(unbiased=True, ddof=1)
+
+
+# -- tensors, constructors and dtypes ------------------------------------------------------
+
+def test_tg_tensor_infers_pytorchs_dtypes_and_copies():
+    assert tg.tensor([0, 1, 2]).dtype == np.int64
+    assert tg.tensor([0.0, 1.0]).dtype == np.float32
+    assert tg.tensor([True, False]).dtype == np.bool_
+    assert tg.tensor(3).dtype == np.int64 and tg.tensor(3).shape == ()
+    assert tg.tensor([1, 2], dtype=tg.float64).dtype == np.float64
+    a = np.arange(3.0)
+    t = tg.tensor(a)
+    assert t.dtype == np.float64 and not np.shares_memory(t.data, a)  # copies, keeps dtype
+    s = tg.from_numpy(a)
+    assert np.shares_memory(s.data, a)
+    a[0] = 9.0
+    assert s.data[0] == 9.0 and t.data[0] == 0.0
+    assert tg.Tensor([1, 2]).dtype == np.float32  # torch.Tensor's rule: float32
+    assert tg.tensor([1.0], requires_grad=True).requires_grad
+    with pytest.raises(TypeError, match="only floating-point tensors can require grad"):
+        tg.tensor([1, 2], requires_grad=True)
+
+
+@pytest.mark.parametrize("data, err, words", [
+    ("abc", TypeError, "tensor: cannot make a tensor from str 'abc'"),
+    (b"\x00\x01", TypeError, "cannot make a tensor from bytes"),
+    (np.array([{}, 1], dtype=object), TypeError, "cannot hold an array of dtype object"),
+    ([[1, 2], [3]], ValueError, r"cannot make a tensor from list \[\[1, 2\], \[3\]\]"),
+    ([1, None], TypeError, "cannot make a tensor from list"),
+])
+def test_tg_tensor_refuses_what_is_not_numbers(data, err, words):
+    with pytest.raises(err, match=words):
+        tg.tensor(data)
+
+
+def test_constructors():
+    assert tg.zeros(2, 3).shape == (2, 3) and tg.zeros(2, 3).dtype == np.float32
+    assert tg.zeros((2, 3)).shape == (2, 3)
+    assert tg.ones(4, dtype=tg.int64).data.tolist() == [1, 1, 1, 1]
+    assert tg.full((2,), 7).dtype == np.int64 and tg.full((2,), 0.5).dtype == np.float32
+    assert tg.full((2,), True).dtype == np.bool_
+    assert tg.empty(3).shape == (3,)
+    x = tg.randn(2, 2, generator=np.random.default_rng(0), dtype=tg.float64)
+    y = tg.randn(2, 2, generator=np.random.default_rng(0), dtype=tg.float64)
+    np.testing.assert_array_equal(x.data, y.data)
+    u = tg.rand(50).data
+    assert tg.rand(5).dtype == np.float32 and ((u >= 0) & (u < 1)).all()
+    r = tg.randint(0, 3, (100,), generator=np.random.default_rng(1))
+    assert r.dtype == np.int64 and set(r.data.tolist()) == {0, 1, 2}
+    assert tg.randint(5, (3,)).data.max() < 5
+    assert tg.arange(5).dtype == np.int64 and tg.arange(5).data.tolist() == [0, 1, 2, 3, 4]
+    assert tg.arange(0, 1, 0.25).dtype == np.float32 and tg.arange(0, 1, 0.25).shape == (4,)
+    assert tg.linspace(0, 1, 5).data.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    np.testing.assert_array_equal(tg.eye(2, 3).data, np.eye(2, 3))
+    z = tg.zeros_like(x)
+    assert z.dtype == np.float64 and z.shape == (2, 2)
+    assert tg.ones_like(x, dtype=tg.float32).dtype == np.float32
+    assert tg.full_like(x, 3.0).data.tolist() == [[3.0, 3.0], [3.0, 3.0]]
+    w = tg.zeros(3, requires_grad=True)
+    assert w.requires_grad and w.is_leaf
+    assert sorted(tg.randperm(4).data.tolist()) == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="device 'cuda' is not available"):
+        tg.zeros(2, device="cuda")
+    with pytest.raises(ValueError, match="sizes must be >= 0"):
+        tg.zeros(-1)
+
+
+def test_the_everyday_tensor_methods():
+    x = t64(X)
+    assert x.size() == (2, 3, 4) and x.size(-1) == 4 and x.dim() == 3 and x.numel() == 24
+    assert x.view(6, -1).shape == (6, 4) and x.reshape(-1).shape == (24,)
+    assert x.view(-1, 4).data.base is not None  # a view
+    with pytest.raises(RuntimeError, match=r"use \.reshape\(\.\.\.\) instead"):
+        x.transpose(0, 2).view(24)
+    assert x.unsqueeze(0).shape == (1, 2, 3, 4) and x.unsqueeze(-1).shape == (2, 3, 4, 1)
+    assert x.unsqueeze(1).squeeze(1).shape == (2, 3, 4)
+    assert x.squeeze(0).shape == (2, 3, 4)  # a dim that is not 1 is left alone (PyTorch)
+    assert x.flatten().shape == (24,) and x.flatten(1).shape == (2, 12)
+    assert x.flatten(0, 1).shape == (6, 4)
+    col = t64([[1.0], [2.0]])
+    assert col.expand(2, 3).shape == (2, 3) and col.expand(-1, 5).shape == (2, 5)
+    assert col.expand(4, 2, 3).shape == (4, 2, 3)
+    with pytest.raises(ValueError, match=r"cannot be expanded to \(3, 3\)"):
+        col.expand(3, 3)
+    assert col.repeat(2, 3).shape == (4, 3) and col.repeat(2, 1, 1).shape == (2, 2, 1)
+    c = x.clone()
+    assert not np.shares_memory(c.data, x.data) and c.grad_fn is not None
+    assert x.contiguous() is x and x.transpose(0, 1).contiguous().data.flags.c_contiguous
+    assert t64([2.5]).item() == 2.5 and x.tolist() == X.tolist()
+    assert x.float().dtype == np.float32 and x.float().double().dtype == np.float64
+    assert x.long().dtype == np.int64 and x.int().dtype == np.int32 and x.bool().dtype == bool
+    assert x.to(tg.float32).dtype == np.float32 and x.to("cpu") is x
+    assert x.to(tg.tensor([1])).dtype == np.int64 and x.type_as(x.float()).dtype == np.float32
+    with pytest.raises(ValueError, match="device 'cuda:0' is not available"):
+        x.to("cuda:0")
+    m = x.masked_fill(x > 0, 0.0)
+    assert m.data.max() == 0.0 and m.requires_grad
+    assert x.clamp(min=-1, max=1).data.min() == -1.0 and x.clamp(max=0).data.max() == 0.0
+    assert x.device == "cpu"
+
+
+def test_backward_takes_gradient_as_pytorch_calls_it():
+    x = t64([1.0, 2.0])
+    (x * x).backward(gradient=tg.tensor([1.0, 0.5], dtype=tg.float64))
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+    with pytest.raises(TypeError, match="both grad and gradient"):
+        (x * x).backward(np.ones(2), gradient=np.ones(2))
+
+
+def test_cat_split_chunk_stack():
+    a, b = t64([[1.0, 2.0]]), t64([[3.0, 4.0]])
+    assert tg.cat is tg.concatenate
+    assert tg.cat([a, b]).shape == (2, 2) and tg.cat([a, b], dim=1).shape == (1, 4)
+    assert tg.cat((a, b), axis=1).shape == (1, 4) and tg.stack([a, b], dim=1).shape == (1, 2, 2)
+    parts = tg.arange(10).split(4)
+    assert [p.data.tolist() for p in parts] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert [p.shape for p in tg.split(t64(X), [1, 2], dim=1)] == [(2, 1, 4), (2, 2, 4)]
+    assert [p.numel() for p in tg.arange(10).chunk(3)] == [4, 4, 2]
+    assert [p.numel() for p in tg.arange(6).chunk(4)] == [2, 2, 2]  # PyTorch: fewer pieces
+    with pytest.raises(ValueError, match="must be >= 0 and add up to 3"):
+        t64(X).split([1, 1], dim=1)
+
+
+def test_where_with_two_python_numbers():
+    cond = tg.tensor([True, False, True])
+    out = tg.where(cond, 4, 2)
+    assert out.data.tolist() == [4, 2, 4] and out.dtype == np.int64
+    assert tg.where(cond, 1.5, 2).dtype == np.float32
+    assert tg.tensor([1.0, -1.0]).where(cond[:2], 0.0).data.tolist() == [1.0, 0.0]
+
+
+def test_logic_and_comparisons_are_bool_tensors():
+    x = tg.tensor([-1.0, 0.5, 2.0])
+    m = (x > 0) & (x < 1)
+    assert m.dtype == bool and m.data.tolist() == [False, True, False]
+    assert (~m).data.tolist() == [True, False, True] and ((x > 0) | m).data.tolist()[2]
+    assert (x > 0).any().item() and not (x > 0).all().item()
+    with pytest.raises(TypeError, match="needs bool or integer tensors"):
+        x & m
+
+
+# -- code in PyTorch's shape ---------------------------------------------------------------------
+
+def test_a_scalar_expression_matches_pytorch():
+    # expressions in the style of a scalar autograd engine's sanity tests; the numbers are
+    # PyTorch 2.13's in float64
+    x = tg.tensor([-4.0], dtype=tg.float64, requires_grad=True)
+    z = 2 * x + 2 + x
+    q = z.relu() + z * x
+    h = (z * z).relu()
+    y = h + q + q * x
+    y.backward()
+    assert (y.item(), x.grad.item()) == (-20.0, 46.0)
+    a = tg.tensor([-4.0], dtype=tg.float64, requires_grad=True)
+    b = tg.tensor([2.0], dtype=tg.float64, requires_grad=True)
+    c = a + b
+    d = a * b + b ** 3
+    c = c + c + 1
+    c = c + 1 + c + (-a)
+    d = d + d * 2 + (b + a).relu()
+    d = d + 3 * d + (b - a).relu()
+    e = c - d
+    f = e ** 2
+    g = f / 2.0
+    g = g + 10.0 / f
+    g.backward()
+    assert g.item() == pytest.approx(24.70408163265306, rel=1e-14)
+    assert a.grad.item() == pytest.approx(138.83381924198252, rel=1e-14)
+    assert b.grad.item() == pytest.approx(645.5772594752186, rel=1e-14)
+
+
+@pytest.mark.parametrize("name, fn, grad", [
+    # classic optimisation test functions and their gradients, derived by hand
+    ("sphere", lambda x, y: x ** 2 + y ** 2, lambda x, y: (2 * x, 2 * y)),
+    ("matyas", lambda x, y: 0.26 * (x ** 2 + y ** 2) - 0.48 * x * y,
+     lambda x, y: (0.52 * x - 0.48 * y, 0.52 * y - 0.48 * x)),
+    ("rosenbrock", lambda x, y: 100 * (y - x ** 2) ** 2 + (1 - x) ** 2,
+     lambda x, y: (-400 * x * (y - x ** 2) - 2 * (1 - x), 200 * (y - x ** 2))),
+])
+def test_gradients_of_test_functions(name, fn, grad):
+    x, y = tg.tensor(1.5, dtype=tg.float64, requires_grad=True), tg.tensor(
+        -0.5, dtype=tg.float64, requires_grad=True)
+    fn(x, y).backward()
+    gx, gy = grad(1.5, -0.5)
+    assert x.grad.item() == pytest.approx(gx, rel=1e-14)
+    assert y.grad.item() == pytest.approx(gy, rel=1e-14)
+
+
+def test_gradient_descent_on_rosenbrock_by_hand_reaches_the_minimum():
+    x0 = tg.tensor(0.0, dtype=tg.float64, requires_grad=True)
+    x1 = tg.tensor(2.0, dtype=tg.float64, requires_grad=True)
+    for _ in range(20000):
+        y = 100 * (x1 - x0 ** 2) ** 2 + (1 - x0) ** 2
+        x0.grad = x1.grad = None
+        y.backward()
+        with tg.no_grad():  # PyTorch's hand-written update, in place
+            x0 -= 0.001 * x0.grad
+            x1 -= 0.001 * x1.grad
+    assert x0.item() == pytest.approx(1.0, abs=1e-3) and x1.item() == pytest.approx(1.0, abs=2e-3)
+
+
+def test_a_training_script_in_pytorchs_shape_runs():
+    tg.manual_seed(0)
+    X = tg.randn(120, 4)
+    y = (X[:, 0] + X[:, 1] > 0).long() + (X[:, 2] > 1).long()
+    model = nn.Sequential(nn.Linear(4, 16), nn.GELU(), nn.Dropout(0.1), nn.Linear(16, 3))
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
+    opt = tg.optim.SGD(model.parameters(), lr=0.5)
+    for _ in range(150):
+        opt.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        opt.step()
+    model.eval()
+    with tg.no_grad():
+        pred = model(X).argmax(dim=1)
+    accuracy = (pred == y).float().mean().item()
+    assert accuracy > 0.9, accuracy
+    assert F.softmax(model(X), dim=1).sum(dim=1).data == pytest.approx(np.ones(120))
