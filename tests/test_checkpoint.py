@@ -51,13 +51,15 @@ def test_nested_dict_and_optimizer_state_round_trip(tmp_path):
     assert got["best"] is None and got["history"] == [0.5, 0.25] and got["shape"] == (2, 3)
     assert got[7].dtype == np.float32 and got[7] == 1.5  # a numpy scalar keeps its dtype
     np.testing.assert_array_equal(got["model"]["0.weight"], m[0].weight.data)
-    hyper = got["optim"]["hyperparams"]
-    assert hyper["lr"] == 0.01 and hyper["betas"] == (0.8, 0.9)
-    assert got["optim"]["state"]["0"]["step"] == 1
-    opt2 = optim.Adam(model(), lr=1.0)
+    hyper = got["optim"]["param_groups"][0]  # PyTorch's layout, integer keys kept
+    assert hyper["lr"] == 0.01 and hyper["betas"] == (0.8, 0.9) and hyper["params"] == [0, 1, 2, 3]
+    assert got["optim"]["state"][0]["step"] == 1
+    m2 = model()
+    opt2 = optim.Adam(m2, lr=1.0)
     opt2.load_state_dict(got["optim"])
     assert opt2.lr == 0.01 and opt2.betas == (0.8, 0.9)
-    np.testing.assert_array_equal(opt2.state[0]["exp_avg"], opt.state[0]["exp_avg"])
+    np.testing.assert_array_equal(opt2.state[m2[0].weight]["exp_avg"],
+                                  opt.state[m[0].weight]["exp_avg"])
 
 
 def test_an_optimizer_with_lr_zero_round_trips(tmp_path):

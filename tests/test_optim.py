@@ -239,7 +239,7 @@ def test_params_without_grad_are_skipped_and_zero_grad_sets_none():
     opt.step()
     np.testing.assert_array_equal(ps[1].data, B0)
     assert not np.array_equal(ps[0].data, W0)
-    assert opt.state[1] == {} and opt.state[0]["step"] == 1
+    assert ps[1] not in opt.state and opt.state[ps[0]]["step"] == 1
     opt.zero_grad()
     assert ps[0].grad is None and ps[1].grad is None
 
@@ -253,7 +253,7 @@ def test_float32_parameters_stay_float32(cls):
         lin(tg.Tensor(np.ones((4, 3), dtype=np.float32))).sum().backward()
         opt.step()
     assert all(p.dtype == np.float32 for p in lin.parameters())
-    assert all(v.dtype == np.float32 for st in opt.state for v in st.values()
+    assert all(v.dtype == np.float32 for st in opt.state.values() for v in st.values()
                if isinstance(v, np.ndarray))
 
 
@@ -299,22 +299,27 @@ def test_load_state_dict_validates_before_changing_anything():
     opt.step()
     good = opt.state_dict()
     bad_shape = optim.Adam(params()).state_dict()
-    bad_shape["state"] = {"0": {"step": 1, "exp_avg": np.zeros((2, 2)),
-                                "exp_avg_sq": np.zeros((3, 2))}}
-    fresh = optim.Adam(params(), lr=0.01)
+    bad_shape["state"] = {0: {"step": 1, "exp_avg": np.zeros((2, 2)),
+                              "exp_avg_sq": np.zeros((3, 2))}}
+    fresh_ps = params()
+    fresh = optim.Adam(fresh_ps, lr=0.01)
     with pytest.raises(ValueError, match=r"state 0.exp_avg has shape \(2, 2\).*shape \(3, 2\)"):
         fresh.load_state_dict(bad_shape)
+    group = good["param_groups"][0]
     with pytest.raises(ValueError, match="lr must be >= 0"):
-        fresh.load_state_dict({"hyperparams": {**good["hyperparams"], "lr": -1},
-                               "state": good["state"]})
-    with pytest.raises(KeyError, match="state for parameter 5"):
-        fresh.load_state_dict({"hyperparams": {}, "state": {"5": {"step": 1}}})
-    with pytest.raises(KeyError, match="unknown hyper-parameters"):
-        fresh.load_state_dict({"hyperparams": {"momentum": 0.9}, "state": {}})
-    assert fresh.lr == 0.01 and all(st == {} for st in fresh.state)
+        fresh.load_state_dict({"param_groups": [{**group, "lr": -1}], "state": good["state"]})
+    with pytest.raises(KeyError, match="state for parameter 5, which no group lists"):
+        fresh.load_state_dict({"param_groups": [group], "state": {5: {"step": 1}}})
+    with pytest.raises(KeyError, match="unknown hyper-parameter 'momentum'"):
+        fresh.load_state_dict({"param_groups": [{**group, "momentum": 0.9}], "state": {}})
+    with pytest.raises(ValueError, match="has 1 parameters in the state but 2 here"):
+        fresh.load_state_dict({"param_groups": [{**group, "params": [0]}], "state": {}})
+    with pytest.raises(ValueError, match="the state has 2 parameter groups"):
+        fresh.load_state_dict({"param_groups": [group, group], "state": {}})
+    assert fresh.lr == 0.01 and fresh.state == {}
     fresh.load_state_dict(good)
-    assert fresh.lr == 0.05 and fresh.state[0]["step"] == 1
-    assert fresh.state[0]["exp_avg"] is not opt.state[0]["exp_avg"]  # copied
+    assert fresh.lr == 0.05 and fresh.state[fresh_ps[0]]["step"] == 1
+    assert fresh.state[fresh_ps[0]]["exp_avg"] is not opt.state[ps[0]]["exp_avg"]  # copied
 
 
 def test_state_dict_is_a_copy():
@@ -323,9 +328,11 @@ def test_state_dict_is_a_copy():
     loss_fn(*ps).backward()
     opt.step()
     sd = opt.state_dict()
-    sd["state"]["0"]["momentum_buffer"][...] = 0
-    assert np.abs(opt.state[0]["momentum_buffer"]).sum() > 0
-    assert sd["hyperparams"] == dict(lr=0.1, momentum=0.9, nesterov=False, weight_decay=0.0)
+    sd["state"][0]["momentum_buffer"][...] = 0
+    assert np.abs(opt.state[ps[0]]["momentum_buffer"]).sum() > 0
+    # PyTorch's layout: state by parameter index, hyper-parameters per group
+    assert sd["param_groups"] == [dict(lr=0.1, momentum=0.9, dampening=0.0, nesterov=False,
+                                       weight_decay=0.0, maximize=False, params=[0, 1])]
 
 
 def test_adam_bias_correction_first_step_is_lr_times_sign():
@@ -335,7 +342,7 @@ def test_adam_bias_correction_first_step_is_lr_times_sign():
     (p * tg.Tensor(np.array([1e-3, 5.0, -7.0]))).sum().backward()
     opt.step()
     np.testing.assert_allclose(p.data, [3.0 - 0.1, -2.0 - 0.1, 0.5 + 0.1], rtol=0, atol=1e-15)
-    assert math.isclose(opt.state[0]["exp_avg"][1], 0.5)
+    assert math.isclose(opt.state[p]["exp_avg"][1], 0.5)
 
 
 @pytest.mark.parametrize("make", [

@@ -3,12 +3,14 @@
 functional face (:mod:`tinygrad_reg.nn.functional`)."""
 
 from . import functional, init, losses
+from .conv import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Conv1d, Conv2d, MaxPool1d, MaxPool2d
 from .layers import (
     CELU,
     ELU,
     GELU,
     SELU,
     Dropout,
+    Embedding,
     Flatten,
     Hardsigmoid,
     Hardswish,
@@ -40,10 +42,13 @@ from .losses import (
     SmoothL1Loss,
 )
 from .module import IncompatibleKeys, Module, ModuleList, Parameter, Sequential
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys", "Linear",
            "Identity", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "CELU", "SELU", "GELU",
            "SiLU", "Mish", "Softplus", "Softsign", "Hardtanh", "ReLU6", "Hardsigmoid",
            "Hardswish", "LogSigmoid", "Softmax", "LogSoftmax", "Dropout", "Flatten", "Unflatten",
            "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss",
-           "CrossEntropyLoss", "NLLLoss", "functional", "init", "losses"]
+           "CrossEntropyLoss", "NLLLoss", "Embedding", "Conv1d", "Conv2d", "MaxPool1d",
+           "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d",
+           "BatchNorm2d", "LayerNorm", "GroupNorm", "functional", "init", "losses"]

@@ -24,8 +24,18 @@ from ..ops.activation import (
     softsign,
     tanh,
 )
+from ..ops.conv import (
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    max_pool1d,
+    max_pool2d,
+)
 from ..ops.linalg import linear
-from ..ops.shape import pad
+from ..ops.normalization import batch_norm, group_norm, layer_norm
+from ..ops.shape import embedding, pad
 from ..regularization import dropout
 from .losses import (
     binary_cross_entropy,
@@ -42,4 +52,7 @@ __all__ = ["linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "leaky
            "celu", "selu", "gelu", "silu", "mish", "softplus", "softsign", "hardtanh", "relu6",
            "hardsigmoid", "hardswish", "logsigmoid", "dropout", "pad",
            "binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy",
-           "nll_loss", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss"]
+           "nll_loss", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "conv1d",
+           "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+           "adaptive_avg_pool2d", "batch_norm", "layer_norm", "group_norm", "embedding"]
+

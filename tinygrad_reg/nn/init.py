@@ -116,11 +116,27 @@ def scaled_normal(shape: Any, std: float = 0.01, *, generator: np.random.Generat
     return _normal(shape, float(std), generator, dt)
 
 
+def fan_in_uniform(shape: Any, *, generator: np.random.Generator | None = None,
+                   dtype: Any = np.float32) -> np.ndarray:
+    """Weights from U(-1/√fan_in, 1/√fan_in): PyTorch's default for ``nn.Linear`` and
+    ``nn.Conv*d`` weights (``kaiming_uniform_`` with a = √5) and their biases (for a bias,
+    give the weight's shape's fan_in through a shape (out, in, *kernel) and take row 0)."""
+    shape = _shape(shape, "fan_in_uniform")
+    dt = _float_dtype(dtype, "fan_in_uniform")
+    fan_in, _ = _fans(shape, "fan_in_uniform")
+    bound = 1.0 / math.sqrt(fan_in)
+    out = resolve(generator).random(shape, dtype=dt)
+    out *= dt.type(2.0 * bound)
+    out -= dt.type(bound)
+    return out
+
+
 INITIALISERS: dict[str, Initialiser] = {
     "he": he_normal, "he_normal": he_normal, "kaiming": he_normal, "kaiming_normal": he_normal,
     "xavier_uniform": xavier_uniform, "glorot_uniform": xavier_uniform,
     "xavier_normal": xavier_normal, "glorot_normal": xavier_normal,
-    "scaled_normal": scaled_normal,
+    "scaled_normal": scaled_normal, "fan_in_uniform": fan_in_uniform,
+    "pytorch": fan_in_uniform,
 }
 
 
@@ -135,5 +151,69 @@ def get(init: str | Initialiser) -> Initialiser:
                      f"callable fn(shape, *, generator, dtype) -> ndarray")
 
 
-__all__ = ["he_normal", "xavier_uniform", "xavier_normal", "scaled_normal", "INITIALISERS",
-           "get"]
+# -- PyTorch's in-place spelling: nn.init.xavier_uniform_(layer.weight) ------------------------
+
+def _fill(tensor: Any, values: np.ndarray) -> Any:
+    from ..autograd import no_grad
+
+    with no_grad():
+        tensor.copy_(values)
+    return tensor
+
+
+def _like(tensor: Any, fn: Initialiser, generator: Any, **kw: Any) -> Any:
+    return _fill(tensor, fn(tensor.shape, generator=generator, dtype=tensor.dtype, **kw))
+
+
+def kaiming_normal_(tensor: Any, *, generator: np.random.Generator | None = None) -> Any:
+    """Fill ``tensor`` in place from N(0, 2/fan_in) (:func:`he_normal`); returns it."""
+    return _like(tensor, he_normal, generator)
+
+
+def kaiming_uniform_(tensor: Any, *, generator: np.random.Generator | None = None) -> Any:
+    """Fill ``tensor`` in place from U(±√(6/fan_in)) (He uniform, variance 2/fan_in)."""
+    fan_in, _ = _fans(tuple(tensor.shape), "kaiming_uniform_")
+    bound = math.sqrt(6.0 / fan_in)
+    return _fill(tensor, resolve(generator).uniform(-bound, bound, tensor.shape))
+
+
+def xavier_uniform_(tensor: Any, *, generator: np.random.Generator | None = None) -> Any:
+    """Fill ``tensor`` in place from :func:`xavier_uniform`; returns it."""
+    return _like(tensor, xavier_uniform, generator)
+
+
+def xavier_normal_(tensor: Any, *, generator: np.random.Generator | None = None) -> Any:
+    """Fill ``tensor`` in place from :func:`xavier_normal`; returns it."""
+    return _like(tensor, xavier_normal, generator)
+
+
+def normal_(tensor: Any, mean: float = 0.0, std: float = 1.0, *,
+            generator: np.random.Generator | None = None) -> Any:
+    """Fill ``tensor`` in place from N(mean, std²); returns it."""
+    return _fill(tensor, resolve(generator).normal(mean, std, tensor.shape))
+
+
+def uniform_(tensor: Any, a: float = 0.0, b: float = 1.0, *,
+             generator: np.random.Generator | None = None) -> Any:
+    """Fill ``tensor`` in place from U(a, b); returns it."""
+    return _fill(tensor, resolve(generator).uniform(a, b, tensor.shape))
+
+
+def constant_(tensor: Any, val: float) -> Any:
+    """Fill ``tensor`` in place with ``val``; returns it."""
+    return _fill(tensor, np.full(tensor.shape, val))
+
+
+def zeros_(tensor: Any) -> Any:
+    """Fill ``tensor`` in place with zeros; returns it."""
+    return constant_(tensor, 0.0)
+
+
+def ones_(tensor: Any) -> Any:
+    """Fill ``tensor`` in place with ones; returns it."""
+    return constant_(tensor, 1.0)
+
+
+__all__ = ["he_normal", "xavier_uniform", "xavier_normal", "scaled_normal", "fan_in_uniform",
+           "INITIALISERS", "get", "kaiming_normal_", "kaiming_uniform_", "xavier_uniform_",
+           "xavier_normal_", "normal_", "uniform_", "constant_", "zeros_", "ones_"]

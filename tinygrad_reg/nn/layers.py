@@ -9,7 +9,8 @@ import numpy as np
 from .._tensor import Tensor
 from ..ops import activation as A
 from ..ops.linalg import linear
-from ..ops.shape import flatten
+from ..ops.shape import embedding, flatten
+from ..random import resolve
 from ..regularization import drop_probability
 from . import functional as F
 from . import init as _init
@@ -198,6 +199,38 @@ class Dropout(Module):
         return f"keep_prob={self.keep_prob}" if self.keep_prob is not None else f"p={self.p}"
 
 
+class Embedding(Module):
+    """``nn.Embedding(num_embeddings, embedding_dim, padding_idx=None)``: a lookup table
+    ``weight`` (num_embeddings, embedding_dim) drawn from N(0, 1) as PyTorch; integer input
+    of any shape gives (..., embedding_dim). The row ``padding_idx`` starts at zero and never
+    gets a gradient."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 *, generator: np.random.Generator | None = None,
+                 dtype: Any = np.float32) -> None:
+        super().__init__()
+        self.num_embeddings = _positive_int(num_embeddings, "num_embeddings", "Embedding")
+        self.embedding_dim = _positive_int(embedding_dim, "embedding_dim", "Embedding")
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(f"Embedding: padding_idx={padding_idx} must be within "
+                                 f"num_embeddings={num_embeddings}")
+            padding_idx = int(padding_idx) % num_embeddings
+        self.padding_idx = padding_idx
+        dt = np.dtype(dtype)
+        w = resolve(generator).standard_normal((num_embeddings, embedding_dim)).astype(dt)
+        if padding_idx is not None:
+            w[padding_idx] = 0.0
+        self.weight = Parameter(w)
+
+    def forward(self, index: Any) -> Tensor:
+        return embedding(index, self.weight, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
+
+
 class Flatten(Module):
     """Merge dims ``start_dim`` … ``end_dim`` into one: (N, C, H, W) -> (N, C·H·W) with the
     defaults (start_dim=1, end_dim=-1); a 0-d input gives shape (1,), as PyTorch."""
@@ -240,4 +273,4 @@ class Unflatten(Module):
 __all__ = ["Linear", "Identity", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "CELU", "SELU",
            "GELU", "SiLU", "Mish", "Softplus", "Softsign", "Hardtanh", "ReLU6", "Hardsigmoid",
            "Hardswish", "LogSigmoid", "Softmax", "LogSoftmax", "Dropout", "Flatten",
-           "Unflatten"]
+           "Unflatten", "Embedding"]

@@ -363,6 +363,29 @@ def _pad_spec(ndim: int, axis: int, lo: int, hi: int) -> tuple:
     return tuple(spec)
 
 
+class Embedding(Function):
+    """out[..., :] = weight[index[...], :] (a table lookup; index holds integers).
+    dweight = grad's rows added at their indices (repeats accumulate), except at
+    ``padding_idx``, whose row never gets a gradient (PyTorch's rule); index gets none."""
+
+    @staticmethod
+    def forward(ctx, weight, index, padding_idx):
+        ctx.save_for_backward(index)
+        return weight[index]
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        weight = ctx.inputs[0]
+        dim = weight.shape[1]
+        flat = index.reshape(-1)
+        g = grad.reshape(-1, dim)
+        pad = ctx.attrs["padding_idx"]
+        if pad is not None:
+            g = g * (flat != pad).astype(g.dtype).unsqueeze(1)
+        return IndexAdd.apply(g, flat, size=weight.shape[0], axis=0), None
+
+
 class Clone(Function):
     """out = a copy of x (new memory).   dx = grad."""
 
@@ -778,6 +801,20 @@ def repeat(x: Tensor, *sizes: Any) -> Tensor:
     return Repeat.apply(x, reps=reps)
 
 
+def embedding(index: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """``weight[index]``: rows of the table for integer ``index`` of any shape; the row
+    ``padding_idx`` gets no gradient. Indices out of range: IndexError."""
+    idx = index if isinstance(index, Tensor) else Tensor(np.asarray(index))
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}"
+                        + ("; call .long() on them" if idx.dtype.kind == "f" else ""))
+    n = weight.shape[0]
+    if idx.numel() and (idx._data.min() < -n or idx._data.max() >= n):
+        raise IndexError(f"embedding: index values must lie in [0, {n}) (num_embeddings), got "
+                         f"[{idx._data.min()}, {idx._data.max()}]")
+    return Embedding.apply(weight, idx, padding_idx=padding_idx)
+
+
 def clone(x: Tensor) -> Tensor:
     """A copy of x in new memory, in the graph (its gradient passes through)."""
     return Clone.apply(x)
@@ -791,4 +828,4 @@ def contiguous(x: Tensor) -> Tensor:
 __all__ = ["reshape", "view", "transpose", "permute", "swap_last", "broadcast_to", "expand",
            "sum_to", "squeeze", "unsqueeze", "expand_dims", "flatten", "getitem",
            "concatenate", "cat", "stack", "split", "chunk", "flip", "roll", "pad", "tril",
-           "triu", "gather", "index_select", "repeat", "clone", "contiguous"]
+           "triu", "gather", "index_select", "repeat", "clone", "contiguous", "embedding"]

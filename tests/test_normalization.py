@@ -1,0 +1,173 @@
+"""Batch, layer and group normalization and embeddings: exact gradients through the statistics
+(first and second order, by check_op), PyTorch's running statistics and state dict, train and
+eval behaviour, and the errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import strategies as st
+
+import tinygrad_reg as tg
+from tinygrad_reg import nn
+from tinygrad_reg.nn import functional as F
+from tinygrad_reg.testing import strategies as S
+
+
+def _normalize(x, axes, eps=1e-5):
+    mean = x.mean(axis=axes, keepdims=True)
+    var = x.var(axis=axes, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps)
+
+
+@st.composite
+def bn_inputs(draw):
+    shape = draw(st.sampled_from([(3, 2), (2, 3, 4), (2, 2, 2, 3), (1, 2, 2, 2)]))
+    x = draw(S.distinct_arrays(shape, low=-3.0, high=3.0, gap=0.03).map(
+        lambda a: tg.Tensor(a, requires_grad=True)))
+    c = shape[1]
+    return x, draw(S.tensors((c,), low=0.5, high=2.0)), draw(S.tensors((c,)))
+
+
+def _ref_bn(x, w, b):
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    return _normalize(x, axes) * w.reshape(shape) + b.reshape(shape)
+
+
+@st.composite
+def ln_inputs(draw):
+    shape = draw(st.sampled_from([(2, 3), (2, 2, 3), (3, 4)]))
+    x = draw(S.distinct_arrays(shape, low=-3.0, high=3.0, gap=0.03).map(
+        lambda a: tg.Tensor(a, requires_grad=True)))
+    return x, draw(S.tensors(shape[-1:])), draw(S.tensors(shape[-1:]))
+
+
+@st.composite
+def gn_inputs(draw):
+    shape = draw(st.sampled_from([(2, 4, 3), (1, 4, 2, 2), (2, 6)]))
+    x = draw(S.distinct_arrays(shape, low=-3.0, high=3.0, gap=0.03).map(
+        lambda a: tg.Tensor(a, requires_grad=True)))
+    return x, draw(S.tensors((shape[1],))), draw(S.tensors((shape[1],)))
+
+
+def _ref_gn(x, w, b, groups=2):
+    n, c = x.shape[:2]
+    y = _normalize(x.reshape(n, groups, -1), (2,)).reshape(x.shape)
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    return y * w.reshape(shape) + b.reshape(shape)
+
+
+def case(name, op, ref, *inputs, **options):
+    return pytest.param(name, op, ref, inputs, options, id=name)
+
+
+CASES = [
+    # training-mode batch norm: the gradient flows through the batch statistics
+    case("batch_norm", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+         _ref_bn, bn_inputs()),
+    case("layer_norm", lambda x, w, b: F.layer_norm(x, x.shape[-1:], w, b),
+         lambda x, w, b: _normalize(x, (-1,)) * w + b, ln_inputs()),
+    case("group_norm", lambda x, w, b: F.group_norm(x, 2, w, b), _ref_gn, gn_inputs()),
+    case("embedding", lambda w, idx: F.embedding(idx, w),
+         lambda w, idx: w[idx],
+         st.tuples(S.tensors((4, 3)), st.just(np.array([[0, 1, 3], [3, 3, 2]]))),
+         out_shape=None),
+]
+
+
+@pytest.mark.parametrize("name, op, ref, inputs, options", CASES)
+def test_op(name, op, ref, inputs, options):
+    tg.testing.check_op(op, *inputs, ref=ref, name=name, **options)
+
+
+def test_batch_norm_running_statistics_follow_pytorchs_formulas():
+    rng = np.random.default_rng(0)
+    for momentum in (0.1, None):
+        bn = nn.BatchNorm2d(3, momentum=momentum, dtype=np.float64)
+        mean, var = np.zeros(3), np.ones(3)
+        for step in range(1, 4):
+            x = rng.standard_normal((4, 3, 2, 5)) * step + step
+            bn(tg.tensor(x))
+            m = 0.1 if momentum is not None else 1.0 / step  # None: the cumulative average
+            mean = (1 - m) * mean + m * x.mean(axis=(0, 2, 3))
+            var = (1 - m) * var + m * x.var(axis=(0, 2, 3), ddof=1)  # unbiased, kept
+            np.testing.assert_allclose(bn.running_mean.data, mean, rtol=1e-13)
+            np.testing.assert_allclose(bn.running_var.data, var, rtol=1e-13)
+            assert bn.num_batches_tracked.item() == step
+        bn.eval()  # normalizes with the running statistics, and leaves them alone
+        x = rng.standard_normal((2, 3, 2, 2))
+        want = (x - mean.reshape(1, 3, 1, 1)) / np.sqrt(var.reshape(1, 3, 1, 1) + 1e-5)
+        np.testing.assert_allclose(bn(tg.tensor(x)).data, want, rtol=1e-12)
+        assert bn.num_batches_tracked.item() == 3
+
+
+def test_batch_norm_state_dict_has_pytorchs_keys_shapes_and_dtypes():
+    sd = nn.BatchNorm2d(5).state_dict()
+    assert [(k, v.shape, v.dtype) for k, v in sd.items()] == [
+        ("weight", (5,), np.float32), ("bias", (5,), np.float32),
+        ("running_mean", (5,), np.float32), ("running_var", (5,), np.float32),
+        ("num_batches_tracked", (), np.int64)]
+    assert list(nn.BatchNorm1d(4, affine=False).state_dict()) == [
+        "running_mean", "running_var", "num_batches_tracked"]
+    assert nn.BatchNorm1d(4, track_running_stats=False).state_dict().keys() == {"weight", "bias"}
+    assert list(nn.LayerNorm((2, 3)).state_dict()) == ["weight", "bias"]
+    assert nn.LayerNorm(3).weight.shape == (3,) and nn.GroupNorm(2, 6).bias.shape == (6,)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias",
+                                        "1.running_mean", "1.running_var",
+                                        "1.num_batches_tracked"]
+    other = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    model(tg.randn(2, 1, 4, 4))
+    other.load_state_dict(model.state_dict())
+    np.testing.assert_array_equal(other[1].running_mean.data, model[1].running_mean.data)
+    assert other[1].num_batches_tracked.item() == 1
+
+
+def test_batch_norm_without_running_stats_uses_the_batch_in_eval_too():
+    bn = nn.BatchNorm1d(2, track_running_stats=False, dtype=np.float64).eval()
+    x = np.array([[1.0, 2.0], [3.0, 6.0]])
+    np.testing.assert_allclose(bn(tg.tensor(x)).data, _normalize(x, (0,)), rtol=1e-12)
+
+
+def test_one_value_per_channel_is_refused_in_training_only():
+    bn = nn.BatchNorm2d(3)
+    with pytest.raises(ValueError, match=r"expected more than 1 value per channel when "
+                                         r"training, got input of shape \(1, 3, 1, 1\)"):
+        bn(tg.zeros(1, 3, 1, 1))
+    bn(tg.randn(1, 3, 2, 2))  # one example with several pixels is fine
+    bn.eval()(tg.zeros(1, 3, 1, 1))
+    with pytest.raises(ValueError, match=r"BatchNorm1d: .* got input of shape \(1, 4\)"):
+        nn.BatchNorm1d(4)(tg.zeros(1, 4))
+
+
+@pytest.mark.parametrize("call, err, words", [
+    (lambda: nn.BatchNorm2d(3)(tg.zeros(2, 4, 2, 2)), ValueError,
+     r"BatchNorm2d: the input has 4 channels \(dim 1 of shape \(2, 4, 2, 2\)\) but "
+     r"num_features=3"),
+    (lambda: nn.BatchNorm2d(3)(tg.zeros(2, 3, 2)), ValueError, "expected an input of 4 dims"),
+    (lambda: nn.LayerNorm((3, 4))(tg.zeros(2, 4, 3)), ValueError,
+     r"LayerNorm: expected an input whose last 2 dims are \(3, 4\) \(normalized_shape\), "
+     r"got shape \(2, 4, 3\)"),
+    (lambda: nn.LayerNorm(0), ValueError, "normalized_shape must be a positive int"),
+    (lambda: nn.GroupNorm(4, 6), ValueError, "num_groups=4 must divide num_channels=6"),
+    (lambda: nn.GroupNorm(2, 6)(tg.zeros(2, 4, 3)), ValueError, r"expected an input \(N, 6"),
+    (lambda: nn.BatchNorm1d(3, momentum=2.0), ValueError, "momentum must be in"),
+    (lambda: nn.BatchNorm1d(3, eps=0), ValueError, "eps must be a number > 0"),
+    (lambda: nn.Embedding(4, 2)(tg.tensor([0, 4])), IndexError, r"must lie in \[0, 4\)"),
+    (lambda: nn.Embedding(4, 2)(tg.tensor([0.0, 1.0])), TypeError, r"call \.long\(\)"),
+    (lambda: nn.Embedding(4, 2, padding_idx=5), ValueError, "padding_idx=5 must be within"),
+])
+def test_bad_arguments_are_clear_errors(call, err, words):
+    with pytest.raises(err, match=words):
+        call()
+
+
+def test_embedding_padding_row_starts_at_zero_and_gets_no_gradient():
+    emb = nn.Embedding(5, 3, padding_idx=2, dtype=np.float64)
+    assert not emb.weight.data[2].any()
+    out = emb(tg.tensor([[2, 0], [2, 4]]))
+    assert out.shape == (2, 2, 3)
+    out.sum().backward()
+    np.testing.assert_array_equal(emb.weight.grad.data[:, 0], [1.0, 0.0, 0.0, 0.0, 1.0])
+    assert list(emb.state_dict()) == ["weight"]

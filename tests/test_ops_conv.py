@@ -1,0 +1,261 @@
+"""Convolution and pooling: first- and second-order property tests over random shapes,
+strides, paddings, dilations and groups (through ``tg.testing.check_op``, against loop-based
+numpy references written here), the tie convention of max pooling, and the errors."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import strategies as st
+
+import tinygrad_reg as tg
+from tinygrad_reg.nn import functional as F
+from tinygrad_reg.testing import strategies as S
+
+# -- loop-based references (obviously right, slow, small inputs only) -----------------------------
+
+def ref_conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    d = w.ndim - 2
+    stride, dilation = _pair(stride, d), _pair(dilation, d)
+    if padding == "same":
+        total = [dl * (k - 1) for k, dl in zip(w.shape[2:], dilation)]
+        pads = [(t // 2, t - t // 2) for t in total]
+    elif padding == "valid":
+        pads = [(0, 0)] * d
+    else:
+        pads = [(p, p) for p in _pair(padding, d)]
+    xp = np.pad(x, [(0, 0), (0, 0)] + pads)
+    n, c = x.shape[:2]
+    o = w.shape[0]
+    cg, og = c // groups, o // groups
+    out_sp = [(xp.shape[2 + i] - dilation[i] * (w.shape[2 + i] - 1) - 1) // stride[i] + 1
+              for i in range(d)]
+    y = np.zeros((n, o, *out_sp))
+    for oc in range(o):
+        g = oc // og
+        for pos in itertools.product(*[range(s) for s in out_sp]):
+            for k in itertools.product(*[range(s) for s in w.shape[2:]]):
+                idx = tuple(p * st + kk * dl for p, st, kk, dl in zip(pos, stride, k, dilation))
+                patch = xp[(slice(None), slice(g * cg, (g + 1) * cg)) + idx]
+                y[(slice(None), oc) + pos] += patch @ w[(oc, slice(None)) + k]
+    if b is not None:
+        y += b.reshape((1, -1) + (1,) * d)
+    return y
+
+
+def _pair(v, d):
+    return (v,) * d if isinstance(v, int) else tuple(v)
+
+
+def ref_pool(x, kind, kernel, stride=None, padding=0, dilation=1, ceil_mode=False,
+             count_include_pad=True):
+    d = x.ndim - 2
+    kernel = _pair(kernel, d)
+    stride = kernel if stride is None else _pair(stride, d)
+    padding, dilation = _pair(padding, d), _pair(dilation, d)
+    out_sp = []
+    for n, k, s, p, dl in zip(x.shape[2:], kernel, stride, padding, dilation):
+        span = dl * (k - 1) + 1
+        o = (-(-(n + 2 * p - span) // s) if ceil_mode else (n + 2 * p - span) // s) + 1
+        if ceil_mode and (o - 1) * s >= n + p:
+            o -= 1
+        out_sp.append(o)
+    y = np.zeros(x.shape[:2] + tuple(out_sp))
+    for pos in itertools.product(*[range(o) for o in out_sp]):
+        vals, inside, padded = [], 0, 0
+        for k in itertools.product(*[range(kk) for kk in kernel]):
+            idx = [p * s + kk * dl - pd for p, s, kk, dl, pd in
+                   zip(pos, stride, k, dilation, padding)]
+            if all(0 <= i < n for i, n in zip(idx, x.shape[2:])):
+                vals.append(x[(slice(None), slice(None)) + tuple(idx)])
+                inside += 1
+            if all(-pd <= i < n + pd for i, n, pd in zip(idx, x.shape[2:], padding)):
+                padded += 1
+        stack = np.stack(vals, -1)
+        if kind == "max":
+            y[(Ellipsis,) + pos] = stack.max(-1)
+        else:
+            y[(Ellipsis,) + pos] = stack.sum(-1) / (padded if count_include_pad else inside)
+    return y
+
+
+# -- strategies ------------------------------------------------------------------------------------
+
+@st.composite
+def conv_inputs(draw, d=2, bias=True):
+    """(x, w, b, stride, padding, dilation, groups) that make a valid convolution."""
+    groups = draw(st.integers(1, 2))
+    cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(d))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(d))
+    stride = tuple(draw(st.integers(1, 2)) for _ in range(d))
+    padding = draw(st.one_of(st.sampled_from(["valid", "same"]) if all(s == 1 for s in stride)
+                             else st.just("valid"), st.integers(0, 2)))
+    if padding == "valid":
+        pad_total = [0] * d
+    elif padding == "same":
+        pad_total = [dl * (k - 1) for k, dl in zip(kernel, dilation)]
+    else:
+        pad_total = [2 * padding] * d
+    sizes = tuple(draw(st.integers(max(1, dl * (k - 1) + 1 - pt), dl * (k - 1) + 3))
+                  for k, dl, pt in zip(kernel, dilation, pad_total))
+    n = draw(st.integers(1, 2))
+    x = draw(S.tensors((n, groups * cg) + sizes))
+    w = draw(S.tensors((groups * og, cg) + kernel))
+    b = draw(S.tensors((groups * og,))) if bias and draw(st.booleans()) else None
+    return x, w, b, stride, padding, dilation, groups
+
+
+def _conv_op(d):
+    fn = F.conv2d if d == 2 else F.conv1d
+    return lambda x, w, b, s, p, dl, g: fn(x, w, b, s, p, dl, g)
+
+
+def _ref_conv(x, w, b, s, p, dl, g):
+    return ref_conv(x, w, b, s, p, dl, g)
+
+
+@st.composite
+def pool_inputs(draw, d=2, kind="max"):
+    """(x, kernel, stride, padding, dilation, ceil_mode[, count_include_pad]); max pooling
+    gets pairwise distinct values (ties are pinned by exact tests)."""
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(d))
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(d))
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(d)) if kind == "max" else (1,) * d
+    # at least the kernel's span: a dilated window could otherwise hold only padding (-inf,
+    # in PyTorch too)
+    sizes = tuple(draw(st.integers(dl * (k - 1) + 1, dl * (k - 1) + 4))
+                  for k, dl in zip(kernel, dilation))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) + sizes
+    if kind == "max":
+        x = draw(S.distinct_arrays(shape, low=-4.0, high=4.0, gap=0.02).map(
+            lambda a: tg.Tensor(a, requires_grad=True)))
+        return x, kernel, stride, padding, dilation, draw(st.booleans())
+    x = draw(S.tensors(shape))
+    return x, kernel, stride, padding, draw(st.booleans()), draw(st.booleans())
+
+
+def case(name, op, ref, *inputs, **options):
+    return pytest.param(name, op, ref, inputs, options, id=name)
+
+
+CASES = [
+    case("conv2d", _conv_op(2), _ref_conv, conv_inputs(2), out_shape=None),
+    case("conv1d", _conv_op(1), _ref_conv, conv_inputs(1), out_shape=None),
+    case("max_pool2d", lambda x, k, s, p, dl, c: F.max_pool2d(x, k, s, p, dl, c),
+         lambda x, k, s, p, dl, c: ref_pool(x, "max", k, s, p, dl, c), pool_inputs(2),
+         out_shape=None),
+    case("max_pool1d", lambda x, k, s, p, dl, c: F.max_pool1d(x, k, s, p, dl, c),
+         lambda x, k, s, p, dl, c: ref_pool(x, "max", k, s, p, dl, c), pool_inputs(1),
+         out_shape=None),
+    case("avg_pool2d", lambda x, k, s, p, c, i: F.avg_pool2d(x, k, s, p, c, i),
+         lambda x, k, s, p, c, i: ref_pool(x, "avg", k, s, p, 1, c, i),
+         pool_inputs(2, "avg"), out_shape=None),
+    case("avg_pool1d", lambda x, k, s, p, c, i: F.avg_pool1d(x, k, s, p, c, i),
+         lambda x, k, s, p, c, i: ref_pool(x, "avg", k, s, p, 1, c, i),
+         pool_inputs(1, "avg"), out_shape=None),
+    case("adaptive_avg_pool2d", lambda x, size: F.adaptive_avg_pool2d(x, size),
+         lambda x, size: _ref_adaptive(x, size),
+         S.tensors((2, 2, 5, 4)).flatmap(lambda x: st.tuples(
+             st.just(x), st.sampled_from([1, 2, (3, 2), (5, 4), (2, 3)])))
+         , out_shape=None),
+]
+
+
+def _ref_adaptive(x, size):
+    oh, ow = (size, size) if isinstance(size, int) else size
+    h, w = x.shape[2:]
+    out = np.zeros(x.shape[:2] + (oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            r0, r1 = (i * h) // oh, -(-((i + 1) * h) // oh)
+            c0, c1 = (j * w) // ow, -(-((j + 1) * w) // ow)
+            out[:, :, i, j] = x[:, :, r0:r1, c0:c1].mean(axis=(2, 3))
+    return out
+
+
+@pytest.mark.parametrize("name, op, ref, inputs, options", CASES)
+def test_op(name, op, ref, inputs, options):
+    tg.testing.check_op(op, *inputs, ref=ref, name=name, **options)
+
+
+# -- conventions and exact values ---------------------------------------------------------------
+
+def test_max_pool_splits_a_tie_within_a_window_and_sums_over_windows():
+    x = tg.Tensor(np.array([[[[1.0, 1.0, 0.0],
+                              [0.0, 0.0, 0.0],
+                              [0.0, 0.0, 2.0]]]]), requires_grad=True)
+    y = F.max_pool2d(x, 2, stride=1)  # 4 overlapping 2x2 windows
+    np.testing.assert_array_equal(y.data[0, 0], [[1.0, 1.0], [0.0, 2.0]])
+    y.sum().backward()
+    # window (0,0): two tied 1s share 1; window (0,1): the 1 at (0,1) wins alone; window
+    # (1,0): four tied 0s share 1; window (1,1): the 2 wins
+    np.testing.assert_array_equal(x.grad.data[0, 0], [[0.5, 1.5, 0.0],
+                                                      [0.25, 0.25, 0.0],
+                                                      [0.25, 0.25, 1.0]])
+
+
+def test_conv_second_derivative_mixes_input_and_weight():
+    # y = Σ conv(x, w): d²y/dx dw is the constant 1 pattern of the windows; checked on a case
+    # small enough to count by hand: one 2x2 kernel over a 3x3 input gives 4 windows, so
+    # d/dw_ij of dy/dx_kl = the number of windows where x_kl meets w_ij (0 or 1)
+    x = tg.Tensor(np.zeros((1, 1, 3, 3)), requires_grad=True)
+    w = tg.Tensor(np.zeros((1, 1, 2, 2)), requires_grad=True)
+    (gx,) = tg.grad(F.conv2d(x, w).sum(), x, create_graph=True)
+    (gw,) = tg.grad(gx[0, 0, 1, 1], w, retain_graph=True)  # the centre meets every entry once
+    np.testing.assert_array_equal(gw.data[0, 0], np.ones((2, 2)))
+    (gw,) = tg.grad(gx[0, 0, 0, 0], w)  # the corner meets only w[0, 0]
+    np.testing.assert_array_equal(gw.data[0, 0], [[1.0, 0.0], [0.0, 0.0]])
+
+
+def test_padding_modes_of_the_module():
+    x = tg.Tensor(np.arange(16.0).reshape(1, 1, 4, 4))
+    for mode, np_mode in (("reflect", "reflect"), ("replicate", "edge"), ("circular", "wrap")):
+        conv = tg.nn.Conv2d(1, 1, 3, padding=1, padding_mode=mode, bias=False, dtype=np.float64)
+        want = ref_conv(np.pad(x.data, [(0, 0), (0, 0), (1, 1), (1, 1)], mode=np_mode),
+                        conv.weight.data)
+        np.testing.assert_allclose(conv(x).data, want, rtol=1e-12)
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: F.conv2d(tg.zeros(1, 3, 5, 5), tg.zeros(4, 2, 3, 3)),
+     r"conv2d: the input has 3 channels but the weight of shape \(4, 2, 3, 3\) expects 2"),
+    (lambda: F.conv2d(tg.zeros(1, 2, 2, 2), tg.zeros(4, 2, 3, 3)),
+     r"conv2d: the kernel \(3, 3\) .* is larger than the padded input \(2, 2\)"),
+    (lambda: F.conv2d(tg.zeros(1, 2, 5, 5), tg.zeros(4, 2, 3, 3), stride=0),
+     "conv2d: stride must be >= 1, got 0"),
+    (lambda: F.conv2d(tg.zeros(1, 2, 5, 5), tg.zeros(4, 2, 3, 3), dilation=(1, -1)),
+     r"conv2d: dilation must be >= 1, got \(1, -1\)"),
+    (lambda: F.conv2d(tg.zeros(1, 3, 5, 5), tg.zeros(4, 1, 3, 3), groups=2),
+     "conv2d: groups=2 must divide both the input's 3 channels and the 4 output channels"),
+    (lambda: F.conv2d(tg.zeros(3, 5, 5), tg.zeros(4, 3, 3, 3)),
+     r"conv2d: expected an input of 4 dims \(N, C, H, W\), got shape \(3, 5, 5\)"),
+    (lambda: F.conv2d(tg.zeros(1, 2, 5, 5), tg.zeros(4, 2, 3, 3), stride=2, padding="same"),
+     "padding='same' needs stride 1"),
+    (lambda: F.conv2d(tg.zeros(1, 2, 5, 5), tg.zeros(4, 2, 3, 3), tg.zeros(3)),
+     r"conv2d: bias must have shape \(4,\), got \(3,\)"),
+    (lambda: F.max_pool2d(tg.zeros(1, 1, 2, 2), 3), r"max_pool2d: the kernel \(3, 3\)"),
+    (lambda: F.max_pool2d(tg.zeros(1, 1, 4, 4), 2, padding=2),
+     "padding .* must be at most half the kernel"),
+    (lambda: F.avg_pool2d(tg.zeros(1, 1, 4, 4), 0), "kernel_size must be >= 1"),
+    (lambda: tg.nn.Conv2d(3, 4, 3, groups=2), "groups=2 must divide in_channels=3"),
+    (lambda: tg.nn.Conv2d(3, 4, 3)(tg.zeros(1, 2, 5, 5)),
+     "the input has 2 channels but the weight"),
+])
+def test_bad_arguments_are_clear_errors(call, words):
+    with pytest.raises(ValueError, match=words):
+        call()
+
+
+def test_module_layouts_equal_pytorchs():
+    # the state_dict keys and shapes PyTorch's layers have
+    assert {k: v.shape for k, v in tg.nn.Conv2d(3, 8, (3, 5), groups=1).state_dict().items()} \
+        == {"weight": (8, 3, 3, 5), "bias": (8,)}
+    assert {k: v.shape for k, v in tg.nn.Conv1d(4, 6, 3, groups=2, bias=False)
+            .state_dict().items()} == {"weight": (6, 2, 3)}
+    assert tg.nn.MaxPool2d(2).state_dict() == {} and tg.nn.AdaptiveAvgPool2d(1).state_dict() == {}

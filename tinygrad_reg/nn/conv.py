@@ -1,0 +1,192 @@
+"""Convolution and pooling layers with PyTorch's names, arguments, defaults and parameter
+layouts (so a state dict has PyTorch's keys and shapes): ``Conv1d``, ``Conv2d``, ``MaxPool1d``,
+``MaxPool2d``, ``AvgPool1d``, ``AvgPool2d``, ``AdaptiveAvgPool2d``. The arithmetic and its
+gradients are in :mod:`tinygrad_reg.ops.conv`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..ops import conv as C
+from ..ops.shape import pad as _pad
+from ..random import resolve
+from . import init as _init
+from .layers import _positive_int
+from .module import Module, Parameter
+
+
+class _ConvNd(Module):
+    _dims = 2
+    _fn: Any = None
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", *, init: Any = "pytorch",
+                 generator: np.random.Generator | None = None, dtype: Any = np.float32) -> None:
+        super().__init__()
+        name = type(self).__name__
+        d = self._dims
+        self.in_channels = _positive_int(in_channels, "in_channels", name)
+        self.out_channels = _positive_int(out_channels, "out_channels", name)
+        self.groups = _positive_int(groups, "groups", name)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels} "
+                             f"and out_channels={out_channels}")
+        self.kernel_size = C._tuple(kernel_size, d, "kernel_size", name, 1)
+        self.stride = C._tuple(stride, d, "stride", name, 1)
+        self.dilation = C._tuple(dilation, d, "dilation", name, 1)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"{name}: padding must be an int, a tuple, 'valid' or 'same', "
+                                 f"got {padding!r}")
+            if padding == "same" and any(s != 1 for s in self.stride):
+                raise ValueError(f"{name}: padding='same' needs stride 1, got stride="
+                                 f"{self.stride}")
+            self.padding = padding
+        else:
+            self.padding = C._tuple(padding, d, "padding", name, 0)
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ValueError(f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' or "
+                             f"'circular', got {padding_mode!r}")
+        self.padding_mode = padding_mode
+        dt = np.dtype(dtype)
+        shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+        fn = _init.get(init)
+        self.weight = Parameter(np.asarray(fn(shape, generator=generator, dtype=dt), dtype=dt))
+        if bias:  # PyTorch: the bias from U(±1/√fan_in), the weight's fan_in
+            bound = 1.0 / np.sqrt(shape[1] * np.prod(self.kernel_size))
+            b = resolve(generator).uniform(-bound, bound, self.out_channels)
+            self.bias = Parameter(b.astype(dt))
+        else:
+            self.bias = None
+
+    def forward(self, x: Any) -> Tensor:
+        if self.padding_mode != "zeros" and self.padding != "valid":
+            pads = C._conv_padding(self.padding, self._dims, self.kernel_size, self.stride,
+                                   self.dilation, type(self).__name__)
+            widths = tuple(v for lo_hi in reversed(pads) for v in lo_hi)
+            x = _pad(x if isinstance(x, Tensor) else Tensor(x), widths, self.padding_mode)
+            return type(self)._fn(x, self.weight, self.bias, self.stride, 0, self.dilation,
+                                  self.groups)
+        return type(self)._fn(x, self.weight, self.bias, self.stride, self.padding,
+                              self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding not in ((0,) * self._dims, "valid"):
+            s += f", padding={self.padding!r}"
+        if self.dilation != (1,) * self._dims:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode!r}"
+        return s
+
+
+class Conv1d(_ConvNd):
+    """``nn.Conv1d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+    groups=1, bias=True, padding_mode="zeros")``: weight (out, in/groups, k), bias (out,),
+    both from PyTorch's default U(±1/√fan_in) (``init=`` takes another initialiser)."""
+
+    _dims = 1
+    _fn = staticmethod(C.conv1d)
+
+
+class Conv2d(_ConvNd):
+    """``nn.Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+    groups=1, bias=True, padding_mode="zeros")``: weight (out, in/groups, kH, kW), bias
+    (out,), both from PyTorch's default U(±1/√fan_in) (``init=`` takes another
+    initialiser). ``padding`` may be "same" (stride 1) or "valid"."""
+
+    _dims = 2
+    _fn = staticmethod(C.conv2d)
+
+
+class _Pool(Module):
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, **kw: Any) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+        self._kw = kw
+
+    def extra_repr(self) -> str:
+        extra = "".join(f", {k}={v!r}" for k, v in self._kw.items())
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}{extra}")
+
+
+class MaxPool1d(_Pool):
+    """``nn.MaxPool1d(kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)``."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+        super().__init__(kernel_size, stride, padding, dilation=dilation, ceil_mode=ceil_mode)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return C.max_pool1d(x, self.kernel_size, self.stride, self.padding, **self._kw)
+
+
+class MaxPool2d(_Pool):
+    """``nn.MaxPool2d(kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)``;
+    tied maxima of a window share its gradient evenly."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+        super().__init__(kernel_size, stride, padding, dilation=dilation, ceil_mode=ceil_mode)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return C.max_pool2d(x, self.kernel_size, self.stride, self.padding, **self._kw)
+
+
+class AvgPool1d(_Pool):
+    """``nn.AvgPool1d(kernel_size, stride=None, padding=0, ceil_mode=False,
+    count_include_pad=True)``."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode=ceil_mode,
+                         count_include_pad=count_include_pad)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return C.avg_pool1d(x, self.kernel_size, self.stride, self.padding, **self._kw)
+
+
+class AvgPool2d(_Pool):
+    """``nn.AvgPool2d(kernel_size, stride=None, padding=0, ceil_mode=False,
+    count_include_pad=True, divisor_override=None)``."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: int | None = None) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode=ceil_mode,
+                         count_include_pad=count_include_pad, divisor_override=divisor_override)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return C.avg_pool2d(x, self.kernel_size, self.stride, self.padding, **self._kw)
+
+
+class AdaptiveAvgPool2d(Module):
+    """``nn.AdaptiveAvgPool2d(output_size)``: average pooling to a fixed output size (1: the
+    global average of each channel)."""
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x: Tensor) -> Tensor:
+        return C.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+__all__ = ["Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
+           "AdaptiveAvgPool2d"]

@@ -1,0 +1,572 @@
+"""Convolution and pooling over 1 or 2 spatial dims, PyTorch's layouts: input (N, C, *spatial),
+weight (out_channels, in_channels / groups, *kernel).
+
+Convolution is three ops, each the adjoint of another, so that every backward is written in
+the others and is itself differentiable (double backward works):
+
+- :class:`Conv` (``Conv1d``/``Conv2d`` in graphs), y = x ⋆ w (+ b);
+- :class:`ConvInputGrad`, its gradient with respect to x: the transposed convolution of the
+  upstream gradient with w;
+- :class:`ConvWeightGrad`, its gradient with respect to w: the correlation of x with the
+  upstream gradient.
+
+No Python loop runs over the batch, the channels or the pixels: a strided view of the padded
+input holds every window (im2col), one batched matrix product (over the groups) does the
+arithmetic, and scattering windows back (col2im) is one strided add per kernel offset.
+
+Pooling (:class:`MaxPool`, :class:`AvgPool`) uses the same windows; both are linear in x once
+the per-window weights are fixed (1/k for the average, the position of the maximum for max,
+split evenly between tied maxima, as every max in the project), so their backward is
+:class:`WindowScatter` and its backward :class:`WindowGather`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .._tensor import OPS, Tensor
+from ..autograd import Function
+
+# -- geometry ---------------------------------------------------------------------------------
+
+
+def _windows(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
+             out: tuple) -> np.ndarray:
+    """A read-only view (N, C, *out, *kernel) of the padded input ``xp``: window i starts at
+    i·stride, and its k-th element sits k·dilation further."""
+    d = len(kernel)
+    lead = xp.strides[:-d]
+    sp = xp.strides[-d:]
+    shape = xp.shape[:-d] + tuple(out) + tuple(kernel)
+    strides = lead + tuple(s * st for s, st in zip(sp, stride)) + tuple(
+        s * dl for s, dl in zip(sp, dilation))
+    return as_strided(xp, shape=shape, strides=strides, writeable=False)
+
+
+def _pad(x: np.ndarray, padding: tuple, value: float = 0.0) -> np.ndarray:
+    if not any(lo or hi for lo, hi in padding):
+        return x
+    widths = [(0, 0)] * (x.ndim - len(padding)) + [tuple(p) for p in padding]
+    return np.pad(x, widths, mode="constant", constant_values=value)
+
+
+def _col2im(cols: np.ndarray, padded_shape: tuple, kernel: tuple, stride: tuple,
+            dilation: tuple, padding: tuple) -> np.ndarray:
+    """The reverse of :func:`_windows`: add each window (N, C, *out, *kernel) back where it
+    came from, then drop the padding. One strided add per kernel offset."""
+    d = len(kernel)
+    out_sp = cols.shape[-2 * d:-d]
+    xp = np.zeros(padded_shape, dtype=cols.dtype)
+    for offset in np.ndindex(*kernel):
+        index = tuple(slice(k * dl, k * dl + st * (o - 1) + 1, st)
+                      for k, dl, st, o in zip(offset, dilation, stride, out_sp))
+        xp[(Ellipsis,) + index] += cols[(Ellipsis,) + offset]
+    crop = tuple(slice(lo, n - hi) for (lo, hi), n in zip(padding, padded_shape[-d:]))
+    return xp[(Ellipsis,) + crop]
+
+
+def _split_channels(win: np.ndarray, groups: int) -> np.ndarray:
+    """(N, C, ...) -> (N, g, C/g, ...) as a view (splitting an axis never copies)."""
+    return win.reshape(win.shape[0], groups, win.shape[1] // groups, *win.shape[2:])
+
+
+def _conv_core(x: np.ndarray, w: np.ndarray, stride: tuple, padding: tuple, dilation: tuple,
+               groups: int) -> np.ndarray:
+    """(N, C, *in) ⋆ (O, C/g, *k) -> (N, O, *out): im2col (one copy) and one batched matmul
+    over the groups."""
+    d = w.ndim - 2
+    kernel = w.shape[2:]
+    xp = _pad(x, padding)
+    out = _out_size(xp.shape[2:], kernel, stride, dilation)
+    win = _split_channels(_windows(xp, kernel, stride, dilation, out), groups)
+    n, o = x.shape[0], w.shape[0]
+    og = o // groups
+    # (N, g, cg, *out, *k) -> (g, cg, *k, N, *out) -> (g, cg·k, N·out): the im2col copy
+    perm = (1, 2, *range(3 + d, 3 + 2 * d), 0, *range(3, 3 + d))
+    cols = win.transpose(perm).reshape(groups, -1, n * math.prod(out))
+    y = np.matmul(w.reshape(groups, og, -1), cols)  # (g, og, N·out)
+    y = y.reshape(groups, og, n, *out)
+    return y.transpose(2, 0, 1, *range(3, 3 + d)).reshape(n, o, *out)
+
+
+def _conv_input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple, stride: tuple,
+                     padding: tuple, dilation: tuple, groups: int) -> np.ndarray:
+    """The transposed convolution: dL/dx for y = x ⋆ w, given g = dL/dy (N, O, *out)."""
+    d = w.ndim - 2
+    kernel = w.shape[2:]
+    n, o = g.shape[:2]
+    out = g.shape[2:]
+    c = x_shape[1]
+    og = o // groups
+    # (N, O, *out) -> (g, og, N·out) -> wᵀ @ -> (g, cg·k, N·out)
+    gm = _split_channels(g, groups).transpose(1, 2, 0, *range(3, 3 + d)).reshape(
+        groups, og, -1)
+    cols = np.matmul(w.reshape(groups, og, -1).transpose(0, 2, 1), gm)
+    # viewed as (N, C, *out, *k) for col2im (no copy: g and cg merge back into C)
+    cols = cols.reshape(groups, c // groups, *kernel, n, *out)
+    cols = cols.transpose(2 + d, 0, 1, *range(3 + d, 3 + 2 * d), *range(2, 2 + d)).reshape(
+        n, c, *out, *kernel)
+    padded = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], padding))
+    return _col2im(cols, (n, c) + padded, kernel, stride, dilation, padding)
+
+
+def _conv_weight_grad(x: np.ndarray, g: np.ndarray, w_shape: tuple, stride: tuple,
+                      padding: tuple, dilation: tuple, groups: int) -> np.ndarray:
+    """dL/dw for y = x ⋆ w, given g = dL/dy: the correlation of x's windows with g."""
+    d = len(w_shape) - 2
+    kernel = w_shape[2:]
+    xp = _pad(x, padding)
+    out = g.shape[2:]
+    win = _split_channels(_windows(xp, kernel, stride, dilation, out), groups)
+    n, o = x.shape[0], g.shape[1]
+    og = o // groups
+    # (N, g, cg, *out, *k) -> (g, N, *out, cg, *k) -> (g, N·out, cg·k): one copy
+    perm = (1, 0, *range(3, 3 + d), 2, *range(3 + d, 3 + 2 * d))
+    cols = win.transpose(perm).reshape(groups, n * math.prod(out), -1)
+    gm = _split_channels(g, groups).transpose(1, 2, 0, *range(3, 3 + d)).reshape(
+        groups, og, -1)
+    return np.matmul(gm, cols).reshape(w_shape)
+
+
+def _out_size(padded: tuple, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
+    return tuple((p - dl * (k - 1) - 1) // st + 1
+                 for p, k, st, dl in zip(padded, kernel, stride, dilation))
+
+
+# -- convolution ---------------------------------------------------------------------------------
+
+class Conv(Function):
+    """y = x ⋆ w (+ b): y[n, o, i] = Σ_{c, k} x_pad[n, g(o)·C/g + c, i·stride + k·dilation] ·
+    w[o, c, k] + b[o], over the C/g input channels of o's group and the kernel offsets k
+    (PyTorch's cross-correlation).
+    dx = ConvInputGrad(grad, w), dw = ConvWeightGrad(x, grad), db = Σ grad over N and space."""
+
+    @staticmethod
+    def forward(ctx, x, w, b=None, *, stride, padding, dilation, groups):
+        ctx.save_for_backward(x, w)
+        y = _conv_core(x, w, stride, padding, dilation, groups)
+        if b is not None:
+            y += b.reshape((1, -1) + (1,) * (y.ndim - 2))
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        geo = _geometry(ctx.attrs)
+        need = ctx.needs_input_grad
+        dx = ConvInputGrad.apply(grad, w, x_shape=x.shape, **geo) if need[0] else None
+        dw = ConvWeightGrad.apply(x, grad, w_shape=w.shape, **geo) if need[1] else None
+        if len(need) == 2:
+            return dx, dw
+        db = grad.sum(axis=(0,) + tuple(range(2, grad.ndim))) if need[2] else None
+        return dx, dw, db
+
+
+class Conv1d(Conv):
+    """:class:`Conv` over one spatial dim (its name in graphs)."""
+
+
+class Conv2d(Conv):
+    """:class:`Conv` over two spatial dims (its name in graphs)."""
+
+
+def _geometry(attrs: dict) -> dict:
+    return {k: attrs[k] for k in ("stride", "padding", "dilation", "groups")}
+
+
+class ConvInputGrad(Function):
+    """dx = the transposed convolution of g with w, for x of shape ``x_shape``:
+    dx[n, c, j] = Σ_{o, k: i·stride + k·dilation = j} g[n, o, i] · w[o, c, k] (then the padding
+    dropped). Linear in g and in w: dg = Conv(u, w), dw = ConvWeightGrad(u, g)."""
+
+    @staticmethod
+    def forward(ctx, g, w, *, x_shape, stride, padding, dilation, groups):
+        ctx.save_for_backward(g, w)
+        return _conv_input_grad(g, w, x_shape, stride, padding, dilation, groups)
+
+    @staticmethod
+    def backward(ctx, u):
+        g, w = ctx.saved_tensors
+        geo = _geometry(ctx.attrs)
+        need_g, need_w = ctx.needs_input_grad
+        dg = _conv_apply(u, w, None, geo) if need_g else None
+        dw = ConvWeightGrad.apply(u, g, w_shape=w.shape, **geo) if need_w else None
+        return dg, dw
+
+
+class ConvWeightGrad(Function):
+    """dw = the correlation of x's windows with g, for w of shape ``w_shape``:
+    dw[o, c, k] = Σ_{n, i} x_pad[n, g(o)·C/g + c, i·stride + k·dilation] · g[n, o, i].
+    Linear in x and in g: dx = ConvInputGrad(g, u), dg = Conv(x, u)."""
+
+    @staticmethod
+    def forward(ctx, x, g, *, w_shape, stride, padding, dilation, groups):
+        ctx.save_for_backward(x, g)
+        return _conv_weight_grad(x, g, w_shape, stride, padding, dilation, groups)
+
+    @staticmethod
+    def backward(ctx, u):
+        x, g = ctx.saved_tensors
+        geo = _geometry(ctx.attrs)
+        need_x, need_g = ctx.needs_input_grad
+        dx = ConvInputGrad.apply(g, u, x_shape=x.shape, **geo) if need_x else None
+        dg = _conv_apply(x, u, None, geo) if need_g else None
+        return dx, dg
+
+
+def _conv_apply(x: Tensor, w: Tensor, b: Tensor | None, geo: dict) -> Tensor:
+    op = Conv1d if w.ndim == 3 else Conv2d if w.ndim == 4 else Conv
+    if b is None:
+        return op.apply(x, w, **geo)
+    return op.apply(x, w, b, **geo)
+
+
+# -- pooling -------------------------------------------------------------------------------------
+
+class WindowGather(Function):
+    """y[n, c, i] = Σ_k x_pad[n, c, i·stride + k·dilation] · s[..., i, k] for per-window
+    weights s (broadcast over N, C): the arithmetic of pooling.
+    dx = WindowScatter(grad, s); s gets none (a constant)."""
+
+    @staticmethod
+    def forward(ctx, x, s, *, kernel, stride, padding, dilation, pad_value):
+        xp = _pad(x, padding, pad_value)
+        out = _out_size(xp.shape[2:], kernel, stride, dilation)
+        win = _windows(xp, kernel, stride, dilation, out)
+        d = len(kernel)
+        return (win * s).sum(axis=tuple(range(-d, 0)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, s = ctx.inputs
+        a = ctx.attrs
+        return WindowScatter.apply(grad, s, x_shape=x.shape, kernel=a["kernel"],
+                                   stride=a["stride"], padding=a["padding"],
+                                   dilation=a["dilation"]), None
+
+
+class WindowScatter(Function):
+    """dx[n, c, j] = Σ_{i, k: i·stride + k·dilation = j} g[n, c, i] · s[..., i, k], then the
+    padding dropped: pooling's gradient (a col2im of g ⊗ s).
+    dg = WindowGather(u, s) (the adjoint); s gets none."""
+
+    @staticmethod
+    def forward(ctx, g, s, *, x_shape, kernel, stride, padding, dilation):
+        d = len(kernel)
+        cols = g.reshape(g.shape + (1,) * d) * s
+        padded = tuple(n + lo + hi for n, (lo, hi) in zip(x_shape[2:], padding))
+        return _col2im(cols, tuple(x_shape[:2]) + padded, kernel, stride, dilation, padding)
+
+    @staticmethod
+    def backward(ctx, u):
+        g, s = ctx.inputs
+        a = ctx.attrs
+        return WindowGather.apply(u, s, kernel=a["kernel"], stride=a["stride"],
+                                  padding=a["padding"], dilation=a["dilation"],
+                                  pad_value=0.0), None
+
+
+class MaxPool(Function):
+    """y[n, c, i] = max over window i of x (padding counts as -inf).
+    dx = grad at each window's maximum, split evenly between tied maxima of one window (the
+    project's tie rule; PyTorch gives it to the first); an element that is the maximum of
+    several overlapping windows gets the sum. The per-window split s (1/ties at the maxima,
+    0 elsewhere) is made in forward; backward is WindowScatter(grad, s)."""
+
+    @staticmethod
+    def forward(ctx, x, *, kernel, stride, padding, dilation):
+        xp = _pad(x, padding, -np.inf)
+        out = _out_size(xp.shape[2:], kernel, stride, dilation)
+        win = _windows(xp, kernel, stride, dilation, out)
+        d = len(kernel)
+        axes = tuple(range(-d, 0))
+        y = win.max(axis=axes)
+        hit = win == y.reshape(y.shape + (1,) * d)
+        share = (hit / hit.sum(axis=axes, keepdims=True)).astype(x.dtype)
+        ctx.save_for_backward(share)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (share,) = ctx.saved_tensors
+        x = ctx.inputs[0]
+        a = ctx.attrs
+        return WindowScatter.apply(grad, share, x_shape=x.shape, kernel=a["kernel"],
+                                   stride=a["stride"], padding=a["padding"],
+                                   dilation=a["dilation"])
+
+
+class MaxPool1d(MaxPool):
+    """:class:`MaxPool` over one spatial dim."""
+
+
+class MaxPool2d(MaxPool):
+    """:class:`MaxPool` over two spatial dims."""
+
+
+class AvgPool(Function):
+    """y[n, c, i] = Σ over window i of x · s with s = 1/divisor per window (a constant input):
+    the kernel's size with ``count_include_pad`` (padding counts as 0), else the number of
+    real elements in the window (or ``divisor_override``).   dx = WindowScatter(grad, s)."""
+
+    @staticmethod
+    def forward(ctx, x, s, *, kernel, stride, padding, dilation):
+        return WindowGather.forward(ctx, x, s, kernel=kernel, stride=stride, padding=padding,
+                                    dilation=dilation, pad_value=0.0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, s = ctx.inputs
+        a = ctx.attrs
+        return WindowScatter.apply(grad, s, x_shape=x.shape, kernel=a["kernel"],
+                                   stride=a["stride"], padding=a["padding"],
+                                   dilation=a["dilation"]), None
+
+
+class AvgPool1d(AvgPool):
+    """:class:`AvgPool` over one spatial dim."""
+
+
+class AvgPool2d(AvgPool):
+    """:class:`AvgPool` over two spatial dims."""
+
+
+# -- the functional face -------------------------------------------------------------------------
+
+def _tuple(value: Any, d: int, name: str, fn: str, minimum: int) -> tuple[int, ...]:
+    values = (value,) * d if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(values) != d or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                               for v in values):
+        raise ValueError(f"{fn}: {name} must be an int or {d} ints, got {value!r}")
+    if any(v < minimum for v in values):
+        raise ValueError(f"{fn}: {name} must be >= {minimum}, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def _conv_padding(padding: Any, d: int, kernel: tuple, stride: tuple, dilation: tuple,
+                  fn: str) -> tuple:
+    """((lo, hi) per spatial dim) from an int, ints, "valid" or "same" (stride 1 only, the
+    extra pixel of an even total after, as PyTorch)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * d
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{fn}: padding='same' needs stride 1 (as PyTorch), got "
+                                 f"stride={stride}")
+            total = [dl * (k - 1) for k, dl in zip(kernel, dilation)]
+            return tuple((t // 2, t - t // 2) for t in total)
+        raise ValueError(f"{fn}: padding must be an int, a tuple, 'valid' or 'same', got "
+                         f"{padding!r}")
+    p = _tuple(padding, d, "padding", fn, 0)
+    return tuple((v, v) for v in p)
+
+
+def _check_input(x: Any, d: int, fn: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    if x.ndim != d + 2:
+        raise ValueError(f"{fn}: expected an input of {d + 2} dims (N, C, "
+                         f"{', '.join('HW'[2 - d:]) if d <= 2 else '...'}), got shape {x.shape}")
+    return x
+
+
+def _conv(d: int, x: Any, weight: Tensor, bias: Any, stride: Any, padding: Any,
+          dilation: Any, groups: int) -> Tensor:
+    fn = f"conv{d}d"
+    x = _check_input(x, d, fn)
+    if not isinstance(weight, Tensor):
+        weight = Tensor(weight)
+    if weight.ndim != d + 2:
+        raise ValueError(f"{fn}: weight must have {d + 2} dims (out_channels, in_channels / "
+                         f"groups, *kernel), got shape {weight.shape}")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{fn}: groups must be a positive int, got {groups!r}")
+    n, c = x.shape[:2]
+    o, cg = weight.shape[:2]
+    if c % groups or o % groups:
+        raise ValueError(f"{fn}: groups={groups} must divide both the input's {c} channels and "
+                         f"the {o} output channels")
+    if cg * groups != c:
+        raise ValueError(f"{fn}: the input has {c} channels but the weight of shape "
+                         f"{weight.shape} expects {cg * groups} ({cg} per group × {groups} "
+                         f"groups)")
+    kernel = weight.shape[2:]
+    stride = _tuple(stride, d, "stride", fn, 1)
+    dilation = _tuple(dilation, d, "dilation", fn, 1)
+    pads = _conv_padding(padding, d, kernel, stride, dilation, fn)
+    padded = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
+    span = tuple(dl * (k - 1) + 1 for k, dl in zip(kernel, dilation))
+    if any(p < s for p, s in zip(padded, span)):
+        raise ValueError(f"{fn}: the kernel {kernel} (dilation {dilation}: spanning {span}) is "
+                         f"larger than the padded input {padded} (input shape {x.shape}, "
+                         f"padding {pads})")
+    if bias is not None:
+        if not isinstance(bias, Tensor):
+            bias = Tensor(np.asarray(bias, dtype=weight.dtype))
+        if bias.shape != (o,):
+            raise ValueError(f"{fn}: bias must have shape ({o},), got {bias.shape}")
+    geo = {"stride": stride, "padding": pads, "dilation": dilation, "groups": int(groups)}
+    return _conv_apply(x, weight, bias, geo)
+
+
+def conv1d(input: Any, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+           stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """1-D convolution (PyTorch's cross-correlation): input (N, C, L), weight (O, C/groups,
+    k), bias (O,) or None; ``padding`` an int, "valid" or "same"."""
+    return _conv(1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input: Any, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+           stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D convolution (PyTorch's cross-correlation): input (N, C, H, W), weight
+    (O, C/groups, kH, kW), bias (O,) or None; ``stride``, ``padding`` (ints, "valid" or
+    "same"), ``dilation`` an int or a pair."""
+    return _conv(2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _pool_geometry(d: int, x: Tensor, kernel_size: Any, stride: Any, padding: Any,
+                   dilation: Any, ceil_mode: bool, fn: str) -> dict:
+    kernel = _tuple(kernel_size, d, "kernel_size", fn, 1)
+    stride = kernel if stride is None or stride == () else _tuple(stride, d, "stride", fn, 1)
+    pad = _tuple(padding, d, "padding", fn, 0)
+    dilation = _tuple(dilation, d, "dilation", fn, 1)
+    if any(2 * p > k for p, k in zip(pad, kernel)):
+        raise ValueError(f"{fn}: padding {pad} must be at most half the kernel {kernel} (as "
+                         f"PyTorch), so that every window holds an input element")
+    sizes = x.shape[2:]
+    pads = []
+    for n, k, s, p, dl in zip(sizes, kernel, stride, pad, dilation):
+        span = dl * (k - 1) + 1
+        if n + 2 * p < span:
+            raise ValueError(f"{fn}: the kernel {kernel} (spanning {span}) is larger than the "
+                             f"padded input {n + 2 * p} (input shape {x.shape}, padding {pad})")
+        if ceil_mode:
+            out = -(-(n + 2 * p - span) // s) + 1
+            if (out - 1) * s >= n + p:  # the last window must start inside the input
+                out -= 1
+        else:
+            out = (n + 2 * p - span) // s + 1
+        hi = max((out - 1) * s + span - n - p, p)  # ceil_mode: extra padding after
+        pads.append((p, hi))
+    return {"kernel": kernel, "stride": stride, "padding": tuple(pads), "dilation": dilation}
+
+
+def _max_pool(d: int, x: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+              ceil_mode: bool, return_indices: bool) -> Any:
+    fn = f"max_pool{d}d"
+    x = _check_input(x, d, fn)
+    geo = _pool_geometry(d, x, kernel_size, stride, padding, dilation, ceil_mode, fn)
+    op = MaxPool2d if d == 2 else MaxPool1d
+    y = op.apply(x, **geo)
+    if return_indices:
+        raise NotImplementedError(f"{fn}: return_indices=True is not supported")
+    return y
+
+
+def max_pool1d(input: Any, kernel_size: Any, stride: Any = None,  # noqa: A002
+               padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor:
+    """Max over windows of (N, C, L); stride defaults to the kernel size."""
+    return _max_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+def max_pool2d(input: Any, kernel_size: Any, stride: Any = None,  # noqa: A002
+               padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor:
+    """Max over windows of (N, C, H, W); stride defaults to the kernel size; ``ceil_mode``
+    keeps a last partial window (when it starts inside the input). Tied maxima of a window
+    share its gradient evenly."""
+    return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+def _avg_pool(d: int, x: Any, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,
+              count_include_pad: bool, divisor_override: Any) -> Tensor:
+    fn = f"avg_pool{d}d"
+    x = _check_input(x, d, fn)
+    geo = _pool_geometry(d, x, kernel_size, stride, padding, 1, ceil_mode, fn)
+    kernel, stride_, pads = geo["kernel"], geo["stride"], geo["padding"]
+    out = _out_size(tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads)), kernel,
+                    stride_, (1,) * d)
+    if divisor_override is not None:
+        if isinstance(divisor_override, bool) or not isinstance(
+                divisor_override, (int, np.integer)) or divisor_override <= 0:
+            raise ValueError(f"{fn}: divisor_override must be a positive int, got "
+                             f"{divisor_override!r}")
+        counts = np.full(out, float(divisor_override))
+    else:
+        # the real elements per window along each dim; with count_include_pad, the explicit
+        # padding counts too (but not ceil_mode's extra padding), as PyTorch
+        per_dim = []
+        for n, k, s, (lo, _), o, p in zip(x.shape[2:], kernel, stride_, pads, out,
+                                           _tuple(padding, d, "padding", fn, 0)):
+            starts = np.arange(o) * s - lo
+            ends = starts + k
+            if count_include_pad:
+                per_dim.append(np.minimum(ends, n + p) - np.maximum(starts, -p))
+            else:
+                per_dim.append(np.minimum(ends, n) - np.maximum(starts, 0))
+        counts = np.ones(out)
+        for axis, c in enumerate(per_dim):
+            shape = [1] * d
+            shape[axis] = -1
+            counts = counts * c.reshape(shape)
+    weights = np.broadcast_to((1.0 / counts).reshape(out + (1,) * d), out + kernel)
+    s = Tensor(np.ascontiguousarray(weights, dtype=x.dtype), name="1/count")
+    op = AvgPool2d if d == 2 else AvgPool1d
+    return op.apply(x, s, **geo)
+
+
+def avg_pool1d(input: Any, kernel_size: Any, stride: Any = None,  # noqa: A002
+               padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """Average over windows of (N, C, L)."""
+    return _avg_pool(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None,  # noqa: A002
+               padding: Any = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
+    """Average over windows of (N, C, H, W): with ``count_include_pad`` (the default) the
+    padding's zeros count in the average, else only the input's elements."""
+    return _avg_pool(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:  # noqa: A002
+    """Average over the windows that split (H, W) into ``output_size`` (an int or a pair;
+    None keeps a dim): window i of n inputs for m outputs spans [⌊i·n/m⌋, ⌈(i+1)·n/m⌉), as
+    PyTorch. Output 1 is the global average; sizes that divide the input are one avg_pool2d;
+    others are one average per output cell."""
+    x = _check_input(input, 2, "adaptive_avg_pool2d")
+    size = (output_size, output_size) if isinstance(output_size, (int, np.integer)) or \
+        output_size is None else tuple(output_size)
+    if len(size) != 2:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got "
+                         f"{output_size!r}")
+    size = tuple(n if m is None else m for m, n in zip(size, x.shape[2:]))
+    if any(isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1 for m in size):
+        raise ValueError(f"adaptive_avg_pool2d: output sizes must be positive ints, got "
+                         f"{output_size!r}")
+    (h, w), (oh, ow) = x.shape[2:], size
+    if (oh, ow) == (1, 1):
+        return x.mean(dim=(2, 3), keepdim=True)
+    if h % oh == 0 and w % ow == 0:
+        return avg_pool2d(x, (h // oh, w // ow))
+    rows = []
+    for i in range(oh):
+        r0, r1 = (i * h) // oh, -(-((i + 1) * h) // oh)
+        cells = [x[:, :, r0:r1, (j * w) // ow:-(-((j + 1) * w) // ow)].mean(dim=(2, 3))
+                 for j in range(ow)]
+        rows.append(OPS["stack"](cells, -1))
+    return OPS["stack"](rows, -2)
+
+
+__all__ = ["conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+           "adaptive_avg_pool2d"]
