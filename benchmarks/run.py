@@ -6,6 +6,7 @@ W1  one epoch of the tutorial's experiment (seed_epoch.py), float64 and float32
 W2  per-op overhead: a chain of 100 ops (add, mul, tanh), forward + backward (overhead.py)
 W3  one SGD step of an MLP [784, 1024, 1024, 10], float32, beside its GEMMs alone (mlp.py)
 W4  peak RSS growth over one W1 epoch (a fresh process each), memory of one forward graph
+W5  one training step of two small CNNs, batch 64, float32, beside their GEMMs alone (cnn.py)
 IMP import time of tinygrad_reg beside numpy (fresh processes)
 
 Implementations alternate in one process (warm-up first); each figure is the median of many
@@ -34,6 +35,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import cnn  # noqa: E402
 import mlp  # noqa: E402
 import overhead  # noqa: E402
 import seed_epoch  # noqa: E402
@@ -176,6 +178,22 @@ def w3(quick: bool) -> list[dict]:
     return [row]
 
 
+def w5(quick: bool) -> list[dict]:
+    """Each CNN's step beside its GEMM floor, interleaved in this process; the ratio is to the
+    floor (there is no hand-written numpy CNN)."""
+    rows = []
+    for net in cnn.NETS:
+        cnn.check_parity(net)
+        res = interleave({"tinygrad_reg": cnn.TinygradStep(net), "gemm": cnn.GemmFloor(net)},
+                         repeats=10 if quick else 40, warmup=3, faults=True)
+        rows.append({"workload": f"W5 {net} CNN step f32 b64", "unit": "ms", "scale": 1e3,
+                     "tinygrad_reg": res["tinygrad_reg"], "numpy": res["gemm"],
+                     "ratio": res["tinygrad_reg"]["median"] / res["gemm"]["median"],
+                     "target": 1.5, "vs": "GEMM floor", "gemms": cnn.describe(net),
+                     "minflt_per_step": {k: v["minflt"] for k, v in res.items()}})
+    return rows
+
+
 def _child(code: str, env_update: dict | None = None) -> str:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([HERE, os.path.dirname(HERE),
@@ -263,11 +281,14 @@ def print_torch(t: dict) -> None:
     print(f"\nPyTorch {t['torch']} eager, in its own process with every thread pool at "
           f"{t['threads']} thread (tinygrad_reg and numpy rerun there alike):")
     print(f"{'workload':34} {'tinygrad_reg':>13} {'numpy':>10} {'torch':>10} "
-          f"{'tg/np':>7} {'torch/np':>9}")
+          f"{'tg/np':>7} {'torch/np':>9} {'tg/torch':>9}")
     for name, r in t["rows"].items():
         extra = f"   GEMM floor {r['gemm']:.4g}" if "gemm" in r else ""
+        if name.startswith("W5"):
+            extra = "   (numpy column: the GEMM floor)"
         print(f"{name:34} {r['tinygrad_reg']:>13.4g} {r['numpy']:>10.4g} {r['torch']:>10.4g} "
-              f"{r['tinygrad_reg'] / r['numpy']:>6.2f}x {r['torch'] / r['numpy']:>8.2f}x{extra}")
+              f"{r['tinygrad_reg'] / r['numpy']:>6.2f}x {r['torch'] / r['numpy']:>8.2f}x "
+              f"{r['tinygrad_reg'] / r['torch']:>8.2f}x{extra}")
 
 
 # -- report ------------------------------------------------------------------------------
@@ -287,6 +308,10 @@ def print_table(rows: list[dict]) -> None:
             ratio = f"+{r['extra_ms']:.1f}"
             target = f"<= +{r['target_extra_ms']:.0f} ms" if "target_extra_ms" in r else ""
         print(f"{r['workload']:42} {a:>28} {b:>28} {ratio:>7}  {target}")
+        if r.get("vs") == "GEMM floor":
+            f = r["minflt_per_step"]
+            print(f"{'  (numpy column: the GEMM floor)':42} minor page faults / step: "
+                  f"{f['tinygrad_reg']:.0f}, floor {f['gemm']:.0f}")
         if "anomaly" in r:
             an = r["anomaly"]
             print(f"{'  inside tg.detect_anomaly()':42} {fmt(an, scale, unit):>28} {'':>28} "
@@ -315,8 +340,8 @@ def main() -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer repeats (about a minute)")
     ap.add_argument("--json", metavar="OUT", help="also write every figure to this file")
-    ap.add_argument("--only", default="W1,W2,W3,W4,IMP",
-                    help="comma-separated subset of W1,W2,W3,W4,IMP")
+    ap.add_argument("--only", default="W1,W2,W3,W4,W5,IMP",
+                    help="comma-separated subset of W1,W2,W3,W4,W5,IMP")
     ap.add_argument("--no-torch", action="store_true",
                     help="skip the PyTorch columns even when torch is importable")
     args = ap.parse_args()
@@ -324,8 +349,8 @@ def main() -> None:
     print(f"tinygrad_reg {info['tinygrad_reg']}, numpy {info['numpy']}, Python {info['python']}"
           f"; {info['cores']} cores ({info['cpu']})")
     print(f"BLAS: {blas_line(info)}; env: {info['env'] or 'none of ' + ', '.join(ENV_KEYS[:4])}")
-    print("medians [min..max]; ratio = tinygrad_reg / numpy\n")
-    table = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "IMP": imports}
+    print("medians [min..max]; ratio = tinygrad_reg / numpy (W5: / its GEMM floor)\n")
+    table = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "IMP": imports}
     rows = []
     for key in args.only.split(","):
         rows += table[key.strip().upper()](args.quick)

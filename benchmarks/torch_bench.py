@@ -1,4 +1,4 @@
-"""Optional PyTorch columns: W1, W2 and W3 with PyTorch eager, beside tinygrad_reg and the
+"""Optional PyTorch columns: W1, W2, W3 and W5 with PyTorch eager, beside tinygrad_reg and the
 numpy reference, all three interleaved in one process with every thread pool at ONE thread
 (at 2 threads PyTorch's OpenMP pool and numpy's OpenBLAS pool fight over 2 cores).
 
@@ -15,6 +15,7 @@ import statistics
 import sys
 import time
 
+import cnn
 import mlp
 import numpy as np
 import overhead
@@ -139,6 +140,13 @@ def run(quick: bool) -> dict:
                  "torch": TorchMLPStep(*setup), "gemm": mlp.GemmFloor(*setup)},
                 3 if quick else 10, 2)
     out["rows"]["W3 MLP step f32 (ms)"] = {k: v * 1e3 for k, v in res.items()}
+    for net in cnn.NETS:
+        cnn.check_parity(net, torch_too=True)
+        res = _time({"tinygrad_reg": cnn.TinygradStep(net), "torch": cnn.TorchStep(net),
+                     "gemm": cnn.GemmFloor(net)}, 10 if quick else 40, 3)
+        # no hand-written numpy CNN: the numpy column is the GEMM floor
+        out["rows"][f"W5 {net} CNN step f32 (ms)"] = {"numpy": res["gemm"] * 1e3,
+                                                      **{k: v * 1e3 for k, v in res.items()}}
     return out
 
 

@@ -110,3 +110,28 @@ def test_l1_sparsity(tmp_path: Path) -> None:
     # L1 zeroes weights that L2 and no penalty leave alone.
     assert models["L1"]["near_zero"] > 2 * max(models["L2"]["near_zero"],
                                                models["none"]["near_zero"]), models
+
+
+def test_digits_cnn(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    summary = load("digits_cnn").main(["--quick", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "test accuracy over 1 seed(s)" in out
+    assert_png(tmp_path / "curves.png")
+    assert_png(tmp_path / "filters.png")
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results == json.loads(json.dumps(summary))
+    (run,) = results["runs"]
+    h = run["history"]
+    assert len(h["train_loss"]) == len(h["lr"]) == results["epochs"] == 2
+    assert h["lr"][0] == 0.01 and h["lr"][1] < 0.01      # the cosine schedule stepped
+    # two epochs already learn the digits far beyond chance (0.1)
+    assert h["train_loss"][1] < h["train_loss"][0] and run["test_accuracy"] > 0.8, h
+    # the saved state_dict has PyTorch's keys and loads into a fresh model
+    import tinygrad_reg as tg
+
+    state = tg.load(tmp_path / "model.npz")
+    assert set(state) == {"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
+                          "1.running_var", "1.num_batches_tracked", "6.weight", "6.bias"}
+    assert state["0.weight"].shape == (16, 1, 3, 3) and state["6.weight"].shape == (10, 256)
+    model = load("digits_cnn").build_model()
+    model.load_state_dict(state)

@@ -259,3 +259,32 @@ def test_module_layouts_equal_pytorchs():
     assert {k: v.shape for k, v in tg.nn.Conv1d(4, 6, 3, groups=2, bias=False)
             .state_dict().items()} == {"weight": (6, 2, 3)}
     assert tg.nn.MaxPool2d(2).state_dict() == {} and tg.nn.AdaptiveAvgPool2d(1).state_dict() == {}
+
+
+def test_reused_im2col_buffers_never_mix_two_graphs():
+    """The im2col columns kept for the weight gradient come from a pool of reused buffers:
+    two live graphs of the same shapes (and a no_grad pass between them) must each keep
+    their own."""
+    rng = np.random.default_rng(3)
+    x1, x2, x3 = (rng.standard_normal((2, 3, 6, 6)) for _ in range(3))
+    w0 = rng.standard_normal((4, 3, 3, 3))
+    g1, g2 = (rng.standard_normal((2, 4, 6, 6)) for _ in range(2))
+
+    def weight_grad(x, g):
+        w = tg.tensor(w0, requires_grad=True)
+        F.conv2d(tg.tensor(x), w, padding=1).backward(tg.tensor(g))
+        return w.grad.numpy()
+
+    expected = weight_grad(x1, g1), weight_grad(x2, g2)
+    w = tg.tensor(w0, requires_grad=True)
+    y1 = F.conv2d(tg.tensor(x1), w, padding=1)
+    y2 = F.conv2d(tg.tensor(x2), w, padding=1)
+    with tg.no_grad():
+        F.conv2d(tg.tensor(x3), w, padding=1)
+    y1.backward(tg.tensor(g1))
+    np.testing.assert_allclose(w.grad.numpy(), expected[0], rtol=1e-12)
+    w.grad = None
+    F.conv2d(tg.tensor(x3), w, padding=1).backward(tg.tensor(g2))  # reuses y1's buffer
+    w.grad = None
+    y2.backward(tg.tensor(g2))
+    np.testing.assert_allclose(w.grad.numpy(), expected[1], rtol=1e-12)

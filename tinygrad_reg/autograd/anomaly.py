@@ -88,7 +88,7 @@ def _values_at(tensors: Sequence[Tensor], shape: tuple, index: tuple) -> str:
 
 
 def _attrs_text(attrs: dict) -> str:
-    shown = {k: v for k, v in attrs.items() if k != "value"}
+    shown = {k: v for k, v in attrs.items() if k != "value" and k[0] != "_"}
     return ", ".join(f"{k}={v!r}" for k, v in shown.items()) or "none"
 
 

@@ -234,7 +234,7 @@ def _modified_message(node: Context, t: Tensor, i: int, now: int, expected: int)
 
 def _op_error(fn: type, err: Exception, tensors: Sequence[Tensor], attrs: dict) -> Exception:
     shapes = ", ".join(str(t._data.shape) for t in tensors)
-    extra = "".join(f", {k}={v!r}" for k, v in attrs.items() if k != "value")
+    extra = "".join(f", {k}={v!r}" for k, v in attrs.items() if k != "value" and k[0] != "_")
     return type(err)(f"{fn.__name__}: {err} (input shapes: {shapes}{extra})")
 
 
@@ -247,7 +247,8 @@ class Function:
     a backward that returns ndarrays is accepted but once-differentiable: asking for a
     second derivative through it raises ``RuntimeError`` naming the op. Call ops with
     ``MyOp.apply(*tensors, **attrs)``; keyword attributes reach ``forward`` and are shown
-    on the op's node in rendered graphs. ``forward`` must not write into its input arrays.
+    on the op's node in rendered graphs and in errors, except those whose name starts with
+    ``_`` (private hints, such as a cache). ``forward`` must not write into its input arrays.
 
     An op whose result is a view of its first input (reshape, transpose, basic indexing)
     sets ``is_view = True``, so that the two share one version counter.

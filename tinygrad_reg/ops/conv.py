@@ -23,6 +23,8 @@ split evenly between tied maxima, as every max in the project), so their backwar
 from __future__ import annotations
 
 import math
+import sys
+import threading
 from typing import Any
 
 import numpy as np
@@ -54,17 +56,24 @@ def _pad(x: np.ndarray, padding: tuple, value: float = 0.0) -> np.ndarray:
     return np.pad(x, widths, mode="constant", constant_values=value)
 
 
-def _col2im(cols: np.ndarray, padded_shape: tuple, kernel: tuple, stride: tuple,
-            dilation: tuple, padding: tuple) -> np.ndarray:
-    """The reverse of :func:`_windows`: add each window (N, C, *out, *kernel) back where it
-    came from, then drop the padding. One strided add per kernel offset."""
-    d = len(kernel)
-    out_sp = cols.shape[-2 * d:-d]
-    xp = np.zeros(padded_shape, dtype=cols.dtype)
+def _offsets(kernel: tuple, stride: tuple, dilation: tuple, out: tuple):
+    """For each kernel offset k (in C order): k and the index of the input elements it meets
+    in every window, a strided slice of the padded input: window i's k-th element is
+    i·stride + k·dilation."""
     for offset in np.ndindex(*kernel):
-        index = tuple(slice(k * dl, k * dl + st * (o - 1) + 1, st)
-                      for k, dl, st, o in zip(offset, dilation, stride, out_sp))
-        xp[(Ellipsis,) + index] += cols[(Ellipsis,) + offset]
+        yield offset, (Ellipsis,) + tuple(slice(k * dl, k * dl + st * (o - 1) + 1, st)
+                                          for k, dl, st, o in zip(offset, dilation, stride, out))
+
+
+def _scatter(terms, padded_shape: tuple, dtype: Any, kernel: tuple, stride: tuple,
+             dilation: tuple, padding: tuple, out: tuple) -> np.ndarray:
+    """The reverse of gathering windows (col2im): add ``terms(offset)``, an (N, C, *out)
+    array per kernel offset, where that offset's elements came from, then drop the padding.
+    One strided add per kernel offset."""
+    d = len(kernel)
+    xp = np.zeros(padded_shape, dtype=dtype)
+    for offset, index in _offsets(kernel, stride, dilation, out):
+        xp[index] += terms(offset)
     crop = tuple(slice(lo, n - hi) for (lo, hi), n in zip(padding, padded_shape[-d:]))
     return xp[(Ellipsis,) + crop]
 
@@ -74,62 +83,96 @@ def _split_channels(win: np.ndarray, groups: int) -> np.ndarray:
     return win.reshape(win.shape[0], groups, win.shape[1] // groups, *win.shape[2:])
 
 
+def _im2col(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+            groups: int, out: tuple | None = None) -> np.ndarray:
+    """Every window of the padded input as a column: (g, cg·k, N·out), row (c, k) of group g
+    holding x_pad[n, g·cg + c, i·stride + k·dilation] for every (n, i). One copy."""
+    d = len(kernel)
+    xp = _pad(x, padding)
+    if out is None:
+        out = _out_size(xp.shape[2:], kernel, stride, dilation)
+    win = _split_channels(_windows(xp, kernel, stride, dilation, out), groups)
+    # (N, g, cg, *out, *k) -> (g, cg, *k, N, *out) -> (g, cg·k, N·out)
+    perm = (1, 2, *range(3 + d, 3 + 2 * d), 0, *range(3, 3 + d))
+    src = win.transpose(perm)
+    buf = _scratch(src.shape, x.dtype)
+    np.copyto(buf, src)
+    return buf.reshape(groups, -1, x.shape[0] * math.prod(out))
+
+
+_POOL = threading.local()
+_POOL_PER_SHAPE = 4
+
+
+def _scratch(shape: tuple, dtype: Any) -> np.ndarray:
+    """An uninitialised array for im2col columns, reused across training steps. The columns
+    are large (k² times the input) and live from the forward pass to the weight gradient;
+    allocating them afresh at every step costs more in page faults than the copy itself.
+    A buffer is handed out again only once nothing but this pool refers to it (the node that
+    kept it has run backward or was dropped); at most a few per shape, per thread."""
+    pool = _POOL.__dict__.setdefault("buffers", {})
+    key = (shape, np.dtype(dtype))
+    free = pool.setdefault(key, [])
+    for buf in free:
+        if sys.getrefcount(buf) <= 3:  # the list, this loop's name, getrefcount's argument
+            return buf
+    buf = np.empty(shape, dtype)
+    if len(free) < _POOL_PER_SHAPE:
+        free.append(buf)
+    return buf
+
+
+def _by_group(g: np.ndarray, groups: int) -> np.ndarray:
+    """(N, O, *out) -> (g, og, N·out), the layout of the products."""
+    d = g.ndim - 2
+    return _split_channels(g, groups).transpose(1, 2, 0, *range(3, 3 + d)).reshape(
+        groups, g.shape[1] // groups, -1)
+
+
 def _conv_core(x: np.ndarray, w: np.ndarray, stride: tuple, padding: tuple, dilation: tuple,
-               groups: int) -> np.ndarray:
-    """(N, C, *in) ⋆ (O, C/g, *k) -> (N, O, *out): im2col (one copy) and one batched matmul
-    over the groups."""
+               groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N, C, *in) ⋆ (O, C/g, *k) -> (N, O, *out) and the im2col columns: one copy and one
+    batched matmul over the groups."""
     d = w.ndim - 2
     kernel = w.shape[2:]
-    xp = _pad(x, padding)
-    out = _out_size(xp.shape[2:], kernel, stride, dilation)
-    win = _split_channels(_windows(xp, kernel, stride, dilation, out), groups)
+    cols = _im2col(x, kernel, stride, padding, dilation, groups)
     n, o = x.shape[0], w.shape[0]
-    og = o // groups
-    # (N, g, cg, *out, *k) -> (g, cg, *k, N, *out) -> (g, cg·k, N·out): the im2col copy
-    perm = (1, 2, *range(3 + d, 3 + 2 * d), 0, *range(3, 3 + d))
-    cols = win.transpose(perm).reshape(groups, -1, n * math.prod(out))
-    y = np.matmul(w.reshape(groups, og, -1), cols)  # (g, og, N·out)
-    y = y.reshape(groups, og, n, *out)
-    return y.transpose(2, 0, 1, *range(3, 3 + d)).reshape(n, o, *out)
+    out = _out_size(tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], padding)), kernel,
+                    stride, dilation)
+    y = np.matmul(w.reshape(groups, o // groups, -1), cols)  # (g, og, N·out)
+    y = y.reshape(groups, o // groups, n, *out)
+    # (N, O, *out) in C order: the layers after it read it faster than a strided view
+    return np.ascontiguousarray(y.transpose(2, 0, 1, *range(3, 3 + d))).reshape(n, o, *out), cols
 
 
 def _conv_input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple, stride: tuple,
                      padding: tuple, dilation: tuple, groups: int) -> np.ndarray:
     """The transposed convolution: dL/dx for y = x ⋆ w, given g = dL/dy (N, O, *out)."""
-    d = w.ndim - 2
     kernel = w.shape[2:]
     n, o = g.shape[:2]
     out = g.shape[2:]
     c = x_shape[1]
     og = o // groups
-    # (N, O, *out) -> (g, og, N·out) -> wᵀ @ -> (g, cg·k, N·out)
-    gm = _split_channels(g, groups).transpose(1, 2, 0, *range(3, 3 + d)).reshape(
-        groups, og, -1)
-    cols = np.matmul(w.reshape(groups, og, -1).transpose(0, 2, 1), gm)
-    # viewed as (N, C, *out, *k) for col2im (no copy: g and cg merge back into C)
-    cols = cols.reshape(groups, c // groups, *kernel, n, *out)
-    cols = cols.transpose(2 + d, 0, 1, *range(3 + d, 3 + 2 * d), *range(2, 2 + d)).reshape(
-        n, c, *out, *kernel)
+    gm = _by_group(g, groups)  # (g, og, N·out); wᵀ @ gm: (g, cg·k, N·out)
+    wt = w.reshape(groups, og, -1).transpose(0, 2, 1)
+    cols = np.matmul(wt, gm, out=_scratch((groups, wt.shape[1], gm.shape[2]),
+                                          np.result_type(wt, gm)))
+    # (g, cg·k, N·out) -> (C, *k, N, *out): g and cg merge back into C (no copy)
+    cols = cols.reshape(c, *kernel, n, *out)
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], padding))
-    return _col2im(cols, (n, c) + padded, kernel, stride, dilation, padding)
+    return _scatter(lambda k: cols[(slice(None),) + k].swapaxes(0, 1), (n, c) + padded,
+                    cols.dtype, kernel, stride, dilation, padding, out)
 
 
 def _conv_weight_grad(x: np.ndarray, g: np.ndarray, w_shape: tuple, stride: tuple,
-                      padding: tuple, dilation: tuple, groups: int) -> np.ndarray:
-    """dL/dw for y = x ⋆ w, given g = dL/dy: the correlation of x's windows with g."""
-    d = len(w_shape) - 2
-    kernel = w_shape[2:]
-    xp = _pad(x, padding)
-    out = g.shape[2:]
-    win = _split_channels(_windows(xp, kernel, stride, dilation, out), groups)
-    n, o = x.shape[0], g.shape[1]
-    og = o // groups
-    # (N, g, cg, *out, *k) -> (g, N, *out, cg, *k) -> (g, N·out, cg·k): one copy
-    perm = (1, 0, *range(3, 3 + d), 2, *range(3 + d, 3 + 2 * d))
-    cols = win.transpose(perm).reshape(groups, n * math.prod(out), -1)
-    gm = _split_channels(g, groups).transpose(1, 2, 0, *range(3, 3 + d)).reshape(
-        groups, og, -1)
-    return np.matmul(gm, cols).reshape(w_shape)
+                      padding: tuple, dilation: tuple, groups: int,
+                      cols: np.ndarray | None = None) -> np.ndarray:
+    """dL/dw for y = x ⋆ w, given g = dL/dy: the correlation of x's windows with g, as
+    cols @ gmᵀ (the im2col columns of the forward pass when given)."""
+    if cols is None:
+        cols = _im2col(x, w_shape[2:], stride, padding, dilation, groups, g.shape[2:])
+    dw = np.matmul(cols, _by_group(g, groups).transpose(0, 2, 1))  # (g, cg·k, og)
+    return dw.transpose(0, 2, 1).reshape(w_shape)
 
 
 def _out_size(padded: tuple, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
@@ -148,7 +191,9 @@ class Conv(Function):
     @staticmethod
     def forward(ctx, x, w, b=None, *, stride, padding, dilation, groups):
         ctx.save_for_backward(x, w)
-        y = _conv_core(x, w, stride, padding, dilation, groups)
+        y, cols = _conv_core(x, w, stride, padding, dilation, groups)
+        if len(ctx.needs_input_grad) > 1 and ctx.needs_input_grad[1]:
+            ctx.cols = cols  # for the weight gradient (x is saved: it cannot change meanwhile)
         if b is not None:
             y += b.reshape((1, -1) + (1,) * (y.ndim - 2))
         return y
@@ -159,7 +204,8 @@ class Conv(Function):
         geo = _geometry(ctx.attrs)
         need = ctx.needs_input_grad
         dx = ConvInputGrad.apply(grad, w, x_shape=x.shape, **geo) if need[0] else None
-        dw = ConvWeightGrad.apply(x, grad, w_shape=w.shape, **geo) if need[1] else None
+        dw = ConvWeightGrad.apply(x, grad, w_shape=w.shape, _cols=ctx.__dict__.get("cols"),
+                                  **geo) if need[1] else None
         if len(need) == 2:
             return dx, dw
         db = grad.sum(axis=(0,) + tuple(range(2, grad.ndim))) if need[2] else None
@@ -204,9 +250,9 @@ class ConvWeightGrad(Function):
     Linear in x and in g: dx = ConvInputGrad(g, u), dg = Conv(x, u)."""
 
     @staticmethod
-    def forward(ctx, x, g, *, w_shape, stride, padding, dilation, groups):
+    def forward(ctx, x, g, *, w_shape, stride, padding, dilation, groups, _cols=None):
         ctx.save_for_backward(x, g)
-        return _conv_weight_grad(x, g, w_shape, stride, padding, dilation, groups)
+        return _conv_weight_grad(x, g, w_shape, stride, padding, dilation, groups, _cols)
 
     @staticmethod
     def backward(ctx, u):
@@ -228,17 +274,22 @@ def _conv_apply(x: Tensor, w: Tensor, b: Tensor | None, geo: dict) -> Tensor:
 # -- pooling -------------------------------------------------------------------------------------
 
 class WindowGather(Function):
-    """y[n, c, i] = Σ_k x_pad[n, c, i·stride + k·dilation] · s[..., i, k] for per-window
-    weights s (broadcast over N, C): the arithmetic of pooling.
-    dx = WindowScatter(grad, s); s gets none (a constant)."""
+    """y[n, c, i] = Σ_k x_pad[n, c, i·stride + k·dilation] · s[k, ..., i] for per-window
+    weights s of shape (*kernel, *rest), rest broadcasting against (N, C, *out): the
+    arithmetic of pooling.   dx = WindowScatter(grad, s); s gets none (a constant)."""
 
     @staticmethod
     def forward(ctx, x, s, *, kernel, stride, padding, dilation, pad_value):
         xp = _pad(x, padding, pad_value)
         out = _out_size(xp.shape[2:], kernel, stride, dilation)
-        win = _windows(xp, kernel, stride, dilation, out)
-        d = len(kernel)
-        return (win * s).sum(axis=tuple(range(-d, 0)))
+        y = None
+        for offset, index in _offsets(kernel, stride, dilation, out):
+            term = xp[index] * s[offset]
+            if y is None:
+                y = term
+            else:
+                y += term
+        return y
 
     @staticmethod
     def backward(ctx, grad):
@@ -250,16 +301,15 @@ class WindowGather(Function):
 
 
 class WindowScatter(Function):
-    """dx[n, c, j] = Σ_{i, k: i·stride + k·dilation = j} g[n, c, i] · s[..., i, k], then the
+    """dx[n, c, j] = Σ_{i, k: i·stride + k·dilation = j} g[n, c, i] · s[k, ..., i], then the
     padding dropped: pooling's gradient (a col2im of g ⊗ s).
     dg = WindowGather(u, s) (the adjoint); s gets none."""
 
     @staticmethod
     def forward(ctx, g, s, *, x_shape, kernel, stride, padding, dilation):
-        d = len(kernel)
-        cols = g.reshape(g.shape + (1,) * d) * s
         padded = tuple(n + lo + hi for n, (lo, hi) in zip(x_shape[2:], padding))
-        return _col2im(cols, tuple(x_shape[:2]) + padded, kernel, stride, dilation, padding)
+        return _scatter(lambda k: g * s[k], tuple(x_shape[:2]) + padded,
+                        np.result_type(g, s), kernel, stride, dilation, padding, g.shape[2:])
 
     @staticmethod
     def backward(ctx, u):
@@ -275,19 +325,25 @@ class MaxPool(Function):
     dx = grad at each window's maximum, split evenly between tied maxima of one window (the
     project's tie rule; PyTorch gives it to the first); an element that is the maximum of
     several overlapping windows gets the sum. The per-window split s (1/ties at the maxima,
-    0 elsewhere) is made in forward; backward is WindowScatter(grad, s)."""
+    0 elsewhere; shape (*kernel, N, C, *out); a boolean mask when no window has a tie) is
+    made in forward; backward is WindowScatter(grad, s)."""
 
     @staticmethod
     def forward(ctx, x, *, kernel, stride, padding, dilation):
         xp = _pad(x, padding, -np.inf)
         out = _out_size(xp.shape[2:], kernel, stride, dilation)
-        win = _windows(xp, kernel, stride, dilation, out)
-        d = len(kernel)
-        axes = tuple(range(-d, 0))
-        y = win.max(axis=axes)
-        hit = win == y.reshape(y.shape + (1,) * d)
-        share = (hit / hit.sum(axis=axes, keepdims=True)).astype(x.dtype)
-        ctx.save_for_backward(share)
+        parts = [xp[index] for _, index in _offsets(kernel, stride, dilation, out)]
+        y = parts[0].copy()
+        for part in parts[1:]:
+            np.maximum(y, part, out=y)
+        share = np.empty((len(parts),) + y.shape, dtype=bool)
+        for i, part in enumerate(parts):
+            np.equal(part, y, out=share[i])
+        ties = share.sum(axis=0, dtype=np.int8 if len(parts) < 128 else np.int64)
+        if not (ties == 1).all():  # a tie (or a NaN window): split the gradient
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = (share / ties).astype(x.dtype)
+        ctx.save_for_backward(share.reshape(kernel + y.shape))
         return y
 
     @staticmethod
@@ -517,7 +573,7 @@ def _avg_pool(d: int, x: Any, kernel_size: Any, stride: Any, padding: Any, ceil_
             shape = [1] * d
             shape[axis] = -1
             counts = counts * c.reshape(shape)
-    weights = np.broadcast_to((1.0 / counts).reshape(out + (1,) * d), out + kernel)
+    weights = np.broadcast_to(1.0 / counts, kernel + out)  # (*kernel, *out)
     s = Tensor(np.ascontiguousarray(weights, dtype=x.dtype), name="1/count")
     op = AvgPool2d if d == 2 else AvgPool1d
     return op.apply(x, s, **geo)

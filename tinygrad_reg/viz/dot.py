@@ -131,8 +131,9 @@ def _op_text(ctx: Context) -> str:
     """``Name attr=value ...``; None and False attributes (the defaults) are left out."""
     parts = [ctx.name]
     for key, value in ctx.attrs.items():
-        if value is None or value is False or isinstance(value, np.random.Generator):
-            continue  # defaults and random generators say nothing about the graph
+        if value is None or value is False or isinstance(value, np.random.Generator) or \
+                key[0] == "_":
+            continue  # defaults, random generators and private caches say nothing here
         parts.append(f"{_RENAMED_ATTRS.get(key, key)}={_fmt_value(value)}")
     text = " ".join(parts)
     return text if len(text) <= 40 else "\n".join(parts)
