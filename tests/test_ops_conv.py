@@ -245,7 +245,11 @@ def test_padding_modes_of_the_module():
     (lambda: F.avg_pool2d(tg.zeros(1, 1, 4, 4), 0), "kernel_size must be >= 1"),
     (lambda: tg.nn.Conv2d(3, 4, 3, groups=2), "groups=2 must divide in_channels=3"),
     (lambda: tg.nn.Conv2d(3, 4, 3)(tg.zeros(1, 2, 5, 5)),
-     "the input has 2 channels but the weight"),
+     r"^Conv2d: the input has 2 channels but the weight of shape \(4, 3, 3, 3\)"),
+    (lambda: tg.nn.Conv1d(3, 4, 5)(tg.zeros(1, 3, 4)),
+     r"^Conv1d: the kernel \(5,\) .* larger than the padded input \(4,\)"),
+    (lambda: tg.nn.MaxPool2d(3)(tg.zeros(1, 1, 2, 2)), r"^MaxPool2d: the kernel \(3, 3\)"),
+    (lambda: tg.nn.AvgPool2d(2, stride=0)(tg.zeros(1, 1, 4, 4)), r"^AvgPool2d: stride must"),
 ])
 def test_bad_arguments_are_clear_errors(call, words):
     with pytest.raises(ValueError, match=words):

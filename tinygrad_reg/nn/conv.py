@@ -70,9 +70,9 @@ class _ConvNd(Module):
             widths = tuple(v for lo_hi in reversed(pads) for v in lo_hi)
             x = _pad(x if isinstance(x, Tensor) else Tensor(x), widths, self.padding_mode)
             return type(self)._fn(x, self.weight, self.bias, self.stride, 0, self.dilation,
-                                  self.groups)
+                                  self.groups, _caller=type(self).__name__)
         return type(self)._fn(x, self.weight, self.bias, self.stride, self.padding,
-                              self.dilation, self.groups)
+                              self.dilation, self.groups, _caller=type(self).__name__)
 
     def extra_repr(self) -> str:
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -131,7 +131,8 @@ class MaxPool1d(_Pool):
         super().__init__(kernel_size, stride, padding, dilation=dilation, ceil_mode=ceil_mode)
 
     def forward(self, x: Tensor) -> Tensor:
-        return C.max_pool1d(x, self.kernel_size, self.stride, self.padding, **self._kw)
+        return C.max_pool1d(x, self.kernel_size, self.stride, self.padding, **self._kw,
+                     _caller=type(self).__name__)
 
 
 class MaxPool2d(_Pool):
@@ -143,7 +144,8 @@ class MaxPool2d(_Pool):
         super().__init__(kernel_size, stride, padding, dilation=dilation, ceil_mode=ceil_mode)
 
     def forward(self, x: Tensor) -> Tensor:
-        return C.max_pool2d(x, self.kernel_size, self.stride, self.padding, **self._kw)
+        return C.max_pool2d(x, self.kernel_size, self.stride, self.padding, **self._kw,
+                     _caller=type(self).__name__)
 
 
 class AvgPool1d(_Pool):
@@ -156,7 +158,8 @@ class AvgPool1d(_Pool):
                          count_include_pad=count_include_pad)
 
     def forward(self, x: Tensor) -> Tensor:
-        return C.avg_pool1d(x, self.kernel_size, self.stride, self.padding, **self._kw)
+        return C.avg_pool1d(x, self.kernel_size, self.stride, self.padding, **self._kw,
+                     _caller=type(self).__name__)
 
 
 class AvgPool2d(_Pool):
@@ -170,7 +173,8 @@ class AvgPool2d(_Pool):
                          count_include_pad=count_include_pad, divisor_override=divisor_override)
 
     def forward(self, x: Tensor) -> Tensor:
-        return C.avg_pool2d(x, self.kernel_size, self.stride, self.padding, **self._kw)
+        return C.avg_pool2d(x, self.kernel_size, self.stride, self.padding, **self._kw,
+                     _caller=type(self).__name__)
 
 
 class AdaptiveAvgPool2d(Module):

@@ -432,8 +432,8 @@ def _check_input(x: Any, d: int, fn: str) -> Tensor:
 
 
 def _conv(d: int, x: Any, weight: Tensor, bias: Any, stride: Any, padding: Any,
-          dilation: Any, groups: int) -> Tensor:
-    fn = f"conv{d}d"
+          dilation: Any, groups: int, caller: str | None = None) -> Tensor:
+    fn = caller or f"conv{d}d"
     x = _check_input(x, d, fn)
     if not isinstance(weight, Tensor):
         weight = Tensor(weight)
@@ -471,18 +471,20 @@ def _conv(d: int, x: Any, weight: Tensor, bias: Any, stride: Any, padding: Any,
 
 
 def conv1d(input: Any, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
-           stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+           stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1, *,
+           _caller: str | None = None) -> Tensor:
     """1-D convolution (PyTorch's cross-correlation): input (N, C, L), weight (O, C/groups,
     k), bias (O,) or None; ``padding`` an int, "valid" or "same"."""
-    return _conv(1, input, weight, bias, stride, padding, dilation, groups)
+    return _conv(1, input, weight, bias, stride, padding, dilation, groups, _caller)
 
 
 def conv2d(input: Any, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
-           stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+           stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1, *,
+           _caller: str | None = None) -> Tensor:
     """2-D convolution (PyTorch's cross-correlation): input (N, C, H, W), weight
     (O, C/groups, kH, kW), bias (O,) or None; ``stride``, ``padding`` (ints, "valid" or
     "same"), ``dilation`` an int or a pair."""
-    return _conv(2, input, weight, bias, stride, padding, dilation, groups)
+    return _conv(2, input, weight, bias, stride, padding, dilation, groups, _caller)
 
 
 def _pool_geometry(d: int, x: Tensor, kernel_size: Any, stride: Any, padding: Any,
@@ -513,8 +515,8 @@ def _pool_geometry(d: int, x: Tensor, kernel_size: Any, stride: Any, padding: An
 
 
 def _max_pool(d: int, x: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
-              ceil_mode: bool, return_indices: bool) -> Any:
-    fn = f"max_pool{d}d"
+              ceil_mode: bool, return_indices: bool, caller: str | None = None) -> Any:
+    fn = caller or f"max_pool{d}d"
     x = _check_input(x, d, fn)
     geo = _pool_geometry(d, x, kernel_size, stride, padding, dilation, ceil_mode, fn)
     op = MaxPool2d if d == 2 else MaxPool1d
@@ -526,25 +528,25 @@ def _max_pool(d: int, x: Any, kernel_size: Any, stride: Any, padding: Any, dilat
 
 def max_pool1d(input: Any, kernel_size: Any, stride: Any = None,  # noqa: A002
                padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False,
-               return_indices: bool = False) -> Tensor:
+               return_indices: bool = False, *, _caller: str | None = None) -> Tensor:
     """Max over windows of (N, C, L); stride defaults to the kernel size."""
     return _max_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode,
-                     return_indices)
+                     return_indices, _caller)
 
 
 def max_pool2d(input: Any, kernel_size: Any, stride: Any = None,  # noqa: A002
                padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False,
-               return_indices: bool = False) -> Tensor:
+               return_indices: bool = False, *, _caller: str | None = None) -> Tensor:
     """Max over windows of (N, C, H, W); stride defaults to the kernel size; ``ceil_mode``
     keeps a last partial window (when it starts inside the input). Tied maxima of a window
     share its gradient evenly."""
     return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode,
-                     return_indices)
+                     return_indices, _caller)
 
 
 def _avg_pool(d: int, x: Any, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,
-              count_include_pad: bool, divisor_override: Any) -> Tensor:
-    fn = f"avg_pool{d}d"
+              count_include_pad: bool, divisor_override: Any, caller: str | None = None) -> Tensor:
+    fn = caller or f"avg_pool{d}d"
     x = _check_input(x, d, fn)
     geo = _pool_geometry(d, x, kernel_size, stride, padding, 1, ceil_mode, fn)
     kernel, stride_, pads = geo["kernel"], geo["stride"], geo["padding"]
@@ -581,18 +583,20 @@ def _avg_pool(d: int, x: Any, kernel_size: Any, stride: Any, padding: Any, ceil_
 
 def avg_pool1d(input: Any, kernel_size: Any, stride: Any = None,  # noqa: A002
                padding: Any = 0, ceil_mode: bool = False,
-               count_include_pad: bool = True) -> Tensor:
+               count_include_pad: bool = True, *, _caller: str | None = None) -> Tensor:
     """Average over windows of (N, C, L)."""
-    return _avg_pool(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+    return _avg_pool(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None,
+                     _caller)
 
 
 def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None,  # noqa: A002
                padding: Any = 0, ceil_mode: bool = False, count_include_pad: bool = True,
-               divisor_override: int | None = None) -> Tensor:
+               divisor_override: int | None = None, *,
+               _caller: str | None = None) -> Tensor:
     """Average over windows of (N, C, H, W): with ``count_include_pad`` (the default) the
     padding's zeros count in the average, else only the input's elements."""
     return _avg_pool(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
-                     divisor_override)
+                     divisor_override, _caller)
 
 
 def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:  # noqa: A002
