@@ -4,12 +4,20 @@ functional face (:mod:`tinygrad_reg.nn.functional`)."""
 
 from . import functional, init, losses
 from .conv import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Conv1d, Conv2d, MaxPool1d, MaxPool2d
+from .dropout import (
+    AlphaDropout,
+    DropConnectLinear,
+    Dropout,
+    Dropout1d,
+    Dropout2d,
+    GaussianDropout,
+    GaussianNoise,
+)
 from .layers import (
     CELU,
     ELU,
     GELU,
     SELU,
-    Dropout,
     Embedding,
     Flatten,
     Hardsigmoid,
@@ -51,4 +59,6 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys"
            "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss",
            "CrossEntropyLoss", "NLLLoss", "Embedding", "Conv1d", "Conv2d", "MaxPool1d",
            "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d",
-           "BatchNorm2d", "LayerNorm", "GroupNorm", "functional", "init", "losses"]
+           "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout1d", "Dropout2d", "AlphaDropout",
+           "GaussianDropout", "GaussianNoise", "DropConnectLinear", "functional", "init",
+           "losses"]

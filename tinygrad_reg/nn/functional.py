@@ -36,7 +36,14 @@ from ..ops.conv import (
 from ..ops.linalg import linear
 from ..ops.normalization import batch_norm, group_norm, layer_norm
 from ..ops.shape import embedding, pad
-from ..regularization import dropout
+from ..regularization import (
+    alpha_dropout,
+    dropout,
+    dropout1d,
+    dropout2d,
+    gaussian_dropout,
+    gaussian_noise,
+)
 from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -50,7 +57,8 @@ from .losses import (
 
 __all__ = ["linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "leaky_relu", "elu",
            "celu", "selu", "gelu", "silu", "mish", "softplus", "softsign", "hardtanh", "relu6",
-           "hardsigmoid", "hardswish", "logsigmoid", "dropout", "pad",
+           "hardsigmoid", "hardswish", "logsigmoid", "dropout", "dropout1d", "dropout2d",
+           "alpha_dropout", "gaussian_dropout", "gaussian_noise", "pad",
            "binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy",
            "nll_loss", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "conv1d",
            "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",

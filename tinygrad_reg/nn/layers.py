@@ -11,8 +11,6 @@ from ..ops import activation as A
 from ..ops.linalg import linear
 from ..ops.shape import embedding, flatten
 from ..random import resolve
-from ..regularization import drop_probability
-from . import functional as F
 from . import init as _init
 from .module import Module, Parameter
 
@@ -173,32 +171,6 @@ class LogSoftmax(Softmax):
         return A.log_softmax(x, self.dim)
 
 
-class Dropout(Module):
-    """Inverted dropout while training; the identity in eval mode (``model.eval()``).
-
-    ``p`` is the probability of dropping a unit (PyTorch's word), ``keep_prob`` = 1 - p the
-    probability of keeping it (the tutorial's); give at most one, neither means p = 0.5.
-    A fresh mask is drawn at every call from ``generator`` (or the package generator).
-    See :func:`tinygrad_reg.nn.functional.dropout`.
-    """
-
-    def __init__(self, p: float | None = None, *, keep_prob: float | None = None,
-                 generator: np.random.Generator | None = None) -> None:
-        super().__init__()
-        self.p = drop_probability(p, keep_prob, "Dropout")
-        self.keep_prob = None if keep_prob is None else 1.0 - self.p
-        if generator is not None and not isinstance(generator, np.random.Generator):
-            raise TypeError(f"Dropout: generator must be a numpy.random.Generator, got "
-                            f"{type(generator).__name__}")
-        self.generator = generator
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, training=self.training, generator=self.generator)
-
-    def extra_repr(self) -> str:
-        return f"keep_prob={self.keep_prob}" if self.keep_prob is not None else f"p={self.p}"
-
-
 class Embedding(Module):
     """``nn.Embedding(num_embeddings, embedding_dim, padding_idx=None)``: a lookup table
     ``weight`` (num_embeddings, embedding_dim) drawn from N(0, 1) as PyTorch; integer input
@@ -272,5 +244,5 @@ class Unflatten(Module):
 
 __all__ = ["Linear", "Identity", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "CELU", "SELU",
            "GELU", "SiLU", "Mish", "Softplus", "Softsign", "Hardtanh", "ReLU6", "Hardsigmoid",
-           "Hardswish", "LogSigmoid", "Softmax", "LogSoftmax", "Dropout", "Flatten",
+           "Hardswish", "LogSigmoid", "Softmax", "LogSoftmax", "Flatten",
            "Unflatten", "Embedding"]

@@ -30,6 +30,7 @@ def _eps(value: Any, name: str) -> float:
 
 class _BatchNorm(Module):
     _input_dims: tuple[int, ...] = ()
+    is_normalization = True  # penalties and max_norm_ skip its parameters
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, *,
@@ -108,6 +109,8 @@ class LayerNorm(Module):
     y = (x - mean) / √(var + eps) · weight + bias over the trailing dims
     ``normalized_shape``; weight and bias have that shape."""
 
+    is_normalization = True  # penalties and max_norm_ skip its parameters
+
     def __init__(self, normalized_shape: Any, eps: float = 1e-5, elementwise_affine: bool = True,
                  bias: bool = True, *, dtype: Any = np.float32) -> None:
         super().__init__()
@@ -142,6 +145,8 @@ class GroupNorm(Module):
     """``nn.GroupNorm(num_groups, num_channels, eps=1e-5, affine=True)``: the channels of
     (N, C, ...) split into groups, each normalized over its channels and the spatial dims;
     weight and bias per channel."""
+
+    is_normalization = True  # penalties and max_norm_ skip its parameters
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
                  affine: bool = True, *, dtype: Any = np.float32) -> None:

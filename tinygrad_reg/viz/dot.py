@@ -37,7 +37,9 @@ from ..autograd import Context, Released
 __all__ = ["to_dot", "REGULARIZATION_OPS", "LOSS_OPS", "GRAPH_NAME"]
 
 #: Op names drawn in the regularization colour.
-REGULARIZATION_OPS = frozenset({"Dropout", "L1Penalty", "L2Penalty", "ElasticNetPenalty"})
+REGULARIZATION_OPS = frozenset({"Dropout", "Dropout1d", "Dropout2d", "DropConnect",
+                                "GaussianDropout", "AlphaDropout", "GaussianNoise", "L1Penalty",
+                                "L2Penalty", "ElasticNetPenalty", "ActivityL1", "ActivityL2"})
 #: Op names drawn in the loss colour (the ops of ``tinygrad_reg.nn.losses``).
 LOSS_OPS = frozenset({"BinaryCrossEntropyWithLogits", "WeightedBinaryCrossEntropyWithLogits",
                       "BinaryCrossEntropy", "CrossEntropy", "NegativeLogLikelihood",

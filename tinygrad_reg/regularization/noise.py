@@ -1,0 +1,358 @@
+"""Noise as graph ops: the dropout family, DropConnect, Gaussian dropout, alpha dropout and
+additive Gaussian noise.
+
+Every one of them is one named node whose random draw (the mask or the noise) is a constant
+input of the node, drawn fresh at each call from ``generator`` (an ``np.random.Generator``) or
+the package generator that :func:`tinygrad_reg.manual_seed` seeds. Each is the identity with
+``training=False`` (no node, no draw); the layers of :mod:`tinygrad_reg.nn` pass their
+``training`` flag, so ``model.eval()`` makes test-time noise impossible. ``p`` is the
+probability of dropping (PyTorch's word); ``keep_prob = 1 - p`` (the tutorial's) is accepted
+wherever ``p`` is.
+
+Each op is linear in x for a fixed draw, so its backward is the same kind of op applied to the
+upstream gradient: differentiable any number of times.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd import Function, wrap
+from ..random import resolve
+
+# SELU's constants (Klambauer et al. 2017), which alpha dropout keeps the statistics of
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+ALPHA_PRIME = -_SELU_ALPHA * _SELU_SCALE  # the value a dropped unit takes: SELU's limit at -inf
+
+
+# -- the ops ----------------------------------------------------------------------------------
+
+class Dropout(Function):
+    """Inverted dropout with a given bool ``mask`` (True = kept) and drop probability ``p``.
+
+    out = x · mask / (1 - p)        dx = grad · mask / (1 - p),  mask gets no gradient.
+
+    The mask may be smaller than x and broadcast (one value per channel: :class:`Dropout1d`,
+    :class:`Dropout2d`). The op is linear and diagonal in x, so its backward is the same op
+    applied to ``grad`` with the same mask: differentiable any number of times. The mask is
+    an input of the node (a bool constant named "mask": one byte per unit, kept by reference,
+    never a float copy). p = 1 gives zeros forward and zero gradients (no division by zero).
+    Use :func:`dropout`, which draws the mask.
+    """
+
+    @staticmethod
+    def forward(ctx, x, mask, p):
+        keep = 1.0 - p
+        if keep == 0.0:
+            return np.zeros_like(x)
+        out = np.multiply(x, mask)
+        out /= keep  # the tutorial's x * D / keep_prob, in place: no second temporary
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        mask = ctx.inputs[1]
+        return ctx.fn.apply(grad, mask, p=ctx.attrs["p"]), None  # the same op: Dropout2d...
+
+
+class Dropout1d(Dropout):
+    """:class:`Dropout` with one mask value per (example, channel) of (N, C, L): whole
+    channels are dropped (PyTorch's ``dropout1d``)."""
+
+
+class Dropout2d(Dropout):
+    """:class:`Dropout` with one mask value per (example, channel) of (N, C, H, W): whole
+    feature maps are dropped (PyTorch's ``dropout2d``; Tompson et al. 2015)."""
+
+
+class DropConnect(Dropout):
+    """:class:`Dropout` applied to a weight instead of an activation (Wan et al. 2013): each
+    connection is dropped with probability p and the kept ones scaled by 1/(1 - p), so the
+    expected weight, and the expected output of a linear layer, is unchanged."""
+
+
+class GaussianDropout(Function):
+    """Multiplicative Gaussian noise (Srivastava et al. 2014, section 10):
+    out = x · ε with ε ~ N(1, σ²), σ² = p / (1 - p) per element (the variance of inverted
+    dropout's factor mask/(1 - p)); ε is a constant input named "noise".
+    dx = grad · ε."""
+
+    @staticmethod
+    def forward(ctx, x, noise, p):
+        return x * noise
+
+    @staticmethod
+    def backward(ctx, grad):
+        return GaussianDropout.apply(grad, ctx.inputs[1], p=ctx.attrs["p"]), None
+
+
+class AlphaDropout(Function):
+    """Alpha dropout (Klambauer et al. 2017), PyTorch's semantics: a dropped unit is set to
+    α' = -λα (SELU's value at -∞) instead of 0, then an affine map restores the mean and the
+    variance of a standard-normal input:
+
+    out = a · (x · mask + α' · (1 - mask)) + b,   a = ((1 - p)(1 + p α'²))^(-1/2),
+    b = -a α' p.        dx = grad · a · mask.
+
+    ``mask`` (bool, True = kept) is a constant input. 0 ≤ p < 1 here (p = 1 is zeros, made
+    by :func:`alpha_dropout` without this node)."""
+
+    @staticmethod
+    def forward(ctx, x, mask, p):
+        a, b = _alpha_affine(p)
+        out = np.where(mask, x, np.asarray(ALPHA_PRIME, dtype=x.dtype))
+        out *= a
+        out += b
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # grad · a · mask = Dropout(grad, mask) · a(1 - p): an op of the family, differentiable
+        p = ctx.attrs["p"]
+        a, _ = _alpha_affine(p)
+        return Dropout.apply(grad, ctx.inputs[1], p=p) * (a * (1.0 - p)), None
+
+
+class GaussianNoise(Function):
+    """Additive Gaussian noise: out = x + σ·ε, ε ~ N(0, 1) per element (a constant input
+    named "noise", already scaled by ``std`` = σ).   dx = grad."""
+
+    @staticmethod
+    def forward(ctx, x, noise, std):
+        return x + noise
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
+def _alpha_affine(p: float) -> tuple[float, float]:
+    a = 1.0 / math.sqrt((1.0 - p) * (1.0 + p * ALPHA_PRIME * ALPHA_PRIME))
+    return a, -a * ALPHA_PRIME * p
+
+
+# -- arguments ----------------------------------------------------------------------------
+
+def _probability(value: Any, name: str, fn: str) -> float:
+    """``value`` as a float in [0, 1], or ValueError naming it."""
+    if type(value) is float and 0.0 <= value <= 1.0:  # the usual case, checked first and fast
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise ValueError(f"{fn}: {name} must be a number in [0, 1], got {value!r}")
+    v = float(value)
+    if not 0.0 <= v <= 1.0:  # also rejects NaN
+        raise ValueError(f"{fn}: {name} must be in [0, 1], got {value!r}")
+    return v
+
+
+def drop_probability(p: Any = None, keep_prob: Any = None, fn: str = "dropout",
+                     default: float = 0.5) -> float:
+    """The drop probability from PyTorch's ``p`` or the tutorial's ``keep_prob`` (at most one;
+    neither means ``default``), validated; ``fn`` names the caller in errors.
+
+    keep_prob is turned into p = 1 - keep_prob written short when that is exact
+    (keep_prob=0.8 gives p=0.2, not 0.19999999999999996), so graphs read well and 1 - p gives
+    back exactly keep_prob.
+    """
+    if p is not None and keep_prob is not None:
+        raise ValueError(f"{fn}: give p (probability of dropping) or keep_prob (probability "
+                         f"of keeping), not both; got p={p!r}, keep_prob={keep_prob!r}")
+    if keep_prob is None:
+        return default if p is None else _probability(p, "p", fn)
+    keep = _probability(keep_prob, "keep_prob", fn)
+    p = 1.0 - keep
+    short = float(f"{p:.12g}")
+    return short if 1.0 - short == keep else p
+
+
+def _float_input(x: Any, fn: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    if x._data.dtype.kind != "f":
+        raise TypeError(f"{fn}: expected a floating-point tensor, got dtype {x._data.dtype}")
+    return x
+
+
+def _no_inplace(inplace: bool, fn: str) -> None:
+    if inplace:
+        raise ValueError(f"{fn}: inplace=True is not supported (the op is a node of the graph); "
+                         f"write x = {fn}(x, ...) instead")
+
+
+def _mask(rng: np.random.Generator, shape: tuple, keep: float) -> Tensor:
+    """A bool mask (True = kept with probability ``keep``) as a constant named "mask".
+    Float32 uniforms for every input dtype (twice as fast to draw as float64); their 2⁻²⁴
+    resolution biases the keep probability by less than 6e-8."""
+    if keep == 0.0:
+        mask = np.zeros(shape, dtype=bool)  # everything dropped: nothing to draw
+    else:
+        mask = np.asarray(rng.random(shape, dtype=np.float32) < keep)  # 0-d: an ndarray
+    m = wrap(mask)
+    m.name = "mask"
+    return m
+
+
+def _normal(rng: np.random.Generator, shape: tuple, dtype: Any) -> np.ndarray:
+    """Standard-normal noise, drawn in float64 for every dtype (so a seed gives the same noise
+    in float32 and float64), as ``dtype``."""
+    return np.asarray(rng.standard_normal(shape)).astype(dtype, copy=False)
+
+
+# -- the functional face ------------------------------------------------------------------
+
+def dropout(x: Tensor, p: float | None = None, training: bool = True, inplace: bool = False,
+            *, keep_prob: float | None = None,
+            generator: np.random.Generator | None = None) -> Tensor:
+    """Inverted dropout: zero each unit with probability ``p`` and scale the kept ones by
+    1/(1 - p), so the expected value is unchanged; backward applies the same mask and scale.
+
+    ``p`` is the probability of dropping (PyTorch's word); ``keep_prob`` = 1 - p is the
+    tutorial's (the probability of keeping). Give at most one; neither means p = 0.5.
+    With p = 0 or ``training=False`` the input itself is returned: no node, no random draw.
+    With p = 1 the result is zeros and the gradient is zero.
+
+    The mask is drawn fresh on every call from ``generator`` or the package generator, as
+    ``rng.random(x.shape, dtype=float32) < 1 - p``.
+    """
+    p = drop_probability(p, keep_prob)
+    _no_inplace(inplace, "dropout")
+    rng = resolve(generator)
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    if not training or p == 0.0:
+        return x
+    x = _float_input(x, "dropout")
+    return Dropout.apply(x, _mask(rng, x._data.shape, 1.0 - p), p=p)
+
+
+def _channel_dropout(op: type, x: Tensor, p: float, training: bool, generator: Any,
+                     shape: tuple) -> Tensor:
+    rng = resolve(generator)
+    if not training or p == 0.0:
+        return x
+    return op.apply(x, _mask(rng, shape, 1.0 - p), p=p)
+
+
+def dropout1d(x: Tensor, p: float | None = None, training: bool = True, inplace: bool = False,
+              *, keep_prob: float | None = None,
+              generator: np.random.Generator | None = None) -> Tensor:
+    """Channel dropout on (N, C, L) or (C, L): each channel of each example is zeroed with
+    probability ``p`` (the whole length L at once), the kept ones scaled by 1/(1 - p).
+    Gradient: the same mask and scale. As PyTorch's ``F.dropout1d``."""
+    p = drop_probability(p, keep_prob, "dropout1d")
+    _no_inplace(inplace, "dropout1d")
+    x = _float_input(x, "dropout1d")
+    if x.ndim not in (2, 3):
+        raise ValueError(f"dropout1d: expected an input of shape (N, C, L) or (C, L), got "
+                         f"shape {x.shape}")
+    shape = x.shape[:-1] + (1,)
+    return _channel_dropout(Dropout1d, x, p, training, generator, shape)
+
+
+def dropout2d(x: Tensor, p: float | None = None, training: bool = True, inplace: bool = False,
+              *, keep_prob: float | None = None,
+              generator: np.random.Generator | None = None) -> Tensor:
+    """Channel dropout on (N, C, H, W): each feature map of each example is zeroed with
+    probability ``p``, the kept ones scaled by 1/(1 - p). Gradient: the same mask and scale.
+
+    As PyTorch's ``F.dropout2d``, including its reading of a 3-D input as (N, C, L) (with
+    PyTorch's warning; use :func:`dropout1d` for that); inputs of other ranks, which PyTorch
+    deprecates, are a ValueError."""
+    p = drop_probability(p, keep_prob, "dropout2d")
+    _no_inplace(inplace, "dropout2d")
+    x = _float_input(x, "dropout2d")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: expected an input of shape (N, C, H, W), got shape "
+                         f"{x.shape} (use dropout for element-wise dropout)")
+    if x.ndim == 3:
+        warnings.warn("dropout2d: a 3-D input is read as (N, C, L), as PyTorch does: channel-"
+                      "wise 1-D dropout; use dropout1d to say so", UserWarning, stacklevel=2)
+    shape = x.shape[:2] + (1,) * (x.ndim - 2)
+    return _channel_dropout(Dropout2d, x, p, training, generator, shape)
+
+
+def drop_connect(weight: Tensor, p: float | None = None, training: bool = True, *,
+                 keep_prob: float | None = None,
+                 generator: np.random.Generator | None = None) -> Tensor:
+    """DropConnect on a weight: each entry is zeroed with probability ``p`` and the kept ones
+    scaled by 1/(1 - p) (a :class:`DropConnect` node), so E[output] of the layer using it
+    equals its output with the plain weight (what eval mode uses). Gradient: the same mask and
+    scale. Identity with ``training=False`` or p = 0."""
+    p = drop_probability(p, keep_prob, "drop_connect")
+    w = _float_input(weight, "drop_connect")
+    rng = resolve(generator)
+    if not training or p == 0.0:
+        return w
+    return DropConnect.apply(w, _mask(rng, w._data.shape, 1.0 - p), p=p)
+
+
+def gaussian_dropout(x: Tensor, p: float | None = None, training: bool = True, *,
+                     keep_prob: float | None = None,
+                     generator: np.random.Generator | None = None) -> Tensor:
+    """Gaussian dropout: x · ε, ε ~ N(1, p/(1 - p)) per element, the same mean and variance as
+    inverted dropout's factor (a :class:`GaussianDropout` node; gradient grad · ε). p = 1 is
+    an error: the variance p/(1 - p) is infinite. Identity with ``training=False`` or p = 0."""
+    p = drop_probability(p, keep_prob, "gaussian_dropout")
+    if p == 1.0:
+        raise ValueError("gaussian_dropout: p=1 (keep_prob=0) gives the noise an infinite "
+                         "variance p/(1 - p); use p < 1")
+    x = _float_input(x, "gaussian_dropout")
+    rng = resolve(generator)
+    if not training or p == 0.0:
+        return x
+    eps = _normal(rng, x._data.shape, x._data.dtype)
+    eps *= math.sqrt(p / (1.0 - p))
+    eps += 1.0
+    noise = wrap(eps)
+    noise.name = "noise"
+    return GaussianDropout.apply(x, noise, p=p)
+
+
+def alpha_dropout(x: Tensor, p: float | None = None, training: bool = False,
+                  inplace: bool = False, *, keep_prob: float | None = None,
+                  generator: np.random.Generator | None = None) -> Tensor:
+    """Alpha dropout for SELU networks (an :class:`AlphaDropout` node): dropped units are set
+    to α' = -1.7581 and an affine map keeps a standard-normal input's mean 0 and variance 1.
+    As PyTorch's ``F.alpha_dropout``, ``training`` defaults to False; p = 1 gives zeros.
+    (p defaults to 0.5.)"""
+    p = drop_probability(p, keep_prob, "alpha_dropout")
+    _no_inplace(inplace, "alpha_dropout")
+    x = _float_input(x, "alpha_dropout")
+    rng = resolve(generator)
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0  # PyTorch's result: zeros, and a zero gradient
+    return AlphaDropout.apply(x, _mask(rng, x._data.shape, 1.0 - p), p=p)
+
+
+def gaussian_noise(x: Tensor, std: float, training: bool = True, *,
+                   generator: np.random.Generator | None = None) -> Tensor:
+    """Additive Gaussian noise x + std·ε, ε ~ N(0, 1) per element (a :class:`GaussianNoise`
+    node; gradient: grad unchanged). Identity with ``training=False`` or std = 0; std < 0 is
+    a ValueError."""
+    if isinstance(std, (bool, np.bool_)) or not isinstance(std, (int, float, np.number)) or \
+            not math.isfinite(float(std)) or std < 0:
+        raise ValueError(f"gaussian_noise: std must be a finite number >= 0, got {std!r}")
+    std = float(std)
+    x = _float_input(x, "gaussian_noise")
+    rng = resolve(generator)
+    if not training or std == 0.0:
+        return x
+    eps = _normal(rng, x._data.shape, x._data.dtype)
+    eps *= std
+    noise = wrap(eps)
+    noise.name = "noise"
+    return GaussianNoise.apply(x, noise, std=std)
+
+
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "DropConnect", "GaussianDropout",
+           "AlphaDropout", "GaussianNoise", "ALPHA_PRIME", "drop_probability", "dropout",
+           "dropout1d", "dropout2d", "drop_connect", "gaussian_dropout", "alpha_dropout",
+           "gaussian_noise"]
