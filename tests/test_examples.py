@@ -135,3 +135,43 @@ def test_digits_cnn(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert state["0.weight"].shape == (16, 1, 3, 3) and state["6.weight"].shape == (10, 256)
     model = load("digits_cnn").build_model()
     model.load_state_dict(state)
+
+
+def test_regularization_zoo(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    summary = load("regularization_zoo").main(["--quick", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and "DropConnect" in out and "dropout2d" in out
+    assert_png(tmp_path / "zoo.png")
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results == json.loads(json.dumps(summary))
+    names = {(r["net"], r["method"]) for r in results["rows"]}
+    for expected in [("MLP", "none"), ("MLP", "L2 penalty"), ("MLP", "L1 penalty"),
+                     ("MLP", "weight decay (AdamW)"), ("MLP", "dropout"),
+                     ("MLP", "Gaussian dropout"), ("MLP", "alpha dropout (SELU)"),
+                     ("MLP", "DropConnect"), ("MLP", "input noise"), ("MLP", "activity L1"),
+                     ("MLP", "dropout + max-norm"), ("MLP", "label smoothing"),
+                     ("MLP", "batch norm"), ("MLP", "early stopping"), ("CNN", "dropout2d"),
+                     ("CNN", "batch norm")]:
+        assert expected in names
+    # even three epochs on 200 images learn the digits far beyond chance with the MLP
+    plain = next(r for r in results["rows"] if (r["net"], r["method"]) == ("MLP", "none"))
+    assert plain["test_mean"] > 0.5
+
+
+def test_mc_dropout(tmp_path: Path) -> None:
+    summary = load("mc_dropout").main(["--quick", "--samples", "50", "--out", str(tmp_path)])
+    assert_png(tmp_path / "mc_dropout.png")
+    assert summary["std_on_data"] > 0
+    # the claim of the example: more uncertainty away from the data than on it
+    assert summary["std_off_data"] > 1.5 * summary["std_on_data"], summary
+
+
+def test_lambda_sweep(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    summary = load("lambda_sweep").main(["--quick", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "keep_prob" in out and "val accuracy" in out
+    for name in ("sweep_lambda.png", "sweep_keep_prob.png", "curves.png"):
+        assert_png(tmp_path / name)
+    assert [s["lam"] for s in summary["lambda"]] == [0.0, 1.0, 10.0]
+    assert [s["keep_prob"] for s in summary["keep_prob"]] == [1.0, 0.8, 0.5]
+    assert all(0.5 < s["mean"] <= 1.0 for s in summary["lambda"] + summary["keep_prob"])
