@@ -62,6 +62,30 @@ def deep_network(blocks: int = 6) -> tuple[tg.Tensor, nn.Module]:
     return loss, model
 
 
+def regularizers() -> tg.Tensor:
+    """A small network with one of each kind of regularizer node: additive noise and channel
+    dropout on a convolution's maps, DropConnect, Gaussian dropout, an activity penalty and
+    an L2 penalty on the weights, after backward."""
+    from tinygrad_reg import regularization as R
+
+    gen = np.random.default_rng(2)
+    conv = nn.Conv2d(1, 4, 3, padding=1)
+    drop2d = nn.Dropout2d(p=0.1, generator=gen)
+    fc1 = nn.DropConnectLinear(4 * 4 * 4, 16, p=0.3, generator=gen)
+    gdrop = nn.GaussianDropout(p=0.2, generator=gen)
+    noise = nn.GaussianNoise(0.1, generator=gen)
+    fc2 = nn.Linear(16, 3, generator=gen)
+    model = nn.Sequential(noise, conv, drop2d, fc1, gdrop, fc2)  # registers the parameters
+    X = tg.Tensor(gen.standard_normal((2, 1, 4, 4)).astype(np.float32), name="X")
+    h = drop2d(noise(conv(X).relu())).flatten(1)
+    a = gdrop(fc1(h).relu())
+    logits = fc2(a)
+    loss = (nn.functional.cross_entropy(logits, tg.tensor([0, 2])) + R.activity_l1(a, 1e-3)
+            + R.l2_penalty(model, 1e-4))
+    loss.backward()
+    return loss, model
+
+
 def main() -> None:
     IMG.mkdir(exist_ok=True)
     figures = {}
@@ -72,6 +96,8 @@ def main() -> None:
     deep, deep_model = deep_network()
     figures["deep_full.svg"] = (deep, dict(params=deep_model))
     figures["deep_collapsed.svg"] = (deep, dict(params=deep_model, collapse_modules=2))
+    reg, reg_model = regularizers()
+    figures["regularizers.svg"] = (reg, dict(params=reg_model))
     for name, (out, options) in figures.items():
         path = viz.save_graph(out, IMG / name, **options)
         size = path.stat().st_size

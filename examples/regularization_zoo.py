@@ -214,9 +214,9 @@ def plot(rows: list[dict], path: Path) -> None:
     colors = ["tab:blue" if r["net"] == "MLP" else "tab:orange" for r in rows]
     ax.barh(y, [r["test_mean"] for r in rows], xerr=[r["test_std"] for r in rows],
             color=colors, alpha=0.8)
-    for r, yy in zip(rows, y):
+    for r, color in zip(rows, colors):
         if r["method"] == "none":
-            ax.axvline(r["test_mean"], color=colors[rows.index(r)], ls=":", lw=1)
+            ax.axvline(r["test_mean"], color=color, ls=":", lw=1)
     ax.set_yticks(y, labels)
     lo = min(r["test_mean"] - r["test_std"] for r in rows)
     ax.set_xlim(max(0.0, lo - 0.02), 1.0)
