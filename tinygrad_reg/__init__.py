@@ -6,7 +6,7 @@ The names follow PyTorch (``tg.tensor``, ``tg.zeros``, ``tg.cat``, ``x.sum(dim=1
 ``concatenate``) are accepted where they do not conflict.
 """
 
-from . import checkpoint, data, lab, nn, ops, optim, regularization, testing, viz
+from . import checkpoint, data, lab, nn, onnx, ops, optim, regularization, testing, viz
 from ._tensor import Tensor
 from .autograd import (
     Context,
@@ -141,7 +141,7 @@ __all__ = [
     "Tensor", "Function", "Context", "backward", "grad", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "detect_anomaly", "set_anomaly_enabled",
     "is_anomaly_enabled", "manual_seed", "default_generator", "ops", "checkpoint",
-    "regularization", "testing", "viz", "nn", "optim", "data", "lab", "save", "load",
+    "regularization", "testing", "viz", "nn", "optim", "data", "lab", "onnx", "save", "load",
     # constructors and dtypes
     "tensor", "from_numpy", "as_tensor", "zeros", "ones", "full", "empty", "zeros_like",
     "ones_like", "full_like", "empty_like", "rand", "randn", "randint", "randperm", "arange",

@@ -25,7 +25,7 @@ import numpy as np
 
 from .._tensor import Tensor, _Aux, _unlock, hold, lock_array, share_version, unlock_array
 from . import anomaly
-from .modes import ANOMALY, GRAD, TRACE, mode, scope
+from .modes import ANOMALY, GRAD, TRACE, mode, scope, tracer
 
 _new_tensor = Tensor.__new__
 _ndarray = np.ndarray
@@ -317,6 +317,8 @@ class Function:
         if flags & (ANOMALY | TRACE):
             if flags & ANOMALY:
                 anomaly.check_forward(cls, ctx, ctx is not _NO_CONTEXT, inputs, attrs, out)
+            if flags & TRACE:
+                tracer()(cls, inputs, attrs, out)
         result = _new_tensor(Tensor)
         result._data = out
         result.grad = None

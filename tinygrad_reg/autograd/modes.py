@@ -16,7 +16,7 @@ from typing import Any
 
 GRAD = 1  # ops are recorded for backward
 ANOMALY = 2  # results are checked for NaN/inf and ops remember their source line
-TRACE = 4  # a tg.jit trace is recording kernels (see tinygrad_reg.jit)
+TRACE = 4  # a tracer sees every op that runs (ONNX export; see tinygrad_reg.onnx)
 
 _mode: ContextVar[int] = ContextVar("tinygrad_reg.mode", default=GRAD)
 #: The current flags (``mode() & GRAD`` ...): one call on the hot path of every op.
@@ -29,6 +29,12 @@ _scope: ContextVar[tuple] = ContextVar("tinygrad_reg.scope", default=())
 scope = _scope.get
 set_scope = _scope.set
 reset_scope = _scope.reset
+
+# With the TRACE flag, the callable that sees every op: tracer()(cls, inputs, attrs, out).
+_tracer: ContextVar[Any] = ContextVar("tinygrad_reg.tracer", default=None)
+tracer = _tracer.get
+set_tracer = _tracer.set
+reset_tracer = _tracer.reset
 
 # In anomaly mode, the node whose backward the engine is running (None outside backward):
 # ops created meanwhile are attributed to it.
