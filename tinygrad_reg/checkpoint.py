@@ -1,5 +1,8 @@
 """Checkpoints that are safe by construction: ``.npz`` archives written and read without pickle,
-with a manifest that makes any missing, extra or altered member an error.
+with a manifest that makes any missing, extra or altered member an error; and, for a model's
+weights, ``.safetensors`` files that PyTorch (``safetensors.torch.load_file``) reads as they
+are. The format follows the file's extension: ``.safetensors`` for safetensors, anything
+else (``.npz`` by convention) for the npz archive.
 
 ``save(obj, path)`` stores a Module's (or an Optimizer's) ``state_dict()``, or any nested
 mapping of arrays, Tensors, numbers, strings, None, lists and tuples, in which a Module or
@@ -23,6 +26,11 @@ the file's size and against the shape and dtype it declares *before* any array i
 checksum. Any failure is a ``ValueError`` that names the file and the reason. Files without a
 manifest (written by ``np.savez`` or by older versions) are refused unless
 ``require_manifest=False``.
+
+A ``.safetensors`` file holds one flat mapping of names to arrays: a model's ``state_dict``
+(PyTorch's keys, shapes and dtypes), or any ``{name: array}``. It is written and read with the
+``safetensors`` package's numpy API (the ``safetensors`` extra; no torch), and the same safety
+holds: no code runs at load, the header is validated before any tensor is read.
 
 ``save`` validates every key and value before it writes anything (keys are non-empty strings
 without ``/``, ``\\``, control characters or unencodable characters, or integers), and writes
@@ -144,8 +152,10 @@ def _npy_bytes(arr: np.ndarray) -> bytes:
 def save(obj: Any, path: str | os.PathLike) -> None:
     """Write ``obj`` (a Module or Optimizer — its ``state_dict()`` — or a nested mapping of
     arrays, Tensors, numbers, strings, None, lists and tuples) to ``path`` as an npz archive
-    with a manifest, atomically (see the module doc). Everything is validated first: on a
-    bad key or value nothing is written and ``path`` is untouched."""
+    with a manifest, atomically (see the module doc); a path ending in ``.safetensors`` gets
+    a safetensors file instead, which holds a flat mapping of arrays (a model's state_dict).
+    Everything is validated first: on a bad key or value nothing is written and ``path`` is
+    untouched."""
     if callable(getattr(obj, "state_dict", None)):
         state = obj.state_dict()
     elif isinstance(obj, Mapping):
@@ -153,26 +163,40 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     else:
         raise TypeError(f"save: expected a Module, an Optimizer or a mapping name -> array, got "
                         f"{type(obj).__name__}")
-    tree, arrays = _encode(state)
-    import tempfile  # imported here: `import tinygrad_reg` stays light
-    import zipfile
-
     path = os.fspath(path)
+    if _is_safetensors(path):
+        data = _safetensors_bytes(state, path)
+        _atomic_write(path, lambda f: f.write(data))
+        return
+    tree, arrays = _encode(state)
+    import zipfile  # imported here: `import tinygrad_reg` stays light
+
+    def write(f: Any) -> None:
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            members = {}
+            for name, arr in arrays.items():
+                data = _npy_bytes(arr)
+                zf.writestr(name + ".npy", data)
+                members[name] = {"dtype": arr.dtype.str, "shape": list(arr.shape),
+                                 "sha256": hashlib.sha256(data).hexdigest()}
+            manifest = json.dumps({"format": _FORMAT, "version": _VERSION, "tree": tree,
+                                   "members": members}, ensure_ascii=True)
+            zf.writestr(_MANIFEST + ".npy", _npy_bytes(np.array(manifest)))
+
+    _atomic_write(path, write)
+
+
+def _atomic_write(path: str, write: Any) -> None:
+    """Write through ``write(file)`` to a temporary file beside ``path``, flush it to disk,
+    then rename it over ``path``: a failure leaves the old file whole."""
+    import tempfile
+
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
                                suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-                members = {}
-                for name, arr in arrays.items():
-                    data = _npy_bytes(arr)
-                    zf.writestr(name + ".npy", data)
-                    members[name] = {"dtype": arr.dtype.str, "shape": list(arr.shape),
-                                     "sha256": hashlib.sha256(data).hexdigest()}
-                manifest = json.dumps({"format": _FORMAT, "version": _VERSION, "tree": tree,
-                                       "members": members}, ensure_ascii=True)
-                zf.writestr(_MANIFEST + ".npy", _npy_bytes(np.array(manifest)))
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; give what open() would
@@ -183,6 +207,63 @@ def save(obj: Any, path: str | os.PathLike) -> None:
         except OSError:
             pass
         raise
+
+
+def _is_safetensors(path: str) -> bool:
+    return path.lower().endswith(".safetensors")
+
+
+def _safetensors_module(fn: str) -> Any:
+    try:
+        import safetensors.numpy as st
+    except ImportError as err:
+        raise ImportError(f'{fn}: .safetensors files need the safetensors package: pip install '
+                          f'"tinygrad_reg[safetensors]" (or use a .npz path)') from err
+    return st
+
+
+_ST_DTYPES = {"b", "u1", "i1", "i2", "i4", "i8", "u2", "u4", "u8", "f2", "f4", "f8"}
+
+
+def _safetensors_bytes(state: Mapping, path: str) -> bytes:
+    """The file's bytes for a flat mapping name -> array, every key and value checked first."""
+    st = _safetensors_module("save")
+    arrays = {}
+    for key, value in state.items():
+        if not isinstance(key, str) or not key or any(ord(c) < 32 for c in key):
+            raise ValueError(f"save: safetensors keys must be non-empty strings without control "
+                             f"characters, got {key!r}")
+        if isinstance(value, Mapping) or callable(getattr(value, "state_dict", None)):
+            raise ValueError(f"save: {path!r}: a .safetensors file holds one flat mapping of "
+                             f"names to arrays (a model's state_dict), but {key!r} is nested; "
+                             f"save the model alone here, or the whole checkpoint (with an "
+                             f"optimizer, numbers...) to a .npz path")
+        if not isinstance(value, (Tensor, np.ndarray, np.generic)):
+            raise ValueError(f"save: {path!r}: {key!r} is a {type(value).__name__}; a "
+                             f".safetensors file holds arrays only (use .npz for numbers, "
+                             f"strings and nested state)")
+        arr = _array(value, key)
+        code = arr.dtype.kind + (str(arr.dtype.itemsize) if arr.dtype.kind != "b" else "")
+        if code not in _ST_DTYPES:
+            raise ValueError(f"save: {key!r} has dtype {arr.dtype}, which safetensors does not "
+                             f"store (use .npz)")
+        arrays[key] = np.require(arr, requirements="C")  # (keeps 0-d arrays 0-d)
+    return st.save(arrays, metadata={"producer": "tinygrad_reg"})
+
+
+def _load_safetensors(path: str) -> dict[str, np.ndarray]:
+    st = _safetensors_module("load")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if len(head) < 8:
+        raise ValueError(f"load: {path!r} is not a valid safetensors file: it is only "
+                         f"{len(head)} bytes long")
+    try:
+        return dict(st.load_file(path))
+    except Exception as err:  # noqa: BLE001 - the Rust core raises its own error types
+        reason = str(err) or "no detail given"
+        raise ValueError(f"load: {path!r} is not a valid safetensors file: "
+                         f"{type(err).__name__}: {reason}") from None
 
 
 def _umask() -> int:
@@ -336,7 +417,9 @@ def _tuples(value: Any) -> Any:
 
 def load(path: str | os.PathLike, *, require_manifest: bool = True) -> dict[str, Any]:
     """Read a checkpoint written by :func:`save`: the state as it was saved (arrays as
-    ndarrays; numbers, strings, None, lists, tuples and integer keys as they were).
+    ndarrays; numbers, strings, None, lists, tuples and integer keys as they were). A path
+    ending in ``.safetensors`` is read as a safetensors file (from here or from PyTorch's
+    ``safetensors.torch.save_file``): a dict name -> ndarray.
 
     Never unpickles anything. A file that is not an npz archive, is truncated or damaged,
     holds an object array, has a member the manifest does not list (or lacks one it lists),
@@ -348,6 +431,8 @@ def load(path: str | os.PathLike, *, require_manifest: bool = True) -> dict[str,
     import zipfile  # imported here: `import tinygrad_reg` stays light
 
     path = os.fspath(path)
+    if _is_safetensors(path):
+        return _load_safetensors(path)
     with open(path, "rb") as f:
         magic = f.read(4)
         size = os.fstat(f.fileno()).st_size

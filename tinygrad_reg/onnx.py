@@ -89,7 +89,7 @@ class Builder:
 
     def const(self, value: Any, name: str | None = None) -> str:
         """An initializer holding ``value`` (an array or a number, its dtype kept)."""
-        arr = np.ascontiguousarray(np.asarray(value))
+        arr = np.require(np.asarray(value), requirements="C")  # (0-d stays 0-d)
         name = name or self.fresh("const")
         self.initializers.append(self._numpy_helper.from_array(arr, name))
         return name
