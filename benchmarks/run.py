@@ -1,4 +1,4 @@
-"""tinygrad_reg against hand-written numpy: the benchmark suite of issue 7.
+"""tinygrad_reg against hand-written numpy: the benchmark suite.
 
     python benchmarks/run.py [--quick] [--json out.json] [--only W1,W2,...]
 
@@ -147,7 +147,7 @@ def w2(quick: bool) -> list[dict]:
                          repeats=50 if quick else 400, warmup=20)
         row = {"workload": f"W2 op chain {size}x{size} f64 (per op)", "unit": "us",
                "scale": 1e6 / overhead.N_OPS, **_pair(res), "anomaly": res["anomaly"]}
-        if size == 32:  # the issue's 4 us/op where numpy by hand took 2.2 us: 1.82x
+        if size == 32:  # the target: 4 us/op where numpy by hand took 2.2 us: 1.82x
             row["target"] = 1.82
         rows.append(row)
     return rows

@@ -57,14 +57,19 @@ def train(name: str, data: tuple, epochs: int, seed: int) -> nn.Module:
     model = nn.Sequential(nn.Linear(N_FEATURES, 32, generator=gen, dtype=np.float64),
                           nn.ReLU(), nn.Linear(32, 1, generator=gen, dtype=np.float64))
     opt = tg.optim.SGD(model.parameters(), lr=LR)
-    for _ in range(epochs):
-        for Xb, yb in tg.data.batches(data[0], data[1], BATCH, generator=gen):
-            opt.zero_grad()
-            loss = F.binary_cross_entropy_with_logits(model(tg.Tensor(Xb)), tg.Tensor(yb))
-            if penalty is not None:
-                loss = loss + penalty(model, lam=lam)
-            loss.backward()
-            opt.step()
+    from tqdm import tqdm
+
+    with tqdm(range(epochs), desc=name, unit="epoch", leave=False) as bar:
+        for _ in bar:
+            for Xb, yb in tg.data.batches(data[0], data[1], BATCH, generator=gen):
+                opt.zero_grad()
+                loss = F.binary_cross_entropy_with_logits(model(tg.Tensor(Xb)), tg.Tensor(yb))
+                if penalty is not None:
+                    loss = loss + penalty(model, lam=lam)
+                loss.backward()
+                opt.step()
+            bar.set_postfix(loss=f"{loss.item():.4f}",
+                            test_acc=f"{accuracy(model, *data[2:]):.3f}", refresh=False)
     return model
 
 

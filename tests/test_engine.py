@@ -381,7 +381,7 @@ def test_set_grad_enabled():
 # -- extension API --------------------------------------------------------------------------
 
 class Softplus(tg.Function):
-    """The issue's example op."""
+    """An example op."""
 
     @staticmethod
     def forward(ctx, x):

@@ -1,5 +1,5 @@
 """The Tensor: attributes, dtype policy, operators, comparisons, repr, stability at ±1000,
-and the issue's example."""
+and a worked example."""
 
 from __future__ import annotations
 
@@ -217,9 +217,9 @@ def test_logsumexp_of_equal_large_values():
     np.testing.assert_allclose(x.grad.data, [0.5, 0.5])
 
 
-# -- the issue's example --------------------------------------------------------------------
+# -- a worked example -----------------------------------------------------------------------
 
-def test_issue_example():
+def test_worked_example():
     rng = np.random.default_rng(0)
     x = tg.Tensor(rng.standard_normal((4, 3)), requires_grad=True)
     w = tg.Tensor(rng.standard_normal((3, 2)), requires_grad=True)

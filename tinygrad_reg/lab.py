@@ -166,7 +166,8 @@ def _configs(grid: Any) -> list[dict]:
 def sweep(train_fn: Callable[..., Mapping], grid: Any, seeds: Iterable[int] = (0,), *,
           progress: bool = True) -> list[dict]:
     """Run ``train_fn(**config, seed=seed)`` for every configuration of ``grid`` and every
-    seed, with a tqdm progress bar when tqdm is installed (``progress=False``: none).
+    seed, with a tqdm progress bar when tqdm is installed (``progress=False``: none) that
+    shows the numbers the last run returned.
 
     ``grid``: a dict name -> list of values (every combination is run) or a list of dicts.
     ``train_fn`` returns a mapping of results (numbers, lists such as a loss history...).
@@ -194,7 +195,10 @@ def sweep(train_fn: Callable[..., Mapping], grid: Any, seeds: Iterable[int] = (0
                 raise TypeError(f"sweep: train_fn must return a mapping of results, got "
                                 f"{type(result).__name__}")
             records.append({**config, "seed": seed, **result})
-            if bar is not None:
+            if bar is not None:  # the run's numbers (accuracies, losses) beside the bar
+                shown = {k: f"{v:.4g}" for k, v in result.items()
+                         if isinstance(v, (int, float)) and not isinstance(v, bool)}
+                bar.set_postfix(shown, refresh=False)
                 bar.update(1)
     finally:
         if bar is not None:

@@ -1,0 +1,148 @@
+"""Regenerate every picture and every measured figure the README and docs/ show.
+
+    python scripts/docs_assets.py               # everything (about 8 minutes on 2 cores)
+    python scripts/docs_assets.py --only tour   # one part: figures, tour, or an example name
+
+- ``figures``: the graph pictures (docs/make_figures.py);
+- the examples, each run with the arguments its figures are quoted for: its summary goes to
+  ``docs/assets/<name>.json`` and its pictures to ``docs/img/``; tests/test_docs_figures.py
+  checks that every number the pages quote matches these files, so after a change that moves
+  a number, rerun this script and update the page the test names;
+- ``tour``: examples/tour.ipynb executed and written as docs/tour.md (its pictures in
+  ``docs/img/tour/``).
+
+Run from anywhere; it works in the repository it lives in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import importlib.util
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+ASSETS = DOCS / "assets"
+IMG = DOCS / "img"
+
+# example -> (arguments, pictures to copy into docs/img)
+EXAMPLES = {
+    "reproduce_article": (["--seeds", "3"], []),
+    "decision_boundary": ([], ["decision_boundaries.png"]),
+    "l1_sparsity": ([], ["l1_vs_l2.png"]),
+    "digits_cnn": (["--seeds", "3", "--no-progress"], []),
+    "regularization_zoo": ([], ["zoo.png"]),
+    "lambda_sweep": ([], []),
+    "mc_dropout": ([], ["mc_dropout.png"]),
+}
+
+
+def load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _jsonable(value):
+    """The summary without what JSON cannot hold (arrays, models)."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items() if k not in ("model", "weights")}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def run_example(name: str) -> None:
+    args, pictures = EXAMPLES[name]
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        summary = load(ROOT / "examples" / f"{name}.py", f"example_{name}").main(
+            [*args, "--out", out])
+        ASSETS.mkdir(exist_ok=True)
+        record = {"command": f"python examples/{name}.py {' '.join(args)}".strip(),
+                  "summary": _jsonable(summary)}
+        (ASSETS / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+        for picture in pictures:
+            shutil.copy(Path(out) / picture, IMG / picture)
+        print(f"{name}: {time.perf_counter() - start:.0f} s -> docs/assets/{name}.json"
+              + (f", docs/img/{', docs/img/'.join(pictures)}" if pictures else ""))
+
+
+def run_figures() -> None:
+    load(DOCS / "make_figures.py", "make_figures").main()
+
+
+def run_tour() -> None:
+    """Execute the notebook and write it as Markdown: its markdown cells as they are, its code
+    cells as python blocks, text output as plain blocks, pictures as files."""
+    import nbclient
+    import nbformat
+
+    nb = nbformat.read(ROOT / "examples" / "tour.ipynb", as_version=4)
+    with tempfile.TemporaryDirectory() as work:
+        nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                                resources={"metadata": {"path": work}}).execute()
+    pictures = IMG / "tour"
+    shutil.rmtree(pictures, ignore_errors=True)
+    pictures.mkdir(parents=True)
+    parts = ["<!-- written by scripts/docs_assets.py from examples/tour.ipynb: edit the "
+             "notebook, then rerun the script -->\n"]
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            parts.append(cell.source.strip() + "\n")
+            continue
+        parts.append("<!-- not run by tests/test_docs.py: the notebook itself is run by "
+                     "tests/test_notebook.py -->\n```python\n" + cell.source.strip() + "\n```\n")
+        for j, o in enumerate(cell.outputs):
+            data = o.get("data", {})
+            if "image/svg+xml" in data:
+                name = f"cell{i}_{j}.svg"
+                (pictures / name).write_text(data["image/svg+xml"], encoding="utf-8")
+                parts.append(f"![output of the cell above](img/tour/{name})\n")
+            elif "image/png" in data:
+                name = f"cell{i}_{j}.png"
+                (pictures / name).write_bytes(base64.b64decode(data["image/png"]))
+                parts.append(f"![output of the cell above](img/tour/{name})\n")
+            else:
+                text = o.get("text") or data.get("text/plain", "")
+                if text.strip():
+                    parts.append("```text\n" + text.rstrip() + "\n```\n")
+    (DOCS / "tour.md").write_text("\n".join(parts), encoding="utf-8")
+    print(f"tour: docs/tour.md, {len(list(pictures.iterdir()))} pictures in docs/img/tour")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", default=None,
+                    help=f"one of figures, tour, {', '.join(EXAMPLES)} (comma-separated)")
+    args = ap.parse_args(argv)
+    parts = ["figures", *EXAMPLES, "tour"]
+    chosen = parts if args.only is None else [p.strip() for p in args.only.split(",")]
+    unknown = set(chosen) - set(parts)
+    if unknown:
+        ap.error(f"unknown parts {sorted(unknown)}; choose from {parts}")
+    for part in chosen:
+        if part == "figures":
+            run_figures()
+        elif part == "tour":
+            run_tour()
+        else:
+            run_example(part)
+
+
+if __name__ == "__main__":
+    main()
