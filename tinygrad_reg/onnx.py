@@ -120,7 +120,7 @@ class _Trace:
         self.records: list[tuple] = []
         self.keep: list = []  # every array seen, so ids stay unique while tracing
 
-    def __call__(self, cls: type, inputs: tuple, attrs: dict, out: np.ndarray) -> None:
+    def op(self, cls: type, inputs: tuple, attrs: dict, out: np.ndarray, ctx: Any) -> None:
         arrays = [t._data for t in inputs]
         self.records.append((cls, arrays, dict(attrs), out))
         self.keep.append((arrays, out))

@@ -17,7 +17,23 @@ import numpy as np
 from .._tensor import OPS, Tensor, _unlock, to_array, unlock_array
 from . import anomaly
 from .function import Context, OnceDifferentiable, _freed_message, released, wrap
-from .modes import ANOMALY, GRAD, mode, reset_backward_of, reset_mode, set_backward_of, set_mode
+from .modes import (
+    ANOMALY,
+    GRAD,
+    TRACE,
+    mode,
+    record,
+    reset_backward_of,
+    reset_mode,
+    set_backward_of,
+    set_mode,
+    tracer,
+)
+
+
+def _iadd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a += b
+    return a
 
 
 def _as_tensors(x: Any, what: str) -> tuple:
@@ -116,6 +132,7 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
 
     flags = mode()
     checking = bool(flags & ANOMALY)
+    tracing = bool(flags & TRACE)
     captured: dict[int, Tensor] = {}
     target_nodes = {}
     if targets is not None:
@@ -138,8 +155,12 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
             return prev + g
         if id(prev._data) in owned:
             prev._data += g._data
+            if tracing:
+                record(_iadd, (prev._data, g._data), prev._data, "accumulate")
             return prev
         total = wrap(prev._data + g._data)
+        if tracing:
+            record(np.add, (prev._data, g._data), total._data, "sum")
         owned.add(id(total._data))
         return total
 
@@ -147,12 +168,23 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
         if targets is None:
             if t.grad is None:
                 if not create_graph and (g._data.base is not None or id(g._data) in handed_out):
-                    g = wrap(g._data.copy())
+                    src = g._data
+                    g = wrap(src.copy())
+                    if tracing:
+                        record(np.copy, (src,), g._data, "copy")
                     owned.add(id(g._data))
                 handed_out.add(id(g._data))
                 t.grad = g
+                if tracing:
+                    leaf = getattr(tracer(), "leaf_grad", None)
+                    if leaf is not None:
+                        leaf(t)
             else:
                 t.grad = accumulate(t.grad, g)
+                if tracing:
+                    leaf = getattr(tracer(), "leaf_grad", None)
+                    if leaf is not None:
+                        leaf(t)
         elif id(t) in targets:
             k = id(t)
             captured[k] = g if k not in captured else captured[k] + g

@@ -318,7 +318,7 @@ class Function:
             if flags & ANOMALY:
                 anomaly.check_forward(cls, ctx, ctx is not _NO_CONTEXT, inputs, attrs, out)
             if flags & TRACE:
-                tracer()(cls, inputs, attrs, out)
+                tracer().op(cls, inputs, attrs, out, ctx)
         result = _new_tensor(Tensor)
         result._data = out
         result.grad = None

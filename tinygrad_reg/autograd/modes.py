@@ -30,11 +30,27 @@ scope = _scope.get
 set_scope = _scope.set
 reset_scope = _scope.reset
 
-# With the TRACE flag, the callable that sees every op: tracer()(cls, inputs, attrs, out).
+# With the TRACE flag, the object that sees every computation of a step: ``op(cls, inputs,
+# attrs, out, ctx)`` for each Function.apply, and (if it has one) ``kernel(fn, inputs, out,
+# key)`` for the numpy work done outside ops: the engine's sums of gradients, optimizer
+# updates, in-place writes, random draws (see record()).
 _tracer: ContextVar[Any] = ContextVar("tinygrad_reg.tracer", default=None)
 tracer = _tracer.get
 set_tracer = _tracer.set
 reset_tracer = _tracer.reset
+
+
+def record(fn: Callable, inputs: tuple, out: Any, key: Any = None) -> None:
+    """Tell the tracer, if any, that ``out = fn(*inputs)`` ran (``out`` None, or one of the
+    inputs, for an in-place write): a kernel that tg.jit can run again. ``fn`` must compute
+    everything that depends on values from its arguments at call time (a random draw reads
+    its generator then). Callers check ``mode() & TRACE`` first, so this costs nothing
+    outside a trace."""
+    t = _tracer.get()
+    if t is not None:
+        k = getattr(t, "kernel", None)
+        if k is not None:
+            k(fn, inputs, out, key)
 
 # In anomaly mode, the node whose backward the engine is running (None outside backward):
 # ops created meanwhile are attributed to it.

@@ -18,6 +18,7 @@ import numpy as np
 
 from .._tensor import Tensor, _is_dtype_name, prepare_inplace, to_array
 from ..autograd.modes import GRAD as _GRAD
+from ..autograd.modes import TRACE as _TRACE
 from ..autograd.modes import mode as _mode
 from ..autograd.modes import reset_scope as _reset_scope
 from ..autograd.modes import scope as _scope
@@ -130,7 +131,7 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # What autograd.module_scope does, inlined: this runs for every layer of every step.
-        if not _mode() & _GRAD:  # nothing is recorded, so no scope to record
+        if not _mode() & (_GRAD | _TRACE):  # nothing is recorded, so no scope to record
             return self.forward(*args, **kwargs)
         token = _set_scope(_scope() + (self,))
         try:

@@ -170,7 +170,7 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * wrap(np.sign(x._data))
+        return grad * x.sign()
 
 
 def _tie_split(win: np.ndarray, tie: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -183,13 +183,14 @@ class Maximum(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
+        out = np.maximum(a, b)
+        if ctx.needs_input_grad:  # a's share of the gradient, made here (a traced kernel)
+            ctx.save_for_backward(_tie_split(a > b, a == b, out.dtype))
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        share = wrap(_tie_split(a._data > b._data, a._data == b._data, grad.dtype))
+        (share,) = ctx.saved_tensors
         return grad * share, grad * (1.0 - share)
 
 
@@ -199,13 +200,14 @@ class Minimum(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return np.minimum(a, b)
+        out = np.minimum(a, b)
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(_tie_split(a < b, a == b, out.dtype))
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        share = wrap(_tie_split(a._data < b._data, a._data == b._data, grad.dtype))
+        (share,) = ctx.saved_tensors
         return grad * share, grad * (1.0 - share)
 
 
@@ -219,10 +221,9 @@ class Where(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (cond,) = ctx.saved_tensors
-        c = cond._data.astype(bool, copy=False)
+        (cond,) = ctx.saved_tensors  # (bool: where() converts it)
         need_a, need_b = ctx.needs_input_grad[1:]
-        return None, (grad * wrap(c) if need_a else None), (grad * wrap(~c) if need_b else None)
+        return None, (grad * cond if need_a else None), (grad * ~cond if need_b else None)
 
 
 class Clip(Function):
@@ -231,21 +232,21 @@ class Clip(Function):
 
     @staticmethod
     def forward(ctx, x, lo, hi):
-        ctx.save_for_backward(x)
+        if ctx.needs_input_grad:  # where the gradient passes, made here (a traced kernel)
+            inside = np.ones(x.shape, dtype=bool)
+            if lo is not None:
+                inside &= x > lo
+            if hi is not None:
+                inside &= x < hi
+            ctx.save_for_backward(inside)
         if lo is None and hi is None:
             return x.copy()
         return np.clip(x, lo, hi)
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        lo, hi = ctx.attrs["lo"], ctx.attrs["hi"]
-        inside = np.ones(x.shape, dtype=bool)
-        if lo is not None:
-            inside &= x._data > lo
-        if hi is not None:
-            inside &= x._data < hi
-        return grad * wrap(inside)
+        (inside,) = ctx.saved_tensors
+        return grad * inside
 
 
 class AsType(Function):
@@ -576,7 +577,8 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
     a, b = operands(a, b)
     c = cond if isinstance(cond, Tensor) else wrap(np.asarray(cond))
     if c._data.dtype != bool:
-        c = wrap(c._data.astype(bool))
+        c = AsType.apply(c, dtype=np.dtype(bool)) if not c.requires_grad else \
+            wrap(c._data.astype(bool))
     return Where.apply(c, a, b)
 
 

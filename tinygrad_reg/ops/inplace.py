@@ -17,12 +17,13 @@ Each returns the tensor itself, so calls chain (``w.zero_().add_(1)``).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
 from .._tensor import OPS, Tensor, prepare_inplace
-from ..autograd.modes import GRAD, mode
+from ..autograd.modes import GRAD, TRACE, mode, record
 from ..random import resolve
 
 
@@ -47,6 +48,46 @@ def _value(value: Any) -> Any:
     return value._data if isinstance(value, Tensor) else value
 
 
+def _write(op: str, arr: np.ndarray, fn: Any, *values: Any) -> None:
+    """``fn(arr, *values)`` writes into ``arr``; under a tg.jit trace it is recorded as a
+    kernel (array values are its inputs, anything else is bound into it)."""
+    fn(arr, *values)
+    if mode() & TRACE:
+        arrays = [i for i, v in enumerate(values) if isinstance(v, np.ndarray)]
+        fixed = {i: v for i, v in enumerate(values) if i not in arrays}
+
+        def kernel(a: np.ndarray, *dyn: np.ndarray) -> np.ndarray:
+            it = iter(dyn)
+            fn(a, *[fixed[i] if i in fixed else next(it) for i in range(len(values))])
+            return a
+
+        record(kernel, (arr, *[values[i] for i in arrays]), arr, ("inplace", op))
+
+
+def _fill(arr: np.ndarray, v: Any) -> None:
+    arr[...] = v
+
+
+def _copy(arr: np.ndarray, s: Any) -> None:
+    np.copyto(arr, np.broadcast_to(s, arr.shape), casting="unsafe")
+
+
+def _ufunc(ufunc: np.ufunc, alpha: float, arr: np.ndarray, o: Any) -> None:
+    ufunc(arr, o if alpha == 1 else np.multiply(o, alpha), out=arr)
+
+
+def _clip(arr: np.ndarray, lo: Any, hi: Any) -> None:
+    np.clip(arr, lo, hi, out=arr)
+
+
+def _draw_into(kind: str, generator: Any, a: float, b: float, arr: np.ndarray) -> None:
+    arr[...] = getattr(resolve(generator), kind)(a, b, size=arr.shape)
+
+
+def _masked(arr: np.ndarray, value: Any, m: Any) -> None:
+    np.copyto(arr, value, where=np.broadcast_to(m, arr.shape))
+
+
 def fill_(t: Tensor, value: Any) -> Tensor:
     """Set every element to ``value`` (a number, or a one-element tensor)."""
     arr = _target(t, "fill_")
@@ -54,14 +95,14 @@ def fill_(t: Tensor, value: Any) -> Tensor:
     if np.size(v) != 1:
         raise ValueError(f"fill_: value must be a number or a one-element tensor, got shape "
                          f"{np.shape(v)}")
-    arr[...] = v
+    _write("fill_", arr, _fill, v)
     return t
 
 
 def zero_(t: Tensor) -> Tensor:
     """Set every element to 0."""
     arr = _target(t, "zero_")
-    arr[...] = 0
+    _write("zero_", arr, _fill, 0)
     return t
 
 
@@ -70,18 +111,19 @@ def copy_(t: Tensor, src: Any) -> Tensor:
     arr = _target(t, "copy_")
     s = np.asarray(_value(src))
     try:
-        np.copyto(arr, np.broadcast_to(s, arr.shape), casting="unsafe")
+        np.broadcast_to(s, arr.shape)
     except ValueError:
         raise ValueError(f"copy_: cannot broadcast a source of shape {s.shape} to the tensor's "
                          f"shape {arr.shape}") from None
+    _write("copy_", arr, _copy, s)
     return t
 
 
-def _arith(t: Tensor, other: Any, ufunc: np.ufunc, op: str) -> Tensor:
+def _arith(t: Tensor, other: Any, ufunc: np.ufunc, op: str, alpha: float = 1) -> Tensor:
     arr = _target(t, op)
     o = _value(other)
     try:
-        ufunc(arr, o, out=arr)
+        _write(op, arr, functools.partial(_ufunc, ufunc, alpha), o)
     except ValueError as err:
         raise ValueError(f"{op}: {err} (tensor shape {arr.shape}, other shape "
                          f"{np.shape(o)})") from None
@@ -92,16 +134,12 @@ def _arith(t: Tensor, other: Any, ufunc: np.ufunc, op: str) -> Tensor:
 
 def add_(t: Tensor, other: Any, alpha: float = 1) -> Tensor:
     """t += alpha · other (broadcast to t's shape)."""
-    if alpha != 1:
-        other = np.multiply(_value(other), alpha)
-    return _arith(t, other, np.add, "add_")
+    return _arith(t, other, np.add, "add_", alpha)
 
 
 def sub_(t: Tensor, other: Any, alpha: float = 1) -> Tensor:
     """t -= alpha · other."""
-    if alpha != 1:
-        other = np.multiply(_value(other), alpha)
-    return _arith(t, other, np.subtract, "sub_")
+    return _arith(t, other, np.subtract, "sub_", alpha)
 
 
 def mul_(t: Tensor, other: Any) -> Tensor:
@@ -119,7 +157,7 @@ def clamp_(t: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise ValueError("clamp_: give min, max or both")
     arr = _target(t, "clamp_")
-    np.clip(arr, _value(min), _value(max), out=arr)
+    _write("clamp_", arr, _clip, _value(min), _value(max))
     return t
 
 
@@ -131,7 +169,7 @@ def masked_fill_(t: Tensor, mask: Any, value: Any) -> Tensor:
                         f"compare first (e.g. x > 0)")
     arr = _target(t, "masked_fill_")
     try:
-        np.copyto(arr, _value(value), where=np.broadcast_to(m, arr.shape))
+        _write("masked_fill_", arr, _masked, _value(value), m)
     except ValueError:
         raise ValueError(f"masked_fill_: a mask of shape {m.shape} does not broadcast to the "
                          f"tensor's shape {arr.shape}") from None
@@ -150,7 +188,8 @@ def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *,
              generator: np.random.Generator | None = None) -> Tensor:
     """Fill with draws from U(a, b) (from ``generator``, or the package generator)."""
     arr = _target(t, "uniform_")
-    arr[...] = resolve(generator).uniform(a, b, size=arr.shape)
+    resolve(generator)
+    _write("uniform_", arr, functools.partial(_draw_into, "uniform", generator, a, b))
     return t
 
 
@@ -158,7 +197,8 @@ def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, *,
             generator: np.random.Generator | None = None) -> Tensor:
     """Fill with draws from N(mean, std²) (from ``generator``, or the package generator)."""
     arr = _target(t, "normal_")
-    arr[...] = resolve(generator).normal(mean, std, size=arr.shape)
+    resolve(generator)
+    _write("normal_", arr, functools.partial(_draw_into, "normal", generator, mean, std))
     return t
 
 

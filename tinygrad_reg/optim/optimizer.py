@@ -13,6 +13,7 @@ changes them there. For a single group, ``opt.lr`` reads and writes the same val
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -21,10 +22,18 @@ import numpy as np
 
 from .._tensor import Tensor, prepare_inplace
 from ..autograd import enable_grad
+from ..autograd.modes import TRACE, mode, record
 
 # PyTorch's implementation switches: accepted in a loaded state dict at these values
 _TORCH_FLAGS = {"foreach": (None, False), "capturable": (False,), "differentiable": (False,),
                 "fused": (None, False), "decoupled_weight_decay": (False,)}
+
+
+def _replay_update(opt: Any, p: Tensor, st: dict, group: dict, g: np.ndarray) -> None:
+    """One parameter's update as tg.jit replays it: the group's hyperparameters and the state
+    are read now (a scheduler may have changed the lr since the trace)."""
+    opt._update(prepare_inplace(p), g, st, group)
+    object.__setattr__(opt, "_opt_called", True)
 
 
 def number(value: Any, name: str, where: str) -> float:
@@ -214,6 +223,7 @@ class Optimizer:
                 loss = closure()
         where = type(self).__name__
         state = self.state
+        tracing = mode() & TRACE
         for group in self.param_groups:
             for i, p in enumerate(group["params"]):
                 g = p.grad
@@ -228,6 +238,9 @@ class Optimizer:
                     st = state[p] = {}
                 # (bumps p's version: a graph still holding the old value refuses to backward)
                 self._update(prepare_inplace(p), g, st, group)
+                if tracing:
+                    record(functools.partial(_replay_update, self, p, st, group), (g,), None,
+                           ("optimizer", id(self), id(p)))
         object.__setattr__(self, "_opt_called", True)
         return loss
 

@@ -15,6 +15,7 @@ upstream gradient: differentiable any number of times.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from typing import Any
@@ -23,6 +24,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import Function, wrap
+from ..autograd.modes import TRACE, mode, record
 from ..random import resolve
 
 # SELU's constants (Klambauer et al. 2017), which alpha dropout keeps the statistics of
@@ -185,23 +187,45 @@ def _no_inplace(inplace: bool, fn: str) -> None:
                          f"write x = {fn}(x, ...) instead")
 
 
-def _mask(rng: np.random.Generator, shape: tuple, keep: float) -> Tensor:
+def _draw_mask(generator: Any, shape: tuple, keep: float) -> np.ndarray:
+    if keep == 0.0:
+        return np.zeros(shape, dtype=bool)  # everything dropped: nothing to draw
+    return np.asarray(resolve(generator).random(shape, dtype=np.float32) < keep)  # 0-d too
+
+
+def _draw_normal(generator: Any, shape: tuple, dtype: Any, scale: float,
+                 shift: float) -> np.ndarray:
+    """shift + scale·N(0, 1), drawn in float64 for every dtype (so a seed gives the same
+    noise in float32 and float64), as ``dtype``."""
+    eps = np.asarray(resolve(generator).standard_normal(shape)).astype(dtype, copy=False)
+    if scale != 1.0:
+        eps *= scale
+    if shift:
+        eps += shift
+    return eps
+
+
+def _drawn(draw: Any, name: str) -> Tensor:
+    """The result of ``draw()`` as a constant named ``name``; a tg.jit trace records the draw
+    as a kernel, so that a replay draws afresh from the same generator stream."""
+    arr = draw()
+    if mode() & TRACE:
+        record(draw, (), arr, ("draw", name))
+    t = wrap(arr)
+    t.name = name
+    return t
+
+
+def _mask(generator: Any, shape: tuple, keep: float) -> Tensor:
     """A bool mask (True = kept with probability ``keep``) as a constant named "mask".
     Float32 uniforms for every input dtype (twice as fast to draw as float64); their 2⁻²⁴
     resolution biases the keep probability by less than 6e-8."""
-    if keep == 0.0:
-        mask = np.zeros(shape, dtype=bool)  # everything dropped: nothing to draw
-    else:
-        mask = np.asarray(rng.random(shape, dtype=np.float32) < keep)  # 0-d: an ndarray
-    m = wrap(mask)
-    m.name = "mask"
-    return m
+    return _drawn(functools.partial(_draw_mask, generator, shape, keep), "mask")
 
 
-def _normal(rng: np.random.Generator, shape: tuple, dtype: Any) -> np.ndarray:
-    """Standard-normal noise, drawn in float64 for every dtype (so a seed gives the same noise
-    in float32 and float64), as ``dtype``."""
-    return np.asarray(rng.standard_normal(shape)).astype(dtype, copy=False)
+def _noise(generator: Any, shape: tuple, dtype: Any, scale: float, shift: float) -> Tensor:
+    return _drawn(functools.partial(_draw_normal, generator, shape, dtype, scale, shift),
+                  "noise")
 
 
 # -- the functional face ------------------------------------------------------------------
@@ -222,21 +246,21 @@ def dropout(x: Tensor, p: float | None = None, training: bool = True, inplace: b
     """
     p = drop_probability(p, keep_prob)
     _no_inplace(inplace, "dropout")
-    rng = resolve(generator)
+    resolve(generator)  # (a bad generator fails here, even when nothing is drawn)
     if not isinstance(x, Tensor):
         x = Tensor(x)
     if not training or p == 0.0:
         return x
     x = _float_input(x, "dropout")
-    return Dropout.apply(x, _mask(rng, x._data.shape, 1.0 - p), p=p)
+    return Dropout.apply(x, _mask(generator, x._data.shape, 1.0 - p), p=p)
 
 
 def _channel_dropout(op: type, x: Tensor, p: float, training: bool, generator: Any,
                      shape: tuple) -> Tensor:
-    rng = resolve(generator)
+    resolve(generator)
     if not training or p == 0.0:
         return x
-    return op.apply(x, _mask(rng, shape, 1.0 - p), p=p)
+    return op.apply(x, _mask(generator, shape, 1.0 - p), p=p)
 
 
 def dropout1d(x: Tensor, p: float | None = None, training: bool = True, inplace: bool = False,
@@ -286,10 +310,10 @@ def drop_connect(weight: Tensor, p: float | None = None, training: bool = True, 
     scale. Identity with ``training=False`` or p = 0."""
     p = drop_probability(p, keep_prob, "drop_connect")
     w = _float_input(weight, "drop_connect")
-    rng = resolve(generator)
+    resolve(generator)  # (a bad generator fails here, even when nothing is drawn)
     if not training or p == 0.0:
         return w
-    return DropConnect.apply(w, _mask(rng, w._data.shape, 1.0 - p), p=p)
+    return DropConnect.apply(w, _mask(generator, w._data.shape, 1.0 - p), p=p)
 
 
 def gaussian_dropout(x: Tensor, p: float | None = None, training: bool = True, *,
@@ -303,14 +327,10 @@ def gaussian_dropout(x: Tensor, p: float | None = None, training: bool = True, *
         raise ValueError("gaussian_dropout: p=1 (keep_prob=0) gives the noise an infinite "
                          "variance p/(1 - p); use p < 1")
     x = _float_input(x, "gaussian_dropout")
-    rng = resolve(generator)
+    resolve(generator)  # (a bad generator fails here, even when nothing is drawn)
     if not training or p == 0.0:
         return x
-    eps = _normal(rng, x._data.shape, x._data.dtype)
-    eps *= math.sqrt(p / (1.0 - p))
-    eps += 1.0
-    noise = wrap(eps)
-    noise.name = "noise"
+    noise = _noise(generator, x._data.shape, x._data.dtype, math.sqrt(p / (1.0 - p)), 1.0)
     return GaussianDropout.apply(x, noise, p=p)
 
 
@@ -324,12 +344,12 @@ def alpha_dropout(x: Tensor, p: float | None = None, training: bool = False,
     p = drop_probability(p, keep_prob, "alpha_dropout")
     _no_inplace(inplace, "alpha_dropout")
     x = _float_input(x, "alpha_dropout")
-    rng = resolve(generator)
+    resolve(generator)  # (a bad generator fails here, even when nothing is drawn)
     if not training or p == 0.0:
         return x
     if p == 1.0:
         return x * 0.0  # PyTorch's result: zeros, and a zero gradient
-    return AlphaDropout.apply(x, _mask(rng, x._data.shape, 1.0 - p), p=p)
+    return AlphaDropout.apply(x, _mask(generator, x._data.shape, 1.0 - p), p=p)
 
 
 def gaussian_noise(x: Tensor, std: float, training: bool = True, *,
@@ -342,14 +362,11 @@ def gaussian_noise(x: Tensor, std: float, training: bool = True, *,
         raise ValueError(f"gaussian_noise: std must be a finite number >= 0, got {std!r}")
     std = float(std)
     x = _float_input(x, "gaussian_noise")
-    rng = resolve(generator)
+    resolve(generator)  # (a bad generator fails here, even when nothing is drawn)
     if not training or std == 0.0:
         return x
-    eps = _normal(rng, x._data.shape, x._data.dtype)
-    eps *= std
-    noise = wrap(eps)
-    noise.name = "noise"
-    return GaussianNoise.apply(x, noise, std=std)
+    return GaussianNoise.apply(x, _noise(generator, x._data.shape, x._data.dtype, std, 0.0),
+                               std=std)
 
 
 __all__ = ["Dropout", "Dropout1d", "Dropout2d", "DropConnect", "GaussianDropout",
