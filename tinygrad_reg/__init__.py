@@ -59,6 +59,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
+from .jit import jit
 from .ops import (
     abs,
     all,
@@ -141,7 +142,7 @@ __all__ = [
     "Tensor", "Function", "Context", "backward", "grad", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "detect_anomaly", "set_anomaly_enabled",
     "is_anomaly_enabled", "manual_seed", "default_generator", "ops", "checkpoint",
-    "regularization", "testing", "viz", "nn", "optim", "data", "lab", "onnx", "save", "load",
+    "regularization", "testing", "viz", "nn", "optim", "data", "lab", "onnx", "jit", "save", "load",
     # constructors and dtypes
     "tensor", "from_numpy", "as_tensor", "zeros", "ones", "full", "empty", "zeros_like",
     "ones_like", "full_like", "empty_like", "rand", "randn", "randint", "randperm", "arange",

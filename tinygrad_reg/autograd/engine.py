@@ -180,11 +180,11 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
                     if leaf is not None:
                         leaf(t)
             else:
-                t.grad = accumulate(t.grad, g)
                 if tracing:
                     leaf = getattr(tracer(), "leaf_grad", None)
                     if leaf is not None:
-                        leaf(t)
+                        leaf(t, t.grad._data)  # (the gradient it adds to)
+                t.grad = accumulate(t.grad, g)
         elif id(t) in targets:
             k = id(t)
             captured[k] = g if k not in captured else captured[k] + g

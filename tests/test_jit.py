@@ -1,0 +1,270 @@
+"""tg.jit: a replayed step is bitwise equal to the eager step (parameters, losses, gradients,
+optimizer state, random draws), re-traces when its signature changes, and refuses what it
+cannot replay with an error naming the op."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_reg as tg
+from tinygrad_reg import nn
+from tinygrad_reg import regularization as R
+from tinygrad_reg.jit import JitError
+from tinygrad_reg.nn import functional as F
+
+
+def article_net(dtype, seed=0):
+    tg.manual_seed(seed)
+    gen = np.random.default_rng(seed)
+    model = nn.Sequential(
+        nn.Linear(20, 16, dtype=dtype, generator=gen), nn.ReLU(), nn.Dropout(keep_prob=0.8),
+        nn.Linear(16, 8, dtype=dtype, generator=gen), nn.ReLU(), nn.Dropout(keep_prob=0.8),
+        nn.Linear(8, 1, dtype=dtype, generator=gen))
+    opt = tg.optim.SGD(model.parameters(), lr=0.05)
+
+    def step(X, y):
+        opt.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(model(X), y) + R.l2_penalty(model, 0.005)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return model, opt, step
+
+
+def batches(dtype, n=100, batch=32, seed=1):
+    rng = np.random.default_rng(seed)
+    return [(tg.tensor(rng.standard_normal((batch, 20)).astype(dtype)),
+             tg.tensor((rng.random((batch, 1)) < 0.5).astype(dtype))) for _ in range(n)]
+
+
+def assert_same_models(a, b):
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        assert p.numpy().tobytes() == q.numpy().tobytes(), name
+        assert p.grad.numpy().tobytes() == q.grad.numpy().tobytes(), name
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_100_steps_of_the_articles_network_are_bitwise_equal(dtype):
+    data = batches(dtype)
+    m1, _, s1 = article_net(dtype)
+    eager = [s1(X, y).item() for X, y in data]
+    m2, _, s2 = article_net(dtype)
+    step = tg.jit(s2)
+    jitted = [step(X, y).item() for X, y in data]
+    assert jitted == eager
+    assert_same_models(m1, m2)
+    assert step.traces == 2 and step.replays == 98
+
+
+def cnn_step(seed=0):
+    tg.manual_seed(seed)
+    drop = nn.Dropout(0.25, generator=np.random.default_rng(5))  # a stream of its own
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Flatten(), drop, nn.Linear(16, 3))
+    opt = tg.optim.Adam(model.parameters(), lr=0.01, weight_decay=1e-3)
+    sched = tg.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
+
+    def step(x, labels):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), labels, label_smoothing=0.1)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return model, opt, sched, step
+
+
+def test_a_cnn_with_batch_norm_adam_and_a_schedule_replays_bitwise():
+    rng = np.random.default_rng(2)
+    data = [(tg.tensor(rng.standard_normal((6, 1, 4, 4)).astype(np.float32)),
+             tg.tensor(rng.integers(0, 3, 6))) for _ in range(12)]
+    m1, o1, sch1, s1 = cnn_step()
+    m2, o2, sch2, s2 = cnn_step()
+    step = tg.jit(s2)
+    for X, y in data:
+        a, b = s1(X, y), step(X, y)
+        assert a.numpy().tobytes() == b.numpy().tobytes()
+        sch1.step()
+        sch2.step()  # the lr changes between replays; the replay reads it
+    assert_same_models(m1, m2)
+    for k, v in m1.state_dict().items():  # running statistics, num_batches_tracked
+        assert v.tobytes() == m2.state_dict()[k].tobytes(), k
+    s1_state, s2_state = o1.state_dict()["state"], o2.state_dict()["state"]
+    assert s1_state[0]["step"] == s2_state[0]["step"] == 12
+    assert step.replays == 10
+
+
+def test_signature_changes_retrace_and_eval_mode_is_its_own_trace():
+    model, _, s = article_net(np.float64)[0:3]
+    step = tg.jit(s)
+    for X, y in batches(np.float64, n=3, batch=8):
+        step(X, y)
+    for X, y in batches(np.float64, n=3, batch=5, seed=3):  # another batch size
+        step(X, y)
+    assert step.traces == 4 and step.replays == 2
+
+    @tg.jit
+    def predict(X):
+        with tg.no_grad():
+            return model(X)
+
+    X = batches(np.float64, n=1)[0][0]
+    model.eval()
+    outs = [predict(X).numpy() for _ in range(3)]
+    model.train()
+    train_out = predict(X).numpy()  # dropout on: a new trace, not the eval replay
+    assert predict.traces == 3
+    assert np.array_equal(outs[0], outs[2]) and not np.array_equal(outs[0], train_out)
+
+
+class Cube(tg.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * 3.0 * x * x
+
+
+class NumpyCube(tg.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad._data * 3.0 * x._data ** 2  # arrays: runs outside the recorded kernels
+
+
+def test_user_functions_replay_and_a_numpy_backward_is_refused():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+
+    def f(x):
+        w.grad = None
+        y = Cube.apply(w * x).sum()
+        y.backward()
+        return y
+
+    step = tg.jit(f)
+    for v in (1.0, 2.0, 3.0, 0.5):
+        out = step(tg.tensor([v, v]))
+        assert out.item() == pytest.approx(9 * v ** 3)
+        np.testing.assert_allclose(w.grad.numpy(), 3 * np.array([1.0, 4.0]) * v ** 3)
+
+    def g(x):
+        w.grad = None
+        y = NumpyCube.apply(w * x).sum()
+        y.backward()
+        return y
+
+    bad = tg.jit(g)
+    bad(tg.tensor([1.0, 1.0]))
+    with pytest.raises(JitError, match=r"made outside the recorded kernels .* Tensor ops"):
+        bad(tg.tensor([2.0, 2.0]))
+
+
+def test_data_dependent_python_is_refused_or_caught_by_check():
+    w = tg.tensor([1.0, -1.0], requires_grad=True)
+
+    def leak(x):  # a constant computed with numpy from the data
+        return w * tg.tensor(np.abs(x.numpy()))
+
+    step = tg.jit(leak)
+    step(tg.tensor([1.0, 2.0]))
+    with pytest.raises(JitError, match="Mul's input 1 .* changed between two calls"):
+        step(tg.tensor([3.0, 4.0]))
+
+    def branch(x):
+        return x.exp() if x.sum().item() > 0 else x.sin()
+
+    step = tg.jit(branch)
+    step(tg.tensor([1.0]))
+    with pytest.raises(JitError, match="ran other kernels than the first"):
+        step(tg.tensor([-1.0]))
+
+    # the same path twice, another later: only check= can see it
+    checked = tg.jit(branch, check=2)
+    for v in (1.0, 2.0):
+        checked(tg.tensor([v]))
+    checked(tg.tensor([3.0]))
+    with pytest.raises(JitError, match="check: the replay differs from eager in output 0"):
+        checked(tg.tensor([-1.0]))
+
+
+def test_check_passes_for_a_correct_step_and_leaves_the_eager_state():
+    data = batches(np.float32, n=6)
+    m1, _, s1 = article_net(np.float32)
+    eager = [s1(X, y).item() for X, y in data]
+    m2, _, s2 = article_net(np.float32)
+    step = tg.jit(s2, check=3)
+    assert [step(X, y).item() for X, y in data] == eager
+    assert_same_models(m1, m2)
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda j: j(np.ones(2)), TypeError, "argument 0 is a ndarray; a jitted function takes"),
+    (lambda j: j("x"), TypeError, "argument 0 is a str"),
+])
+def test_bad_arguments(call, error, words):
+    with pytest.raises(error, match=words):
+        call(tg.jit(lambda x: x * 2))
+
+
+def test_outputs_must_be_tensors():
+    with pytest.raises(JitError, match=r"return the loss, not loss.item\(\)"):
+        tg.jit(lambda x: (x * 2).sum().item())(tg.tensor([1.0]))
+    with pytest.raises(ValueError, match="check must be an int >= 0"):
+        tg.jit(lambda x: x, check=-1)
+
+
+def test_gradients_accumulated_across_calls_are_refused():
+    w = tg.tensor([1.0], requires_grad=True)
+
+    def f(x):
+        (w * x).sum().backward()  # no zero_grad: .grad from the previous call is added to
+        return w.grad
+
+    step = tg.jit(f)
+    step(tg.tensor([1.0]))
+    with pytest.raises(JitError, match="zero_grad"):
+        step(tg.tensor([2.0]))
+
+
+def test_the_traced_graph_is_the_eager_graph():
+    X, y = batches(np.float64, n=1)[0]
+    m1, _, s1 = article_net(np.float64)
+    eager_dot = tg.viz.to_dot(s1(X, y), params=m1)
+    m2, _, s2 = article_net(np.float64)
+    step = tg.jit(s2)
+    step(X, y)
+    assert tg.viz.to_dot(step.traced_outputs, params=m2) == eager_dot
+
+
+def test_a_gradient_summed_from_three_uses_replays():
+    # three contributions to w's gradient: the engine sums the first two into a new array and
+    # adds the third in place; both are kernels of the replay
+    def make():
+        w = tg.tensor([0.5, -1.0, 2.0], requires_grad=True)
+
+        def f(x):
+            w.grad = None
+            loss = (w * x).sum() + (w * w * x).sum() + R.l2_penalty(w, 0.1)
+            loss.backward()
+            return loss
+        return w, f
+
+    w1, f1 = make()
+    w2, f2 = make()
+    step = tg.jit(f2)
+    for v in (1.0, 2.0, -3.0, 0.25):
+        x = tg.tensor([v, 2 * v, 3 * v])
+        assert f1(x).item() == step(x).item()
+        assert w1.grad.numpy().tobytes() == w2.grad.numpy().tobytes()
+    assert step.replays == 2
