@@ -268,3 +268,19 @@ def test_a_gradient_summed_from_three_uses_replays():
         assert f1(x).item() == step(x).item()
         assert w1.grad.numpy().tobytes() == w2.grad.numpy().tobytes()
     assert step.replays == 2
+
+
+def test_an_argument_that_requires_grad_gets_its_gradient():
+    def f(x, c):
+        y = (x * c).tanh().sum()
+        y.backward()
+        return x.grad
+
+    step = tg.jit(f)
+    for v in (0.1, 0.2, 0.3, 0.4):
+        x = tg.tensor([v, -v], requires_grad=True)
+        g = step(x, tg.tensor([1.0, 2.0]))
+        want = np.array([1.0, 2.0]) * (1 - np.tanh(np.array([v, -2 * v])) ** 2)
+        np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-6)
+        np.testing.assert_allclose(g.numpy(), want, rtol=1e-6)
+    assert step.replays == 2

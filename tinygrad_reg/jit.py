@@ -226,14 +226,17 @@ class _Plan:
                                f"got {type(o).__name__}")
             key = id(o._data)
             self.outputs.append(("slot", slot_b[key]) if key in slot_b else ("ext", o._data))
-        # each leaf's .grad as the traced call left it
+        # each leaf's .grad as the traced call left it (a leaf passed as an argument: the
+        # argument of the call being replayed)
+        arg_index = {id(t): i for i, t in enumerate(args_b) if isinstance(t, Tensor)}
         self.grads = []
         for t in b.leaves.values():
             g = t.grad
+            target = arg_index.get(id(t), t)
             if g is None:
-                self.grads.append((t, None))
+                self.grads.append((target, None))
             elif id(g._data) in slot_b:
-                self.grads.append((t, slot_b[id(g._data)]))
+                self.grads.append((target, slot_b[id(g._data)]))
             else:
                 raise JitError("jit: a leaf's .grad was accumulated into a gradient from before "
                                "the call; call opt.zero_grad() inside the jitted function")
@@ -271,19 +274,20 @@ class _Plan:
                        f"in Python, or a backward that returns arrays instead of Tensor ops): "
                        f"a replay would reuse a stale value. Write it with Tensor ops")
 
-    def run(self, arrays: list[np.ndarray]) -> Any:
+    def run(self, args: tuple) -> Any:
+        arrays = [a._data for a in args if isinstance(a, Tensor)]
         slots: list[Any] = [None] * self.n_slots
         slots[:len(arrays)] = arrays
         for step in self.steps:
             if step[0] == "op":
                 _, cls, spec, attrs, dyn, out_slot, saved, extra, needs = step
-                args = [slots[v] if s else v for s, v in spec]
+                ins = [slots[v] if s else v for s, v in spec]
                 if dyn:
                     attrs = dict(attrs)
                     for k, i in dyn:
                         attrs[k] = slots[i]
                 ctx = _Stub(needs)
-                out = cls.forward(ctx, *args, **attrs)
+                out = cls.forward(ctx, *ins, **attrs)
                 if type(out) is not np.ndarray:
                     out = np.asarray(out)
                 slots[out_slot] = out
@@ -297,6 +301,8 @@ class _Plan:
                 if out_slot is not None:
                     slots[out_slot] = out
         for t, i in self.grads:
+            if type(t) is int:
+                t = args[t]
             t.grad = None if i is None else wrap(slots[i])
         results = tuple(wrap(slots[v]) if kind == "slot" else wrap(v)
                         for kind, v in self.outputs)
@@ -381,20 +387,19 @@ class jit:  # noqa: N801 - a decorator, spelled as tg.jit
         if entry is None:
             entry = _Entry()
             entries.append(entry)
-        tensors = [a._data for a in args if isinstance(a, Tensor)]
         if entry.plan is not None:
             if entry.checks_left:
                 entry.checks_left -= 1
-                return self._checked(entry.plan, args, tensors)
+                return self._checked(entry.plan, args)
             self.replays += 1
-            return entry.plan.run(tensors)
+            return entry.plan.run(args)
         rec, out = _run_recorded(self.fn, args)
         self.traces += 1
         self.traced_outputs = out
         self._check_outputs(out, name)
         if entry.first is None:
             entry.first = rec
-            entry.first_ids = [id(a) for a in tensors]
+            entry.first_ids = [id(a._data) for a in args if isinstance(a, Tensor)]
             return out
         entry.plan = _Plan(entry.first, entry.first_ids, rec, args, out)
         entry.first = None
@@ -410,14 +415,14 @@ class jit:  # noqa: N801 - a decorator, spelled as tg.jit
                                f"Tensors (return the loss, not loss.item()), got "
                                f"{type(o).__name__}")
 
-    def _checked(self, plan: _Plan, args: tuple, tensors: list) -> Any:
+    def _checked(self, plan: _Plan, args: tuple) -> Any:
         """Replay, then rewind and run eagerly, and compare everything that changed."""
         snap = _Snapshot(plan)
-        replayed = plan.run(tensors)
+        replayed = plan.run(args)
         rep_state = snap.current()
         rep_out = [np.array(o._data) for o in (replayed if plan.tuple_out else (replayed,))]
-        rep_grads = [(t, None if t.grad is None else np.array(t.grad._data))
-                     for t, _ in plan.grads]
+        leaves = [args[t] if type(t) is int else t for t, _ in plan.grads]
+        rep_grads = [(t, None if t.grad is None else np.array(t.grad._data)) for t in leaves]
         snap.restore()
         out = self.fn(*args)
         eager_out = out if isinstance(out, tuple) else (out,)
