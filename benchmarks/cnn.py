@@ -84,6 +84,24 @@ class TinygradStep:
         return [p.grad.numpy() for p in self.model.parameters()]
 
 
+class TinygradJitStep(TinygradStep):
+    """The same step compiled with ``tg.jit`` (traced on its first two calls)."""
+
+    def __init__(self, net: str) -> None:
+        super().__init__(net)
+        self.step = tg.jit(self._step)
+
+    def _step(self, x, y):
+        self.opt.zero_grad()
+        loss = F.cross_entropy(self.model(x), y)
+        loss.backward()
+        self.opt.step()
+        return loss
+
+    def __call__(self) -> float:
+        return self.step(self.X, self.y)
+
+
 def gemm_shapes(net: str) -> list[tuple[int, int, int]]:
     """(m, k, n) of every product of one step: per layer the forward, the weight gradient and
     (but for the first layer) the input gradient, a convolution as its im2col GEMM."""

@@ -59,6 +59,28 @@ def tg_chain(x0: np.ndarray, c: np.ndarray) -> np.ndarray:
     return x.grad.data
 
 
+def _chain_step(x, ct):
+    y = x
+    for i in range(N_OPS):
+        k = i % 3
+        if k == 0:
+            y = y + ct
+        elif k == 1:
+            y = y * ct
+        else:
+            y = y.tanh()
+    y.backward(tg.ones_like(y))
+    return x.grad
+
+
+_jitted = tg.jit(_chain_step)
+
+
+def tg_chain_jit(x0: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """The same chain as a ``tg.jit`` function (traced on its first two calls per shape)."""
+    return _jitted(tg.Tensor(x0, requires_grad=True), tg.Tensor(c)).data
+
+
 def tg_chain_anomaly(x0: np.ndarray, c: np.ndarray) -> np.ndarray:
     """The same chain inside ``tg.detect_anomaly()`` (every op's site recorded and every
     result scanned for NaN/inf)."""

@@ -126,10 +126,12 @@ def w1(quick: bool) -> list[dict]:
         name = np.dtype(dtype).name
         seed_epoch.check_parity(dtype)
         t, n = seed_epoch.make("tinygrad_reg", dtype), seed_epoch.make("numpy", dtype)
-        res = interleave({"tinygrad_reg": t.epoch, "numpy": n.epoch},
+        j = seed_epoch.make("jit", dtype)
+        res = interleave({"tinygrad_reg": t.epoch, "numpy": n.epoch, "jit": j.epoch},
                          repeats=5 if quick else 25, warmup=1 if quick else 3)
         rows.append({"workload": f"W1 seed epoch {name}", "unit": "ms", "scale": 1e3,
-                     "target": 1.15 if dtype is np.float64 else 1.30, **_pair(res)})
+                     "target": 1.15 if dtype is np.float64 else 1.30, **_pair(res),
+                     "jit": res["jit"], "jit_target": 1.00 if dtype is np.float64 else 0.95})
     return rows
 
 
@@ -143,12 +145,14 @@ def w2(quick: bool) -> list[dict]:
                                    rtol=1e-12, atol=1e-14)
         res = interleave({"tinygrad_reg": lambda x0=x0, c=c: overhead.tg_chain(x0, c),
                           "numpy": lambda x0=x0, c=c: overhead.numpy_chain(x0, c),
-                          "anomaly": lambda x0=x0, c=c: overhead.tg_chain_anomaly(x0, c)},
+                          "anomaly": lambda x0=x0, c=c: overhead.tg_chain_anomaly(x0, c),
+                          "jit": lambda x0=x0, c=c: overhead.tg_chain_jit(x0, c)},
                          repeats=50 if quick else 400, warmup=20)
         row = {"workload": f"W2 op chain {size}x{size} f64 (per op)", "unit": "us",
-               "scale": 1e6 / overhead.N_OPS, **_pair(res), "anomaly": res["anomaly"]}
+               "scale": 1e6 / overhead.N_OPS, **_pair(res), "anomaly": res["anomaly"],
+               "jit": res["jit"], "jit_target": 1.2}
         if size == 32:  # the target: 4 us/op where numpy by hand took 2.2 us: 1.82x
-            row["target"] = 1.82
+            row["target"] = 1.8
         rows.append(row)
     return rows
 
@@ -184,12 +188,14 @@ def w5(quick: bool) -> list[dict]:
     rows = []
     for net in cnn.NETS:
         cnn.check_parity(net)
-        res = interleave({"tinygrad_reg": cnn.TinygradStep(net), "gemm": cnn.GemmFloor(net)},
+        res = interleave({"tinygrad_reg": cnn.TinygradStep(net), "gemm": cnn.GemmFloor(net),
+                          "jit": cnn.TinygradJitStep(net)},
                          repeats=10 if quick else 40, warmup=3, faults=True)
         rows.append({"workload": f"W5 {net} CNN step f32 b64", "unit": "ms", "scale": 1e3,
                      "tinygrad_reg": res["tinygrad_reg"], "numpy": res["gemm"],
                      "ratio": res["tinygrad_reg"]["median"] / res["gemm"]["median"],
                      "target": 1.5, "vs": "GEMM floor", "gemms": cnn.describe(net),
+                     "jit": res["jit"],
                      "minflt_per_step": {k: v["minflt"] for k, v in res.items()}})
     return rows
 
@@ -289,6 +295,9 @@ def print_torch(t: dict) -> None:
         print(f"{name:34} {r['tinygrad_reg']:>13.4g} {r['numpy']:>10.4g} {r['torch']:>10.4g} "
               f"{r['tinygrad_reg'] / r['numpy']:>6.2f}x {r['torch'] / r['numpy']:>8.2f}x "
               f"{r['tinygrad_reg'] / r['torch']:>8.2f}x{extra}")
+        if "jit" in r:
+            print(f"{'  jitted':34} {r['jit']:>13.4g} {'':>10} {'':>10} "
+                  f"{r['jit'] / r['numpy']:>6.2f}x {'':>9} {r['jit'] / r['torch']:>8.2f}x")
 
 
 # -- report ------------------------------------------------------------------------------
@@ -312,6 +321,11 @@ def print_table(rows: list[dict]) -> None:
             f = r["minflt_per_step"]
             print(f"{'  (numpy column: the GEMM floor)':42} minor page faults / step: "
                   f"{f['tinygrad_reg']:.0f}, floor {f['gemm']:.0f}")
+        if "jit" in r:
+            jt = r["jit"]
+            goal = f"<= {r['jit_target']}x" if "jit_target" in r else ""
+            print(f"{'  jitted (tg.jit)':42} {fmt(jt, scale, unit):>28} {'':>28} "
+                  f"{jt['median'] / np_['median']:>6.2f}x  {goal}")
         if "anomaly" in r:
             an = r["anomaly"]
             print(f"{'  inside tg.detect_anomaly()':42} {fmt(an, scale, unit):>28} {'':>28} "

@@ -116,7 +116,7 @@ def run(quick: bool) -> dict:
         X, y = se.load_data(dtype)
         w = se.init_weights(dtype)
         impls = {"tinygrad_reg": se.TinygradEpoch(X, y, w), "numpy": se.NumpyEpoch(X, y, w),
-                 "torch": TorchEpoch(X, y, w)}
+                 "torch": TorchEpoch(X, y, w), "jit": se.TinygradJitEpoch(X, y, w)}
         sums = {k: r.epoch() for k, r in impls.items()}  # parity after one epoch
         tol = 1e-10 if dtype is np.float64 else 2e-3
         np.testing.assert_allclose(sums["torch"], sums["numpy"], rtol=tol)
@@ -143,7 +143,8 @@ def run(quick: bool) -> dict:
     for net in cnn.NETS:
         cnn.check_parity(net, torch_too=True)
         res = _time({"tinygrad_reg": cnn.TinygradStep(net), "torch": cnn.TorchStep(net),
-                     "gemm": cnn.GemmFloor(net)}, 10 if quick else 40, 3)
+                     "gemm": cnn.GemmFloor(net), "jit": cnn.TinygradJitStep(net)},
+                    10 if quick else 40, 3)
         # no hand-written numpy CNN: the numpy column is the GEMM floor
         out["rows"][f"W5 {net} CNN step f32 (ms)"] = {"numpy": res["gemm"] * 1e3,
                                                       **{k: v * 1e3 for k, v in res.items()}}

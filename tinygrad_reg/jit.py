@@ -216,6 +216,7 @@ class _Plan:
                         slot_a[id(res_a)] = slot_b[id(res_b)] = out_slot
                 steps.append(("fn", fn, tuple(spec), out_slot))
         self.steps = steps
+        self.kernels: list | None = None  # the steps as closures, made on the first replay
         self.n_slots = n_slots
         outs = out_b if isinstance(out_b, tuple) else (out_b,)
         self.tuple_out = isinstance(out_b, tuple)
@@ -278,28 +279,11 @@ class _Plan:
         arrays = [a._data for a in args if isinstance(a, Tensor)]
         slots: list[Any] = [None] * self.n_slots
         slots[:len(arrays)] = arrays
-        for step in self.steps:
-            if step[0] == "op":
-                _, cls, spec, attrs, dyn, out_slot, saved, extra, needs = step
-                ins = [slots[v] if s else v for s, v in spec]
-                if dyn:
-                    attrs = dict(attrs)
-                    for k, i in dyn:
-                        attrs[k] = slots[i]
-                ctx = _Stub(needs)
-                out = cls.forward(ctx, *ins, **attrs)
-                if type(out) is not np.ndarray:
-                    out = np.asarray(out)
-                slots[out_slot] = out
-                for p, i in saved:
-                    slots[i] = ctx._saved[p]
-                for k, i in extra:
-                    slots[i] = ctx.__dict__[k]
-            else:
-                _, fn, spec, out_slot = step
-                out = fn(*[slots[v] if s else v for s, v in spec])
-                if out_slot is not None:
-                    slots[out_slot] = out
+        kernels = self.kernels
+        if kernels is None:
+            kernels = self.kernels = [_compile(step) for step in self.steps]
+        for k in kernels:
+            k(slots)
         for t, i in self.grads:
             if type(t) is int:
                 t = args[t]
@@ -307,6 +291,63 @@ class _Plan:
         results = tuple(wrap(slots[v]) if kind == "slot" else wrap(v)
                         for kind, v in self.outputs)
         return results if self.tuple_out else results[0]
+
+
+def _compile(step: tuple) -> Callable[[list], None]:
+    """One step as a closure over its slots: the replay loop's body, kept to a few
+    bytecodes for the common shapes (every input from a slot, one or two of them)."""
+    if step[0] == "op":
+        _, cls, spec, attrs, dyn, out_slot, saved, extra, needs = step
+        fwd = cls.forward
+        stub = _Stub(needs)  # one per step, reused: forward only writes into it
+        after = bool(saved or extra)
+        if dyn:
+            attrs = dict(attrs)
+        simple = not dyn and not after and all(s for s, _ in spec)
+        if simple and len(spec) == 1 and not attrs:
+            i0 = spec[0][1]
+
+            def run1(slots: list) -> None:
+                out = fwd(stub, slots[i0])
+                slots[out_slot] = out if type(out) is np.ndarray else np.asarray(out)
+            return run1
+        if simple and len(spec) == 2 and not attrs:
+            i0, i1 = spec[0][1], spec[1][1]
+
+            def run2(slots: list) -> None:
+                out = fwd(stub, slots[i0], slots[i1])
+                slots[out_slot] = out if type(out) is np.ndarray else np.asarray(out)
+            return run2
+
+        def run_op(slots: list) -> None:
+            ins = [slots[v] if s else v for s, v in spec]
+            for k, i in dyn:
+                attrs[k] = slots[i]
+            out = fwd(stub, *ins, **attrs)
+            slots[out_slot] = out if type(out) is np.ndarray else np.asarray(out)
+            if after:
+                for p, i in saved:
+                    slots[i] = stub._saved[p]
+                for k, i in extra:
+                    slots[i] = stub.__dict__[k]
+        return run_op
+    _, fn, spec, out_slot = step
+    if all(s for s, _ in spec) and len(spec) == 2:
+        i0, i1 = spec[0][1], spec[1][1]
+        if out_slot is None:
+            def fn2(slots: list) -> None:
+                fn(slots[i0], slots[i1])
+            return fn2
+
+        def fn2_out(slots: list) -> None:
+            slots[out_slot] = fn(slots[i0], slots[i1])
+        return fn2_out
+
+    def run_fn(slots: list) -> None:
+        out = fn(*[slots[v] if s else v for s, v in spec])
+        if out_slot is not None:
+            slots[out_slot] = out
+    return run_fn
 
 
 # -- the decorator ---------------------------------------------------------------------------
