@@ -284,3 +284,39 @@ def test_an_argument_that_requires_grad_gets_its_gradient():
         np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-6)
         np.testing.assert_allclose(g.numpy(), want, rtol=1e-6)
     assert step.replays == 2
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in exp")
+def test_anomaly_mode_runs_the_function_eagerly():
+    step = tg.jit(lambda x: (x * 2.0).exp())
+    for _ in range(3):
+        step(tg.tensor([1.0]))
+    with tg.detect_anomaly():
+        with pytest.raises(FloatingPointError, match="Exp"):
+            step(tg.tensor([1e4]))  # overflows: anomaly mode names the op
+    assert step.traces == 2 and step.replays == 1
+
+
+def test_replays_from_several_threads_at_once():
+    import threading
+
+    step = tg.jit(lambda x: (x.tanh() * x).sum(dim=1))
+    step(tg.ones(4, 3))
+    step(tg.ones(4, 3))
+    results, errors = {}, []
+
+    def work(k):
+        try:
+            for j in range(50):
+                x = tg.full((4, 3), 0.01 * (k * 50 + j))
+                results[(k, j)] = (step(x).numpy(), (x.tanh() * x).sum(dim=1).numpy())
+        except Exception as err:  # noqa: BLE001
+            errors.append(err)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(np.array_equal(a, b) for a, b in results.values())

@@ -19,6 +19,9 @@ bitwise equal to the eager one), and each leaf's ``.grad`` is left as backward l
 results (without a graph). ``check=N`` runs the first N replays against eager runs from the
 same state and raises on any difference.
 
+Inside ``tg.detect_anomaly()`` a jitted function runs eagerly (every op is checked). A plan
+may be replayed from several threads at once.
+
 A call re-traces when the signature changes: the shapes, dtypes and ``requires_grad`` of the
 Tensor arguments, the values of number arguments, grad mode, and the train/eval flag of every
 module ``fn`` used (``cache_size`` signatures are kept, the least recently used dropped).
@@ -301,8 +304,6 @@ def _compile(step: tuple) -> Callable[[list], None]:
         fwd = cls.forward
         stub = _Stub(needs)  # one per step, reused: forward only writes into it
         after = bool(saved or extra)
-        if dyn:
-            attrs = dict(attrs)
         simple = not dyn and not after and all(s for s, _ in spec)
         if simple and len(spec) == 1 and not attrs:
             i0 = spec[0][1]
@@ -321,15 +322,19 @@ def _compile(step: tuple) -> Callable[[list], None]:
 
         def run_op(slots: list) -> None:
             ins = [slots[v] if s else v for s, v in spec]
-            for k, i in dyn:
-                attrs[k] = slots[i]
-            out = fwd(stub, *ins, **attrs)
+            kw = attrs
+            if dyn:  # (a fresh dict and ctx when read back: replays may run in threads)
+                kw = dict(attrs)
+                for k, i in dyn:
+                    kw[k] = slots[i]
+            ctx = _Stub(needs) if after else stub
+            out = fwd(ctx, *ins, **kw)
             slots[out_slot] = out if type(out) is np.ndarray else np.asarray(out)
             if after:
                 for p, i in saved:
-                    slots[i] = stub._saved[p]
+                    slots[i] = ctx._saved[p]
                 for k, i in extra:
-                    slots[i] = stub.__dict__[k]
+                    slots[i] = ctx.__dict__[k]
         return run_op
     _, fn, spec, out_slot = step
     if all(s for s, _ in spec) and len(spec) == 2:
@@ -414,6 +419,8 @@ class jit:  # noqa: N801 - a decorator, spelled as tg.jit
             return self
         name = getattr(self.fn, "__name__", "fn")
         key = _signature(args, name)
+        if modes.mode() & modes.ANOMALY:  # anomaly mode checks every op: run eagerly
+            return self.fn(*args)
         entries = self._cache.get(key)
         if entries is None:
             entries = self._cache[key] = []
