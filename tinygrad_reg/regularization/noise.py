@@ -205,12 +205,12 @@ def _draw_normal(generator: Any, shape: tuple, dtype: Any, scale: float,
     return eps
 
 
-def _drawn(draw: Any, name: str) -> Tensor:
-    """The result of ``draw()`` as a constant named ``name``; a tg.jit trace records the draw
-    as a kernel, so that a replay draws afresh from the same generator stream."""
-    arr = draw()
+def _drawn(draw: Any, args: tuple, name: str) -> Tensor:
+    """``draw(*args)`` as a constant named ``name``; a tg.jit trace records the draw as a
+    kernel, so that a replay draws afresh from the same generator stream."""
+    arr = draw(*args)
     if mode() & TRACE:
-        record(draw, (), arr, ("draw", name))
+        record(functools.partial(draw, *args), (), arr, ("draw", name))
     t = wrap(arr)
     t.name = name
     return t
@@ -220,12 +220,11 @@ def _mask(generator: Any, shape: tuple, keep: float) -> Tensor:
     """A bool mask (True = kept with probability ``keep``) as a constant named "mask".
     Float32 uniforms for every input dtype (twice as fast to draw as float64); their 2⁻²⁴
     resolution biases the keep probability by less than 6e-8."""
-    return _drawn(functools.partial(_draw_mask, generator, shape, keep), "mask")
+    return _drawn(_draw_mask, (generator, shape, keep), "mask")
 
 
 def _noise(generator: Any, shape: tuple, dtype: Any, scale: float, shift: float) -> Tensor:
-    return _drawn(functools.partial(_draw_normal, generator, shape, dtype, scale, shift),
-                  "noise")
+    return _drawn(_draw_normal, (generator, shape, dtype, scale, shift), "noise")
 
 
 # -- the functional face ------------------------------------------------------------------

@@ -156,7 +156,17 @@ def penalized_parameters(module: Any) -> list[Tensor]:
             seen.add(id(t))
             chosen.append(t)
 
-    if callable(getattr(module, "named_modules", None)):
+    if callable(getattr(module, "modules", None)) and hasattr(module, "_parameters"):
+        # one walk over the modules (this runs at every step that adds a penalty)
+        mods = list(module.modules())
+        for m in mods:
+            if getattr(m, "is_normalization", False):
+                seen.update(id(t) for t in m._parameters.values())
+        for m in mods:
+            for name, t in m._parameters.items():
+                if t is not None:
+                    take(name, t)
+    elif callable(getattr(module, "named_modules", None)):
         skip = set()
         for _, m in module.named_modules():
             if getattr(m, "is_normalization", False):
