@@ -30,7 +30,6 @@ module ``fn`` used (``cache_size`` signatures are kept, the least recently used 
 from __future__ import annotations
 
 import functools
-import math
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -40,6 +39,7 @@ import numpy as np
 from ._tensor import Tensor
 from .autograd import modes
 from .autograd.function import _NO_CONTEXT, wrap
+from .autograd.modes import same
 
 __all__ = ["jit", "JitError"]
 
@@ -54,8 +54,8 @@ class _Recorder:
     """The tracer: every kernel of one eager call, in order."""
 
     def __init__(self) -> None:
+        # (holding every array it saw keeps their ids unique while the trace lives)
         self.kernels: list[tuple] = []
-        self.keep: list = []  # every array seen stays alive, so ids stay unique
         self.modules: dict[int, Any] = {}
         self.leaves: dict[int, Tensor] = {}
         self.produced: set[int] = set()  # arrays the recorded kernels made
@@ -71,14 +71,12 @@ class _Recorder:
             extra = {k: v for k, v in ctx.__dict__.items() if isinstance(v, np.ndarray)}
             needs = ctx.needs_input_grad
         self.kernels.append(("op", cls, arrays, dict(attrs), out, saved, extra, needs))
-        self.keep.append((arrays, out, saved, extra, attrs))
         self.produced.add(id(out))
         self.produced.update(id(a) for a in saved if isinstance(a, np.ndarray))
 
     def kernel(self, fn: Callable, inputs: tuple, out: Any, key: Any) -> None:
         arrays = list(inputs)
         self.kernels.append(("fn", fn, arrays, key, out))
-        self.keep.append((arrays, out))
         if out is not None:
             self.produced.add(id(out))
 
@@ -91,14 +89,8 @@ class _Recorder:
 
 
 def _run_recorded(fn: Callable, args: tuple) -> tuple[_Recorder, Any]:
-    rec = _Recorder()
-    tok_mode = modes.set_mode(modes.mode() | modes.TRACE)
-    tok_tracer = modes.set_tracer(rec)
-    try:
+    with modes.traced(_Recorder()) as rec:
         out = fn(*args)
-    finally:
-        modes.reset_tracer(tok_tracer)
-        modes.reset_mode(tok_mode)
     return rec, out
 
 
@@ -117,24 +109,6 @@ class _Stub:
         self._saved = arrays
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
-                and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=True)))
-    if isinstance(a, (tuple, list)):
-        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, slice):
-        return isinstance(b, slice) and _same((a.start, a.stop, a.step), (b.start, b.stop, b.step))
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    try:
-        return type(a) is type(b) and bool(a == b)
-    except Exception:  # noqa: BLE001 - objects without a clean ==
-        return a is b
-
-
 def _name(kernel: tuple) -> str:
     if kernel[0] == "op":
         return kernel[1].__name__
@@ -150,13 +124,12 @@ class _Plan:
                  out_b: Any) -> None:
         ka, kb = a.kernels, b.kernels
         if len(ka) != len(kb) or any(
-                x[0] != y[0] or (x[1] is not y[1] if x[0] == "op" else not _same(x[3], y[3]))
+                x[0] != y[0] or (x[1] is not y[1] if x[0] == "op" else not same(x[3], y[3]))
                 for x, y in zip(ka, kb)):
             raise JitError(self._diverged(ka, kb))
         slot_a: dict[int, int] = {}
         slot_b: dict[int, int] = {}
         n_slots = 0
-        self.n_inputs = 0
         for t_b in args_b:
             if isinstance(t_b, Tensor):
                 slot_b[id(t_b._data)] = n_slots
@@ -164,7 +137,6 @@ class _Plan:
         # trace A's inputs took the same slots, in order
         for i, key in enumerate(ids_a):
             slot_a[key] = i
-        self.n_inputs = n_slots
         steps = []
         for index, (x, y) in enumerate(zip(ka, kb)):
             name = _name(y)
@@ -182,7 +154,7 @@ class _Plan:
                             raise JitError(f"jit: {name}'s attribute {k} comes from different "
                                            f"places in two traces")
                         dyn_attrs.append((k, slot_b[id(vb)]))
-                    elif not _same(va, vb):
+                    elif not same(va, vb):
                         raise JitError(f"jit: {name} (kernel {index}) has attribute {k}={va!r} "
                                        f"in one call and {vb!r} in the next: it depends on the "
                                        f"data (or on a number computed in Python), so a replay "
@@ -250,7 +222,7 @@ class _Plan:
     @staticmethod
     def _diverged(ka: list, kb: list) -> str:
         for i, (x, y) in enumerate(zip(ka, kb)):
-            if x[0] != y[0] or (x[1] is not y[1] if x[0] == "op" else not _same(x[3], y[3])):
+            if x[0] != y[0] or (x[1] is not y[1] if x[0] == "op" else not same(x[3], y[3])):
                 return (f"jit: the second call ran other kernels than the first (kernel {i}: "
                         f"{_name(x)} then {_name(y)}): Python control flow in the function "
                         f"depends on the data, so no single trace can replay it")
@@ -271,7 +243,7 @@ class _Plan:
                            f"not in the next")
         if arr_a is arr_b:  # the same array both times: a parameter, a buffer, a state array
             return (False, arr_b)
-        if _same(arr_a, arr_b):  # a constant
+        if same(arr_a, arr_b):  # a constant
             return (False, arr_b)
         raise JitError(f"jit: {name}'s {where} (shape {np.shape(arr_b)}) changed between two "
                        f"calls but was made outside the recorded kernels (a numpy computation "

@@ -33,6 +33,7 @@ import numpy as np
 
 from ._tensor import Tensor
 from .autograd import modes, no_grad
+from .autograd.modes import same
 
 _REGISTRY: dict[type, Callable] = {}
 _INT64_MAX = np.iinfo(np.int64).max
@@ -117,39 +118,17 @@ class Builder:
 
 class _Trace:
     def __init__(self) -> None:
+        # (holding every array it saw keeps their ids unique while the trace lives)
         self.records: list[tuple] = []
-        self.keep: list = []  # every array seen, so ids stay unique while tracing
 
     def op(self, cls: type, inputs: tuple, attrs: dict, out: np.ndarray, ctx: Any) -> None:
-        arrays = [t._data for t in inputs]
-        self.records.append((cls, arrays, dict(attrs), out))
-        self.keep.append((arrays, out))
+        self.records.append((cls, [t._data for t in inputs], dict(attrs), out))
 
 
 def _run_traced(model: Callable, inputs: tuple) -> tuple[_Trace, Any]:
-    trace = _Trace()
-    tok_mode = modes.set_mode(modes.mode() | modes.TRACE)
-    tok_tracer = modes.set_tracer(trace)
-    try:
-        with no_grad():
-            out = model(*inputs)
-    finally:
-        modes.reset_tracer(tok_tracer)
-        modes.reset_mode(tok_mode)
+    with no_grad(), modes.traced(_Trace()) as trace:
+        out = model(*inputs)
     return trace, out
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and \
-            a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b))
-    if isinstance(a, (tuple, list)):
-        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, slice):
-        return isinstance(b, slice) and _same((a.start, a.stop, a.step), (b.start, b.stop, b.step))
-    return type(a) is type(b) and a == b
 
 
 def _other_input(x: np.ndarray, grow: bool) -> np.ndarray:
@@ -266,7 +245,7 @@ def export(model: Any, example_input: Any, path: Any = None, *, input_names: Any
                     stored[key] = g.const(a, name=params[key])
                 inputs.append(stored[key])
                 continue
-            if not _same(a, a2):
+            if not same(a, a2):
                 why = ("the batch size" if a.shape[:1] != a2.shape[:1] else
                        "the input's values")
                 raise ExportError(f"onnx.export: {cls.__name__} uses a constant that depends "
@@ -276,7 +255,7 @@ def export(model: Any, example_input: Any, path: Any = None, *, input_names: Any
             if key not in stored:
                 stored[key] = g.const(a)
             inputs.append(stored[key])
-        g.batch_dependent = {k: attrs2[k] for k in attrs if not _same(attrs[k], attrs2[k])}
+        g.batch_dependent = {k: attrs2[k] for k in attrs if not same(attrs[k], attrs2[k])}
         g.in_batched = [n in batched for n in inputs]
         if g.batch_dependent and not getattr(mapping, "follows_batch", False):
             k = next(iter(g.batch_dependent))

@@ -10,9 +10,12 @@ integer of flags, so the hot path of every op reads one variable.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
+
+import numpy as np
 
 GRAD = 1  # ops are recorded for backward
 ANOMALY = 2  # results are checked for NaN/inf and ops remember their source line
@@ -38,6 +41,43 @@ _tracer: ContextVar[Any] = ContextVar("tinygrad_reg.tracer", default=None)
 tracer = _tracer.get
 set_tracer = _tracer.set
 reset_tracer = _tracer.reset
+
+
+class traced:  # noqa: N801 - used as a context manager, like no_grad
+    """``with traced(tracer):`` runs the block with the TRACE flag on and ``tracer`` seeing
+    every op (ONNX export and tg.jit record a model's work this way)."""
+
+    def __init__(self, tracer: Any) -> None:
+        self._tracer = tracer
+
+    def __enter__(self) -> Any:
+        self._tokens = (_mode.set(_mode.get() | TRACE), _tracer.set(self._tracer))
+        return self._tracer
+
+    def __exit__(self, *exc: Any) -> None:
+        _tracer.reset(self._tokens[1])
+        _mode.reset(self._tokens[0])
+
+
+def same(a: Any, b: Any) -> bool:
+    """Whether two values recorded by two traces (op attributes, constants) are equal:
+    arrays by shape, dtype and values (NaN equal to NaN), containers element by element."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=a.dtype.kind
+                                                               in "fc")))
+    if isinstance(a, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, slice):
+        return isinstance(b, slice) and same((a.start, a.stop, a.step), (b.start, b.stop, b.step))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:  # noqa: BLE001 - objects without a clean ==
+        return a is b
 
 
 def record(fn: Callable, inputs: tuple, out: Any, key: Any = None) -> None:

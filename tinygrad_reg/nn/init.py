@@ -189,14 +189,20 @@ def xavier_normal_(tensor: Any, *, generator: np.random.Generator | None = None)
 
 def normal_(tensor: Any, mean: float = 0.0, std: float = 1.0, *,
             generator: np.random.Generator | None = None) -> Any:
-    """Fill ``tensor`` in place from N(mean, std²); returns it."""
-    return _fill(tensor, resolve(generator).normal(mean, std, tensor.shape))
+    """Fill ``tensor`` in place from N(mean, std²); returns it (``tensor.normal_``)."""
+    from ..autograd import no_grad
+
+    with no_grad():
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def uniform_(tensor: Any, a: float = 0.0, b: float = 1.0, *,
              generator: np.random.Generator | None = None) -> Any:
-    """Fill ``tensor`` in place from U(a, b); returns it."""
-    return _fill(tensor, resolve(generator).uniform(a, b, tensor.shape))
+    """Fill ``tensor`` in place from U(a, b); returns it (``tensor.uniform_``)."""
+    from ..autograd import no_grad
+
+    with no_grad():
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def constant_(tensor: Any, val: float) -> Any:
