@@ -413,3 +413,14 @@ def test_sweep_runs_every_configuration_and_seed(tmp_path):
     assert listed[0]["val"] == pytest.approx(1.3)
     with pytest.raises(TypeError, match="list of values"):
         lab.sweep(train, {"lam": 0.1}, progress=False)
+
+
+def test_activity_penalties_at_the_kink_and_exact_values():
+    x = t64([[0.0, 2.0, -3.0], [1.0, 0.0, -0.5]])
+    R.activity_l1(x, 0.6).backward()  # (lam / N) · sign(x), sign(0) = 0
+    np.testing.assert_array_equal(x.grad.numpy(), 0.3 * np.sign(x.numpy()))
+    assert R.activity_l1(x, 0.6).item() == pytest.approx(0.3 * 6.5)
+    x.grad = None
+    R.activity_l2(x, 0.6).backward()  # (lam / N) · x
+    np.testing.assert_allclose(x.grad.numpy(), 0.3 * x.numpy())
+    assert R.activity_l2(x, 0.6).item() == pytest.approx(0.15 * (4 + 9 + 1 + 0.25))

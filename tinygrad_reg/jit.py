@@ -117,15 +117,18 @@ def _name(kernel: tuple) -> str:
         isinstance(key[1], str) else str(key[0] if isinstance(key, tuple) else key)
 
 
+def _differ(x: tuple, y: tuple) -> bool:
+    """Whether two recorded kernels are not the same kernel (another op, another key)."""
+    return x[0] != y[0] or (x[1] is not y[1] if x[0] == "op" else not same(x[3], y[3]))
+
+
 class _Plan:
     """Two traces of the same signature turned into a flat list of steps."""
 
     def __init__(self, a: _Recorder, ids_a: list[int], b: _Recorder, args_b: tuple,
                  out_b: Any) -> None:
         ka, kb = a.kernels, b.kernels
-        if len(ka) != len(kb) or any(
-                x[0] != y[0] or (x[1] is not y[1] if x[0] == "op" else not same(x[3], y[3]))
-                for x, y in zip(ka, kb)):
+        if len(ka) != len(kb) or any(map(_differ, ka, kb)):
             raise JitError(self._diverged(ka, kb))
         slot_a: dict[int, int] = {}
         slot_b: dict[int, int] = {}
@@ -162,9 +165,9 @@ class _Plan:
                     else:
                         attrs[k] = vb
                 out_slot, n_slots = n_slots, n_slots + 1
-                for key_a, key_b in ((id(x[4]), id(y[4])),):
-                    slot_a.setdefault(key_a, out_slot)
-                    slot_b.setdefault(key_b, out_slot)
+                # (an output that is its input's own array keeps the input's slot)
+                slot_a.setdefault(id(x[4]), out_slot)
+                slot_b.setdefault(id(y[4]), out_slot)
                 saved_slots = []
                 for p, (sa, sb) in enumerate(zip(x[5], y[5])):
                     if isinstance(sb, np.ndarray) and id(sb) not in slot_b:
@@ -191,7 +194,7 @@ class _Plan:
                         slot_a[id(res_a)] = slot_b[id(res_b)] = out_slot
                 steps.append(("fn", fn, tuple(spec), out_slot))
         self.steps = steps
-        self.kernels: list | None = None  # the steps as closures, made on the first replay
+        self.kernels = [_compile(step) for step in steps]  # what a replay runs
         self.n_slots = n_slots
         outs = out_b if isinstance(out_b, tuple) else (out_b,)
         self.tuple_out = isinstance(out_b, tuple)
@@ -214,15 +217,16 @@ class _Plan:
             elif id(g._data) in slot_b:
                 self.grads.append((target, slot_b[id(g._data)]))
             else:
-                raise JitError("jit: a leaf's .grad was accumulated into a gradient from before "
-                               "the call; call opt.zero_grad() inside the jitted function")
+                raise JitError(f"jit: the .grad of a leaf (shape {t.shape}) was set outside the "
+                               f"recorded kernels, so a replay cannot reproduce it; let "
+                               f"backward() set it, after opt.zero_grad() inside the function")
         self.modules = list(b.modules.values())
         self.training = tuple(m.training for m in self.modules)
 
     @staticmethod
     def _diverged(ka: list, kb: list) -> str:
         for i, (x, y) in enumerate(zip(ka, kb)):
-            if x[0] != y[0] or (x[1] is not y[1] if x[0] == "op" else not same(x[3], y[3])):
+            if _differ(x, y):
                 return (f"jit: the second call ran other kernels than the first (kernel {i}: "
                         f"{_name(x)} then {_name(y)}): Python control flow in the function "
                         f"depends on the data, so no single trace can replay it")
@@ -254,10 +258,7 @@ class _Plan:
         arrays = [a._data for a in args if isinstance(a, Tensor)]
         slots: list[Any] = [None] * self.n_slots
         slots[:len(arrays)] = arrays
-        kernels = self.kernels
-        if kernels is None:
-            kernels = self.kernels = [_compile(step) for step in self.steps]
-        for k in kernels:
+        for k in self.kernels:
             k(slots)
         for t, i in self.grads:
             if type(t) is int:

@@ -1,5 +1,6 @@
-"""The recording state: grad mode, anomaly mode, the module scope, and the node whose backward
-the engine is running (anomaly mode's attribution).
+"""The recording state: grad mode, anomaly mode, the module scope, the node whose backward
+the engine is running (anomaly mode's attribution), and the tracer that ONNX export and
+tg.jit record a step with (:class:`traced`, :func:`record`, :func:`same`).
 
 Each lives in a :class:`contextvars.ContextVar`, so it is per thread (and per asyncio task):
 a new thread starts with grad mode on, anomaly mode off and an empty scope, whatever other
