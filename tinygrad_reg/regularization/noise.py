@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 import warnings
 from typing import Any
 
@@ -188,9 +189,62 @@ def _no_inplace(inplace: bool, fn: str) -> None:
 
 
 def _draw_mask(generator: Any, shape: tuple, keep: float) -> np.ndarray:
+    """``generator.random(shape, dtype=float32) < keep``: the tutorial's mask, one uniform
+    draw per unit (bool, True = kept). Computed without the floats where the generator
+    allows it (see :func:`_mask_from_bits`), with the same result and the same stream."""
     if keep == 0.0:
         return np.zeros(shape, dtype=bool)  # everything dropped: nothing to draw
-    return np.asarray(resolve(generator).random(shape, dtype=np.float32) < keep)  # 0-d too
+    gen = resolve(generator)
+    mask = _mask_from_bits(gen, shape, keep)
+    if mask is None:
+        mask = np.asarray(gen.random(shape, dtype=np.float32) < keep)  # 0-d too
+    return mask
+
+
+_LITTLE = sys.byteorder == "little"
+_THRESHOLDS: dict[tuple, int] = {}
+
+
+def _keep_threshold(keep: float) -> int:
+    """T such that, for every 24-bit integer k, the float32 uniform k·2⁻²⁴ that numpy makes
+    of it satisfies ``uniform < keep`` (as numpy compares a float32 array with ``keep``)
+    exactly when k < T. The comparison is monotone in k, so T is found by bisection."""
+    key = (type(keep), keep)
+    t = _THRESHOLDS.get(key)
+    if t is None:
+        lo, hi = 0, 1 << 24
+        scale = np.float32(2.0 ** -24)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if (np.array([mid], dtype=np.float32) * scale < keep)[0]:
+                lo = mid + 1
+            else:
+                hi = mid
+        t = _THRESHOLDS[key] = lo
+    return t
+
+
+def _mask_from_bits(gen: np.random.Generator, shape: tuple, keep: float) -> np.ndarray | None:
+    """The mask straight from the generator's bits, or None where this path does not apply.
+
+    numpy makes a float32 uniform from the next 32 random bits u as (u >> 8)·2⁻²⁴, and PCG64
+    (``default_rng``'s bit generator) serves 32-bit draws as the low then the high half of
+    each 64-bit output. So ``random(n, float32) < keep`` equals ``u < T·2⁸`` over the 64-bit
+    outputs viewed as 32-bit words, T from :func:`_keep_threshold`: one comparison of
+    integers instead of a conversion to floats and a comparison (twice as fast), and the
+    generator ends in the same state. Applies to PCG64 with no 32-bit half pending and an
+    even number of units; otherwise the caller draws floats."""
+    bits = gen.bit_generator
+    n = math.prod(shape)
+    if type(bits) is not np.random.PCG64 or n % 2 or not n or not _LITTLE:
+        return None
+    if bits.state["has_uint32"]:
+        return None
+    t = _keep_threshold(keep)
+    words = bits.random_raw(n // 2).view(np.uint32).reshape(shape)
+    if t == 0:
+        return np.zeros(shape, dtype=bool)
+    return words <= (t << 8) - 1  # (u >> 8) < t, with a bound that fits in 32 bits
 
 
 def _draw_normal(generator: Any, shape: tuple, dtype: Any, scale: float,

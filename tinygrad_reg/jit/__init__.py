@@ -1,0 +1,244 @@
+"""``tg.jit``: trace a step once, replay its kernels.
+
+A training step in eager mode builds Tensors, graph nodes and a topological order for every
+op, every time. ``step = tg.jit(fn)`` runs ``fn`` eagerly on its first two calls with a
+tracer that records every *kernel*: each op's forward (with what it saves for backward), each
+backward op, the engine's sums and copies of gradients, each optimizer update, each in-place
+write and each random draw. The two traces are compared: where they agree, every array a
+kernel reads is accounted for — an input of ``fn``, the output (or a saved array) of an
+earlier kernel, a parameter or state array read in place, or a constant equal in both — and
+the third call onward *replays* the kernels on those arrays: numpy calls in a flat loop, no
+Tensors, no graph, no Python of ``fn``. Where they disagree, the op whose inputs or
+attributes changed is named in an error (a constant computed from data in Python, a value
+that Python control flow depends on).
+
+What a replay does as eager code would: parameters and optimizer state are updated in place,
+random draws come from the same generator stream (so a jitted run with the same seed is
+bitwise equal to the eager one), and each leaf's ``.grad`` is left as backward left it.
+``fn`` returns a Tensor or a tuple of Tensors; a replay returns new Tensors holding the
+results (without a graph). ``check=N`` runs the first N replays against eager runs from the
+same state and raises on any difference.
+
+Inside ``tg.detect_anomaly()`` a jitted function runs eagerly (every op is checked). A plan
+may be replayed from several threads at once.
+
+A call re-traces when the signature changes: the shapes, dtypes and ``requires_grad`` of the
+Tensor arguments, the values of number arguments, grad mode, and the train/eval flag of every
+module ``fn`` used (``cache_size`` signatures are kept, the least recently used dropped).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd import modes
+from .plan import JitError, _Plan, _Recorder, _run_recorded
+
+__all__ = ["jit", "JitError"]
+
+
+
+# -- the decorator ---------------------------------------------------------------------------
+
+def _signature(args: tuple, fn_name: str) -> tuple:
+    key = []
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            key.append(("T", a._data.shape, a._data.dtype.str, a.requires_grad))
+        elif isinstance(a, (bool, int, float, np.number)):
+            key.append(("N", type(a).__name__, a))
+        else:
+            raise TypeError(f"jit({fn_name}): argument {i} is a {type(a).__name__}; a jitted "
+                            f"function takes Tensors and numbers (wrap arrays with "
+                            f"tg.tensor or tg.from_numpy)")
+    return (tuple(key), bool(modes.mode() & modes.GRAD))
+
+
+class _Entry:
+    __slots__ = ("first", "first_ids", "plan", "checks_left")
+
+    def __init__(self) -> None:
+        self.first: _Recorder | None = None
+        self.first_ids: list[int] = []
+        self.plan: _Plan | None = None
+        self.checks_left = 0
+
+
+class jit:  # noqa: N801 - a decorator, spelled as tg.jit
+    """Trace ``fn`` (a function of Tensors and numbers returning a Tensor or a tuple of
+    Tensors: forward, backward and optimizer step) on its first two calls, replay its
+    kernels from the third on (see the module doc). Use as ``tg.jit(fn)``, ``@tg.jit`` or
+    ``@tg.jit(check=3)``.
+
+    ``check``: compare the first ``check`` replays with eager runs from the same state
+    (parameters, optimizer state, generators) and raise :class:`JitError` on any
+    difference. ``cache_size``: how many signatures are kept (8).
+
+    The limit: Python control flow that depends on the data is traced once. The two traces
+    catch it when it takes another path on the second call; ``check`` catches it later."""
+
+    def __init__(self, fn: Callable | None = None, *, check: int = 0,
+                 cache_size: int = 8) -> None:
+        if isinstance(check, bool) or not isinstance(check, int) or check < 0:
+            raise ValueError(f"jit: check must be an int >= 0, got {check!r}")
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
+            raise ValueError(f"jit: cache_size must be an int >= 1, got {cache_size!r}")
+        self.fn = fn
+        self.check = check
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple, list[_Entry]] = OrderedDict()
+        self.traced_outputs: Any = None  # the last trace's outputs, graph attached (to draw)
+        self.traces = 0
+        self.replays = 0
+        if fn is not None:
+            functools.update_wrapper(self, fn)
+
+    def __call__(self, *args: Any) -> Any:
+        if self.fn is None:  # @tg.jit(check=...) on a function
+            if len(args) != 1 or not callable(args[0]):
+                raise TypeError("jit(...)(fn): give the function to jit")
+            self.fn = args[0]
+            functools.update_wrapper(self, self.fn)
+            return self
+        name = getattr(self.fn, "__name__", "fn")
+        key = _signature(args, name)
+        if modes.mode() & modes.ANOMALY:  # anomaly mode checks every op: run eagerly
+            return self.fn(*args)
+        entries = self._cache.get(key)
+        if entries is None:
+            entries = self._cache[key] = []
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        self._cache.move_to_end(key)
+        entry = None
+        for e in entries:
+            if e.plan is None or tuple(m.training for m in e.plan.modules) == e.plan.training:
+                entry = e
+                break
+        if entry is None:
+            entry = _Entry()
+            entries.append(entry)
+        if entry.plan is not None:
+            if entry.checks_left:
+                entry.checks_left -= 1
+                return self._checked(entry.plan, args)
+            self.replays += 1
+            return entry.plan.run(args)
+        rec, out = _run_recorded(self.fn, args)
+        self.traces += 1
+        self.traced_outputs = out
+        self._check_outputs(out, name)
+        if entry.first is None:
+            entry.first = rec
+            entry.first_ids = [id(a._data) for a in args if isinstance(a, Tensor)]
+            return out
+        entry.plan = _Plan(entry.first, entry.first_ids, rec, args, out)
+        entry.first = None
+        entry.checks_left = self.check
+        return out
+
+    @staticmethod
+    def _check_outputs(out: Any, name: str) -> None:
+        outs = out if isinstance(out, tuple) else (out,)
+        for o in outs:
+            if not isinstance(o, Tensor):
+                raise JitError(f"jit({name}): the function must return a Tensor or a tuple of "
+                               f"Tensors (return the loss, not loss.item()), got "
+                               f"{type(o).__name__}")
+
+    def _checked(self, plan: _Plan, args: tuple) -> Any:
+        """Replay, then rewind and run eagerly, and compare everything that changed."""
+        snap = _Snapshot(plan)
+        replayed = plan.run(args)
+        rep_state = snap.current()
+        rep_out = [np.array(o._data) for o in (replayed if plan.tuple_out else (replayed,))]
+        leaves = [args[t] if type(t) is int else t for t, _ in plan.grads]
+        rep_grads = [(t, None if t.grad is None else np.array(t.grad._data)) for t in leaves]
+        snap.restore()
+        out = self.fn(*args)
+        eager_out = out if isinstance(out, tuple) else (out,)
+        problems = []
+        for i, (a, b) in enumerate(zip(rep_out, eager_out)):
+            if not np.array_equal(a, b._data, equal_nan=True):
+                problems.append(f"output {i}")
+        for i, (now, before) in enumerate(zip(snap.current(), rep_state)):
+            if not np.array_equal(now, before, equal_nan=True):
+                problems.append(f"state array {i} (shape {now.shape})")
+        for t, g in rep_grads:
+            if (g is None) != (t.grad is None) or (g is not None and not np.array_equal(
+                    g, t.grad._data, equal_nan=True)):
+                problems.append(f"the .grad of a leaf of shape {t.shape}")
+        if problems:
+            raise JitError(f"jit({getattr(self.fn, '__name__', 'fn')}) check: the replay "
+                           f"differs from eager in {', '.join(problems[:5])}: the function "
+                           f"depends on something the trace did not see (Python control flow "
+                           f"or numbers computed from data)")
+        self.replays += 1
+        return out
+
+
+class _Snapshot:
+    """Copies of every array a plan reads in place, and of the generators it draws from."""
+
+    def __init__(self, plan: _Plan) -> None:
+        from .. import random as _random
+
+        arrays: dict[int, np.ndarray] = {}
+        for step in plan.steps:
+            for s, v in step[2]:
+                if not s and isinstance(v, np.ndarray) and v.flags.writeable:
+                    arrays[id(v)] = v
+        self.optimizers = {}
+        for step in plan.steps:
+            fn = step[1]
+            if isinstance(fn, functools.partial) and fn.args and \
+                    hasattr(fn.args[0], "param_groups"):
+                opt, p, st = fn.args[0], fn.args[1], fn.args[2]
+                self.optimizers[id(opt)] = opt
+                arrays[id(p._data)] = p._data
+                for v in st.values():
+                    if isinstance(v, np.ndarray):
+                        arrays[id(v)] = v
+        self.arrays = list(arrays.values())
+        self.copies = [a.copy() for a in self.arrays]
+        self.states = [(opt, {id(st): dict(st) for st in opt.state.values()})
+                       for opt in self.optimizers.values()]
+        self.generators = [g for g in {id(g): g for g in _generators(plan)}.values()]
+        default = _random.default_generator()
+        if default not in self.generators:
+            self.generators.append(default)
+        self.gen_states = [g.bit_generator.state for g in self.generators]
+
+    def current(self) -> list[np.ndarray]:
+        return [a.copy() for a in self.arrays]
+
+    def restore(self) -> None:
+        for a, c in zip(self.arrays, self.copies):
+            a[...] = c
+        for opt, states in self.states:
+            for st in opt.state.values():
+                saved = states.get(id(st))
+                if saved is not None:
+                    for k, v in saved.items():
+                        if not isinstance(v, np.ndarray):
+                            st[k] = v
+        for g, s in zip(self.generators, self.gen_states):
+            g.bit_generator.state = s
+
+
+def _generators(plan: _Plan) -> list[np.random.Generator]:
+    found = []
+    for step in plan.steps:
+        fn = step[1]
+        if isinstance(fn, functools.partial):
+            for a in fn.args:
+                if isinstance(a, np.random.Generator):
+                    found.append(a)
+    return found
+

@@ -1,0 +1,180 @@
+"""A plan's replay as one generated Python function, with the common ops lowered.
+
+A plan is a list of steps over numbered slots: op forwards, backward ops, the engine's sums
+and copies, optimizer updates, random draws. Replaying it as a loop of closures costs a few
+Python calls per step on top of the numpy call, and every forward allocates its result.
+Here the steps become the lines of one function whose locals are the slots (``s12``), and
+the common ops are *lowered*: written as the numpy calls their forward makes, into a buffer
+allocated once per thread (``add(s3, s7, out=s12)``) instead of a call of the forward.
+
+A lowering computes exactly what the op's forward computes — the same ufuncs on the same
+operands in the same order, into an array of the same dtype, shape and memory order — so a
+replay stays bitwise equal to eager mode (tests/test_jit.py checks each lowering against its
+forward). Lowerings are looked up by the forward function itself, so a subclass that keeps
+its parent's forward (Dropout2d) shares the lowering, and one that overrides it does not.
+
+A buffer holds only an array that never leaves the replay: not a result of the function, not
+a leaf's ``.grad``, not read by an optimizer update or a user's in-place kernel (which might
+keep it), and no view of such an array. Those are allocated afresh on every replay, as in
+eager mode, so nothing the caller holds is overwritten by the next replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..autograd.engine import _iadd
+from ..ops.activation import ReLU, ReLUBackward, Tanh, TanhBackward
+from ..ops.elementwise import Add, Div, Mul, Neg, Sub
+from ..ops.linalg import Linear, MatMul
+from ..ops.shape import SumTo
+from ..regularization.noise import Dropout
+
+
+class Lowered(NamedTuple):
+    """Source lines for one step: ``{o}`` is the output, ``{i0}``, ``{i1}``... the inputs,
+    ``{t0}``... temporary buffers of the given (shape, dtype), ``{c0}``... constants."""
+
+    lines: tuple[str, ...]
+    temps: tuple[tuple[tuple[int, ...], Any], ...] = ()
+    consts: tuple[Any, ...] = ()
+
+
+# forward function -> rule(input arrays, output array, attrs) -> Lowered, or None when this
+# particular call (its dtypes, shapes, attributes) is not one the rule reproduces exactly
+_RULES: dict[Callable, Callable[[list, np.ndarray, dict], Lowered | None]] = {}
+
+
+def _lowers(*classes: type) -> Callable:
+    def register(rule: Callable) -> Callable:
+        for cls in classes:
+            _RULES[cls.forward] = rule
+        return rule
+    return register
+
+
+def _ufunc(name: str, arity: int) -> Callable:
+    args = ", ".join(f"{{i{k}}}" for k in range(arity))
+
+    def rule(ins: list, out: np.ndarray, attrs: dict) -> Lowered:
+        return Lowered((f"{name}({args}, out={{o}})",))
+    return rule
+
+
+for _cls, _name, _arity in ((Add, "add", 2), (Sub, "subtract", 2), (Mul, "multiply", 2),
+                            (Div, "true_divide", 2), (Neg, "negative", 1), (Tanh, "tanh", 1)):
+    _RULES[_cls.forward] = _ufunc(_name, _arity)
+
+
+@_lowers(ReLU)
+def _relu(ins: list, out: np.ndarray, attrs: dict) -> Lowered:
+    return Lowered(("maximum({i0}, 0, out={o})",))  # forward: np.maximum(x, 0)
+
+
+@_lowers(ReLUBackward)
+def _relu_backward(ins: list, out: np.ndarray, attrs: dict) -> Lowered:
+    # forward: g * (x > 0)
+    return Lowered(("greater({i1}, 0, out={t0})", "multiply({i0}, {t0}, out={o})"),
+                   temps=((ins[1].shape, np.dtype(bool)),))
+
+
+@_lowers(TanhBackward)
+def _tanh_backward(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
+    # forward: g * (1.0 - y * y); the intermediate lives in the output buffer
+    g, y = ins
+    if not (g.shape == y.shape == out.shape and g.dtype == y.dtype == out.dtype):
+        return None
+    return Lowered(("multiply({i1}, {i1}, out={o})", "subtract(1.0, {o}, out={o})",
+                    "multiply({i0}, {o}, out={o})"))
+
+
+@_lowers(Linear)
+def _linear(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
+    # forward: np.matmul(x, w.T), then += b when b has the product's dtype
+    lines = ["matmul({i0}, {i1}.T, out={o})"]
+    if len(ins) == 3:
+        if ins[2].dtype != out.dtype:
+            return None
+        lines.append("add({o}, {i2}, out={o})")
+    return Lowered(tuple(lines))
+
+
+@_lowers(MatMul)
+def _matmul(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
+    if out.ndim == 0:  # vector @ vector: numpy returns a scalar
+        return None
+    return Lowered(("matmul({i0}, {i1}, out={o})",))
+
+
+@_lowers(Dropout)
+def _dropout(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
+    # forward: np.multiply(x, mask), then /= keep (a Python float, as here)
+    keep = 1.0 - attrs["p"]
+    if keep == 0.0:
+        return None
+    return Lowered(("multiply({i0}, {i1}, out={o})", "true_divide({o}, {c0}, out={o})"),
+                   consts=(keep,))
+
+
+@_lowers(SumTo)
+def _sum_to(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
+    # forward's common case: only leading axes were added -> x.sum(axis=leading axes)
+    (x,) = ins
+    shape = tuple(attrs["shape"])
+    lead = x.ndim - len(shape)
+    if lead <= 0 or x.shape[lead:] != shape or x.dtype.kind != "f" or out.dtype != x.dtype:
+        return None
+    axis = 0 if lead == 1 else tuple(range(lead))
+    return Lowered(("add.reduce({i0}, axis={c0}, out={o})",), consts=(axis,))
+
+
+# the engine's kernels (recorded functions, not ops)
+_FN_RULES: dict[Any, Callable[[list, Any], Lowered | None]] = {
+    np.add: lambda ins, out: Lowered(("add({i0}, {i1}, out={o})",)),  # a sum of gradients
+}
+INPLACE = {_iadd: "add({i0}, {i1}, out={i0})"}  # a gradient added into a pending sum
+_PURE_FNS = (np.add, _iadd, np.copy)  # engine kernels: they keep no reference to an input
+
+
+def lower(step: tuple, ins: list, out: Any) -> Lowered | None:
+    """The lowering of one plan step, given the arrays of its traced call, or None."""
+    if step[0] == "op":
+        rule = _RULES.get(step[1].forward)
+        if rule is None or step[4] or step[6] or step[7]:  # dynamic attrs, saved/extra arrays
+            return None
+        if not isinstance(out, np.ndarray) or out.base is not None or any(
+                o is out for o in ins):
+            return None
+        if not (out.flags.c_contiguous or out.flags.f_contiguous):
+            return None
+        if not all(isinstance(a, np.ndarray) for a in ins):
+            return None
+        return rule(ins, out, step[3])
+    fn = step[1]
+    if fn in INPLACE:
+        return Lowered((INPLACE[fn],))
+    rule = _FN_RULES.get(fn) if not isinstance(fn, np.ndarray) else None
+    if rule is None or not isinstance(out, np.ndarray) or out.base is not None:
+        return None
+    if not (out.flags.c_contiguous or out.flags.f_contiguous):
+        return None
+    return rule(ins, out)
+
+
+def is_pure(fn: Any) -> bool:
+    """Whether a recorded function kernel is one of the engine's, which keep no reference to
+    their inputs (anything else may store what it reads, so what it reads is never a
+    buffer)."""
+    return any(fn is f for f in _PURE_FNS)
+
+
+def layout(a: np.ndarray) -> tuple:
+    """(shape, dtype, order) of an array a buffer must reproduce."""
+    order = "F" if a.flags.f_contiguous and not a.flags.c_contiguous else "C"
+    return (a.shape, a.dtype, order)
+
+
+__all__ = ["Lowered", "lower", "is_pure", "layout"]

@@ -1,0 +1,369 @@
+"""A jit plan: two traces of a step, compared and turned into one replay function.
+
+See :mod:`tinygrad_reg.jit` for what is traced and when; :mod:`.codegen` for how the replay
+is written.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd import modes
+from ..autograd.function import _NO_CONTEXT, wrap
+from ..autograd.modes import same
+from . import codegen
+
+
+class JitError(RuntimeError):
+    """A step that cannot be replayed, or a replay that differs from eager (``check=``)."""
+
+
+# -- recording -------------------------------------------------------------------------------
+
+class _Recorder:
+    """The tracer: every kernel of one eager call, in order."""
+
+    def __init__(self) -> None:
+        # (holding every array it saw keeps their ids unique while the trace lives)
+        self.kernels: list[tuple] = []
+        self.modules: dict[int, Any] = {}
+        self.leaves: dict[int, Tensor] = {}
+        self.produced: set[int] = set()  # arrays the recorded kernels made
+
+    def op(self, cls: type, inputs: tuple, attrs: dict, out: np.ndarray, ctx: Any) -> None:
+        for m in modes.scope():
+            self.modules.setdefault(id(m), m)
+        arrays = [t._data for t in inputs]
+        if ctx is _NO_CONTEXT:
+            saved, extra, needs = (), {}, ()
+        else:
+            saved = tuple(a for a in ctx._saved)
+            extra = {k: v for k, v in ctx.__dict__.items() if isinstance(v, np.ndarray)}
+            needs = ctx.needs_input_grad
+        self.kernels.append(("op", cls, arrays, dict(attrs), out, saved, extra, needs))
+        self.produced.add(id(out))
+        self.produced.update(id(a) for a in saved if isinstance(a, np.ndarray))
+
+    def kernel(self, fn: Callable, inputs: tuple, out: Any, key: Any) -> None:
+        arrays = list(inputs)
+        self.kernels.append(("fn", fn, arrays, key, out))
+        if out is not None:
+            self.produced.add(id(out))
+
+    def leaf_grad(self, t: Tensor, previous: np.ndarray | None = None) -> None:
+        if previous is not None and id(previous) not in self.produced:
+            raise JitError(f"jit: backward adds to the .grad (shape {t.shape}) left by an "
+                           f"earlier call, which a replay cannot see; call opt.zero_grad() "
+                           f"(or set .grad = None) inside the jitted function")
+        self.leaves[id(t)] = t
+
+
+def _run_recorded(fn: Callable, args: tuple) -> tuple[_Recorder, Any]:
+    with modes.traced(_Recorder()) as rec:
+        out = fn(*args)
+    return rec, out
+
+
+# -- the plan --------------------------------------------------------------------------------
+
+class _Stub:
+    """The ``ctx`` a replayed forward gets: it keeps what forward saves and sets."""
+
+    __slots__ = ("_saved", "needs_input_grad", "__dict__")
+
+    def __init__(self, needs: tuple) -> None:
+        self._saved = ()
+        self.needs_input_grad = needs
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        self._saved = arrays
+
+
+def _name(kernel: tuple) -> str:
+    if kernel[0] == "op":
+        return kernel[1].__name__
+    key = kernel[3]
+    return f"{key[0]} ({key[1]})" if isinstance(key, tuple) and len(key) > 1 and \
+        isinstance(key[1], str) else str(key[0] if isinstance(key, tuple) else key)
+
+
+def _differ(x: tuple, y: tuple) -> bool:
+    """Whether two recorded kernels are not the same kernel (another op, another key)."""
+    return x[0] != y[0] or (x[1] is not y[1] if x[0] == "op" else not same(x[3], y[3]))
+
+
+class _Plan:
+    """Two traces of the same signature turned into a flat list of steps."""
+
+    def __init__(self, a: _Recorder, ids_a: list[int], b: _Recorder, args_b: tuple,
+                 out_b: Any) -> None:
+        ka, kb = a.kernels, b.kernels
+        if len(ka) != len(kb) or any(map(_differ, ka, kb)):
+            raise JitError(self._diverged(ka, kb))
+        slot_a: dict[int, int] = {}
+        slot_b: dict[int, int] = {}
+        arrays: dict[int, Any] = {}  # slot -> its array in trace B (to plan buffers)
+        n_slots = 0
+        for t_b in args_b:
+            if isinstance(t_b, Tensor):
+                slot_b[id(t_b._data)] = n_slots
+                arrays[n_slots] = t_b._data
+                n_slots += 1
+        # trace A's inputs took the same slots, in order
+        for i, key in enumerate(ids_a):
+            slot_a[key] = i
+        steps = []
+        for index, (x, y) in enumerate(zip(ka, kb)):
+            name = _name(y)
+            spec = []
+            for pos, (arr_a, arr_b) in enumerate(zip(x[2], y[2])):
+                spec.append(self._resolve(arr_a, arr_b, slot_a, slot_b, name, f"input {pos}"))
+            if x[0] == "op":
+                cls, attrs_a, attrs_b = y[1], x[3], y[3]
+                attrs = {}
+                dyn_attrs = []
+                for k in attrs_b:
+                    va, vb = attrs_a.get(k), attrs_b[k]
+                    if isinstance(vb, np.ndarray) and id(vb) in slot_b:
+                        if slot_a.get(id(va)) != slot_b[id(vb)]:
+                            raise JitError(f"jit: {name}'s attribute {k} comes from different "
+                                           f"places in two traces")
+                        dyn_attrs.append((k, slot_b[id(vb)]))
+                    elif not same(va, vb):
+                        raise JitError(f"jit: {name} (kernel {index}) has attribute {k}={va!r} "
+                                       f"in one call and {vb!r} in the next: it depends on the "
+                                       f"data (or on a number computed in Python), so a replay "
+                                       f"would be stale")
+                    else:
+                        attrs[k] = vb
+                out_slot, n_slots = n_slots, n_slots + 1
+                # (an output that is its input's own array keeps the input's slot)
+                slot_a.setdefault(id(x[4]), out_slot)
+                slot_b.setdefault(id(y[4]), out_slot)
+                arrays.setdefault(slot_b[id(y[4])], y[4])
+                saved_slots = []
+                for p, (sa, sb) in enumerate(zip(x[5], y[5])):
+                    if any(sb is a for a in y[2]):  # an input: its slot, or a constant
+                        continue
+                    if isinstance(sb, np.ndarray) and id(sb) not in slot_b:
+                        slot_a[id(sa)] = slot_b[id(sb)] = n_slots
+                        arrays[n_slots] = sb
+                        saved_slots.append((p, n_slots))
+                        n_slots += 1
+                extra_slots = []
+                for k, vb in y[6].items():
+                    if id(vb) not in slot_b:
+                        va = x[6].get(k)
+                        slot_a[id(va)] = slot_b[id(vb)] = n_slots
+                        arrays[n_slots] = vb
+                        extra_slots.append((k, n_slots))
+                        n_slots += 1
+                steps.append(("op", cls, tuple(spec), attrs, tuple(dyn_attrs), out_slot,
+                              tuple(saved_slots), tuple(extra_slots), y[7]))
+            else:
+                fn, res_a, res_b = y[1], x[4], y[4]
+                out_slot = None
+                if res_b is not None:
+                    if id(res_b) in slot_b:  # in place: the result is an input's array
+                        out_slot = slot_b[id(res_b)]
+                    else:
+                        out_slot, n_slots = n_slots, n_slots + 1
+                        slot_a[id(res_a)] = slot_b[id(res_b)] = out_slot
+                        arrays[out_slot] = res_b
+                steps.append(("fn", fn, tuple(spec), out_slot))
+        self.steps = steps
+        self.n_slots = n_slots
+        self.n_inputs = len(ids_a)
+        outs = out_b if isinstance(out_b, tuple) else (out_b,)
+        self.tuple_out = isinstance(out_b, tuple)
+        self.outputs = []
+        for o in outs:
+            if not isinstance(o, Tensor):
+                raise JitError(f"jit: the function must return a Tensor or a tuple of Tensors, "
+                               f"got {type(o).__name__}")
+            key = id(o._data)
+            self.outputs.append(("slot", slot_b[key]) if key in slot_b else ("ext", o._data))
+        # each leaf's .grad as the traced call left it (a leaf passed as an argument: the
+        # argument of the call being replayed)
+        arg_index = {id(t): i for i, t in enumerate(args_b) if isinstance(t, Tensor)}
+        self.grads = []
+        for t in b.leaves.values():
+            g = t.grad
+            target = arg_index.get(id(t), t)
+            if g is None:
+                self.grads.append((target, None))
+            elif id(g._data) in slot_b:
+                self.grads.append((target, slot_b[id(g._data)]))
+            else:
+                raise JitError(f"jit: the .grad of a leaf (shape {t.shape}) was set outside the "
+                               f"recorded kernels, so a replay cannot reproduce it; let "
+                               f"backward() set it, after opt.zero_grad() inside the function")
+        self.modules = list(b.modules.values())
+        self.training = tuple(m.training for m in self.modules)
+        self._generate(arrays)
+
+    @staticmethod
+    def _diverged(ka: list, kb: list) -> str:
+        for i, (x, y) in enumerate(zip(ka, kb)):
+            if _differ(x, y):
+                return (f"jit: the second call ran other kernels than the first (kernel {i}: "
+                        f"{_name(x)} then {_name(y)}): Python control flow in the function "
+                        f"depends on the data, so no single trace can replay it")
+        return (f"jit: the second call ran {len(kb)} kernels and the first {len(ka)}: Python "
+                f"control flow in the function depends on the data")
+
+    @staticmethod
+    def _resolve(arr_a: Any, arr_b: Any, slot_a: dict, slot_b: dict, name: str,
+                 where: str) -> tuple:
+        kb, ka = id(arr_b), id(arr_a)
+        if kb in slot_b:
+            if slot_a.get(ka) != slot_b[kb]:
+                raise JitError(f"jit: {name}'s {where} comes from different kernels in two "
+                               f"traces: the step cannot be replayed")
+            return (True, slot_b[kb])
+        if ka in slot_a:
+            raise JitError(f"jit: {name}'s {where} was computed by a kernel in one trace and "
+                           f"not in the next")
+        if arr_a is arr_b:  # the same array both times: a parameter, a buffer, a state array
+            return (False, arr_b)
+        if same(arr_a, arr_b):  # a constant
+            return (False, arr_b)
+        raise JitError(f"jit: {name}'s {where} (shape {np.shape(arr_b)}) changed between two "
+                       f"calls but was made outside the recorded kernels (a numpy computation "
+                       f"in Python, or a backward that returns arrays instead of Tensor ops): "
+                       f"a replay would reuse a stale value. Write it with Tensor ops")
+
+    def _generate(self, arrays: dict[int, Any]) -> None:
+        """Write the replay as one function (see :mod:`.codegen`): its source, the layouts
+        of the buffers it writes into, and the compiled function."""
+        ns: dict[str, Any] = {"ndarray": np.ndarray, "asarray": np.asarray,
+                              "empty": np.empty, "Stub": _Stub}
+        for f in ("add", "subtract", "multiply", "true_divide", "negative", "tanh",
+                  "maximum", "greater", "matmul"):
+            ns[f] = getattr(np, f)
+        names: dict[int, str] = {}
+
+        def const(v: Any, prefix: str = "c") -> str:
+            name = names.get(id(v))
+            if name is None:
+                name = names[id(v)] = f"{prefix}{len(names)}"
+                ns[name] = v
+            return name
+
+        # what leaves a replay: results, leaves' .grad, whatever a non-engine kernel reads;
+        # and the array a view of any of those belongs to
+        escape = {v for kind, v in self.outputs if kind == "slot"}
+        escape.update(i for _, i in self.grads if i is not None)
+        for step in self.steps:
+            if step[0] == "fn" and not codegen.is_pure(step[1]):
+                escape.update(v for s, v in step[2] if s)
+        owner = {id(a): s for s, a in arrays.items() if isinstance(a, np.ndarray)}
+        for s in list(escape):
+            a = arrays.get(s)
+            base = getattr(a, "base", None)
+            if base is not None and id(base) in owner:
+                escape.add(owner[id(base)])
+
+        layouts: list[tuple] = []
+        buffers: list[str] = []
+        body: list[str] = []
+        for step in self.steps:
+            spec = step[2]
+            ins = [f"s{v}" if s else const(v) for s, v in spec]
+            ins_b = [arrays.get(v) if s else v for s, v in spec]
+            is_op = step[0] == "op"
+            out_slot = step[5] if is_op else step[3]
+            out_b = arrays.get(out_slot) if out_slot is not None else None
+            body.append(f"# {_name_of_step(step)}")
+            low = codegen.lower(step, ins_b, out_b)
+            if low is not None:
+                fmt = {f"i{n}": name for n, name in enumerate(ins)}
+                fmt.update({f"c{n}": const(c) for n, c in enumerate(low.consts)})
+                if out_slot is not None and not (not is_op and step[1] in codegen.INPLACE):
+                    o = fmt["o"] = f"s{out_slot}"
+                    if out_slot in escape:  # a fresh array, as eager mode gives
+                        shape, dtype, order = codegen.layout(out_b)
+                        body.append(f"{o} = empty({shape!r}, {const(dtype)}, {order!r})")
+                    else:
+                        layouts.append(codegen.layout(out_b))
+                        buffers.append(o)
+                for n, (shape, dtype) in enumerate(low.temps):
+                    fmt[f"t{n}"] = f"t{len(buffers)}"
+                    buffers.append(fmt[f"t{n}"])
+                    layouts.append((shape, dtype, "C"))
+                body.extend(line.format(**fmt) for line in low.lines)
+                continue
+            if is_op:
+                _, cls, _, attrs, dyn, _, saved, extra, needs = step
+                call = ", ".join([""] + ins)
+                if attrs:
+                    call += f", **{const(attrs, 'a')}"
+                call += "".join(f", {key}=s{i}" for key, i in dyn)
+                if saved or extra:  # a fresh ctx per replay (replays may run in threads)
+                    body.append(f"st = Stub({const(needs)})")
+                    ctx = "st"
+                else:  # one per step, never read back
+                    ctx = const(_Stub(needs), "x")
+                o = f"s{out_slot}"
+                body.append(f"{o} = {const(cls.forward, 'f')}({ctx}{call})")
+                body.append(f"if {o}.__class__ is not ndarray: {o} = asarray({o})")
+                body.extend(f"s{i} = st._saved[{p}]" for p, i in saved)
+                body.extend(f"s{i} = st.__dict__[{key!r}]" for key, i in extra)
+            else:
+                call = f"{const(step[1], 'k')}({', '.join(ins)})"
+                body.append(call if out_slot is None else f"s{out_slot} = {call}")
+        head = ["def replay(A, B):"]
+        if self.n_inputs:
+            head.append("    " + "".join(f"s{i}, " for i in range(self.n_inputs)) + "= A")
+        if buffers:
+            head.append("    " + "".join(f"{b}, " for b in buffers) + "= B")
+        results = [f"s{v}" for kind, v in self.outputs if kind == "slot"]
+        results += [f"s{i}" for _, i in self.grads if i is not None]
+        tail = ["    return (" + "".join(f"{r}, " for r in results) + ")"]
+        self.source = "\n".join(head + ["    " + line for line in body] + tail) + "\n"
+        self.layouts = layouts
+        exec(compile(self.source, "<tg.jit replay>", "exec"), ns)  # noqa: S102 - our own source
+        self._replay = ns["replay"]
+        self._local = threading.local()
+
+    def _buffers(self) -> list[np.ndarray]:
+        """This thread's buffers (allocated on its first replay)."""
+        bufs = getattr(self._local, "bufs", None)
+        if bufs is None:
+            bufs = self._local.bufs = [np.empty(shape, dtype, order=order)
+                                       for shape, dtype, order in self.layouts]
+        return bufs
+
+    def run(self, args: tuple) -> Any:
+        values = self._replay([a._data for a in args if isinstance(a, Tensor)],
+                              self._buffers())
+        n = 0
+        results = []
+        for kind, v in self.outputs:
+            if kind == "slot":
+                results.append(wrap(values[n]))
+                n += 1
+            else:
+                results.append(wrap(v))
+        for t, i in self.grads:
+            if type(t) is int:
+                t = args[t]
+            if i is None:
+                t.grad = None
+            else:
+                t.grad = wrap(values[n])
+                n += 1
+        return tuple(results) if self.tuple_out else results[0]
+
+
+def _name_of_step(step: tuple) -> str:
+    if step[0] == "op":
+        return step[1].__name__
+    fn = step[1]
+    fn = getattr(fn, "func", fn)
+    return getattr(fn, "__name__", type(fn).__name__)
