@@ -530,3 +530,50 @@ def test_decoupled_adamw_is_not_an_l2_penalty():
                                    lambda ps: optim.Adam(ps, lr=0.01), wd=0.05))
     pa, pb = traj[-1]
     assert max(np.abs(u.data - v.data).max() for u, v in zip(pa, pb, strict=True)) > 1e-6
+
+
+# -- the dropout mask: drawn from the generator's bits, the same as from floats -------------
+
+@given(st.integers(0, 2**32 - 1), st.integers(0, 3), st.sampled_from(
+    [0.8, 0.5, 0.3, 1 - 2**-25, 1 - 2**-23, 2**-24, 3 * 2**-25, 1e-9, np.float32(0.9),
+     np.float64(0.7)]) | st.floats(1e-6, 1.0, exclude_max=True),
+       st.lists(st.integers(1, 7), min_size=0, max_size=3),
+       st.sampled_from(["PCG64", "PCG64DXSM", "MT19937", "Philox"]))
+def test_mask_from_bits_equals_the_float_draw_and_leaves_the_same_stream(seed, before, keep,
+                                                                         shape, bits):
+    from tinygrad_reg.regularization.noise import _draw_mask
+
+    a = np.random.Generator(getattr(np.random, bits)(seed))
+    b = np.random.Generator(getattr(np.random, bits)(seed))
+    a.random(before, dtype=np.float32)  # (an odd count leaves half a 64-bit draw pending)
+    b.random(before, dtype=np.float32)
+    got = _draw_mask(a, tuple(shape), keep)
+    want = np.asarray(b.random(tuple(shape), dtype=np.float32) < keep)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert np.array_equal(got, want)
+    assert np.array_equal(a.random(5, dtype=np.float32), b.random(5, dtype=np.float32))
+    assert np.array_equal(a.random(3), b.random(3))
+
+
+def test_mask_from_bits_at_the_threshold():
+    from tinygrad_reg.regularization.noise import _keep_threshold
+
+    # k·2⁻²⁴ < keep in float32: keep = 0.5 keeps k < 2²³ exactly; keep just above a float32
+    # step rounds to it (the comparison happens in float32)
+    assert _keep_threshold(0.5) == 2**23
+    assert _keep_threshold(0.5 + 2**-30) == 2**23
+    assert _keep_threshold(1 - 2**-25) == 2**24  # rounds to 1.0: every draw kept
+    assert _keep_threshold(np.float64(0.5 + 2**-30)) == 2**23 + 1  # a float64 compares wider
+    assert _keep_threshold(1e-12) == 1  # only k = 0
+
+
+@pytest.mark.parametrize("keep", [0.8, 0.5, 1 - 2**-25, 1e-12, np.float64(0.7), 2**-24])
+def test_kept_words_at_the_boundary_match_the_float_comparison(keep):
+    from tinygrad_reg.regularization.noise import _keep_threshold, _kept
+
+    t = _keep_threshold(keep)
+    edge = [max(t * 256 - 1, 0), min(t * 256, 2**32 - 1), max(t * 256 - 256, 0), 0,
+            2**32 - 1, min(t * 256 + 255, 2**32 - 1)]
+    words = np.array(edge, dtype=np.uint32)
+    floats = (words >> 8).astype(np.float32) * np.float32(2.0**-24)
+    assert np.array_equal(_kept(words, keep), floats < keep)

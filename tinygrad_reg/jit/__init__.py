@@ -95,6 +95,7 @@ class jit:  # noqa: N801 - a decorator, spelled as tg.jit
         self._cache: OrderedDict[tuple, list[_Entry]] = OrderedDict()
         self.traced_outputs: Any = None  # the last trace's outputs, graph attached (to draw)
         self.traces = 0
+        self._plan: _Plan | None = None  # the plan built or replayed last
         self.replays = 0
         if fn is not None:
             functools.update_wrapper(self, fn)
@@ -129,6 +130,7 @@ class jit:  # noqa: N801 - a decorator, spelled as tg.jit
                 entry.checks_left -= 1
                 return self._checked(entry.plan, args)
             self.replays += 1
+            self._plan = entry.plan
             return entry.plan.run(args)
         rec, out = _run_recorded(self.fn, args)
         self.traces += 1
@@ -138,10 +140,20 @@ class jit:  # noqa: N801 - a decorator, spelled as tg.jit
             entry.first = rec
             entry.first_ids = [id(a._data) for a in args if isinstance(a, Tensor)]
             return out
-        entry.plan = _Plan(entry.first, entry.first_ids, rec, args, out)
+        entry.plan = self._plan = _Plan(entry.first, entry.first_ids, rec, args, out)
         entry.first = None
         entry.checks_left = self.check
         return out
+
+    @property
+    def code(self) -> str:
+        """The Python source of the replay built or run last: one line per kernel, the ops'
+        names as comments, ``out=bN`` where a kernel writes into a reused buffer (see
+        docs/performance.md). RuntimeError before two calls have traced a plan."""
+        if self._plan is None:
+            raise RuntimeError(f"jit({getattr(self.fn, '__name__', 'fn')}).code: nothing has "
+                               f"been traced and compared yet; call the function twice first")
+        return self._plan.source
 
     @staticmethod
     def _check_outputs(out: Any, name: str) -> None:

@@ -30,17 +30,19 @@ from ..autograd.engine import _iadd
 from ..ops.activation import ReLU, ReLUBackward, Tanh, TanhBackward
 from ..ops.elementwise import Add, Div, Mul, Neg, Sub
 from ..ops.linalg import Linear, MatMul
-from ..ops.shape import SumTo
+from ..ops.shape import SumTo, Transpose
 from ..regularization.noise import Dropout
 
 
 class Lowered(NamedTuple):
     """Source lines for one step: ``{o}`` is the output, ``{i0}``, ``{i1}``... the inputs,
-    ``{t0}``... temporary buffers of the given (shape, dtype), ``{c0}``... constants."""
+    ``{t0}``... temporary buffers of the given (shape, dtype), ``{c0}``... constants.
+    ``view``: the lines assign ``{o}`` a view of an input (no buffer)."""
 
     lines: tuple[str, ...]
     temps: tuple[tuple[tuple[int, ...], Any], ...] = ()
     consts: tuple[Any, ...] = ()
+    view: bool = False
 
 
 # forward function -> rule(input arrays, output array, attrs) -> Lowered, or None when this
@@ -94,6 +96,8 @@ def _tanh_backward(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
 @_lowers(Linear)
 def _linear(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
     # forward: np.matmul(x, w.T), then += b when b has the product's dtype
+    if np.result_type(ins[0], ins[1]) != out.dtype:
+        return None
     lines = ["matmul({i0}, {i1}.T, out={o})"]
     if len(ins) == 3:
         if ins[2].dtype != out.dtype:
@@ -104,7 +108,7 @@ def _linear(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
 
 @_lowers(MatMul)
 def _matmul(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
-    if out.ndim == 0:  # vector @ vector: numpy returns a scalar
+    if out.ndim == 0 or np.result_type(*ins) != out.dtype:  # vector @ vector: a scalar
         return None
     return Lowered(("matmul({i0}, {i1}, out={o})",))
 
@@ -131,6 +135,14 @@ def _sum_to(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
     return Lowered(("add.reduce({i0}, axis={c0}, out={o})",), consts=(axis,))
 
 
+@_lowers(Transpose)
+def _transpose(ins: list, out: np.ndarray, attrs: dict) -> Lowered:
+    return Lowered(("{o} = {i0}.transpose({c0})",), consts=(attrs["axes"],), view=True)
+
+
+_VIEW_RULES = {Transpose.forward}
+
+
 # the engine's kernels (recorded functions, not ops)
 _FN_RULES: dict[Any, Callable[[list, Any], Lowered | None]] = {
     np.add: lambda ins, out: Lowered(("add({i0}, {i1}, out={o})",)),  # a sum of gradients
@@ -145,6 +157,8 @@ def lower(step: tuple, ins: list, out: Any) -> Lowered | None:
         rule = _RULES.get(step[1].forward)
         if rule is None or step[4] or step[6] or step[7]:  # dynamic attrs, saved/extra arrays
             return None
+        if step[1].forward in _VIEW_RULES:
+            return rule(ins, out, step[3]) if isinstance(ins[0], np.ndarray) else None
         if not isinstance(out, np.ndarray) or out.base is not None or any(
                 o is out for o in ins):
             return None

@@ -269,12 +269,38 @@ class _Plan:
             if base is not None and id(base) in owner:
                 escape.add(owner[id(base)])
 
-        layouts: list[tuple] = []
-        buffers: list[str] = []
+        # the last step that reads each slot; an array a view of which is read later lives
+        # as long as the view (buffers are shared by slots whose lives do not overlap)
+        last: dict[int, int] = {}
+        for k, step in enumerate(self.steps):
+            for s, v in step[2]:
+                if s:
+                    last[v] = k
+            if step[0] == "op":
+                for _, i in step[4]:
+                    last[i] = k
+        for s, a in arrays.items():
+            base = getattr(a, "base", None)
+            if base is not None and id(base) in owner and s in last:
+                b = owner[id(base)]
+                last[b] = max(last.get(b, -1), last[s])
+
+        layouts: list[tuple] = []  # of the buffers b0, b1, ...
+        free: dict[tuple, list[str]] = {}  # layout -> buffers no live slot holds
+        holder: dict[int, str] = {}  # slot -> the buffer holding it
+        var: dict[int, str] = {}  # slot -> the local it is read from, when not s<slot>
+
+        def take(lay: tuple) -> str:
+            pool = free.get(lay)
+            if pool:
+                return pool.pop()
+            layouts.append(lay)
+            return f"b{len(layouts) - 1}"
+
         body: list[str] = []
-        for step in self.steps:
+        for k, step in enumerate(self.steps):
             spec = step[2]
-            ins = [f"s{v}" if s else const(v) for s, v in spec]
+            ins = [var.get(v, f"s{v}") if s else const(v) for s, v in spec]
             ins_b = [arrays.get(v) if s else v for s, v in spec]
             is_op = step[0] == "op"
             out_slot = step[5] if is_op else step[3]
@@ -284,26 +310,29 @@ class _Plan:
             if low is not None:
                 fmt = {f"i{n}": name for n, name in enumerate(ins)}
                 fmt.update({f"c{n}": const(c) for n, c in enumerate(low.consts)})
-                if out_slot is not None and not (not is_op and step[1] in codegen.INPLACE):
-                    o = fmt["o"] = f"s{out_slot}"
+                if low.view:
+                    fmt["o"] = f"s{out_slot}"
+                elif out_slot is not None and not (not is_op and step[1] in codegen.INPLACE):
                     if out_slot in escape:  # a fresh array, as eager mode gives
+                        o = fmt["o"] = f"s{out_slot}"
                         shape, dtype, order = codegen.layout(out_b)
                         body.append(f"{o} = empty({shape!r}, {const(dtype)}, {order!r})")
                     else:
-                        layouts.append(codegen.layout(out_b))
-                        buffers.append(o)
+                        o = fmt["o"] = var[out_slot] = holder[out_slot] = take(
+                            codegen.layout(out_b))
+                temps = []
                 for n, (shape, dtype) in enumerate(low.temps):
-                    fmt[f"t{n}"] = f"t{len(buffers)}"
-                    buffers.append(fmt[f"t{n}"])
-                    layouts.append((shape, dtype, "C"))
+                    fmt[f"t{n}"] = take((shape, np.dtype(dtype), "C"))
+                    temps.append((fmt[f"t{n}"], (shape, np.dtype(dtype), "C")))
                 body.extend(line.format(**fmt) for line in low.lines)
-                continue
-            if is_op:
+                for name, lay in temps:
+                    free.setdefault(lay, []).append(name)
+            elif is_op:
                 _, cls, _, attrs, dyn, _, saved, extra, needs = step
                 call = ", ".join([""] + ins)
                 if attrs:
                     call += f", **{const(attrs, 'a')}"
-                call += "".join(f", {key}=s{i}" for key, i in dyn)
+                call += "".join(f", {key}={var.get(i, f's{i}')}" for key, i in dyn)
                 if saved or extra:  # a fresh ctx per replay (replays may run in threads)
                     body.append(f"st = Stub({const(needs)})")
                     ctx = "st"
@@ -316,12 +345,20 @@ class _Plan:
                 body.extend(f"s{i} = st.__dict__[{key!r}]" for key, i in extra)
             else:
                 call = f"{const(step[1], 'k')}({', '.join(ins)})"
-                body.append(call if out_slot is None else f"s{out_slot} = {call}")
+                if out_slot is None or out_slot in var:  # (in place into a buffer)
+                    body.append(call)
+                else:
+                    body.append(f"s{out_slot} = {call}")
+            # buffers whose slots are read for the last time here go back to the pool
+            for s in {v for s_, v in spec if s_} | ({out_slot} if out_slot is not None else set()):
+                if s in holder and last.get(s, -1) <= k:
+                    name = holder.pop(s)
+                    free.setdefault(layouts[int(name[1:])], []).append(name)
         head = ["def replay(A, B):"]
         if self.n_inputs:
             head.append("    " + "".join(f"s{i}, " for i in range(self.n_inputs)) + "= A")
-        if buffers:
-            head.append("    " + "".join(f"{b}, " for b in buffers) + "= B")
+        if layouts:
+            head.append("    " + "".join(f"b{i}, " for i in range(len(layouts))) + "= B")
         results = [f"s{v}" for kind, v in self.outputs if kind == "slot"]
         results += [f"s{i}" for _, i in self.grads if i is not None]
         tail = ["    return (" + "".join(f"{r}, " for r in results) + ")"]

@@ -240,10 +240,14 @@ def _mask_from_bits(gen: np.random.Generator, shape: tuple, keep: float) -> np.n
         return None
     if bits.state["has_uint32"]:
         return None
+    return _kept(bits.random_raw(n // 2).view(np.uint32).reshape(shape), keep)
+
+
+def _kept(words: np.ndarray, keep: float) -> np.ndarray:
+    """For 32-bit draws u: whether numpy's float32 uniform (u >> 8)·2⁻²⁴ is < keep."""
     t = _keep_threshold(keep)
-    words = bits.random_raw(n // 2).view(np.uint32).reshape(shape)
     if t == 0:
-        return np.zeros(shape, dtype=bool)
+        return np.zeros(words.shape, dtype=bool)
     return words <= (t << 8) - 1  # (u >> 8) < t, with a bound that fits in 32 bits
 
 

@@ -1,0 +1,227 @@
+"""tg.jit's generated replay: each lowered op writes exactly what its forward returns (the same
+bits, dtype, shape and memory order), buffers are shared only by arrays whose lives do not
+overlap, and nothing a caller holds (results, .grad, views of them) is overwritten by the
+next replay."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_reg as tg
+from tinygrad_reg import nn
+from tinygrad_reg.jit import codegen
+from tinygrad_reg.jit.plan import _Stub
+from tinygrad_reg.ops.activation import ReLU, ReLUBackward, Tanh, TanhBackward
+from tinygrad_reg.ops.elementwise import Add, Div, Mul, Neg, Sub
+from tinygrad_reg.ops.linalg import Linear, MatMul
+from tinygrad_reg.ops.shape import SumTo, Transpose
+from tinygrad_reg.regularization.noise import Dropout, Dropout2d
+
+# values that exercise signs, zeros of both signs, NaN and infinities
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 1e-30, np.inf, -np.inf, np.nan, 3.0, -7.0]
+
+
+def arrays(shape, dtype, draw, order="C"):
+    vals = draw(st.lists(st.sampled_from(SPECIAL) | st.floats(-5, 5, width=32),
+                         min_size=int(np.prod(shape)), max_size=int(np.prod(shape))))
+    a = np.array(vals, dtype=dtype).reshape(shape)
+    return np.asfortranarray(a) if order == "F" else a
+
+
+def lowered(cls, ins, attrs=None):
+    """Run the lowering of ``cls`` on ``ins`` and the op's forward; return both results."""
+    attrs = attrs or {}
+    with np.errstate(all="ignore"):
+        ref = cls.forward(_Stub((True,) * len(ins)), *ins, **attrs)
+        ref = np.asarray(ref)
+        step = ("op", cls, tuple((True, i) for i in range(len(ins))), attrs, (), len(ins), (),
+                (), (True,) * len(ins))
+        low = codegen.lower(step, list(ins), ref)
+        assert low is not None, f"{cls.__name__} was not lowered"
+        ns = {name: getattr(np, name) for name in ("add", "subtract", "multiply",
+                                                    "true_divide", "negative", "tanh",
+                                                    "maximum", "greater", "matmul")}
+        fmt = {f"i{k}": f"i{k}" for k in range(len(ins))}
+        for k, a in enumerate(ins):
+            ns[f"i{k}"] = a
+        for k, c in enumerate(low.consts):
+            ns[f"c{k}"] = c
+            fmt[f"c{k}"] = f"c{k}"
+        for k, (shape, dtype) in enumerate(low.temps):
+            ns[f"t{k}"] = np.empty(shape, dtype)
+            fmt[f"t{k}"] = f"t{k}"
+        fmt["o"] = "o"
+        if not low.view:
+            shape, dtype, order = codegen.layout(ref)
+            ns["o"] = np.full(shape, 12345, dtype, order=order)  # (garbage in the buffer)
+        for line in low.lines:
+            exec(line.format(**fmt), ns)  # noqa: S102
+        return ref, ns["o"]
+
+
+def assert_same_bits(ref, got):
+    assert got.dtype == ref.dtype and got.shape == ref.shape
+    assert got.flags.c_contiguous == ref.flags.c_contiguous
+    assert got.flags.f_contiguous == ref.flags.f_contiguous
+    assert np.ascontiguousarray(got).tobytes() == np.ascontiguousarray(ref).tobytes()
+
+
+dtypes = st.sampled_from([np.float32, np.float64])
+small = st.integers(1, 4)
+
+
+@given(st.data(), dtypes, st.sampled_from([Add, Sub, Mul, Div]), small, small,
+       st.sampled_from(["same", "row", "col", "scalar"]), st.sampled_from(["C", "F"]))
+def test_binary_elementwise_lowerings_give_the_forwards_bits(data, dtype, cls, m, n, bcast,
+                                                             order):
+    a = arrays((m, n), dtype, data.draw, order)
+    b_shape = {"same": (m, n), "row": (n,), "col": (m, 1), "scalar": ()}[bcast]
+    b = arrays(b_shape, dtype, data.draw)
+    if data.draw(st.booleans()):
+        a, b = b, a
+    assert_same_bits(*lowered(cls, [a, b]))
+
+
+@given(st.data(), dtypes, st.sampled_from([Neg, Tanh, ReLU]), small, small,
+       st.sampled_from(["C", "F"]))
+def test_unary_lowerings_give_the_forwards_bits(data, dtype, cls, m, n, order):
+    assert_same_bits(*lowered(cls, [arrays((m, n), dtype, data.draw, order)]))
+
+
+@given(st.data(), dtypes, st.sampled_from([ReLUBackward, TanhBackward]), small, small)
+def test_backward_op_lowerings_give_the_forwards_bits(data, dtype, cls, m, n):
+    g = arrays((m, n), dtype, data.draw)
+    x = arrays((m, n), dtype, data.draw)
+    assert_same_bits(*lowered(cls, [g, x]))
+
+
+@given(st.data(), dtypes, small, small, small, st.booleans(), st.booleans())
+def test_linear_and_matmul_lowerings_give_the_forwards_bits(data, dtype, b, i, o, bias,
+                                                            batched):
+    x_shape = (2, b, i) if batched else (b, i)
+    x = arrays(x_shape, dtype, data.draw)
+    w = arrays((o, i), dtype, data.draw)
+    ins = [x, w] + ([arrays((o,), dtype, data.draw)] if bias else [])
+    assert_same_bits(*lowered(Linear, ins))
+    assert_same_bits(*lowered(MatMul, [x, np.asfortranarray(w.T)]))
+
+
+@given(st.data(), dtypes, small, small, st.sampled_from([0.2, 0.5, 0.9]), st.booleans())
+def test_dropout_lowering_gives_the_forwards_bits(data, dtype, m, n, p, per_channel):
+    x = arrays((m, n, 3), dtype, data.draw)
+    mask = np.asarray(data.draw(st.lists(st.booleans(), min_size=m * n * (1 if per_channel else 3),
+                                         max_size=m * n * (1 if per_channel else 3))))
+    mask = mask.reshape((m, n, 1) if per_channel else (m, n, 3))
+    assert_same_bits(*lowered(Dropout2d if per_channel else Dropout, [x, mask], {"p": p}))
+
+
+@given(st.data(), dtypes, small, small, st.integers(1, 2))
+def test_sum_to_and_transpose_lowerings_give_the_forwards_bits(data, dtype, m, n, lead):
+    x = arrays((3,) * lead + (m, n), dtype, data.draw)
+    assert_same_bits(*lowered(SumTo, [x], {"shape": (m, n)}))
+    ref, got = lowered(Transpose, [x], {"axes": None})
+    assert_same_bits(ref, got)
+    assert np.shares_memory(got, x)  # a view, as the forward's
+
+
+def test_lowerings_refuse_what_they_do_not_reproduce():
+    def low(cls, ins, attrs=None):
+        ref = np.asarray(cls.forward(_Stub((True,) * len(ins)), *ins, **(attrs or {})))
+        step = ("op", cls, (), attrs or {}, (), 0, (), (), ())
+        return codegen.lower(step, ins, ref)
+
+    f32, f64 = np.ones((2, 3), np.float32), np.ones((2, 3))
+    assert low(Linear, [f32, f32, np.ones(2)]) is None  # a bias that promotes the dtype
+    assert low(MatMul, [np.ones(3), np.ones(3)]) is None  # vector @ vector: a scalar
+    assert low(Dropout, [f64, f64 > 0], {"p": 1.0}) is None  # everything dropped
+    assert low(SumTo, [np.ones((2, 3), np.int64)], {"shape": (3,)}) is None  # int sums widen
+    assert low(TanhBackward, [np.ones(3), np.ones((2, 3))]) is None  # broadcast
+    assert low(Add, [f64, f64]) is not None
+
+
+# -- plans: buffers and what leaves a replay --------------------------------------------
+
+def test_results_and_grads_a_caller_holds_survive_the_next_replay():
+    w = tg.tensor(np.linspace(-1, 1, 12).reshape(4, 3), requires_grad=True)
+
+    def f(x):
+        w.grad = None
+        h = (x @ w).relu()
+        loss = (h * h).sum()
+        loss.backward()
+        return loss, h, h.T, (h + 1.0).reshape(-1)
+
+    def eager(x):
+        w.grad = None
+        return tuple(t.numpy().copy() for t in f(x)) + (w.grad.numpy().copy(),)
+
+    step = tg.jit(f)
+    xs = [tg.tensor(np.full((2, 4), v)) for v in (0.5, -0.25, 1.5, 2.0, -1.0)]
+    held = []
+    for x in xs:
+        out = step(x)
+        held.append((out, w.grad))
+    assert step.replays == 3
+    for (out, grad), x in zip(held, xs):
+        want = eager(x)
+        for t, v in zip(out + (grad,), want):
+            assert np.array_equal(t.numpy(), v)
+
+
+def test_buffers_are_shared_only_by_arrays_whose_lives_do_not_overlap():
+    # a long chain: many intermediates of one shape, few buffers, same bits as eager
+    def make():
+        tg.manual_seed(0)
+        model = nn.Sequential(*[m for _ in range(6) for m in (nn.Linear(8, 8), nn.Tanh())])
+        opt = tg.optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = (model(x) * model(x)).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        return model, step
+
+    (m1, s1), (m2, s2) = make(), make()
+    jitted = tg.jit(s2)
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        x = tg.tensor(rng.standard_normal((5, 8)))
+        assert s1(x).numpy().tobytes() == jitted(x).numpy().tobytes()
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        assert p.numpy().tobytes() == q.numpy().tobytes()
+    plan = next(iter(jitted._cache.values()))[0].plan
+    n_lowered = plan.source.count("out=b")
+    assert len(plan.layouts) < n_lowered / 3  # buffers are reused
+
+
+def test_code_shows_the_replay():
+    step = tg.jit(lambda x: (x * 2.0 + 1.0).relu())
+    with pytest.raises(RuntimeError, match="traced"):
+        step.code  # noqa: B018
+    for _ in range(3):
+        step(tg.ones(3))
+    code = step.code
+    assert code.startswith("def replay(A, B):")
+    assert "multiply(" in code and "maximum(" in code and "# ReLU" in code
+
+
+def test_a_view_keeps_its_buffer_alive():
+    # h's last direct reader is the transpose; its view v is read after two more products of
+    # h's shape, which must not be written into h's buffer
+    def f(x):
+        h = x * 2.0
+        v = h.T
+        a = x + 1.0
+        b = a * 3.0
+        return v * b
+
+    step = tg.jit(f)
+    for k in range(4):
+        x = tg.tensor(np.arange(9.0).reshape(3, 3) + k)
+        assert np.array_equal(step(x).numpy(), f(x).numpy())
+    assert step.replays == 2
