@@ -10,7 +10,8 @@ W5  one training step of two small CNNs, batch 64, float32, beside their GEMMs a
 IMP import time of tinygrad_reg beside numpy (fresh processes)
 
 Implementations alternate in one process (warm-up first); each figure is the median of many
-repeats, with min and max. The ratio is tinygrad_reg / numpy, medians of the same run.
+repeats, with min and max. The ratio is tinygrad_reg / numpy: the median over rounds of
+the two times measured in the same round.
 When torch is importable, a second table runs PyTorch eager beside both, all three at one
 thread in a process of their own (torch_bench.py); --no-torch skips it.
 """
@@ -86,31 +87,48 @@ def blas_line(info: dict) -> str:
 
 def interleave(fns: dict[str, Callable[[], object]], repeats: int, warmup: int,
                faults: bool = False) -> dict[str, dict]:
-    """Time each callable ``repeats`` times, alternating them; median/min/max in seconds
-    (and the median of minor page faults per call when ``faults``)."""
+    """Time each callable ``repeats`` times, in rounds that run each once, rotating which
+    goes first; median/min/max in seconds, the per-round times (for paired ratios, see
+    :func:`paired`), and the median of minor page faults per call when ``faults``. The
+    garbage collector is off while timing (as in ``timeit``), so that one implementation's
+    garbage is not collected on another's clock."""
     for _ in range(warmup):
         for fn in fns.values():
             fn()
+    names = list(fns)
     times: dict[str, list[float]] = {k: [] for k in fns}
     flts: dict[str, list[int]] = {k: [] for k in fns}
     gc_was = gc.isenabled()
-    for _ in range(repeats):
-        for k, fn in fns.items():
-            f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt if faults else 0
-            t0 = time.perf_counter()
-            fn()
-            t1 = time.perf_counter()
-            if faults:
-                flts[k].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
-            times[k].append(t1 - t0)
-    if gc_was:
-        gc.enable()
+    gc.collect()
+    gc.disable()
+    try:
+        for i in range(repeats):
+            for k in names[i % len(names):] + names[:i % len(names)]:
+                fn = fns[k]
+                f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt if faults else 0
+                t0 = time.perf_counter()
+                fn()
+                t1 = time.perf_counter()
+                if faults:
+                    flts[k].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
+                times[k].append(t1 - t0)
+    finally:
+        if gc_was:
+            gc.enable()
     out = {}
     for k, ts in times.items():
-        out[k] = {"median": statistics.median(ts), "min": min(ts), "max": max(ts), "n": len(ts)}
+        out[k] = {"median": statistics.median(ts), "min": min(ts), "max": max(ts), "n": len(ts),
+                  "times": ts}
         if faults:
             out[k]["minflt"] = statistics.median(flts[k])
     return out
+
+
+def paired(res: dict, a: str, b: str) -> float:
+    """The median over rounds of a's time / b's time in the same round: the machine's
+    drifts (frequency, neighbours) cancel within a round, so this is steadier than a ratio
+    of two medians."""
+    return statistics.median(x / y for x, y in zip(res[a]["times"], res[b]["times"]))
 
 
 def fmt(stats: dict, scale: float, unit: str) -> str:
@@ -131,7 +149,8 @@ def w1(quick: bool) -> list[dict]:
                          repeats=5 if quick else 25, warmup=1 if quick else 3)
         rows.append({"workload": f"W1 seed epoch {name}", "unit": "ms", "scale": 1e3,
                      "target": 1.15 if dtype is np.float64 else 1.30, **_pair(res),
-                     "jit": res["jit"], "jit_target": 1.00 if dtype is np.float64 else 0.95})
+                     "jit": res["jit"], "jit_ratio": paired(res, "jit", "numpy"),
+                     "jit_target": 1.00 if dtype is np.float64 else 0.95})
     return rows
 
 
@@ -150,7 +169,7 @@ def w2(quick: bool) -> list[dict]:
                          repeats=50 if quick else 400, warmup=20)
         row = {"workload": f"W2 op chain {size}x{size} f64 (per op)", "unit": "us",
                "scale": 1e6 / overhead.N_OPS, **_pair(res), "anomaly": res["anomaly"],
-               "jit": res["jit"], "jit_target": 1.2}
+               "jit": res["jit"], "jit_ratio": paired(res, "jit", "numpy"), "jit_target": 1.2}
         if size == 32:  # the target: 4 us/op where numpy by hand took 2.2 us: 1.82x
             row["target"] = 1.8
         rows.append(row)
@@ -266,7 +285,7 @@ def imports(quick: bool) -> list[dict]:
 
 def _pair(res: dict) -> dict:
     return {"tinygrad_reg": res["tinygrad_reg"], "numpy": res["numpy"],
-            "ratio": res["tinygrad_reg"]["median"] / res["numpy"]["median"]}
+            "ratio": paired(res, "tinygrad_reg", "numpy")}
 
 
 # -- optional PyTorch --------------------------------------------------------------------
@@ -324,8 +343,9 @@ def print_table(rows: list[dict]) -> None:
         if "jit" in r:
             jt = r["jit"]
             goal = f"<= {r['jit_target']}x" if "jit_target" in r else ""
+            ratio = r.get("jit_ratio", jt["median"] / np_["median"])
             print(f"{'  jitted (tg.jit)':42} {fmt(jt, scale, unit):>28} {'':>28} "
-                  f"{jt['median'] / np_['median']:>6.2f}x  {goal}")
+                  f"{ratio:>6.2f}x  {goal}")
         if "anomaly" in r:
             an = r["anomaly"]
             print(f"{'  inside tg.detect_anomaly()':42} {fmt(an, scale, unit):>28} {'':>28} "

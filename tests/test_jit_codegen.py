@@ -225,3 +225,52 @@ def test_a_view_keeps_its_buffer_alive():
         x = tg.tensor(np.arange(9.0).reshape(3, 3) + k)
         assert np.array_equal(step(x).numpy(), f(x).numpy())
     assert step.replays == 2
+
+
+def test_kernels_never_move_past_a_write_to_what_they_read():
+    # h = x * 2 is first read after x was changed in place: the replay must compute h from
+    # the old x, as eager mode does, although kernels are moved next to their first reader
+    def f(x, c):
+        h = x * 2.0
+        x.add_(c)
+        g = (x * 3.0).tanh()
+        return g * h
+
+    def eager(x, c):
+        x = x.clone()
+        return f(x, c), x
+
+    step = tg.jit(f)
+    for v in (0.5, -1.0, 2.0, 0.25):
+        x = tg.tensor(np.linspace(-1, 1, 6) * v)
+        want, x_after = eager(x, tg.tensor(1.5))
+        got = step(x, tg.tensor(1.5))
+        assert np.array_equal(got.numpy(), want.numpy())
+        assert np.array_equal(x.numpy(), x_after.numpy())
+    assert step.replays == 2
+
+
+def test_kernels_are_placed_next_to_their_first_reader():
+    # the L2 term's gradient (lam·W) is computed where the engine first needs it, not where
+    # the trace ran it (at the start of backward), so it does not hold a buffer meanwhile
+    lin = nn.Linear(6, 4)
+    opt = tg.optim.SGD(lin.parameters(), lr=0.1)
+
+    def step(x):
+        opt.zero_grad()
+        from tinygrad_reg import regularization as R
+        loss = lin(x).relu().sum() + R.l2_penalty(lin, 0.5)
+        loss.backward()
+        opt.step()
+        return loss
+
+    jitted = tg.jit(step)
+    for _ in range(3):
+        jitted(tg.ones(3, 6))
+    lines = [ln.strip() for ln in jitted.code.splitlines() if not ln.strip().startswith("#")]
+    weight = next(ln for ln in lines if ln.startswith("matmul(s0, ")).split(", ")[1][:-2]  # cN
+    lam_w = next(i for i, ln in enumerate(lines) if ln.startswith("multiply(")
+                 and f", {weight}, out=" in ln)
+    relu_backward = next(i for i, ln in enumerate(lines) if ln.startswith("greater("))
+    assert lam_w > relu_backward  # the trace ran it before ReLU's backward
+    assert lines[lam_w + 1].startswith("matmul(")  # just before the product it is added to

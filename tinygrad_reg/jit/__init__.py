@@ -30,6 +30,7 @@ module ``fn`` used (``cache_size`` signatures are kept, the least recently used 
 from __future__ import annotations
 
 import functools
+import operator
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -46,18 +47,22 @@ __all__ = ["jit", "JitError"]
 
 # -- the decorator ---------------------------------------------------------------------------
 
-def _signature(args: tuple, fn_name: str) -> tuple:
+def _signature(args: tuple, fn: Callable) -> tuple:
     key = []
     for i, a in enumerate(args):
         if isinstance(a, Tensor):
-            key.append(("T", a._data.shape, a._data.dtype.str, a.requires_grad))
+            d = a._data
+            key.append((d.shape, d.dtype, a.requires_grad))
         elif isinstance(a, (bool, int, float, np.number)):
             key.append(("N", type(a).__name__, a))
         else:
-            raise TypeError(f"jit({fn_name}): argument {i} is a {type(a).__name__}; a jitted "
-                            f"function takes Tensors and numbers (wrap arrays with "
-                            f"tg.tensor or tg.from_numpy)")
-    return (tuple(key), bool(modes.mode() & modes.GRAD))
+            raise TypeError(f"jit({getattr(fn, '__name__', 'fn')}): argument {i} is a "
+                            f"{type(a).__name__}; a jitted function takes Tensors and numbers "
+                            f"(wrap arrays with tg.tensor or tg.from_numpy)")
+    return tuple(key)
+
+
+_training = operator.attrgetter("training")
 
 
 class _Entry:
@@ -107,10 +112,10 @@ class jit:  # noqa: N801 - a decorator, spelled as tg.jit
             self.fn = args[0]
             functools.update_wrapper(self, self.fn)
             return self
-        name = getattr(self.fn, "__name__", "fn")
-        key = _signature(args, name)
-        if modes.mode() & modes.ANOMALY:  # anomaly mode checks every op: run eagerly
+        flags = modes.mode()
+        if flags & modes.ANOMALY:  # anomaly mode checks every op: run eagerly
             return self.fn(*args)
+        key = (_signature(args, self.fn), bool(flags & modes.GRAD))
         entries = self._cache.get(key)
         if entries is None:
             entries = self._cache[key] = []
@@ -119,7 +124,8 @@ class jit:  # noqa: N801 - a decorator, spelled as tg.jit
         self._cache.move_to_end(key)
         entry = None
         for e in entries:
-            if e.plan is None or tuple(m.training for m in e.plan.modules) == e.plan.training:
+            plan = e.plan
+            if plan is None or tuple(map(_training, plan.modules)) == plan.training:
                 entry = e
                 break
         if entry is None:
@@ -135,7 +141,7 @@ class jit:  # noqa: N801 - a decorator, spelled as tg.jit
         rec, out = _run_recorded(self.fn, args)
         self.traces += 1
         self.traced_outputs = out
-        self._check_outputs(out, name)
+        self._check_outputs(out, getattr(self.fn, "__name__", "fn"))
         if entry.first is None:
             entry.first = rec
             entry.first_ids = [id(a._data) for a in args if isinstance(a, Tensor)]

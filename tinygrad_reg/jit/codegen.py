@@ -37,12 +37,15 @@ from ..regularization.noise import Dropout
 class Lowered(NamedTuple):
     """Source lines for one step: ``{o}`` is the output, ``{i0}``, ``{i1}``... the inputs,
     ``{t0}``... temporary buffers of the given (shape, dtype), ``{c0}``... constants.
-    ``view``: the lines assign ``{o}`` a view of an input (no buffer)."""
+    ``view``: the lines assign ``{o}`` a view of an input (no buffer). ``inplace``: the
+    inputs whose buffer may also be the output's (the lines read them before, or only
+    where, they write ``{o}``), used when that input is read for the last time here."""
 
     lines: tuple[str, ...]
     temps: tuple[tuple[tuple[int, ...], Any], ...] = ()
     consts: tuple[Any, ...] = ()
     view: bool = False
+    inplace: tuple[int, ...] = ()
 
 
 # forward function -> rule(input arrays, output array, attrs) -> Lowered, or None when this
@@ -62,7 +65,7 @@ def _ufunc(name: str, arity: int) -> Callable:
     args = ", ".join(f"{{i{k}}}" for k in range(arity))
 
     def rule(ins: list, out: np.ndarray, attrs: dict) -> Lowered:
-        return Lowered((f"{name}({args}, out={{o}})",))
+        return Lowered((f"{name}({args}, out={{o}})",), inplace=tuple(range(arity)))
     return rule
 
 
@@ -73,14 +76,14 @@ for _cls, _name, _arity in ((Add, "add", 2), (Sub, "subtract", 2), (Mul, "multip
 
 @_lowers(ReLU)
 def _relu(ins: list, out: np.ndarray, attrs: dict) -> Lowered:
-    return Lowered(("maximum({i0}, 0, out={o})",))  # forward: np.maximum(x, 0)
+    return Lowered(("maximum({i0}, 0, out={o})",), inplace=(0,))  # forward: np.maximum(x, 0)
 
 
 @_lowers(ReLUBackward)
 def _relu_backward(ins: list, out: np.ndarray, attrs: dict) -> Lowered:
     # forward: g * (x > 0)
     return Lowered(("greater({i1}, 0, out={t0})", "multiply({i0}, {t0}, out={o})"),
-                   temps=((ins[1].shape, np.dtype(bool)),))
+                   temps=((ins[1].shape, np.dtype(bool)),), inplace=(0, 1))
 
 
 @_lowers(TanhBackward)
@@ -90,7 +93,7 @@ def _tanh_backward(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
     if not (g.shape == y.shape == out.shape and g.dtype == y.dtype == out.dtype):
         return None
     return Lowered(("multiply({i1}, {i1}, out={o})", "subtract(1.0, {o}, out={o})",
-                    "multiply({i0}, {o}, out={o})"))
+                    "multiply({i0}, {o}, out={o})"), inplace=(1,))  # (g is read last)
 
 
 @_lowers(Linear)
@@ -120,7 +123,7 @@ def _dropout(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
     if keep == 0.0:
         return None
     return Lowered(("multiply({i0}, {i1}, out={o})", "true_divide({o}, {c0}, out={o})"),
-                   consts=(keep,))
+                   consts=(keep,), inplace=(0,))
 
 
 @_lowers(SumTo)
@@ -145,7 +148,7 @@ _VIEW_RULES = {Transpose.forward}
 
 # the engine's kernels (recorded functions, not ops)
 _FN_RULES: dict[Any, Callable[[list, Any], Lowered | None]] = {
-    np.add: lambda ins, out: Lowered(("add({i0}, {i1}, out={o})",)),  # a sum of gradients
+    np.add: lambda ins, out: Lowered(("add({i0}, {i1}, out={o})",), inplace=(0, 1)),  # a sum
 }
 INPLACE = {_iadd: "add({i0}, {i1}, out={i0})"}  # a gradient added into a pending sum
 _PURE_FNS = (np.add, _iadd, np.copy)  # engine kernels: they keep no reference to an input

@@ -269,10 +269,19 @@ class _Plan:
             if base is not None and id(base) in owner:
                 escape.add(owner[id(base)])
 
+        lows = []
+        for step in self.steps:
+            out_slot = step[5] if step[0] == "op" else step[3]
+            lows.append(codegen.lower(step, [arrays.get(v) if s else v for s, v in step[2]],
+                                      arrays.get(out_slot) if out_slot is not None else None))
+        order = _schedule(self.steps, lows)
+        steps = [self.steps[i] for i in order]
+        lows = [lows[i] for i in order]
+
         # the last step that reads each slot; an array a view of which is read later lives
         # as long as the view (buffers are shared by slots whose lives do not overlap)
         last: dict[int, int] = {}
-        for k, step in enumerate(self.steps):
+        for k, step in enumerate(steps):
             for s, v in step[2]:
                 if s:
                     last[v] = k
@@ -298,15 +307,13 @@ class _Plan:
             return f"b{len(layouts) - 1}"
 
         body: list[str] = []
-        for k, step in enumerate(self.steps):
+        for k, (step, low) in enumerate(zip(steps, lows)):
             spec = step[2]
             ins = [var.get(v, f"s{v}") if s else const(v) for s, v in spec]
-            ins_b = [arrays.get(v) if s else v for s, v in spec]
             is_op = step[0] == "op"
             out_slot = step[5] if is_op else step[3]
             out_b = arrays.get(out_slot) if out_slot is not None else None
             body.append(f"# {_name_of_step(step)}")
-            low = codegen.lower(step, ins_b, out_b)
             if low is not None:
                 fmt = {f"i{n}": name for n, name in enumerate(ins)}
                 fmt.update({f"c{n}": const(c) for n, c in enumerate(low.consts)})
@@ -318,8 +325,18 @@ class _Plan:
                         shape, dtype, order = codegen.layout(out_b)
                         body.append(f"{o} = empty({shape!r}, {const(dtype)}, {order!r})")
                     else:
-                        o = fmt["o"] = var[out_slot] = holder[out_slot] = take(
-                            codegen.layout(out_b))
+                        lay = codegen.layout(out_b)
+                        o = None
+                        for pos in low.inplace:  # an input read for the last time here
+                            s_, v = spec[pos]
+                            if s_ and v in holder and last.get(v, -1) <= k and \
+                                    var.get(v) == holder[v] and layouts[
+                                        int(holder[v][1:])] == lay and v != out_slot:
+                                o = holder.pop(v)
+                                break
+                        if o is None:
+                            o = take(lay)
+                        fmt["o"] = var[out_slot] = holder[out_slot] = o
                 temps = []
                 for n, (shape, dtype) in enumerate(low.temps):
                     fmt[f"t{n}"] = take((shape, np.dtype(dtype), "C"))
@@ -396,6 +413,62 @@ class _Plan:
                 t.grad = wrap(values[n])
                 n += 1
         return tuple(results) if self.tuple_out else results[0]
+
+
+def _reads(step: tuple) -> set[int]:
+    reads = {v for s, v in step[2] if s}
+    if step[0] == "op":
+        reads.update(i for _, i in step[4])
+    return reads
+
+
+def _schedule(steps: list[tuple], lows: list) -> list[int]:
+    """An order of the steps in which each lowered kernel runs just before the first step
+    that reads its result, instead of where the trace ran it: an array is then written
+    while what it is computed from is still in cache, and lives (holds a buffer) for a
+    shorter time. Only lowered kernels move (they write nothing but their own result); they
+    never move past a recorded function other than the engine's out-of-place sums and
+    copies (an optimizer update, an in-place write, a random draw may change what they
+    read), so every kernel reads the same values as in the trace's order."""
+    def barrier(step: tuple) -> bool:
+        return step[0] == "fn" and not any(step[1] is f for f in (np.add, np.copy))
+
+    first_reader: dict[int, int] = {}
+    for i, step in enumerate(steps):
+        for v in _reads(step):
+            first_reader.setdefault(v, i)
+    order: list[int] = []
+    pending: dict[int, int] = {}  # output slot -> index of a lowered step not yet placed
+
+    def place(i: int) -> None:
+        for v in sorted(_reads(steps[i])):  # what it reads first
+            j = pending.pop(v, None)
+            if j is not None:
+                place(j)
+        order.append(i)
+
+    def flush() -> None:
+        for i in sorted(pending.values()):
+            if steps[i][5 if steps[i][0] == "op" else 3] in pending:
+                pending.pop(steps[i][5 if steps[i][0] == "op" else 3])
+                place(i)
+
+    for i, (step, low) in enumerate(zip(steps, lows)):
+        out_slot = step[5] if step[0] == "op" else step[3]
+        if barrier(step):
+            flush()
+        for v in sorted(_reads(step)):
+            j = pending.pop(v, None)
+            if j is not None:
+                place(j)
+        reader = first_reader.get(out_slot) if out_slot is not None else None
+        if low is not None and reader is not None and not barrier(steps[reader]) and \
+                out_slot not in pending and (step[0] == "op" or step[1] is np.add):
+            pending[out_slot] = i
+        else:
+            order.append(i)
+    flush()
+    return order
 
 
 def _name_of_step(step: tuple) -> str:

@@ -74,9 +74,14 @@ class SGD(Optimizer):
                     maximize=flag(h["maximize"], "maximize", "SGD"))
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
-        (s,) = self._buffers(p, 1)
-        d = _grad(g, p, group, s)
         mu, lr = group["momentum"], group["lr"]
+        views = self._views.get((p.shape, p.dtype, 1))
+        (s,) = views if views is not None else self._buffers(p, 1)
+        if not (mu or group["weight_decay"] or group["maximize"]):  # plain: p -= lr·g
+            np.multiply(g, -lr, out=s)
+            p += s
+            return
+        d = _grad(g, p, group, s)
         if mu:
             b = state.get("momentum_buffer")
             if b is None:
