@@ -2,7 +2,8 @@
 
     python benchmarks/run.py [--quick] [--json out.json] [--only W1,W2,...]
 
-W1  one epoch of the tutorial's experiment (seed_epoch.py), float64 and float32
+W1  one epoch of the tutorial's experiment (seed_epoch.py), float64 and float32; also the
+    numpy step rewritten with preallocated buffers
 W2  per-op overhead: a chain of 100 ops (add, mul, tanh), forward + backward (overhead.py)
 W3  one SGD step of an MLP [784, 1024, 1024, 10], float32, beside its GEMMs alone (mlp.py)
 W4  peak RSS growth over one W1 epoch (a fresh process each), memory of one forward graph
@@ -145,12 +146,16 @@ def w1(quick: bool) -> list[dict]:
         seed_epoch.check_parity(dtype)
         t, n = seed_epoch.make("tinygrad_reg", dtype), seed_epoch.make("numpy", dtype)
         j = seed_epoch.make("jit", dtype)
-        res = interleave({"tinygrad_reg": t.epoch, "numpy": n.epoch, "jit": j.epoch},
+        pre = seed_epoch.make("numpy_prealloc", dtype)
+        res = interleave({"tinygrad_reg": t.epoch, "numpy": n.epoch, "jit": j.epoch,
+                          "numpy_prealloc": pre.epoch},
                          repeats=5 if quick else 25, warmup=1 if quick else 3)
         rows.append({"workload": f"W1 seed epoch {name}", "unit": "ms", "scale": 1e3,
                      "target": 1.15 if dtype is np.float64 else 1.30, **_pair(res),
                      "jit": res["jit"], "jit_ratio": paired(res, "jit", "numpy"),
-                     "jit_target": 1.00 if dtype is np.float64 else 0.95})
+                     "jit_target": 1.00 if dtype is np.float64 else 0.95,
+                     "prealloc": res["numpy_prealloc"],
+                     "prealloc_ratio": paired(res, "numpy_prealloc", "numpy")})
     return rows
 
 
@@ -346,6 +351,9 @@ def print_table(rows: list[dict]) -> None:
             ratio = r.get("jit_ratio", jt["median"] / np_["median"])
             print(f"{'  jitted (tg.jit)':42} {fmt(jt, scale, unit):>28} {'':>28} "
                   f"{ratio:>6.2f}x  {goal}")
+        if "prealloc" in r:
+            print(f"{'  numpy, preallocated buffers':42} {fmt(r['prealloc'], scale, unit):>28} "
+                  f"{'':>28} {r['prealloc_ratio']:>6.2f}x")
         if "anomaly" in r:
             an = r["anomaly"]
             print(f"{'  inside tg.detect_anomaly()':42} {fmt(an, scale, unit):>28} {'':>28} "

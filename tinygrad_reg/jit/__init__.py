@@ -7,16 +7,18 @@ backward op, the engine's sums and copies of gradients, each optimizer update, e
 write and each random draw. The two traces are compared: where they agree, every array a
 kernel reads is accounted for — an input of ``fn``, the output (or a saved array) of an
 earlier kernel, a parameter or state array read in place, or a constant equal in both — and
-the third call onward *replays* the kernels on those arrays: numpy calls in a flat loop, no
-Tensors, no graph, no Python of ``fn``. Where they disagree, the op whose inputs or
-attributes changed is named in an error (a constant computed from data in Python, a value
-that Python control flow depends on).
+the third call onward *replays* the kernels on those arrays: one generated function of numpy
+calls (:mod:`.codegen`; ``step.code`` shows it), the common ops written into buffers reused
+from call to call, no Tensors, no graph, no Python of ``fn``. Where they disagree, the op
+whose inputs or attributes changed is named in an error (a constant computed from data in
+Python, a value that Python control flow depends on).
 
 What a replay does as eager code would: parameters and optimizer state are updated in place,
 random draws come from the same generator stream (so a jitted run with the same seed is
 bitwise equal to the eager one), and each leaf's ``.grad`` is left as backward left it.
 ``fn`` returns a Tensor or a tuple of Tensors; a replay returns new Tensors holding the
-results (without a graph). ``check=N`` runs the first N replays against eager runs from the
+results (without a graph), in fresh arrays, as are the ``.grad`` arrays: nothing a caller
+holds is overwritten by the next replay. ``check=N`` runs the first N replays against eager runs from the
 same state and raises on any difference.
 
 Inside ``tg.detect_anomaly()`` a jitted function runs eagerly (every op is checked). A plan
