@@ -43,7 +43,7 @@ def lowered(cls, ins, attrs=None):
         assert low is not None, f"{cls.__name__} was not lowered"
         ns = {name: getattr(np, name) for name in ("add", "subtract", "multiply",
                                                     "true_divide", "negative", "tanh",
-                                                    "maximum", "greater", "matmul")}
+                                                    "maximum", "greater", "matmul", "dot")}
         fmt = {f"i{k}": f"i{k}" for k in range(len(ins))}
         for k, a in enumerate(ins):
             ns[f"i{k}"] = a
@@ -268,12 +268,12 @@ def test_kernels_are_placed_next_to_their_first_reader():
     for _ in range(3):
         jitted(tg.ones(3, 6))
     lines = [ln.strip() for ln in jitted.code.splitlines() if not ln.strip().startswith("#")]
-    weight = next(ln for ln in lines if ln.startswith("matmul(s0, ")).split(", ")[1][:-2]  # cN
+    weight = next(ln for ln in lines if ln.startswith("dot(s0, ")).split(", ")[1][:-2]  # cN
     lam_w = next(i for i, ln in enumerate(lines) if ln.startswith("multiply(")
                  and f", {weight}, out=" in ln)
     relu_backward = next(i for i, ln in enumerate(lines) if ln.startswith("greater("))
     assert lam_w > relu_backward  # the trace ran it before ReLU's backward
-    assert lines[lam_w + 1].startswith("matmul(")  # just before the product it is added to
+    assert lines[lam_w + 1].startswith("dot(")  # just before the product it is added to
 
 
 def test_the_replay_shown_in_the_docs_is_what_code_prints():

@@ -18,8 +18,8 @@ random draws come from the same generator stream (so a jitted run with the same 
 bitwise equal to the eager one), and each leaf's ``.grad`` is left as backward left it.
 ``fn`` returns a Tensor or a tuple of Tensors; a replay returns new Tensors holding the
 results (without a graph), in fresh arrays, as are the ``.grad`` arrays: nothing a caller
-holds is overwritten by the next replay. ``check=N`` runs the first N replays against eager runs from the
-same state and raises on any difference.
+holds is overwritten by the next replay. ``check=N`` runs the first N replays against eager
+runs from the same state and raises on any difference.
 
 Inside ``tg.detect_anomaly()`` a jitted function runs eagerly (every op is checked). A plan
 may be replayed from several threads at once.

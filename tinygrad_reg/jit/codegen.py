@@ -99,9 +99,10 @@ def _tanh_backward(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
 @_lowers(Linear)
 def _linear(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
     # forward: np.matmul(x, w.T), then += b when b has the product's dtype
-    if np.result_type(ins[0], ins[1]) != out.dtype:
+    if np.result_type(ins[0], ins[1]) != out.dtype or not out.flags.c_contiguous:
         return None
-    lines = ["matmul({i0}, {i1}.T, out={o})"]
+    product = "dot" if ins[0].ndim == 2 else "matmul"  # as the forward chooses
+    lines = [product + "({i0}, {i1}.T, out={o})"]
     if len(ins) == 3:
         if ins[2].dtype != out.dtype:
             return None
@@ -113,6 +114,8 @@ def _linear(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
 def _matmul(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
     if out.ndim == 0 or np.result_type(*ins) != out.dtype:  # vector @ vector: a scalar
         return None
+    if ins[0].ndim == 2 and ins[1].ndim == 2:  # as the forward chooses
+        return Lowered(("dot({i0}, {i1}, out={o})",)) if out.flags.c_contiguous else None
     return Lowered(("matmul({i0}, {i1}, out={o})",))
 
 

@@ -244,7 +244,7 @@ class _Plan:
         ns: dict[str, Any] = {"ndarray": np.ndarray, "asarray": np.asarray,
                               "empty": np.empty, "Stub": _Stub}
         for f in ("add", "subtract", "multiply", "true_divide", "negative", "tanh",
-                  "maximum", "greater", "matmul"):
+                  "maximum", "greater", "matmul", "dot"):
             ns[f] = getattr(np, f)
         names: dict[int, str] = {}
 

@@ -23,6 +23,10 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
+        if a.ndim == 2 and b.ndim == 2:
+            # the same product as np.matmul, with less dispatch (np.dot goes to BLAS directly;
+            # np.matmul takes ~1 µs more, and 4x as long for an outer product, k = 1)
+            return np.dot(a, b)
         return np.matmul(a, b)
 
     @staticmethod
@@ -68,7 +72,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, w, b=None):
         ctx.save_for_backward(x, w)
-        out = np.matmul(x, w.T)
+        out = np.dot(x, w.T) if x.ndim == 2 else np.matmul(x, w.T)  # (np.dot: see MatMul)
         if b is not None:
             if b.dtype == out.dtype:
                 out += b
