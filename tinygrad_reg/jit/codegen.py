@@ -149,12 +149,15 @@ def _transpose(ins: list, out: np.ndarray, attrs: dict) -> Lowered:
 _VIEW_RULES = {Transpose.forward}
 
 
-# the engine's kernels (recorded functions, not ops)
-_FN_RULES: dict[Any, Callable[[list, Any], Lowered | None]] = {
-    np.add: lambda ins, out: Lowered(("add({i0}, {i1}, out={o})",), inplace=(0, 1)),  # a sum
-}
-INPLACE = {_iadd: "add({i0}, {i1}, out={i0})"}  # a gradient added into a pending sum
+# the engine's kernels (recorded functions, not ops), compared by identity
+_SUM = Lowered(("add({i0}, {i1}, out={o})",), inplace=(0, 1))  # np.add: a sum of gradients
+_ACCUMULATE = Lowered(("add({i0}, {i1}, out={i0})",))  # _iadd: added into a pending sum
 _PURE_FNS = (np.add, _iadd, np.copy)  # engine kernels: they keep no reference to an input
+
+
+def is_inplace(fn: Any) -> bool:
+    """Whether a recorded function kernel is the engine's in-place accumulation."""
+    return fn is _iadd
 
 
 def lower(step: tuple, ins: list, out: Any) -> Lowered | None:
@@ -174,14 +177,13 @@ def lower(step: tuple, ins: list, out: Any) -> Lowered | None:
             return None
         return rule(ins, out, step[3])
     fn = step[1]
-    if fn in INPLACE:
-        return Lowered((INPLACE[fn],))
-    rule = _FN_RULES.get(fn) if not isinstance(fn, np.ndarray) else None
-    if rule is None or not isinstance(out, np.ndarray) or out.base is not None:
+    if fn is _iadd:
+        return _ACCUMULATE
+    if fn is not np.add or not isinstance(out, np.ndarray) or out.base is not None:
         return None
     if not (out.flags.c_contiguous or out.flags.f_contiguous):
         return None
-    return rule(ins, out)
+    return _SUM
 
 
 def is_pure(fn: Any) -> bool:
@@ -197,4 +199,4 @@ def layout(a: np.ndarray) -> tuple:
     return (a.shape, a.dtype, order)
 
 
-__all__ = ["Lowered", "lower", "is_pure", "layout"]
+__all__ = ["Lowered", "lower", "is_pure", "is_inplace", "layout"]

@@ -319,7 +319,7 @@ class _Plan:
                 fmt.update({f"c{n}": const(c) for n, c in enumerate(low.consts)})
                 if low.view:
                     fmt["o"] = f"s{out_slot}"
-                elif out_slot is not None and not (not is_op and step[1] in codegen.INPLACE):
+                elif out_slot is not None and (is_op or not codegen.is_inplace(step[1])):
                     if out_slot in escape:  # a fresh array, as eager mode gives
                         o = fmt["o"] = f"s{out_slot}"
                         shape, dtype, order = codegen.layout(out_b)
@@ -430,8 +430,9 @@ def _schedule(steps: list[tuple], lows: list) -> list[int]:
     never move past a recorded function other than the engine's out-of-place sums and
     copies (an optimizer update, an in-place write, a random draw may change what they
     read), so every kernel reads the same values as in the trace's order."""
-    def barrier(step: tuple) -> bool:
-        return step[0] == "fn" and not any(step[1] is f for f in (np.add, np.copy))
+    def barrier(step: tuple) -> bool:  # a kernel that may write what others read
+        return step[0] == "fn" and (not codegen.is_pure(step[1]) or
+                                    codegen.is_inplace(step[1]))
 
     first_reader: dict[int, int] = {}
     for i, step in enumerate(steps):
@@ -463,7 +464,7 @@ def _schedule(steps: list[tuple], lows: list) -> list[int]:
                 place(j)
         reader = first_reader.get(out_slot) if out_slot is not None else None
         if low is not None and reader is not None and not barrier(steps[reader]) and \
-                out_slot not in pending and (step[0] == "op" or step[1] is np.add):
+                out_slot not in pending and not barrier(step):
             pending[out_slot] = i
         else:
             order.append(i)
