@@ -202,26 +202,26 @@ def _draw_mask(generator: Any, shape: tuple, keep: float) -> np.ndarray:
 
 
 _LITTLE = sys.byteorder == "little"
-_THRESHOLDS: dict[tuple, int] = {}
 
 
 def _keep_threshold(keep: float) -> int:
     """T such that, for every 24-bit integer k, the float32 uniform k·2⁻²⁴ that numpy makes
     of it satisfies ``uniform < keep`` (as numpy compares a float32 array with ``keep``)
     exactly when k < T. The comparison is monotone in k, so T is found by bisection."""
-    key = (type(keep), keep)
-    t = _THRESHOLDS.get(key)
-    if t is None:
-        lo, hi = 0, 1 << 24
-        scale = np.float32(2.0 ** -24)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if (np.array([mid], dtype=np.float32) * scale < keep)[0]:
-                lo = mid + 1
-            else:
-                hi = mid
-        t = _THRESHOLDS[key] = lo
-    return t
+    return _threshold(type(keep), keep)
+
+
+@functools.lru_cache(maxsize=256)
+def _threshold(kind: type, keep: float) -> int:  # (the type is part of the key: see above)
+    lo, hi = 0, 1 << 24
+    scale = np.float32(2.0 ** -24)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if (np.array([mid], dtype=np.float32) * scale < keep)[0]:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 def _mask_from_bits(gen: np.random.Generator, shape: tuple, keep: float) -> np.ndarray | None:
@@ -233,7 +233,8 @@ def _mask_from_bits(gen: np.random.Generator, shape: tuple, keep: float) -> np.n
     outputs viewed as 32-bit words, T from :func:`_keep_threshold`: one comparison of
     integers instead of a conversion to floats and a comparison (twice as fast), and the
     generator ends in the same state. Applies to PCG64 with no 32-bit half pending and an
-    even number of units; otherwise the caller draws floats."""
+    even number of units; otherwise the caller draws floats. (Like any draw from one
+    generator shared by threads, the order of draws between threads is not defined.)"""
     bits = gen.bit_generator
     n = math.prod(shape)
     if type(bits) is not np.random.PCG64 or n % 2 or not n or not _LITTLE:
