@@ -211,20 +211,45 @@ def test_code_shows_the_replay():
 
 
 def test_a_view_keeps_its_buffer_alive():
-    # h's last direct reader is the transpose; its view v is read after two more products of
-    # h's shape, which must not be written into h's buffer
+    # h's last direct reader makes a view of it (a reshape, which stays where the trace ran
+    # it); the view is read after two more products of h's shape, which must not be written
+    # into h's buffer
     def f(x):
         h = x * 2.0
-        v = h.T
+        v = h.reshape(9)
         a = x + 1.0
         b = a * 3.0
-        return v * b
+        return v * b.reshape(9)
 
     step = tg.jit(f)
     for k in range(4):
         x = tg.tensor(np.arange(9.0).reshape(3, 3) + k)
         assert np.array_equal(step(x).numpy(), f(x).numpy())
     assert step.replays == 2
+
+
+def test_what_a_recorded_function_reads_is_never_a_buffer():
+    # a kernel other than the engine's may keep what it reads (here: a log of the arrays);
+    # each replay must hand it a new array, not a buffer the next replay overwrites
+    from tinygrad_reg.autograd import modes
+
+    log = []
+
+    def keep(arr):
+        log.append(arr)
+
+    def f(x):
+        h = x * 2.0
+        if modes.mode() & modes.TRACE:
+            modes.record(keep, (h._data,), None, "log")
+        keep(h._data)
+        return h + 1.0
+
+    step = tg.jit(f)
+    for k in range(4):
+        step(tg.tensor([float(k), 1.0]))
+    kept = [a.tolist() for a in log[-2:]]  # the two replays
+    assert kept == [[4.0, 2.0], [6.0, 2.0]]
 
 
 def test_kernels_never_move_past_a_write_to_what_they_read():

@@ -255,20 +255,8 @@ class _Plan:
                 ns[name] = v
             return name
 
-        # what leaves a replay: results, leaves' .grad, whatever a non-engine kernel reads;
-        # and the array a view of any of those belongs to
-        escape = {v for kind, v in self.outputs if kind == "slot"}
-        escape.update(i for _, i in self.grads if i is not None)
-        for step in self.steps:
-            if step[0] == "fn" and not codegen.is_pure(step[1]):
-                escape.update(v for s, v in step[2] if s)
         owner = {id(a): s for s, a in arrays.items() if isinstance(a, np.ndarray)}
-        for s in list(escape):
-            a = arrays.get(s)
-            base = getattr(a, "base", None)
-            if base is not None and id(base) in owner:
-                escape.add(owner[id(base)])
-
+        escape = self._escaping(arrays, owner)
         lows = []
         for step in self.steps:
             out_slot = step[5] if step[0] == "op" else step[3]
@@ -278,22 +266,7 @@ class _Plan:
         steps = [self.steps[i] for i in order]
         lows = [lows[i] for i in order]
 
-        # the last step that reads each slot; an array a view of which is read later lives
-        # as long as the view (buffers are shared by slots whose lives do not overlap)
-        last: dict[int, int] = {}
-        for k, step in enumerate(steps):
-            for s, v in step[2]:
-                if s:
-                    last[v] = k
-            if step[0] == "op":
-                for _, i in step[4]:
-                    last[i] = k
-        for s, a in arrays.items():
-            base = getattr(a, "base", None)
-            if base is not None and id(base) in owner and s in last:
-                b = owner[id(base)]
-                last[b] = max(last.get(b, -1), last[s])
-
+        last = _last_reads(steps, arrays, owner)
         layouts: list[tuple] = []  # of the buffers b0, b1, ...
         free: dict[tuple, list[str]] = {}  # layout -> buffers no live slot holds
         holder: dict[int, str] = {}  # slot -> the buffer holding it
@@ -385,6 +358,22 @@ class _Plan:
         self._replay = ns["replay"]
         self._local = threading.local()
 
+    def _escaping(self, arrays: dict[int, Any], owner: dict[int, int]) -> set[int]:
+        """The slots whose arrays leave a replay, so never live in a buffer: the results,
+        the leaves' .grad, whatever a recorded function other than the engine's reads (an
+        optimizer update or a user's in-place write may keep it), and the array that a view
+        of any of those belongs to."""
+        escape = {v for kind, v in self.outputs if kind == "slot"}
+        escape.update(i for _, i in self.grads if i is not None)
+        for step in self.steps:
+            if step[0] == "fn" and not codegen.is_pure(step[1]):
+                escape.update(v for s, v in step[2] if s)
+        for s in list(escape):
+            base = getattr(arrays.get(s), "base", None)
+            if base is not None and id(base) in owner:
+                escape.add(owner[id(base)])
+        return escape
+
     def _buffers(self) -> list[np.ndarray]:
         """This thread's buffers (allocated on its first replay)."""
         bufs = getattr(self._local, "bufs", None)
@@ -413,6 +402,23 @@ class _Plan:
                 t.grad = wrap(values[n])
                 n += 1
         return tuple(results) if self.tuple_out else results[0]
+
+
+def _last_reads(steps: list[tuple], arrays: dict[int, Any],
+                owner: dict[int, int]) -> dict[int, int]:
+    """For each slot, the index of the last step that reads it; an array a view of which is
+    read later lives as long as the view (buffers are shared by slots whose lives do not
+    overlap)."""
+    last: dict[int, int] = {}
+    for k, step in enumerate(steps):
+        for v in _reads(step):
+            last[v] = k
+    for s, a in arrays.items():
+        base = getattr(a, "base", None)
+        if base is not None and id(base) in owner and s in last:
+            b = owner[id(base)]
+            last[b] = max(last.get(b, -1), last[s])
+    return last
 
 
 def _reads(step: tuple) -> set[int]:
