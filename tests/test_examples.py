@@ -51,6 +51,16 @@ def test_every_example_has_a_smoke_test() -> None:
     assert scripts <= tested, f"examples without a smoke test: {sorted(scripts - tested)}"
 
 
+def test_reproduce_article_jitted_gives_the_same_numbers(tmp_path: Path) -> None:
+    example = load("reproduce_article")
+    eager = example.main(["--quick", "--out", str(tmp_path / "eager")])
+    jitted = example.main(["--quick", "--jit", "--out", str(tmp_path / "jit")])
+    for name, model in eager["models"].items():
+        for key, value in model.items():
+            if key != "seconds":  # every loss, accuracy and curve, exactly
+                assert jitted["models"][name][key] == value, (name, key)
+
+
 def test_reproduce_article(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     summary = load("reproduce_article").main(["--quick", "--seeds", "2", "--out", str(tmp_path)])
     out = capsys.readouterr().out
