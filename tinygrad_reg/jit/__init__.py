@@ -46,7 +46,6 @@ from .plan import JitError, _Plan, _Recorder, _run_recorded
 __all__ = ["jit", "JitError"]
 
 
-
 # -- the decorator ---------------------------------------------------------------------------
 
 def _signature(args: tuple, fn: Callable) -> tuple:

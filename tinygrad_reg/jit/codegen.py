@@ -5,13 +5,16 @@ and copies, optimizer updates, random draws. Replaying it as a loop of closures 
 Python calls per step on top of the numpy call, and every forward allocates its result.
 Here the steps become the lines of one function whose locals are the slots (``s12``), and
 the common ops are *lowered*: written as the numpy calls their forward makes, into a buffer
-allocated once per thread (``add(s3, s7, out=s12)``) instead of a call of the forward.
+allocated once per thread (``add(s3, b1, out=b4)``) instead of a call of the forward. The
+plan (:mod:`.plan`) moves each lowered kernel next to its first reader and shares buffers
+between arrays whose lives do not overlap.
 
 A lowering computes exactly what the op's forward computes — the same ufuncs on the same
 operands in the same order, into an array of the same dtype, shape and memory order — so a
-replay stays bitwise equal to eager mode (tests/test_jit.py checks each lowering against its
-forward). Lowerings are looked up by the forward function itself, so a subclass that keeps
-its parent's forward (Dropout2d) shares the lowering, and one that overrides it does not.
+replay stays bitwise equal to eager mode (tests/test_jit_codegen.py checks each lowering
+against its forward). Lowerings are looked up by the forward function itself, so a subclass
+that keeps its parent's forward (Dropout2d) shares the lowering, and one that overrides it
+does not. Ops without a lowering (a user's Function among them) are called as they are.
 
 A buffer holds only an array that never leaves the replay: not a result of the function, not
 a leaf's ``.grad``, not read by an optimizer update or a user's in-place kernel (which might
