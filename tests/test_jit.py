@@ -320,3 +320,51 @@ def test_replays_from_several_threads_at_once():
         t.join()
     assert not errors
     assert all(np.array_equal(a, b) for a, b in results.values())
+
+
+@pytest.mark.parametrize("change", ["data", "to", "replace_parameter", "replace_child"])
+def test_replacing_what_the_replay_reads_in_place_traces_again(change):
+    # a replay reads parameters in place; one replaced after the trace would make it stale
+    def make():
+        tg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+        return model, (lambda x: (model(x) ** 2).sum())
+
+    (m1, f1), (m2, f2) = make(), make()
+    step = tg.jit(f2)
+    x = tg.ones(5, 3)
+    for _ in range(3):
+        assert step(x).item() == f1(x).item()
+    assert step.replays == 1
+    for m in (m1, m2):
+        tg.manual_seed(1)
+        if change == "data":
+            m[0].weight.data = np.full((4, 3), 0.5, np.float32)
+        elif change == "to":
+            m.to(np.float64)
+        elif change == "replace_parameter":
+            m[2].bias = nn.Parameter(np.array([3.0], np.float32))
+        else:
+            m[2] = nn.Linear(4, 1)
+    for _ in range(3):
+        x = x.to(m1[0].weight.dtype) if change == "to" else x
+        assert step(x).item() == f1(x).item()
+    assert step.traces == 4 and step.replays == 2
+
+
+def test_changing_parameters_in_place_keeps_replaying():
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+
+    def f(x):
+        return (model(x) ** 2).sum()
+
+    step = tg.jit(f)
+    x = tg.ones(5, 3)
+    for _ in range(3):
+        step(x)
+    with tg.no_grad():
+        model[0].weight *= 0.5  # in place, then assigned back to the same attribute
+    model.load_state_dict(model.state_dict())
+    assert step(x).item() == f(x).item()
+    assert step.traces == 2 and step.replays == 2

@@ -26,7 +26,9 @@ may be replayed from several threads at once.
 
 A call re-traces when the signature changes: the shapes, dtypes and ``requires_grad`` of the
 Tensor arguments, the values of number arguments, grad mode, and the train/eval flag of every
-module ``fn`` used (``cache_size`` signatures are kept, the least recently used dropped).
+module ``fn`` used (``cache_size`` signatures are kept, the least recently used dropped); and
+when what the replay reads in place was replaced since the trace: a module's parameter,
+buffer or child assigned anew, or a Tensor's array (``t.data = array``, ``model.to(dtype)``).
 """
 
 from __future__ import annotations
@@ -128,6 +130,9 @@ class jit:  # noqa: N801 - a decorator, spelled as tg.jit
             plan = e.plan
             if plan is None or tuple(map(_training, plan.modules)) == plan.training:
                 entry = e
+                if plan is not None and not plan.current():  # a parameter was replaced
+                    e.plan = None
+                    e.first = None
                 break
         if entry is None:
             entry = _Entry()

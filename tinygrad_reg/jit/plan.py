@@ -33,12 +33,16 @@ class _Recorder:
         self.kernels: list[tuple] = []
         self.modules: dict[int, Any] = {}
         self.leaves: dict[int, Tensor] = {}
+        self.inputs: dict[int, tuple] = {}  # leaf Tensors the ops read: (tensor, its array)
         self.produced: set[int] = set()  # arrays the recorded kernels made
 
     def op(self, cls: type, inputs: tuple, attrs: dict, out: np.ndarray, ctx: Any) -> None:
         for m in modes.scope():
             self.modules.setdefault(id(m), m)
         arrays = [t._data for t in inputs]
+        for t in inputs:
+            if t.grad_fn is None:
+                self.inputs.setdefault(id(t), (t, t._data))
         if ctx is _NO_CONTEXT:
             saved, extra, needs = (), {}, ()
         else:
@@ -205,6 +209,11 @@ class _Plan:
                                f"backward() set it, after opt.zero_grad() inside the function")
         self.modules = list(b.modules.values())
         self.training = tuple(m.training for m in self.modules)
+        # what a replay assumes still holds: each module's parameters, buffers and children
+        # are the ones traced, and each leaf Tensor read as a constant still holds the traced
+        # array (t.data = ..., model.to(dtype) and load-time replacements would make it stale)
+        self.structure = tuple(getattr(m, "_structure", 0) for m in self.modules)
+        self.guards = [(t, a) for t, a in b.inputs.values() if id(a) not in slot_b]
         self._generate(arrays)
 
     @staticmethod
@@ -357,6 +366,14 @@ class _Plan:
         exec(compile(self.source, "<tg.jit replay>", "exec"), ns)  # noqa: S102 - our own source
         self._replay = ns["replay"]
         self._local = threading.local()
+
+    def current(self) -> bool:
+        """Whether the modules and the Tensors the plan reads in place are still the ones the
+        trace saw (otherwise the step must be traced again)."""
+        for t, a in self.guards:
+            if t._data is not a:
+                return False
+        return tuple(getattr(m, "_structure", 0) for m in self.modules) == self.structure
 
     def _escaping(self, arrays: dict[int, Any], owner: dict[int, int]) -> set[int]:
         """The slots whose arrays leave a replay, so never live in a buffer: the results,

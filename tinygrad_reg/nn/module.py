@@ -67,6 +67,9 @@ class Module:
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "training", True)
+        # how often a parameter, buffer or sub-module was assigned, replaced or removed:
+        # tg.jit replays a step only while it is what the trace saw
+        object.__setattr__(self, "_structure", 0)
 
     # -- registration ------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -77,6 +80,10 @@ class Module:
         except KeyError:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before "
                                  f"assigning attributes in __init__") from None
+        if (isinstance(value, (Parameter, Module)) or name in params or name in modules or (
+                name in self.__dict__.get("_buffers", ()))) and (
+                value is not self.__dict__.get(name, self)):  # (m.w *= 2 assigns m.w again)
+            object.__setattr__(self, "_structure", self.__dict__.get("_structure", 0) + 1)
         if isinstance(value, Parameter):
             modules.pop(name, None)
             params[name] = value
@@ -102,6 +109,7 @@ class Module:
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
+        object.__setattr__(self, "_structure", self.__dict__.get("_structure", 0) + 1)
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         self._buffers.pop(name, None)
@@ -120,6 +128,7 @@ class Module:
             raise TypeError(f"register_buffer: expected a Tensor or None, got "
                             f"{type(tensor).__name__}")
         self._buffers[name] = tensor
+        object.__setattr__(self, "_structure", self.__dict__.get("_structure", 0) + 1)
         if persistent:
             self._non_persistent.discard(name)
         else:
@@ -372,6 +381,7 @@ class ModuleList(Module):
         for k in list(self._modules):
             object.__delattr__(self, k)
         self._modules.clear()
+        object.__setattr__(self, "_structure", self._structure + 1)
         for i, m in enumerate(items):
             setattr(self, str(i), m)
 
