@@ -322,12 +322,15 @@ def test_replays_from_several_threads_at_once():
     assert all(np.array_equal(a, b) for a, b in results.values())
 
 
-@pytest.mark.parametrize("change", ["data", "to", "replace_parameter", "replace_child"])
+@pytest.mark.parametrize("change", ["data", "to", "replace_parameter", "replace_child",
+                                    "dropout_rate"])
 def test_replacing_what_the_replay_reads_in_place_traces_again(change):
     # a replay reads parameters in place; one replaced after the trace would make it stale
     def make():
         tg.manual_seed(0)
-        model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+        gen = np.random.default_rng(7)  # each model its own dropout stream
+        model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Dropout(p=0.0, generator=gen),
+                              nn.Linear(4, 1))
         return model, (lambda x: (model(x) ** 2).sum())
 
     (m1, f1), (m2, f2) = make(), make()
@@ -343,9 +346,11 @@ def test_replacing_what_the_replay_reads_in_place_traces_again(change):
         elif change == "to":
             m.to(np.float64)
         elif change == "replace_parameter":
-            m[2].bias = nn.Parameter(np.array([3.0], np.float32))
+            m[3].bias = nn.Parameter(np.array([3.0], np.float32))
+        elif change == "dropout_rate":
+            m[2].p = 0.5
         else:
-            m[2] = nn.Linear(4, 1)
+            m[3] = nn.Linear(4, 1)
     for _ in range(3):
         x = x.to(m1[0].weight.dtype) if change == "to" else x
         assert step(x).item() == f1(x).item()
@@ -368,3 +373,36 @@ def test_changing_parameters_in_place_keeps_replaying():
     model.load_state_dict(model.state_dict())
     assert step(x).item() == f(x).item()
     assert step.traces == 2 and step.replays == 2
+
+
+def test_a_loop_that_replaces_attributes_every_call_warns():
+    lin = nn.Linear(2, 1)
+    step = tg.jit(lambda x: lin(x).sum())
+    x = tg.ones(3, 2)
+    with pytest.warns(RuntimeWarning, match="traced again 3 times"):
+        for k in range(12):
+            lin.note = f"step {k}"  # a new object on the module before every call
+            assert step(x).item() == lin(x).sum().item()
+    assert step.replays == 0
+
+
+def test_a_module_that_ran_no_op_is_still_watched():
+    # traced with the dropout in eval mode (it runs no op); switched to training afterwards,
+    # the replay must not keep skipping it
+    def make():
+        gen = np.random.default_rng(3)
+        tg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 4), nn.Dropout(p=0.5, generator=gen))
+        model[1].eval()
+        return model, (lambda x: model(x).sum())
+
+    (m1, f1), (m2, f2) = make(), make()
+    step = tg.jit(f2)
+    x = tg.ones(5, 3)
+    for _ in range(3):
+        assert step(x).item() == f1(x).item()
+    m1[1].train()
+    m2[1].train()
+    for _ in range(3):
+        assert step(x).item() == f1(x).item()
+    assert step.traces == 4

@@ -27,14 +27,16 @@ may be replayed from several threads at once.
 A call re-traces when the signature changes: the shapes, dtypes and ``requires_grad`` of the
 Tensor arguments, the values of number arguments, grad mode, and the train/eval flag of every
 module ``fn`` used (``cache_size`` signatures are kept, the least recently used dropped); and
-when what the replay reads in place was replaced since the trace: a module's parameter,
-buffer or child assigned anew, or a Tensor's array (``t.data = array``, ``model.to(dtype)``).
+when what the replay reads in place was replaced since the trace: any attribute of a module
+it used assigned anew (a parameter, buffer or child, or a setting such as a dropout rate),
+or a Tensor's array (``t.data = array``, ``model.to(dtype)``).
 """
 
 from __future__ import annotations
 
 import functools
 import operator
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -104,6 +106,7 @@ class jit:  # noqa: N801 - a decorator, spelled as tg.jit
         self.traced_outputs: Any = None  # the last trace's outputs, graph attached (to draw)
         self.traces = 0
         self._plan: _Plan | None = None  # the plan built or replayed last
+        self._stale = 0  # plans dropped as stale since the last replay
         self.replays = 0
         if fn is not None:
             functools.update_wrapper(self, fn)
@@ -133,6 +136,15 @@ class jit:  # noqa: N801 - a decorator, spelled as tg.jit
                 if plan is not None and not plan.current():  # a parameter was replaced
                     e.plan = None
                     e.first = None
+                    self._stale += 1
+                    if self._stale == 3:
+                        warnings.warn(
+                            f"jit({getattr(self.fn, '__name__', 'fn')}): traced again 3 times "
+                            f"because a module attribute or a Tensor's array it reads was "
+                            f"assigned anew between calls; a step that replaces them on every "
+                            f"call runs slower jitted than eager (change values in place, "
+                            f"or keep such attributes off the modules)", RuntimeWarning,
+                            stacklevel=2)
                 break
         if entry is None:
             entry = _Entry()
@@ -142,6 +154,7 @@ class jit:  # noqa: N801 - a decorator, spelled as tg.jit
                 entry.checks_left -= 1
                 return self._checked(entry.plan, args)
             self.replays += 1
+            self._stale = 0
             self._plan = entry.plan
             return entry.plan.run(args)
         rec, out = _run_recorded(self.fn, args)

@@ -59,6 +59,11 @@ class _Recorder:
         if out is not None:
             self.produced.add(id(out))
 
+    def module(self, m: Any) -> None:
+        """A module was called (whether or not it ran an op: a dropout in eval mode runs
+        none, and its train/eval flag still decides what a replay must do)."""
+        self.modules.setdefault(id(m), m)
+
     def leaf_grad(self, t: Tensor, previous: np.ndarray | None = None) -> None:
         if previous is not None and id(previous) not in self.produced:
             raise JitError(f"jit: backward adds to the .grad (shape {t.shape}) left by an "

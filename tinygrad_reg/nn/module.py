@@ -23,6 +23,7 @@ from ..autograd.modes import mode as _mode
 from ..autograd.modes import reset_scope as _reset_scope
 from ..autograd.modes import scope as _scope
 from ..autograd.modes import set_scope as _set_scope
+from ..autograd.modes import tracer as _tracer
 
 
 class Parameter(Tensor):
@@ -67,8 +68,9 @@ class Module:
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "training", True)
-        # how often a parameter, buffer or sub-module was assigned, replaced or removed:
-        # tg.jit replays a step only while it is what the trace saw
+        # how often an attribute (a parameter, buffer, sub-module, or a setting such as a
+        # dropout rate) was assigned anew or removed: tg.jit replays a step only while this is
+        # what its trace saw
         object.__setattr__(self, "_structure", 0)
 
     # -- registration ------------------------------------------------------------------
@@ -80,9 +82,7 @@ class Module:
         except KeyError:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before "
                                  f"assigning attributes in __init__") from None
-        if (isinstance(value, (Parameter, Module)) or name in params or name in modules or (
-                name in self.__dict__.get("_buffers", ()))) and (
-                value is not self.__dict__.get(name, self)):  # (m.w *= 2 assigns m.w again)
+        if value is not self.__dict__.get(name, self):  # (m.w *= 2 assigns m.w again)
             object.__setattr__(self, "_structure", self.__dict__.get("_structure", 0) + 1)
         if isinstance(value, Parameter):
             modules.pop(name, None)
@@ -140,8 +140,13 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # What autograd.module_scope does, inlined: this runs for every layer of every step.
-        if not _mode() & (_GRAD | _TRACE):  # nothing is recorded, so no scope to record
+        flags = _mode()
+        if not flags & (_GRAD | _TRACE):  # nothing is recorded, so no scope to record
             return self.forward(*args, **kwargs)
+        if flags & _TRACE:  # a tracer (tg.jit) notes every module called, op or not
+            hook = getattr(_tracer(), "module", None)
+            if hook is not None:
+                hook(self)
         token = _set_scope(_scope() + (self,))
         try:
             return self.forward(*args, **kwargs)
