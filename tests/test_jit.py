@@ -406,3 +406,41 @@ def test_a_module_that_ran_no_op_is_still_watched():
     for _ in range(3):
         assert step(x).item() == f1(x).item()
     assert step.traces == 4
+
+
+@pytest.mark.parametrize("change", ["freeze", "add_group", "load_state"])
+def test_optimizer_and_requires_grad_changes_trace_again(change):
+    def make():
+        tg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+        opt = tg.optim.SGD(model[2].parameters(), lr=0.1, momentum=0.9)
+
+        def step(x):
+            model.zero_grad()  # (every parameter: some are not the optimizer's at first)
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        return model, opt, step
+
+    (m1, o1, s1), (m2, o2, s2) = make(), make()
+    jitted = tg.jit(s2)
+    x = tg.ones(5, 3)
+    for _ in range(3):
+        assert jitted(x).item() == s1(x).item()
+    saved = [o.state_dict() for o in (o1, o2)]
+    for _ in range(2):
+        s1(x)
+        jitted(x)
+    for (m, o), sd in zip(((m1, o1), (m2, o2)), saved):
+        if change == "freeze":
+            m[2].weight.requires_grad = False
+        elif change == "add_group":
+            o.add_param_group({"params": m[0].parameters(), "lr": 0.05})
+        else:
+            o.load_state_dict(sd)  # back to the momentum of three steps ago
+    for _ in range(4):
+        assert jitted(x).item() == s1(x).item()
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        assert p.numpy().tobytes() == q.numpy().tobytes()
+    assert jitted.traces == 4

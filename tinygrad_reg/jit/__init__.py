@@ -27,9 +27,10 @@ may be replayed from several threads at once.
 A call re-traces when the signature changes: the shapes, dtypes and ``requires_grad`` of the
 Tensor arguments, the values of number arguments, grad mode, and the train/eval flag of every
 module ``fn`` used (``cache_size`` signatures are kept, the least recently used dropped); and
-when what the replay reads in place was replaced since the trace: any attribute of a module
-it used assigned anew (a parameter, buffer or child, or a setting such as a dropout rate),
-or a Tensor's array (``t.data = array``, ``model.to(dtype)``).
+when what the replay relies on was replaced since the trace: any attribute of a module it
+called assigned anew (a parameter, buffer or child, or a setting such as a dropout rate), a
+Tensor's array (``t.data = array``, ``model.to(dtype)``) or ``requires_grad``, an
+optimizer's groups (``add_param_group``) or state (``load_state_dict``).
 """
 
 from __future__ import annotations

@@ -34,15 +34,16 @@ class _Recorder:
         self.modules: dict[int, Any] = {}
         self.leaves: dict[int, Tensor] = {}
         self.inputs: dict[int, tuple] = {}  # leaf Tensors the ops read: (tensor, its array)
+        self.watched: dict[int, Any] = {}  # modules and optimizers (see watch())
         self.produced: set[int] = set()  # arrays the recorded kernels made
 
     def op(self, cls: type, inputs: tuple, attrs: dict, out: np.ndarray, ctx: Any) -> None:
         for m in modes.scope():
-            self.modules.setdefault(id(m), m)
+            self.watch(m)
         arrays = [t._data for t in inputs]
         for t in inputs:
             if t.grad_fn is None:
-                self.inputs.setdefault(id(t), (t, t._data))
+                self.inputs.setdefault(id(t), (t, t._data, t.requires_grad))
         if ctx is _NO_CONTEXT:
             saved, extra, needs = (), {}, ()
         else:
@@ -59,10 +60,13 @@ class _Recorder:
         if out is not None:
             self.produced.add(id(out))
 
-    def module(self, m: Any) -> None:
+    def watch(self, obj: Any) -> None:
         """A module was called (whether or not it ran an op: a dropout in eval mode runs
-        none, and its train/eval flag still decides what a replay must do)."""
-        self.modules.setdefault(id(m), m)
+        none, and its train/eval flag still decides what a replay must do), or an optimizer
+        stepped: a replay holds only while their ``_structure`` counts stay as traced."""
+        self.watched.setdefault(id(obj), obj)
+        if hasattr(obj, "training"):
+            self.modules.setdefault(id(obj), obj)
 
     def leaf_grad(self, t: Tensor, previous: np.ndarray | None = None) -> None:
         if previous is not None and id(previous) not in self.produced:
@@ -217,8 +221,9 @@ class _Plan:
         # what a replay assumes still holds: each module's parameters, buffers and children
         # are the ones traced, and each leaf Tensor read as a constant still holds the traced
         # array (t.data = ..., model.to(dtype) and load-time replacements would make it stale)
-        self.structure = tuple(getattr(m, "_structure", 0) for m in self.modules)
-        self.guards = [(t, a) for t, a in b.inputs.values() if id(a) not in slot_b]
+        self.watched = list(b.watched.values())
+        self.structure = tuple(getattr(w, "_structure", 0) for w in self.watched)
+        self.guards = [g for g in b.inputs.values() if id(g[1]) not in slot_b]
         self._generate(arrays)
 
     @staticmethod
@@ -373,12 +378,13 @@ class _Plan:
         self._local = threading.local()
 
     def current(self) -> bool:
-        """Whether the modules and the Tensors the plan reads in place are still the ones the
-        trace saw (otherwise the step must be traced again)."""
-        for t, a in self.guards:
-            if t._data is not a:
+        """Whether the modules, the optimizers and the Tensors the plan reads in place are
+        still as the trace saw them (the same arrays, the same requires_grad, no attribute,
+        group or state replaced); otherwise the step must be traced again."""
+        for t, a, requires_grad in self.guards:
+            if t._data is not a or t.requires_grad != requires_grad:
                 return False
-        return tuple(getattr(m, "_structure", 0) for m in self.modules) == self.structure
+        return tuple(getattr(w, "_structure", 0) for w in self.watched) == self.structure
 
     def _escaping(self, arrays: dict[int, Any], owner: dict[int, int]) -> set[int]:
         """The slots whose arrays leave a replay, so never live in a buffer: the results,

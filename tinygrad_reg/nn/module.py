@@ -143,10 +143,10 @@ class Module:
         flags = _mode()
         if not flags & (_GRAD | _TRACE):  # nothing is recorded, so no scope to record
             return self.forward(*args, **kwargs)
-        if flags & _TRACE:  # a tracer (tg.jit) notes every module called, op or not
-            hook = getattr(_tracer(), "module", None)
-            if hook is not None:
-                hook(self)
+        if flags & _TRACE:  # a tracer (tg.jit) watches every module called, op or not
+            watch = getattr(_tracer(), "watch", None)
+            if watch is not None:
+                watch(self)
         token = _set_scope(_scope() + (self,))
         try:
             return self.forward(*args, **kwargs)
