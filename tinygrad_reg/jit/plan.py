@@ -6,6 +6,7 @@ is written.
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +18,8 @@ from ..autograd import modes
 from ..autograd.function import _NO_CONTEXT, wrap
 from ..autograd.modes import same
 from . import codegen
+
+_structure = operator.attrgetter("_structure")  # of a Module or an Optimizer
 
 
 class JitError(RuntimeError):
@@ -222,7 +225,7 @@ class _Plan:
         # are the ones traced, and each leaf Tensor read as a constant still holds the traced
         # array (t.data = ..., model.to(dtype) and load-time replacements would make it stale)
         self.watched = list(b.watched.values())
-        self.structure = tuple(getattr(w, "_structure", 0) for w in self.watched)
+        self.structure = tuple(map(_structure, self.watched))
         self.guards = [g for g in b.inputs.values() if id(g[1]) not in slot_b]
         self._generate(arrays)
 
@@ -384,7 +387,7 @@ class _Plan:
         for t, a, requires_grad in self.guards:
             if t._data is not a or t.requires_grad != requires_grad:
                 return False
-        return tuple(getattr(w, "_structure", 0) for w in self.watched) == self.structure
+        return tuple(map(_structure, self.watched)) == self.structure
 
     def _escaping(self, arrays: dict[int, Any], owner: dict[int, int]) -> set[int]:
         """The slots whose arrays leave a replay, so never live in a buffer: the results,
