@@ -43,7 +43,9 @@ def lowered(cls, ins, attrs=None):
         assert low is not None, f"{cls.__name__} was not lowered"
         ns = {name: getattr(np, name) for name in ("add", "subtract", "multiply",
                                                     "true_divide", "negative", "tanh",
-                                                    "maximum", "greater", "matmul", "dot")}
+                                                    "maximum", "greater", "matmul", "dot",
+                                                    "greater_equal", "absolute", "exp",
+                                                    "log1p", "copyto", "vdot", "asarray")}
         fmt = {f"i{k}": f"i{k}" for k in range(len(ins))}
         for k, a in enumerate(ins):
             ns[f"i{k}"] = a
@@ -57,6 +59,8 @@ def lowered(cls, ins, attrs=None):
         if not low.view:
             shape, dtype, order = codegen.layout(ref)
             ns["o"] = np.full(shape, 12345, dtype, order=order)  # (garbage in the buffer)
+        for k, (shape, dtype) in enumerate(low.temps):  # (garbage in the temporaries too)
+            ns[f"t{k}"] = np.full(shape, 7, dtype)
         for line in low.lines:
             exec(line.format(**fmt), ns)  # noqa: S102
         return ref, ns["o"]
@@ -125,6 +129,56 @@ def test_sum_to_and_transpose_lowerings_give_the_forwards_bits(data, dtype, m, n
     ref, got = lowered(Transpose, [x], {"axes": None})
     assert_same_bits(ref, got)
     assert np.shares_memory(got, x)  # a view, as the forward's
+
+
+@given(st.data(), dtypes, small, st.sampled_from(["mean", "sum"]), st.sampled_from([1, 7]))
+def test_loss_and_penalty_lowerings_give_the_forwards_bits(data, dtype, m, reduction, n):
+    from tinygrad_reg.nn.losses import (
+        BinaryCrossEntropyWithLogits,
+        BinaryCrossEntropyWithLogitsBackward,
+    )
+    from tinygrad_reg.regularization.penalties import L2Penalty
+
+    z = arrays((m, 1), dtype, data.draw)
+    y = np.array(data.draw(st.lists(st.sampled_from([0.0, 1.0, 0.3]), min_size=m,
+                                    max_size=m)), dtype=dtype).reshape(m, 1)
+    g = arrays((), dtype, data.draw)
+    assert_same_bits(*lowered(BinaryCrossEntropyWithLogits, [z, y], {"reduction": reduction}))
+    assert_same_bits(*lowered(BinaryCrossEntropyWithLogitsBackward, [z, y, g], {"n": n}))
+    ws = [arrays((m, 2), dtype, data.draw), arrays((3,), dtype, data.draw)]
+    assert_same_bits(*lowered(L2Penalty, ws, {"lam": 0.37}))
+
+
+@pytest.mark.parametrize("later", [dict(momentum=0.9), dict(weight_decay=0.01),
+                                   dict(maximize=True), dict(lr=0.05)])
+def test_a_jitted_sgd_step_follows_hyperparameters_set_after_the_trace(later):
+    # plain SGD is written inline in the replay; momentum and weight decay set later take
+    # the optimizer's own update, with its state, as eager mode does
+    def make():
+        tg.manual_seed(0)
+        lin = nn.Linear(4, 2)
+        opt = tg.optim.SGD(lin.parameters(), lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = (lin(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        return lin, opt, step
+
+    (l1, o1, s1), (l2, o2, s2) = make(), make()
+    jitted = tg.jit(s2)
+    x = tg.tensor(np.linspace(-1, 1, 12).reshape(3, 4).astype(np.float32))
+    for k in range(8):
+        if k == 4:
+            for o in (o1, o2):
+                o.param_groups[0].update(later)
+        assert jitted(x).numpy().tobytes() == s1(x).numpy().tobytes()
+        for p, q in zip(l1.parameters(), l2.parameters()):
+            assert p.numpy().tobytes() == q.numpy().tobytes()
+    assert jitted.replays == 6
+    assert "prep(" in jitted.code
 
 
 def test_lowerings_refuse_what_they_do_not_reproduce():

@@ -24,23 +24,29 @@ eager mode, so nothing the caller holds is overwritten by the next replay.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..autograd.engine import _iadd
+from ..nn.losses import BinaryCrossEntropyWithLogits, BinaryCrossEntropyWithLogitsBackward
 from ..ops.activation import ReLU, ReLUBackward, Tanh, TanhBackward
 from ..ops.elementwise import Add, Div, Mul, Neg, Sub
 from ..ops.linalg import Linear, MatMul
 from ..ops.shape import SumTo, Transpose
+from ..optim import SGD
+from ..optim.optimizer import _replay_update
 from ..regularization.noise import Dropout
+from ..regularization.penalties import L2Penalty
 
 
 class Lowered(NamedTuple):
     """Source lines for one step: ``{o}`` is the output, ``{i0}``, ``{i1}``... the inputs,
     ``{t0}``... temporary buffers of the given (shape, dtype), ``{c0}``... constants.
-    ``view``: the lines assign ``{o}`` a view of an input (no buffer). ``inplace``: the
+    ``view``: the lines assign ``{o}`` themselves (a view of an input, or a small fresh
+    result such as a loss), so it takes no buffer. ``inplace``: the
     inputs whose buffer may also be the output's (the lines read them before, or only
     where, they write ``{o}``), used when that input is read for the last time here."""
 
@@ -149,7 +155,50 @@ def _transpose(ins: list, out: np.ndarray, attrs: dict) -> Lowered:
     return Lowered(("{o} = {i0}.transpose({c0})",), consts=(attrs["axes"],), view=True)
 
 
-_VIEW_RULES = {Transpose.forward}
+@_lowers(BinaryCrossEntropyWithLogits)
+def _bce_with_logits(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
+    # forward: loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))), then the mean
+    # (np.asarray(loss.sum() / loss.size, dtype)) or the sum
+    z, y = ins
+    reduction = attrs["reduction"]
+    if z.shape != y.shape or z.dtype != y.dtype or reduction not in ("mean", "sum"):
+        return None
+    total = "{t0}.sum() / {c0}" if reduction == "mean" else "{t0}.sum()"
+    return Lowered(("maximum({i0}, 0, out={t0})", "multiply({i0}, {i1}, out={t1})",
+                    "subtract({t0}, {t1}, out={t0})", "absolute({i0}, out={t1})",
+                    "negative({t1}, out={t1})", "exp({t1}, out={t1})",
+                    "log1p({t1}, out={t1})", "add({t0}, {t1}, out={t0})",
+                    "{o} = asarray(" + total + ", {c1})"),
+                   temps=((z.shape, z.dtype), (z.shape, z.dtype)), consts=(z.size, z.dtype),
+                   view=True)
+
+
+@_lowers(BinaryCrossEntropyWithLogitsBackward)
+def _bce_with_logits_backward(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
+    # forward: out = σ(z) = np.where(z >= 0, 1.0, e) / (1.0 + e) with e = exp(-|z|), then
+    # out -= y; out *= g; out /= n when n != 1
+    z, y, g = ins
+    if not (z.shape == y.shape == out.shape and z.dtype == y.dtype == out.dtype):
+        return None
+    lines = ["absolute({i0}, out={o})", "negative({o}, out={o})", "exp({o}, out={o})",
+             "add({o}, 1.0, out={t1})", "greater_equal({i0}, 0, out={t0})",
+             "copyto({o}, 1.0, where={t0})", "true_divide({o}, {t1}, out={o})",
+             "subtract({o}, {i1}, out={o})", "multiply({o}, {i2}, out={o})"]
+    if attrs["n"] != 1:
+        lines.append("true_divide({o}, {c0}, out={o})")
+    return Lowered(tuple(lines), temps=((z.shape, np.dtype(bool)), (z.shape, z.dtype)),
+                   consts=(attrs["n"],))
+
+
+@_lowers(L2Penalty)
+def _l2_penalty(ins: list, out: np.ndarray, attrs: dict) -> Lowered:
+    # forward: total = 0.0; total += np.vdot(w, w) for each w; asarray(total * (lam / 2.0))
+    total = "0.0" + "".join(f" + vdot({{i{k}}}, {{i{k}}})" for k in range(len(ins)))
+    return Lowered((f"{{o}} = asarray(({total}) * {{c0}}, {{c1}})",),
+                   consts=(attrs["lam"] / 2.0, np.result_type(*ins)), view=True)
+
+
+_VIEW_RULES = {Transpose.forward, BinaryCrossEntropyWithLogits.forward, L2Penalty.forward}
 
 
 # the engine's kernels (recorded functions, not ops), compared by identity
@@ -182,11 +231,30 @@ def lower(step: tuple, ins: list, out: Any) -> Lowered | None:
     fn = step[1]
     if fn is _iadd:
         return _ACCUMULATE
+    if isinstance(fn, functools.partial) and fn.func is _replay_update and \
+            type(fn.args[0]) is SGD and isinstance(ins[0], np.ndarray):
+        return _sgd(fn, ins[0])
     if fn is not np.add or not isinstance(out, np.ndarray) or out.base is not None:
         return None
     if not (out.flags.c_contiguous or out.flags.f_contiguous):
         return None
     return _SUM
+
+
+def _sgd(update: functools.partial, g: np.ndarray) -> Lowered:
+    """One parameter's SGD update: plain SGD inline (``p -= lr·g`` as SGD writes it, into a
+    scratch buffer and in place), the group's hyper-parameters read at every replay;
+    momentum, weight decay or maximize set since the trace take the optimizer's own path."""
+    opt, p, _, group = update.args
+    return Lowered((
+        'if {c0}["momentum"] or {c0}["weight_decay"] or {c0}["maximize"]:',
+        "    {c1}({i0})",
+        "else:",
+        "    pa = prep({c2})",
+        '    multiply({i0}, -{c0}["lr"], out={t0})',
+        "    add(pa, {t0}, out=pa)",
+        '    {c3}.__dict__["_opt_called"] = True'),
+        temps=((g.shape, g.dtype),), consts=(group, update, p, opt))
 
 
 def is_pure(fn: Any) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor
+from .._tensor import Tensor, prepare_inplace
 from ..autograd import modes
 from ..autograd.function import _NO_CONTEXT, wrap
 from ..autograd.modes import same
@@ -264,9 +264,10 @@ class _Plan:
         """Write the replay as one function (see :mod:`.codegen`): its source, the layouts
         of the buffers it writes into, and the compiled function."""
         ns: dict[str, Any] = {"ndarray": np.ndarray, "asarray": np.asarray,
-                              "empty": np.empty, "Stub": _Stub}
+                              "empty": np.empty, "Stub": _Stub, "prep": prepare_inplace}
         for f in ("add", "subtract", "multiply", "true_divide", "negative", "tanh",
-                  "maximum", "greater", "matmul", "dot"):
+                  "maximum", "greater", "greater_equal", "matmul", "dot", "absolute",
+                  "exp", "log1p", "copyto", "vdot"):
             ns[f] = getattr(np, f)
         names: dict[int, str] = {}
 
