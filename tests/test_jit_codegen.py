@@ -56,7 +56,7 @@ def lowered(cls, ins, attrs=None):
             ns[f"t{k}"] = np.empty(shape, dtype)
             fmt[f"t{k}"] = f"t{k}"
         fmt["o"] = "o"
-        if not low.view:
+        if not low.assigns:
             shape, dtype, order = codegen.layout(ref)
             ns["o"] = np.full(shape, 12345, dtype, order=order)  # (garbage in the buffer)
         for k, (shape, dtype) in enumerate(low.temps):  # (garbage in the temporaries too)

@@ -45,7 +45,7 @@ from ..regularization.penalties import L2Penalty
 class Lowered(NamedTuple):
     """Source lines for one step: ``{o}`` is the output, ``{i0}``, ``{i1}``... the inputs,
     ``{t0}``... temporary buffers of the given (shape, dtype), ``{c0}``... constants.
-    ``view``: the lines assign ``{o}`` themselves (a view of an input, or a small fresh
+    ``assigns``: the lines assign ``{o}`` themselves (a view of an input, or a small fresh
     result such as a loss), so it takes no buffer. ``inplace``: the
     inputs whose buffer may also be the output's (the lines read them before, or only
     where, they write ``{o}``), used when that input is read for the last time here."""
@@ -53,7 +53,7 @@ class Lowered(NamedTuple):
     lines: tuple[str, ...]
     temps: tuple[tuple[tuple[int, ...], Any], ...] = ()
     consts: tuple[Any, ...] = ()
-    view: bool = False
+    assigns: bool = False
     inplace: tuple[int, ...] = ()
 
 
@@ -152,7 +152,7 @@ def _sum_to(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
 
 @_lowers(Transpose)
 def _transpose(ins: list, out: np.ndarray, attrs: dict) -> Lowered:
-    return Lowered(("{o} = {i0}.transpose({c0})",), consts=(attrs["axes"],), view=True)
+    return Lowered(("{o} = {i0}.transpose({c0})",), consts=(attrs["axes"],), assigns=True)
 
 
 @_lowers(BinaryCrossEntropyWithLogits)
@@ -170,7 +170,7 @@ def _bce_with_logits(ins: list, out: np.ndarray, attrs: dict) -> Lowered | None:
                     "log1p({t1}, out={t1})", "add({t0}, {t1}, out={t0})",
                     "{o} = asarray(" + total + ", {c1})"),
                    temps=((z.shape, z.dtype), (z.shape, z.dtype)), consts=(z.size, z.dtype),
-                   view=True)
+                   assigns=True)
 
 
 @_lowers(BinaryCrossEntropyWithLogitsBackward)
@@ -195,10 +195,11 @@ def _l2_penalty(ins: list, out: np.ndarray, attrs: dict) -> Lowered:
     # forward: total = 0.0; total += np.vdot(w, w) for each w; asarray(total * (lam / 2.0))
     total = "0.0" + "".join(f" + vdot({{i{k}}}, {{i{k}}})" for k in range(len(ins)))
     return Lowered((f"{{o}} = asarray(({total}) * {{c0}}, {{c1}})",),
-                   consts=(attrs["lam"] / 2.0, np.result_type(*ins)), view=True)
+                   consts=(attrs["lam"] / 2.0, np.result_type(*ins)), assigns=True)
 
 
-_VIEW_RULES = {Transpose.forward, BinaryCrossEntropyWithLogits.forward, L2Penalty.forward}
+# rules whose lines assign their result (no buffer, so no checks of the traced output)
+_ASSIGNING = {Transpose.forward, BinaryCrossEntropyWithLogits.forward, L2Penalty.forward}
 
 
 # the engine's kernels (recorded functions, not ops), compared by identity
@@ -218,7 +219,7 @@ def lower(step: tuple, ins: list, out: Any) -> Lowered | None:
         rule = _RULES.get(step[1].forward)
         if rule is None or step[4] or step[6] or step[7]:  # dynamic attrs, saved/extra arrays
             return None
-        if step[1].forward in _VIEW_RULES:
+        if step[1].forward in _ASSIGNING:
             return rule(ins, out, step[3]) if isinstance(ins[0], np.ndarray) else None
         if not isinstance(out, np.ndarray) or out.base is not None or any(
                 o is out for o in ins):

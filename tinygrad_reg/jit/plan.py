@@ -313,7 +313,7 @@ class _Plan:
             if low is not None:
                 fmt = {f"i{n}": name for n, name in enumerate(ins)}
                 fmt.update({f"c{n}": const(c) for n, c in enumerate(low.consts)})
-                if low.view:
+                if low.assigns:
                     fmt["o"] = f"s{out_slot}"
                 elif out_slot is not None and (is_op or not codegen.is_inplace(step[1])):
                     if out_slot in escape:  # a fresh array, as eager mode gives
