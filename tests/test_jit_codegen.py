@@ -41,11 +41,7 @@ def lowered(cls, ins, attrs=None):
                 (), (True,) * len(ins))
         low = codegen.lower(step, list(ins), ref)
         assert low is not None, f"{cls.__name__} was not lowered"
-        ns = {name: getattr(np, name) for name in ("add", "subtract", "multiply",
-                                                    "true_divide", "negative", "tanh",
-                                                    "maximum", "greater", "matmul", "dot",
-                                                    "greater_equal", "absolute", "exp",
-                                                    "log1p", "copyto", "vdot", "asarray")}
+        ns = dict(codegen.NUMPY)
         fmt = {f"i{k}": f"i{k}" for k in range(len(ins))}
         for k, a in enumerate(ins):
             ns[f"i{k}"] = a

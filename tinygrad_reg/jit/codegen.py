@@ -57,6 +57,12 @@ class Lowered(NamedTuple):
     inplace: tuple[int, ...] = ()
 
 
+# the numpy functions the lowered lines call, by the names they use
+NUMPY = {name: getattr(np, name) for name in (
+    "add", "subtract", "multiply", "true_divide", "negative", "absolute", "tanh", "exp",
+    "log1p", "maximum", "greater", "greater_equal", "matmul", "dot", "vdot", "copyto",
+    "asarray", "empty")}
+
 # forward function -> rule(input arrays, output array, attrs) -> Lowered, or None when this
 # particular call (its dtypes, shapes, attributes) is not one the rule reproduces exactly
 _RULES: dict[Callable, Callable[[list, np.ndarray, dict], Lowered | None]] = {}
@@ -271,4 +277,4 @@ def layout(a: np.ndarray) -> tuple:
     return (a.shape, a.dtype, order)
 
 
-__all__ = ["Lowered", "lower", "is_pure", "is_inplace", "layout"]
+__all__ = ["Lowered", "NUMPY", "lower", "is_pure", "is_inplace", "layout"]

@@ -34,7 +34,6 @@ class _Recorder:
     def __init__(self) -> None:
         # (holding every array it saw keeps their ids unique while the trace lives)
         self.kernels: list[tuple] = []
-        self.modules: dict[int, Any] = {}
         self.leaves: dict[int, Tensor] = {}
         self.inputs: dict[int, tuple] = {}  # leaf Tensors the ops read: (tensor, its array)
         self.watched: dict[int, Any] = {}  # modules and optimizers (see watch())
@@ -68,8 +67,6 @@ class _Recorder:
         none, and its train/eval flag still decides what a replay must do), or an optimizer
         stepped: a replay holds only while their ``_structure`` counts stay as traced."""
         self.watched.setdefault(id(obj), obj)
-        if hasattr(obj, "training"):
-            self.modules.setdefault(id(obj), obj)
 
     def leaf_grad(self, t: Tensor, previous: np.ndarray | None = None) -> None:
         if previous is not None and id(previous) not in self.produced:
@@ -219,7 +216,7 @@ class _Plan:
                 raise JitError(f"jit: the .grad of a leaf (shape {t.shape}) was set outside the "
                                f"recorded kernels, so a replay cannot reproduce it; let "
                                f"backward() set it, after opt.zero_grad() inside the function")
-        self.modules = list(b.modules.values())
+        self.modules = [w for w in b.watched.values() if hasattr(w, "training")]
         self.training = tuple(m.training for m in self.modules)
         # what a replay assumes still holds: each module's parameters, buffers and children
         # are the ones traced, and each leaf Tensor read as a constant still holds the traced
@@ -263,12 +260,8 @@ class _Plan:
     def _generate(self, arrays: dict[int, Any]) -> None:
         """Write the replay as one function (see :mod:`.codegen`): its source, the layouts
         of the buffers it writes into, and the compiled function."""
-        ns: dict[str, Any] = {"ndarray": np.ndarray, "asarray": np.asarray,
-                              "empty": np.empty, "Stub": _Stub, "prep": prepare_inplace}
-        for f in ("add", "subtract", "multiply", "true_divide", "negative", "tanh",
-                  "maximum", "greater", "greater_equal", "matmul", "dot", "absolute",
-                  "exp", "log1p", "copyto", "vdot"):
-            ns[f] = getattr(np, f)
+        ns: dict[str, Any] = {**codegen.NUMPY, "ndarray": np.ndarray, "Stub": _Stub,
+                              "prep": prepare_inplace}
         names: dict[int, str] = {}
 
         def const(v: Any, prefix: str = "c") -> str:

@@ -75,8 +75,7 @@ class SGD(Optimizer):
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         mu, lr = group["momentum"], group["lr"]
-        views = self._views.get((p.shape, p.dtype, 1))
-        (s,) = views if views is not None else self._buffers(p, 1)
+        (s,) = self._buffers(p, 1)
         if not (mu or group["weight_decay"] or group["maximize"]):  # plain: p -= lr·g
             np.multiply(g, -lr, out=s)
             p += s
