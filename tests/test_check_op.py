@@ -369,7 +369,7 @@ def test_each_op_keeps_its_own_examples_in_the_database():
         second = keys_after(lambda x: x * 3.0)
         assert first and second and not first & second
     finally:
-        settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))  # as conftest
+        settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))  # as conftest
 
 
 # -- the strategies ---------------------------------------------------------------------------

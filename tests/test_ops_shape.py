@@ -35,6 +35,14 @@ def _transpose(x, axes):
     return x.transpose() if axes is None else x.transpose(*axes)
 
 
+def _ref_transpose(x, axes):
+    """PyTorch's meaning: two dims are swapped (numpy would read (0, 1) as a permutation);
+    none or a longer tuple is numpy's permutation."""
+    if axes is not None and len(axes) == 2:
+        return np.swapaxes(x, *axes)
+    return np.transpose(x, axes)
+
+
 @st.composite
 def broadcast_pair(draw):
     """A big shape, and a smaller one that broadcasts to it (fewer dims, some stretched)."""
@@ -239,7 +247,7 @@ def case(name, op, ref, *inputs, **options):
 CASES = [
     case("reshape", lambda x, shape: x.reshape(shape), np.reshape, reshape_inputs(),
          may_alias=True),
-    case("transpose", _transpose, _transpose, transpose_inputs(), may_alias=True),
+    case("transpose", _transpose, _ref_transpose, transpose_inputs(), may_alias=True),
     case("permute", lambda x, dims: x.permute(*dims), np.transpose, permute_inputs(),
          may_alias=True),
     case("transpose_two_dims", lambda x, d0, d1: x.transpose(d0, d1), np.swapaxes,
