@@ -10,7 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from ._guard import hand_out, share_version
+import weakref
+
+from ._guard import expose, hand_out, share_version, view_root
 
 # name -> function(Tensor, ...) -> Tensor; filled by tinygrad_reg.ops at import time.
 OPS: dict[str, Any] = {}
@@ -68,8 +70,10 @@ class Tensor:
         RuntimeError naming the op. Assigning ``t.data = array`` replaces the array (a live
         graph keeps the old one)."""
         arr = self._data
+        if arr.flags.writeable:
+            expose(self)  # guarded from here on if a live graph may read it...
         if not arr.flags.writeable:
-            hand_out(arr)
+            hand_out(self)  # ...and handed out with a snapshot if it is
         return arr
 
     @data.setter
@@ -124,7 +128,10 @@ class Tensor:
 
         PyTorch refuses ``numpy()`` on a tensor that requires grad; here it is allowed, since
         the array cannot be written while a graph depends on it."""
-        return self._data
+        arr = self._data
+        if arr.flags.writeable:
+            expose(self)
+        return arr
 
     def tolist(self) -> Any:
         """The values as (nested) Python lists of numbers (a number for a 0-d tensor)."""
@@ -142,6 +149,7 @@ class Tensor:
         into either is seen by graphs that saved the other), cut off from the graph."""
         out = Tensor(self._data, name=self.name)
         share_version(self, out)
+        out._aux.source = weakref.ref(view_root(self))  # (whose node guards the memory)
         return out
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -273,8 +281,9 @@ class Tensor:
         return int(self._data.item())
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        """``np.asarray(t)`` gives the array (a copy when ``dtype`` differs)."""
-        arr = self._data
+        """``np.asarray(t)`` gives the array (a copy when ``dtype`` differs), as
+        :meth:`numpy` does."""
+        arr = self.numpy()
         return arr if dtype is None else arr.astype(dtype)
 
     __hash__ = object.__hash__  # == builds a tensor, so identity hashing is kept explicitly

@@ -23,8 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _guard
-from .._guard import aux, changed, lock, share_version, unlock
+from .._guard import aux, hold, lock, release, share_version, sync, unlock, view_root
 from .._tensor import Tensor
 from . import anomaly
 from .modes import ANOMALY, GRAD, TRACE, mode, scope, tracer
@@ -101,8 +100,8 @@ class Context:
     """
 
     __slots__ = ("fn", "inputs", "attrs", "needs_input_grad", "_saved", "_where", "_out",
-                 "_grad", "_freed", "scope", "out_shape", "out_dtype", "_versions", "_locks",
-                 "_handouts", "__dict__")
+                 "_grad", "_freed", "scope", "out_shape", "out_dtype", "_versions", "_holds",
+                 "_locks", "__dict__")
 
     def __init__(self, fn: type, inputs: tuple, attrs: dict) -> None:
         self.fn = fn
@@ -123,8 +122,8 @@ class Context:
         self._grad = None
         self._freed = False
         self._versions = None
+        self._holds = None
         self._locks = None
-        self._handouts = 0
         self.scope = scope()
 
     @property
@@ -136,50 +135,65 @@ class Context:
         """Keep references (never copies) to arrays (or Tensors) that ``backward`` needs.
 
         Save exactly what backward reads, and only when the gradient that reads it is needed
-        (``ctx.needs_input_grad``): a saved input is guarded (read-only, version-checked)
-        until this node has run backward, so saving more than needed refuses legitimate
-        changes. Each saved array that the user can reach (an input's array, or a view of
-        some other memory) is made read-only while this node is alive."""
+        (``ctx.needs_input_grad``): a saved input is guarded (version-checked, and a leaf's
+        array read-only) until this node has run backward, so saving more than needed
+        refuses legitimate changes."""
         self._saved = arrays
         inputs = self.inputs
         where = []
-        locks = self._locks
-        if locks is None:
-            locks = self._locks = []
-            self._handouts = _guard.handouts
         for a in arrays:
             arr = a._data if isinstance(a, Tensor) else a
             for i, t in enumerate(inputs):
                 if t._data is arr:
                     where.append(i)
-                    lock(arr, locks)
+                    if t.grad_fn is None:  # a leaf: the user may hold its array
+                        self._hold(t)
+                    elif arr.base is not None:  # a view: of a leaf's memory, perhaps
+                        root = view_root(t)
+                        if root.grad_fn is None:
+                            self._hold(root)
                     break
             else:
                 where.append(None)
                 if isinstance(arr, _ndarray) and arr.base is not None:
-                    lock(arr, locks)  # a view: of an input's memory, perhaps
+                    self.expose(arr)  # a view: of an input's memory, perhaps
         self._where = where
+
+    def _hold(self, t: Tensor) -> None:
+        hold(t)
+        if self._holds is None:
+            self._holds = [t]
+        else:
+            self._holds.append(t)
 
     def link(self, result: Tensor, out: np.ndarray) -> None:
         """Make this node ``result``'s ``grad_fn``: record the versions of inputs that have
-        had in-place writes, and guard the output if forward saved it."""
+        had in-place writes (settling what ``.data`` handed out of them first)."""
         inputs = self.inputs
+        versions = False
         for t in inputs:
             a = t._aux
             if a is not None and a.version is not None:
-                self._versions = tuple([0 if t._aux is None or t._aux.version is None
-                                        else t._aux.version.value for t in inputs])
-                break
+                if a.version.handed is not None:
+                    sync(a.version)
+                versions = True
+        if versions:
+            self._versions = tuple([0 if t._aux is None or t._aux.version is None
+                                    else t._aux.version.value for t in inputs])
         result.requires_grad = True
         result.grad_fn = self
         for a in self._saved:
             if a is out:
                 self._out = weakref.ref(result)
-                if self._locks is None:
-                    self._locks = []
-                    self._handouts = _guard.handouts
-                lock(out, self._locks)
                 break
+
+    def expose(self, arr: np.ndarray) -> None:
+        """Make ``arr`` (memory this node made, reached by the user) read-only until the
+        node has run backward or is dropped."""
+        if arr.flags.writeable:
+            if self._locks is None:
+                self._locks = []
+            lock(arr, self._locks)
 
     @property
     def saved_tensors(self) -> tuple[Tensor, ...]:
@@ -195,13 +209,9 @@ class Context:
             raise RuntimeError(_freed_message(self))
         out = self._out() if self._out is not None else None
         inputs = self.inputs
-        # (a saved array handed out through .data since: were its values changed?)
-        handed = self._locks if _guard.handouts != self._handouts else None
         result = []
         for a, i in zip(self._saved, self._where):
             arr = a._data if isinstance(a, Tensor) else a
-            if handed and changed(handed, arr):
-                raise RuntimeError(_written_message(self, i, arr))
             if i is not None:
                 t = inputs[i]
                 if t._aux is not None:
@@ -238,6 +248,8 @@ class Context:
         aux = t._aux
         if aux is None or aux.version is None:
             return
+        if aux.version.handed is not None:  # handed out through .data: changed since?
+            sync(aux.version)
         expected = 0
         if i >= 0 and self._versions is not None:
             expected = self._versions[i]
@@ -246,31 +258,38 @@ class Context:
             raise RuntimeError(_modified_message(self, t, i, now, expected))
 
     def free(self, parents: tuple | None = None) -> None:
-        """Drop what backward needed and give back the arrays this node guards. With
-        ``parents`` (after backward), keep the structure for drawing: the op, its attributes
-        and what it keeps of its inputs, with the output's shape and dtype."""
+        """Drop what backward needed and give back what this node guards (the leaves it
+        saved, the arrays it locked). With ``parents`` (after backward), keep the structure
+        for drawing: the op, its attributes and what it keeps of its inputs."""
         self._saved = ()
         self._out = None
         self._freed = True
-        locks, self._locks = self._locks, None
-        if locks:
-            unlock(locks)
+        self._give_back()
         if parents is not None:
             d = self.__dict__
             if d:
                 d.clear()
             self.inputs = parents
 
+    def _give_back(self) -> None:
+        holds, self._holds = self._holds, None
+        if holds:
+            for t in holds:
+                release(t)
+        locks, self._locks = self._locks, None
+        if locks:
+            unlock(locks)
+
     def __repr__(self) -> str:
         attrs = "".join(f" {k}={v!r}" for k, v in self.attrs.items())
         return f"<{self.name}{attrs}>"
 
     def __del__(self) -> None:
-        # A node dropped without a backward pass gives back the arrays it guards (backward
-        # does this itself when it frees a node).
-        if self._locks:
+        # A node dropped without a backward pass gives back what it guards (backward does
+        # this itself when it frees a node).
+        if self._holds or self._locks:
             try:
-                unlock(self._locks)
+                self._give_back()
             except Exception:  # noqa: BLE001 - never raise from a finalizer (interpreter exit)
                 pass
 
@@ -303,15 +322,7 @@ def _modified_message(node: Context, t: Tensor, i: int, now: int, expected: int)
             f"{t._data.shape}, dtype {t._data.dtype}), was modified by an in-place operation "
             f"after it was saved: it is at version {now}, expected version {expected}. Its "
             f"gradient would be wrong. Change it only after backward(), or change a copy "
-            f"(t.clone()).{where}")
-
-
-def _written_message(node: Context, i: int | None, arr: np.ndarray) -> str:
-    what = "a value" if i is None else f"its input {i}"
-    return (f"{node.name}: {what} (shape {arr.shape}, dtype {arr.dtype}) that it saved for "
-            f"backward was changed through .data after it was saved; its gradient would be "
-            f"wrong. Change values through .data only after backward(), or build the graph "
-            f"again after the change.")
+            f"(t.clone()); a write through .data counts as an in-place operation.{where}")
 
 
 def _op_error(fn: type, err: Exception, tensors: Sequence[Tensor], attrs: dict) -> Exception:
