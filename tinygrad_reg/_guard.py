@@ -47,15 +47,18 @@ class Version:
 class Aux:
     """What most tensors never need: the version counter; for a leaf, how many live nodes
     saved it and the locks they share; for a ``detach()``-ed alias, the tensor whose memory
-    it shares; what freed graph nodes keep of this constant (``autograd.Released``)."""
+    it shares; the arrays ``t.data = ...`` replaced (weak references: a node that saved one
+    must not take the new array for it); what freed graph nodes keep of this constant
+    (``autograd.Released``)."""
 
-    __slots__ = ("version", "holds", "locks", "source", "released")
+    __slots__ = ("version", "holds", "locks", "source", "replaced", "released")
 
     def __init__(self) -> None:
         self.version = None
         self.holds = 0
         self.locks = None
         self.source = None
+        self.replaced = None
         self.released = None
 
 
@@ -159,10 +162,16 @@ def release(t: Any) -> None:
     a = t._aux
     a.holds -= 1
     if a.holds <= 0:
-        locks, a.locks = a.locks, None
-        a.holds = 0
-        if locks:
-            unlock(locks)
+        release_all(t)
+
+
+def release_all(t: Any) -> None:
+    """No live node holds leaf ``t`` any more: give its arrays back their write flag."""
+    a = t._aux
+    a.holds = 0
+    locks, a.locks = a.locks, None
+    if locks:
+        unlock(locks)
 
 
 # -- .data: handing a guarded array out -------------------------------------------------

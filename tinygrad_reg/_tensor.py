@@ -6,13 +6,12 @@ the thin operator table that :mod:`tinygrad_reg.ops` fills when it is imported.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
 
-import weakref
-
-from ._guard import expose, hand_out, share_version, view_root
+from ._guard import aux, expose, hand_out, share_version, view_root
 
 # name -> function(Tensor, ...) -> Tensor; filled by tinygrad_reg.ops at import time.
 OPS: dict[str, Any] = {}
@@ -78,7 +77,13 @@ class Tensor:
 
     @data.setter
     def data(self, value: Any) -> None:
-        self._data = to_array(value, what="Tensor.data")
+        new = to_array(value, what="Tensor.data")
+        old = self._data
+        if new is not old:  # a node that saved the old array keeps it (and knows it)
+            a = aux(self)
+            alive = [r for r in a.replaced if r() is not None] if a.replaced else []
+            a.replaced = alive + [weakref.ref(old)]
+        self._data = new
 
     # -- properties -------------------------------------------------------------------
     shape = property(lambda self: self._data.shape, doc="The shape of ``data`` (a tuple).")

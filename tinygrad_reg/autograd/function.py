@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .._guard import aux, hold, lock, release, share_version, sync, unlock, view_root
+from .._guard import aux, hold, lock, release_all, share_version, sync, unlock, view_root
 from .._tensor import Tensor
 from . import anomaly
 from .modes import ANOMALY, GRAD, TRACE, mode, scope, tracer
@@ -99,8 +99,8 @@ class Context:
     read through ``ctx.inputs`` is not guarded.
     """
 
-    __slots__ = ("fn", "inputs", "attrs", "needs_input_grad", "_saved", "_where", "_out",
-                 "_grad", "_freed", "scope", "out_shape", "out_dtype", "_versions", "_holds",
+    __slots__ = ("fn", "inputs", "attrs", "needs_input_grad", "_saved", "_out",
+         "_grad", "_freed", "scope", "out_shape", "out_dtype", "_versions", "_holds",
                  "_locks", "__dict__")
 
     def __init__(self, fn: type, inputs: tuple, attrs: dict) -> None:
@@ -117,7 +117,6 @@ class Context:
         else:
             self.needs_input_grad = tuple([t.requires_grad for t in inputs])
         self._saved = ()
-        self._where = ()
         self._out = None
         self._grad = None
         self._freed = False
@@ -132,32 +131,23 @@ class Context:
         return self.fn.__name__
 
     def save_for_backward(self, *arrays: Any) -> None:
-        """Keep references (never copies) to arrays (or Tensors) that ``backward`` needs.
+        """Keep references (never copies) to arrays (or Tensors) that ``backward`` needs:
+        inputs themselves, the output, or values computed in ``forward``.
 
         Save exactly what backward reads, and only when the gradient that reads it is needed
         (``ctx.needs_input_grad``): a saved input is guarded (version-checked, and a leaf's
         array read-only) until this node has run backward, so saving more than needed
         refuses legitimate changes."""
         self._saved = arrays
-        inputs = self.inputs
-        where = []
-        for a in arrays:
-            arr = a._data if isinstance(a, Tensor) else a
-            for i, t in enumerate(inputs):
-                if t._data is arr:
-                    where.append(i)
-                    if t.grad_fn is None:  # a leaf: the user may hold its array
-                        self._hold(t)
-                    elif arr.base is not None:  # a view: of a leaf's memory, perhaps
-                        root = view_root(t)
-                        if root.grad_fn is None:
+        for t in self.inputs:
+            arr = t._data
+            if t.grad_fn is None or arr.base is not None:  # a leaf, or a view of one perhaps
+                for a in arrays:
+                    if a is arr or a is t:
+                        root = t if t.grad_fn is None else view_root(t)
+                        if root is not None and root.grad_fn is None:
                             self._hold(root)
-                    break
-            else:
-                where.append(None)
-                if isinstance(arr, _ndarray) and arr.base is not None:
-                    self.expose(arr)  # a view: of an input's memory, perhaps
-        self._where = where
+                        break
 
     def _hold(self, t: Tensor) -> None:
         hold(t)
@@ -210,25 +200,40 @@ class Context:
         out = self._out() if self._out is not None else None
         inputs = self.inputs
         result = []
-        for a, i in zip(self._saved, self._where):
-            arr = a._data if isinstance(a, Tensor) else a
-            if i is not None:
-                t = inputs[i]
-                if t._aux is not None:
-                    self._check_version(t, i)
-                if t._data is not arr:  # t.data was assigned a new array since
-                    result.append(self._replaced(t, i, arr))
+        for a in self._saved:
+            if type(a) is not _ndarray:
+                if a is None or not isinstance(a, Tensor):
+                    result.append(a if a is None else wrap(np.asarray(a)))
                     continue
-                result.append(t)
-            elif out is not None and out._data is arr:
-                if out._aux is not None:
-                    self._check_version(out, -1)
-                result.append(out)
-            elif a is None:
-                result.append(None)
+                i = _index(inputs, a)
+                if i is not None:
+                    self._check_version(a, i)
+                result.append(a)
+                continue
+            for i, t in enumerate(inputs):
+                if t._data is a:
+                    if t._aux is not None:
+                        self._check_version(t, i)
+                    result.append(t)
+                    break
             else:
-                result.append(a if isinstance(a, Tensor) else wrap(np.asarray(a)))
+                if out is not None and out._data is a:
+                    if out._aux is not None:
+                        self._check_version(out, -1)
+                    result.append(out)
+                else:
+                    result.append(self._constant(a))
         return tuple(result)
+
+    def _constant(self, a: Any) -> Tensor:
+        """A saved array that is no input's and not the output's: a constant, unless it is
+        an input's array that ``t.data = new_array`` has since replaced."""
+        for i, t in enumerate(self.inputs):
+            aux_ = t._aux
+            if aux_ is not None and aux_.replaced and any(r() is a for r in aux_.replaced):
+                self._check_version(t, i)
+                return self._replaced(t, i, a)
+        return wrap(np.asarray(a))
 
     def _replaced(self, t: Tensor, i: int, arr: np.ndarray) -> Tensor:
         """The saved value of input ``i`` ``t``, whose array was replaced since
@@ -264,21 +269,22 @@ class Context:
         self._saved = ()
         self._out = None
         self._freed = True
-        self._give_back()
+        holds = self._holds
+        if holds is not None:
+            self._holds = None
+            for t in holds:  # (release() inlined: this runs for most nodes)
+                a = t._aux
+                a.holds -= 1
+                if a.holds <= 0:
+                    release_all(t)
+        if self._locks is not None:
+            locks, self._locks = self._locks, None
+            unlock(locks)
         if parents is not None:
             d = self.__dict__
             if d:
                 d.clear()
             self.inputs = parents
-
-    def _give_back(self) -> None:
-        holds, self._holds = self._holds, None
-        if holds:
-            for t in holds:
-                release(t)
-        locks, self._locks = self._locks, None
-        if locks:
-            unlock(locks)
 
     def __repr__(self) -> str:
         attrs = "".join(f" {k}={v!r}" for k, v in self.attrs.items())
@@ -289,7 +295,7 @@ class Context:
         # this itself when it frees a node).
         if self._holds or self._locks:
             try:
-                self._give_back()
+                self.free()
             except Exception:  # noqa: BLE001 - never raise from a finalizer (interpreter exit)
                 pass
 
@@ -371,7 +377,17 @@ class Function:
                 record = True
         flags = mode()
         ctx = Context(cls, inputs, attrs) if record and flags & GRAD else _NO_CONTEXT
-        out = _forward(cls, ctx, inputs, attrs)
+        try:
+            if len(inputs) == 1:
+                out = cls.forward(ctx, inputs[0]._data, **attrs)
+            elif len(inputs) == 2:
+                out = cls.forward(ctx, inputs[0]._data, inputs[1]._data, **attrs)
+            else:
+                out = cls.forward(ctx, *[t._data for t in inputs], **attrs)
+        except (ValueError, IndexError) as err:
+            raise _op_error(cls, err, inputs, attrs) from err
+        if type(out) is not _ndarray:
+            out = _as_array(ctx, out)
         if flags & (ANOMALY | TRACE):
             _observe(flags, cls, ctx, inputs, attrs, out)
         result = _new_tensor(Tensor)
@@ -389,24 +405,13 @@ class Function:
         return result
 
 
-def _forward(cls: type, ctx: Any, inputs: tuple, attrs: dict) -> np.ndarray:
-    """``cls.forward`` on the inputs' arrays, its result an ndarray; numpy's ValueError and
-    IndexError get the op's name and the input shapes."""
-    try:
-        if len(inputs) == 1:
-            out = cls.forward(ctx, inputs[0]._data, **attrs)
-        elif len(inputs) == 2:
-            out = cls.forward(ctx, inputs[0]._data, inputs[1]._data, **attrs)
-        else:
-            out = cls.forward(ctx, *[t._data for t in inputs], **attrs)
-    except (ValueError, IndexError) as err:
-        raise _op_error(cls, err, inputs, attrs) from err
-    if type(out) is not _ndarray:
-        raw, out = out, np.asarray(out)
-        # numpy gives scalars for 0-d results: a saved output must be the array we keep,
-        # or saved_tensors would return it as a constant and cut the second derivative
-        if ctx is not _NO_CONTEXT and ctx._saved:
-            ctx._saved = tuple(out if s is raw else s for s in ctx._saved)
+def _as_array(ctx: Any, out: Any) -> np.ndarray:
+    """A forward's result as an ndarray: numpy gives scalars for 0-d results, and a saved
+    output must be the array we keep, or saved_tensors would return it as a constant and cut
+    the second derivative."""
+    raw, out = out, np.asarray(out)
+    if ctx is not _NO_CONTEXT and ctx._saved:
+        ctx._saved = tuple(out if s is raw else s for s in ctx._saved)
     return out
 
 
