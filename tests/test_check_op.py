@@ -175,7 +175,6 @@ def test_once_differentiable_op_needs_second_order_false():
 
 def test_mutating_forward_is_caught():
     def fwd(ctx, x):
-        ctx.save_for_backward(x)
         out = x * x
         x += 1.0  # scribbles on its input
         return out
@@ -183,6 +182,19 @@ def test_mutating_forward_is_caught():
     bad = square_op(forward=fwd, name="MutatingForward")
     with pytest.raises(AssertionError, match=r"check_op\(MutatingForward\): input 0 was "
                                              r"changed in place by forward"):
+        check_op(bad, vec(), max_examples=FEW)
+
+
+def test_mutating_a_saved_input_in_forward_fails_at_the_write():
+    def fwd(ctx, x):
+        ctx.save_for_backward(x)  # saved: read-only from here on
+        out = x * x
+        x += 1.0
+        return out
+
+    bad = square_op(forward=fwd, name="MutatingForward")
+    with pytest.raises(AssertionError, match=r"check_op\(MutatingForward\): forward wrote "
+                                             r"into a read-only array"):
         check_op(bad, vec(), max_examples=FEW)
 
 
@@ -212,7 +224,20 @@ def test_backward_mutating_its_input_is_caught():
     def bwd(ctx, grad):
         (x,) = ctx.saved_tensors
         out = grad * x * 2.0
-        x.data[...] = 0.0
+        x.data[...] = 0.0  # (.data hands the array out writable)
+        return out
+
+    bad = square_op(backward=bwd, name="ZeroingBackward")
+    with pytest.raises(AssertionError, match=r"check_op\(ZeroingBackward\): input 0 was "
+                                             r"changed in place by backward"):
+        check_op(bad, vec(), max_examples=FEW)
+
+
+def test_backward_writing_into_a_saved_array_fails_at_the_write():
+    def bwd(ctx, grad):
+        (x,) = ctx.saved_tensors
+        out = grad * x * 2.0
+        x.numpy()[...] = 0.0
         return out
 
     bad = square_op(backward=bwd, name="ZeroingBackward")

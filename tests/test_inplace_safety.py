@@ -28,17 +28,6 @@ def leaf(values, grad=True):
 
 # -- raw writes fail while a graph holds the array ----------------------------------------------
 
-def test_writing_into_data_of_a_saved_leaf_fails_at_the_write():
-    x = leaf([1.0, 2.0])
-    y = (x * x).sum()
-    with pytest.raises(ValueError, match=READ_ONLY):
-        x.data[0] = 10.0
-    y.backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])  # not [20, 4]
-    x.data[0] = 10.0  # after backward the array is writable again
-    assert x.data[0] == 10.0
-
-
 def test_writing_into_the_array_the_tensor_was_made_from_fails():
     a = np.array([1.0, 2.0])
     x = tg.Tensor(a, requires_grad=True)  # shares a's memory
@@ -46,22 +35,50 @@ def test_writing_into_the_array_the_tensor_was_made_from_fails():
     with pytest.raises(ValueError, match=READ_ONLY):
         a[0] = 10.0
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
-    a[0] = 10.0
+    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])  # not [20, 4]
+    a[0] = 10.0  # after backward the array is writable again
     assert x.data[0] == 10.0
 
 
 def test_writing_into_what_numpy_returned_fails_for_leaves_and_results():
     x = leaf([1.0, 2.0])
     h = x.exp()
-    y = (h * h).sum()  # Mul saves h's array, Exp saves it too
-    for arr in (x.numpy(), h.numpy(), h.data):
+    y = (h * h).sum() + (x * x).sum()  # Mul saves h's array, Exp saves it too
+    for arr in (x.numpy(), h.numpy(), np.asarray(h), h.detach().numpy(),
+                h[0:1].detach().numpy(), h.detach()[1:].numpy()):
         with pytest.raises(ValueError, match=READ_ONLY):
-            arr[0] = 0.0
+            arr[0] = 100.0
     y.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * np.exp(2 * np.array([1.0, 2.0])))
+    np.testing.assert_allclose(x.grad.data, 2 * np.exp(2 * np.array([1.0, 2.0])) + [2.0, 4.0])
     h.numpy()[0] = 0.0  # the graph has run backward: writable
     x.numpy()[1] = 5.0
+
+
+def test_writing_into_the_base_of_a_leaf_made_from_a_slice_fails():
+    base = np.array([1.0, 2.0, 3.0, 4.0])
+    x = tg.Tensor(base[:2], requires_grad=True)  # a view of base
+    y = (x * x).sum()
+    with pytest.raises(ValueError, match=READ_ONLY):
+        base[0] = 100.0  # would change x behind the graph's back
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])  # not [200, 4]
+    base[0] = 100.0  # writable again, base and view
+    x.numpy()[1] = 5.0
+    assert x.data.tolist() == [100.0, 5.0]
+
+
+def test_two_leaves_over_one_base_keep_it_guarded_until_both_graphs_are_done():
+    base = np.arange(4.0)
+    x1 = tg.Tensor(base[:2], requires_grad=True)
+    x2 = tg.Tensor(base[2:], requires_grad=True)
+    y1 = (x1 * x1).sum()
+    y2 = (x2 * x2).sum()
+    y1.backward()
+    with pytest.raises(ValueError, match=READ_ONLY):
+        base[2] = 100.0  # y2's graph still needs it
+    y2.backward()
+    np.testing.assert_array_equal(x2.grad.data, [4.0, 6.0])
+    base[2] = 100.0
 
 
 def test_a_constant_input_is_guarded_too():
@@ -69,7 +86,7 @@ def test_a_constant_input_is_guarded_too():
     x = leaf([1.0, 1.0])
     y = (x * c).sum()
     with pytest.raises(ValueError, match=READ_ONLY):
-        c.data[:] = 0.0
+        c.numpy()[:] = 0.0
     y.backward()
     np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
 
@@ -79,10 +96,10 @@ def test_a_graph_dropped_without_backward_gives_the_array_back():
     y = (x * x).sum()
     del y
     gc.collect()
-    x.data[0] = 7.0
+    x.numpy()[0] = 7.0
     h = x.exp()
     z = h * 2.0
-    arr = h.data  # read-only while h's node is alive
+    arr = h.numpy()  # read-only while Exp's node (which saved it) is alive
     with pytest.raises(ValueError, match=READ_ONLY):
         arr[0] = 0.0
     del h, z
@@ -92,13 +109,16 @@ def test_a_graph_dropped_without_backward_gives_the_array_back():
 
 def test_a_leaf_stays_guarded_while_any_graph_holds_it():
     x = leaf([1.0, 2.0])
-    y1 = (x * 2.0).sum()
+    y1 = (x * 3.0).sum()
     y2 = (x * x).sum()
+    y2.backward()
+    x.numpy()[0] = 5.0  # y1's Mul never saved x (only the 3.0 it multiplies by)
+    y3 = (x * x).sum()
     y1.backward()
     with pytest.raises(ValueError, match=READ_ONLY):
-        x.data[0] = 5.0  # y2's graph still holds x
-    y2.backward()
-    x.data[0] = 5.0
+        x.numpy()[0] = 6.0  # y3's graph holds x
+    y3.backward()
+    x.numpy()[0] = 6.0
 
 
 def test_retain_graph_keeps_the_guard_until_the_last_backward():
@@ -106,10 +126,114 @@ def test_retain_graph_keeps_the_guard_until_the_last_backward():
     y = (x * x).sum()
     y.backward(retain_graph=True)
     with pytest.raises(ValueError, match=READ_ONLY):
-        x.data[0] = 5.0
+        x.numpy()[0] = 5.0
     y.backward()
     np.testing.assert_array_equal(x.grad.data, [4.0, 8.0])
-    x.data[0] = 5.0
+    x.numpy()[0] = 5.0
+
+
+# -- .data: the door around autograd ---------------------------------------------------------
+
+def test_reading_data_while_a_graph_holds_it_changes_nothing():
+    x = leaf([1.0, 2.0])
+    h = x.exp()
+    y = (h * h).sum()
+    assert h.data is h.numpy() and x.data is x.numpy()  # the tensors' own arrays, shared
+    (g,) = tg.grad(y, [x], create_graph=True)  # reads of .data do not disturb the graph
+    np.testing.assert_allclose(g.data, 2 * np.exp(2 * np.array([1.0, 2.0])))
+
+
+def test_writing_through_data_after_forward_makes_backward_refuse():
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()
+    x.data[0] = 10.0  # PyTorch would silently use 10 here
+    with pytest.raises(RuntimeError, match=modified_message("Mul", "its input 0") + r".*a write "
+                                           r"through \.data counts as an in-place operation"):
+        y.backward()
+    y2 = (x * x).sum()  # a graph built after the change uses the new value
+    y2.backward()
+    np.testing.assert_array_equal(x.grad.data, [20.0, 4.0])
+
+
+def test_data_writes_that_restore_the_values_are_not_a_change():
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()
+    x.data[0] = 10.0
+    x.data[0] = 1.0  # the values the graph saved, bit for bit
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
+
+
+def test_assigning_data_keeps_the_old_values_for_a_first_order_backward():
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()
+    x.data = np.array([10.0, 20.0])  # a new array: the graph keeps the old one
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
+    x2 = leaf([1.0, 2.0])
+    y2 = (x2 ** 3).sum()
+    (g,) = tg.grad(y2, [x2], create_graph=True)  # g = 3x², built from the old values
+    x2.data = np.array([5.0, 5.0])
+    (gg,) = tg.grad(g.sum(), [x2], retain_graph=True)  # 6x at the values it was built from
+    np.testing.assert_array_equal(gg.data, [6.0, 12.0])
+    with pytest.raises(RuntimeError, match=r"Pow: its input 0 \(shape \(2,\)\) was given a "
+                                           r"new array"):  # a graph of it would miss x2
+        tg.grad(g.sum(), [x2], create_graph=True)
+
+
+def test_newtons_method_with_second_derivatives_converges():
+    # DeZero's Newton loop (f = x⁴ - 2x², minimum at x = 1): .data -= while the graph of
+    # the first derivative is still alive
+    x = tg.tensor(2.0, requires_grad=True)
+    for _ in range(10):
+        y = x ** 4 - 2 * x ** 2
+        x.grad = None
+        y.backward(create_graph=True)
+        gx = x.grad
+        x.grad = None
+        gx.backward()
+        x.data -= gx.data / x.grad.data
+    assert x.item() == pytest.approx(1.0, abs=1e-6)
+    x = tg.tensor(2.0, requires_grad=True)  # the same with tg.grad
+    for _ in range(10):
+        y = x ** 4 - 2 * x ** 2
+        (gx,) = tg.grad(y, [x], create_graph=True)
+        (gx2,) = tg.grad(gx, [x])
+        x.data -= gx.data / gx2.data
+    assert x.item() == pytest.approx(1.0, abs=1e-6)
+
+
+# -- only what a backward reads is guarded ------------------------------------------------------
+
+def test_changing_a_weight_whose_value_no_backward_reads_is_allowed():
+    # the input needs no gradient, so Linear keeps only the input (dW = gᵀx): the weight may
+    # change before backward, and the gradient is exact (as PyTorch)
+    layer = nn.Linear(2, 1, dtype=np.float64)
+    x = tg.Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    y = layer(x).sum()
+    layer.weight.data[0, 0] = 5.0
+    with tg.no_grad():
+        layer.weight.add_(1.0)
+    y.backward()
+    np.testing.assert_array_equal(layer.weight.grad.data, [[4.0, 6.0]])
+    np.testing.assert_array_equal(layer.bias.grad.data, [2.0])
+
+
+@pytest.mark.parametrize("fn, grad", [
+    (lambda w: w * 2.0, [2.0, 2.0]),
+    (lambda w: w.relu(), [1.0, 0.0]),  # ReLU keeps its output, not its input
+    (lambda w: w + 1.0, [1.0, 1.0]),
+    (lambda w: w / 4.0, [0.25, 0.25]),
+    (lambda w: w.astype(np.float32), [1.0, 1.0]),
+])
+def test_a_leaf_no_backward_reads_may_change_before_backward(fn, grad):
+    w = leaf([1.0, -2.0])
+    y = fn(w).sum()
+    w.data[0] = 5.0
+    with tg.no_grad():
+        w.mul_(3.0)
+    y.backward()
+    np.testing.assert_array_equal(w.grad.data, grad)
 
 
 def test_an_array_that_was_read_only_already_stays_read_only():
@@ -188,20 +312,36 @@ def test_changing_a_saved_output_makes_backward_refuse():
         y.backward()
 
 
+def two_layers():
+    return nn.Sequential(nn.Linear(3, 4, dtype=np.float64), nn.Tanh(),
+                         nn.Linear(4, 1, dtype=np.float64))
+
+
 def test_an_optimizer_step_before_a_second_backward_is_caught():
-    model = nn.Linear(3, 1, dtype=np.float64)
+    model = two_layers()
     opt = optim.SGD(model.parameters(), lr=0.1)
     loss = model(tg.Tensor(np.ones((2, 3)))).sum()
     loss.backward(retain_graph=True)
-    opt.step()  # changes the weight that the retained graph saved
+    opt.step()  # changes the second layer's weight, which the retained graph saved
     with pytest.raises(RuntimeError, match=modified_message("Linear", "its input 1")):
         loss.backward()
+
+
+def test_an_optimizer_step_on_a_weight_no_backward_reads_is_fine():
+    model = nn.Linear(3, 1, dtype=np.float64)  # its input needs no gradient
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    loss = model(tg.Tensor(np.ones((2, 3)))).sum()
+    loss.backward(retain_graph=True)
+    first = model.weight.grad.data.copy()
+    opt.step()
+    loss.backward()  # the weight gradient reads only the input: exact, as in PyTorch
+    np.testing.assert_array_equal(model.weight.grad.data, 2 * first)
 
 
 def test_training_after_a_graph_was_built_without_backward_works():
     # validation computed in grad mode, kept alive, then training continues: the optimizer
     # writes through the guard (and counts), and the kept graph refuses to backward later
-    model = nn.Linear(3, 1, dtype=np.float64)
+    model = two_layers()
     opt = optim.SGD(model.parameters(), lr=0.1)
     kept = model(tg.Tensor(np.ones((2, 3)))).sum()
     for _ in range(3):
@@ -210,6 +350,68 @@ def test_training_after_a_graph_was_built_without_backward_works():
         opt.step()
     with pytest.raises(RuntimeError, match="at version 3, expected version 0"):
         kept.backward()
+
+
+def test_inputs_a_backward_reads_are_version_checked_whatever_their_dtype():
+    x = leaf([1.0, 2.0, 3.0])
+    idx = tg.tensor([0, 1])
+    y = x.gather(0, idx)
+    idx[0] = 2  # PyTorch refuses too: gather saved the index
+    with pytest.raises(RuntimeError, match=modified_message("Gather", "its input 1")):
+        y.sum().backward()
+    idx = tg.tensor([0, 1])
+    y = x.index_select(0, idx)
+    idx.add_(1)
+    with pytest.raises(RuntimeError, match=modified_message("IndexSelect", "its input 1")):
+        y.sum().backward()
+    z = leaf([[1.0, 2.0, 3.0]])
+    t = tg.Tensor(np.array([[0.0, 1.0, 0.0]]))
+    loss = nn.functional.cross_entropy(z, t)  # a soft target: backward reads it
+    t.fill_(1 / 3)
+    with pytest.raises(RuntimeError, match=modified_message("CrossEntropy", "its input 1")):
+        loss.backward()
+    w = leaf([1.0, 2.0])
+    mask = tg.tensor([True, False])
+    y = tg.where(mask, w, 0.0).sum()
+    mask[1] = True
+    with pytest.raises(RuntimeError, match=modified_message("Where", "its input 0")):
+        y.backward()
+
+
+def test_an_index_given_to_getitem_is_kept_as_it_was():
+    x = leaf([1.0, 2.0, 3.0])
+    idx = tg.tensor([0, 1])
+    raw = np.array([2, 2])
+    y = x[idx].sum() + x[raw].sum()
+    idx[0] = 2  # changes the caller's index, not the one the graph kept
+    raw[:] = 0
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0, 2.0])
+
+
+def test_penalties_check_the_weights_they_read():
+    w = leaf([1.0, -2.0])
+    from tinygrad_reg.regularization import penalties as P
+    y = P.L2Penalty.apply(w, lam=1.0)
+    with tg.no_grad():
+        w.mul_(3.0)  # lam · w would be silently wrong
+    with pytest.raises(RuntimeError, match=modified_message("L2Penalty", "its input 0")):
+        y.backward()
+
+
+def test_writing_into_an_expanded_view_is_refused_as_in_pytorch():
+    x = tg.zeros(1, 3)
+    rows = tg.Tensor(np.arange(12.0, dtype=np.float32).reshape(4, 3))
+    with pytest.raises(RuntimeError, match=r"add_: more than one element of the written-to "
+                                           r"tensor .* refers to a single memory location.*"
+                                           r"clone\(\)"):
+        x.expand(4, 3).add_(rows)
+    with pytest.raises(RuntimeError, match="fill_: more than one element"):
+        x.expand(2, 3).fill_(1.0)
+    np.testing.assert_array_equal(x.data, np.zeros((1, 3)))
+    y = x.expand(4, 3).clone()
+    y.add_(rows)  # a copy: fine
+    np.testing.assert_array_equal(y.data, rows.data)
 
 
 # -- the rules of the in-place methods --------------------------------------------------------

@@ -6,202 +6,18 @@ the thin operator table that :mod:`tinygrad_reg.ops` fills when it is imported.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
+
+from ._guard import aux, expose, hand_out, share_version, view_root
 
 # name -> function(Tensor, ...) -> Tensor; filled by tinygrad_reg.ops at import time.
 OPS: dict[str, Any] = {}
 
 _GRAD_KINDS = "fc"  # only floating (and complex) arrays can carry a gradient
 _NUMERIC_KINDS = "biufc"  # bool, ints, floats, complex: what a tensor can hold
-
-
-def to_array(data: Any, dtype: Any = None, what: str = "Tensor",
-             infer: bool = False) -> np.ndarray:
-    """The dtype policy in one place.
-
-    A numpy array (or numpy scalar) keeps its dtype; Python scalars and (nested) lists of
-    numbers become float32, as in PyTorch's ``torch.Tensor``, or, with ``infer``, take
-    ``torch.tensor``'s dtypes (ints int64, floats float32); Python bools stay bool. ``dtype``
-    overrides. Strings, bytes, objects and ragged lists raise TypeError or ValueError naming
-    what was given (``what`` names the caller).
-    """
-    if isinstance(data, Tensor):
-        data = data._data
-    if isinstance(data, (np.ndarray, np.generic)):
-        arr = np.asarray(data)
-        if arr.dtype.kind not in _NUMERIC_KINDS:
-            raise TypeError(f"{what}: cannot hold an array of dtype {arr.dtype} (shape "
-                            f"{arr.shape}); only bool, integer, float and complex arrays can "
-                            f"be tensors")
-        return arr if dtype is None else arr.astype(dtype, copy=False)
-    if isinstance(data, (str, bytes, bytearray)):
-        raise TypeError(f"{what}: cannot make a tensor from {type(data).__name__} "
-                        f"{_short_repr(data)}; give numbers, a (nested) list of numbers or an "
-                        f"ndarray")
-    try:
-        arr = np.asarray(data, dtype=dtype)
-    except ValueError as err:  # ragged nested lists, or a value the dtype cannot take
-        raise ValueError(f"{what}: cannot make a tensor from {type(data).__name__} "
-                         f"{_short_repr(data)}: {err}") from None
-    except TypeError as err:
-        raise TypeError(f"{what}: cannot make a tensor from {type(data).__name__} "
-                        f"{_short_repr(data)}: {err}") from None
-    if arr.dtype.kind not in _NUMERIC_KINDS:
-        raise TypeError(f"{what}: cannot make a tensor from {type(data).__name__} "
-                        f"{_short_repr(data)} (numpy reads it as dtype {arr.dtype}); give "
-                        f"numbers, a (nested) list of numbers or an ndarray")
-    if dtype is None:
-        kind = arr.dtype.kind
-        if kind == "f" or (kind in "iu" and not infer):
-            arr = arr.astype(np.float32)
-        elif kind in "iu":
-            arr = arr.astype(np.int64)
-        elif kind == "c":
-            arr = arr.astype(np.complex64)
-    return arr
-
-
-def _short_repr(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-# -- in-place safety -------------------------------------------------------------------------
-#
-# Two mechanisms keep a gradient from silently using a value that changed after the forward
-# pass saved it:
-#
-# * a version counter, shared by a tensor and its views, that every sanctioned in-place write
-#   (the Tensor's in-place methods, optimizer steps) increments; a node records its inputs'
-#   versions and refuses to run backward if one has changed (PyTorch's rule);
-# * read-only arrays: a leaf's array (which the user may hold: the ndarray the tensor was made
-#   from, ``.data``, ``.numpy()``) is made read-only while a live graph node holds it, and an
-#   op result's array is made read-only when the user reaches it through ``.data``/``.numpy()``
-#   while its node is alive, so a raw numpy write fails at the line that does it. The flag is
-#   restored when the last holding node has run backward or been dropped.
-
-
-class _Version:
-    """A version counter, shared by a tensor and every view of it."""
-
-    __slots__ = ("value",)
-
-    def __init__(self) -> None:
-        self.value = 0
-
-
-class _Aux:
-    """What most tensors never need: the version counter, how many live graph nodes hold this
-    leaf, and the array they made read-only (None if it was read-only already)."""
-
-    __slots__ = ("version", "holds", "locked", "released")
-
-    def __init__(self) -> None:
-        self.version = None
-        self.holds = 0
-        self.locked = None
-        self.released = None  # what freed nodes keep of this constant (autograd.Released)
-
-
-def _aux(t: Tensor) -> _Aux:
-    a = t._aux
-    if a is None:
-        a = t._aux = _Aux()
-    return a
-
-
-def version(t: Tensor) -> int:
-    """How many sanctioned in-place writes ``t`` (or a view sharing its memory) has had."""
-    a = t._aux
-    return 0 if a is None or a.version is None else a.version.value
-
-
-def share_version(base: Tensor, view: Tensor) -> None:
-    """Make ``view`` (whose array is a view of ``base``'s) share base's version counter."""
-    a = _aux(base)
-    if a.version is None:
-        a.version = _Version()
-    _aux(view).version = a.version
-
-
-def hold(t: Tensor) -> _Aux:
-    """A graph node now holds leaf ``t``: the first holder makes its array read-only. Returns
-    t's bookkeeping."""
-    a = _aux(t)
-    a.holds += 1
-    if a.holds == 1:
-        arr = t._data
-        if arr.flags.writeable:
-            arr.flags.writeable = False
-            a.locked = arr
-    return a
-
-
-def release(t: Tensor) -> None:
-    """A node holding leaf ``t`` has run backward or been dropped: the last one restores the
-    array's write flag."""
-    a = t._aux
-    if a is None or a.holds <= 0:
-        return
-    a.holds -= 1
-    if a.holds == 0 and a.locked is not None:
-        _unlock(a)
-
-
-def _unlock(a: _Aux) -> None:
-    arr, a.locked = a.locked, None
-    try:
-        arr.flags.writeable = True
-    except ValueError:  # its base was made read-only meanwhile (by another tensor on it)
-        pass
-
-
-def lock_array(arr: np.ndarray) -> np.ndarray | None:
-    """Make ``arr`` read-only; return it if this call changed the flag (to restore later)."""
-    if arr.flags.writeable:
-        arr.flags.writeable = False
-        return arr
-    return None
-
-
-def unlock_array(arr: np.ndarray) -> None:
-    """Undo :func:`lock_array` (best effort: a base made read-only meanwhile keeps it so)."""
-    try:
-        arr.flags.writeable = True
-    except ValueError:
-        pass
-
-
-def prepare_inplace(t: Tensor) -> np.ndarray:
-    """Before a sanctioned in-place write into ``t`` (an in-place method, an optimizer step):
-    bump its version, so graphs that saved the old value refuse to backward, and lift the
-    read-only flag a graph put on it. Returns the array to write into."""
-    a = _aux(t)
-    if a.version is None:
-        a.version = _Version()
-    a.version.value += 1
-    if a.locked is not None:
-        _unlock(a)
-    arr = t._data
-    if not arr.flags.writeable:
-        # read-only because a graph guards it (or its base: t may be a view of a guarded
-        # array), or for another reason (a broadcast, a read-only memory map): make the chain
-        # writable from its base down, or refuse
-        chain = [arr]
-        while isinstance(chain[-1].base, np.ndarray):
-            chain.append(chain[-1].base)
-        try:
-            for a in reversed(chain):
-                if not a.flags.writeable:
-                    a.flags.writeable = True
-        except ValueError:
-            raise RuntimeError(f"in-place write: the array of this tensor (shape {arr.shape}) "
-                               f"is read-only and cannot be made writable (it is a view of "
-                               f"read-only memory, such as a broadcast); write into a copy "
-                               f"(t.clone())") from None
-    return arr
 
 
 class Tensor:
@@ -217,13 +33,14 @@ class Tensor:
     backward pass reaches this tensor), ``requires_grad``, ``grad_fn`` (the op node that made
     this tensor, None for leaves), ``name`` (shown in rendered graphs).
 
-    ``data`` and :meth:`numpy` give the tensor's own array, sharing memory. While a graph
-    that has not yet run backward holds it, that array is read-only, so that a write cannot
-    make the graph's gradients silently wrong: for a leaf, from the first recorded op that
-    uses it; for an op result, once you reach its array through ``data``/``numpy()``. The
-    flag is restored when the graph has run backward or been dropped. Sanctioned in-place
-    writes (``zero_()``, ``fill_()``, optimizer steps) are allowed and counted instead: a
-    graph that saved the old value then refuses to backward with a RuntimeError.
+    While a graph that has not yet run backward needs an array (it saved it for backward),
+    that array is read-only, so that a raw numpy write into it (through :meth:`numpy`, a
+    ``detach()``-ed alias, or the ndarray the tensor was made from) fails at the write; the
+    flag is restored when the graph has run backward or been dropped. ``data`` is the door
+    around autograd, as in PyTorch: it hands the array out writable, and a backward that
+    would read values changed through it refuses with a RuntimeError naming the op.
+    Sanctioned in-place writes (``zero_()``, ``fill_()``, optimizer steps) are allowed and
+    counted instead: a graph that saved the old value then refuses to backward.
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "name", "_aux", "__weakref__")
@@ -245,18 +62,28 @@ class Tensor:
 
     @property
     def data(self) -> np.ndarray:
-        """The tensor's ndarray (shared memory, not a copy). Read-only while a graph that has
-        not run backward holds it (see the class docstring); writable otherwise.
-        Assigning ``t.data = array`` replaces the array (as PyTorch's ``.data``)."""
+        """The tensor's ndarray (shared memory, not a copy): PyTorch's ``.data``, the way to
+        change values outside autograd (``x.data -= lr * x.grad.data``). It is writable even
+        while a live graph saved it for backward: the graph then keeps a snapshot of the
+        values, and a backward that would read values changed since refuses with a
+        RuntimeError naming the op. Assigning ``t.data = array`` replaces the array (a live
+        graph keeps the old one)."""
         arr = self._data
-        node = self.grad_fn
-        if node is not None and not node._freed and arr.flags.writeable:
-            node.expose(arr)  # read-only until the node has run backward or is dropped
+        if arr.flags.writeable:
+            expose(self)  # guarded from here on if a live graph may read it...
+        if not arr.flags.writeable:
+            hand_out(self)  # ...and handed out with a snapshot if it is
         return arr
 
     @data.setter
     def data(self, value: Any) -> None:
-        self._data = to_array(value, what="Tensor.data")
+        new = to_array(value, what="Tensor.data")
+        old = self._data
+        if new is not old:  # a node that saved the old array keeps it (and knows it)
+            a = aux(self)
+            alive = [r for r in a.replaced if r() is not None] if a.replaced else []
+            a.replaced = alive + [weakref.ref(old)]
+        self._data = new
 
     # -- properties -------------------------------------------------------------------
     shape = property(lambda self: self._data.shape, doc="The shape of ``data`` (a tuple).")
@@ -300,13 +127,16 @@ class Tensor:
 
     # -- conversion -------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
-        """The tensor's ndarray, shared (not copied), as PyTorch's ``numpy()``: the same
-        array as :attr:`data`, read-only while a graph that has not run backward holds it.
+        """The tensor's ndarray, shared (not copied), as PyTorch's ``numpy()``. While a graph
+        that has not run backward saved it, it is read-only (a write into it would change the
+        gradient silently): write through :attr:`data`, or take ``t.numpy().copy()``.
 
         PyTorch refuses ``numpy()`` on a tensor that requires grad; here it is allowed, since
-        the array cannot be written while a graph depends on it. ``t.numpy().copy()`` gives a
-        writable copy at any time."""
-        return self.data
+        the array cannot be written while a graph depends on it."""
+        arr = self._data
+        if arr.flags.writeable:
+            expose(self)
+        return arr
 
     def tolist(self) -> Any:
         """The values as (nested) Python lists of numbers (a number for a 0-d tensor)."""
@@ -324,6 +154,7 @@ class Tensor:
         into either is seen by graphs that saved the other), cut off from the graph."""
         out = Tensor(self._data, name=self.name)
         share_version(self, out)
+        out._aux.source = weakref.ref(view_root(self))  # (whose node guards the memory)
         return out
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -455,8 +286,9 @@ class Tensor:
         return int(self._data.item())
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        """``np.asarray(t)`` gives the array (a copy when ``dtype`` differs)."""
-        arr = self.data
+        """``np.asarray(t)`` gives the array (a copy when ``dtype`` differs), as
+        :meth:`numpy` does."""
+        arr = self.numpy()
         return arr if dtype is None else arr.astype(dtype)
 
     __hash__ = object.__hash__  # == builds a tensor, so identity hashing is kept explicitly
@@ -621,3 +453,54 @@ def _is_dtype_name(text: str) -> bool:
     except TypeError:
         return False
     return True
+
+
+def to_array(data: Any, dtype: Any = None, what: str = "Tensor",
+             infer: bool = False) -> np.ndarray:
+    """The dtype policy in one place.
+
+    A numpy array (or numpy scalar) keeps its dtype; Python scalars and (nested) lists of
+    numbers become float32, as in PyTorch's ``torch.Tensor``, or, with ``infer``, take
+    ``torch.tensor``'s dtypes (ints int64, floats float32); Python bools stay bool. ``dtype``
+    overrides. Strings, bytes, objects and ragged lists raise TypeError or ValueError naming
+    what was given (``what`` names the caller).
+    """
+    if isinstance(data, Tensor):
+        data = data._data
+    if isinstance(data, (np.ndarray, np.generic)):
+        arr = np.asarray(data)
+        if arr.dtype.kind not in _NUMERIC_KINDS:
+            raise TypeError(f"{what}: cannot hold an array of dtype {arr.dtype} (shape "
+                            f"{arr.shape}); only bool, integer, float and complex arrays can "
+                            f"be tensors")
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+    if isinstance(data, (str, bytes, bytearray)):
+        raise TypeError(f"{what}: cannot make a tensor from {type(data).__name__} "
+                        f"{_short_repr(data)}; give numbers, a (nested) list of numbers or an "
+                        f"ndarray")
+    try:
+        arr = np.asarray(data, dtype=dtype)
+    except ValueError as err:  # ragged nested lists, or a value the dtype cannot take
+        raise ValueError(f"{what}: cannot make a tensor from {type(data).__name__} "
+                         f"{_short_repr(data)}: {err}") from None
+    except TypeError as err:
+        raise TypeError(f"{what}: cannot make a tensor from {type(data).__name__} "
+                        f"{_short_repr(data)}: {err}") from None
+    if arr.dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(f"{what}: cannot make a tensor from {type(data).__name__} "
+                        f"{_short_repr(data)} (numpy reads it as dtype {arr.dtype}); give "
+                        f"numbers, a (nested) list of numbers or an ndarray")
+    if dtype is None:
+        kind = arr.dtype.kind
+        if kind == "f" or (kind in "iu" and not infer):
+            arr = arr.astype(np.float32)
+        elif kind in "iu":
+            arr = arr.astype(np.int64)
+        elif kind == "c":
+            arr = arr.astype(np.complex64)
+    return arr
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import OPS, Tensor, _unlock, to_array, unlock_array
+from .._tensor import OPS, Tensor, to_array
 from . import anomaly
 from .function import Context, OnceDifferentiable, _freed_message, released, wrap
 from .modes import (
@@ -225,7 +225,6 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
                     raise RuntimeError(f"{node.name}: backward returned {len(res)} gradients "
                                        f"for {len(inputs)} inputs")
             parents = []  # what the node keeps of its inputs once freed
-            holds = node._holds and not retain_graph
             for t, gi in zip(inputs, res):
                 f = t.grad_fn
                 if f is None:
@@ -237,11 +236,6 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
                         a = t._aux
                         r = a.released if a is not None else None
                         parents.append(r if r is not None else released(t))
-                    if holds:  # give the leaf back its write flag (see Function.apply)
-                        a = t._aux
-                        a.holds -= 1
-                        if not a.holds and a.locked is not None:
-                            _unlock(a)
                 else:
                     parents.append(f)
                 if gi is not None and t.requires_grad:
@@ -261,19 +255,7 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
                     if d == 0:
                         ready.append(f)
             if not retain_graph:
-                # Drop what backward needed; keep the structure (op, attributes, parents) so
-                # the graph can still be drawn, with each output's shape and dtype.
-                node._saved = ()
-                node._out = None
-                node._freed = True
-                node._holds = False
-                d = node.__dict__
-                if d:
-                    for arr in d.get("_exposed", ()):  # arrays reached through .data
-                        unlock_array(arr)
-                    d.clear()
-                    arr = None  # (a local would keep the last array alive)
-                node.inputs = tuple(parents)
+                node.free(tuple(parents))
                 if g is not None:
                     node.out_shape = g._data.shape
                     node.out_dtype = g._data.dtype

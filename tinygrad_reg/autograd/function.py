@@ -9,10 +9,10 @@ An op is a subclass of :class:`Function` with two static methods::
 input requires grad, records a :class:`Context` as the output's ``grad_fn``. The engine
 (:mod:`.engine`) walks those nodes backward.
 
-A node that holds values for backward guards them against in-place changes (see
-:mod:`tinygrad_reg._tensor`): it records the version of each input, makes the arrays of the
-leaves it uses read-only while it is alive and not yet backpropagated, and
-:attr:`Context.saved_tensors` refuses values that a sanctioned in-place write has changed.
+A node guards the values it saves for backward (see :mod:`tinygrad_reg._guard`): it records
+the version of each input, makes the saved arrays the user can reach read-only while it is
+alive and not yet backpropagated, and :attr:`Context.saved_tensors` refuses values that a
+sanctioned in-place write has changed.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor, _Aux, _unlock, hold, lock_array, share_version, unlock_array
+from .._guard import aux, hold, lock, release_all, share_version, sync, unlock, view_root
+from .._tensor import Tensor
 from . import anomaly
 from .modes import ANOMALY, GRAD, TRACE, mode, scope, tracer
 
@@ -80,9 +81,7 @@ class Released:
 def released(t: Tensor) -> Released:
     """The :class:`Released` stand-in of constant ``t``, made once per tensor (a constant used
     by many ops, like a scalar, gets one)."""
-    a = t._aux
-    if a is None:
-        a = t._aux = _Aux()
+    a = aux(t)
     r = a.released
     if r is None:
         r = a.released = Released(t)
@@ -96,12 +95,35 @@ class Context:
     the op's output. ``forward`` may set any attribute on it (``ctx.delta = delta``) and
     keep arrays with :meth:`save_for_backward`; ``backward`` reads them back, saved arrays
     as Tensors via :attr:`saved_tensors` (which also checks that none of them was changed in
-    place since: read inputs through it rather than through ``ctx.inputs``).
+    place since). Everything a backward reads of its inputs' values must be saved: an input
+    read through ``ctx.inputs`` is not guarded.
     """
 
-    __slots__ = ("fn", "inputs", "attrs", "needs_input_grad", "_saved", "_out", "_grad",
-                 "_freed", "scope", "out_shape", "out_dtype", "_versions", "_holds",
-                 "__dict__")
+    __slots__ = ("fn", "inputs", "attrs", "needs_input_grad", "_saved", "_out",
+         "_grad", "_freed", "scope", "out_shape", "out_dtype", "_versions", "_holds",
+                 "_locks", "__dict__")
+
+    def __init__(self, fn: type, inputs: tuple, attrs: dict) -> None:
+        self.fn = fn
+        self.inputs = inputs
+        self.attrs = attrs
+        # (spelled out for one and two inputs: a comprehension costs more than the op's
+        # other bookkeeping together)
+        n = len(inputs)
+        if n == 1:
+            self.needs_input_grad = (True,)
+        elif n == 2:
+            self.needs_input_grad = (inputs[0].requires_grad, inputs[1].requires_grad)
+        else:
+            self.needs_input_grad = tuple([t.requires_grad for t in inputs])
+        self._saved = ()
+        self._out = None
+        self._grad = None
+        self._freed = False
+        self._versions = None
+        self._holds = None
+        self._locks = None
+        self.scope = scope()
 
     @property
     def name(self) -> str:
@@ -109,8 +131,59 @@ class Context:
         return self.fn.__name__
 
     def save_for_backward(self, *arrays: Any) -> None:
-        """Keep references (never copies) to arrays that ``backward`` needs."""
+        """Keep references (never copies) to arrays (or Tensors) that ``backward`` needs:
+        inputs themselves, the output, or values computed in ``forward``.
+
+        Save exactly what backward reads, and only when the gradient that reads it is needed
+        (``ctx.needs_input_grad``): a saved input is guarded (version-checked, and a leaf's
+        array read-only) until this node has run backward, so saving more than needed
+        refuses legitimate changes."""
         self._saved = arrays
+        for t in self.inputs:
+            arr = t._data
+            if t.grad_fn is None or arr.base is not None:  # a leaf, or a view of one perhaps
+                for a in arrays:
+                    if a is arr or a is t:
+                        root = t if t.grad_fn is None else view_root(t)
+                        if root is not None and root.grad_fn is None:
+                            self._hold(root)
+                        break
+
+    def _hold(self, t: Tensor) -> None:
+        hold(t)
+        if self._holds is None:
+            self._holds = [t]
+        else:
+            self._holds.append(t)
+
+    def link(self, result: Tensor, out: np.ndarray) -> None:
+        """Make this node ``result``'s ``grad_fn``: record the versions of inputs that have
+        had in-place writes (settling what ``.data`` handed out of them first)."""
+        inputs = self.inputs
+        versions = False
+        for t in inputs:
+            a = t._aux
+            if a is not None and a.version is not None:
+                if a.version.handed is not None:
+                    sync(a.version)
+                versions = True
+        if versions:
+            self._versions = tuple([0 if t._aux is None or t._aux.version is None
+                                    else t._aux.version.value for t in inputs])
+        result.requires_grad = True
+        result.grad_fn = self
+        for a in self._saved:
+            if a is out:
+                self._out = weakref.ref(result)
+                break
+
+    def expose(self, arr: np.ndarray) -> None:
+        """Make ``arr`` (memory this node made, reached by the user) read-only until the
+        node has run backward or is dropped."""
+        if arr.flags.writeable:
+            if self._locks is None:
+                self._locks = []
+            lock(arr, self._locks)
 
     @property
     def saved_tensors(self) -> tuple[Tensor, ...]:
@@ -128,17 +201,19 @@ class Context:
         inputs = self.inputs
         result = []
         for a in self._saved:
-            if isinstance(a, Tensor):
-                t = a
-                i = _index(inputs, t)
+            if type(a) is not _ndarray:
+                if a is None or not isinstance(a, Tensor):
+                    result.append(a if a is None else wrap(np.asarray(a)))
+                    continue
+                i = _index(inputs, a)
                 if i is not None:
-                    self._check_version(t, i)
-                result.append(t)
+                    self._check_version(a, i)
+                result.append(a)
                 continue
-            for t in inputs:
+            for i, t in enumerate(inputs):
                 if t._data is a:
                     if t._aux is not None:
-                        self._check_version(t, _index(inputs, t))
+                        self._check_version(t, i)
                     result.append(t)
                     break
             else:
@@ -147,8 +222,30 @@ class Context:
                         self._check_version(out, -1)
                     result.append(out)
                 else:
-                    result.append(wrap(np.asarray(a)))
+                    result.append(self._constant(a))
         return tuple(result)
+
+    def _constant(self, a: Any) -> Tensor:
+        """A saved array that is no input's and not the output's: a constant, unless it is
+        an input's array that ``t.data = new_array`` has since replaced."""
+        for i, t in enumerate(self.inputs):
+            aux_ = t._aux
+            if aux_ is not None and aux_.replaced and any(r() is a for r in aux_.replaced):
+                self._check_version(t, i)
+                return self._replaced(t, i, a)
+        return wrap(np.asarray(a))
+
+    def _replaced(self, t: Tensor, i: int, arr: np.ndarray) -> Tensor:
+        """The saved value of input ``i`` ``t``, whose array was replaced since
+        (``t.data = new_array``): a constant with the values forward used. Right for a
+        gradient; a second derivative through it would miss ``t``, so that is refused."""
+        if mode() & GRAD:
+            raise RuntimeError(
+                f"{self.name}: its input {i} (shape {arr.shape}) was given a new array "
+                f"(t.data = ...) after this op saved it, so a second derivative through "
+                f"{self.name} cannot reach that tensor any more. Assign .data after the "
+                f"backward(create_graph=True) passes that need the graph.")
+        return wrap(arr)
 
     def _check_version(self, t: Tensor, i: int) -> None:
         """Raise if ``t`` (input ``i``, or the output for -1) was written in place since the
@@ -156,6 +253,8 @@ class Context:
         aux = t._aux
         if aux is None or aux.version is None:
             return
+        if aux.version.handed is not None:  # handed out through .data: changed since?
+            sync(aux.version)
         expected = 0
         if i >= 0 and self._versions is not None:
             expected = self._versions[i]
@@ -163,29 +262,29 @@ class Context:
         if now != expected:
             raise RuntimeError(_modified_message(self, t, i, now, expected))
 
-    def expose(self, arr: np.ndarray) -> None:
-        """Make ``arr`` (this node's output, reached by the user through ``.data``) read-only
-        until the node has run backward or is dropped."""
-        if lock_array(arr) is None:
-            return
-        exposed = self.__dict__.setdefault("_exposed", [])
-        exposed.append(arr)
-
-    def _release(self) -> None:
-        """Let go of what the node guards: the leaves it holds (its inputs that are leaves)
-        and the arrays it exposed."""
-        if self._holds:
-            self._holds = False
-            for t in self.inputs:
-                if t.grad_fn is None:
-                    a = t._aux
-                    a.holds -= 1
-                    if not a.holds and a.locked is not None:
-                        _unlock(a)
-        exposed = self.__dict__.pop("_exposed", None)
-        if exposed:
-            for arr in exposed:
-                unlock_array(arr)
+    def free(self, parents: tuple | None = None) -> None:
+        """Drop what backward needed and give back what this node guards (the leaves it
+        saved, the arrays it locked). With ``parents`` (after backward), keep the structure
+        for drawing: the op, its attributes and what it keeps of its inputs."""
+        self._saved = ()
+        self._out = None
+        self._freed = True
+        holds = self._holds
+        if holds is not None:
+            self._holds = None
+            for t in holds:  # (release() inlined: this runs for most nodes)
+                a = t._aux
+                a.holds -= 1
+                if a.holds <= 0:
+                    release_all(t)
+        if self._locks is not None:
+            locks, self._locks = self._locks, None
+            unlock(locks)
+        if parents is not None:
+            d = self.__dict__
+            if d:
+                d.clear()
+            self.inputs = parents
 
     def __repr__(self) -> str:
         attrs = "".join(f" {k}={v!r}" for k, v in self.attrs.items())
@@ -194,9 +293,9 @@ class Context:
     def __del__(self) -> None:
         # A node dropped without a backward pass gives back what it guards (backward does
         # this itself when it frees a node).
-        if not self._freed:
+        if self._holds or self._locks:
             try:
-                self._release()
+                self.free()
             except Exception:  # noqa: BLE001 - never raise from a finalizer (interpreter exit)
                 pass
 
@@ -229,7 +328,7 @@ def _modified_message(node: Context, t: Tensor, i: int, now: int, expected: int)
             f"{t._data.shape}, dtype {t._data.dtype}), was modified by an in-place operation "
             f"after it was saved: it is at version {now}, expected version {expected}. Its "
             f"gradient would be wrong. Change it only after backward(), or change a copy "
-            f"(t.clone()).{where}")
+            f"(t.clone()); a write through .data counts as an in-place operation.{where}")
 
 
 def _op_error(fn: type, err: Exception, tensors: Sequence[Tensor], attrs: dict) -> Exception:
@@ -267,7 +366,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
         """Run the op on ``inputs`` (Tensors; anything else becomes a constant Tensor)."""
-        # This is the hot path of every op: one pass over the inputs, no helper calls.
+        # The hot path of every op: one pass over the inputs, then forward, then the link.
         record = False
         for t in inputs:
             if not isinstance(t, Tensor):
@@ -276,49 +375,21 @@ class Function:
                 break
             if t.requires_grad:
                 record = True
-        ctx = _NO_CONTEXT
-        n = len(inputs)
         flags = mode()
-        if record and flags & GRAD:
-            ctx = Context()
-            ctx.fn = cls
-            ctx.inputs = inputs
-            ctx.attrs = attrs
-            # (spelled out for one and two inputs: a comprehension costs more than the op's
-            # other bookkeeping together)
-            if n == 1:
-                ctx.needs_input_grad = (True,)
-            elif n == 2:
-                ctx.needs_input_grad = (inputs[0].requires_grad, inputs[1].requires_grad)
-            else:
-                ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
-            ctx._saved = ()
-            ctx._out = None
-            ctx._grad = None
-            ctx._freed = False
-            ctx._versions = None
-            ctx._holds = False
-            ctx.scope = scope()
+        ctx = Context(cls, inputs, attrs) if record and flags & GRAD else _NO_CONTEXT
         try:
-            if n == 1:
+            if len(inputs) == 1:
                 out = cls.forward(ctx, inputs[0]._data, **attrs)
-            elif n == 2:
+            elif len(inputs) == 2:
                 out = cls.forward(ctx, inputs[0]._data, inputs[1]._data, **attrs)
             else:
                 out = cls.forward(ctx, *[t._data for t in inputs], **attrs)
         except (ValueError, IndexError) as err:
             raise _op_error(cls, err, inputs, attrs) from err
         if type(out) is not _ndarray:
-            raw, out = out, np.asarray(out)
-            # numpy gives scalars for 0-d results: a saved output must be the array we keep,
-            # or saved_tensors would return it as a constant and cut the second derivative
-            if ctx is not _NO_CONTEXT and ctx._saved:
-                ctx._saved = tuple(out if s is raw else s for s in ctx._saved)
+            out = _as_array(ctx, out)
         if flags & (ANOMALY | TRACE):
-            if flags & ANOMALY:
-                anomaly.check_forward(cls, ctx, ctx is not _NO_CONTEXT, inputs, attrs, out)
-            if flags & TRACE:
-                tracer().op(cls, inputs, attrs, out, ctx)
+            _observe(flags, cls, ctx, inputs, attrs, out)
         result = _new_tensor(Tensor)
         result._data = out
         result.grad = None
@@ -329,32 +400,28 @@ class Function:
         if ctx is _NO_CONTEXT or out.dtype.kind not in "fc":  # int/bool results carry no grad
             result.requires_grad = False
             result.grad_fn = None
-            return result
-        # Guard what backward will read: hold the leaves (their arrays become read-only while
-        # this node is alive) and record versions that in-place writes have moved.
-        versions = False
-        for t in inputs:
-            aux = t._aux
-            if t.grad_fn is None:
-                if aux is None or not aux.holds:
-                    aux = hold(t)
-                else:
-                    aux.holds += 1
-                if aux.version is not None:
-                    versions = True
-            elif aux is not None and aux.version is not None:
-                versions = True
-        ctx._holds = True  # (released by the engine when it frees the node, or by __del__)
-        if versions:
-            ctx._versions = tuple([0 if t._aux is None or t._aux.version is None
-                                   else t._aux.version.value for t in inputs])
-        result.requires_grad = True
-        result.grad_fn = ctx
-        for a in ctx._saved:
-            if a is out:
-                ctx._out = weakref.ref(result)
-                break
+        else:
+            ctx.link(result, out)
         return result
+
+
+def _as_array(ctx: Any, out: Any) -> np.ndarray:
+    """A forward's result as an ndarray: numpy gives scalars for 0-d results, and a saved
+    output must be the array we keep, or saved_tensors would return it as a constant and cut
+    the second derivative."""
+    raw, out = out, np.asarray(out)
+    if ctx is not _NO_CONTEXT and ctx._saved:
+        ctx._saved = tuple(out if s is raw else s for s in ctx._saved)
+    return out
+
+
+def _observe(flags: int, cls: type, ctx: Any, inputs: tuple, attrs: dict,
+             out: np.ndarray) -> None:
+    """Anomaly mode's check of a result and the tracer's record of the op."""
+    if flags & ANOMALY:
+        anomaly.check_forward(cls, ctx, ctx is not _NO_CONTEXT, inputs, attrs, out)
+    if flags & TRACE:
+        tracer().op(cls, inputs, attrs, out, ctx)
 
 
 class OnceDifferentiable(Function):

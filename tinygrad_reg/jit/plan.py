@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor, prepare_inplace
+from .._guard import prepare_inplace
+from .._tensor import Tensor
 from ..autograd import modes
 from ..autograd.function import _NO_CONTEXT, wrap
 from ..autograd.modes import same

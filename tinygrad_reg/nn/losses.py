@@ -211,8 +211,10 @@ class CrossEntropy(Function):
         a, denom = _target_distribution(z, target, weight, label_smoothing, ignore_index,
                                         probs, cdim)
         loss = -(a * logp).sum(axis=cdim)
-        # (the denominator is saved as an array, not an attribute: a traced step replays it)
-        ctx.save_for_backward(z, a, np.asarray(denom, dtype=z.dtype))
+        # (the denominator is saved as an array, not an attribute: a traced step replays it;
+        # a probability target and the weights are read again by backward)
+        ctx.save_for_backward(z, a, np.asarray(denom, dtype=z.dtype),
+                              *((target, weight) if probs else ()))
         if reduction == "mean":
             with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: nan, as PyTorch
                 return np.asarray(loss.sum() / denom, dtype=z.dtype)
@@ -222,7 +224,7 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        z, a, denom = ctx.saved_tensors
+        z, a, denom, *target_weight = ctx.saved_tensors
         at = ctx.attrs
         cdim = 1 if z.ndim > 1 else 0
         if at["reduction"] == "mean":
@@ -234,7 +236,7 @@ class CrossEntropy(Function):
         need_z, need_t = ctx.needs_input_grad[:2]
         eps = at["label_smoothing"]
         if at["probs"]:  # a from the target tensor, so the second derivative reaches it
-            t, w = ctx.inputs[1], ctx.inputs[2]
+            t, w = target_weight
             wb = w if w.ndim == 0 else w.reshape(_class_shape(z.ndim, w))
             a = (t * (1.0 - eps) + eps / z.shape[cdim]) * wb
         dz = (z.softmax(cdim) * a.sum(cdim, keepdims=True) - a) * g if need_z else None

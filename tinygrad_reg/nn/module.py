@@ -16,7 +16,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._tensor import Tensor, _is_dtype_name, prepare_inplace, to_array
+from .._guard import prepare_inplace
+from .._tensor import Tensor, _is_dtype_name, to_array
 from ..autograd.modes import GRAD as _GRAD
 from ..autograd.modes import TRACE as _TRACE
 from ..autograd.modes import mode as _mode

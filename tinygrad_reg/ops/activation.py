@@ -15,22 +15,25 @@ from .common import dim_args, one_axis
 
 
 class ReLU(Function):
-    """out = max(x, 0).   dx = grad where x > 0, with the convention relu'(0) = 0."""
+    """out = max(x, 0).   dx = grad where x > 0, with the convention relu'(0) = 0 (read from
+    the output, out > 0 exactly where x > 0, so the input is not kept)."""
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.maximum(x, 0)
+        out = np.maximum(x, 0)
+        ctx.save_for_backward(out)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return ReLUBackward.apply(grad, x)
+        (out,) = ctx.saved_tensors
+        return ReLUBackward.apply(grad, out)
 
 
 class ReLUBackward(Function):
-    """out = g where x > 0, else 0: ReLU's gradient as one node (an op, so a traced step
-    replays it).   dg = grad where x > 0; x gets none (piecewise constant)."""
+    """out = g where x > 0, else 0 (x: ReLU's input or its output, positive at the same
+    places): ReLU's gradient as one node (an op, so a traced step replays it).
+    dg = grad where x > 0; x gets none (piecewise constant)."""
 
     @staticmethod
     def forward(ctx, g, x):

@@ -190,9 +190,10 @@ class Conv(Function):
 
     @staticmethod
     def forward(ctx, x, w, b=None, *, stride, padding, dilation, groups):
-        ctx.save_for_backward(x, w)
+        need = ctx.needs_input_grad or (False, False)
+        ctx.save_for_backward(x if need[1] else None, w if need[0] else None)
         y, cols = _conv_core(x, w, stride, padding, dilation, groups)
-        if len(ctx.needs_input_grad) > 1 and ctx.needs_input_grad[1]:
+        if need[1]:
             ctx.cols = cols  # for the weight gradient (x is saved: it cannot change meanwhile)
         if b is not None:
             y += b.reshape((1, -1) + (1,) * (y.ndim - 2))
@@ -200,11 +201,12 @@ class Conv(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x, w = ctx.saved_tensors
+        x, w = ctx.saved_tensors  # (x saved iff w's gradient is needed, w iff x's)
         geo = _geometry(ctx.attrs)
         need = ctx.needs_input_grad
-        dx = ConvInputGrad.apply(grad, w, x_shape=x.shape, **geo) if need[0] else None
-        dw = ConvWeightGrad.apply(x, grad, w_shape=w.shape, _cols=ctx.__dict__.get("cols"),
+        x_shape, w_shape = ctx.inputs[0].shape, ctx.inputs[1].shape
+        dx = ConvInputGrad.apply(grad, w, x_shape=x_shape, **geo) if need[0] else None
+        dw = ConvWeightGrad.apply(x, grad, w_shape=w_shape, _cols=ctx.__dict__.get("cols"),
                                   **geo) if need[1] else None
         if len(need) == 2:
             return dx, dw
@@ -231,7 +233,8 @@ class ConvInputGrad(Function):
 
     @staticmethod
     def forward(ctx, g, w, *, x_shape, stride, padding, dilation, groups):
-        ctx.save_for_backward(g, w)
+        need_g, need_w = ctx.needs_input_grad or (False, False)
+        ctx.save_for_backward(g if need_w else None, w if need_g else None)
         return _conv_input_grad(g, w, x_shape, stride, padding, dilation, groups)
 
     @staticmethod
@@ -240,7 +243,7 @@ class ConvInputGrad(Function):
         geo = _geometry(ctx.attrs)
         need_g, need_w = ctx.needs_input_grad
         dg = _conv_apply(u, w, None, geo) if need_g else None
-        dw = ConvWeightGrad.apply(u, g, w_shape=w.shape, **geo) if need_w else None
+        dw = ConvWeightGrad.apply(u, g, w_shape=ctx.inputs[1].shape, **geo) if need_w else None
         return dg, dw
 
 
@@ -251,7 +254,8 @@ class ConvWeightGrad(Function):
 
     @staticmethod
     def forward(ctx, x, g, *, w_shape, stride, padding, dilation, groups, _cols=None):
-        ctx.save_for_backward(x, g)
+        need_x, need_g = ctx.needs_input_grad or (False, False)
+        ctx.save_for_backward(x if need_g else None, g if need_x else None)
         return _conv_weight_grad(x, g, w_shape, stride, padding, dilation, groups, _cols)
 
     @staticmethod
@@ -259,7 +263,7 @@ class ConvWeightGrad(Function):
         x, g = ctx.saved_tensors
         geo = _geometry(ctx.attrs)
         need_x, need_g = ctx.needs_input_grad
-        dx = ConvInputGrad.apply(g, u, x_shape=x.shape, **geo) if need_x else None
+        dx = ConvInputGrad.apply(g, u, x_shape=ctx.inputs[0].shape, **geo) if need_x else None
         dg = _conv_apply(x, u, None, geo) if need_g else None
         return dx, dg
 
@@ -280,6 +284,7 @@ class WindowGather(Function):
 
     @staticmethod
     def forward(ctx, x, s, *, kernel, stride, padding, dilation, pad_value):
+        ctx.save_for_backward(s)
         xp = _pad(x, padding, pad_value)
         out = _out_size(xp.shape[2:], kernel, stride, dilation)
         y = None
@@ -293,9 +298,9 @@ class WindowGather(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x, s = ctx.inputs
+        (s,) = ctx.saved_tensors
         a = ctx.attrs
-        return WindowScatter.apply(grad, s, x_shape=x.shape, kernel=a["kernel"],
+        return WindowScatter.apply(grad, s, x_shape=ctx.inputs[0].shape, kernel=a["kernel"],
                                    stride=a["stride"], padding=a["padding"],
                                    dilation=a["dilation"]), None
 
@@ -307,13 +312,14 @@ class WindowScatter(Function):
 
     @staticmethod
     def forward(ctx, g, s, *, x_shape, kernel, stride, padding, dilation):
+        ctx.save_for_backward(s)
         padded = tuple(n + lo + hi for n, (lo, hi) in zip(x_shape[2:], padding))
         return _scatter(lambda k: g * s[k], tuple(x_shape[:2]) + padded,
                         np.result_type(g, s), kernel, stride, dilation, padding, g.shape[2:])
 
     @staticmethod
     def backward(ctx, u):
-        g, s = ctx.inputs
+        (s,) = ctx.saved_tensors
         a = ctx.attrs
         return WindowGather.apply(u, s, kernel=a["kernel"], stride=a["stride"],
                                   padding=a["padding"], dilation=a["dilation"],
@@ -376,9 +382,9 @@ class AvgPool(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x, s = ctx.inputs
+        (s,) = ctx.saved_tensors  # (saved by WindowGather.forward)
         a = ctx.attrs
-        return WindowScatter.apply(grad, s, x_shape=x.shape, kernel=a["kernel"],
+        return WindowScatter.apply(grad, s, x_shape=ctx.inputs[0].shape, kernel=a["kernel"],
                                    stride=a["stride"], padding=a["padding"],
                                    dilation=a["dilation"]), None
 

@@ -39,11 +39,13 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """out = a * b.   da = grad * b, db = grad * a."""
+    """out = a * b.   da = grad * b, db = grad * a  (each factor saved only if the other's
+    gradient is needed)."""
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad or (False, False)
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
         return a * b
 
     @staticmethod
@@ -54,11 +56,12 @@ class Mul(Function):
 
 
 class Div(Function):
-    """out = a / b.   da = grad / b, db = -grad * a / b²  (b = 0 is a pole: inf/nan as numpy)."""
+    """out = a / b.   da = grad / b, db = -grad * a / b²  (b = 0 is a pole: inf/nan as numpy;
+    a is saved only if b's gradient is needed)."""
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1:] == (True,) else None, b)
         return a / b
 
     @staticmethod
@@ -254,13 +257,12 @@ class AsType(Function):
 
     @staticmethod
     def forward(ctx, x, dtype):
-        ctx.save_for_backward(x)
+        ctx.source_dtype = x.dtype  # (the values are not needed)
         return x.astype(dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad.astype(x.dtype)
+        return grad.astype(ctx.source_dtype)
 
 
 class Sin(Function):

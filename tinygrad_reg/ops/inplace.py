@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import OPS, Tensor, prepare_inplace
+from .._guard import prepare_inplace
+from .._tensor import OPS, Tensor
 from ..autograd.modes import GRAD, TRACE, mode, record
 from ..random import resolve
 
@@ -41,7 +42,7 @@ def _target(t: Tensor, op: str) -> np.ndarray:
             f"{op}: in-place operations on a tensor that requires grad are not recorded in the "
             f"graph (this one was made by {t.grad_fn.name}); use the out-of-place form, or "
             f"detach() first if no gradient should flow through the change")
-    return prepare_inplace(t)
+    return prepare_inplace(t, op)
 
 
 def _value(value: Any) -> Any:

@@ -18,11 +18,13 @@ def _swap(t: Tensor) -> Tensor:
 
 class MatMul(Function):
     """out = a @ b with numpy's semantics (1-D vectors, 2-D matrices, batched with broadcast
-    batch axes).   da = grad @ bᵀ, db = aᵀ @ grad, each reduced to its input's shape."""
+    batch axes).   da = grad @ bᵀ, db = aᵀ @ grad, each reduced to its input's shape (b is
+    saved only if a's gradient is needed, a only if b's)."""
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad or (False, False)
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
         if a.ndim == 2 and b.ndim == 2:
             # the same product as np.matmul, with less dispatch (np.dot goes to BLAS directly;
             # np.matmul takes ~1 µs more, and 4x as long for an outer product, k = 1)
@@ -33,23 +35,24 @@ class MatMul(Function):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        if a.ndim == 2 and b.ndim == 2:  # the common case, without reshapes
+        a_shape, b_shape = ctx.inputs[0].shape, ctx.inputs[1].shape
+        if len(a_shape) == 2 and len(b_shape) == 2:  # the common case, without reshapes
             return (grad @ b.T if need_a else None), (a.T @ grad if need_b else None)
         # promote vectors to matrices as numpy does, then undo the promotion
-        a2 = a.reshape(1, a.shape[0]) if a.ndim == 1 else a
-        b2 = b.reshape(b.shape[0], 1) if b.ndim == 1 else b
+        a2_shape = (1,) + a_shape if len(a_shape) == 1 else a_shape
+        b2_shape = b_shape + (1,) if len(b_shape) == 1 else b_shape
         g = grad  # restore the removed axes: m (last) first, so 1-D @ 1-D (0-d grad) works
-        if b.ndim == 1:
+        if len(b_shape) == 1:
             g = g.expand_dims(-1)
-        if a.ndim == 1:
+        if len(a_shape) == 1:
             g = g.expand_dims(-2)
         ga = gb = None
         if need_a:
-            ga = g @ _swap(b2)
-            ga = ga.sum_to(a2.shape).reshape(a.shape)
+            ga = g @ _swap(b.reshape(b2_shape))
+            ga = ga.sum_to(a2_shape).reshape(a_shape)
         if need_b:
-            gb = _swap(a2) @ g
-            gb = gb.sum_to(b2.shape).reshape(b.shape)
+            gb = _swap(a.reshape(a2_shape)) @ g
+            gb = gb.sum_to(b2_shape).reshape(b_shape)
         return ga, gb
 
 
@@ -67,11 +70,13 @@ class Linear(Function):
     b: (out,) or absent).   dx = grad @ w,  dw = gradᵀ @ x (batch axes flattened),
     db = grad, which the engine sums over the batch axes (the one place broadcasting is
     undone). One node instead of Transpose, MatMul and Add cuts the Python overhead of each
-    layer to a third; the bias is added in place into the product, so no temporary."""
+    layer to a third; the bias is added in place into the product, so no temporary. (w is
+    saved only if x's gradient is needed, x only if w's.)"""
 
     @staticmethod
     def forward(ctx, x, w, b=None):
-        ctx.save_for_backward(x, w)
+        need = ctx.needs_input_grad or (False, False)
+        ctx.save_for_backward(x if need[1] else None, w if need[0] else None)
         out = np.dot(x, w.T) if x.ndim == 2 else np.matmul(x, w.T)  # (np.dot: see MatMul)
         if b is not None:
             if b.dtype == out.dtype:
@@ -92,7 +97,8 @@ class Linear(Function):
             if x._data.ndim == 2:
                 gw = MatMul.apply(grad.T, x)
             else:  # 1-D or batched input: every leading axis is a batch axis
-                gw = MatMul.apply(grad.reshape(-1, w.shape[0]).T, x.reshape(-1, w.shape[1]))
+                n_out, n_in = ctx.inputs[1].shape
+                gw = MatMul.apply(grad.reshape(-1, n_out).T, x.reshape(-1, n_in))
         if len(need) == 2:
             return gx, gw
         return gx, gw, (grad if need[2] else None)

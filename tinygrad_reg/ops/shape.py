@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import OPS, Tensor, share_version
+from .._guard import share_version
+from .._tensor import OPS, Tensor
 from ..autograd import Function
 from .common import dim_args, normalize_axis, one_axis
 
@@ -220,12 +221,14 @@ class Gather(Function):
 
     @staticmethod
     def forward(ctx, x, index, axis):
+        ctx.save_for_backward(index)
         return np.take_along_axis(x, index, axis=axis)
 
     @staticmethod
     def backward(ctx, grad):
-        x, index = ctx.inputs
-        return ScatterAlong.apply(grad, index, shape=x.shape, axis=ctx.attrs["axis"]), None
+        (index,) = ctx.saved_tensors
+        return (ScatterAlong.apply(grad, index, shape=ctx.inputs[0].shape,
+                                   axis=ctx.attrs["axis"]), None)
 
 
 class ScatterAlong(Function):
@@ -234,6 +237,7 @@ class ScatterAlong(Function):
 
     @staticmethod
     def forward(ctx, x, index, shape, axis):
+        ctx.save_for_backward(index)
         out = np.zeros(shape, dtype=x.dtype)
         full = list(np.indices(index.shape, sparse=True))
         full[axis] = index
@@ -242,7 +246,8 @@ class ScatterAlong(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return Gather.apply(grad, ctx.inputs[1], axis=ctx.attrs["axis"]), None
+        (index,) = ctx.saved_tensors
+        return Gather.apply(grad, index, axis=ctx.attrs["axis"]), None
 
 
 class IndexSelect(Function):
@@ -251,13 +256,14 @@ class IndexSelect(Function):
 
     @staticmethod
     def forward(ctx, x, index, axis):
+        ctx.save_for_backward(index)
         return np.take(x, index, axis=axis)
 
     @staticmethod
     def backward(ctx, grad):
-        x, index = ctx.inputs
-        return IndexAdd.apply(grad, index, size=x.shape[ctx.attrs["axis"]],
-                              axis=ctx.attrs["axis"]), None
+        (index,) = ctx.saved_tensors
+        axis = ctx.attrs["axis"]
+        return IndexAdd.apply(grad, index, size=ctx.inputs[0].shape[axis], axis=axis), None
 
 
 class IndexAdd(Function):
@@ -266,6 +272,7 @@ class IndexAdd(Function):
 
     @staticmethod
     def forward(ctx, x, index, size, axis):
+        ctx.save_for_backward(index)
         shape = list(x.shape)
         shape[axis] = size
         out = np.zeros(shape, dtype=x.dtype)
@@ -275,7 +282,8 @@ class IndexAdd(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return IndexSelect.apply(grad, ctx.inputs[1], axis=ctx.attrs["axis"]), None
+        (index,) = ctx.saved_tensors
+        return IndexSelect.apply(grad, index, axis=ctx.attrs["axis"]), None
 
 
 class Repeat(Function):
@@ -586,13 +594,14 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def _plain_index(index: Any) -> Any:
-    """Tensors and lists inside an index become ndarrays."""
+    """Tensors and lists inside an index become ndarrays of their own: the index is kept for
+    backward, so a later write into the caller's index must not change it."""
     if isinstance(index, tuple):
         return tuple(_plain_index(i) for i in index)
     if isinstance(index, Tensor):
-        return index._data
-    if isinstance(index, list):
-        return np.asarray(index)
+        return index._data.copy()
+    if isinstance(index, (list, np.ndarray)):
+        return np.array(index)
     return index
 
 

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor, prepare_inplace
+from .._guard import prepare_inplace
+from .._tensor import Tensor
 from ..autograd import enable_grad
 from ..autograd.modes import TRACE, mode, record, tracer
 

@@ -14,6 +14,8 @@ from .penalties import PENALTY_OPS
 class _Scratch:
     """A throwaway ctx for re-running a penalty's forward."""
 
+    needs_input_grad = ()
+
     def save_for_backward(self, *arrays: Any) -> None:
         pass
 

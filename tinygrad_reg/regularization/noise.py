@@ -51,6 +51,7 @@ class Dropout(Function):
 
     @staticmethod
     def forward(ctx, x, mask, p):
+        ctx.save_for_backward(mask)
         keep = 1.0 - p
         if keep == 0.0:
             return np.zeros_like(x)
@@ -60,7 +61,7 @@ class Dropout(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        mask = ctx.inputs[1]
+        (mask,) = ctx.saved_tensors
         return ctx.fn.apply(grad, mask, p=ctx.attrs["p"]), None  # the same op: Dropout2d...
 
 
@@ -88,11 +89,13 @@ class GaussianDropout(Function):
 
     @staticmethod
     def forward(ctx, x, noise, p):
+        ctx.save_for_backward(noise)
         return x * noise
 
     @staticmethod
     def backward(ctx, grad):
-        return GaussianDropout.apply(grad, ctx.inputs[1], p=ctx.attrs["p"]), None
+        (noise,) = ctx.saved_tensors
+        return GaussianDropout.apply(grad, noise, p=ctx.attrs["p"]), None
 
 
 class AlphaDropout(Function):
@@ -108,6 +111,7 @@ class AlphaDropout(Function):
 
     @staticmethod
     def forward(ctx, x, mask, p):
+        ctx.save_for_backward(mask)
         a, b = _alpha_affine(p)
         out = np.where(mask, x, np.asarray(ALPHA_PRIME, dtype=x.dtype))
         out *= a
@@ -119,7 +123,8 @@ class AlphaDropout(Function):
         # grad · a · mask = Dropout(grad, mask) · a(1 - p): an op of the family, differentiable
         p = ctx.attrs["p"]
         a, _ = _alpha_affine(p)
-        return Dropout.apply(grad, ctx.inputs[1], p=p) * (a * (1.0 - p)), None
+        (mask,) = ctx.saved_tensors
+        return Dropout.apply(grad, mask, p=p) * (a * (1.0 - p)), None
 
 
 class GaussianNoise(Function):

@@ -28,6 +28,13 @@ from ..autograd import Function
 # -- penalties ---------------------------------------------------------------------------
 
 
+def _save_needed(ctx, ws: tuple) -> None:
+    """Save each weight whose gradient is needed (its gradient reads it); None for the rest."""
+    need = ctx.needs_input_grad
+    if need:
+        ctx.save_for_backward(*[w if n else None for w, n in zip(ws, need)])
+
+
 class L2Penalty(Function):
     """out = (lam/2) · Σ_i ‖W_i‖²  over all inputs W_i (Frobenius norms).
 
@@ -37,6 +44,7 @@ class L2Penalty(Function):
 
     @staticmethod
     def forward(ctx, *ws, lam):
+        _save_needed(ctx, ws)
         dtype = np.result_type(*ws)
         total = 0.0
         for w in ws:
@@ -47,7 +55,7 @@ class L2Penalty(Function):
     def backward(ctx, grad):
         s = grad * ctx.attrs["lam"]
         return tuple(s * w if need else None
-                     for w, need in zip(ctx.inputs, ctx.needs_input_grad, strict=True))
+                     for w, need in zip(ctx.saved_tensors, ctx.needs_input_grad, strict=True))
 
 
 class L1Penalty(Function):
@@ -59,6 +67,7 @@ class L1Penalty(Function):
 
     @staticmethod
     def forward(ctx, *ws, lam):
+        _save_needed(ctx, ws)
         dtype = np.result_type(*ws)
         total = 0.0
         for w in ws:
@@ -69,7 +78,7 @@ class L1Penalty(Function):
     def backward(ctx, grad):
         s = grad * ctx.attrs["lam"]
         return tuple(s * w.sign() if need else None
-                     for w, need in zip(ctx.inputs, ctx.needs_input_grad, strict=True))
+                     for w, need in zip(ctx.saved_tensors, ctx.needs_input_grad, strict=True))
 
 
 class ElasticNetPenalty(Function):
@@ -81,6 +90,7 @@ class ElasticNetPenalty(Function):
 
     @staticmethod
     def forward(ctx, *ws, l1, l2):
+        _save_needed(ctx, ws)
         dtype = np.result_type(*ws)
         total1 = total2 = 0.0
         for w in ws:
@@ -93,7 +103,7 @@ class ElasticNetPenalty(Function):
         s1 = grad * ctx.attrs["l1"]
         s2 = grad * ctx.attrs["l2"]
         return tuple(s2 * w + s1 * w.sign() if need else None
-                     for w, need in zip(ctx.inputs, ctx.needs_input_grad, strict=True))
+                     for w, need in zip(ctx.saved_tensors, ctx.needs_input_grad, strict=True))
 
 
 class ActivityL1(Function):
