@@ -113,7 +113,9 @@ class TanhBackward(Function):
 
 class Softmax(Function):
     """out = exp(x - max x) / Σ exp(x - max x) along ``axis``.
-    dx = out · (grad - Σ grad · out) (sums along ``axis``)."""
+    dx = out · (grad - Σ grad · out) (sums along ``axis``).
+    A -inf entry (a masked position) gets 0 with gradient 0; a slice that is all -inf is nan
+    (0/0), with a nan gradient, as PyTorch."""
 
     @staticmethod
     def forward(ctx, x, axis):
@@ -131,7 +133,9 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """out = x - logsumexp(x) along ``axis`` (stable).
-    dx = grad - exp(out) · Σ grad (sum along ``axis``)."""
+    dx = grad - exp(out) · Σ grad (sum along ``axis``).
+    A -inf entry gives -inf (and passes its upstream gradient, as exp(-inf) = 0); a slice
+    that is all -inf is nan, with a nan gradient, as PyTorch."""
 
     @staticmethod
     def forward(ctx, x, axis):

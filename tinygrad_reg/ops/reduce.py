@@ -111,7 +111,9 @@ class Var(Function):
 
 class LogSumExp(Function):
     """out = log Σ exp(x) over ``axis``, computed as m + log Σ exp(x - m) with m = max x, so
-    it is finite for any finite x.   dx = grad · exp(x - out) (the softmax)."""
+    it is finite for any finite x.   dx = grad · exp(x - out) (the softmax).
+    -inf entries drop out (gradient 0 there); a slice that is all -inf gives -inf, with a nan
+    gradient (exp(-inf - -inf)), as PyTorch."""
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
