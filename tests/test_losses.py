@@ -406,6 +406,12 @@ def test_cross_entropy_edges_of_masked_and_ignored_targets_match_pytorch():
     loss = F.cross_entropy(z, np.array([1, 1]), weight=[1.0, 0.0, 3.0])
     loss.backward()
     assert np.isnan(loss.item()) and np.isnan(z.grad.data).all()
+    z = t64(MASKED)  # ... with smoothing too (inf · the smoothing terms, then inf - inf)
+    loss = F.cross_entropy(z, LABELS, weight=[1.0, 0.0, 3.0], ignore_index=2,
+                           label_smoothing=0.1)
+    loss.backward()
+    assert np.isnan(loss.item())
+    np.testing.assert_array_equal(z.grad.data, [[NAN, NAN, NAN], [0.0, 0.0, 0.0]])
     x = t64([[-1.0, -2.0, -3.0], [-4.0, -5.0, -6.0]])
     loss = F.nll_loss(x, np.array([1, 1]), weight=[1.0, 0.0, 3.0])
     loss.backward()
