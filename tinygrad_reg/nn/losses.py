@@ -218,17 +218,17 @@ class CrossEntropy(Function):
         cdim = 1 if z.ndim > 1 else 0
         shifted = z - z.max(axis=cdim, keepdims=True)
         logp = shifted - np.log(np.exp(shifted).sum(axis=cdim, keepdims=True))
-        a, denom, keep = _target_distribution(z, target, weight, label_smoothing,
-                                              ignore_index, probs, cdim)
+        eps = label_smoothing
+        if probs:
+            a, denom, keep = _probs_target(z, target, weight, eps, cdim)
+            terms, coefs = [-(a * logp).sum(axis=cdim)], [1.0]
+        else:
+            a, denom, keep, terms = _index_target(logp, target, weight, eps, ignore_index,
+                                                  cdim)
+            coefs = [1.0 - eps, eps / z.shape[cdim]]
         # (the denominator is saved as an array, not an attribute: a traced step replays it)
         ctx.save_for_backward(z, a, np.asarray(denom, dtype=z.dtype), keep)
-        if probs:
-            return _reduce_terms([-(a * logp).sum(axis=cdim)], [1.0], reduction, denom,
-                                 z.dtype)
-        eps = label_smoothing
-        terms = _index_terms(logp, target, weight, eps, ignore_index, cdim)
-        return _reduce_terms(terms, [1.0 - eps, eps / z.shape[cdim]], reduction, denom,
-                             z.dtype)
+        return _reduce_terms(terms, coefs, reduction, denom, z.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -266,43 +266,45 @@ def _class_shape(ndim: int, w: Tensor) -> tuple[int, ...]:
     return (1, w.shape[0]) + (1,) * (ndim - 2)
 
 
-def _target_distribution(z: np.ndarray, target: np.ndarray, weight: np.ndarray, eps: float,
-                         ignore_index: int, probs: bool, cdim: int
-                         ) -> tuple[np.ndarray, float, np.ndarray]:
-    """(a, the mean's denominator, where the target is kept) for :class:`CrossEntropy` (see
-    its docstring); the mask is bool, the shape of a with the class dim of size 1 (all true
-    for probabilities)."""
+def _probs_target(z: np.ndarray, target: np.ndarray, weight: np.ndarray, eps: float,
+                  cdim: int) -> tuple[np.ndarray, float, np.ndarray]:
+    """For class probabilities: (a, the mean's denominator, an all-true keep mask)."""
     c = z.shape[cdim]
     w = (np.ones(c, dtype=z.dtype) if weight.ndim == 0 else weight.astype(z.dtype, copy=False))
     wb = w.reshape((c,) if z.ndim == 1 else (1, c) + (1,) * (z.ndim - 2))
-    if probs:
-        a = wb * ((1.0 - eps) * target + eps / c)
-        return a.astype(z.dtype, copy=False), float(z.size // c), np.ones((1,) * z.ndim, bool)
-    keep = target != ignore_index
-    safe = np.where(keep, target, 0)
-    onehot = np.moveaxis(np.eye(c, dtype=z.dtype)[safe], -1, cdim) if z.ndim > 1 else \
-        np.eye(c, dtype=z.dtype)[safe]
-    keep_b = np.expand_dims(keep, cdim)
-    w_target = w[safe] * keep  # w_{y_n}, 0 where ignored
-    a = ((1.0 - eps) * np.expand_dims(w_target, cdim) * onehot + (eps / c) * wb * keep_b)
-    return a.astype(z.dtype, copy=False), float(w_target.sum()), keep_b
+    a = wb * ((1.0 - eps) * target + eps / c)
+    return a.astype(z.dtype, copy=False), float(z.size // c), np.ones((1,) * z.ndim, bool)
 
 
-def _index_terms(logp: np.ndarray, target: np.ndarray, weight: np.ndarray, eps: float,
-                 ignore_index: int, cdim: int) -> list[np.ndarray]:
-    """PyTorch's per-target terms for class indices: [-w_y · logp_y] and, with smoothing,
-    [-Σ_c w_c · logp_c]; each 0 where ignored. The first reads only the target's
+def _index_target(logp: np.ndarray, target: np.ndarray, weight: np.ndarray, eps: float,
+                  ignore_index: int, cdim: int
+                  ) -> tuple[np.ndarray, float, np.ndarray, list[np.ndarray]]:
+    """For class indices: (a, the mean's denominator, where the target is kept (bool, a's
+    shape with the class dim of size 1), PyTorch's per-target terms). See
+    :class:`CrossEntropy`. The terms are [-w_y · logp_y] and, with smoothing,
+    [-Σ_c w_c · logp_c], each 0 where ignored; the first reads only the target's
     log-probability, so a -inf elsewhere (a masked class) does not enter it."""
     c = logp.shape[cdim]
+    dtype = logp.dtype
+    w = np.ones(c, dtype=dtype) if weight.ndim == 0 else weight.astype(dtype, copy=False)
+    wb = w.reshape((c,) if logp.ndim == 1 else (1, c) + (1,) * (logp.ndim - 2))
     keep = target != ignore_index
     safe = np.where(keep, target, 0)
-    w = np.ones(c, dtype=logp.dtype) if weight.ndim == 0 else weight.astype(logp.dtype)
-    picked = np.take_along_axis(logp, np.expand_dims(safe, cdim), axis=cdim).squeeze(cdim)
-    terms = [np.where(keep, -w[safe] * picked, 0.0)]
+    onehot = np.eye(c, dtype=dtype)[safe]
+    if logp.ndim > 1:
+        onehot = np.moveaxis(onehot, -1, cdim)
+    keep_b = np.expand_dims(keep, cdim)
+    w_y = w[safe]
+    w_target = w_y * keep  # w_{y_n}, 0 where ignored
+    a = ((1.0 - eps) * np.expand_dims(w_target, cdim) * onehot + (eps / c) * wb * keep_b)
+    if logp.ndim == 2:  # (fancy indexing is several times faster than take_along_axis)
+        picked = logp[np.arange(len(safe)), safe]
+    else:
+        picked = np.take_along_axis(logp, np.expand_dims(safe, cdim), axis=cdim).squeeze(cdim)
+    terms = [np.where(keep, -w_y * picked, 0.0)]
     if eps:
-        wb = w.reshape((c,) if logp.ndim == 1 else (1, c) + (1,) * (logp.ndim - 2))
         terms.append(np.where(keep, -(logp * wb).sum(axis=cdim), 0.0))
-    return terms
+    return a.astype(dtype, copy=False), float(w_target.sum()), keep_b, terms
 
 
 def _reduce_terms(terms: list[np.ndarray], coefs: list[float], reduction: str, denom: float,
@@ -330,12 +332,10 @@ class NegativeLogLikelihood(Function):
     @staticmethod
     def forward(ctx, x, target, weight, reduction, ignore_index):
         cdim = 1 if x.ndim > 1 else 0
-        a, denom, keep = _target_distribution(x, target, weight, 0.0, ignore_index, False,
-                                              cdim)
+        a, denom, keep, terms = _index_target(x, target, weight, 0.0, ignore_index, cdim)
         classes = np.arange(x.shape[cdim]).reshape((-1,) + (1,) * (x.ndim - 1 - cdim))
         hit = keep & (np.expand_dims(target, cdim) == classes)  # (n, y_n), not ignored
         ctx.save_for_backward(a, np.asarray(denom, dtype=x.dtype), hit)
-        terms = _index_terms(x, target, weight, 0.0, ignore_index, cdim)
         return _reduce_terms(terms, [1.0], reduction, denom, x.dtype)
 
     @staticmethod
