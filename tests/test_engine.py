@@ -221,14 +221,15 @@ def test_abs_derivative_at_zero_is_zero():
                                   [-5.0, 0.0, 11.0])
 
 
-def test_clip_passes_gradient_only_strictly_inside():
+def test_clip_passes_gradient_on_the_closed_interval():
+    # PyTorch's clamp: a value equal to a bound passes the gradient
     x = [-2.0, -1.0, -0.5, 0.0, 1.0, 3.0]
     g = grad_of(lambda t: t.clip(-1.0, 1.0), x, np.arange(1.0, 7.0))
-    np.testing.assert_array_equal(g, [0.0, 0.0, 3.0, 4.0, 0.0, 0.0])
+    np.testing.assert_array_equal(g, [0.0, 2.0, 3.0, 4.0, 5.0, 0.0])
     g = grad_of(lambda t: t.clip(None, 0.0), x, np.ones(6))
-    np.testing.assert_array_equal(g, [1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(g, [1.0, 1.0, 1.0, 1.0, 0.0, 0.0])
     g = grad_of(lambda t: t.clip(-1.0, None), x, np.ones(6))
-    np.testing.assert_array_equal(g, [0.0, 0.0, 1.0, 1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(g, [0.0, 1.0, 1.0, 1.0, 1.0, 1.0])
 
 
 def test_max_and_min_reductions_split_ties_evenly():

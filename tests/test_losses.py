@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -283,6 +284,231 @@ def test_cross_entropy_gradient_is_softmax_minus_onehot_over_n_and_stable():
     assert loss.item() == pytest.approx((2000.0 + np.log(3.0)) / 2, rel=1e-15)
     want = np.array([[1.0, -1.0, 0.0], [1 / 3, 1 / 3, -2 / 3]]) / 2
     np.testing.assert_allclose(z.grad.data, want, rtol=1e-15, atol=1e-300)
+
+
+# -- masked logits (-inf), pinned against PyTorch 2.13 -------------------------------------------
+
+NAN, INF = float("nan"), float("inf")
+MASKED = [[-INF, 0.0, 0.0], [1.0, -INF, 2.0]]  # class 0 masked in row 0, class 1 in row 1
+LABELS = np.array([1, 2])
+SECOND = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])  # weights of the gradient's sum
+
+# cross_entropy(MASKED, LABELS, **kwargs) in float64, from PyTorch 2.13: (loss, gradient,
+# gradient of Σ SECOND·gradient). Without smoothing the masked classes cost nothing; with it
+# the loss is inf; the gradient is finite either way
+MASKED_CROSS_ENTROPY = {
+    "plain": ({}, 0.5032044340390841,
+              [[0.0, -0.25, 0.25], [0.13447071068499755, 0.0, -0.13447071068499755]],
+              [[0.0, -0.125, 0.125], [-0.19661193324148193, 0.0, 0.1966119332414817]]),
+    "label_smoothing": ({"label_smoothing": 0.1}, INF,
+                        [[-0.016666666666666666, -0.21666666666666667, 0.23333333333333334],
+                         [0.11780404401833089, -0.016666666666666666, -0.10113737735166423]],
+                        [[0.0, -0.125, 0.125], [-0.19661193324148193, 0.0, 0.1966119332414817]]),
+    "weight": ({"weight": [1.0, 2.0, 3.0]}, 0.4652158847349119,
+               [[0.0, -0.2, 0.2], [0.16136485282199708, 0.0, -0.16136485282199708]],
+               [[0.0, -0.09999999999999998, 0.10000000000000009],
+                [-0.23593431988977825, 0.0, 0.23593431988977825]]),
+    "ignore_index_2": ({"ignore_index": 2}, 0.6931471805599453,
+                       [[0.0, -0.5, 0.5], [0.0, 0.0, 0.0]], [[0.0, -0.25, 0.25], [0.0, 0.0, 0.0]]),
+    "ignore_index_1": ({"ignore_index": 1}, 0.31326168751822286,
+                       [[0.0, 0.0, 0.0], [0.2689414213699951, 0.0, -0.2689414213699951]],
+                       [[0.0, 0.0, 0.0], [-0.39322386648296387, 0.0, 0.3932238664829634]]),
+    "none": ({"reduction": "none"}, [0.6931471805599453, 0.31326168751822286],
+             [[0.0, -0.5, 0.5], [0.2689414213699951, 0.0, -0.2689414213699951]],
+             [[0.0, -0.25, 0.25], [-0.39322386648296387, 0.0, 0.3932238664829634]]),
+    "sum": ({"reduction": "sum"}, 1.0064088680781682,
+            [[0.0, -0.5, 0.5], [0.2689414213699951, 0.0, -0.2689414213699951]],
+            [[0.0, -0.25, 0.25], [-0.39322386648296387, 0.0, 0.3932238664829634]]),
+    "none_smoothing_weight": ({"reduction": "none", "label_smoothing": 0.2,
+                               "weight": [1.0, 2.0, 3.0]}, [INF, INF],
+                              [[-0.06666666666666667, -0.7333333333333334, 0.8],
+                               [0.6863693131693198, -0.13333333333333333, -0.5530359798359863]],
+                              [[0.0, -0.5, 0.5], [-1.1010268261522984, 0.0, 1.1010268261522993]]),
+    "sum_smoothing_ignore": ({"reduction": "sum", "label_smoothing": 0.2, "ignore_index": 1},
+                             INF,
+                             [[0.0, 0.0, 0.0],
+                              [0.20227475470332845, -0.06666666666666667, -0.1356080880366618]],
+                             [[0.0, 0.0, 0.0], [-0.39322386648296387, 0.0, 0.3932238664829634]]),
+}
+
+
+def _loss_and_derivatives(fn, logits, second=SECOND):
+    z = t64(logits)
+    loss = fn(z)
+    (g,) = tg.grad(loss.sum(), z, create_graph=True)
+    (h,) = tg.grad((g * tg.Tensor(second)).sum(), z)
+    return loss.data, g.data, h.data
+
+
+@pytest.mark.parametrize("case", list(MASKED_CROSS_ENTROPY))
+def test_cross_entropy_of_masked_logits_matches_pytorch(case):
+    kwargs, want_loss, want_grad, want_second = MASKED_CROSS_ENTROPY[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0 · -inf left anywhere
+        loss, grad, second = _loss_and_derivatives(
+            lambda z: F.cross_entropy(z, LABELS, **kwargs), MASKED)
+    np.testing.assert_allclose(loss, want_loss, rtol=1e-15)
+    np.testing.assert_allclose(grad, want_grad, rtol=1e-15, atol=1e-17)
+    np.testing.assert_allclose(second, want_second, rtol=1e-13, atol=1e-16)
+    if "label_smoothing" not in kwargs:  # the same through log_softmax and nll_loss
+        loss, grad, second = _loss_and_derivatives(
+            lambda z: F.nll_loss(F.log_softmax(z, 1), LABELS, **kwargs), MASKED)
+        np.testing.assert_allclose(loss, want_loss, rtol=1e-15)
+        np.testing.assert_allclose(grad, want_grad, rtol=1e-15, atol=1e-17)
+        np.testing.assert_allclose(second, want_second, rtol=1e-13, atol=1e-16)
+
+
+def test_cross_entropy_of_masked_logits_in_float32_and_through_the_module():
+    # PyTorch 2.13, float32: 0.5032044053077698; its gradient is the float64 one rounded to
+    # float32 (to 1 unit in the last place: [0.13447071611881256, 0, -0.13447070121765137])
+    for loss_fn in (F.cross_entropy, tg.nn.CrossEntropyLoss(),
+                    lambda z, y: F.nll_loss(F.log_softmax(z, 1), y)):
+        z = tg.Tensor(np.array(MASKED, dtype=np.float32), requires_grad=True)
+        loss = loss_fn(z, LABELS)
+        loss.backward()
+        assert loss.dtype == np.float32
+        np.testing.assert_allclose(loss.item(), 0.5032044053077698, rtol=1e-7)
+        np.testing.assert_allclose(z.grad.data, MASKED_CROSS_ENTROPY["plain"][2], rtol=3e-7,
+                                   atol=0)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the nan results: 0/0, 0 · inf
+def test_cross_entropy_edges_of_masked_and_ignored_targets_match_pytorch():
+    # PyTorch 2.13, float64. A target on a masked class: inf, with a finite gradient
+    for fn in (F.cross_entropy, lambda z, y: F.nll_loss(F.log_softmax(z, 1), y)):
+        loss, grad, _ = _loss_and_derivatives(lambda z, fn=fn: fn(z, np.array([0, 2])), MASKED)
+        assert loss == INF
+        np.testing.assert_allclose(grad, [[-0.5, 0.25, 0.25],
+                                          [0.13447071068499755, 0.0, -0.13447071068499755]],
+                                   rtol=1e-15)
+    # class probabilities: a zero probability on a masked class is 0 · -inf = nan (PyTorch
+    # sums every class), while the gradient stays finite
+    z = t64(MASKED)
+    with np.errstate(invalid="ignore"):
+        loss = F.cross_entropy(z, np.array([[0.0, 0.5, 0.5], [0.2, 0.0, 0.8]]))
+    loss.backward()
+    assert np.isnan(loss.item())
+    np.testing.assert_allclose(z.grad.data, [[0.0, 0.0, 0.0],
+                                             [0.034470710684997546, 0.0, -0.034470710684997574]],
+                               rtol=1e-14, atol=1e-17)
+    # every target ignored: the mean is 0/0 = nan, and the gradient is 0 (not nan)
+    for fn in (lambda z: F.cross_entropy(z, np.array([1, 1]), ignore_index=1),
+               lambda z: F.nll_loss(F.log_softmax(z, 1), np.array([1, 1]), ignore_index=1),
+               lambda z: F.nll_loss(z, np.array([1, 1]), ignore_index=1)):
+        z = t64(MASKED)
+        loss = fn(z)
+        loss.backward()
+        assert np.isnan(loss.item())
+        np.testing.assert_array_equal(z.grad.data, np.zeros((2, 3)))
+    # total weight 0 (both targets weigh 0): nan, and nan in the rows that were not ignored
+    # (nll_loss: only at the targets)
+    z = t64(MASKED)
+    loss = F.cross_entropy(z, np.array([1, 1]), weight=[1.0, 0.0, 3.0])
+    loss.backward()
+    assert np.isnan(loss.item()) and np.isnan(z.grad.data).all()
+    z = t64(MASKED)  # ... with smoothing too (inf · the smoothing terms, then inf - inf)
+    loss = F.cross_entropy(z, LABELS, weight=[1.0, 0.0, 3.0], ignore_index=2,
+                           label_smoothing=0.1)
+    loss.backward()
+    assert np.isnan(loss.item())
+    np.testing.assert_array_equal(z.grad.data, [[NAN, NAN, NAN], [0.0, 0.0, 0.0]])
+    x = t64([[-1.0, -2.0, -3.0], [-4.0, -5.0, -6.0]])
+    loss = F.nll_loss(x, np.array([1, 1]), weight=[1.0, 0.0, 3.0])
+    loss.backward()
+    assert np.isnan(loss.item())
+    np.testing.assert_array_equal(x.grad.data, [[0.0, NAN, 0.0], [0.0, NAN, 0.0]])
+    # an ignored row of all -inf: loss 0; its gradient is nan (softmax of that row is 0/0)
+    z = t64([[-INF, 0.0, 0.0], [-INF, -INF, -INF]])
+    with np.errstate(invalid="ignore"):
+        loss = F.cross_entropy(z, np.array([1, 2]), ignore_index=2, reduction="none")
+        loss.sum().backward()
+    np.testing.assert_array_equal(loss.data, [0.6931471805599453, 0.0])
+    np.testing.assert_array_equal(z.grad.data, [[0.0, -0.5, 0.5], [NAN, NAN, NAN]])
+
+
+@st.composite
+def masked_cross_entropy_inputs(draw):
+    """(logits, mask, labels, weight, ignore_index, reduction, label_smoothing): some classes
+    masked per row, never a row's label."""
+    n, c = draw(st.integers(1, 4)), draw(st.integers(2, 4))
+    z = draw(hnp.arrays(np.float64, (n, c), elements=st.floats(-3.0, 3.0)))
+    labels = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
+    mask = draw(hnp.arrays(bool, (n, c)))
+    mask[np.arange(n), labels] = False
+    weight = draw(st.one_of(st.none(), hnp.arrays(np.float64, (c,),
+                                                  elements=st.floats(0.5, 2.0))))
+    ignore = draw(st.sampled_from([-100, 0]))
+    if (labels == ignore).all():
+        ignore = -100  # something to divide by in the mean (all-ignored is pinned above)
+    return (z, mask, labels, weight, ignore, draw(reductions),
+            draw(st.sampled_from([0.0, 0.0, 0.1])))
+
+
+@given(masked_cross_entropy_inputs())
+def test_masking_a_class_with_minus_inf_is_dropping_it(inputs):
+    """A -inf logit acts as a logit so negative that its exp is 0 (-1e4 here): the same loss
+    without smoothing (inf with it), the same first and second derivatives, exactly."""
+    z, mask, labels, weight, ignore, reduction, eps = inputs
+    results = []
+    for fill in (-np.inf, -1e4):
+        results.append(_loss_and_derivatives(
+            lambda t: F.cross_entropy(t, labels, weight=weight, ignore_index=ignore,
+                                      reduction=reduction, label_smoothing=eps),
+            np.where(mask, fill, z), second=np.arange(z.size, dtype=np.float64).reshape(
+                z.shape)))
+    (loss, grad, second), (stand_in, grad_in, second_in) = results
+    np.testing.assert_array_equal(grad, grad_in)
+    np.testing.assert_array_equal(second, second_in)
+    if eps == 0.0:
+        np.testing.assert_array_equal(loss, stand_in)
+    else:  # a masked class in a kept row makes the smoothing term inf
+        hit = (mask & (labels != ignore)[:, None]).any(axis=1)
+        per_row = loss if reduction == "none" else None
+        if per_row is not None:
+            np.testing.assert_array_equal(per_row[hit], np.inf)
+            np.testing.assert_array_equal(per_row[~hit], stand_in[~hit])
+        else:
+            assert loss == (np.inf if hit.any() else stand_in)
+
+
+# softmax, log_softmax (dim 1) and logsumexp (dim 1) of rows with -inf, from PyTorch 2.13:
+# (value, gradient of Σ U·out, gradient of Σ V·that gradient). A row that is all -inf gives
+# nan for softmax and log_softmax (0/0) and -inf for logsumexp, each with a nan gradient
+MASKED_ROWS = [[-INF, 0.0, 0.0], [1.0, -INF, 2.0], [-INF, -INF, -INF]]
+U = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]])
+V = np.array([[1.0, -1.0, 2.0]] * 3)
+MASKED_ROW_OPS = {
+    "softmax": (lambda z: F.softmax(z, 1),
+                [[0.0, 0.5, 0.5], [0.26894142136999516, 0.0, 0.7310585786300049], [NAN] * 3],
+                [[0.0, -0.25, 0.25], [-0.3932238664829639, 0.0, 0.3932238664829632],
+                 [NAN] * 3],
+                [[0.0, 0.0, 0.0], [0.18171549534589715, 0.0, -0.1817154953458957], [NAN] * 3]),
+    "log_softmax": (lambda z: F.log_softmax(z, 1),
+                    [[-INF, -0.6931471805599453, -0.6931471805599453],
+                     [-1.3132616875182228, -INF, -0.31326168751822286], [NAN] * 3],
+                    [[1.0, -1.0, 0.0], [-0.03412132054992656, 5.0, -4.965878679450073],
+                     [NAN] * 3],
+                    [[0.0, 4.5, -4.5], [2.949178998622227, 0.0, -2.9491789986222288],
+                     [NAN] * 3]),
+    "logsumexp": (lambda z: z.logsumexp(1), [0.6931471805599453, 2.313261687518223, -INF],
+                  [[0.0, 0.5, 0.5], [1.0757656854799802, 0.0, 2.924234314520019], [NAN] * 3],
+                  [[0.0, -0.75, 0.75], [-0.786447732965927, 0.0, 0.7864477329659278],
+                   [NAN] * 3]),
+}
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the all -inf row: -inf - -inf
+@pytest.mark.parametrize("name", list(MASKED_ROW_OPS))
+def test_softmax_log_softmax_and_logsumexp_of_masked_rows_match_pytorch(name):
+    fn, want, want_grad, want_second = MASKED_ROW_OPS[name]
+    z = t64(MASKED_ROWS)
+    out = fn(z)
+    upstream = tg.Tensor(U if out.ndim == 2 else U[:, 0])
+    (g,) = tg.grad((out * upstream).sum(), z, create_graph=True)
+    (h,) = tg.grad((g * tg.Tensor(V)).sum(), z)
+    np.testing.assert_allclose(out.data, want, rtol=1e-15)
+    np.testing.assert_allclose(g.data, want_grad, rtol=1e-14, atol=1e-16)
+    np.testing.assert_allclose(h.data, want_second, rtol=1e-13, atol=1e-15)
 
 
 def test_cross_entropy_bad_labels():

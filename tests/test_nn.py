@@ -497,3 +497,37 @@ def test_flatten():
         nn.Flatten(5)(x)
     # a 0-d tensor flattens to shape (1,), as PyTorch (start_dim=0 was refused before)
     assert nn.Flatten(start_dim=0)(tg.Tensor(np.float64(3.0))).shape == (1,)
+
+
+# -- Embedding: indices in [0, num_embeddings), padding_idx counting from the end -------------
+
+@pytest.mark.parametrize("lookup", ["module", "functional"])
+@pytest.mark.parametrize("index, bad", [([-1], -1), ([0, 4], 4), ([[0, 1], [-4, 2]], -4)])
+def test_embedding_refuses_an_index_out_of_range_negative_included(lookup, index, bad):
+    # PyTorch 2.13 raises IndexError ("index out of range in self") for -1 as for 4; -1 used to
+    # be the last row here, silently
+    emb = nn.Embedding(4, 2)
+    call = emb if lookup == "module" else functools.partial(F.embedding, weight=emb.weight)
+    with pytest.raises(IndexError, match=rf"embedding: index {bad} is out of range for a "
+                                         rf"table of 4 rows \(num_embeddings\)"):
+        call(tg.tensor(index))
+
+
+def test_embedding_padding_idx_minus_one_is_the_last_row():
+    # PyTorch 2.13: nn.Embedding(4, 2, padding_idx=-1).padding_idx == 3, and
+    # F.embedding([3, 0, 3], w, padding_idx=-1) leaves row 3 without a gradient:
+    # w.grad = [[1, 1], [0, 0], [0, 0], [0, 0]]
+    emb = nn.Embedding(4, 2, padding_idx=-1, dtype=np.float64)
+    assert emb.padding_idx == 3 and repr(emb) == "Embedding(4, 2, padding_idx=3)"
+    assert not emb.weight.data[3].any() and emb.weight.data[:3].all()
+    emb(tg.tensor([3, 0, 3])).sum().backward()
+    np.testing.assert_array_equal(emb.weight.grad.data, [[1, 1], [0, 0], [0, 0], [0, 0]])
+    w = t64(np.ones((4, 2)))
+    F.embedding(tg.tensor([3, 0, 3]), w, padding_idx=-1).sum().backward()
+    np.testing.assert_array_equal(w.grad.data, [[1, 1], [0, 0], [0, 0], [0, 0]])
+    for bad in (4, -5):
+        with pytest.raises(ValueError, match=f"padding_idx={bad} must be within "
+                                             f"num_embeddings=4"):
+            nn.Embedding(4, 2, padding_idx=bad)
+        with pytest.raises(ValueError, match=f"embedding: padding_idx={bad}"):
+            F.embedding(tg.tensor([0]), w, padding_idx=bad)

@@ -92,6 +92,8 @@ OPS = {
     "where": (lambda m, x: tg.where(x > 0, x, 0.1 * x), X34),
     "clamp": (lambda m, x: x.clamp(-0.5, 0.5), X34), "clamp_min": (lambda m, x: x.clamp(min=0.2),
                                                                    X34),
+    "clamp_tensor": (lambda m, x: x.clamp(m.p, m.p + 1.0), X34),
+    "clamp_tensor_max": (lambda m, x: x.clamp(max=m.p), X34),
     "astype": (lambda m, x: x.double() * 2, X34), "sin": (lambda m, x: x.sin(), X34),
     "cos": (lambda m, x: x.cos(), X34), "tan": (lambda m, x: (x * 0.5).tan(), X34),
     "sign": (lambda m, x: x.sign(), X34), "floor": (lambda m, x: x.floor(), X34),

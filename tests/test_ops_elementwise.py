@@ -34,15 +34,33 @@ def pow_scalar(draw):
 
 @st.composite
 def clip_inputs(draw):
-    """(x, lo, hi): bounds or None, and x kept 0.1 away from each bound (clip's kinks)."""
+    """(x, lo, hi): bounds or None (not both), and x kept 0.1 away from each bound (clip's
+    kinks)."""
     lo = draw(st.sampled_from([-1.0, -0.5, None]))
-    hi = draw(st.sampled_from([1.0, 0.5, None]))
+    hi = draw(st.sampled_from([1.0, 0.5] if lo is None else [1.0, 0.5, None]))
     bounds = [b for b in (lo, hi) if b is not None]
     return draw(S.tensors(avoid=bounds, margin=0.1)), lo, hi
 
 
 def _clip_ref(x, lo, hi):
     return np.minimum(np.maximum(x, -np.inf if lo is None else lo), np.inf if hi is None else hi)
+
+
+def _lattice(lo, hi):
+    """Tensors with values k + [lo, hi] for integers k in [-2, 2]: two such lattices with
+    disjoint offsets never tie (the gap between them is at least the gap of the offsets)."""
+    return {"elements": st.tuples(st.integers(-2, 2), st.floats(lo, hi)).map(
+        lambda t: t[0] + t[1])}
+
+
+@st.composite
+def clamp_tensor_inputs(draw):
+    """(x, lo, hi): tensor bounds from three disjoint lattices, so no value ties another (ties
+    are the kinks; pinned below), lo > hi included (then out = hi)."""
+    sx, sl, sh = draw(S.broadcastable_shapes(3))
+    return (draw(S.tensors(sx, **_lattice(0.05, 0.25))),
+            draw(S.tensors(sl, **_lattice(0.35, 0.55))),
+            draw(S.tensors(sh, **_lattice(0.65, 0.85))))
 
 
 # maximum/minimum: the operands come from disjoint lattices (k + [0, 0.3] and k + [0.5, 0.8]),
@@ -66,8 +84,9 @@ CASES = [
     case("neg", lambda a: -a, np.negative, S.tensors()),
     case("pow_scalar", lambda a, exponent: a ** exponent,
          lambda a, exponent: np.power(a, float(exponent)), pow_scalar()),
+    # (b = 0 is a kink of PyTorch's convention: da is 0 there, so d(da)/db jumps; pinned below)
     case("pow_tensor", lambda a, b: a ** b, np.power,
-         binary(a={"positive": True, "high": 2.0}, b={"low": -2.0, "high": 2.0})),
+         binary(a={"positive": True, "high": 2.0}, b={"low": -2.0, "high": 2.0, "avoid": [0.0]})),
     case("rpow_scalar", lambda a: 2.0 ** a, lambda a: 2.0 ** a, S.tensors()),
     case("exp", tg.exp, np.exp, S.tensors()),
     case("log", tg.log, np.log, S.tensors(positive=True)),    # [0.5, 3]
@@ -101,6 +120,9 @@ CASES = [
     case("erf", tg.erf, np.vectorize(math.erf, otypes=[np.float64]), S.tensors()),
     case("clamp_tensor_bounds", lambda x, lo: x.clamp(min=lo), np.maximum,
          binary(_A, _B)),
+    case("clamp_tensor_max", lambda x, hi: x.clamp(max=hi), np.minimum, binary(_A, _B)),
+    case("clamp_tensor_both", lambda x, lo, hi: x.clamp(lo, hi),
+         lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi), clamp_tensor_inputs()),
     case("masked_fill", lambda x, m: x.masked_fill(m, 0.5), lambda x, m: np.where(m, 0.5, x),
          S.broadcastable_shapes(2).filter(lambda s: np.broadcast_shapes(*s) == s[0]).flatmap(
              lambda s: st.tuples(S.tensors(s[0]), S.tensors(s[1], dtype=bool)))),
@@ -110,3 +132,210 @@ CASES = [
 @pytest.mark.parametrize("name, op, ref, inputs, options", CASES)
 def test_op(name, op, ref, inputs, options):
     tg.testing.check_op(op, *inputs, ref=ref, name=name, **options)
+
+
+# -- conventions at the edges, pinned against PyTorch 2.13 (float64) ---------------------------
+
+nan, inf = math.nan, math.inf
+# numpy warns where these edges produce inf or nan (0 ** -1, log 0); the values are the point
+edge = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+
+def t64(values, grad=True):
+    return tg.Tensor(np.array(values, dtype=np.float64), requires_grad=grad)
+
+
+def assert_same(got, want):
+    """Equal up to rounding, with nan where want has nan and infinities of the same sign."""
+    got = np.asarray(got.data if isinstance(got, tg.Tensor) else got, dtype=np.float64)
+    np.testing.assert_allclose(got, np.asarray(want, dtype=np.float64), rtol=1e-15, atol=0)
+
+
+def derivatives(fn, *values):
+    """(out, first derivatives, second derivatives) of an elementwise fn: the second are
+    d(d_i)/d(input_j) of the sum of each first derivative, [i][j]."""
+    xs = [t64(v) for v in values]
+    out = fn(*xs)
+    first = tg.grad(out.sum(), xs, create_graph=True)
+    second = []
+    for g in first:
+        if g.requires_grad:
+            hs = tg.grad(g.sum(), xs, retain_graph=True, allow_unused=True)
+            second.append([np.zeros(len(values[0])) if h is None else h.data for h in hs])
+        else:  # a constant first derivative (x ** 0): the second is 0
+            second.append([np.zeros(len(values[0]))] * len(xs))
+    return out.data, [g.data for g in first], second
+
+
+POW_A = [-2.0, 0.0, 1.5]
+POW_B = [-1.0, 0.0, 0.5, 1.0, 2.0]
+GRID = [(a, b) for a in POW_A for b in POW_B]
+# a ** b for tensors on GRID (a-major), from PyTorch 2.13: d(a^b)/db at a = 0 is 0 for b >= 0,
+# -inf for b < 0; da is 0 where b = 0; the second derivatives (nan where PyTorch's are) follow
+POW_TENSOR = {
+    "out": [-0.5, 1.0, nan, -2.0, 4.0, inf, 1.0, 0.0, 0.0, 0.0, 0.6666666666666666, 1.0,
+            1.224744871391589, 1.5, 2.25],
+    "da": [-0.25, 0.0, nan, 1.0, -4.0, -inf, 0.0, inf, 1.0, 0.0, -0.4444444444444444, 0.0,
+           0.408248290463863, 1.0, 3.0],
+    "db": [nan, nan, nan, nan, nan, -inf, 0.0, 0.0, 0.0, 0.0, 0.27031007207210955,
+           0.4054651081081644, 0.4965913116837105, 0.6081976621622466, 0.9122964932433699],
+    "d(da)/da": [-0.25, -0.0, nan, 0.0, 2.0, inf, nan, -inf, 0.0, 2.0, 0.5925925925925926,
+                 -0.0, -0.13608276348795434, 0.0, 2.0],
+    "d(da)/db": [nan, nan, nan, nan, nan, inf, nan, nan, 1.0, 0.0, 0.2642377297297047, 0.0,
+                 0.9820270181556295, 1.4054651081081644, 2.716395324324493],
+    "d(db)/da": [nan, -0.5, nan, nan, nan, inf, nan, nan, nan, nan, 0.2642377297297047,
+                 0.6666666666666666, 0.9820270181556294, 1.4054651081081644,
+                 2.716395324324493],
+    "d(db)/db": [nan, nan, nan, nan, nan, inf, nan, nan, nan, nan, 0.10960130259544361,
+                 0.16440195389316542, 0.20135044987741083, 0.24660293083974816,
+                 0.36990439625962224],
+}
+
+
+@edge
+def test_pow_of_two_tensors_matches_pytorch_at_zero_negative_and_positive_bases():
+    out, (da, db), ((haa, hab), (hba, hbb)) = derivatives(
+        lambda a, b: a ** b, [a for a, _ in GRID], [b for _, b in GRID])
+    for name, got in (("out", out), ("da", da), ("db", db), ("d(da)/da", haa),
+                      ("d(da)/db", hab), ("d(db)/da", hba), ("d(db)/db", hbb)):
+        assert_same(got, POW_TENSOR[name])
+
+
+# number ** tensor over POW_B, from PyTorch 2.13: (out, d/db, d²/db²)
+RPOW = {
+    0.0: ([inf, 1.0, 0.0, 0.0, 0.0], [-inf, 0.0, 0.0, 0.0, 0.0], [inf, nan, nan, nan, nan]),
+    2.0: ([0.5, 1.0, 1.4142135623730951, 2.0, 4.0],
+          [0.34657359027997264, 0.6931471805599453, 0.9802581434685472, 1.3862943611198906,
+           2.772588722239781],
+          [0.2402265069591007, 0.4804530139182014, 0.6794631683661498, 0.9609060278364028,
+           1.9218120556728056]),
+    -2.0: ([-0.5, 1.0, nan, -2.0, 4.0], [nan] * 5, [nan] * 5),
+}
+
+
+@edge
+@pytest.mark.parametrize("base", sorted(RPOW))
+def test_number_to_a_tensor_power_matches_pytorch(base):
+    out, (db,), ((hbb,),) = derivatives(lambda b: base ** b, POW_B)
+    for got, want in zip((out, db, hbb), RPOW[base]):
+        assert_same(got, want)
+
+
+# tensor ** number over POW_A, from PyTorch 2.13: (out, d/da, d²/da²); exponent 0 has
+# derivative exactly 0 (also at a = 0, where 0·0⁻¹ would be nan)
+POW_NUMBER = {
+    -1: ([-0.5, inf, 0.6666666666666666], [-0.25, -inf, -0.4444444444444444],
+         [-0.25, inf, 0.5925925925925926]),
+    0: ([1.0, 1.0, 1.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]),
+    0.5: ([nan, 0.0, 1.224744871391589], [nan, inf, 0.4082482904638631],
+          [nan, -inf, -0.13608276348795434]),
+    1: ([-2.0, 0.0, 1.5], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0]),
+    2: ([4.0, 0.0, 2.25], [-4.0, 0.0, 3.0], [2.0, 2.0, 2.0]),
+    3: ([-8.0, 0.0, 3.375], [12.0, 0.0, 6.75], [-12.0, 0.0, 9.0]),
+    -1.5: ([nan, inf, 0.5443310539518174], [nan, -inf, -0.5443310539518174],
+           [nan, inf, 0.9072184232530289]),
+}
+
+
+@edge
+@pytest.mark.parametrize("exponent", sorted(POW_NUMBER))
+def test_tensor_to_a_number_power_matches_pytorch(exponent):
+    out, (da,), ((haa,),) = derivatives(lambda a: a ** exponent, POW_A)
+    for got, want in zip((out, da, haa), POW_NUMBER[exponent]):
+        assert_same(got, want)
+
+
+CLAMP_X = [-3.0, -1.0, 0.0, 1.0, 3.0, nan]
+# x.clamp(lo, hi) on CLAMP_X, from PyTorch 2.13: (out, dx). A value equal to a bound passes
+# the gradient; lo > hi gives hi everywhere and no gradient; a nan bound gives nan
+CLAMP = {
+    (-1.0, 1.0): ([-1.0, -1.0, 0.0, 1.0, 1.0, nan], [0.0, 1.0, 1.0, 1.0, 0.0, 0.0]),
+    (-1.0, None): ([-1.0, -1.0, 0.0, 1.0, 3.0, nan], [0.0, 1.0, 1.0, 1.0, 1.0, 0.0]),
+    (None, 1.0): ([-3.0, -1.0, 0.0, 1.0, 1.0, nan], [1.0, 1.0, 1.0, 1.0, 0.0, 0.0]),
+    (1.0, -1.0): ([-1.0] * 5 + [nan], [0.0] * 6),
+    (0.0, 0.0): ([0.0] * 5 + [nan], [0.0, 0.0, 1.0, 0.0, 0.0, 0.0]),
+    (nan, 1.0): ([nan] * 6, [0.0] * 6),
+}
+
+
+@edge
+@pytest.mark.parametrize("bounds", list(CLAMP), ids=str)
+@pytest.mark.parametrize("spelling", ["clamp", "clip", "tg.clip"])
+def test_clamp_with_number_bounds_matches_pytorch(bounds, spelling):
+    lo, hi = bounds
+    fn = {"clamp": lambda x: x.clamp(lo, hi), "clip": lambda x: x.clip(lo, hi),
+          "tg.clip": lambda x: tg.clip(x, min=lo, max=hi)}[spelling]
+    x = t64(CLAMP_X)
+    out = fn(x)
+    out.sum().backward()
+    want_out, want_dx = CLAMP[bounds]
+    np.testing.assert_array_equal(out.data, want_out)
+    np.testing.assert_array_equal(x.grad.data, want_dx)
+
+
+# torch.clamp(x, lo, hi) with tensor bounds (each filled with one value), from PyTorch 2.13:
+# (out, dx, dlo, dhi). With lo > hi, hi takes all of the gradient; with lo = hi and x < lo,
+# nobody does
+CLAMP_TENSOR = {
+    (-1.0, 1.0): ([-1.0, -1.0, 0.0, 1.0, 1.0, nan], [0.0, 1.0, 1.0, 1.0, 0.0, 0.0],
+                  [1.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 1.0, 0.0]),
+    (1.0, -1.0): ([-1.0] * 5 + [nan], [0.0] * 6, [0.0] * 6, [1.0] * 6),
+    (0.0, 0.0): ([0.0] * 5 + [nan], [0.0, 0.0, 1.0, 0.0, 0.0, 0.0], [0.0] * 6,
+                 [0.0, 0.0, 0.0, 1.0, 1.0, 0.0]),
+    (-1.0, None): ([-1.0, -1.0, 0.0, 1.0, 3.0, nan], [0.0, 1.0, 1.0, 1.0, 1.0, 0.0],
+                   [1.0, 0.0, 0.0, 0.0, 0.0, 0.0], None),
+    (None, 1.0): ([-3.0, -1.0, 0.0, 1.0, 1.0, nan], [1.0, 1.0, 1.0, 1.0, 0.0, 0.0], None,
+                  [0.0, 0.0, 0.0, 0.0, 1.0, 0.0]),
+}
+
+
+@edge
+@pytest.mark.parametrize("bounds", list(CLAMP_TENSOR), ids=str)
+def test_clamp_with_tensor_bounds_matches_pytorch(bounds):
+    x = t64(CLAMP_X)
+    lo, hi = (None if b is None else t64([b] * 6) for b in bounds)
+    out = x.clamp(lo, hi)
+    out.sum().backward()
+    want = CLAMP_TENSOR[bounds]
+    np.testing.assert_array_equal(out.data, want[0])
+    for t, w in zip((x, lo, hi), want[1:]):
+        if w is not None:
+            np.testing.assert_array_equal(t.grad.data, w)
+
+
+@edge
+def test_clamp_with_nan_tensor_bounds_and_broadcast_bounds():
+    # PyTorch 2.13: a nan bound gives nan there and no gradient to anyone
+    x, lo, hi = t64(CLAMP_X), t64([nan, -1, -1, -1, -1, -1]), t64([1, 1, 1, nan, 1, 1])
+    out = x.clamp(lo, hi)
+    out.sum().backward()
+    np.testing.assert_array_equal(out.data, [nan, -1.0, 0.0, nan, 1.0, nan])
+    np.testing.assert_array_equal(x.grad.data, [0.0, 1.0, 1.0, 0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(lo.grad.data, [0.0] * 6)
+    np.testing.assert_array_equal(hi.grad.data, [0.0, 0.0, 0.0, 0.0, 1.0, 0.0])
+    # 0-d tensor bounds broadcast, and their gradient is summed (PyTorch: 1.0 and 1.0)
+    x, lo, hi = t64(CLAMP_X), t64(-1.0), t64(1.0)
+    x.clamp(lo, hi).sum().backward()
+    assert (lo.grad.item(), hi.grad.item()) == (1.0, 1.0)
+
+
+@edge
+def test_hardtanh_and_relu6_keep_pytorchs_strict_convention():
+    # PyTorch 2.13: 0 at the bounds, and a nan passes its gradient
+    for fn, want_out, want_dx in (
+            (tg.nn.functional.hardtanh, [-1.0, -1.0, 0.0, 1.0, 1.0, nan],
+             [0.0, 0.0, 1.0, 0.0, 0.0, 1.0]),
+            (tg.nn.functional.relu6, [0.0, 0.0, 0.0, 1.0, 3.0, nan],
+             [0.0, 0.0, 0.0, 1.0, 1.0, 1.0])):
+        x = t64(CLAMP_X)
+        out = fn(x)
+        out.sum().backward()
+        np.testing.assert_array_equal(out.data, want_out)
+        np.testing.assert_array_equal(x.grad.data, want_dx)
+
+
+def test_clamp_without_bounds_is_an_error():
+    with pytest.raises(ValueError, match="give min, max or both"):
+        t64([1.0]).clamp()
+    with pytest.raises(ValueError, match="give min, max or both"):
+        tg.clip(t64([1.0]), None, None)

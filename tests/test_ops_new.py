@@ -80,10 +80,12 @@ def test_selu_keeps_pytorchs_constants_and_values():
                                      10.507009873554804], rtol=1e-13)
 
 
-def test_clamp_passes_the_gradient_strictly_inside_unlike_pytorchs_clamp():
-    # one convention for clip, clamp, hardtanh and relu6: strictly inside the bounds (PyTorch's
-    # clamp passes it at the bounds too; its hardtanh does not); documented in docs/api.md
+def test_clamp_passes_the_gradient_at_its_bounds_and_hardtanh_does_not():
+    # PyTorch 2.13's two conventions: clamp passes it on [min, max], hardtanh (and relu6)
+    # strictly inside
     _, g = grad_of(lambda x: x.clamp(-1.0, 1.0), POINTS)
+    np.testing.assert_array_equal(g, [0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
+    _, g = grad_of(F.hardtanh, POINTS)
     np.testing.assert_array_equal(g, [0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0])
 
 

@@ -54,8 +54,9 @@ def case(name, op, ref, *inputs, **options):
 
 @st.composite
 def std_inputs(draw):
-    """(x, axis, keepdims) with at least two distinct elements per reduction: std's gradient
-    at zero variance is 0/0 (NaN, as in PyTorch; pinned in test_ops_new.py)."""
+    """(x, axis, keepdims) with at least two distinct elements per reduction: at zero
+    variance std has a kink (its gradient is PyTorch's 0 there; pinned below), and one
+    sample is nan."""
     x, axis, keepdims = draw(reduction(_distinct))
     reduced = range(x.ndim) if axis is None else np.atleast_1d(axis)
     if int(np.prod([x.shape[i] for i in reduced])) < 2:
@@ -156,3 +157,58 @@ CASES = [
 @pytest.mark.parametrize("name, op, ref, inputs, options", CASES)
 def test_op(name, op, ref, inputs, options):
     tg.testing.check_op(op, *inputs, ref=ref, name=name, **options)
+
+
+# -- std and var at their edges, pinned against PyTorch 2.13 (float64) -------------------------
+
+nan, inf = float("nan"), float("inf")
+
+# (values, fn, PyTorch's (out, d out.sum(), d² as the gradient of the first derivative's sum))
+STD_VAR_EDGES = {
+    # a nan among the values: nan, never hidden as 0
+    "std_with_nan": ([1.0, nan, 3.0], lambda x: x.std(), (nan, [nan] * 3, [nan] * 3)),
+    "var_with_nan": ([1.0, nan, 3.0], lambda x: x.var(), (nan, [nan] * 3, [0.0] * 3)),
+    # one sample: unbiased is 0/0 = nan for both; correction=0 gives 0 with gradient 0
+    "std_one_sample": ([2.0], lambda x: x.std(), (nan, [nan], [nan])),
+    "var_one_sample": ([2.0], lambda x: x.var(), (nan, [nan], [0.0])),
+    "std_one_sample_correction_0": ([2.0], lambda x: x.std(correction=0), (0.0, [0.0], [0.0])),
+    "var_one_sample_correction_0": ([2.0], lambda x: x.var(correction=0), (0.0, [0.0], [0.0])),
+    # zero variance: std's gradient is 0 there (the derivative of √ at 0 is infinite)
+    "std_constant": ([1.0, 1.0, 1.0], lambda x: x.std(), (0.0, [0.0] * 3, [0.0] * 3)),
+    "var_constant": ([1.0, 1.0, 1.0], lambda x: x.var(), (0.0, [0.0] * 3, [0.0] * 3)),
+    # per row: a constant row, an ordinary one, a row with a nan
+    "std_rows": ([[1.0, 1.0], [1.0, 3.0], [nan, 0.0]], lambda x: x.std(1),
+                 ([0.0, 1.4142135623730951, nan],
+                  [[0.0, 0.0], [-0.7071067811865475, 0.7071067811865475], [nan, nan]],
+                  [[0.0, 0.0], [0.0, 0.0], [nan, nan]])),
+    "std_one_sample_per_column": ([[1.0, 2.0, 3.0]], lambda x: x.std(0),
+                                  ([nan] * 3, [[nan] * 3], [[nan] * 3])),
+    "std_one_sample_per_column_correction_0": ([[1.0, 2.0, 3.0]],
+                                               lambda x: x.std(0, correction=0),
+                                               ([0.0] * 3, [[0.0] * 3], [[0.0] * 3])),
+    # n - correction <= 0 over all elements: the factor 2/(n - correction) is +inf
+    "var_correction_n": ([1.0, 2.0], lambda x: x.var(correction=2),
+                         (inf, [inf, inf], [0.0, 0.0])),
+    "var_correction_n_constant": ([1.0, 1.0], lambda x: x.var(correction=2),
+                                  (nan, [nan, nan], [0.0, 0.0])),
+    "var_correction_above_n": ([1.0, 2.0], lambda x: x.var(correction=3),
+                               (inf, [inf, inf], [0.0, 0.0])),
+    "std_correction_above_n": ([1.0, 2.0], lambda x: x.std(correction=3),
+                               (inf, [nan, nan], [nan, nan])),
+    # ... over a dim it is 2/(n - correction) as it comes: inf · (x - mean)
+    "var_correction_n_over_a_dim": ([[1.0, 2.0]], lambda x: x.var(1, correction=2),
+                                    ([inf], [[-inf, inf]], [[nan, nan]])),
+}
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy: "Degrees of freedom <= 0"
+@pytest.mark.parametrize("name", list(STD_VAR_EDGES))
+def test_std_and_var_at_their_edges_match_pytorch(name):
+    values, fn, (want_out, want_d, want_d2) = STD_VAR_EDGES[name]
+    x = tg.Tensor(np.array(values, dtype=np.float64), requires_grad=True)
+    out = fn(x)
+    (d,) = tg.grad(out.sum(), x, create_graph=True)
+    (d2,) = tg.grad(d.sum(), x, allow_unused=True) if d.requires_grad else (None,)
+    d2 = np.zeros(x.shape) if d2 is None else d2.data
+    for got, want in ((out.data, want_out), (d.data, want_d), (d2, want_d2)):
+        np.testing.assert_allclose(got, np.asarray(want, dtype=np.float64), rtol=1e-15, atol=0)

@@ -299,3 +299,53 @@ CASES = [
 @pytest.mark.parametrize("name, op, ref, inputs, options", CASES)
 def test_op(name, op, ref, inputs, options):
     tg.testing.check_op(op, *inputs, ref=ref, name=name, **options)
+
+
+# -- boolean masks must fit the dims they index (numpy and PyTorch raise IndexError) ---------
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+@pytest.mark.parametrize("shape, index, words", [
+    ((10, 2), lambda m: m([True, False]), r"mask of shape \(2,\) does not match the indexed "
+                                          r"dim 0 of shape \(10,\) \(tensor shape \(10, 2\)\)"),
+    ((10, 2), lambda m: m(np.ones((2, 10), bool)), r"mask of shape \(2, 10\) does not match "
+                                                   r"the indexed dims 0..1 of shape \(10, 2\)"),
+    ((10, 2), lambda m: m(np.ones((10, 2, 1), bool)), r"mask of shape \(10, 2, 1\) indexes 3 "
+                                                      r"dims from dim 0, but the tensor has 2"),
+    ((10, 2), lambda m: (slice(None), m([True, False, True])),
+     r"mask of shape \(3,\) does not match the indexed dim 1 of shape \(2,\)"),
+    ((4, 3, 2), lambda m: (Ellipsis, m([True, False, True])),
+     r"mask of shape \(3,\) does not match the indexed dim 2 of shape \(2,\)"),
+    ((4, 3, 2), lambda m: (None, 0, m([True, False])),
+     r"mask of shape \(2,\) does not match the indexed dim 1 of shape \(3,\)"),
+])
+def test_a_boolean_mask_of_the_wrong_shape_is_an_index_error(shape, index, words,
+                                                             requires_grad):
+    # (it used to become positions: a[[True, False]] on shape (10, 2) was one row)
+    for as_tensor in (tg.tensor, np.array, list):
+        x = tg.Tensor(np.zeros(shape), requires_grad=requires_grad)
+        with pytest.raises(IndexError, match="getitem: a boolean " + words):
+            x[index(as_tensor)]
+    x = tg.Tensor(np.zeros(shape))
+    with pytest.raises(IndexError, match="__setitem__: a boolean " + words):
+        x[index(tg.tensor)] = 1.0
+    assert not x.data.any()
+
+
+def test_boolean_masks_that_fit_index_as_numpy():
+    a = np.arange(20.0).reshape(10, 2)
+    b = np.arange(24.0).reshape(4, 3, 2)
+    rows, cols = a[:, 0] % 4 == 0, np.array([True, False])
+    for arr, index in ((a, rows), (a, a > 7), (a, (slice(None), cols)), (b, (Ellipsis, cols)),
+                       (b, (b[:, 0, 0] > 5, slice(1, None))), (a, True), (a, False),
+                       (b, (None, b[:, 0, 0] > 5, None, 1)), (a, np.ones(10, bool).tolist())):
+        x = tg.Tensor(arr.copy(), requires_grad=True)
+        idx = tuple(tg.tensor(i) if isinstance(i, np.ndarray) else i for i in index) \
+            if isinstance(index, tuple) else index
+        out = x[idx]
+        np.testing.assert_array_equal(out.data, arr[index])
+        out.sum().backward()
+        np.testing.assert_array_equal(x.grad.data, np.isin(np.arange(arr.size),
+                                                           arr[index]).reshape(arr.shape))
+    x = tg.Tensor(a.copy())
+    x[tg.tensor(rows)] = -1.0
+    np.testing.assert_array_equal(x.data[rows], -1.0)

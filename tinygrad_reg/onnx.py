@@ -381,6 +381,14 @@ def _install() -> None:  # noqa: C901 - one table of mappings
         hi = "" if a.get("hi") is None else scalar(g, a["hi"], out)
         return g.node("Clip", [x[0], lo, hi])
 
+    @register(E.ClampTensor)
+    def _clamp_tensor(g, x, a, arrs, out):
+        y = _typed(g, x[0], arrs[0], out.dtype)
+        bounds = [_typed(g, n, arr, out.dtype) for n, arr in zip(x[1:], arrs[1:])]
+        if a["given"] != "max":
+            y = g.node("Max", [y, bounds[0]])
+        return y if a["given"] == "min" else g.node("Min", [y, bounds[-1]])
+
     @register(E.Where)
     def _where(g, x, a, arrs, out):
         cond = _typed(g, x[0], arrs[0], bool)

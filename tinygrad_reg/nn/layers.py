@@ -9,7 +9,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..ops import activation as A
 from ..ops.linalg import linear
-from ..ops.shape import embedding, flatten
+from ..ops.shape import _padding_index, embedding, flatten
 from ..random import resolve
 from . import init as _init
 from .module import Module, Parameter
@@ -175,7 +175,9 @@ class Embedding(Module):
     """``nn.Embedding(num_embeddings, embedding_dim, padding_idx=None)``: a lookup table
     ``weight`` (num_embeddings, embedding_dim) drawn from N(0, 1) as PyTorch; integer input
     of any shape gives (..., embedding_dim). The row ``padding_idx`` starts at zero and never
-    gets a gradient."""
+    gets a gradient; a negative ``padding_idx`` counts from the end and is stored as such
+    (-1 becomes num_embeddings - 1, as PyTorch). An index outside [0, num_embeddings),
+    negative ones included, is an IndexError (PyTorch's too)."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  *, generator: np.random.Generator | None = None,
@@ -183,11 +185,7 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings = _positive_int(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = _positive_int(embedding_dim, "embedding_dim", "Embedding")
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"Embedding: padding_idx={padding_idx} must be within "
-                                 f"num_embeddings={num_embeddings}")
-            padding_idx = int(padding_idx) % num_embeddings
+        padding_idx = _padding_index("Embedding", padding_idx, self.num_embeddings)
         self.padding_idx = padding_idx
         dt = np.dtype(dtype)
         w = resolve(generator).standard_normal((num_embeddings, embedding_dim)).astype(dt)

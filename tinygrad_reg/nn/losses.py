@@ -201,30 +201,40 @@ class CrossEntropy(Function):
     "mean" divides the sum by Σ_n w_{y_n} over the non-ignored targets for indices, by the
     number of examples (N·d1·…) for probabilities. dz_n = g_n · (A_n · softmax(z_n) - a_n)
     with A_n = Σ_c a_{n,c} (so softmax(z) - onehot(y), over N, in the plain case); a
-    probability target gets dt = -g · w · (1-ε) · log softmax(z); indices get none."""
+    probability target gets dt = -g · w · (1-ε) · log softmax(z); indices get none.
+
+    Logits of -inf (masked classes), PyTorch's conventions: with indices the loss is
+    (1-ε) · (-w_{y_n} log p_{y_n}) + (ε/C) · (-Σ_c w_c log p_c) (reduced term by term), so
+    without smoothing a -inf logit off the target costs nothing (finite loss), with
+    smoothing the loss is inf, and an ignored target is 0 whatever its logits. With
+    probabilities every class enters: a zero probability on a -inf logit gives 0 · -inf =
+    nan. The gradient is finite in all these cases, 0 at a -inf logit without smoothing.
+    An ignored target's row gets gradient 0; when "mean" has nothing to divide by (every
+    target ignored, or of weight 0) the loss is nan and the rows that were not ignored get
+    nan, as PyTorch."""
 
     @staticmethod
     def forward(ctx, z, target, weight, reduction, label_smoothing, ignore_index, probs):
         cdim = 1 if z.ndim > 1 else 0
         shifted = z - z.max(axis=cdim, keepdims=True)
         logp = shifted - np.log(np.exp(shifted).sum(axis=cdim, keepdims=True))
-        a, denom = _target_distribution(z, target, weight, label_smoothing, ignore_index,
-                                        probs, cdim)
-        loss = -(a * logp).sum(axis=cdim)
+        eps = label_smoothing
+        if probs:
+            a, denom, keep = _probs_target(z, target, weight, eps, cdim)
+            terms, coefs = [-(a * logp).sum(axis=cdim)], [1.0]
+        else:
+            a, denom, keep, terms = _index_target(logp, target, weight, eps, ignore_index,
+                                                  cdim)
+            coefs = [1.0 - eps, eps / z.shape[cdim]]
         # (the denominator is saved as an array, not an attribute: a traced step replays it;
         # a probability target and the weights are read again by backward)
-        ctx.save_for_backward(z, a, np.asarray(denom, dtype=z.dtype),
+        ctx.save_for_backward(z, a, np.asarray(denom, dtype=z.dtype), keep,
                               *((target, weight) if probs else ()))
-        if reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: nan, as PyTorch
-                return np.asarray(loss.sum() / denom, dtype=z.dtype)
-        if reduction == "sum":
-            return np.asarray(loss.sum(), dtype=z.dtype)
-        return loss.astype(z.dtype, copy=False)
+        return _reduce_terms(terms, coefs, reduction, denom, z.dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        z, a, denom, *target_weight = ctx.saved_tensors
+        z, a, denom, keep, *target_weight = ctx.saved_tensors
         at = ctx.attrs
         cdim = 1 if z.ndim > 1 else 0
         if at["reduction"] == "mean":
@@ -239,7 +249,12 @@ class CrossEntropy(Function):
             t, w = target_weight
             wb = w if w.ndim == 0 else w.reshape(_class_shape(z.ndim, w))
             a = (t * (1.0 - eps) + eps / z.shape[cdim]) * wb
-        dz = (z.softmax(cdim) * a.sum(cdim, keepdims=True) - a) * g if need_z else None
+        else:  # an ignored row gets exactly 0, even where g is inf (nothing to divide by)
+            g = where(keep, g, 0.0)
+        dz = None
+        if need_z:  # log_softmax's backward of -a·g, in PyTorch's order (so inf·0 = nan alike)
+            ag = a * g
+            dz = z.softmax(cdim) * ag.sum(cdim, keepdims=True) - ag
         dt = None
         if need_t and at["probs"]:
             dt = -(z.log_softmax(cdim) * (wb * (1.0 - eps))) * g
@@ -253,52 +268,85 @@ def _class_shape(ndim: int, w: Tensor) -> tuple[int, ...]:
     return (1, w.shape[0]) + (1,) * (ndim - 2)
 
 
-def _target_distribution(z: np.ndarray, target: np.ndarray, weight: np.ndarray, eps: float,
-                         ignore_index: int, probs: bool, cdim: int
-                         ) -> tuple[np.ndarray, float]:
-    """(a, the mean's denominator) for :class:`CrossEntropy` (see its docstring)."""
+def _probs_target(z: np.ndarray, target: np.ndarray, weight: np.ndarray, eps: float,
+                  cdim: int) -> tuple[np.ndarray, float, np.ndarray]:
+    """For class probabilities: (a, the mean's denominator, an all-true keep mask)."""
     c = z.shape[cdim]
     w = (np.ones(c, dtype=z.dtype) if weight.ndim == 0 else weight.astype(z.dtype, copy=False))
     wb = w.reshape((c,) if z.ndim == 1 else (1, c) + (1,) * (z.ndim - 2))
-    if probs:
-        a = wb * ((1.0 - eps) * target + eps / c)
-        return a.astype(z.dtype, copy=False), float(z.size // c)
+    a = wb * ((1.0 - eps) * target + eps / c)
+    return a.astype(z.dtype, copy=False), float(z.size // c), np.ones((1,) * z.ndim, bool)
+
+
+def _index_target(logp: np.ndarray, target: np.ndarray, weight: np.ndarray, eps: float,
+                  ignore_index: int, cdim: int
+                  ) -> tuple[np.ndarray, float, np.ndarray, list[np.ndarray]]:
+    """For class indices: (a, the mean's denominator, where the target is kept (bool, a's
+    shape with the class dim of size 1), PyTorch's per-target terms). See
+    :class:`CrossEntropy`. The terms are [-w_y · logp_y] and, with smoothing,
+    [-Σ_c w_c · logp_c], each 0 where ignored; the first reads only the target's
+    log-probability, so a -inf elsewhere (a masked class) does not enter it."""
+    c = logp.shape[cdim]
+    dtype = logp.dtype
+    w = np.ones(c, dtype=dtype) if weight.ndim == 0 else weight.astype(dtype, copy=False)
+    wb = w.reshape((c,) if logp.ndim == 1 else (1, c) + (1,) * (logp.ndim - 2))
     keep = target != ignore_index
     safe = np.where(keep, target, 0)
-    onehot = np.moveaxis(np.eye(c, dtype=z.dtype)[safe], -1, cdim) if z.ndim > 1 else \
-        np.eye(c, dtype=z.dtype)[safe]
-    keep_b = np.expand_dims(keep, cdim).astype(z.dtype)
-    w_target = w[safe] * keep  # w_{y_n}, 0 where ignored
+    onehot = np.eye(c, dtype=dtype)[safe]
+    if logp.ndim > 1:
+        onehot = np.moveaxis(onehot, -1, cdim)
+    keep_b = np.expand_dims(keep, cdim)
+    w_y = w[safe]
+    w_target = w_y * keep  # w_{y_n}, 0 where ignored
     a = ((1.0 - eps) * np.expand_dims(w_target, cdim) * onehot + (eps / c) * wb * keep_b)
-    return a.astype(z.dtype, copy=False), float(w_target.sum())
+    if logp.ndim == 2:  # (fancy indexing is several times faster than take_along_axis)
+        picked = logp[np.arange(len(safe)), safe]
+    else:
+        picked = np.take_along_axis(logp, np.expand_dims(safe, cdim), axis=cdim).squeeze(cdim)
+    terms = [np.where(keep, -w_y * picked, 0.0)]
+    if eps:
+        terms.append(np.where(keep, -(logp * wb).sum(axis=cdim), 0.0))
+    return a.astype(dtype, copy=False), float(w_target.sum()), keep_b, terms
+
+
+def _reduce_terms(terms: list[np.ndarray], coefs: list[float], reduction: str, denom: float,
+                  dtype: np.dtype) -> np.ndarray:
+    """Σ_k coef_k · reduce(term_k), each term reduced on its own (as PyTorch does), the mean
+    dividing by ``denom`` (0 there gives nan, or inf, as PyTorch)."""
+    if reduction == "none":
+        out = sum(k * t for k, t in zip(coefs, terms))
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: nan, as PyTorch
+            sums = [t.sum() / denom if reduction == "mean" else t.sum() for t in terms]
+            out = sum(k * v for k, v in zip(coefs, sums))
+    return np.asarray(out, dtype=dtype)
 
 
 class NegativeLogLikelihood(Function):
     """loss_n = -w_{y_n} · x_{n, y_n} for log-probabilities x (N, C, …) and class indices y
     (``weight`` w, 1 without; 0 for ``ignore_index``); "mean" divides the sum by
-    Σ_n w_{y_n} over the non-ignored targets, as PyTorch.
-    dx = -g · w_{y_n} at (n, y_n), 0 elsewhere (linear in x); y gets none."""
+    Σ_n w_{y_n} over the non-ignored targets, as PyTorch. Only x at the target is read, so a
+    -inf elsewhere (a masked class) leaves the loss finite, and an ignored target gives 0
+    whatever its row holds (PyTorch's convention).
+    dx = -g · w_{y_n} at (n, y_n), exactly 0 elsewhere (also when "mean" has nothing to
+    divide by: then the loss is nan and so is dx at the non-ignored targets); y gets none."""
 
     @staticmethod
     def forward(ctx, x, target, weight, reduction, ignore_index):
         cdim = 1 if x.ndim > 1 else 0
-        a, denom = _target_distribution(x, target, weight, 0.0, ignore_index, False, cdim)
-        ctx.save_for_backward(a, np.asarray(denom, dtype=x.dtype))
-        loss = -(a * x).sum(axis=cdim)
-        if reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return np.asarray(loss.sum() / denom, dtype=x.dtype)
-        if reduction == "sum":
-            return np.asarray(loss.sum(), dtype=x.dtype)
-        return loss.astype(x.dtype, copy=False)
+        a, denom, keep, terms = _index_target(x, target, weight, 0.0, ignore_index, cdim)
+        classes = np.arange(x.shape[cdim]).reshape((-1,) + (1,) * (x.ndim - 1 - cdim))
+        hit = keep & (np.expand_dims(target, cdim) == classes)  # (n, y_n), not ignored
+        ctx.save_for_backward(a, np.asarray(denom, dtype=x.dtype), hit)
+        return _reduce_terms(terms, [1.0], reduction, denom, x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        a, denom = ctx.saved_tensors
+        a, denom, hit = ctx.saved_tensors
         cdim = 1 if ctx.inputs[0].ndim > 1 else 0
         r = ctx.attrs["reduction"]
         g = grad / denom if r == "mean" else grad if r == "sum" else grad.unsqueeze(cdim)
-        return -a * g, None, None
+        return where(hit, -a * g, 0.0), None, None
 
 
 # -- regression losses -------------------------------------------------------------------

@@ -12,6 +12,7 @@ from .._tensor import OPS, Tensor
 from ..autograd import Function
 from . import _erf
 from .common import dim_args, one_axis
+from .elementwise import Clip
 
 
 class ReLU(Function):
@@ -115,7 +116,9 @@ class TanhBackward(Function):
 
 class Softmax(Function):
     """out = exp(x - max x) / Σ exp(x - max x) along ``axis``.
-    dx = out · (grad - Σ grad · out) (sums along ``axis``)."""
+    dx = out · (grad - Σ grad · out) (sums along ``axis``).
+    A -inf entry (a masked position) gets 0 with gradient 0; a slice that is all -inf is nan
+    (0/0), with a nan gradient, as PyTorch."""
 
     @staticmethod
     def forward(ctx, x, axis):
@@ -133,7 +136,9 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """out = x - logsumexp(x) along ``axis`` (stable).
-    dx = grad - exp(out) · Σ grad (sum along ``axis``)."""
+    dx = grad - exp(out) · Σ grad (sum along ``axis``).
+    A -inf entry gives -inf (and passes its upstream gradient, as exp(-inf) = 0); a slice
+    that is all -inf is nan, with a nan gradient, as PyTorch."""
 
     @staticmethod
     def forward(ctx, x, axis):
@@ -148,6 +153,19 @@ class LogSoftmax(Function):
         (out,) = ctx.saved_tensors
         axis = ctx.attrs["axis"]
         return grad - out.exp() * grad.sum(axis=axis, keepdims=True)
+
+
+class Hardtanh(Clip):
+    """out = min(max(x, lo), hi) for numbers lo <= hi (``hardtanh``, ``relu6``).
+    dx = grad strictly inside (lo, hi), 0 at and beyond the bounds: PyTorch's hardtanh
+    convention (its ``clamp``, :class:`~tinygrad_reg.ops.elementwise.Clip`, passes it at the
+    bounds). As PyTorch's, a nan x passes its gradient (it is not at or beyond a bound)."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        if ctx.needs_input_grad:  # where the gradient passes, made here (a traced kernel)
+            ctx.save_for_backward(~((x <= lo) | (x >= hi)))
+        return np.clip(x, lo, hi)
 
 
 class LeakyReLU(Function):
@@ -466,17 +484,17 @@ def softsign(x: Tensor) -> Tensor:
 
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
-    """x clamped to [min_val, max_val]: the :func:`~tinygrad_reg.ops.elementwise.clip` op, whose
-    gradient passes strictly inside (PyTorch's hardtanh convention too)."""
+    """x clamped to [min_val, max_val] (:class:`Hardtanh`): the gradient passes strictly
+    inside, 0 at the bounds (PyTorch's hardtanh convention; ``clamp`` passes it there)."""
     lo, hi = _number(min_val, "min_val", "hardtanh"), _number(max_val, "max_val", "hardtanh")
     if lo > hi:
         raise ValueError(f"hardtanh: min_val={lo} is greater than max_val={hi}")
-    return OPS["clip"](x, lo, hi)
+    return Hardtanh.apply(x, lo=lo, hi=hi)
 
 
 def relu6(x: Tensor) -> Tensor:
     """min(max(x, 0), 6): ``hardtanh(x, 0, 6)`` (the gradient passes strictly inside)."""
-    return OPS["clip"](x, 0.0, 6.0)
+    return Hardtanh.apply(x, lo=0.0, hi=6.0)
 
 
 def hardsigmoid(x: Tensor) -> Tensor:

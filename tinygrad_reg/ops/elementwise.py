@@ -85,7 +85,9 @@ class Neg(Function):
 
 class Pow(Function):
     """out = x ** exponent for a constant number ``exponent``.
-    dx = grad · exponent · x^(exponent-1)."""
+    dx = grad · (exponent · x^(exponent-1)), and exactly 0 for exponent = 0 (PyTorch's
+    convention, also at x = 0, where 0·x⁻¹ would be nan). At x = 0 the rest follows the
+    formula: exponent 1 gives 1, exponent > 1 gives 0, exponent in (0, 1) gives ±inf."""
 
     @staticmethod
     def forward(ctx, x, exponent):
@@ -98,11 +100,19 @@ class Pow(Function):
         c = ctx.attrs["exponent"]
         if c == 0:
             return grad * 0.0
-        return grad * c * x ** (c - 1)
+        return grad * (c * x ** (c - 1))
 
 
 class PowTensor(Function):
-    """out = a ** b for two tensors.   da = grad · b · a^(b-1), db = grad · out · log(a) (a > 0)."""
+    """out = a ** b for two tensors (also a number ** tensor, the number as a constant a).
+
+    da = grad · (b · a^(b-1)), and 0 where b = 0;
+    db = grad · out · log a, and 0 where a = 0 and b >= 0.
+
+    These are PyTorch's conventions at a = 0: d(aᵇ)/db there is 0 for b >= 0 (its limit as
+    a -> 0⁺) and -inf for b < 0 (out · log a = inf · -inf); for a < 0, log a is nan, so db is
+    nan (also where aᵇ itself is finite, as (-2)²). The second derivatives are those of these
+    expressions, as PyTorch's (so at a = 0 several are nan, and d²/da db is 0 where b = 0)."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -114,8 +124,12 @@ class PowTensor(Function):
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        return ((grad * b * a ** (b - 1.0)) if need_a else None,
-                (grad * out * a.log()) if need_b else None)
+        da = db = None
+        if need_a:
+            da = where(b == 0.0, 0.0, grad * (b * a ** (b - 1.0)))
+        if need_b:
+            db = grad * where((a == 0.0) & (b >= 0.0), 0.0, out * a.log())
+        return da, db
 
 
 class Exp(Function):
@@ -230,26 +244,63 @@ class Where(Function):
 
 
 class Clip(Function):
-    """out = min(max(x, lo), hi).   dx = grad strictly inside (lo, hi), 0 at and beyond the
-    bounds (a bound of None is no bound)."""
+    """out = min(max(x, lo), hi) for numbers lo, hi (None: no bound on that side); nan stays
+    nan, and a nan bound gives nan everywhere.   dx = grad where lo <= x <= hi, else 0:
+    a value equal to a bound passes the gradient (PyTorch's ``clamp``; its ``hardtanh`` does
+    not, see :class:`~tinygrad_reg.ops.activation.Hardtanh`). With lo > hi, out = hi
+    everywhere and dx = 0 everywhere, as PyTorch."""
 
     @staticmethod
     def forward(ctx, x, lo, hi):
         if ctx.needs_input_grad:  # where the gradient passes, made here (a traced kernel)
-            inside = np.ones(x.shape, dtype=bool)
-            if lo is not None:
-                inside &= x > lo
-            if hi is not None:
-                inside &= x < hi
-            ctx.save_for_backward(inside)
-        if lo is None and hi is None:
-            return x.copy()
+            if lo is None:
+                passes = x <= hi
+            else:
+                passes = x >= lo if hi is None else (x >= lo) & (x <= hi)
+            ctx.save_for_backward(passes)
         return np.clip(x, lo, hi)
 
     @staticmethod
     def backward(ctx, grad):
-        (inside,) = ctx.saved_tensors
-        return grad * inside
+        (passes,) = ctx.saved_tensors
+        return grad * passes
+
+
+class ClampTensor(Function):
+    """out = min(max(x, lo), hi) with tensor bounds (broadcast together); ``given`` says which
+    bounds follow x: "min", "max" or "both". nan in x or a bound gives nan there.
+
+    PyTorch's gradient rule: dx = grad where lo <= x <= hi; dlo = grad where x < lo (and
+    lo < hi when both are given); dhi = grad where x > hi (or hi < lo). So a value equal to a
+    bound passes the gradient to x; with lo > hi (out = hi) all of it goes to hi; with
+    lo = hi and x < lo, none goes anywhere."""
+
+    @staticmethod
+    def forward(ctx, x, *bounds, given):
+        lo = bounds[0] if given != "max" else None
+        hi = bounds[-1] if given != "min" else None
+        out = x
+        if lo is not None:
+            out = np.maximum(out, lo)
+        if hi is not None:
+            out = np.minimum(out, hi)
+        if ctx.needs_input_grad:  # each input's mask, made here (a traced kernel)
+            masks = []
+            if lo is None:
+                masks.append(x <= hi)
+            elif hi is None:
+                masks += [x >= lo, x < lo]
+            else:
+                masks += [(x >= lo) & (x <= hi), (x < lo) & (lo < hi)]
+            if hi is not None:
+                masks.append((x > hi) | (hi < lo) if lo is not None else x > hi)
+            ctx.save_for_backward(*masks)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tuple(grad * m if need else None
+                     for m, need in zip(ctx.saved_tensors, ctx.needs_input_grad))
 
 
 class AsType(Function):
@@ -594,22 +645,24 @@ def _bound(value: Any, name: str) -> Any:
 
 def clip(x: Tensor, lo: Any = None, hi: Any = None, *, min: Any = None,  # noqa: A002
          max: Any = None) -> Tensor:  # noqa: A002
-    """Clamp to [lo, hi] (also spelled ``min``/``max``, PyTorch's ``clamp``). The gradient
-    passes only strictly inside (lo, hi), a bound of None is no bound; with tensor bounds,
-    the gradient of x passes where it is inside and each bound gets it where it won."""
+    """Clamp to [lo, hi] (also spelled ``min``/``max``, PyTorch's ``clamp``); one bound may be
+    None, not both. Bounds may be numbers or tensors (broadcast with x).
+
+    PyTorch's conventions: the gradient passes where lo <= x <= hi, so a value *equal* to a
+    bound passes it; nan gives nan and gradient 0. With lo > hi the result is hi everywhere
+    and x gets no gradient (tensor bounds: hi gets it all). See :class:`Clip` and
+    :class:`ClampTensor`."""
     if (lo is not None and min is not None) or (hi is not None and max is not None):
         raise TypeError("clamp: give lo/hi or min/max, not both")
     lo = _bound(lo if lo is not None else min, "min")
     hi = _bound(hi if hi is not None else max, "max")
+    if lo is None and hi is None:
+        raise ValueError("clamp: give min, max or both (at least one bound), as PyTorch; "
+                         "for a copy of x, use x.clone()")
     if isinstance(lo, Tensor) or isinstance(hi, Tensor):
-        out = x
-        if lo is not None:
-            out = where(out < lo, lo, out)
-        if hi is not None:
-            out = where(out > hi, hi, out)
-        return out
-    if lo is not None and hi is not None and lo > hi:
-        raise ValueError(f"clamp: min={lo} is greater than max={hi}")
+        bounds = [operand(b, x) for b in (lo, hi) if b is not None]
+        given = "both" if len(bounds) == 2 else "min" if lo is not None else "max"
+        return ClampTensor.apply(x, *bounds, given=given)
     return Clip.apply(x, lo=lo, hi=hi)
 
 

@@ -178,11 +178,14 @@ def masked_fill_(t: Tensor, mask: Any, value: Any) -> Tensor:
 
 
 def setitem(t: Tensor, index: Any, value: Any) -> None:
-    """``t[index] = value`` (numpy indexing rules)."""
-    from .shape import _plain_index  # (indices may hold Tensors)
+    """``t[index] = value`` (numpy indexing rules; a boolean mask must have the shape of the
+    dims it indexes, else IndexError)."""
+    from .shape import _check_masks, _plain_index  # (indices may hold Tensors)
 
     arr = _target(t, "__setitem__")
-    arr[_plain_index(index)] = _value(value)
+    index = _plain_index(index)
+    _check_masks("__setitem__", arr.shape, index)
+    arr[index] = _value(value)
 
 
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *,

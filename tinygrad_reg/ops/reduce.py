@@ -82,8 +82,13 @@ class Min(Function):
 
 
 class Var(Function):
-    """out = Σ (x - mean)² / (n - correction) over ``axis``.
-    dx = grad · 2(x - mean) / (n - correction). (n - correction <= 0 gives inf/nan, as numpy.)"""
+    """out = Σ (x - mean)² / (n - correction) over ``axis`` (numpy's ``var``: with
+    n - correction <= 0 it divides by 0, so inf, or nan where all n values are equal or one
+    is nan; one sample with the unbiased default is nan, as PyTorch).
+    dx = (2 / (n - correction)) · grad · (x - mean), PyTorch's formula, also at its edge:
+    over all elements (axis None) with n - correction <= 0 the factor is +inf, so dx is inf,
+    nan where x equals the mean (one sample: nan); over an axis the factor is 2/(n -
+    correction) as it comes (inf at 0, negative below)."""
 
     @staticmethod
     def forward(ctx, x, axis, keepdims, correction):
@@ -96,14 +101,19 @@ class Var(Function):
         (x,) = ctx.saved_tensors
         a = ctx.attrs
         n = int(np.prod([x.shape[i] for i in normalize_axis(a["axis"], x.ndim, "var")]))
-        centered = x - x.mean(axis=a["axis"], keepdims=True)
-        scale = 2.0 / (n - a["correction"]) if n != a["correction"] else float("inf")
-        return unreduce(grad, x.shape, a["axis"], a["keepdims"]) * centered * scale
+        dof = n - a["correction"]
+        g = unreduce(grad, x.shape, a["axis"], a["keepdims"])
+        if dof <= 0 and (a["axis"] is None or x.ndim == 0):
+            return g * OPS["where"](x == x.mean(), float("nan"), float("inf"))
+        scale = 2.0 / dof if dof != 0 else float("inf")
+        return scale * g * (x - x.mean(axis=a["axis"], keepdims=True))
 
 
 class LogSumExp(Function):
     """out = log Σ exp(x) over ``axis``, computed as m + log Σ exp(x - m) with m = max x, so
-    it is finite for any finite x.   dx = grad · exp(x - out) (the softmax)."""
+    it is finite for any finite x.   dx = grad · exp(x - out) (the softmax).
+    -inf entries drop out (gradient 0 there); a slice that is all -inf gives -inf, with a nan
+    gradient (exp(-inf - -inf)), as PyTorch."""
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
@@ -413,13 +423,15 @@ def var(x: Tensor, dim: Any = None, unbiased: bool | None = None,
 def std(x: Tensor, dim: Any = None, unbiased: bool | None = None,
         keepdim: bool | None = None, *, correction: float | None = None,
         ddof: float | None = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
-    """Standard deviation √var over ``dim`` (unbiased by default, as :func:`var`). At zero
-    variance its gradient is 0 (PyTorch's convention; the derivative of √ is infinite
-    there)."""
+    """Standard deviation √var over ``dim`` (unbiased by default, as :func:`var`), with
+    PyTorch's values at the edges: nan where the variance is nan (a nan among the values, or
+    one sample with the unbiased default; one sample with ``correction=0`` gives 0).
+    d std = d var / (2·std), and 0 where std = 0 (PyTorch's convention; the derivative of √
+    is infinite there); nan where std is nan."""
     v = var(x, dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
             keepdims=keepdims)
-    live = v > 0.0
-    return OPS["where"](live, OPS["where"](live, v, 1.0).sqrt(), 0.0)
+    zero = v == 0.0
+    return OPS["where"](zero, 0.0, OPS["where"](zero, 1.0, v).sqrt())
 
 
 def logsumexp(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None,

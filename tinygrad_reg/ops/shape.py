@@ -605,10 +605,41 @@ def _plain_index(index: Any) -> Any:
     return index
 
 
+def _is_mask(i: Any) -> bool:
+    return isinstance(i, np.ndarray) and i.dtype == bool
+
+
+def _check_masks(fn: str, shape: tuple[int, ...], index: Any) -> None:
+    """Raise IndexError unless every boolean mask in ``index`` has exactly the shape of the
+    dims it indexes (numpy and PyTorch refuse the rest; converted to positions, a short mask
+    would silently pick fewer rows)."""
+    items = index if isinstance(index, tuple) else (index,)
+    used = [0 if i is None or i is Ellipsis else i.ndim if _is_mask(i) else 1 for i in items]
+    pos = 0
+    for i, k in zip(items, used):
+        if i is Ellipsis:  # it stands for the dims no other item uses
+            pos += len(shape) - sum(used)
+            continue
+        if _is_mask(i) and i.ndim and i.shape != tuple(shape[pos:pos + k]):
+            if pos + k > len(shape):
+                what = (f"indexes {k} dim{'s' * (k != 1)} from dim {pos}, but the tensor "
+                        f"has {max(len(shape) - pos, 0)} there")
+            else:
+                dims = f"dim {pos}" if k == 1 else f"dims {pos}..{pos + k - 1}"
+                what = f"does not match the indexed {dims} of shape {tuple(shape[pos:pos + k])}"
+            raise IndexError(f"{fn}: a boolean mask of shape {i.shape} {what} (tensor shape "
+                             f"{tuple(shape)}); a mask must have the shape of the dims it "
+                             f"indexes")
+        pos += k
+
+
 def getitem(x: Tensor, index: Any) -> Tensor:
     """``x[index]``: basic slicing, integer and boolean array indexing, as numpy. Basic
-    slicing gives a view of x; integer and boolean arrays give a copy."""
+    slicing gives a view of x; integer and boolean arrays give a copy. A boolean mask must
+    have the shape of the dims it indexes, else IndexError (as numpy and PyTorch)."""
     index = _plain_index(index)
+    if _is_mask(index) or (isinstance(index, tuple) and any(_is_mask(i) for i in index)):
+        _check_masks("getitem", x.shape, index)
     if isinstance(index, np.ndarray) and index.dtype == bool:
         index = np.nonzero(index) if index.ndim else index
     elif isinstance(index, tuple) and any(isinstance(i, np.ndarray) and i.dtype == bool
@@ -812,16 +843,34 @@ def repeat(x: Tensor, *sizes: Any) -> Tensor:
 
 def embedding(index: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """``weight[index]``: rows of the table for integer ``index`` of any shape; the row
-    ``padding_idx`` gets no gradient. Indices out of range: IndexError."""
+    ``padding_idx`` gets no gradient. As PyTorch: an index outside [0, num_embeddings) is an
+    IndexError (a negative index does not count from the end), while a negative
+    ``padding_idx`` does count from the end (-1 is the last row)."""
     idx = index if isinstance(index, Tensor) else Tensor(np.asarray(index))
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}"
                         + ("; call .long() on them" if idx.dtype.kind == "f" else ""))
     n = weight.shape[0]
-    if idx.numel() and (idx._data.min() < -n or idx._data.max() >= n):
-        raise IndexError(f"embedding: index values must lie in [0, {n}) (num_embeddings), got "
-                         f"[{idx._data.min()}, {idx._data.max()}]")
-    return Embedding.apply(weight, idx, padding_idx=padding_idx)
+    if idx.numel():
+        bad = idx._data[(idx._data < 0) | (idx._data >= n)]
+        if bad.size:
+            raise IndexError(f"embedding: index {bad.flat[0]} is out of range for a table of "
+                             f"{n} rows (num_embeddings): indices must lie in [0, {n}), and "
+                             f"a negative index does not count from the end")
+    return Embedding.apply(weight, idx, padding_idx=_padding_index("embedding", padding_idx, n))
+
+
+def _padding_index(fn: str, padding_idx: Any, n: int) -> int | None:
+    """``padding_idx`` as a row number in [0, n): a negative one counts from the end (as
+    PyTorch); outside [-n, n): ValueError."""
+    if padding_idx is None:
+        return None
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
+        raise TypeError(f"{fn}: padding_idx must be an int or None, got {padding_idx!r}")
+    if not -n <= padding_idx < n:
+        raise ValueError(f"{fn}: padding_idx={padding_idx} must be within num_embeddings={n} "
+                         f"(in [{-n}, {n}); a negative one counts from the end)")
+    return int(padding_idx) % n
 
 
 def clone(x: Tensor) -> Tensor:
