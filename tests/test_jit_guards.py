@@ -29,6 +29,38 @@ def twins(make):
     return first, second, tg.jit(second[-1])
 
 
+# -- b: a learning-rate schedule stepped inside the step ---------------------------------
+
+@pytest.mark.parametrize("schedule", ["step", "cosine", "lambda"])
+def test_a_schedule_stepped_inside_the_step_advances_on_every_replay(schedule):
+    def make():
+        tg.manual_seed(0)
+        lin = nn.Linear(3, 2)
+        opt = tg.optim.SGD(lin.parameters(), lr=0.1, momentum=0.5)
+        sched = {"step": lambda: tg.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7),
+                 "cosine": lambda: tg.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=5),
+                 "lambda": lambda: tg.optim.lr_scheduler.LambdaLR(opt, lambda e: 1 / (e + 1))
+                 }[schedule]()
+
+        def step(x):
+            opt.zero_grad()
+            loss = (lin(x) ** 2).sum()
+            loss.backward()
+            opt.step()
+            sched.step()
+            return loss
+        return lin, opt, sched, step
+
+    (l1, o1, sc1, s1), (l2, o2, sc2, _), step = twins(make)
+    x = tg.ones(4, 3)
+    for _ in range(8):
+        assert bits(s1(x)) == bits(step(x))
+        assert o1.param_groups[0]["lr"] == o2.param_groups[0]["lr"]
+    assert_same_params(l1, l2)
+    assert sc1.last_epoch == sc2.last_epoch == 8
+    assert step.replays == 6
+
+
 # -- d: numbers bound into in-place kernels ---------------------------------------------
 
 def test_a_python_number_that_changes_between_traces_is_refused_by_name():
