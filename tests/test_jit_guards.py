@@ -61,6 +61,50 @@ def test_a_schedule_stepped_inside_the_step_advances_on_every_replay(schedule):
     assert step.replays == 6
 
 
+# -- c: BatchNorm's cumulative average --------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norm_with_a_cumulative_average_replays_its_running_statistics(dtype):
+    def make():
+        tg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 4, dtype=dtype), nn.BatchNorm1d(4, momentum=None,
+                                                                           dtype=dtype))
+        opt = tg.optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        return model, step
+
+    (m1, s1), (m2, _), step = twins(make)
+    rng = np.random.default_rng(3)
+    for _ in range(7):
+        x = tg.tensor(rng.standard_normal((6, 3)).astype(dtype))
+        assert bits(s1(x)) == bits(step(x))
+    for k, v in m1.state_dict().items():
+        assert v.tobytes() == m2.state_dict()[k].tobytes(), k
+    assert int(m2[1].num_batches_tracked.numpy()) == 7 and step.replays == 5
+
+
+def test_the_cumulative_average_keeps_its_eager_values():
+    # running = (1 - 1/n)·running + (1/n)·batch: values from PyTorch 2.13 (which rounds the
+    # batch statistics in another order: agreement to the last bit or two of float32)
+    rng = np.random.default_rng(11)
+    bn = nn.BatchNorm1d(3, momentum=None)
+    for _ in range(6):
+        bn(tg.tensor(rng.standard_normal((5, 3)).astype(np.float32) * 3 + 1))
+    np.testing.assert_allclose(bn.running_mean.numpy(),
+                               [1.1927435398101807, 0.6132073402404785, 1.2701798677444458],
+                               rtol=3e-7)
+    np.testing.assert_allclose(bn.running_var.numpy(),
+                               [7.163337230682373, 6.954873561859131, 4.232649803161621],
+                               rtol=3e-7)
+    assert int(bn.num_batches_tracked.numpy()) == 6
+
+
 # -- d: numbers bound into in-place kernels ---------------------------------------------
 
 def test_a_python_number_that_changes_between_traces_is_refused_by_name():
