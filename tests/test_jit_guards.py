@@ -11,6 +11,7 @@ import pytest
 
 import tinygrad_reg as tg
 from tinygrad_reg import nn
+from tinygrad_reg import regularization as R
 from tinygrad_reg.jit import JitError
 
 
@@ -27,6 +28,38 @@ def twins(make):
     """Two copies of a step (the same seeds): one run eagerly, one jitted."""
     first, second = make(), make()
     return first, second, tg.jit(second[-1])
+
+
+# -- a: a constraint whose branch is data-dependent --------------------------------------
+
+def test_max_norm_inside_the_step_is_applied_on_every_replay():
+    # the rows start inside the ball (no projection on the two traced calls) and grow out of
+    # it later: every replay must project them as eager mode does
+    def make():
+        tg.manual_seed(0)
+        lin = nn.Linear(4, 3, dtype=np.float64, generator=np.random.default_rng(0))
+        with tg.no_grad():
+            lin.weight.mul_(0.1)
+        opt = tg.optim.SGD(lin.parameters(), lr=0.2)
+
+        def step(x):
+            opt.zero_grad()
+            loss = ((lin(x) - 10.0) ** 2).mean()
+            loss.backward()
+            opt.step()
+            R.max_norm_(lin, 1.0)
+            return loss
+        return lin, step
+
+    (l1, s1), (l2, _), step = twins(make)
+    x = tg.tensor(np.linspace(-1, 1, 20).reshape(5, 4))
+    norms = []
+    for _ in range(12):
+        assert bits(s1(x)) == bits(step(x))
+        assert_same_params(l1, l2)
+        norms.append(np.linalg.norm(l1.weight.numpy(), axis=1).max())
+    assert max(norms[:2]) < 1.0 and norms[-1] == pytest.approx(1.0)  # (the case at stake)
+    assert step.replays == 10
 
 
 # -- b: a learning-rate schedule stepped inside the step ---------------------------------
