@@ -328,6 +328,41 @@ def test_zero_grad_without_set_to_none_replays_bitwise(opt_name):
     assert not held[-2].numpy().any() and held[-1].numpy().any()
 
 
+def test_tg_randn_and_rand_inside_the_step_replay_from_the_same_stream():
+    def make():
+        tg.manual_seed(0)
+        lin = nn.Linear(3, 2)
+        opt = tg.optim.SGD(lin.parameters(), lr=0.05)
+
+        def step(x):
+            opt.zero_grad()
+            noisy = x + 0.1 * tg.randn(*x.shape) + tg.rand(x.shape[0], 1)
+            loss = (lin(noisy) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss, tg.randint(0, 10, (3,), generator=gen)
+        gen = np.random.default_rng(4)
+        return lin, step
+
+    (l1, s1), (l2, _), step = twins(make)
+    tg.manual_seed(5)
+    eager = [tuple(bits(t) for t in s1(tg.ones(4, 3))) for _ in range(6)]
+    tg.manual_seed(5)
+    jitted = [tuple(bits(t) for t in step(tg.ones(4, 3))) for _ in range(6)]
+    assert eager == jitted and step.replays == 4
+    assert_same_params(l1, l2)
+
+
+def test_a_generator_made_anew_on_every_call_is_refused():
+    def f(x):
+        return x + tg.randn(2, generator=np.random.default_rng())
+
+    step = tg.jit(f)
+    step(tg.ones(2))
+    with pytest.raises(JitError, match=r"randn .*binds a Generator"):
+        step(tg.ones(2))
+
+
 # -- the first call may differ from the rest; the second and third may not ---------------
 
 def test_python_control_flow_is_still_refused_after_a_third_trace():
