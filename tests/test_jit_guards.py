@@ -295,6 +295,17 @@ def test_constants_are_compared_by_their_bits():
     with pytest.raises(JitError, match="Div's input 1 .* changed between two calls"):
         step(tg.ones(2))
 
+    # and so is a number bound into a kernel
+    scales = iter([0.0, -0.0, -0.0])
+
+    def g(x):
+        return x.clone().mul_(next(scales))
+
+    step = tg.jit(g)
+    step(tg.ones(2))
+    with pytest.raises(JitError, match=r"mul_ .* binds 0\.0 in one call and -0\.0 in the next"):
+        step(tg.ones(2))
+
 
 # -- 13: what the step does itself must replay ------------------------------------------
 
