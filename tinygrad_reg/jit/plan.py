@@ -352,10 +352,16 @@ class _Plan:
             return (False, arr_b)
         if same(arr_a, arr_b):  # a constant
             return (False, arr_b)
+        values = ""
+        if np.size(arr_a) == 1 and np.size(arr_b) == 1:
+            va, vb = np.asarray(arr_a).item(), np.asarray(arr_b).item()
+            values = f": {_describe(va)}, then {_describe(vb, va)}"
         raise JitError(f"jit: {name}'s {where} (shape {np.shape(arr_b)}) changed between two "
-                       f"calls but was made outside the recorded kernels (a numpy computation "
-                       f"in Python, or a backward that returns arrays instead of Tensor ops): "
-                       f"a replay would reuse a stale value. Write it with Tensor ops")
+                       f"calls but was made outside the recorded kernels{values} (a number or "
+                       f"a numpy computation in Python, or a backward that returns arrays "
+                       f"instead of Tensor ops): a replay would reuse a stale value. Write it "
+                       f"with Tensor ops from the function's inputs, or pass it as an argument "
+                       f"of the jitted function")
 
     def _generate(self, arrays: dict[int, Any]) -> None:
         """Write the replay as one function (see :mod:`.codegen`): its source, the layouts
