@@ -174,11 +174,18 @@ def unlock_array(arr: np.ndarray) -> None:
         pass
 
 
+_read_hook: Any = None  # autograd.modes.python_read, looked up once (autograd sits above)
+
+
 def _python_read(t: Tensor, what: str) -> None:
     """A Python value is read from ``t``: a tg.jit trace refuses it (see Tensor.item)."""
-    from .autograd.modes import python_read  # (a late lookup: autograd sits above)
+    global _read_hook
+    hook = _read_hook
+    if hook is None:
+        from .autograd.modes import python_read as hook
 
-    python_read(t, what)
+        _read_hook = hook
+    hook(t, what)
 
 
 def prepare_inplace(t: Tensor) -> np.ndarray:
