@@ -387,3 +387,34 @@ def test_python_control_flow_is_still_refused_after_a_third_trace():
     step(tg.ones(2))
     with pytest.raises(JitError, match="ran other kernels than the first"):
         step(tg.ones(2))  # no state carried from the first call: refused at once
+
+
+# -- check= rewinds what the replay changed before it runs the eager step ----------------
+
+def test_check_rewinds_schedules_and_gradients_between_the_replay_and_eager_run():
+    def make():
+        tg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4, momentum=None), nn.Tanh(),
+                              nn.Linear(4, 1))
+        opt = tg.optim.Adam(model.parameters(), lr=0.05)
+        sched = tg.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.8)
+
+        def step(x):
+            opt.zero_grad(set_to_none=False)
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            sched.step()
+            return loss
+        return model, opt, step
+
+    (m1, o1, s1), (m2, o2, s2) = make(), make()
+    checked = tg.jit(s2, check=4)
+    rng = np.random.default_rng(2)
+    for _ in range(8):
+        x = tg.tensor(rng.standard_normal((5, 3)).astype(np.float32))
+        assert bits(s1(x)) == bits(checked(x))
+        assert o1.param_groups[0]["lr"] == o2.param_groups[0]["lr"]
+    for k, v in m1.state_dict().items():
+        assert v.tobytes() == m2.state_dict()[k].tobytes(), k
+    assert checked.traces == 3 and checked.replays == 5

@@ -227,11 +227,11 @@ class jit:  # noqa: N801 - a decorator, spelled as tg.jit
 
     def _checked(self, plan: _Plan, args: tuple) -> Any:
         """Replay, then rewind and run eagerly, and compare everything that changed."""
-        snap = _Snapshot(plan)
+        leaves = [args[t] if type(t) is int else t for t, _ in plan.grads]
+        snap = _Snapshot(plan, leaves)
         replayed = plan.run(args)
         rep_state = snap.current()
         rep_out = [np.array(o._data) for o in (replayed if plan.tuple_out else (replayed,))]
-        leaves = [args[t] if type(t) is int else t for t, _ in plan.grads]
         rep_grads = [(t, None if t.grad is None else np.array(t.grad._data)) for t in leaves]
         snap.restore()
         out = self.fn(*args)
@@ -273,10 +273,13 @@ def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 class _Snapshot:
-    """Copies of every array a plan reads in place, of the optimizers' state (which arrays
-    each parameter's state holds, and its numbers) and of the generators it draws from."""
+    """What a replay may change, so that ``check=`` can rewind it and run the eager step from
+    the same state: every array the plan reads in place, each optimizer's state (which
+    arrays each parameter's state holds, and its numbers) and groups' hyper-parameters, the
+    objects whose methods are recorded kernels (a schedule's position), the leaves' .grad
+    and the generators the plan draws from."""
 
-    def __init__(self, plan: _Plan) -> None:
+    def __init__(self, plan: _Plan, leaves: list[Tensor]) -> None:
         from .. import random as _random
 
         arrays: dict[int, np.ndarray] = {}
@@ -284,23 +287,36 @@ class _Snapshot:
             for s, v in step[2]:
                 if not s and isinstance(v, np.ndarray) and v.flags.writeable:
                     arrays[id(v)] = v
-        self.optimizers = {}
+        optimizers, owners = {}, {}
         for step in plan.steps:
-            fn = step[1]
-            if isinstance(fn, functools.partial) and fn.args and \
-                    hasattr(fn.args[0], "param_groups"):
-                opt, p = fn.args[0], fn.args[1]
-                self.optimizers[id(opt)] = opt
-                arrays[id(p._data)] = p._data
+            for obj in _bound_objects(step[1]):
+                if hasattr(obj, "param_groups") and hasattr(obj, "state"):
+                    optimizers[id(obj)] = obj
+                elif hasattr(obj, "__dict__") and not callable(obj):  # (not a function)
+                    owners[id(obj)] = obj
+                    opt = getattr(obj, "optimizer", None)  # a schedule sets its groups' lr
+                    if hasattr(opt, "param_groups"):
+                        optimizers[id(opt)] = opt
+                elif isinstance(obj, Tensor):
+                    arrays[id(obj._data)] = obj._data
         self.states = []
-        for opt in self.optimizers.values():
+        for opt in optimizers.values():
             entries = dict(opt.state)
+            groups = [(g, {k: v for k, v in g.items() if k != "params"})
+                      for g in opt.param_groups]
             self.states.append((opt, opt.state, entries,
-                                {id(st): dict(st) for st in entries.values()}))
+                                {id(st): dict(st) for st in entries.values()}, groups))
+            for p in opt.params:
+                arrays[id(p._data)] = p._data
             for st in entries.values():
                 for v in st.values():
                     if isinstance(v, np.ndarray):
                         arrays[id(v)] = v
+        self.owners = [(obj, dict(obj.__dict__)) for obj in owners.values()]
+        self.grads = [(t, t.grad) for t in leaves]
+        for _, g in self.grads:
+            if g is not None:
+                arrays[id(g._data)] = g._data
         self.arrays = list(arrays.values())
         self.copies = [a.copy() for a in self.arrays]
         self.generators = [g for g in {id(g): g for g in _generators(plan)}.values()]
@@ -315,15 +331,35 @@ class _Snapshot:
     def restore(self) -> None:
         for a, c in zip(self.arrays, self.copies):
             a[...] = c
-        for opt, state, entries, contents in self.states:
+        for opt, state, entries, contents, groups in self.states:
             object.__setattr__(opt, "state", state)
             state.clear()
             state.update(entries)
             for st in entries.values():
                 st.clear()
                 st.update(contents[id(st)])
+            for g, hyper in groups:
+                g.update(hyper)
+        for obj, attrs in self.owners:
+            obj.__dict__.clear()
+            obj.__dict__.update(attrs)
+        for t, g in self.grads:
+            t.grad = g
         for g, s in zip(self.generators, self.gen_states):
             g.bit_generator.state = s
+
+
+def _bound_objects(fn: Any) -> list[Any]:
+    """The objects a recorded function is bound to: a partial's arguments (and its
+    function's), a bound method's object."""
+    found = []
+    if isinstance(fn, functools.partial):
+        found.extend(_bound_objects(fn.func))
+        for a in fn.args:
+            found.extend(_bound_objects(a) or [a])
+    elif getattr(fn, "__func__", None) is not None and getattr(fn, "__self__", None) is not None:
+        found.append(fn.__self__)
+    return found
 
 
 def _generators(plan: _Plan) -> list[np.random.Generator]:
