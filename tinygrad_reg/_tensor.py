@@ -139,15 +139,24 @@ class Tensor:
         return arr
 
     def tolist(self) -> Any:
-        """The values as (nested) Python lists of numbers (a number for a 0-d tensor)."""
+        """The values as (nested) Python lists of numbers (a number for a 0-d tensor).
+        Refused inside a function that tg.jit traces (see :meth:`item`)."""
+        _python_read(self, "Tensor.tolist()")
         return self._data.tolist()
 
     def item(self) -> Any:
-        """The value of a one-element tensor as a Python number."""
+        """The value of a one-element tensor as a Python number. Refused inside a function
+        that tg.jit traces, as are ``bool()``, ``float()`` and ``int()`` of a tensor: a
+        replay does not run the function's Python, so a number or a decision read from the
+        data would stay the traced one (return the tensor and read it after the call)."""
+        _python_read(self, "Tensor.item()")
+        return self._one("item").item()
+
+    def _one(self, fn: str) -> np.ndarray:
         if self._data.size != 1:
-            raise ValueError(f"item: only one-element tensors can be converted to a Python "
+            raise ValueError(f"{fn}: only one-element tensors can be converted to a Python "
                              f"number, got shape {self.shape}")
-        return self._data.item()
+        return self._data
 
     def detach(self) -> Tensor:
         """A new leaf tensor sharing ``data`` (and its version counter, so an in-place write
@@ -271,18 +280,22 @@ class Tensor:
         if self._data.size != 1:
             raise ValueError(f"bool: the truth value of a tensor of shape {self.shape} is "
                              f"ambiguous; use .any() or .all()")
+        _python_read(self, "bool() of a tensor")
         return bool(self._data)
 
     def __float__(self) -> float:
-        return float(self.item())
+        _python_read(self, "float() of a tensor")
+        return float(self._one("float").item())
 
     def __int__(self) -> int:
-        return int(self.item())
+        _python_read(self, "int() of a tensor")
+        return int(self._one("int").item())
 
     def __index__(self) -> int:
         if self._data.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError(f"only one-element integer tensors can be used as an index, got "
                             f"dtype {self._data.dtype} and shape {self.shape}")
+        _python_read(self, "a tensor used as an int (__index__)")
         return int(self._data.item())
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -504,3 +517,17 @@ def to_array(data: Any, dtype: Any = None, what: str = "Tensor",
 def _short_repr(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+_read_hook: Any = None  # autograd.modes.python_read, looked up once (autograd sits above)
+
+
+def _python_read(t: Tensor, what: str) -> None:
+    """A Python value is read from ``t``: a tg.jit trace refuses it (see Tensor.item)."""
+    global _read_hook
+    hook = _read_hook
+    if hook is None:
+        from .autograd.modes import python_read as hook
+
+        _read_hook = hook
+    hook(t, what)

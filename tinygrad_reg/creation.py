@@ -15,11 +15,13 @@ ints give int64, floats float32, bools bool; an ndarray keeps its dtype.
 from __future__ import annotations
 
 import builtins
+import functools
 from typing import Any
 
 import numpy as np
 
 from ._tensor import Tensor, to_array
+from .autograd.modes import TRACE, mode, record
 from .random import resolve
 
 float16 = half = np.float16
@@ -181,6 +183,33 @@ def empty_like(other: Any, *, dtype: Any = None, requires_grad: _builtin_bool = 
     return _like("empty_like", other, None, dtype, requires_grad)
 
 
+def _drawn(fn: str, draw: Any, *args: Any) -> np.ndarray:
+    """``draw(*args)``; a tg.jit trace records the draw as a kernel, so that a replay draws
+    afresh from the generator (the default one resolved at each call, as here)."""
+    arr = draw(*args)
+    if mode() & TRACE:
+        record(functools.partial(draw, *args), (), arr, ("draw", fn))
+    return arr
+
+
+def _uniform(generator: Any, shape: tuple, dt: np.dtype) -> np.ndarray:
+    return resolve(generator).random(shape, dtype=dt if dt in (
+        np.float32, np.float64) else np.float64).astype(dt, copy=False)
+
+
+def _normal(generator: Any, shape: tuple, dt: np.dtype) -> np.ndarray:
+    return resolve(generator).standard_normal(shape, dtype=dt if dt in (
+        np.float32, np.float64) else np.float64).astype(dt, copy=False)
+
+
+def _integers(generator: Any, low: Any, high: Any, shape: tuple, dt: np.dtype) -> np.ndarray:
+    return resolve(generator).integers(low, high, size=shape).astype(dt)
+
+
+def _permutation(generator: Any, n: Any, dt: np.dtype) -> np.ndarray:
+    return resolve(generator).permutation(n).astype(dt)
+
+
 def rand(*size: Any, generator: np.random.Generator | None = None, dtype: Any = None,
          requires_grad: _builtin_bool = False, device: Any = None) -> Tensor:
     """Uniform draws from [0, 1) of ``size`` (float32 by default)."""
@@ -188,8 +217,9 @@ def rand(*size: Any, generator: np.random.Generator | None = None, dtype: Any = 
     dt = _dtype(dtype, np.float32, "rand")
     if dt.kind != "f":
         raise TypeError(f"rand: dtype must be a float dtype, got {dt}")
-    return _make(resolve(generator).random(_size("rand", size), dtype=dt if dt in (
-        np.float32, np.float64) else np.float64).astype(dt, copy=False), requires_grad, "rand")
+    resolve(generator)
+    return _make(_drawn("rand", _uniform, generator, _size("rand", size), dt), requires_grad,
+                 "rand")
 
 
 def randn(*size: Any, generator: np.random.Generator | None = None, dtype: Any = None,
@@ -199,9 +229,9 @@ def randn(*size: Any, generator: np.random.Generator | None = None, dtype: Any =
     dt = _dtype(dtype, np.float32, "randn")
     if dt.kind != "f":
         raise TypeError(f"randn: dtype must be a float dtype, got {dt}")
-    draw = resolve(generator).standard_normal(_size("randn", size), dtype=dt if dt in (
-        np.float32, np.float64) else np.float64)
-    return _make(draw.astype(dt, copy=False), requires_grad, "randn")
+    resolve(generator)
+    return _make(_drawn("randn", _normal, generator, _size("randn", size), dt),
+                 requires_grad, "randn")
 
 
 def randint(low: _builtin_int, high: _builtin_int | None = None, size: Any = (), *,
@@ -217,13 +247,16 @@ def randint(low: _builtin_int, high: _builtin_int | None = None, size: Any = (),
     dt = _dtype(dtype, np.int64, "randint")
     shape = _size("randint", (size,) if not isinstance(size, (_builtin_int, np.integer))
                   else (size,))
-    return Tensor(resolve(generator).integers(low, high, size=shape).astype(dt))
+    resolve(generator)
+    return Tensor(_drawn("randint", _integers, generator, low, high, shape, dt))
 
 
 def randperm(n: _builtin_int, *, generator: np.random.Generator | None = None,
              dtype: Any = None) -> Tensor:
     """A random permutation of 0 … n-1 (int64)."""
-    return Tensor(resolve(generator).permutation(n).astype(_dtype(dtype, np.int64, "randperm")))
+    dt = _dtype(dtype, np.int64, "randperm")
+    resolve(generator)
+    return Tensor(_drawn("randperm", _permutation, generator, n, dt))
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,

@@ -11,7 +11,7 @@ integer of flags, so the hot path of every op reads one variable.
 from __future__ import annotations
 
 import functools
-import math
+import struct
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -61,24 +61,41 @@ class traced:  # noqa: N801 - used as a context manager, like no_grad
 
 
 def same(a: Any, b: Any) -> bool:
-    """Whether two values recorded by two traces (op attributes, constants) are equal:
-    arrays by shape, dtype and values (NaN equal to NaN), containers element by element."""
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
-                and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=a.dtype.kind
-                                                               in "fc")))
-    if isinstance(a, (tuple, list)):
-        return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, slice):
-        return isinstance(b, slice) and same((a.start, a.stop, a.step), (b.start, b.stop, b.step))
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+    """Whether two values recorded by two traces (op attributes, constants, values bound into
+    a recorded function) are the same value: one object; numbers of one type with the same
+    bits (0.0 and -0.0 differ, a NaN equals a NaN of the same bits); arrays by shape, dtype
+    and bytes; containers element by element; other objects by ``==``."""
+    if a is b:
         return True
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and
+                a.shape == b.shape and a.dtype == b.dtype):
+            return False
+        if a.dtype.hasobject:
+            return bool(np.array_equal(a, b))
+        return a.tobytes() == b.tobytes()
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return _bits(a) == _bits(b)
+    if isinstance(a, np.generic):
+        return a.tobytes() == b.tobytes()
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(map(same, a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, slice):
+        return same((a.start, a.stop, a.step), (b.start, b.stop, b.step))
+    if type(a).__eq__ is object.__eq__:  # (compared by identity, above)
+        return False
     try:
-        return type(a) is type(b) and bool(a == b)
+        eq = a == b
     except Exception:  # noqa: BLE001 - objects without a clean ==
-        return a is b
+        return False
+    return eq if isinstance(eq, bool) else False  # (Tensor's == builds a tensor)
+
+
+_bits = struct.Struct("<d").pack  # a float's 8 bytes
 
 
 def record(fn: Callable, inputs: tuple, out: Any, key: Any = None) -> None:
@@ -92,6 +109,17 @@ def record(fn: Callable, inputs: tuple, out: Any, key: Any = None) -> None:
         k = getattr(t, "kernel", None)
         if k is not None:
             k(fn, inputs, out, key)
+
+
+def python_read(t: Any, what: str) -> None:
+    """Tell the tracer, if any, that a Python value is read from the tensor ``t`` (``what``
+    names how: ``"Tensor.item()"``, ``"bool() of a tensor"``...). tg.jit's tracer refuses
+    it: the function's Python does not run on replays, so a number or a decision taken from
+    the data would stay the traced one. Outside a trace this costs one flag test."""
+    if _mode.get() & TRACE:
+        read = getattr(_tracer.get(), "python_read", None)
+        if read is not None:
+            read(t, what)
 
 # In anomaly mode, the node whose backward the engine is running (None outside backward):
 # ops created meanwhile are attributed to it.

@@ -13,9 +13,21 @@ from call to call, no Tensors, no graph, no Python of ``fn``. Where they disagre
 whose inputs or attributes changed is named in an error (a constant computed from data in
 Python, a value that Python control flow depends on).
 
+The guard rules (docs/performance.md has them in full): every Python value that reaches a
+kernel — an op's attributes and constants, a number bound into an in-place write or a
+draw — is compared between the two traces by its bits, and a difference is refused naming
+the op and both values; a Python value read from a traced tensor (``item()``, ``bool()``,
+``float()``, ``int()``, ``tolist()``) is refused by name; what the library does outside ops
+is recorded as kernels and replayed (optimizer updates, ``zero_grad(set_to_none=False)``,
+``sched.step()``, ``max_norm_``, random draws), and each update reads its optimizer's
+hyper-parameters and ``opt.state[p]`` when it runs. When the second call used state the
+first one made (a ``.grad`` zeroed in place), the first call is set aside as a warm-up and
+the next two are compared.
+
 What a replay does as eager code would: parameters and optimizer state are updated in place,
 random draws come from the same generator stream (so a jitted run with the same seed is
-bitwise equal to the eager one), and each leaf's ``.grad`` is left as backward left it.
+bitwise equal to the eager one: the same bits everywhere but in a NaN's sign and payload,
+see :func:`same_bits`), and each leaf's ``.grad`` is left as backward left it.
 ``fn`` returns a Tensor or a tuple of Tensors; a replay returns new Tensors holding the
 results (without a graph), in fresh arrays, as are the ``.grad`` arrays: nothing a caller
 holds is overwritten by the next replay. ``check=N`` runs the first N replays against eager
@@ -25,8 +37,9 @@ Inside ``tg.detect_anomaly()`` a jitted function runs eagerly (every op is check
 may be replayed from several threads at once.
 
 A call re-traces when the signature changes: the shapes, dtypes and ``requires_grad`` of the
-Tensor arguments, the values of number arguments, grad mode, and the train/eval flag of every
-module ``fn`` used (``cache_size`` signatures are kept, the least recently used dropped); and
+Tensor arguments, the values of number arguments (by their bits), grad mode, and the
+train/eval flag of every module ``fn`` used (``cache_size`` signatures are kept, the least
+recently used dropped); and
 when what the replay relies on was replaced since the trace: any attribute of a module it
 called assigned anew (a parameter, buffer or child, or a setting such as a dropout rate), a
 Tensor's array (``t.data = array``, ``model.to(dtype)``) or ``requires_grad``, an
@@ -37,6 +50,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import struct
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
@@ -46,12 +60,15 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import modes
-from .plan import JitError, _Plan, _Recorder, _run_recorded
+from .plan import JitError, _Diverged, _Plan, _Recorder, _run_recorded
 
-__all__ = ["jit", "JitError"]
+__all__ = ["jit", "JitError", "same_bits"]
 
 
 # -- the decorator ---------------------------------------------------------------------------
+
+_float_bits = struct.Struct("<d").pack
+
 
 def _signature(args: tuple, fn: Callable) -> tuple:
     key = []
@@ -59,7 +76,11 @@ def _signature(args: tuple, fn: Callable) -> tuple:
         if isinstance(a, Tensor):
             d = a._data
             key.append((d.shape, d.dtype, a.requires_grad))
-        elif isinstance(a, (bool, int, float, np.number)):
+        elif type(a) is float:  # by its bits: -0.0 is not 0.0, a NaN is itself
+            key.append(("N", "float", _float_bits(a)))
+        elif isinstance(a, np.number):
+            key.append(("N", a.dtype.str, a.tobytes()))
+        elif isinstance(a, (bool, int, float)):
             key.append(("N", type(a).__name__, a))
         else:
             raise TypeError(f"jit({getattr(fn, '__name__', 'fn')}): argument {i} is a "
@@ -72,13 +93,14 @@ _training = operator.attrgetter("training")
 
 
 class _Entry:
-    __slots__ = ("first", "first_ids", "plan", "checks_left")
+    __slots__ = ("first", "first_ids", "plan", "checks_left", "warmed")
 
     def __init__(self) -> None:
         self.first: _Recorder | None = None
         self.first_ids: list[int] = []
         self.plan: _Plan | None = None
         self.checks_left = 0
+        self.warmed = False  # a first call that differed was set aside (see __call__)
 
 
 class jit:  # noqa: N801 - a decorator, spelled as tg.jit
@@ -91,8 +113,9 @@ class jit:  # noqa: N801 - a decorator, spelled as tg.jit
     (parameters, optimizer state, generators) and raise :class:`JitError` on any
     difference. ``cache_size``: how many signatures are kept (8).
 
-    The limit: Python control flow that depends on the data is traced once. The two traces
-    catch it when it takes another path on the second call; ``check`` catches it later."""
+    The limit: Python control flow on values that are not tensors (a counter, a global) is
+    traced once. The two traces catch it when it takes another path on the second call;
+    ``check`` catches it later. Decisions read from tensors are refused at the trace."""
 
     def __init__(self, fn: Callable | None = None, *, check: int = 0,
                  cache_size: int = 8) -> None:
@@ -166,7 +189,19 @@ class jit:  # noqa: N801 - a decorator, spelled as tg.jit
             entry.first = rec
             entry.first_ids = [id(a._data) for a in args if isinstance(a, Tensor)]
             return out
-        entry.plan = self._plan = _Plan(entry.first, entry.first_ids, rec, args, out)
+        try:
+            entry.plan = self._plan = _Plan(entry.first, entry.first_ids, rec, args, out)
+        except _Diverged as err:
+            # The first call may differ from all later ones when it creates state the next
+            # ones use (a .grad that zero_grad(set_to_none=False) zeroes from the second
+            # call on): then this trace is compared with the next one instead. Otherwise,
+            # and a second time, the control flow depends on something a replay cannot see.
+            if not err.warmup or entry.warmed:
+                raise
+            entry.warmed = True
+            entry.first = rec
+            entry.first_ids = [id(a._data) for a in args if isinstance(a, Tensor)]
+            return out
         entry.first = None
         entry.checks_left = self.check
         return out
@@ -192,25 +227,25 @@ class jit:  # noqa: N801 - a decorator, spelled as tg.jit
 
     def _checked(self, plan: _Plan, args: tuple) -> Any:
         """Replay, then rewind and run eagerly, and compare everything that changed."""
-        snap = _Snapshot(plan)
+        leaves = [args[t] if type(t) is int else t for t, _ in plan.grads]
+        snap = _Snapshot(plan, leaves)
         replayed = plan.run(args)
         rep_state = snap.current()
         rep_out = [np.array(o._data) for o in (replayed if plan.tuple_out else (replayed,))]
-        leaves = [args[t] if type(t) is int else t for t, _ in plan.grads]
         rep_grads = [(t, None if t.grad is None else np.array(t.grad._data)) for t in leaves]
         snap.restore()
         out = self.fn(*args)
         eager_out = out if isinstance(out, tuple) else (out,)
         problems = []
         for i, (a, b) in enumerate(zip(rep_out, eager_out)):
-            if not np.array_equal(a, b._data, equal_nan=True):
+            if not same_bits(a, b._data):
                 problems.append(f"output {i}")
         for i, (now, before) in enumerate(zip(snap.current(), rep_state)):
-            if not np.array_equal(now, before, equal_nan=True):
+            if not same_bits(now, before):
                 problems.append(f"state array {i} (shape {now.shape})")
         for t, g in rep_grads:
-            if (g is None) != (t.grad is None) or (g is not None and not np.array_equal(
-                    g, t.grad._data, equal_nan=True)):
+            if (g is None) != (t.grad is None) or (g is not None and not same_bits(
+                    g, t.grad._data)):
                 problems.append(f"the .grad of a leaf of shape {t.shape}")
         if problems:
             raise JitError(f"jit({getattr(self.fn, '__name__', 'fn')}) check: the replay "
@@ -221,10 +256,30 @@ class jit:  # noqa: N801 - a decorator, spelled as tg.jit
         return out
 
 
-class _Snapshot:
-    """Copies of every array a plan reads in place, and of the generators it draws from."""
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """What "bitwise equal" means for tg.jit: the same shape and dtype, NaN at the same
+    places, and every other element the same bits (0.0 and -0.0 differ). A NaN's sign and
+    payload are not compared: IEEE 754 leaves open which NaN an operation on two NaNs
+    returns, and numpy's loops choose differently when the output is one of the inputs."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.tobytes() == b.tobytes():
+        return True
+    if a.dtype.kind not in "fc":
+        return False
+    nan_a, nan_b = np.isnan(a), np.isnan(b)
+    return bool(np.array_equal(nan_a, nan_b)) and a[~nan_a].tobytes() == b[~nan_b].tobytes()
 
-    def __init__(self, plan: _Plan) -> None:
+
+class _Snapshot:
+    """What a replay may change, so that ``check=`` can rewind it and run the eager step from
+    the same state: every array the plan reads in place, each optimizer's state (which
+    arrays each parameter's state holds, and its numbers) and groups' hyper-parameters, the
+    objects whose methods are recorded kernels (a schedule's position), the leaves' .grad
+    and the generators the plan draws from."""
+
+    def __init__(self, plan: _Plan, leaves: list[Tensor]) -> None:
         from .. import random as _random
 
         arrays: dict[int, np.ndarray] = {}
@@ -232,21 +287,38 @@ class _Snapshot:
             for s, v in step[2]:
                 if not s and isinstance(v, np.ndarray) and v.flags.writeable:
                     arrays[id(v)] = v
-        self.optimizers = {}
+        optimizers, owners = {}, {}
         for step in plan.steps:
-            fn = step[1]
-            if isinstance(fn, functools.partial) and fn.args and \
-                    hasattr(fn.args[0], "param_groups"):
-                opt, p, st = fn.args[0], fn.args[1], fn.args[2]
-                self.optimizers[id(opt)] = opt
+            for obj in _bound_objects(step[1]):
+                if hasattr(obj, "param_groups") and hasattr(obj, "state"):
+                    optimizers[id(obj)] = obj
+                elif hasattr(obj, "__dict__") and not callable(obj):  # (not a function)
+                    owners[id(obj)] = obj
+                    opt = getattr(obj, "optimizer", None)  # a schedule sets its groups' lr
+                    if hasattr(opt, "param_groups"):
+                        optimizers[id(opt)] = opt
+                elif isinstance(obj, Tensor):
+                    arrays[id(obj._data)] = obj._data
+        self.states = []
+        for opt in optimizers.values():
+            entries = dict(opt.state)
+            groups = [(g, {k: v for k, v in g.items() if k != "params"})
+                      for g in opt.param_groups]
+            self.states.append((opt, opt.state, entries,
+                                {id(st): dict(st) for st in entries.values()}, groups))
+            for p in opt.params:
                 arrays[id(p._data)] = p._data
+            for st in entries.values():
                 for v in st.values():
                     if isinstance(v, np.ndarray):
                         arrays[id(v)] = v
+        self.owners = [(obj, dict(obj.__dict__)) for obj in owners.values()]
+        self.grads = [(t, t.grad) for t in leaves]
+        for _, g in self.grads:
+            if g is not None:
+                arrays[id(g._data)] = g._data
         self.arrays = list(arrays.values())
         self.copies = [a.copy() for a in self.arrays]
-        self.states = [(opt, {id(st): dict(st) for st in opt.state.values()})
-                       for opt in self.optimizers.values()]
         self.generators = [g for g in {id(g): g for g in _generators(plan)}.values()]
         default = _random.default_generator()
         if default not in self.generators:
@@ -259,15 +331,35 @@ class _Snapshot:
     def restore(self) -> None:
         for a, c in zip(self.arrays, self.copies):
             a[...] = c
-        for opt, states in self.states:
-            for st in opt.state.values():
-                saved = states.get(id(st))
-                if saved is not None:
-                    for k, v in saved.items():
-                        if not isinstance(v, np.ndarray):
-                            st[k] = v
+        for opt, state, entries, contents, groups in self.states:
+            object.__setattr__(opt, "state", state)
+            state.clear()
+            state.update(entries)
+            for st in entries.values():
+                st.clear()
+                st.update(contents[id(st)])
+            for g, hyper in groups:
+                g.update(hyper)
+        for obj, attrs in self.owners:
+            obj.__dict__.clear()
+            obj.__dict__.update(attrs)
+        for t, g in self.grads:
+            t.grad = g
         for g, s in zip(self.generators, self.gen_states):
             g.bit_generator.state = s
+
+
+def _bound_objects(fn: Any) -> list[Any]:
+    """The objects a recorded function is bound to: a partial's arguments (and its
+    function's), a bound method's object."""
+    found = []
+    if isinstance(fn, functools.partial):
+        found.extend(_bound_objects(fn.func))
+        for a in fn.args:
+            found.extend(_bound_objects(a) or [a])
+    elif getattr(fn, "__func__", None) is not None and getattr(fn, "__self__", None) is not None:
+        found.append(fn.__self__)
+    return found
 
 
 def _generators(plan: _Plan) -> list[np.random.Generator]:

@@ -252,7 +252,7 @@ def _sgd(update: functools.partial, g: np.ndarray) -> Lowered:
     """One parameter's SGD update: plain SGD inline (``p -= lr·g`` as SGD writes it, into a
     scratch buffer and in place), the group's hyper-parameters read at every replay;
     momentum, weight decay or maximize set since the trace take the optimizer's own path."""
-    opt, p, _, group = update.args
+    opt, p, group = update.args
     return Lowered((
         'if {c0}["momentum"] or {c0}["weight_decay"] or {c0}["maximize"]:',
         "    {c1}({i0})",

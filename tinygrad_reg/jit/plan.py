@@ -6,6 +6,7 @@ is written.
 
 from __future__ import annotations
 
+import functools
 import operator
 import threading
 from collections.abc import Callable
@@ -27,6 +28,16 @@ class JitError(RuntimeError):
     """A step that cannot be replayed, or a replay that differs from eager (``check=``)."""
 
 
+class _Diverged(JitError):
+    """Two traces ran other kernels. ``warmup``: the second read state that the first one
+    made (a ``.grad`` that the first call created and the second zeroed), so the first call
+    may have been a warm-up and a third trace is compared with the second."""
+
+    def __init__(self, message: str, warmup: bool) -> None:
+        super().__init__(message)
+        self.warmup = warmup
+
+
 # -- recording -------------------------------------------------------------------------------
 
 class _Recorder:
@@ -38,7 +49,8 @@ class _Recorder:
         self.leaves: dict[int, Tensor] = {}
         self.inputs: dict[int, tuple] = {}  # leaf Tensors the ops read: (tensor, its array)
         self.watched: dict[int, Any] = {}  # modules and optimizers (see watch())
-        self.produced: set[int] = set()  # arrays the recorded kernels made
+        self.produced: dict[int, str] = {}  # arrays the recorded kernels made -> the kernel
+        self.fresh: set[int] = set()  # those of them that are new arrays (not written in place)
 
     def op(self, cls: type, inputs: tuple, attrs: dict, out: np.ndarray, ctx: Any) -> None:
         for m in modes.scope():
@@ -54,14 +66,20 @@ class _Recorder:
             extra = {k: v for k, v in ctx.__dict__.items() if isinstance(v, np.ndarray)}
             needs = ctx.needs_input_grad
         self.kernels.append(("op", cls, arrays, dict(attrs), out, saved, extra, needs))
-        self.produced.add(id(out))
-        self.produced.update(id(a) for a in saved if isinstance(a, np.ndarray))
+        name = cls.__name__
+        self.produced[id(out)] = name
+        self.fresh.add(id(out))
+        for a in saved:
+            if isinstance(a, np.ndarray):
+                self.produced.setdefault(id(a), name)
 
     def kernel(self, fn: Callable, inputs: tuple, out: Any, key: Any) -> None:
         arrays = list(inputs)
         self.kernels.append(("fn", fn, arrays, key, out))
         if out is not None:
-            self.produced.add(id(out))
+            self.produced[id(out)] = _key_name(key)
+            if not any(out is a for a in arrays):
+                self.fresh.add(id(out))
 
     def watch(self, obj: Any) -> None:
         """A module was called (whether or not it ran an op: a dropout in eval mode runs
@@ -73,8 +91,23 @@ class _Recorder:
         if previous is not None and id(previous) not in self.produced:
             raise JitError(f"jit: backward adds to the .grad (shape {t.shape}) left by an "
                            f"earlier call, which a replay cannot see; call opt.zero_grad() "
-                           f"(or set .grad = None) inside the jitted function")
+                           f"(or opt.zero_grad(set_to_none=False), or set .grad = None) "
+                           f"inside the jitted function, before backward")
         self.leaves[id(t)] = t
+
+    def python_read(self, t: Tensor, what: str) -> None:
+        """A Python value read from a tensor during the trace (``t.item()``, ``if t:``...):
+        refused, since a replay does not run the function's Python."""
+        made = self.produced.get(id(t._data))
+        origin = (f"the result of {made}" if made is not None else
+                  "an argument, a parameter, a buffer or a constant")
+        raise JitError(f"jit: {what} reads a Python value from a tensor (shape {t.shape}, "
+                       f"{origin}) inside the jitted function: a replay runs the recorded "
+                       f"kernels, not the function's Python, so a number or a branch taken "
+                       f"from it would stay the traced one on every replay. Keep the value "
+                       f"a Tensor (x * t, not x * t.item()), choose between branches with "
+                       f"tg.where(condition, a, b), or read it outside the jitted function "
+                       f"(return the tensor and call .item() on the result)")
 
 
 def _run_recorded(fn: Callable, args: tuple) -> tuple[_Recorder, Any]:
@@ -98,17 +131,71 @@ class _Stub:
         self._saved = arrays
 
 
+def _key_name(key: Any) -> str:
+    """The name of a recorded function in messages: ``mul_ (inplace)``, ``mask (draw)``."""
+    if isinstance(key, tuple) and len(key) > 1 and isinstance(key[1], str):
+        return f"{key[1]} ({key[0]})"
+    return str(key[0] if isinstance(key, tuple) else key)
+
+
 def _name(kernel: tuple) -> str:
     if kernel[0] == "op":
         return kernel[1].__name__
-    key = kernel[3]
-    return f"{key[0]} ({key[1]})" if isinstance(key, tuple) and len(key) > 1 and \
-        isinstance(key[1], str) else str(key[0] if isinstance(key, tuple) else key)
+    return _key_name(kernel[3])
 
 
 def _differ(x: tuple, y: tuple) -> bool:
     """Whether two recorded kernels are not the same kernel (another op, another key)."""
     return x[0] != y[0] or (x[1] is not y[1] if x[0] == "op" else not same(x[3], y[3]))
+
+
+def _bound_difference(fa: Any, fb: Any) -> tuple | None:
+    """The first pair of values bound into two recorded functions (a partial's arguments, a
+    bound method's object, a closure's cells, recursively) that are not the same value, or
+    None when both are the same function with the same values bound. Tensors and other
+    objects count as the same only when they are one object."""
+    if fa is fb:
+        return None
+    if isinstance(fa, functools.partial) and isinstance(fb, functools.partial):
+        if len(fa.args) != len(fb.args) or fa.keywords.keys() != fb.keywords.keys():
+            return (fa, fb)
+        pairs = [(fa.func, fb.func), *zip(fa.args, fb.args),
+                 *((fa.keywords[k], fb.keywords[k]) for k in fa.keywords)]
+    elif getattr(fa, "__self__", None) is not None and callable(fa) and \
+            getattr(fa, "__func__", None) is not None:  # a bound method
+        if getattr(fb, "__func__", None) is not fa.__func__:
+            return (fa, fb)
+        pairs = [(fa.__self__, fb.__self__)]
+    elif getattr(fa, "__closure__", None) and getattr(fb, "__code__", None) is fa.__code__:
+        pairs = [(ca.cell_contents, cb.cell_contents)
+                 for ca, cb in zip(fa.__closure__, fb.__closure__)]
+    elif isinstance(fa, dict) and isinstance(fb, dict) and fa.keys() == fb.keys():
+        pairs = [(fa[k], fb[k]) for k in fa]
+    elif isinstance(fa, (tuple, list)) and type(fa) is type(fb) and len(fa) == len(fb):
+        pairs = list(zip(fa, fb))
+    elif isinstance(fa, Tensor) or isinstance(fb, Tensor) or not same(fa, fb):
+        return (fa, fb)
+    else:
+        return None
+    for va, vb in pairs:
+        found = _bound_difference(va, vb)
+        if found is not None:
+            return found
+    return None
+
+
+def _describe(v: Any, other: Any = None) -> str:
+    """``v`` in a message; "another X" for the second of two objects that read the same."""
+    if isinstance(v, (bool, int, float, complex, str, np.generic)) or v is None or (
+            isinstance(v, (tuple, list)) and len(repr(v)) <= 60):
+        text = repr(v)
+        if other is not None and repr(other) == text:
+            text += " (other bits)"
+        return text
+    if isinstance(v, np.ndarray):
+        return f"an array of shape {v.shape}"
+    kind = type(v).__name__
+    return f"another {kind}" if other is not None and type(other) is type(v) else f"a {kind}"
 
 
 class _Plan:
@@ -118,7 +205,7 @@ class _Plan:
                  out_b: Any) -> None:
         ka, kb = a.kernels, b.kernels
         if len(ka) != len(kb) or any(map(_differ, ka, kb)):
-            raise JitError(self._diverged(ka, kb))
+            raise _Diverged(self._diverged(ka, kb), _carried(a, b, args_b))
         slot_a: dict[int, int] = {}
         slot_b: dict[int, int] = {}
         arrays: dict[int, Any] = {}  # slot -> its array in trace B (to plan buffers)
@@ -152,7 +239,9 @@ class _Plan:
                         raise JitError(f"jit: {name} (kernel {index}) has attribute {k}={va!r} "
                                        f"in one call and {vb!r} in the next: it depends on the "
                                        f"data (or on a number computed in Python), so a replay "
-                                       f"would be stale")
+                                       f"would be stale. Pass the value as an argument of the "
+                                       f"jitted function (each number argument gets a plan of "
+                                       f"its own), or compute it with Tensor ops")
                     else:
                         attrs[k] = vb
                 out_slot, n_slots = n_slots, n_slots + 1
@@ -180,6 +269,17 @@ class _Plan:
                 steps.append(("op", cls, tuple(spec), attrs, tuple(dyn_attrs), out_slot,
                               tuple(saved_slots), tuple(extra_slots), y[7]))
             else:
+                found = _bound_difference(x[1], y[1])
+                if found is not None:
+                    ta, tb = _describe(found[0]), _describe(found[1], found[0])
+                    raise JitError(
+                        f"jit: {name} (kernel {index}) binds {ta} in one call and "
+                        f"{tb} in the next: a Python value made outside the recorded "
+                        f"kernels changes from call to call, and a replay would keep the "
+                        f"last one. Make it a Tensor computed with Tensor ops from the "
+                        f"function's inputs (p.grad.mul_(coef) with coef a Tensor), or pass "
+                        f"it as an argument of the jitted function (a number argument is "
+                        f"part of the signature: each value gets a trace of its own)")
                 fn, res_a, res_b = y[1], x[4], y[4]
                 out_slot = None
                 if res_b is not None:
@@ -253,10 +353,16 @@ class _Plan:
             return (False, arr_b)
         if same(arr_a, arr_b):  # a constant
             return (False, arr_b)
+        values = ""
+        if np.size(arr_a) == 1 and np.size(arr_b) == 1:
+            va, vb = np.asarray(arr_a).item(), np.asarray(arr_b).item()
+            values = f": {_describe(va)}, then {_describe(vb, va)}"
         raise JitError(f"jit: {name}'s {where} (shape {np.shape(arr_b)}) changed between two "
-                       f"calls but was made outside the recorded kernels (a numpy computation "
-                       f"in Python, or a backward that returns arrays instead of Tensor ops): "
-                       f"a replay would reuse a stale value. Write it with Tensor ops")
+                       f"calls but was made outside the recorded kernels{values} (a number or "
+                       f"a numpy computation in Python, or a backward that returns arrays "
+                       f"instead of Tensor ops): a replay would reuse a stale value. Write it "
+                       f"with Tensor ops from the function's inputs, or pass it as an argument "
+                       f"of the jitted function")
 
     def _generate(self, arrays: dict[int, Any]) -> None:
         """Write the replay as one function (see :mod:`.codegen`): its source, the layouts
@@ -428,6 +534,23 @@ class _Plan:
                 t.grad = wrap(values[n])
                 n += 1
         return tuple(results) if self.tuple_out else results[0]
+
+
+def _carried(a: _Recorder, b: _Recorder, args_b: tuple) -> bool:
+    """Whether trace ``b`` read, outside its own kernels and arguments, an array that trace
+    ``a``'s kernels made: state the first call created and the second used (the .grad that
+    ``opt.zero_grad(set_to_none=False)`` zeroes exists from the second call on)."""
+    args = {id(t._data) for t in args_b if isinstance(t, Tensor)}
+    made = set(args)
+    for k in b.kernels:
+        for arr in k[2]:
+            key = id(arr)
+            if key in a.fresh and key not in made:
+                return True
+        out = k[4]
+        if out is not None:
+            made.add(id(out))
+    return False
 
 
 def _last_reads(steps: list[tuple], arrays: dict[int, Any],

@@ -51,18 +51,24 @@ def _value(value: Any) -> Any:
 
 def _write(op: str, arr: np.ndarray, fn: Any, *values: Any) -> None:
     """``fn(arr, *values)`` writes into ``arr``; under a tg.jit trace it is recorded as a
-    kernel (array values are its inputs, anything else is bound into it)."""
+    kernel: array values are its inputs, anything else (a Python number) is bound into it,
+    where tg.jit compares it between two traces."""
     fn(arr, *values)
     if mode() & TRACE:
         arrays = [i for i, v in enumerate(values) if isinstance(v, np.ndarray)]
-        fixed = {i: v for i, v in enumerate(values) if i not in arrays}
+        fixed = tuple(None if i in arrays else v for i, v in enumerate(values))
+        record(functools.partial(_rewrite, fn, fixed, tuple(arrays)),
+               (arr, *[values[i] for i in arrays]), arr, ("inplace", op))
 
-        def kernel(a: np.ndarray, *dyn: np.ndarray) -> np.ndarray:
-            it = iter(dyn)
-            fn(a, *[fixed[i] if i in fixed else next(it) for i in range(len(values))])
-            return a
 
-        record(kernel, (arr, *[values[i] for i in arrays]), arr, ("inplace", op))
+def _rewrite(fn: Any, fixed: tuple, arrays: tuple, a: np.ndarray, *dyn: np.ndarray) -> Any:
+    """A recorded in-place write, run again: ``fixed`` with ``dyn`` at the ``arrays``
+    positions are the values."""
+    values = list(fixed)
+    for i, v in zip(arrays, dyn):
+        values[i] = v
+    fn(a, *values)
+    return a
 
 
 def _fill(arr: np.ndarray, v: Any) -> None:

@@ -94,14 +94,20 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                 m = momentum
                 if num_batches_tracked is not None:
                     num_batches_tracked.add_(1)
-                    if m is None:
-                        m = 1.0 / float(num_batches_tracked.item())
-                if m is None:
+                elif m is None:
                     raise ValueError("batch_norm: momentum=None needs num_batches_tracked")
                 mean = x.mean(dim=axes).astype(running_mean.dtype)
                 var = x.var(dim=axes, correction=1).astype(running_var.dtype)
-                running_mean.mul_(1.0 - m).add_(mean, alpha=m)
-                running_var.mul_(1.0 - m).add_(var, alpha=m)
+                if m is None:  # the cumulative average: m = 1/n
+                    # computed from the count with ops (kernels a tg.jit replay runs again),
+                    # rounded as the Python float 1.0 / n would be
+                    inv = 1.0 / num_batches_tracked.astype(np.float64)
+                    for run, stat in ((running_mean, mean), (running_var, var)):
+                        run.mul_((1.0 - inv).astype(run.dtype)).add_(stat * inv.astype(
+                            run.dtype))
+                else:
+                    running_mean.mul_(1.0 - m).add_(mean, alpha=m)
+                    running_var.mul_(1.0 - m).add_(var, alpha=m)
         y = normalize(x, axes, eps, BatchNorm)
     else:
         y = (x - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps).rsqrt()

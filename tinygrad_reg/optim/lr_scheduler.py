@@ -12,12 +12,14 @@ schedule's (making a schedule takes its first step, which changes the rates).
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..autograd.modes import TRACE, mode, record
 from .optimizer import Optimizer
 
 
@@ -62,7 +64,13 @@ class LRScheduler:
     def step(self) -> None:
         """Advance one epoch and set each group's ``lr``. Call it after ``optimizer.step()``
         (calling it first skips the first rate of the schedule; a warning says so, as
-        PyTorch's)."""
+        PyTorch's). Inside a function that tg.jit traces, the step is recorded and every
+        replay takes it again (the optimizer's updates read the lr it sets)."""
+        self._advance()
+        if mode() & TRACE:
+            record(self._advance, (), None, ("lr_scheduler", f"{type(self).__name__}.step"))
+
+    def _advance(self) -> None:
         self._step_count += 1
         if self._step_count == 2 and not getattr(self.optimizer, "_opt_called", True):
             warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
@@ -407,8 +415,17 @@ class ReduceLROnPlateau:
         return self.cooldown_counter > 0
 
     def step(self, metrics: Any) -> None:
-        """Record this epoch's metric and reduce the rates if it has plateaued."""
+        """Record this epoch's metric and reduce the rates if it has plateaued. Inside a
+        function that tg.jit traces, ``metrics`` cannot be a tensor of the step (its value
+        is read in Python: call ``sched.step(loss.item())`` after the jitted call); a number
+        is bound into a recorded step that every replay takes again."""
         current = float(metrics)
+        self._advance(current)
+        if mode() & TRACE:
+            record(functools.partial(self._advance, current), (), None,
+                   ("lr_scheduler", "ReduceLROnPlateau.step"))
+
+    def _advance(self, current: float) -> None:
         self.last_epoch += 1
         if self.is_better(current, self.best):
             self.best = current

@@ -30,11 +30,30 @@ _TORCH_FLAGS = {"foreach": (None, False), "capturable": (False,), "differentiabl
                 "fused": (None, False), "decoupled_weight_decay": (False,)}
 
 
-def _replay_update(opt: Any, p: Tensor, st: dict, group: dict, g: np.ndarray) -> None:
-    """One parameter's update as tg.jit replays it: the group's hyperparameters and the state
-    are read now (a scheduler may have changed the lr since the trace)."""
+def _replay_update(opt: Any, p: Tensor, group: dict, g: np.ndarray) -> None:
+    """One parameter's update as tg.jit replays it: the group's hyperparameters and p's state
+    are read now (a scheduler may have changed the lr since the trace; the state may have
+    been cleared, replaced or loaded), as :meth:`Optimizer.step` reads them."""
+    state = opt.state
+    st = state.get(p)
+    if st is None:
+        st = state[p] = {}
     opt._update(prepare_inplace(p), g, st, group)
     object.__setattr__(opt, "_opt_called", True)
+
+
+def _zero_grad(p: Tensor, traced: np.ndarray) -> np.ndarray:
+    """``zero_grad(set_to_none=False)`` for one parameter as tg.jit replays it: the .grad p
+    holds now is zeroed in place (the array the trace zeroed is not read)."""
+    g = p.grad
+    if g is None:
+        raise RuntimeError(f"jit: a parameter of shape {p.shape} has no .grad to zero: it was "
+                           f"set to None after the step was traced with "
+                           f"opt.zero_grad(set_to_none=False); call one of the two forms "
+                           f"consistently")
+    arr = g._data
+    arr[...] = 0
+    return arr
 
 
 def number(value: Any, name: str, where: str) -> float:
@@ -210,13 +229,18 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient (``grad = None``, PyTorch's default), or with
-        ``set_to_none=False`` fill it with zeros in place."""
+        ``set_to_none=False`` fill it with zeros in place (a kernel that tg.jit replays)."""
+        tracing = not set_to_none and mode() & TRACE
         for g in self.param_groups:
             for p in g["params"]:
                 if set_to_none or p.grad is None:
                     p.grad = None
                 else:
-                    p.grad._data[...] = 0
+                    arr = p.grad._data
+                    arr[...] = 0
+                    if tracing:
+                        record(functools.partial(_zero_grad, p), (arr,), arr,
+                               ("optimizer", "zero_grad(set_to_none=False)"))
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient, in place. ``closure`` (PyTorch's: a
@@ -248,7 +272,7 @@ class Optimizer:
                 # (bumps p's version: a graph still holding the old value refuses to backward)
                 self._update(prepare_inplace(p), g, st, group)
                 if tracing:
-                    record(functools.partial(_replay_update, self, p, st, group), (g,), None,
+                    record(functools.partial(_replay_update, self, p, group), (g,), None,
                            ("optimizer", id(self), id(p)))
         object.__setattr__(self, "_opt_called", True)
         return loss

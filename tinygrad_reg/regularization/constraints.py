@@ -3,13 +3,15 @@ every unit's incoming weight vector is projected back into the ball of radius c.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import numpy as np
 
+from .._guard import prepare_inplace
 from .._tensor import Tensor
-from ..autograd import no_grad
+from ..autograd.modes import TRACE, mode, record
 from .penalties import penalized_parameters
 
 
@@ -43,7 +45,9 @@ def max_norm_(params: Any, max_norm: float, dim: int = 0) -> None:
     ``params``: a Tensor, a list of Tensors, or a Module (its weights: biases and
     normalization parameters are skipped, as for the penalties). Call it after
     ``opt.step()``; it is not part of the graph (a counted in-place write). Not a node: it
-    has no gradient. ValueError for max_norm < 0 or not finite, or ``dim`` out of range."""
+    has no gradient. ValueError for max_norm < 0 or not finite, or ``dim`` out of range.
+    Inside a function that tg.jit traces, each weight's projection is one recorded kernel:
+    every replay measures the rows again and projects those over the bound."""
     fn = "max_norm_"
     if isinstance(max_norm, (bool, np.bool_)) or not isinstance(
             max_norm, (int, float, np.number)) or not math.isfinite(float(max_norm)) or \
@@ -60,25 +64,38 @@ def max_norm_(params: Any, max_norm: float, dim: int = 0) -> None:
         if w._data.dtype.kind != "f":
             raise TypeError(f"{fn}: can only constrain floating-point tensors, got dtype "
                             f"{w._data.dtype}")
-    with no_grad():
-        for w in targets:
-            a = w._data
-            d = dim % a.ndim
-            axes = tuple(i for i in range(a.ndim) if i != d)
-            a64 = a.astype(np.float64, copy=False)
-            norms = np.sqrt(np.sum(a64 * a64, axis=axes, keepdims=True))
-            over = norms > c
-            if not over.any():
-                continue
-            factor = np.where(over, c / np.where(over, norms, 1.0), 1.0)
-            new = (a64 * factor).astype(a.dtype)
-            # rounding to the weight's dtype may land a hair above c: step those towards 0
-            new_norms = np.sqrt(np.sum(new.astype(np.float64) ** 2, axis=axes, keepdims=True))
-            high = over & (new_norms > c)
-            if high.any():
-                shrink = np.where(high, (1.0 - 4 * np.finfo(a.dtype).eps), 1.0)
-                new = (new * shrink).astype(a.dtype)
-            w.copy_(np.where(over, new, a))  # rows under the bound: the old values, bitwise
+    for w in targets:
+        d = dim % w.ndim
+        axes = tuple(i for i in range(w.ndim) if i != d)
+        _project(w, c, axes, w._data)
+        if mode() & TRACE:  # one kernel: a tg.jit replay projects again, row by row
+            record(functools.partial(_project, w, c, axes), (w._data,), w._data,
+                   ("constraint", "max_norm_"))
+
+
+def _project(w: Tensor, c: float, axes: tuple, traced: np.ndarray) -> np.ndarray:
+    """Scale every slice of ``w`` (over ``axes``) whose L2 norm exceeds ``c`` to norm c, in
+    place (a counted write, only when a slice changes); returns w's array. The decisions
+    (which rows, whether any) are taken here, on the values of this call, so a tg.jit replay
+    that runs this kernel again takes them again."""
+    a = w._data
+    a64 = a.astype(np.float64, copy=False)
+    norms = np.sqrt(np.sum(a64 * a64, axis=axes, keepdims=True))
+    over = norms > c
+    if not over.any():
+        return a
+    factor = np.where(over, c / np.where(over, norms, 1.0), 1.0)
+    new = (a64 * factor).astype(a.dtype)
+    # rounding to the weight's dtype may land a hair above c: step those towards 0
+    new_norms = np.sqrt(np.sum(new.astype(np.float64) ** 2, axis=axes, keepdims=True))
+    high = over & (new_norms > c)
+    if high.any():
+        shrink = np.where(high, (1.0 - 4 * np.finfo(a.dtype).eps), 1.0)
+        new = (new * shrink).astype(a.dtype)
+    # rows under the bound keep their old values, bitwise; the write is counted (a graph
+    # that saved w refuses to backward), as any in-place change of a parameter
+    np.copyto(prepare_inplace(w), np.where(over, new, a))
+    return w._data
 
 
 __all__ = ["max_norm_"]
