@@ -65,7 +65,7 @@ class ExportError(ValueError):
 class Builder:
     """Collects ONNX nodes and initializers; handed to each op's mapping."""
 
-    def __init__(self, opset: int, dynamic_batch: bool) -> None:
+    def __init__(self, opset: int, dynamic_batch: bool, reserved: Any = ()) -> None:
         from onnx import helper, numpy_helper
 
         self._helper, self._numpy_helper = helper, numpy_helper
@@ -74,12 +74,20 @@ class Builder:
         self.nodes: list = []
         self.initializers: list = []
         self._count = 0
+        # every name in the graph names one value: fresh names skip the inputs', the outputs'
+        # and the parameters' names
+        self._taken: set[str] = set(reserved)
         self.batch_dependent: dict[str, Any] = {}  # attrs whose value follows the batch size
         self.in_batched: list[bool] = []  # per input of the op being mapped: dim 0 = batch
 
     def fresh(self, hint: str = "t") -> str:
-        self._count += 1
-        return f"{hint}_{self._count}"
+        """A name not yet used in the graph: ``hint_<n>``."""
+        while True:
+            self._count += 1
+            name = f"{hint}_{self._count}"
+            if name not in self._taken:
+                self._taken.add(name)
+                return name
 
     def node(self, op_type: str, inputs: list[str], outputs: int = 1, **attrs: Any) -> Any:
         """Append a node; its output name (or names, when ``outputs`` > 1)."""
@@ -92,6 +100,7 @@ class Builder:
         """An initializer holding ``value`` (an array or a number, its dtype kept)."""
         arr = np.require(np.asarray(value), requirements="C")  # (0-d stays 0-d)
         name = name or self.fresh("const")
+        self._taken.add(name)
         self.initializers.append(self._numpy_helper.from_array(arr, name))
         return name
 
@@ -168,7 +177,11 @@ def export(model: Any, example_input: Any, path: Any = None, *, input_names: Any
     if not isinstance(opset, int) or opset < 17:
         raise ValueError(f"onnx.export: opset must be an int >= 17, got {opset!r}")
     examples = example_input if isinstance(example_input, (tuple, list)) else (example_input,)
-    tensors = tuple(t if isinstance(t, Tensor) else Tensor(np.asarray(t)) for t in examples)
+    # one fresh array per position: the trace tells values apart by their arrays, so the same
+    # tensor given twice (a siamese pair traced on (x, x)), or a parameter given as an input,
+    # must still become distinct graph inputs
+    tensors = tuple(Tensor(np.array(t._data if isinstance(t, Tensor) else t, copy=True))
+                    for t in examples)
     if not tensors:
         raise ValueError("onnx.export: give at least one example input")
     if dynamic_batch and any(t.ndim == 0 for t in tensors):
@@ -205,6 +218,11 @@ def export(model: Any, example_input: Any, path: Any = None, *, input_names: Any
         raise ExportError(f"onnx.export: the model must return a Tensor or a tuple of Tensors, "
                           f"got {type(out).__name__}")
     out_names = _names(output_names, len(outs), "output", "output_names")
+    both = [n for n in in_names if n in out_names]
+    if both:
+        raise ExportError(f"onnx.export: {both} named both an input and an output; every name "
+                          f"in an ONNX graph names one value: give input_names and "
+                          f"output_names that differ")
 
     params: dict[int, str] = {}
     if callable(getattr(model, "named_parameters", None)):
@@ -214,7 +232,7 @@ def export(model: Any, example_input: Any, path: Any = None, *, input_names: Any
         for name, t in items:
             params.setdefault(id(t._data), name)
 
-    g = Builder(opset, dynamic_batch)
+    g = Builder(opset, dynamic_batch, reserved=[*in_names, *out_names, *params.values()])
     names: dict[int, str] = {id(t._data): n for t, n in zip(tensors, in_names)}
     batched: set[str] = set(in_names) if dynamic_batch else set()
     stored: dict[int, str] = {}
@@ -268,6 +286,8 @@ def export(model: Any, example_input: Any, path: Any = None, *, input_names: Any
                 out_arr.shape[0] != out_arr2.shape[0]:
             batched.add(name)
 
+    _refuse_shadowing(in_names, out_names, {params[k] for k in stored if k in params})
+
     graph_outputs = []
     for o, o2, oname in zip(outs, out2 if isinstance(out2, (tuple, list)) else (out2,),
                             out_names):
@@ -297,6 +317,23 @@ def export(model: Any, example_input: Any, path: Any = None, *, input_names: Any
     if path is not None:
         onnx.save(proto, str(path))
     return proto
+
+
+def _refuse_shadowing(in_names: list[str], out_names: list[str], weights: set[str]) -> None:
+    """An input named like a parameter replaces its initializer (ONNX lets an input override
+    an initializer of the same name, so the checker accepts it); an output so named would
+    define one name twice."""
+    for names, arg, what, effect in (
+            (in_names, "input_names", "input", "a runtime would take the input for the "
+             "weights"),
+            (out_names, "output_names", "output", "the graph would give one name two values")):
+        clash = [n for n in names if n in weights]
+        if clash:
+            listed = ", ".join(repr(n) for n in clash)
+            raise ExportError(
+                f"onnx.export: the {what} name {listed} is also the name of a parameter of "
+                f"the model (its state_dict key, which names its initializer in the graph): "
+                f"{effect}. Pass other names in {arg}=")
 
 
 def _names(given: Any, n: int, stem: str, arg: str) -> list[str]:
