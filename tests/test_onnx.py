@@ -370,3 +370,43 @@ def test_a_parameter_named_like_the_default_input_is_refused_with_the_fix():
     with pytest.raises(tg.onnx.ExportError, match="input name 'input' .* input_names="):
         tg.onnx.export(Named().eval(), X34(2))
     check(Named(), X34, input_names=["x"])
+
+
+# -- models over protobuf's 2 GB limit -----------------------------------------------------------
+
+def test_a_model_over_the_2gb_limit_is_written_with_external_data(tmp_path, monkeypatch):
+    tg.manual_seed(2)
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 3)).eval()
+    whole = tg.onnx.export(model, floats(64)(2))
+    # the limit lowered to half this model stands for protobuf's 2 GB (serializing a message
+    # of 2 GB or more fails with "EncodeError: Failed to serialize proto")
+    monkeypatch.setattr(tg.onnx, "_PROTO_LIMIT", whole.ByteSize() // 2)
+    with pytest.raises(tg.onnx.ExportError, match="over protobuf's 2 GB limit .* give a path"):
+        tg.onnx.export(model, floats(64)(2))
+    path = tmp_path / "big.onnx"
+    (tmp_path / "big.onnx.data").write_bytes(b"an older export" * 1000)
+    tg.onnx.export(model, floats(64)(2), path)
+    # 0.weight (64·32 float32) is the one initializer of 1 KiB or more: it alone moves out,
+    # and the older file is replaced, not appended to
+    assert (tmp_path / "big.onnx.data").read_bytes() == model[0].weight.numpy().tobytes()
+    assert path.stat().st_size < whole.ByteSize() - 8000
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for b in (1, 7):
+        x = floats(64)(b)
+        np.testing.assert_allclose(sess.run(None, {"input": x})[0],
+                                   model(tg.tensor(x)).numpy(), rtol=1e-5, atol=1e-6)
+    loaded = onnx.load(str(path))  # reads the weights back from big.onnx.data
+    weights = {t.name: onnx.numpy_helper.to_array(t) for t in loaded.graph.initializer}
+    np.testing.assert_array_equal(weights["0.weight"], model[0].weight.numpy())
+    np.testing.assert_array_equal(weights["2.bias"], model[2].bias.numpy())
+
+
+def test_the_size_estimate_bounds_the_serialized_size():
+    tg.manual_seed(3)
+    for model, x in [(load("digits_cnn").build_model().eval(), floats(1, 8, 8)(2)),
+                     (nn.Sequential(nn.Linear(300, 200), nn.Tanh(), nn.Linear(200, 1)).eval(),
+                      floats(300)(2)),
+                     (Fn(lambda m, x: x[:, ::-1].exp().cumsum(dim=1) @ m.w).eval(), X34(2))]:
+        proto = tg.onnx.export(model, x)
+        actual = len(proto.SerializeToString())
+        assert actual <= tg.onnx._estimated_size(proto) <= actual + 8192, actual

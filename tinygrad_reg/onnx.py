@@ -25,6 +25,7 @@ output (for shapes and dtypes). Needs the ``onnx`` extra (``pip install
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +38,7 @@ from .autograd.modes import same
 
 _REGISTRY: dict[type, Callable] = {}
 _INT64_MAX = np.iinfo(np.int64).max
+_PROTO_LIMIT = 2**31 - 1  # protobuf serializes no message of 2 GB or more
 
 
 def register(fn_class: type) -> Callable[[Callable], Callable]:
@@ -155,19 +157,31 @@ def _other_input(x: np.ndarray, grow: bool) -> np.ndarray:
 def export(model: Any, example_input: Any, path: Any = None, *, input_names: Any = None,
            output_names: Any = None, dynamic_batch: bool = True, opset: int = 17) -> Any:
     """Trace ``model``'s eval-mode forward on ``example_input`` (a Tensor or array, or a tuple
-    of them) and write it to ``path`` as ONNX; returns the ``onnx.ModelProto``.
+    of them, one per argument of ``model``) and write it to ``path`` as ONNX; returns the
+    ``onnx.ModelProto``.
 
-    ``input_names`` / ``output_names`` name the graph's inputs and outputs (default
-    ``input``/``input_1``..., ``output``/``output_1``...). With ``dynamic_batch`` (the
-    default) dim 0 of every input and of the outputs that follow it is symbolic ("batch").
-    A model in training mode is switched to eval mode for the trace (with a warning: dropout
-    and noise layers export as the identity, batch norm with its running statistics) and
-    switched back afterwards. ``opset``: 17 (the default) or later.
+    Inputs are told apart by their position: the same tensor given for two arguments
+    (``(x, x)``) exports two inputs. ``input_names`` / ``output_names`` name the graph's
+    inputs and outputs (default ``input`` or ``input_0``, ``input_1``..., and ``output`` or
+    ``output_0``...); parameters and buffers are initializers named by their ``state_dict``
+    keys. With ``dynamic_batch`` (the default) dim 0 of every input and of the outputs that
+    follow it is symbolic ("batch"). A model in training mode is switched to eval mode for
+    the trace (with a warning: dropout and noise layers export as the identity, batch norm
+    with its running statistics) and switched back afterwards. ``opset``: 17 (the default)
+    or later.
+
+    A model over protobuf's 2 GB limit for one serialized message is written in ONNX's
+    external-data format: the weights (every initializer of 1 KiB or more) to
+    ``<path>.data`` beside ``path``, which holds the graph and where each tensor lies in that
+    file; ``onnx.load(path)`` and ``onnxruntime.InferenceSession(path)`` read both, and the
+    returned proto refers to the file.
 
     Errors (:class:`ExportError`, a ValueError): an op without a mapping (the message shows
     how to :func:`register` one), an op whose attributes or constants depend on the input's
-    values, or on the batch size under ``dynamic_batch``, and an op that cannot follow a
-    symbolic batch. ``onnx.checker`` validates the result."""
+    values, or on the batch size under ``dynamic_batch``, an op that cannot follow a
+    symbolic batch, an input or output name that is also a parameter's name (it would
+    replace the weights) or both an input's and an output's, and a model over 2 GB without
+    a ``path``. ``onnx.checker`` validates the result."""
     try:
         import onnx
         from onnx import helper
@@ -313,10 +327,53 @@ def export(model: Any, example_input: Any, path: Any = None, *, input_names: Any
                               producer_name="tinygrad_reg")
     # the oldest IR version that carries the opset, so older runtimes read the file too
     proto.ir_version = {17: 8, 18: 8, 19: 9, 20: 9, 21: 10, 22: 10}.get(opset, proto.ir_version)
-    onnx.checker.check_model(proto, full_check=True)
-    if path is not None:
-        onnx.save(proto, str(path))
+    size = _estimated_size(proto)
+    if size <= _PROTO_LIMIT:
+        onnx.checker.check_model(proto, full_check=True)
+        if path is not None:
+            onnx.save(proto, str(path))
+        return proto
+    if path is None:
+        raise ExportError(f"onnx.export: the model is about {size / 2**30:.2f} GiB, over "
+                          f"protobuf's 2 GB limit for one serialized model, so it cannot be "
+                          f"checked or kept in one piece: give a path, and the weights are "
+                          f"written beside it as ONNX external data (<path>.data)")
+    _save_with_external_data(proto, str(path))
     return proto
+
+
+def _estimated_size(proto: Any) -> int:
+    """An upper bound of the serialized size in bytes: the initializers' data and their
+    headers (the only parts that can approach 2 GB), plus the rest of the graph."""
+    graph = proto.graph
+    size = 4096 + sum(v.ByteSize() + 16 for v in (*graph.input, *graph.output))
+    size += sum(n.ByteSize() + 16 for n in graph.node)
+    size += sum(len(t.raw_data) + len(t.name) + 11 * len(t.dims) + 64
+                for t in graph.initializer)
+    return size
+
+
+def _save_with_external_data(proto: Any, path: str) -> None:
+    """ONNX's external-data format: every initializer of 1 KiB or more goes to
+    ``<path>.data`` beside the model (each at an offset aligned to 4 KiB, so a runtime can map
+    it), the graph to ``path`` with each tensor's location, offset and length; then the
+    checker reads the pair back from disk. ``proto`` keeps those references."""
+    import onnx
+    from onnx.external_data_helper import set_external_data
+
+    location = os.path.basename(path) + ".data"
+    with open(os.path.join(os.path.dirname(os.path.abspath(path)), location), "wb") as f:
+        for t in proto.graph.initializer:
+            if not t.HasField("raw_data") or len(t.raw_data) < 1024:
+                continue
+            f.write(b"\0" * (-f.tell() % 4096))
+            offset = f.tell()
+            f.write(t.raw_data)
+            set_external_data(t, location, offset=offset, length=len(t.raw_data))
+            t.data_location = onnx.TensorProto.EXTERNAL
+            t.ClearField("raw_data")
+    onnx.save(proto, path)
+    onnx.checker.check_model(path, full_check=True)
 
 
 def _refuse_shadowing(in_names: list[str], out_names: list[str], weights: set[str]) -> None:
