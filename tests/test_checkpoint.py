@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import stat
 import zipfile
 
 import numpy as np
@@ -137,6 +138,66 @@ def test_a_crash_mid_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):
     assert path.read_bytes() == before  # the old file, whole
     assert os.listdir(tmp_path) == ["c"]  # and no temporary left behind
     np.testing.assert_array_equal(tg.load(path)["w"], np.zeros(3))
+
+
+@pytest.mark.parametrize("name", ["c.npz", "c.safetensors"])
+def test_a_resave_keeps_the_mode_of_the_file_it_replaces(tmp_path, name):
+    # a private checkpoint stays private (it came back 0644: readable by every user)
+    path = tmp_path / name
+    tg.save({"w": np.zeros(3)}, path)
+    for mode in (0o600, 0o640, 0o444):
+        os.chmod(path, mode)
+        tg.save({"w": np.full(3, mode, dtype=np.float64)}, path)
+        assert stat.S_IMODE(path.stat().st_mode) == mode
+        np.testing.assert_array_equal(tg.load(path)["w"], np.full(3, mode))
+    assert os.listdir(tmp_path) == [name]
+
+
+@pytest.mark.parametrize("name", ["n.npz", "n.safetensors"])
+def test_a_new_file_gets_the_process_umask(tmp_path, name):
+    before = os.umask(0o027)
+    try:
+        tg.save({"w": np.zeros(3)}, tmp_path / name)
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize("ext", [".npz", ".safetensors"])
+def test_save_writes_through_a_symlink_as_torch_save_does(tmp_path, ext):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    run7 = runs / f"run7{ext}"
+    tg.save({"w": np.zeros(3)}, run7)
+    os.chmod(run7, 0o600)
+    latest = tmp_path / f"latest{ext}"
+    latest.symlink_to(f"runs/run7{ext}")  # relative to the link's directory
+    alias = tmp_path / f"alias{ext}"
+    alias.symlink_to(latest)  # a chain of two links
+    tg.save({"w": np.ones(3)}, latest)
+    # the link stays a link (it became a regular file, and run7 kept the old weights)
+    assert latest.is_symlink() and os.readlink(latest) == f"runs/run7{ext}"
+    np.testing.assert_array_equal(tg.load(run7)["w"], np.ones(3))
+    assert stat.S_IMODE(run7.stat().st_mode) == 0o600
+    tg.save({"w": np.full(3, 2.0)}, alias)
+    assert alias.is_symlink() and latest.is_symlink()
+    np.testing.assert_array_equal(tg.load(run7)["w"], np.full(3, 2.0))
+    assert sorted(os.listdir(runs)) == [f"run7{ext}"]  # no temporary left behind
+    dangling = tmp_path / f"next{ext}"
+    dangling.symlink_to(f"runs/run8{ext}")
+    tg.save({"w": np.ones(2)}, dangling)  # creates the target, as open() would
+    assert dangling.is_symlink()
+    np.testing.assert_array_equal(tg.load(runs / f"run8{ext}")["w"], np.ones(2))
+
+
+def test_a_cycle_of_symlinks_is_refused_and_left_alone(tmp_path):
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    a.symlink_to("b.npz")
+    b.symlink_to("a.npz")
+    with pytest.raises(OSError, match="cycle of symbolic links"):
+        tg.save({"w": np.zeros(3)}, a)
+    assert a.is_symlink() and b.is_symlink() and sorted(os.listdir(tmp_path)) == ["a.npz",
+                                                                                   "b.npz"]
 
 
 # -- hostile and broken files ------------------------------------------------------------------

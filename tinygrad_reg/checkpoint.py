@@ -36,7 +36,10 @@ holds: no code runs at load, the header is validated before any tensor is read.
 without ``/``, ``\\``, control characters or unencodable characters, or integers), and writes
 atomically: to a temporary file in the same directory, flushed to disk, then renamed over
 ``path``, so a crash or an error mid-save leaves the previous checkpoint whole. ``path`` is
-used exactly as given (no ``.npz`` is appended).
+used exactly as given (no ``.npz`` is appended). A symlink is written through, as
+``torch.save`` does (the link stays, its target gets the new checkpoint), and a file that is
+replaced keeps its permission bits (a 0600 checkpoint stays 0600); a new file gets the
+process umask's.
 """
 
 from __future__ import annotations
@@ -187,20 +190,40 @@ def save(obj: Any, path: str | os.PathLike) -> None:
 
 
 def _atomic_write(path: str, write: Any) -> None:
-    """Write through ``write(file)`` to a temporary file beside ``path``, flush it to disk,
-    then rename it over ``path``: a failure leaves the old file whole."""
-    import tempfile
+    """Write through ``write(file)`` to a temporary file beside the file that ``path`` names,
+    flush it to disk, then rename it over that file: a failure leaves the old file whole.
 
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                               suffix=".tmp")
+    A symlink is written through, as ``torch.save`` does: the link stays and its target is
+    replaced (``latest.npz -> run7.npz`` updates run7.npz). The new file keeps the permission
+    bits of the file it replaces; a new file gets what ``open`` would give it (0666 less the
+    process umask)."""
+    import errno
+    import secrets
+    import stat
+
+    target = os.path.realpath(path)
+    if os.path.islink(target):  # realpath stops inside a cycle of links
+        raise OSError(errno.ELOOP, f"save: {path!r} is a cycle of symbolic links", path)
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = None
+    directory, name = os.path.split(target)
+    while True:
+        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        try:  # the kernel applies the umask to 0o666, as for any new file
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; give what open() would
-        os.replace(tmp, path)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, target)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -264,12 +287,6 @@ def _load_safetensors(path: str) -> dict[str, np.ndarray]:
         reason = str(err) or "no detail given"
         raise ValueError(f"load: {path!r} is not a valid safetensors file: "
                          f"{type(err).__name__}: {reason}") from None
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 # -- load ------------------------------------------------------------------------------------
