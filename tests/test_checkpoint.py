@@ -552,3 +552,28 @@ def test_the_reader_agrees_with_the_safetensors_package(state):
         for k, v in theirs.items():
             assert got[k].dtype == v.dtype and got[k].shape == v.shape, k
             np.testing.assert_array_equal(got[k], v)
+
+
+def test_damaged_safetensors_files_raise_value_error_and_nothing_else(tmp_path):
+    path = tmp_path / "m.safetensors"
+    state = {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "n": np.array(7),
+             "b": np.array([True, False])}
+    tg.save(state, path)
+    data = path.read_bytes()
+    bad = tmp_path / "bad.safetensors"
+    for cut in range(len(data)):  # every truncation is refused
+        bad.write_bytes(data[:cut])
+        with pytest.raises(ValueError, match="is not a valid safetensors file: ."):
+            tg.load(bad)
+    header_end = 8 + int.from_bytes(data[:8], "little")
+    for offset in range(header_end):  # a changed byte in the header: refused, or a valid file
+        blob = bytearray(data)
+        blob[offset] ^= 0x04
+        bad.write_bytes(bytes(blob))
+        try:
+            got = tg.load(bad)
+        except ValueError as err:
+            assert "is not a valid safetensors file: " in str(err)
+            continue
+        # (the format has no checksum: a flip inside a name or the metadata goes unseen)
+        assert sorted(v.nbytes for v in got.values()) == sorted(v.nbytes for v in state.values())
