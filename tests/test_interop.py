@@ -184,7 +184,7 @@ def test_a_bfloat16_and_float16_file_from_pytorch_loads_exactly():
                                    rtol=1e-6 if dtype == "float32" else 1e-14)
 
 
-def test_a_bfloat16_file_loads_in_a_fresh_process():
+def test_a_bfloat16_file_loads_in_a_fresh_process(tmp_path):
     # it failed there ("data type 'bfloat16' not understood") and loaded as ml_dtypes arrays
     # once onnx (which imports ml_dtypes) had been imported: the result depended on imports
     import subprocess
@@ -194,7 +194,8 @@ def test_a_bfloat16_file_loads_in_a_fresh_process():
             f"state = tg.load({str(BF16_FILE)!r})\n"
             "print(state['0.weight'].dtype, 'ml_dtypes' in sys.modules)")
     env = {**os.environ, "PYTHONPATH": str(Path(tg.__file__).resolve().parent.parent)}
+    # (run elsewhere: "python -c" puts its working directory first on sys.path)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=120)
+                          env=env, cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["float32", "False"]
