@@ -426,8 +426,9 @@ def test_errors_in_workers_reach_the_main_process():
     def broken(worker_id):
         raise KeyError("no config")
 
-    with pytest.raises(KeyError, match=r"worker process 0 \(in worker_init_fn\)"):
+    with pytest.raises(KeyError, match=r"worker process 0 \(in worker_init_fn\)") as caught:
         list(tg.data.DataLoader(Failing(), batch_size=2, num_workers=2, worker_init_fn=broken))
+    assert str(caught.value).startswith("Caught KeyError")  # printed as text, not its repr
 
 
 def test_workers_stop_when_the_loop_stops():

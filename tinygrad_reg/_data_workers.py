@@ -104,6 +104,21 @@ def _failure(err: BaseException, worker_id: int, where: str = "") -> bytes:
         return pickle.dumps((False, (RuntimeError, message)))
 
 
+class _Message(str):
+    """A KeyError's message that prints as itself (KeyError shows its argument's repr)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _rebuilt(kind: type, message: str) -> BaseException:
+    """The worker's exception, of its own type when that takes one message."""
+    try:
+        return kind(_Message(message) if issubclass(kind, KeyError) else message)
+    except Exception:  # noqa: BLE001 - a constructor with other arguments
+        return RuntimeError(message)
+
+
 class _Workers:
     """``num_workers`` processes, each with its own task queue, and one queue of results.
     An epoch sends batch k to worker k % num_workers, ``prefetch_factor`` per worker ahead,
@@ -160,18 +175,19 @@ class _Workers:
                 while not buffer or (loader.in_order and wanted not in buffer):
                     self._receive()
                 number = wanted if loader.in_order else next(iter(buffer))
-                ok, value = pickle.loads(buffer.pop(number))
+                try:
+                    ok, value = pickle.loads(buffer.pop(number))
+                except Exception as err:  # noqa: BLE001 - whatever the batch's classes raise
+                    raise RuntimeError(f"DataLoader: batch {number} came from its worker but "
+                                       f"cannot be unpickled here ({type(err).__name__}: "
+                                       f"{err}); return arrays, Tensors and built-in types, "
+                                       f"or classes defined at module level") from err
                 wanted += 1
                 if sent < len(batches):
                     self.queues[sent % self.n].put((epoch, sent, batches[sent]))
                     sent += 1
                 if not ok:
-                    kind, message = value
-                    try:
-                        error = kind(message)
-                    except Exception:  # noqa: BLE001 - a constructor with other arguments
-                        error = RuntimeError(message)
-                    raise error
+                    raise _rebuilt(*value)
                 yield value
         finally:
             del self._buffers[epoch]  # what this epoch still receives is dropped
