@@ -5,12 +5,18 @@ headers that lie) refused with ValueError, never executing anything."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import pickle
+import stat
+import tempfile
 import zipfile
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from numpy.lib import format as npy
 
 import tinygrad_reg as tg
@@ -137,6 +143,66 @@ def test_a_crash_mid_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):
     assert path.read_bytes() == before  # the old file, whole
     assert os.listdir(tmp_path) == ["c"]  # and no temporary left behind
     np.testing.assert_array_equal(tg.load(path)["w"], np.zeros(3))
+
+
+@pytest.mark.parametrize("name", ["c.npz", "c.safetensors"])
+def test_a_resave_keeps_the_mode_of_the_file_it_replaces(tmp_path, name):
+    # a private checkpoint stays private (it came back 0644: readable by every user)
+    path = tmp_path / name
+    tg.save({"w": np.zeros(3)}, path)
+    for mode in (0o600, 0o640, 0o444):
+        os.chmod(path, mode)
+        tg.save({"w": np.full(3, mode, dtype=np.float64)}, path)
+        assert stat.S_IMODE(path.stat().st_mode) == mode
+        np.testing.assert_array_equal(tg.load(path)["w"], np.full(3, mode))
+    assert os.listdir(tmp_path) == [name]
+
+
+@pytest.mark.parametrize("name", ["n.npz", "n.safetensors"])
+def test_a_new_file_gets_the_process_umask(tmp_path, name):
+    before = os.umask(0o027)
+    try:
+        tg.save({"w": np.zeros(3)}, tmp_path / name)
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize("ext", [".npz", ".safetensors"])
+def test_save_writes_through_a_symlink_as_torch_save_does(tmp_path, ext):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    run7 = runs / f"run7{ext}"
+    tg.save({"w": np.zeros(3)}, run7)
+    os.chmod(run7, 0o600)
+    latest = tmp_path / f"latest{ext}"
+    latest.symlink_to(f"runs/run7{ext}")  # relative to the link's directory
+    alias = tmp_path / f"alias{ext}"
+    alias.symlink_to(latest)  # a chain of two links
+    tg.save({"w": np.ones(3)}, latest)
+    # the link stays a link (it became a regular file, and run7 kept the old weights)
+    assert latest.is_symlink() and os.readlink(latest) == f"runs/run7{ext}"
+    np.testing.assert_array_equal(tg.load(run7)["w"], np.ones(3))
+    assert stat.S_IMODE(run7.stat().st_mode) == 0o600
+    tg.save({"w": np.full(3, 2.0)}, alias)
+    assert alias.is_symlink() and latest.is_symlink()
+    np.testing.assert_array_equal(tg.load(run7)["w"], np.full(3, 2.0))
+    assert sorted(os.listdir(runs)) == [f"run7{ext}"]  # no temporary left behind
+    dangling = tmp_path / f"next{ext}"
+    dangling.symlink_to(f"runs/run8{ext}")
+    tg.save({"w": np.ones(2)}, dangling)  # creates the target, as open() would
+    assert dangling.is_symlink()
+    np.testing.assert_array_equal(tg.load(runs / f"run8{ext}")["w"], np.ones(2))
+
+
+def test_a_cycle_of_symlinks_is_refused_and_left_alone(tmp_path):
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    a.symlink_to("b.npz")
+    b.symlink_to("a.npz")
+    with pytest.raises(OSError, match="cycle of symbolic links"):
+        tg.save({"w": np.zeros(3)}, a)
+    assert a.is_symlink() and b.is_symlink() and sorted(os.listdir(tmp_path)) == ["a.npz",
+                                                                                   "b.npz"]
 
 
 # -- hostile and broken files ------------------------------------------------------------------
@@ -365,3 +431,149 @@ def test_members_that_are_not_arrays_are_refused(tmp_path):
 def test_empty_state_round_trips(tmp_path):
     tg.save({}, tmp_path / "c")
     assert tg.load(tmp_path / "c") == {}
+
+
+# -- safetensors files, read by tinygrad_reg's own reader -----------------------------------------
+
+def safetensors_bytes(header: dict | str, data: bytes) -> bytes:
+    """A safetensors file by hand: the header's length (8 bytes, little-endian), the JSON
+    header, the raw data."""
+    text = (header if isinstance(header, str) else json.dumps(header)).encode()
+    return len(text).to_bytes(8, "little") + text + data
+
+
+def entry(dtype, shape, begin, end):
+    return {"dtype": dtype, "shape": shape, "data_offsets": [begin, end]}
+
+
+def test_duplicate_names_in_a_safetensors_header_are_refused(tmp_path):
+    # the second "w" reads the float32 bytes as int32; it used to win silently
+    header = ('{"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, '
+              '"w": {"dtype": "I32", "shape": [2], "data_offsets": [0, 8]}}')
+    path = tmp_path / "dup.safetensors"
+    path.write_bytes(safetensors_bytes(header, np.array([1.0, 2.0], np.float32).tobytes()))
+    with pytest.raises(ValueError, match=r"dup.safetensors.* is not a valid safetensors file: "
+                                         r"its header names 'w' twice"):
+        tg.load(path)
+    # a field given twice inside one entry is refused the same way
+    header = '{"w": {"dtype": "F32", "dtype": "I32", "shape": [2], "data_offsets": [0, 8]}}'
+    path.write_bytes(safetensors_bytes(header, np.zeros(2, np.float32).tobytes()))
+    with pytest.raises(ValueError, match="its header names 'dtype' twice"):
+        tg.load(path)
+
+
+@pytest.mark.parametrize("header, data, words", [
+    ({"w": entry("F8_E4M3", [2], 0, 2)}, b"\0\0", r"'w' has dtype 'F8_E4M3', which numpy "
+                                                  r"cannot hold; convert it .* v.float\(\)"),
+    ({"w": entry("F32", [2], 0, 8), "v": entry("F32", [1], 12, 16)}, bytes(16),
+     "'v' starts at byte 12 of the data, but the tensor before ends at 8"),
+    ({"w": entry("F32", [2], 0, 8), "v": entry("F32", [1], 4, 8)}, bytes(8),
+     "'v' starts at byte 4|'w' starts at byte 0"),
+    ({"w": entry("F32", [3], 0, 8)}, bytes(8), r"shape \(3,\) and dtype F32 needs 12 bytes"),
+    ({"w": entry("F32", [2], 0, 8)}, bytes(12), "hold 8 bytes of data but the file has 12"),
+    ({"w": entry("F32", [2], 0, 8)}, bytes(4), "needs|hold 8 bytes of data but the file has 4"),
+    ({"w": entry("BOOL", [2], 0, 2)}, b"\x01\x02", "BOOL but holds bytes other than 0 and 1"),
+    ({"w": {**entry("F32", [1], 0, 4), "byteorder": "big"}}, bytes(4),
+     r"entry of 'w' is not \{dtype, shape, data_offsets\}"),
+    ({"w": entry("F32", [-1], 0, 4)}, bytes(4), "shape \\[-1\\]"),
+    ({"w": entry("F32", [1.0], 0, 4)}, bytes(4), "shape \\[1.0\\]"),
+    ({"w": entry("F32", [1], 4, 0)}, bytes(4), "data_offsets \\[4, 0\\]"),
+    ({"__metadata__": {"n": 1}}, b"", "__metadata__ is not a mapping of strings"),
+    ("[1, 2]", b"", "its header is not a JSON object"),
+    ('{"w": ', b"", "JSONDecodeError"),
+])
+def test_bad_safetensors_headers_are_refused(tmp_path, header, data, words):
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(safetensors_bytes(header, data))
+    with pytest.raises(ValueError, match=r"bad.safetensors.* is not a valid safetensors file: "
+                                         r"[\s\S]*(" + words + ")"):
+        tg.load(path)
+
+
+def test_a_handwritten_file_of_every_dtype_loads():
+    values = {"BOOL": np.array([True, False]), "U8": np.array([0, 255], np.uint8),
+              "I8": np.array([-128, 127], np.int8), "I16": np.array([-2, 3], np.int16),
+              "U16": np.array([65535], np.uint16), "F16": np.array([0.5, -65504.0], np.float16),
+              "I32": np.array([[-7], [8]], np.int32), "U32": np.array([2**32 - 1], np.uint32),
+              "F32": np.array(1.25, np.float32), "I64": np.array([-(2**63)], np.int64),
+              "U64": np.array([2**64 - 1], np.uint64), "F64": np.zeros((0, 3)),
+              "C64": np.array([1 - 2j], np.complex64)}
+    header, data = {"__metadata__": {"format": "pt"}}, b""
+    for name, arr in values.items():
+        raw = arr.astype(arr.dtype.newbyteorder("<")).tobytes()
+        header[name] = entry(name, list(arr.shape), len(data), len(data) + len(raw))
+        data += raw
+    # bfloat16: 1.0, -2.5, the largest finite, the smallest subnormal, -0.0 (as bits)
+    bits = np.array([0x3F80, 0xC020, 0x7F7F, 0x0001, 0x8000], np.uint16)
+    header["BF16"] = entry("BF16", [5], len(data), len(data) + 10)
+    data += bits.astype("<u2").tobytes()
+    text = json.dumps(header)
+    text += " " * (-len(text) % 8)  # writers pad the header with spaces
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "all.safetensors")
+        with open(path, "wb") as f:
+            f.write(safetensors_bytes(text, data))
+        got = tg.load(path)
+    assert list(got) == [*values, "BF16"]  # file order
+    for name, arr in values.items():
+        assert got[name].dtype == arr.dtype and got[name].shape == arr.shape, name
+        np.testing.assert_array_equal(got[name], arr)
+    assert got["BF16"].dtype == np.float32
+    np.testing.assert_array_equal(got["BF16"], [1.0, -2.5, 3.3895313892515355e38,
+                                                9.183549615799121e-41, -0.0])
+    assert np.signbit(got["BF16"][4])
+
+
+SAVED_DTYPES = st.sampled_from([np.bool_, np.uint8, np.int8, np.int16, np.uint16, np.float16,
+                                np.int32, np.uint32, np.float32, np.int64, np.uint64,
+                                np.float64])
+
+
+NAMES = st.text(st.characters(min_codepoint=32, blacklist_categories=("Cs",)), min_size=1,
+                max_size=8).filter(lambda k: k != "__metadata__")
+
+
+@given(st.dictionaries(NAMES,
+                       SAVED_DTYPES.flatmap(lambda dt: hnp.arrays(
+                           dt, hnp.array_shapes(min_dims=0, max_dims=3, min_side=0,
+                                                max_side=4))),
+                       max_size=5))
+def test_the_reader_agrees_with_the_safetensors_package(state):
+    import safetensors.numpy as stn
+
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "x.safetensors")
+        stn.save_file(state, path)  # the package's writer
+        ours, theirs = tg.load(path), stn.load_file(path)  # and its reader
+        tg.save(state, path)  # our writer, read back by both
+        ours_again, theirs_again = tg.load(path), stn.load_file(path)
+    for got in (ours, ours_again, theirs_again):
+        assert sorted(got) == sorted(theirs) == sorted(state)
+        for k, v in theirs.items():
+            assert got[k].dtype == v.dtype and got[k].shape == v.shape, k
+            np.testing.assert_array_equal(got[k], v)
+
+
+def test_damaged_safetensors_files_raise_value_error_and_nothing_else(tmp_path):
+    path = tmp_path / "m.safetensors"
+    state = {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "n": np.array(7),
+             "b": np.array([True, False])}
+    tg.save(state, path)
+    data = path.read_bytes()
+    bad = tmp_path / "bad.safetensors"
+    for cut in range(len(data)):  # every truncation is refused
+        bad.write_bytes(data[:cut])
+        with pytest.raises(ValueError, match="is not a valid safetensors file: ."):
+            tg.load(bad)
+    header_end = 8 + int.from_bytes(data[:8], "little")
+    for offset in range(header_end):  # a changed byte in the header: refused, or a valid file
+        blob = bytearray(data)
+        blob[offset] ^= 0x04
+        bad.write_bytes(bytes(blob))
+        try:
+            got = tg.load(bad)
+        except ValueError as err:
+            assert "is not a valid safetensors file: " in str(err)
+            continue
+        # (the format has no checksum: a flip inside a name or the metadata goes unseen)
+        assert sorted(v.nbytes for v in got.values()) == sorted(v.nbytes for v in state.values())

@@ -133,3 +133,69 @@ def test_damaged_safetensors_files_are_clear_errors(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(ValueError, match=r"load: .*bad.safetensors.* is not a valid safetensors"):
         tg.load(path)
+
+
+# tests/data/torch_bf16_f16.safetensors, written once by PyTorch 2.13:
+#     torch.manual_seed(0)
+#     net = nn.Sequential(nn.Linear(3, 2), nn.Tanh(), nn.Linear(2, 1))
+#     net[0].to(torch.bfloat16); net[2].to(torch.float16)
+#     state = dict(net.state_dict())
+#     state["specials"] = torch.tensor([1.0, -0.0, inf, -inf, nan, 1e-40, 3.3895313892515355e38,
+#                                       0.1, -2.5], dtype=torch.bfloat16)
+#     safetensors.torch.save_file(state, "torch_bf16_f16.safetensors")
+# and these are PyTorch's values of its tensors (t.float().tolist()), of the tensors' bits
+# (state["specials"].view(torch.int16)), and of the network loaded into float32 and float64
+# copies of it (net32.load_state_dict(state); net32(X)), on X below
+BF16_FILE = DATA / "torch_bf16_f16.safetensors"
+BF16_VALUES = {
+    "0.weight": [[-0.00433349609375, 0.310546875, -0.474609375],
+                 [-0.42578125, -0.22265625, 0.1552734375]],
+    "0.bias": [-0.01141357421875, 0.45703125],
+    "2.weight": [[-0.062744140625, 0.1871337890625]],
+    "2.bias": [-0.2137451171875],
+}
+SPECIAL_BITS = [0x3F80, 0x8000, 0x7F80, 0xFF80, 0x7FC0, 0x0001, 0x7F7F, 0x3DCD, 0xC020]
+SPECIAL_VALUES = [1.0, -0.0, np.inf, -np.inf, np.nan, 9.183549615799121e-41,
+                  3.3895313892515355e38, 0.10009765625, -2.5]
+X = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]
+TORCH_OUT = {"float32": [[-0.03825990855693817], [-0.30199185013771057]],
+             "float64": [[-0.038259903313608484], [-0.3019918419450679]]}
+
+
+def test_a_bfloat16_and_float16_file_from_pytorch_loads_exactly():
+    state = tg.load(BF16_FILE)
+    assert {k: str(v.dtype) for k, v in state.items()} == {
+        "0.bias": "float32", "0.weight": "float32", "specials": "float32",
+        "2.bias": "float16", "2.weight": "float16"}  # (numpy has no bfloat16)
+    for k, v in BF16_VALUES.items():
+        np.testing.assert_array_equal(state[k], v)
+    # bf16 -> float32 is exact: the 16 bits become the top half of the float32
+    specials = state["specials"]
+    assert specials.view(np.uint32).tolist() == [b << 16 for b in SPECIAL_BITS]
+    np.testing.assert_array_equal(specials, SPECIAL_VALUES)
+    del state["specials"]
+    for dtype in ("float32", "float64"):
+        model = nn.Sequential(nn.Linear(3, 2), nn.Tanh(), nn.Linear(2, 1)).to(dtype)
+        model.load_state_dict(state)
+        for k, v in BF16_VALUES.items():  # every weight exactly PyTorch's
+            np.testing.assert_array_equal(model.state_dict()[k], v)
+        out = model(tg.tensor(np.array(X, dtype=dtype))).numpy()
+        np.testing.assert_allclose(out, TORCH_OUT[dtype],
+                                   rtol=1e-6 if dtype == "float32" else 1e-14)
+
+
+def test_a_bfloat16_file_loads_in_a_fresh_process(tmp_path):
+    # it failed there ("data type 'bfloat16' not understood") and loaded as ml_dtypes arrays
+    # once onnx (which imports ml_dtypes) had been imported: the result depended on imports
+    import subprocess
+    import sys
+
+    code = ("import sys, tinygrad_reg as tg\n"
+            f"state = tg.load({str(BF16_FILE)!r})\n"
+            "print(state['0.weight'].dtype, 'ml_dtypes' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": str(Path(tg.__file__).resolve().parent.parent)}
+    # (run elsewhere: "python -c" puts its working directory first on sys.path)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["float32", "False"]

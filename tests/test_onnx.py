@@ -31,8 +31,8 @@ class Fn(nn.Module):
         self.p = nn.Parameter(gen.standard_normal((3, 4)).astype(np.float32))
         self.w = nn.Parameter(gen.standard_normal((4, 5)).astype(np.float32))
 
-    def forward(self, x):
-        return self.fn(self, x)
+    def forward(self, *xs):
+        return self.fn(self, *xs)
 
 
 def run_onnx(proto, feeds):
@@ -289,3 +289,126 @@ def test_no_warning_for_a_model_in_eval_mode():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         tg.onnx.export(Fn(lambda m, x: x.relu()).eval(), X34(2))
+
+
+# -- inputs are told apart by position; names never shadow one another --------------------------
+
+class Siamese(nn.Module):
+    """The squared distance between two embeddings of the same encoder."""
+
+    def __init__(self):
+        super().__init__()
+        gen = np.random.default_rng(5)
+        self.encoder = nn.Linear(4, 3)
+        with tg.no_grad():
+            self.encoder.weight.data[...] = gen.standard_normal((3, 4))
+            self.encoder.bias.data[...] = gen.standard_normal(3)
+
+    def forward(self, a, b):
+        return ((self.encoder(a) - self.encoder(b)) ** 2).sum(dim=1)
+
+
+def test_the_same_example_tensor_for_two_inputs_gives_two_inputs():
+    model = Siamese().eval()
+    x = tg.tensor(X34(3)[:, 0])
+    proto = tg.onnx.export(model, (x, x))  # one tensor traced as both inputs
+    assert [i.name for i in proto.graph.input] == ["input_0", "input_1"]
+    a = floats(4)(5)
+    b = np.random.default_rng(99).uniform(-2.0, 2.0, (5, 4)).astype(np.float32)
+    (got,) = run_onnx(proto, {"input_0": a, "input_1": b})
+    want = model(tg.tensor(a), tg.tensor(b)).numpy()
+    assert (want > 0.1).all()  # distinct pairs are far apart (before the fix: all 0.0)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    # three inputs, the first and the last the same tensor
+    three = Fn(lambda m, x, y, z: x * 2.0 + y - z)
+    proto = tg.onnx.export(three.eval(), (x, tg.tensor(a[:3]), x))
+    feeds = {"input_0": a, "input_1": b, "input_2": a[::-1].copy()}
+    (got,) = run_onnx(proto, feeds)
+    np.testing.assert_allclose(got, a * 2.0 + b - a[::-1], rtol=1e-6)
+
+
+def test_a_parameter_given_as_the_example_input_stays_a_parameter():
+    model = Fn(lambda m, x: x * 2.0 + m.p).eval()
+    proto = tg.onnx.export(model, model.p, dynamic_batch=False)  # (3, 4), like the input
+    x = X34(3)[:, 0]
+    (got,) = run_onnx(proto, {"input": x})
+    np.testing.assert_allclose(got, x * 2.0 + model.p.numpy(), rtol=1e-6)
+    assert "p" in {i.name for i in proto.graph.initializer}
+
+
+@pytest.mark.parametrize("kw, words", [
+    ({"input_names": ["p"]}, r"the input name 'p' is also the name of a parameter .* "
+                             r"input for the weights. Pass other names in input_names="),
+    ({"output_names": ["w"]}, r"the output name 'w' is also the name of a parameter .* "
+                              r"Pass other names in output_names="),
+    ({"input_names": ["y"], "output_names": ["y"]}, r"\['y'\] named both an input and an "
+                                                    r"output"),
+])
+def test_names_that_would_shadow_a_value_are_refused(kw, words):
+    # input_names=["0.weight"] used to replace the weights: the checker passed and
+    # onnxruntime computed with the input in their place
+    model = Fn(lambda m, x: x @ m.w + m.p.sum()).eval()
+    with pytest.raises(tg.onnx.ExportError, match=words):
+        tg.onnx.export(model, X34(2), **kw)
+
+
+def test_an_input_may_take_a_name_the_exporter_would_have_made():
+    model = Fn(lambda m, x: (x * 2.0).exp() * 3.0).eval()
+    names = {n.output[0] for n in tg.onnx.export(model, X34(2)).graph.node}
+    taken = sorted(n for n in names if n != "output")[:2]
+    proto = check(model, X34, input_names=[taken[0]], output_names=[taken[1]])
+    assert [i.name for i in proto.graph.input] == [taken[0]]
+
+
+def test_a_parameter_named_like_the_default_input_is_refused_with_the_fix():
+    class Named(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.input = nn.Parameter(np.ones(4, np.float32))
+
+        def forward(self, x):
+            return x * self.input
+
+    with pytest.raises(tg.onnx.ExportError, match="input name 'input' .* input_names="):
+        tg.onnx.export(Named().eval(), X34(2))
+    check(Named(), X34, input_names=["x"])
+
+
+# -- models over protobuf's 2 GB limit -----------------------------------------------------------
+
+def test_a_model_over_the_2gb_limit_is_written_with_external_data(tmp_path, monkeypatch):
+    tg.manual_seed(2)
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 3)).eval()
+    whole = tg.onnx.export(model, floats(64)(2))
+    # the limit lowered to half this model stands for protobuf's 2 GB (serializing a message
+    # of 2 GB or more fails with "EncodeError: Failed to serialize proto")
+    monkeypatch.setattr(tg.onnx, "_PROTO_LIMIT", whole.ByteSize() // 2)
+    with pytest.raises(tg.onnx.ExportError, match="over protobuf's 2 GB limit .* give a path"):
+        tg.onnx.export(model, floats(64)(2))
+    path = tmp_path / "big.onnx"
+    (tmp_path / "big.onnx.data").write_bytes(b"an older export" * 1000)
+    tg.onnx.export(model, floats(64)(2), path)
+    # 0.weight (64·32 float32) is the one initializer of 1 KiB or more: it alone moves out,
+    # and the older file is replaced, not appended to
+    assert (tmp_path / "big.onnx.data").read_bytes() == model[0].weight.numpy().tobytes()
+    assert path.stat().st_size < whole.ByteSize() - 8000
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for b in (1, 7):
+        x = floats(64)(b)
+        np.testing.assert_allclose(sess.run(None, {"input": x})[0],
+                                   model(tg.tensor(x)).numpy(), rtol=1e-5, atol=1e-6)
+    loaded = onnx.load(str(path))  # reads the weights back from big.onnx.data
+    weights = {t.name: onnx.numpy_helper.to_array(t) for t in loaded.graph.initializer}
+    np.testing.assert_array_equal(weights["0.weight"], model[0].weight.numpy())
+    np.testing.assert_array_equal(weights["2.bias"], model[2].bias.numpy())
+
+
+def test_the_size_estimate_bounds_the_serialized_size():
+    tg.manual_seed(3)
+    for model, x in [(load("digits_cnn").build_model().eval(), floats(1, 8, 8)(2)),
+                     (nn.Sequential(nn.Linear(300, 200), nn.Tanh(), nn.Linear(200, 1)).eval(),
+                      floats(300)(2)),
+                     (Fn(lambda m, x: x[:, ::-1].exp().cumsum(dim=1) @ m.w).eval(), X34(2))]:
+        proto = tg.onnx.export(model, x)
+        actual = len(proto.SerializeToString())
+        assert actual <= tg.onnx._estimated_size(proto) <= actual + 8192, actual

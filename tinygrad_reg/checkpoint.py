@@ -28,15 +28,24 @@ manifest (written by ``np.savez`` or by older versions) are refused unless
 ``require_manifest=False``.
 
 A ``.safetensors`` file holds one flat mapping of names to arrays: a model's ``state_dict``
-(PyTorch's keys, shapes and dtypes), or any ``{name: array}``. It is written and read with the
-``safetensors`` package's numpy API (the ``safetensors`` extra; no torch), and the same safety
-holds: no code runs at load, the header is validated before any tensor is read.
+(PyTorch's keys, shapes and dtypes), or any ``{name: array}``. It is written with the
+``safetensors`` package's numpy API (the ``safetensors`` extra; no torch) and read by a reader
+of this module's own (no package needed), with the same safety: no code runs at load, and
+the whole header is validated before any tensor is allocated (every name once, every dtype
+known, every byte range exactly the size its shape and dtype need, the ranges following one
+another to the end of the file). PyTorch's half-precision tensors load too: F16 as float16,
+BF16 (which numpy lacks) as float32, exactly (a bfloat16 is the top 16 bits of a float32), so
+either loads into a float32 or float64 model with the very values PyTorch saved. Dtypes that
+numpy cannot hold (the float8 kinds) are refused by name.
 
 ``save`` validates every key and value before it writes anything (keys are non-empty strings
 without ``/``, ``\\``, control characters or unencodable characters, or integers), and writes
 atomically: to a temporary file in the same directory, flushed to disk, then renamed over
 ``path``, so a crash or an error mid-save leaves the previous checkpoint whole. ``path`` is
-used exactly as given (no ``.npz`` is appended).
+used exactly as given (no ``.npz`` is appended). A symlink is written through, as
+``torch.save`` does (the link stays, its target gets the new checkpoint), and a file that is
+replaced keeps its permission bits (a 0600 checkpoint stays 0600); a new file gets the
+process umask's.
 """
 
 from __future__ import annotations
@@ -187,20 +196,40 @@ def save(obj: Any, path: str | os.PathLike) -> None:
 
 
 def _atomic_write(path: str, write: Any) -> None:
-    """Write through ``write(file)`` to a temporary file beside ``path``, flush it to disk,
-    then rename it over ``path``: a failure leaves the old file whole."""
-    import tempfile
+    """Write through ``write(file)`` to a temporary file beside the file that ``path`` names,
+    flush it to disk, then rename it over that file: a failure leaves the old file whole.
 
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                               suffix=".tmp")
+    A symlink is written through, as ``torch.save`` does: the link stays and its target is
+    replaced (``latest.npz -> run7.npz`` updates run7.npz). The new file keeps the permission
+    bits of the file it replaces; a new file gets what ``open`` would give it (0666 less the
+    process umask)."""
+    import errno
+    import secrets
+    import stat
+
+    target = os.path.realpath(path)
+    if os.path.islink(target):  # realpath stops inside a cycle of links
+        raise OSError(errno.ELOOP, f"save: {path!r} is a cycle of symbolic links", path)
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = None
+    directory, name = os.path.split(target)
+    while True:
+        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        try:  # the kernel applies the umask to 0o666, as for any new file
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; give what open() would
-        os.replace(tmp, path)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, target)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -251,25 +280,115 @@ def _safetensors_bytes(state: Mapping, path: str) -> bytes:
     return st.save(arrays, metadata={"producer": "tinygrad_reg"})
 
 
+# safetensors dtype -> how its bytes are read (little-endian); BF16 is read as its 16 bits
+_ST_READ = {"BOOL": "|u1", "U8": "|u1", "I8": "|i1", "I16": "<i2", "U16": "<u2", "F16": "<f2",
+            "BF16": "<u2", "I32": "<i4", "U32": "<u4", "F32": "<f4", "I64": "<i8",
+            "U64": "<u8", "F64": "<f8", "C64": "<c8"}
+_ST_MAX_HEADER = 100_000_000  # bytes: the safetensors format's own limit
+_ST_FIELDS = {"dtype", "shape", "data_offsets"}
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's dict, or an error naming a key that it holds twice (``json`` would
+    keep the last silently)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Bad(f"its header names {key!r} twice (a file with two tensors of one name "
+                       f"is ambiguous; write it again with distinct names)")
+        out[key] = value
+    return out
+
+
 def _load_safetensors(path: str) -> dict[str, np.ndarray]:
-    st = _safetensors_module("load")
-    with open(path, "rb") as f:
-        head = f.read(8)
-    if len(head) < 8:
-        raise ValueError(f"load: {path!r} is not a valid safetensors file: it is only "
-                         f"{len(head)} bytes long")
+    """Read a safetensors file: the header checked whole before any tensor is allocated, then
+    each tensor read from its byte range. Returns the tensors in file order; BF16 comes back
+    as float32 (exactly: a bfloat16 is the top half of a float32), F16 as float16."""
     try:
-        return dict(st.load_file(path))
-    except Exception as err:  # noqa: BLE001 - the Rust core raises its own error types
-        reason = str(err) or "no detail given"
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            head = f.read(8)
+            if len(head) < 8:
+                raise _Bad(f"it is only {len(head)} bytes long")
+            n = int.from_bytes(head, "little")
+            if n > min(_ST_MAX_HEADER, size - 8):
+                raise _Bad(f"its header claims {n} bytes but the file has {size - 8} after the "
+                           f"length (and headers are at most {_ST_MAX_HEADER})")
+            raw = f.read(n)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _Bad("its header is not UTF-8") from None
+            if not text.startswith("{"):
+                raise _Bad("its header is not a JSON object")
+            header = json.loads(text, object_pairs_hook=_unique_keys)
+            specs = _safetensors_specs(header, size - 8 - n)
+            out = {}
+            for name, (dtype_name, shape, begin, end) in specs:
+                out[name] = _read_tensor(f, 8 + n + begin, end - begin, dtype_name, shape, name)
+            return out
+    except _Bad as err:
+        raise ValueError(f"load: {path!r} is not a valid safetensors file: {err}") from None
+    except (ValueError, RecursionError) as err:  # (json's errors are ValueErrors)
         raise ValueError(f"load: {path!r} is not a valid safetensors file: "
-                         f"{type(err).__name__}: {reason}") from None
+                         f"{type(err).__name__}: {err}") from None
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _safetensors_specs(header: Any, buffer: int) -> list[tuple[str, tuple]]:
+    """(name, (dtype, shape, begin, end)) in file order, after checking that the byte
+    ranges tile the data buffer exactly and that each range holds its shape and dtype."""
+    if not isinstance(header, dict):
+        raise _Bad("its header is not a JSON object")
+    meta = header.pop("__metadata__", {})
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise _Bad("its __metadata__ is not a mapping of strings to strings")
+    specs = []
+    for name, info in header.items():
+        if not isinstance(info, dict) or set(info) != _ST_FIELDS:
+            raise _Bad(f"the header entry of {name!r} is not {{dtype, shape, data_offsets}}")
+        dtype_name, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+        if dtype_name not in _ST_READ:
+            raise _Bad(f"tensor {name!r} has dtype {dtype_name!r}, which numpy cannot hold; "
+                       f"convert it where it was written (in PyTorch: "
+                       f"{{k: v.float() for k, v in state.items()}}) and save again")
+        if not isinstance(shape, list) or not all(
+                type(d) is int and d >= 0 for d in shape):
+            raise _Bad(f"tensor {name!r} has shape {shape!r}; expected a list of sizes")
+        if not isinstance(offsets, list) or len(offsets) != 2 or not all(
+                type(o) is int and o >= 0 for o in offsets) or offsets[0] > offsets[1]:
+            raise _Bad(f"tensor {name!r} has data_offsets {offsets!r}; expected [begin, end]")
+        want = math.prod(shape) * np.dtype(_ST_READ[dtype_name]).itemsize
+        if offsets[1] - offsets[0] != want:
+            raise _Bad(f"tensor {name!r} of shape {tuple(shape)} and dtype {dtype_name} needs "
+                       f"{want} bytes but its data_offsets {offsets} span "
+                       f"{offsets[1] - offsets[0]}")
+        specs.append((name, (dtype_name, tuple(shape), offsets[0], offsets[1])))
+    specs.sort(key=lambda s: (s[1][2], s[1][3]))
+    at = 0
+    for name, (_, _, begin, end) in specs:
+        if begin != at:
+            raise _Bad(f"tensor {name!r} starts at byte {begin} of the data, but the tensor "
+                       f"before ends at {at} (the byte ranges must follow one another)")
+        at = end
+    if at != buffer:
+        raise _Bad(f"its tensors hold {at} bytes of data but the file has {buffer}")
+    return specs
+
+
+def _read_tensor(f: Any, offset: int, nbytes: int, dtype_name: str, shape: tuple,
+                 name: str) -> np.ndarray:
+    arr = np.empty(nbytes // max(np.dtype(_ST_READ[dtype_name]).itemsize, 1),
+                   dtype=_ST_READ[dtype_name])
+    f.seek(offset)
+    if f.readinto(memoryview(arr).cast("B")) != nbytes:
+        raise _Bad(f"the file ended inside tensor {name!r}")
+    if dtype_name == "BOOL":
+        if (arr > 1).any():
+            raise _Bad(f"tensor {name!r} has dtype BOOL but holds bytes other than 0 and 1")
+        arr = arr.view(np.bool_)
+    elif dtype_name == "BF16":  # the 16 bits of a bfloat16 are the high half of a float32
+        arr = (arr.astype(np.uint32) << 16).view(np.float32)
+    return arr.astype(arr.dtype.newbyteorder("="), copy=False).reshape(shape)
 
 
 # -- load ------------------------------------------------------------------------------------
@@ -419,7 +538,8 @@ def load(path: str | os.PathLike, *, require_manifest: bool = True) -> dict[str,
     """Read a checkpoint written by :func:`save`: the state as it was saved (arrays as
     ndarrays; numbers, strings, None, lists, tuples and integer keys as they were). A path
     ending in ``.safetensors`` is read as a safetensors file (from here or from PyTorch's
-    ``safetensors.torch.save_file``): a dict name -> ndarray.
+    ``safetensors.torch.save_file``): a dict name -> ndarray, in file order, bfloat16 tensors
+    as float32 (exact).
 
     Never unpickles anything. A file that is not an npz archive, is truncated or damaged,
     holds an object array, has a member the manifest does not list (or lacks one it lists),

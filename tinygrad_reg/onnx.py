@@ -25,6 +25,7 @@ output (for shapes and dtypes). Needs the ``onnx`` extra (``pip install
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +38,7 @@ from .autograd.modes import same
 
 _REGISTRY: dict[type, Callable] = {}
 _INT64_MAX = np.iinfo(np.int64).max
+_PROTO_LIMIT = 2**31 - 1  # protobuf serializes no message of 2 GB or more
 
 
 def register(fn_class: type) -> Callable[[Callable], Callable]:
@@ -65,7 +67,7 @@ class ExportError(ValueError):
 class Builder:
     """Collects ONNX nodes and initializers; handed to each op's mapping."""
 
-    def __init__(self, opset: int, dynamic_batch: bool) -> None:
+    def __init__(self, opset: int, dynamic_batch: bool, reserved: Any = ()) -> None:
         from onnx import helper, numpy_helper
 
         self._helper, self._numpy_helper = helper, numpy_helper
@@ -74,12 +76,20 @@ class Builder:
         self.nodes: list = []
         self.initializers: list = []
         self._count = 0
+        # every name in the graph names one value: fresh names skip the inputs', the outputs'
+        # and the parameters' names
+        self._taken: set[str] = set(reserved)
         self.batch_dependent: dict[str, Any] = {}  # attrs whose value follows the batch size
         self.in_batched: list[bool] = []  # per input of the op being mapped: dim 0 = batch
 
     def fresh(self, hint: str = "t") -> str:
-        self._count += 1
-        return f"{hint}_{self._count}"
+        """A name not yet used in the graph: ``hint_<n>``."""
+        while True:
+            self._count += 1
+            name = f"{hint}_{self._count}"
+            if name not in self._taken:
+                self._taken.add(name)
+                return name
 
     def node(self, op_type: str, inputs: list[str], outputs: int = 1, **attrs: Any) -> Any:
         """Append a node; its output name (or names, when ``outputs`` > 1)."""
@@ -92,6 +102,7 @@ class Builder:
         """An initializer holding ``value`` (an array or a number, its dtype kept)."""
         arr = np.require(np.asarray(value), requirements="C")  # (0-d stays 0-d)
         name = name or self.fresh("const")
+        self._taken.add(name)
         self.initializers.append(self._numpy_helper.from_array(arr, name))
         return name
 
@@ -146,19 +157,31 @@ def _other_input(x: np.ndarray, grow: bool) -> np.ndarray:
 def export(model: Any, example_input: Any, path: Any = None, *, input_names: Any = None,
            output_names: Any = None, dynamic_batch: bool = True, opset: int = 17) -> Any:
     """Trace ``model``'s eval-mode forward on ``example_input`` (a Tensor or array, or a tuple
-    of them) and write it to ``path`` as ONNX; returns the ``onnx.ModelProto``.
+    of them, one per argument of ``model``) and write it to ``path`` as ONNX; returns the
+    ``onnx.ModelProto``.
 
-    ``input_names`` / ``output_names`` name the graph's inputs and outputs (default
-    ``input``/``input_1``..., ``output``/``output_1``...). With ``dynamic_batch`` (the
-    default) dim 0 of every input and of the outputs that follow it is symbolic ("batch").
-    A model in training mode is switched to eval mode for the trace (with a warning: dropout
-    and noise layers export as the identity, batch norm with its running statistics) and
-    switched back afterwards. ``opset``: 17 (the default) or later.
+    Inputs are told apart by their position: the same tensor given for two arguments
+    (``(x, x)``) exports two inputs. ``input_names`` / ``output_names`` name the graph's
+    inputs and outputs (default ``input`` or ``input_0``, ``input_1``..., and ``output`` or
+    ``output_0``...); parameters and buffers are initializers named by their ``state_dict``
+    keys. With ``dynamic_batch`` (the default) dim 0 of every input and of the outputs that
+    follow it is symbolic ("batch"). A model in training mode is switched to eval mode for
+    the trace (with a warning: dropout and noise layers export as the identity, batch norm
+    with its running statistics) and switched back afterwards. ``opset``: 17 (the default)
+    or later.
+
+    A model over protobuf's 2 GB limit for one serialized message is written in ONNX's
+    external-data format: the weights (every initializer of 1 KiB or more) to
+    ``<path>.data`` beside ``path``, which holds the graph and where each tensor lies in that
+    file; ``onnx.load(path)`` and ``onnxruntime.InferenceSession(path)`` read both, and the
+    returned proto refers to the file.
 
     Errors (:class:`ExportError`, a ValueError): an op without a mapping (the message shows
     how to :func:`register` one), an op whose attributes or constants depend on the input's
-    values, or on the batch size under ``dynamic_batch``, and an op that cannot follow a
-    symbolic batch. ``onnx.checker`` validates the result."""
+    values, or on the batch size under ``dynamic_batch``, an op that cannot follow a
+    symbolic batch, an input or output name that is also a parameter's name (it would
+    replace the weights) or both an input's and an output's, and a model over 2 GB without
+    a ``path``. ``onnx.checker`` validates the result."""
     try:
         import onnx
         from onnx import helper
@@ -168,7 +191,11 @@ def export(model: Any, example_input: Any, path: Any = None, *, input_names: Any
     if not isinstance(opset, int) or opset < 17:
         raise ValueError(f"onnx.export: opset must be an int >= 17, got {opset!r}")
     examples = example_input if isinstance(example_input, (tuple, list)) else (example_input,)
-    tensors = tuple(t if isinstance(t, Tensor) else Tensor(np.asarray(t)) for t in examples)
+    # one fresh array per position: the trace tells values apart by their arrays, so the same
+    # tensor given twice (a siamese pair traced on (x, x)), or a parameter given as an input,
+    # must still become distinct graph inputs
+    tensors = tuple(Tensor(np.array(t._data if isinstance(t, Tensor) else t, copy=True))
+                    for t in examples)
     if not tensors:
         raise ValueError("onnx.export: give at least one example input")
     if dynamic_batch and any(t.ndim == 0 for t in tensors):
@@ -205,6 +232,11 @@ def export(model: Any, example_input: Any, path: Any = None, *, input_names: Any
         raise ExportError(f"onnx.export: the model must return a Tensor or a tuple of Tensors, "
                           f"got {type(out).__name__}")
     out_names = _names(output_names, len(outs), "output", "output_names")
+    both = [n for n in in_names if n in out_names]
+    if both:
+        raise ExportError(f"onnx.export: {both} named both an input and an output; every name "
+                          f"in an ONNX graph names one value: give input_names and "
+                          f"output_names that differ")
 
     params: dict[int, str] = {}
     if callable(getattr(model, "named_parameters", None)):
@@ -214,7 +246,7 @@ def export(model: Any, example_input: Any, path: Any = None, *, input_names: Any
         for name, t in items:
             params.setdefault(id(t._data), name)
 
-    g = Builder(opset, dynamic_batch)
+    g = Builder(opset, dynamic_batch, reserved=[*in_names, *out_names, *params.values()])
     names: dict[int, str] = {id(t._data): n for t, n in zip(tensors, in_names)}
     batched: set[str] = set(in_names) if dynamic_batch else set()
     stored: dict[int, str] = {}
@@ -268,6 +300,8 @@ def export(model: Any, example_input: Any, path: Any = None, *, input_names: Any
                 out_arr.shape[0] != out_arr2.shape[0]:
             batched.add(name)
 
+    _refuse_shadowing(in_names, out_names, {params[k] for k in stored if k in params})
+
     graph_outputs = []
     for o, o2, oname in zip(outs, out2 if isinstance(out2, (tuple, list)) else (out2,),
                             out_names):
@@ -293,10 +327,70 @@ def export(model: Any, example_input: Any, path: Any = None, *, input_names: Any
                               producer_name="tinygrad_reg")
     # the oldest IR version that carries the opset, so older runtimes read the file too
     proto.ir_version = {17: 8, 18: 8, 19: 9, 20: 9, 21: 10, 22: 10}.get(opset, proto.ir_version)
-    onnx.checker.check_model(proto, full_check=True)
-    if path is not None:
-        onnx.save(proto, str(path))
+    size = _estimated_size(proto)
+    if size <= _PROTO_LIMIT:
+        onnx.checker.check_model(proto, full_check=True)
+        if path is not None:
+            onnx.save(proto, str(path))
+        return proto
+    if path is None:
+        raise ExportError(f"onnx.export: the model is about {size / 2**30:.2f} GiB, over "
+                          f"protobuf's 2 GB limit for one serialized model, so it cannot be "
+                          f"checked or kept in one piece: give a path, and the weights are "
+                          f"written beside it as ONNX external data (<path>.data)")
+    _save_with_external_data(proto, str(path))
     return proto
+
+
+def _estimated_size(proto: Any) -> int:
+    """An upper bound of the serialized size in bytes: the initializers' data and their
+    headers (the only parts that can approach 2 GB), plus the rest of the graph."""
+    graph = proto.graph
+    size = 4096 + sum(v.ByteSize() + 16 for v in (*graph.input, *graph.output))
+    size += sum(n.ByteSize() + 16 for n in graph.node)
+    size += sum(len(t.raw_data) + len(t.name) + 11 * len(t.dims) + 64
+                for t in graph.initializer)
+    return size
+
+
+def _save_with_external_data(proto: Any, path: str) -> None:
+    """ONNX's external-data format: every initializer of 1 KiB or more goes to
+    ``<path>.data`` beside the model (each at an offset aligned to 4 KiB, so a runtime can map
+    it), the graph to ``path`` with each tensor's location, offset and length; then the
+    checker reads the pair back from disk. ``proto`` keeps those references."""
+    import onnx
+    from onnx.external_data_helper import set_external_data
+
+    location = os.path.basename(path) + ".data"
+    with open(os.path.join(os.path.dirname(os.path.abspath(path)), location), "wb") as f:
+        for t in proto.graph.initializer:
+            if not t.HasField("raw_data") or len(t.raw_data) < 1024:
+                continue
+            f.write(b"\0" * (-f.tell() % 4096))
+            offset = f.tell()
+            f.write(t.raw_data)
+            set_external_data(t, location, offset=offset, length=len(t.raw_data))
+            t.data_location = onnx.TensorProto.EXTERNAL
+            t.ClearField("raw_data")
+    onnx.save(proto, path)
+    onnx.checker.check_model(path, full_check=True)
+
+
+def _refuse_shadowing(in_names: list[str], out_names: list[str], weights: set[str]) -> None:
+    """An input named like a parameter replaces its initializer (ONNX lets an input override
+    an initializer of the same name, so the checker accepts it); an output so named would
+    define one name twice."""
+    for names, arg, what, effect in (
+            (in_names, "input_names", "input", "a runtime would take the input for the "
+             "weights"),
+            (out_names, "output_names", "output", "the graph would give one name two values")):
+        clash = [n for n in names if n in weights]
+        if clash:
+            listed = ", ".join(repr(n) for n in clash)
+            raise ExportError(
+                f"onnx.export: the {what} name {listed} is also the name of a parameter of "
+                f"the model (its state_dict key, which names its initializer in the graph): "
+                f"{effect}. Pass other names in {arg}=")
 
 
 def _names(given: Any, n: int, stem: str, arg: str) -> list[str]:
