@@ -3,6 +3,7 @@ conventions, reductions, shape checks, and a network trained far past the tutori
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -661,3 +662,151 @@ def test_training_the_seed_network_far_stays_finite():
             assert loss < 1e-3
     saturated = tg.sigmoid(tg.Tensor(z)).data == 1.0
     assert np.any(saturated & (y == 1))  # the tutorial's (1 - y)·log(1 - a) is 0·log(0) here
+
+# -- losses against PyTorch 2.13's values (float64), pinned -----------------------------------
+
+Z = [[1.0, -0.5, 2.0, 0.25], [0.1, 0.2, -1.0, 3.0], [-2.0, 0.0, 0.5, 1.5]]
+
+
+W = np.array([1.0, 2.0, 0.5, 1.5])
+
+
+def test_cross_entropy_with_weight_ignore_index_and_label_smoothing():
+    y = np.array([2, 0, -100])
+    for reduction, want in (("mean", 2.330583324195692), ("sum", 3.495874986293537),
+                            ("none", [0.494345402453632, 3.001529583839906, 0.0])):
+        got = F.cross_entropy(t64(Z), y, weight=W, label_smoothing=0.1, reduction=reduction)
+        np.testing.assert_allclose(got.data, want, rtol=1e-13)
+    z = t64(Z)
+    F.cross_entropy(z, y, weight=W, ignore_index=-100, label_smoothing=0.1).backward()
+    np.testing.assert_allclose(z.grad.data, [
+        [0.07018257820193, -0.013954647417033, -0.072252609191636, 0.016024678406739],
+        [-0.583514758961444, 0.003305190941207, 0.002701978111163, 0.577507589909075],
+        [0.0, 0.0, 0.0, 0.0]], rtol=1e-11, atol=1e-14)
+
+
+def test_cross_entropy_plain_matches_pytorch():
+    z = t64(Z)
+    loss = F.cross_entropy(z, np.array([2, 0, 3]))
+    assert loss.item() == pytest.approx(1.331261526553995, rel=1e-13)
+    loss.backward()
+    np.testing.assert_allclose(z.grad.data, [
+        [0.075521082494432, 0.016851031231565, -0.128045747123162, 0.035673633397165],
+        [-0.317161671038103, 0.017872450865629, 0.005383078753413, 0.293906141419061],
+        [0.006208827477823, 0.045877374542218, 0.075639003251631, -0.127725205271671]],
+        rtol=1e-11)
+
+
+def test_cross_entropy_with_class_probabilities():
+    z = t64(Z)
+    t = t64([[0.1, 0.2, 0.3, 0.4], [1.0, 0.0, 0.0, 0.0], [0.25, 0.25, 0.25, 0.25]])
+    loss = F.cross_entropy(z, t, weight=W, label_smoothing=0.2)
+    assert loss.item() == pytest.approx(2.696101406804534, rel=1e-13)
+    loss.backward()
+    np.testing.assert_allclose(z.grad.data, [
+        [0.051068019784707, -0.118936210960543, 0.208276149429381, -0.140407958253544],
+        [-0.266353087923341, -0.014567259924423, -0.00268110064225, 0.283601448490014],
+        [-0.075572298986054, -0.109319948488895, 0.052882087397872, 0.132010160077078]],
+        rtol=1e-11)
+    np.testing.assert_allclose(t.grad.data, [
+        [0.395928302587191, 1.591856605174383, 0.064630817960262, 0.893892453880787],
+        [0.806902005551845, 1.560470677770358, 0.550117669442589, 0.050353008327768],
+        [1.06217891310416, 1.057691159541652, 0.197756123218746, 0.193268369656239]],
+        rtol=1e-11)
+
+
+def test_cross_entropy_over_extra_dims():
+    z = tg.Tensor(np.sin(np.arange(24.0)).reshape(2, 3, 4), requires_grad=True)
+    y = np.array([[0, 1, 2, 1], [2, 2, 0, -100]])
+    loss = F.cross_entropy(z, y, label_smoothing=0.05)
+    assert loss.item() == pytest.approx(1.118480877525487, rel=1e-13)
+    loss.backward()
+    np.testing.assert_allclose(z.grad.data[1, :, 3], 0.0)  # the ignored position
+    np.testing.assert_allclose(z.grad.data[0, :, 0],
+                               [-0.103743613513567, 0.013735599599357, 0.090008013914211],
+                               rtol=1e-11)
+
+
+def test_nll_loss_equals_cross_entropy_and_matches_pytorch():
+    y = np.array([2, 0, -100])
+    z = t64(Z)
+    loss = F.nll_loss(z.log_softmax(1), y, weight=W)
+    assert loss.item() == pytest.approx(2.17883205878027, rel=1e-13)
+    assert loss.item() == pytest.approx(F.cross_entropy(t64(Z), y, weight=W).item(), rel=1e-14)
+    loss.backward()
+    np.testing.assert_allclose(z.grad.data[1], [-0.634323342076206, 0.035744901731259,
+                                                0.010766157506826, 0.587812282838122],
+                               rtol=1e-11)
+
+
+def test_bce_with_logits_weight_and_pos_weight():
+    x = t64([[0.5, -1.0, 2.0], [3.0, -0.2, 0.0]])
+    t = [[1.0, 0.0, 1.0], [0.0, 1.0, 0.5]]
+    loss = F.binary_cross_entropy_with_logits(x, t, weight=[[1.0], [3.0]],
+                                              pos_weight=[2.0, 0.5, 1.0])
+    assert loss.item() == pytest.approx(2.30179259456581, rel=1e-13)
+    loss.backward()
+    np.testing.assert_allclose(x.grad.data, [[-0.125846889599382, 0.044823570228333,
+                                              -0.019867153670353],
+                                             [0.476287063411217, -0.137458499328119, 0.0]],
+                               rtol=1e-11, atol=1e-15)
+
+
+@pytest.mark.parametrize("fn, values, grads", [
+    (lambda a, b: F.huber_loss(a, b, reduction="none", delta=0.5),
+     [0.0, 0.125, 0.375, 0.625, 0.225, 0.875], [0.0, 0.5, 0.5, 0.5, -0.5, 0.5]),
+    (lambda a, b: F.smooth_l1_loss(a, b, reduction="none", beta=0.5),
+     [0.0, 0.25, 0.75, 1.25, 0.45, 1.75], [0.0, 1.0, 1.0, 1.0, -1.0, 1.0]),
+    (lambda a, b: F.l1_loss(a, b, reduction="none"),
+     [0.0, 0.5, 1.0, 1.5, 0.7, 2.0], [0.0, 1.0, 1.0, 1.0, -1.0, 1.0]),
+])
+def test_robust_regression_losses_at_and_around_their_kinks(fn, values, grads):
+    a = t64([0.0, 0.5, 1.0, 1.5, -0.7, 3.0])  # |d| = delta = beta = 0.5 at index 1
+    out = fn(a, [0.0, 0.0, 0.0, 0.0, 0.0, 1.0])
+    np.testing.assert_allclose(out.data, values, rtol=1e-14)
+    out.sum().backward()
+    np.testing.assert_allclose(a.grad.data, grads, rtol=1e-14)
+
+
+def test_loss_modules_call_the_functions():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    z, y = rng.standard_normal((4, 5)), np.array([0, 4, 2, 2])
+    pairs = [(tg.nn.MSELoss(), F.mse_loss, a), (tg.nn.L1Loss(reduction="sum"), F.l1_loss, a),
+             (tg.nn.HuberLoss(delta=0.3), F.huber_loss, a),
+             (tg.nn.SmoothL1Loss(beta=0.2), F.smooth_l1_loss, a)]
+    for module, fn, pred in pairs:
+        kw = {k: getattr(module, k) for k in ("reduction", "delta", "beta") if hasattr(module, k)}
+        assert module(t64(pred), b).item() == fn(t64(pred), b, **kw).item()
+    ce = tg.nn.CrossEntropyLoss(weight=W[:4].tolist() + [1.0], label_smoothing=0.1)
+    assert ce(t64(z), y).item() == pytest.approx(
+        F.cross_entropy(t64(z), y, weight=np.r_[W[:4], 1.0], label_smoothing=0.1).item(),
+        rel=1e-6)
+    assert list(ce.state_dict()) == ["weight"]  # a buffer, as in PyTorch
+    bce = tg.nn.BCEWithLogitsLoss(pos_weight=[2.0, 1.0, 1.0])
+    assert list(bce.state_dict()) == ["pos_weight"]
+    p = 1 / (1 + np.exp(-a))
+    assert tg.nn.BCELoss()(t64(p), (b > 0) * 1.0).item() == pytest.approx(
+        F.binary_cross_entropy(t64(p), (b > 0) * 1.0).item())
+    nll = tg.nn.NLLLoss(ignore_index=4)
+    assert nll(t64(z).log_softmax(1), y).item() == pytest.approx(
+        F.cross_entropy(t64(z), y, ignore_index=4).item())
+    assert repr(tg.nn.CrossEntropyLoss(label_smoothing=0.1)) == \
+        "CrossEntropyLoss(label_smoothing=0.1)"
+
+
+def test_cross_entropy_refuses_float_labels_with_a_hint_to_call_long():
+    z = t64(np.zeros((3, 4)))
+    with pytest.raises(TypeError, match=r"whole numbers: call \.long\(\)"):
+        F.cross_entropy(z, np.array([0.0, 1.0, 3.0], dtype=np.float32))
+    with pytest.raises(TypeError, match=r"float target must have the logits' shape"):
+        F.cross_entropy(z, np.array([0.5, 1.0, 3.0]))
+    labels = tg.Tensor(np.array([0.0, 1.0, 3.0], dtype=np.float32))
+    assert F.cross_entropy(z, labels.long()).item() == pytest.approx(math.log(4))
+    with pytest.raises(ValueError, match=r"weight must have one entry per class, shape \(4,\)"):
+        F.cross_entropy(z, np.array([0, 1, 3]), weight=[1.0, 2.0])
+    with pytest.raises(ValueError, match="label_smoothing must be in"):
+        F.cross_entropy(z, np.array([0, 1, 3]), label_smoothing=1.5)
+    with pytest.raises(IndexError, match="label 7 is out of range for 4 classes"):
+        F.cross_entropy(z, np.array([0, 7, 3]))
+

@@ -79,3 +79,80 @@ CASES = [
 @pytest.mark.parametrize("name, op, ref, inputs, options", CASES)
 def test_op(name, op, ref, inputs, options):
     tg.testing.check_op(op, *inputs, ref=ref, name=name, **options)
+
+# -- exact values at the kinks, pinned from PyTorch 2.13 (float64) ----------------------------
+
+def t64(values, grad=True):
+    return tg.Tensor(np.array(values, dtype=np.float64), requires_grad=grad)
+
+
+def grad_of(fn, values):
+    x = t64(values)
+    out = fn(x)
+    out.sum().backward()
+    return out.data, x.grad.data
+
+
+POINTS = [-3.0, -1.0, 0.0, 1.0, 3.0, 6.0, 10.0]
+
+
+# value and gradient at POINTS, from PyTorch 2.13: the kinks are at 0, ±1, ±3, 6
+PINNED = {
+    "leaky_relu": (lambda x: F.leaky_relu(x, 0.1),
+                   [0.1, 0.1, 0.1, 1.0, 1.0, 1.0, 1.0]),
+    "elu": (lambda x: F.elu(x, 1.5),
+            [0.074680602551796, 0.551819161757164, 1.5, 1.0, 1.0, 1.0, 1.0]),
+    # (by hand: PyTorch keeps celu's alpha in float32, which moves its values by 6e-8)
+    "celu": (lambda x: F.celu(x, 0.7),
+             [math.exp(-3 / 0.7), math.exp(-1 / 0.7), 1.0, 1.0, 1.0, 1.0, 1.0]),
+    "selu": (F.selu, [0.087530612080265, 0.646768603034814, 1.758099340847376,
+                      1.05070098735548, 1.05070098735548, 1.05070098735548, 1.05070098735548]),
+    "relu": (F.relu, [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]),
+    "hardtanh": (F.hardtanh, [0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]),
+    "relu6": (F.relu6, [0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0]),
+    "hardsigmoid": (F.hardsigmoid, [0.0, 1 / 6, 1 / 6, 1 / 6, 0.0, 0.0, 0.0]),
+    "hardswish": (F.hardswish, [0.0, 0.166666666666667, 0.5, 0.833333333333333, 1.0, 1.0,
+                                1.0]),
+    "softplus": (lambda x: F.softplus(x, beta=2.0, threshold=2.0),
+                 [0.002472623156635, 0.119202922022118, 0.5, 0.880797077977882, 1.0, 1.0,
+                  1.0]),
+    "softsign": (F.softsign, [0.0625, 0.25, 1.0, 0.25, 0.0625, 0.020408163265306,
+                              0.008264462809917]),
+    "gelu": (F.gelu, [-0.011945647204184, -0.083315470587686, 0.5, 1.083315470587686,
+                      1.011945647204184, 1.000000035468709, 1.0]),
+    "silu": (F.silu, [-0.08810410601517, 0.072329488128513, 0.5, 0.927670511871487,
+                      1.088104106015169, 1.012326432591525, 1.000408560208657]),
+    "mish": (F.mish, [-0.093393114532321, 0.059216755877395, 0.6, 1.049036220099792,
+                      1.021106910929444, 1.00013414050621, 1.000000078312982]),
+    "logsigmoid": (F.logsigmoid, [0.952574126822433, 0.731058578630005, 0.5,
+                                  0.268941421369995, 0.047425873177567, 0.002472623156635,
+                                  4.5397868702e-05]),
+    "abs": (tg.abs, [-1.0, -1.0, 0.0, 1.0, 1.0, 1.0, 1.0]),
+    "sign": (tg.sign, [0.0] * 7),
+    "floor": (tg.floor, [0.0] * 7),
+    "round": (tg.round, [0.0] * 7),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_gradient_at_kinks_matches_pytorch(name):
+    fn, want = PINNED[name]
+    _, g = grad_of(fn, POINTS)
+    np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-14)
+
+
+def test_selu_keeps_pytorchs_constants_and_values():
+    out, _ = grad_of(F.selu, POINTS)
+    np.testing.assert_allclose(out, [-1.670568728767112, -1.111330737812562, 0.0,
+                                     1.05070098735548, 3.152102962066442, 6.304205924132883,
+                                     10.507009873554804], rtol=1e-13)
+
+
+def test_softmax_of_a_scalar_is_one_with_zero_gradient():
+    x = t64(2.5)
+    for fn, want in ((tg.softmax, 1.0), (tg.log_softmax, 0.0)):
+        y = fn(x)
+        assert y.shape == () and y.item() == want
+        (g,) = tg.grad(y, x)
+        assert g.item() == 0.0
+

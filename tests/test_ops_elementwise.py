@@ -10,6 +10,8 @@ import pytest
 from hypothesis import strategies as st
 
 import tinygrad_reg as tg
+from tinygrad_reg.nn import functional as F
+from tinygrad_reg.ops import _erf
 from tinygrad_reg.testing import strategies as S
 
 
@@ -102,7 +104,7 @@ CASES = [
     case("cos", tg.cos, np.cos, S.tensors()),
     case("tan", tg.tan, np.tan, S.tensors(low=-1.2, high=1.2)),  # away from the poles ±π/2
     # piecewise constant: zero gradient, checked away from the jumps (the jumps are pinned
-    # by exact tests in test_ops_new.py)
+    # by the exact kink values pinned in test_ops_activation.py)
     case("sign", tg.sign, np.sign, S.tensors(avoid=[0.0])),
     case("floor", tg.floor, np.floor, S.tensors(avoid=range(-3, 4))),
     case("ceil", tg.ceil, np.ceil, S.tensors(avoid=range(-3, 4))),
@@ -339,3 +341,54 @@ def test_clamp_without_bounds_is_an_error():
         t64([1.0]).clamp()
     with pytest.raises(ValueError, match="give min, max or both"):
         tg.clip(t64([1.0]), None, None)
+
+# -- clamp at its bounds, and erf against math.erf --------------------------------------------
+
+def grad_of(fn, values):
+    x = t64(values)
+    out = fn(x)
+    out.sum().backward()
+    return out.data, x.grad.data
+
+
+KINKS = [-3.0, -1.0, 0.0, 1.0, 3.0, 6.0, 10.0]
+
+
+def test_clamp_passes_the_gradient_at_its_bounds_and_hardtanh_does_not():
+    # PyTorch 2.13's two conventions: clamp passes it on [min, max], hardtanh (and relu6)
+    # strictly inside
+    _, g = grad_of(lambda x: x.clamp(-1.0, 1.0), KINKS)
+    np.testing.assert_array_equal(g, [0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
+    _, g = grad_of(F.hardtanh, KINKS)
+    np.testing.assert_array_equal(g, [0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0])
+
+
+def test_tensor_bounds_in_clamp_send_the_gradient_to_the_winner():
+    x, lo = t64([0.5, -2.0, 1.0]), t64([0.0, 0.0, 0.0])
+    x.clamp(min=lo).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(lo.grad.data, [0.0, 1.0, 0.0])
+
+
+ERF_POINTS = np.concatenate([np.linspace(-7, 7, 20001), [0.0, -0.0, 1e-300, -1e-300, 5e-324,
+                                                          2.0, -2.0, 6.0, -6.0, 26.0],
+                             np.logspace(-300, 0.8, 500), -np.logspace(-12, 0.8, 200)])
+
+
+@pytest.mark.parametrize("impl", ["selected", "numpy"])
+def test_erf_matches_math_erf_to_1e13(impl):
+    fn = _erf.erf if impl == "selected" else _erf.erf_numpy
+    got = fn(ERF_POINTS)
+    want = np.array([math.erf(v) for v in ERF_POINTS])
+    rel = np.abs(got - want) / np.maximum(np.abs(want), 1e-300)
+    assert rel.max() < 1e-13, (rel.max(), ERF_POINTS[rel.argmax()])
+    assert np.all(fn(np.array([np.inf, -np.inf])) == [1.0, -1.0])
+    assert np.isnan(fn(np.array([np.nan]))).all()
+    assert fn(np.ones(3, np.float32)).dtype == np.float32
+
+
+def test_erf_gradient():
+    _, g = grad_of(tg.erf, [0.0, 1.0, -2.0])
+    np.testing.assert_allclose(g, 2 / math.sqrt(math.pi) * np.exp(-np.array([0.0, 1.0, 4.0])),
+                               rtol=1e-14)
+

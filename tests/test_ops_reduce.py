@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import strategies as st
@@ -212,3 +214,59 @@ def test_std_and_var_at_their_edges_match_pytorch(name):
     d2 = np.zeros(x.shape) if d2 is None else d2.data
     for got, want in ((out.data, want_out), (d.data, want_d), (d2, want_d2)):
         np.testing.assert_allclose(got, np.asarray(want, dtype=np.float64), rtol=1e-15, atol=0)
+
+# -- products, scans and norms at zeros: exact values -----------------------------------------
+
+def t64(values, grad=True):
+    return tg.Tensor(np.array(values, dtype=np.float64), requires_grad=grad)
+
+
+def grad_of(fn, values):
+    x = t64(values)
+    out = fn(x)
+    out.sum().backward()
+    return out.data, x.grad.data
+
+
+def test_prod_and_cumprod_gradients_are_exact_at_zeros():
+    values = [[2.0, 0.0, 3.0], [0.0, 0.0, 5.0], [1.5, 2.0, -1.0]]
+    _, g = grad_of(lambda x: x.prod(1), values)
+    np.testing.assert_array_equal(g, [[0.0, 6.0, 0.0], [0.0, 0.0, 0.0], [-2.0, -1.5, 3.0]])
+    x = t64(values)
+    (x.cumprod(1) * tg.tensor([1.0, 2.0, 3.0], dtype=np.float64)).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[1.0, 22.0, 0.0], [1.0, 0.0, 0.0],
+                                                [-1.0, -1.5, 9.0]])
+
+
+def test_second_derivatives_of_products_through_zeros():
+    # d²/dx_0 dx_1 of (x0·x1·x2) = x2, also when x0 = x1 = 0
+    x = t64([0.0, 0.0, 4.0])
+    (g,) = tg.grad(x.prod(), x, create_graph=True)
+    (h,) = tg.grad(g[1], x)
+    np.testing.assert_array_equal(h.data, [4.0, 0.0, 0.0])
+    x = t64([0.0, 0.0])
+    (g,) = tg.grad(x.cumprod(0).sum(), x, create_graph=True)  # g = [1 + x1, x0]
+    (h,) = tg.grad(g[1], x)
+    np.testing.assert_array_equal(h.data, [1.0, 0.0])
+
+
+def test_norm_has_gradient_zero_at_zero_and_std_at_zero_variance():
+    for fn in (lambda x: x.norm(), lambda x: x.norm(3), lambda x: x.norm(np.inf),
+               lambda x: x.norm(1), lambda x: x.std()):
+        _, g = grad_of(fn, [0.0, 0.0, 0.0] if fn.__code__.co_names[-1] != "std" else [1.0] * 3)
+        np.testing.assert_array_equal(g, [0.0, 0.0, 0.0])
+    _, g = grad_of(lambda x: x.std(), [1.0, 1.0, 1.0])  # PyTorch gives 0, not NaN
+    np.testing.assert_array_equal(g, [0.0, 0.0, 0.0])
+
+
+def test_norm_values():
+    x = t64([[3.0, -4.0], [1.0, 0.0]])
+    assert x.norm().item() == pytest.approx(math.sqrt(26))
+    np.testing.assert_allclose(x.norm(2, dim=1).data, [5.0, 1.0])
+    np.testing.assert_allclose(x.norm(1, dim=0).data, [4.0, 4.0])
+    np.testing.assert_allclose(x.norm(np.inf, dim=1).data, [4.0, 1.0])
+    np.testing.assert_allclose(x.norm(-np.inf, dim=1).data, [3.0, 0.0])
+    np.testing.assert_allclose(x.norm(0, dim=1).data, [2.0, 1.0])
+    with pytest.raises(ValueError, match="p must be"):
+        x.norm(-1)
+
