@@ -519,7 +519,7 @@ def _short_repr(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-_read_hook: Any = None  # autograd.modes.python_read, looked up once (autograd sits above)
+_read_hook: Any = None  # trace.python_read, looked up once (it sits above)
 
 
 def _python_read(t: Tensor, what: str) -> None:
@@ -527,7 +527,7 @@ def _python_read(t: Tensor, what: str) -> None:
     global _read_hook
     hook = _read_hook
     if hook is None:
-        from .autograd.modes import python_read as hook
+        from .trace import python_read as hook
 
         _read_hook = hook
     hook(t, what)

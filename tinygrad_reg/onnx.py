@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from ._tensor import Tensor
-from .autograd import modes, no_grad
-from .autograd.modes import same
+from .autograd import no_grad
+from .trace import same, traced
 
 _REGISTRY: dict[type, Callable] = {}
 _INT64_MAX = np.iinfo(np.int64).max
@@ -137,7 +137,7 @@ class _Trace:
 
 
 def _run_traced(model: Callable, inputs: tuple) -> tuple[_Trace, Any]:
-    with no_grad(), modes.traced(_Trace()) as trace:
+    with no_grad(), traced(_Trace()) as trace:
         out = model(*inputs)
     return trace, out
 

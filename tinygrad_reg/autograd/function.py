@@ -25,8 +25,9 @@ import numpy as np
 
 from .._guard import aux, hold, lock, release_all, share_version, sync, unlock, view_root
 from .._tensor import Tensor
+from ..trace import tracer
 from . import anomaly
-from .modes import ANOMALY, GRAD, TRACE, mode, scope, tracer
+from .modes import ANOMALY, GRAD, TRACE, mode, scope
 
 _new_tensor = Tensor.__new__
 _ndarray = np.ndarray
@@ -262,10 +263,11 @@ class Context:
         if now != expected:
             raise RuntimeError(_modified_message(self, t, i, now, expected))
 
-    def free(self, parents: tuple | None = None) -> None:
+    def free(self, parents: tuple | None = None, grad: Tensor | None = None) -> None:
         """Drop what backward needed and give back what this node guards (the leaves it
         saved, the arrays it locked). With ``parents`` (after backward), keep the structure
-        for drawing: the op, its attributes and what it keeps of its inputs."""
+        for drawing: the op, its attributes, what it keeps of its inputs, and the shape and
+        dtype of its output (from ``grad``, the gradient it received)."""
         self._saved = ()
         self._out = None
         self._freed = True
@@ -285,6 +287,9 @@ class Context:
             if d:
                 d.clear()
             self.inputs = parents
+            if grad is not None:
+                self.out_shape = grad._data.shape
+                self.out_dtype = grad._data.dtype
 
     def __repr__(self) -> str:
         attrs = "".join(f" {k}={v!r}" for k, v in self.attrs.items())
@@ -298,6 +303,16 @@ class Context:
                 self.free()
             except Exception:  # noqa: BLE001 - never raise from a finalizer (interpreter exit)
                 pass
+
+
+def grads_of(node: Context, res: Any) -> tuple:
+    """A backward's result as a tuple of one gradient (or None) per input of ``node``."""
+    if type(res) is not tuple:
+        res = tuple(res) if isinstance(res, list) else (res,)
+    if len(res) != len(node.inputs):
+        raise RuntimeError(f"{node.name}: backward returned {len(res)} gradients for "
+                           f"{len(node.inputs)} inputs")
+    return res
 
 
 def _index(items: tuple, item: Any) -> int | None:

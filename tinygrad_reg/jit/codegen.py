@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..autograd.engine import _iadd
+from ..autograd.accumulate import _iadd
 from ..nn.losses import BinaryCrossEntropyWithLogits, BinaryCrossEntropyWithLogitsBackward
 from ..ops.activation import ReLU, ReLUBackward, Tanh, TanhBackward
 from ..ops.elementwise import Add, Div, Mul, Neg, Sub

@@ -18,10 +18,10 @@ from .._guard import prepare_inplace
 from .._tensor import Tensor
 from ..autograd import modes
 from ..autograd.function import _NO_CONTEXT, wrap
-from ..autograd.modes import same
+from ..trace import same, traced
 from . import codegen
 
-_structure = operator.attrgetter("_structure")  # of a Module or an Optimizer
+_version = operator.attrgetter("_version")  # of a Module or an Optimizer
 
 
 class JitError(RuntimeError):
@@ -84,7 +84,7 @@ class _Recorder:
     def watch(self, obj: Any) -> None:
         """A module was called (whether or not it ran an op: a dropout in eval mode runs
         none, and its train/eval flag still decides what a replay must do), or an optimizer
-        stepped: a replay holds only while their ``_structure`` counts stay as traced."""
+        stepped: a replay holds only while their ``_version`` counts stay as traced."""
         self.watched.setdefault(id(obj), obj)
 
     def leaf_grad(self, t: Tensor, previous: np.ndarray | None = None) -> None:
@@ -111,7 +111,7 @@ class _Recorder:
 
 
 def _run_recorded(fn: Callable, args: tuple) -> tuple[_Recorder, Any]:
-    with modes.traced(_Recorder()) as rec:
+    with traced(_Recorder()) as rec:
         out = fn(*args)
     return rec, out
 
@@ -323,7 +323,7 @@ class _Plan:
         # are the ones traced, and each leaf Tensor read as a constant still holds the traced
         # array (t.data = ..., model.to(dtype) and load-time replacements would make it stale)
         self.watched = list(b.watched.values())
-        self.structure = tuple(map(_structure, self.watched))
+        self.versions = tuple(map(_version, self.watched))
         self.guards = [g for g in b.inputs.values() if id(g[1]) not in slot_b]
         self._generate(arrays)
 
@@ -488,7 +488,7 @@ class _Plan:
         for t, a, requires_grad in self.guards:
             if t._data is not a or t.requires_grad != requires_grad:
                 return False
-        return tuple(map(_structure, self.watched)) == self.structure
+        return tuple(map(_version, self.watched)) == self.versions
 
     def _escaping(self, arrays: dict[int, Any], owner: dict[int, int]) -> set[int]:
         """The slots whose arrays leave a replay, so never live in a buffer: the results,

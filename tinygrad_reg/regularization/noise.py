@@ -25,8 +25,9 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import Function, wrap
-from ..autograd.modes import TRACE, mode, record
+from ..autograd.modes import TRACE, mode
 from ..random import resolve
+from ..trace import record
 
 # SELU's constants (Klambauer et al. 2017), which alpha dropout keeps the statistics of
 _SELU_ALPHA = 1.6732632423543772848170429916717
