@@ -59,6 +59,8 @@ class Tensor:
         self.grad_fn = None
         self.name = name
         self._aux = None
+        if arr is data or arr.base is not None or isinstance(data, Tensor):
+            aux(self).shared = True  # memory the caller holds too (see _guard.hold)
 
     @property
     def data(self) -> np.ndarray:
@@ -83,6 +85,7 @@ class Tensor:
             a = aux(self)
             alive = [r for r in a.replaced if r() is not None] if a.replaced else []
             a.replaced = alive + [weakref.ref(old)]
+            a.shared = True  # (the caller may hold the new array)
         self._data = new
 
     # -- properties -------------------------------------------------------------------

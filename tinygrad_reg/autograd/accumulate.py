@@ -51,13 +51,13 @@ class Accumulator:
         self.owned: set[int] = set()
 
     def take(self, node: Context) -> Tensor | None:
-        """The gradient that arrived at ``node``'s output (None if nothing flowed in)."""
+        """The gradient that arrived at ``node``'s output (None if nothing flowed in); the
+        pass no longer owns its array (the node's backward may hand it on)."""
         g = node._grad
         node._grad = None
-        if g is not None:
-            if self.owned:
-                self.owned.discard(id(g._data))
-            if self.target_nodes and node in self.target_nodes:
+        if g is not None and (self.owned or self.target_nodes):
+            self.owned.discard(id(g._data))
+            if node in self.target_nodes:
                 self.captured[self.target_nodes[node]] = g
         return g
 

@@ -17,7 +17,7 @@ import numpy as np
 from .._tensor import OPS, Tensor, to_array
 from . import anomaly
 from .accumulate import Accumulator
-from .function import Context, OnceDifferentiable, _freed_message, grads_of, released, wrap
+from .function import Context, OnceDifferentiable, _freed_message, grads_of, wrap
 from .modes import ANOMALY, GRAD, TRACE, mode, reset_mode, set_mode
 
 
@@ -96,7 +96,7 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
     deps, ready = _consumers(roots)
     flags = mode()
     acc = Accumulator(grads, create_graph, targets, bool(flags & TRACE))
-    watch = anomaly.Checking() if flags & ANOMALY else QUIET
+    watch = anomaly.Checking() if flags & ANOMALY else None  # the one observer
     # grad mode as set_grad_enabled(create_graph) would set it, without its object
     token = set_mode(flags | GRAD if create_graph else flags & ~GRAD)
     try:
@@ -110,7 +110,14 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
             node = ready.pop()
             g = acc.take(node)
             inputs = node.inputs
-            res = watch.backward(node, g) if g is not None else (None,) * len(inputs)
+            if g is None:  # nothing flowed in: the node only lets its inputs go
+                res = (None,) * len(inputs)
+            else:
+                res = watch.backward(node, g) if watch else node.fn.backward(node, g)
+                if type(res) is not tuple:  # one gradient, or a list of them
+                    res = tuple(res) if type(res) is list else (res,)
+                if len(res) != len(inputs):
+                    res = grads_of(node, res)  # (raises, naming the op)
             for t, gi in zip(inputs, res):
                 f = t.grad_fn
                 if gi is not None and t.requires_grad:
@@ -130,10 +137,11 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
                     if d == 0:
                         ready.append(f)
             if not retain_graph:
-                node.free(_kept(inputs), g)
+                node.free(True, g)
     finally:
         reset_mode(token)
-        watch.done()
+        if watch:
+            watch.done()
     return acc.captured
 
 
@@ -161,41 +169,6 @@ def _consumers(roots: tuple) -> tuple[dict, list]:
                     deps[f] = 1
                     stack.append(f)
     return deps, [n for n in starts if deps[n] == 0]
-
-
-def _kept(inputs: tuple) -> tuple:
-    """What a node keeps of its inputs once freed, to be drawn: the nodes that made them,
-    the leaves that require grad (parameters), and of a constant (a batch, a mask) only its
-    description."""
-    parents = []
-    for t in inputs:
-        f = t.grad_fn
-        if f is not None:
-            parents.append(f)
-        elif t.requires_grad:
-            parents.append(t)
-        else:
-            a = t._aux
-            r = a.released if a is not None else None
-            parents.append(r if r is not None else released(t))
-    return tuple(parents)
-
-
-class _Quiet:
-    """What watches a backward pass when anomaly mode is off: it runs each node's backward
-    and checks that it returned one gradient per input (see anomaly.Checking for the other
-    observer)."""
-
-    @staticmethod
-    def backward(node: Context, g: Tensor) -> tuple:
-        return grads_of(node, node.fn.backward(node, g))
-
-    @staticmethod
-    def done() -> None:
-        pass
-
-
-QUIET = _Quiet()
 
 
 def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None, *,

@@ -125,6 +125,11 @@ class Context:
         self._holds = None
         self._locks = None
         self.scope = scope()
+        for t in inputs:  # the versions of inputs that have had in-place writes
+            a = t._aux
+            if a is not None and a.version is not None:
+                self._versions = _versions(inputs)
+                break
 
     @property
     def name(self) -> str:
@@ -151,32 +156,15 @@ class Context:
                         break
 
     def _hold(self, t: Tensor) -> None:
-        hold(t)
+        a = t._aux
+        if a is not None and a.holds and (a.locks[0] is t._data if a.locks else not a.shared):
+            a.holds += 1  # (held already: hold() without the call)
+        else:
+            hold(t)
         if self._holds is None:
             self._holds = [t]
         else:
             self._holds.append(t)
-
-    def link(self, result: Tensor, out: np.ndarray) -> None:
-        """Make this node ``result``'s ``grad_fn``: record the versions of inputs that have
-        had in-place writes (settling what ``.data`` handed out of them first)."""
-        inputs = self.inputs
-        versions = False
-        for t in inputs:
-            a = t._aux
-            if a is not None and a.version is not None:
-                if a.version.handed is not None:
-                    sync(a.version)
-                versions = True
-        if versions:
-            self._versions = tuple([0 if t._aux is None or t._aux.version is None
-                                    else t._aux.version.value for t in inputs])
-        result.requires_grad = True
-        result.grad_fn = self
-        for a in self._saved:
-            if a is out:
-                self._out = weakref.ref(result)
-                break
 
     def expose(self, arr: np.ndarray) -> None:
         """Make ``arr`` (memory this node made, reached by the user) read-only until the
@@ -213,7 +201,8 @@ class Context:
                 continue
             for i, t in enumerate(inputs):
                 if t._data is a:
-                    if t._aux is not None:
+                    aux_ = t._aux
+                    if aux_ is not None and aux_.version is not None:
                         self._check_version(t, i)
                     result.append(t)
                     break
@@ -263,11 +252,12 @@ class Context:
         if now != expected:
             raise RuntimeError(_modified_message(self, t, i, now, expected))
 
-    def free(self, parents: tuple | None = None, grad: Tensor | None = None) -> None:
+    def free(self, after_backward: bool = False, grad: Tensor | None = None) -> None:
         """Drop what backward needed and give back what this node guards (the leaves it
-        saved, the arrays it locked). With ``parents`` (after backward), keep the structure
-        for drawing: the op, its attributes, what it keeps of its inputs, and the shape and
-        dtype of its output (from ``grad``, the gradient it received)."""
+        saved, the arrays it locked). ``after_backward``: keep the structure for drawing —
+        the op, its attributes, its parents (the nodes that made its inputs, the leaves that
+        require grad, and of a constant only its description) and the shape and dtype of its
+        output (from ``grad``, the gradient it received)."""
         self._saved = ()
         self._out = None
         self._freed = True
@@ -282,11 +272,22 @@ class Context:
         if self._locks is not None:
             locks, self._locks = self._locks, None
             unlock(locks)
-        if parents is not None:
+        if after_backward:
             d = self.__dict__
             if d:
                 d.clear()
-            self.inputs = parents
+            parents = []  # what it keeps of its inputs, to be drawn
+            for t in self.inputs:
+                f = t.grad_fn
+                if f is not None:
+                    parents.append(f)
+                elif t.requires_grad:  # a parameter
+                    parents.append(t)
+                else:  # a constant (a batch, a mask): its description only
+                    a = t._aux
+                    r = a.released if a is not None else None
+                    parents.append(r if r is not None else released(t))
+            self.inputs = tuple(parents)
             if grad is not None:
                 self.out_shape = grad._data.shape
                 self.out_dtype = grad._data.dtype
@@ -303,6 +304,18 @@ class Context:
                 self.free()
             except Exception:  # noqa: BLE001 - never raise from a finalizer (interpreter exit)
                 pass
+
+
+def _versions(inputs: tuple) -> tuple:
+    """Each input's version (settling first what ``.data`` handed out of it)."""
+    found = []
+    for t in inputs:
+        a = t._aux
+        v = a.version if a is not None else None
+        if v is not None and v.handed is not None:
+            sync(v)
+        found.append(0 if v is None else v.value)
+    return tuple(found)
 
 
 def grads_of(node: Context, res: Any) -> tuple:
@@ -381,7 +394,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
         """Run the op on ``inputs`` (Tensors; anything else becomes a constant Tensor)."""
-        # The hot path of every op: one pass over the inputs, then forward, then the link.
+        # The hot path of every op: one pass over the inputs, the node, forward, the result.
         record = False
         for t in inputs:
             if not isinstance(t, Tensor):
@@ -415,8 +428,13 @@ class Function:
         if ctx is _NO_CONTEXT or out.dtype.kind not in "fc":  # int/bool results carry no grad
             result.requires_grad = False
             result.grad_fn = None
-        else:
-            ctx.link(result, out)
+            return result
+        result.requires_grad = True
+        result.grad_fn = ctx
+        for a in ctx._saved:  # a saved output comes back as this tensor (see saved_tensors)
+            if a is out:
+                ctx._out = weakref.ref(result)
+                break
         return result
 
 
