@@ -7,14 +7,18 @@ graph drawn after backward shows the gradients that flowed into the leaves.
 Picture conventions:
 
 - op nodes are boxes labelled with the op name and its ``apply`` attributes
-  (``Dropout p=0.2``, ``L2Penalty λ=0.005``, ``Sum axis=1``) and the output's shape and dtype;
-  regularization ops (:data:`REGULARIZATION_OPS`) and losses (:data:`LOSS_OPS`) have their own
-  colours, and a legend explains the colours present;
+  (``Dropout p=0.2``, ``L2Penalty λ=0.005``, ``Sum axis=1``; an op class may say how it is
+  drawn with a ``graph_label(attrs)`` static method, as ``Split`` does: ``chunk 2/3 dim=1``)
+  and the output's shape and dtype; regularization ops (:data:`REGULARIZATION_OPS`) and losses
+  (:data:`LOSS_OPS`) have their own colours, and a legend explains the colours present;
 - tensor nodes (ellipses) are the leaves, the constants and the outputs: a name (a parameter's
-  dotted name from ``params``, or ``Tensor.name``), else the shape; the dtype; the values of
-  small tensors with ``show_data``; the gradient's norm on leaves with ``show_grad`` once a
-  backward pass has filled ``.grad``. Intermediate results are not separate nodes: their shape
-  is written on the op that made them.
+  dotted name from ``params``, every name of a parameter tied under several, or
+  ``Tensor.name``), else the shape; the dtype; the values of small tensors with
+  ``show_data``; the gradient's norm on leaves with ``show_grad`` once a backward pass has
+  filled ``.grad``. Intermediate results are not separate nodes: their shape is written on
+  the op that made them;
+- with ``collapse_modules``, module calls are drawn as single nodes or as clusters
+  (:mod:`.graph` says which item each node holds).
 
 Node ids (``n0, n1, ...``) follow a topological order of the data flow, so the same code gives
 byte-identical DOT on every run. Every graph walk is iterative. A graph larger than
@@ -33,6 +37,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import Context, Released
+from .graph import Call, Graph, Output, TooMany, View, expanded_calls, view, walk
 
 __all__ = ["to_dot", "REGULARIZATION_OPS", "LOSS_OPS", "GRAPH_NAME"]
 
@@ -61,12 +66,18 @@ _STYLES = {
                'shape=box3d, style=filled, fillcolor="#e4dcf2", color="#6a55a0"'),
     "param": ("leaf, requires grad",
               'shape=ellipse, style=filled, fillcolor="#d3edc9", color="#4d8a3a"'),
+    "tied": ("parameter under several names (tied)",
+             'shape=ellipse, style=filled, fillcolor="#d3edc9", color="#4d8a3a", '
+             'peripheries=2'),
     "const": ("constant", 'shape=ellipse, style="dashed,filled", fillcolor="#f2f2f2", '
                           'color="#8c8c8c", fontcolor="#555555"'),
     "output": ("output", 'shape=ellipse, style=filled, fillcolor="#fff1a8", color="#a08a00", '
                          'penwidth=2'),
 }
-_ORDER = ("op", "reg", "loss", "module", "param", "const", "output")
+_ORDER = ("op", "reg", "loss", "module", "param", "tied", "const", "output")
+#: Names the package gives the constants it makes inside an op (regularization masks and
+#: noise, average pooling's 1/count weights): internal to a collapsed module, never inputs.
+INTERNAL_CONSTANTS = frozenset({"mask", "noise", "1/count"})
 
 
 # -- labels ---------------------------------------------------------------------------------
@@ -130,7 +141,11 @@ def _fmt_value(v: Any, depth: int = 0) -> str:
 
 
 def _op_text(ctx: Context) -> str:
-    """``Name attr=value ...``; None and False attributes (the defaults) are left out."""
+    """``Name attr=value ...``; None and False attributes (the defaults) are left out. An op
+    class with a ``graph_label(attrs)`` static method says it itself."""
+    label = getattr(ctx.fn, "graph_label", None)
+    if label is not None:
+        return label(ctx.attrs)
     parts = [ctx.name]
     for key, value in ctx.attrs.items():
         if value is None or value is False or isinstance(value, np.random.Generator) or \
@@ -157,20 +172,7 @@ def _data_text(a: np.ndarray) -> str:
                            threshold=_SMALL, suppress_small=True)
 
 
-# -- the walk -------------------------------------------------------------------------------
-
-class _Output:
-    """A root of the drawing: an output tensor that some op made."""
-
-    __slots__ = ("tensor",)
-
-    def __init__(self, tensor: Tensor) -> None:
-        self.tensor = tensor
-
-
-class _TooMany(Exception):
-    """The walk passed its cap."""
-
+# -- the size guard ------------------------------------------------------------------------
 
 def _too_big(max_nodes: int, count: int | None, fits: list[tuple[Any, int]] | None
              ) -> ValueError:
@@ -199,110 +201,28 @@ def _too_big(max_nodes: int, count: int | None, fits: list[tuple[Any, int]] | No
     return ValueError(f"{head} To draw it, {advice}.")
 
 
-def _walk(outputs: Sequence[Tensor], limit: int | None) -> tuple[list, list, dict]:
-    """Post-order DFS from the outputs, without recursion, so producers come before their
-    consumers (a topological order that depends only on the graph's structure).
+# -- names ---------------------------------------------------------------------------------
 
-    Returns (items, parents: for each item the positions of its inputs' items, made:
-    id(op node) -> the tensor it produced, while that is still known). An item is an op node
-    (Context), a leaf or constant Tensor (or what a freed node keeps of a constant, a
-    :class:`~tinygrad_reg.autograd.Released`), or an :class:`_Output`. Raises
-    :class:`_TooMany` as soon as more than ``limit`` items have been found, so a huge graph
-    is refused without being walked."""
-    order: list = []
-    parents: list[list[int]] = []
-    position: dict[int, int] = {}
-    made: dict[int, Tensor] = {}
-    found: set[int] = set()
-
-    def children(item: Any) -> list:
-        if isinstance(item, _Output):
-            made[id(item.tensor.grad_fn)] = item.tensor
-            return [item.tensor.grad_fn]
-        if isinstance(item, Context):
-            kids = []
-            for p in item.inputs:  # Tensors before backward; parent Contexts after it
-                if isinstance(p, Tensor) and p.grad_fn is not None:
-                    made.setdefault(id(p.grad_fn), p)
-                    p = p.grad_fn
-                kids.append(p)
-            return kids
-        return []
-
-    for t in outputs:
-        root = _Output(t) if t.grad_fn is not None else t
-        if id(root) in found:
-            continue  # an output leaf already reached from an earlier output
-        found.add(id(root))
-        if limit is not None and len(found) > limit:
-            raise _TooMany
-        stack = [(root, children(root), 0)]
-        while stack:
-            item, kids, i = stack.pop()
-            if i < len(kids):
-                stack.append((item, kids, i + 1))
-                kid = kids[i]
-                if id(kid) not in found:
-                    found.add(id(kid))
-                    if limit is not None and len(found) > limit:
-                        raise _TooMany
-                    stack.append((kid, children(kid), 0))
-                continue
-            position[id(item)] = len(order)
-            order.append(item)
-            parents.append([position[id(k)] for k in kids])
-    return order, parents, made
-
-
-def _scope(item: Any, depth: int | None) -> tuple:
-    """The modules an op node ran in, outermost first, cut to ``depth`` (None: all)."""
-    if not isinstance(item, Context):
-        return ()
-    return tuple(getattr(item, "scope", None) or ())[:depth]
-
-
-def _collapse(order: list, parents: list[list[int]], depth: int | None) -> list[int]:
-    """For each item, the position of the item that represents it in the drawing.
-
-    Op nodes that ran inside the same module call are merged: same scope (cut to ``depth``)
-    and joined by an edge (union-find, iterative). Everything else represents itself."""
-    rep = list(range(len(order)))
-    keys = [tuple(id(m) for m in _scope(x, depth)) for x in order]
-
-    def find(i: int) -> int:
-        while rep[i] != i:
-            rep[i] = rep[rep[i]]
-            i = rep[i]
-        return i
-
-    for i, key in enumerate(keys):
-        if not key:
-            continue
-        for p in parents[i]:
-            if keys[p] == key:
-                a, b = find(p), find(i)
-                if a != b:
-                    rep[max(a, b)] = min(a, b)  # the earliest member names the group
-    return [find(i) for i in range(len(order))]
-
-
-def _as_outputs(output: Any) -> list[Tensor]:
+def _as_outputs(output: Any, what: str = "to_dot") -> list[Tensor]:
     if isinstance(output, Tensor):
         outs = [output]
     elif isinstance(output, (list, tuple)) and output:
         outs = list(output)
     else:
-        raise TypeError(f"to_dot: expected a Tensor or a non-empty sequence of Tensors, got "
+        raise TypeError(f"{what}: expected a Tensor or a non-empty sequence of Tensors, got "
                         f"{type(output).__name__}")
     for i, t in enumerate(outs):
         if not isinstance(t, Tensor):
-            raise TypeError(f"to_dot: output {i} is a {type(t).__name__}, not a Tensor")
+            raise TypeError(f"{what}: output {i} is a {type(t).__name__}, not a Tensor")
     return list({id(t): t for t in outs}.values())  # an output given twice is drawn once
 
 
-def _param_names(params: Any) -> tuple[dict[int, str], dict[int, str]]:
-    """(id(tensor) -> name, id(module) -> name) from a Module or a dict name -> Tensor.
-    Identity lookups are safe here: ``params`` keeps every named object alive meanwhile."""
+def _param_names(params: Any, what: str = "to_dot") -> tuple[dict[int, list[str]],
+                                                              dict[int, str]]:
+    """(id(tensor) -> its names, id(module) -> name) from a Module or a dict name -> Tensor.
+    A tensor registered under several names (a tied weight, ``lm_head.weight =
+    wte.weight``) gets all of them, first the one ``named_parameters()`` gives. Identity
+    lookups are safe here: ``params`` keeps every named object alive meanwhile."""
     if params is None:
         return {}, {}
     modules: dict[int, str] = {}
@@ -311,17 +231,80 @@ def _param_names(params: Any) -> tuple[dict[int, str], dict[int, str]]:
         if hasattr(params, "named_modules"):
             for name, m in params.named_modules():
                 modules.setdefault(id(m), name)
+                own = getattr(m, "_parameters", None)  # every name, duplicates too
+                if isinstance(own, Mapping):
+                    pairs.extend((f"{name}.{k}" if name else k, t) for k, t in own.items()
+                                 if t is not None)
     elif isinstance(params, Mapping):
         pairs = list(params.items())
     else:
-        raise TypeError(f"to_dot: params must be a Module (with named_parameters()) or a dict "
+        raise TypeError(f"{what}: params must be a Module (with named_parameters()) or a dict "
                         f"name -> Tensor, got {type(params).__name__}")
-    names: dict[int, str] = {}
+    names: dict[int, list[str]] = {}
     for name, t in pairs:
         if not isinstance(t, Tensor):
-            raise TypeError(f"to_dot: params[{name!r}] is a {type(t).__name__}, not a Tensor")
-        names.setdefault(id(t), str(name))
+            raise TypeError(f"{what}: params[{name!r}] is a {type(t).__name__}, not a Tensor")
+        known = names.setdefault(id(t), [])
+        if str(name) not in known:
+            known.append(str(name))
     return names, modules
+
+
+def _names_of(t: Any, names: dict) -> list[str]:
+    got = names.get(id(t))
+    if got:
+        return got
+    return [] if t.name is None else [str(t.name)]
+
+
+def _is_param(item: Any) -> bool:
+    return isinstance(item, Tensor) and item.requires_grad and item.grad_fn is None
+
+
+def _folder(names: dict) -> Any:
+    """Which leaves fold into the one collapsed module call that reads them: parameters,
+    and constants that are not named model inputs (unnamed ones, and those the package
+    names itself: masks, noise)."""
+    def folds(item: Any) -> bool:
+        if _is_param(item):
+            return True
+        own = _names_of(item, names)
+        return not own or (len(own) == 1 and own[0] in INTERNAL_CONSTANTS)
+    return folds
+
+
+def call_name(call: Call, module_names: dict) -> str:
+    """``h.0.attn: CausalSelfAttention`` (the class alone for the root or an unnamed
+    module), with ``(call 2/3)`` when the drawing holds several calls of the module."""
+    cls = type(call.module).__name__
+    name = module_names.get(id(call.module))
+    text = f"{name}: {cls}" if name else cls
+    return text + (f" (call {call.number}/{call.of})" if call.of > 1 else "")
+
+
+def fmt_count(n: int) -> str:
+    """``28.3k params``: three significant digits, k/M/G."""
+    if n < 1000:
+        return f"{n} param" + ("" if n == 1 else "s")
+    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= div:
+            return f"{format(n / div, '.3g')}{unit} params"
+    return f"{n} params"  # (not reached)
+
+
+def call_params(call: Call, graph: Graph, members: list[int]) -> int:
+    """The parameter count of a collapsed call: its module's ``parameters()`` (each once),
+    or, for an object that has none, the values of the parameters its ops read."""
+    params = getattr(call.module, "parameters", None)
+    if callable(params):
+        return sum(int(p._data.size) for p in params())
+    seen: dict[int, int] = {}
+    for m in members:
+        for p in graph.parents[m]:
+            leaf = graph.items[p]
+            if _is_param(leaf):
+                seen[id(leaf)] = int(leaf._data.size)
+    return sum(seen.values())
 
 
 # -- node labels ----------------------------------------------------------------------------
@@ -338,12 +321,22 @@ def _grad_norm(t: Tensor) -> float | None:
     return math.sqrt(float(np.sum(np.abs(g.astype(np.float64)) ** 2)))
 
 
+def _tensor_kind(t: Any, graph: Graph, names: dict) -> str:
+    if id(t) in graph.outputs:
+        return "output"
+    if not t.requires_grad:
+        return "const"
+    return "tied" if len(names.get(id(t), ())) > 1 else "param"
+
+
 def _tensor_node(t: Tensor | Released, kind: str, names: dict, show_data: bool,
                  show_grad: bool) -> list[str]:
-    lines = []
-    name = names.get(id(t), t.name)
-    if name is not None:
-        lines.append(_short(str(name), 60))
+    own = _names_of(t, names)
+    lines = [_short(n, 60) for n in own[:3]]
+    if len(own) > 3:
+        lines.append(f"+ {len(own) - 3} more names")
+    if len(own) > 1:
+        lines.append(f"tied: one tensor, {len(own)} names")
     if isinstance(t, Released):  # a constant whose array backward has let go of
         return lines + [_shape_text(t.shape, t.dtype)]
     lines.append(_shape_text(t._data.shape, t._data.dtype))
@@ -351,7 +344,7 @@ def _tensor_node(t: Tensor | Released, kind: str, names: dict, show_data: bool,
     # since its value is all there is to say about it (the 2 in x * 2), and so does a
     # one-element output (the loss)
     if (show_data and t._data.size <= _SMALL) or (kind == "output" and t._data.size == 1) or (
-            kind == "const" and name is None and t._data.size == 1):
+            kind == "const" and not own and t._data.size == 1):
         lines.extend(_data_text(t._data).split("\n"))
     if show_grad and t.grad_fn is None:
         norm = _grad_norm(t)
@@ -368,102 +361,97 @@ def _out_shape(ctx: Context, made: dict) -> str:
     return _shape_text(getattr(ctx, "out_shape", None), getattr(ctx, "out_dtype", None))
 
 
-def _module_name(module: Any, module_names: dict) -> str:
-    cls = type(module).__name__
-    name = module_names.get(id(module))
-    return f"{name}: {cls}" if name else cls
-
-
-def _folded_lines(folded: list, module: Any, names: dict, module_names: dict) -> list[str]:
-    """The parameters folded into a module's box: up to three as a line each (name relative
-    to the module's own name, and shape), more as one summary line."""
-    if len(folded) > 3:
-        values = sum(t._data.size for t in folded)
-        return [f"{len(folded)} parameters ({values:,} values)"]
-    prefix = module_names.get(id(module)) if module is not None else None
-    lines = []
-    for t in folded:
-        name = names.get(id(t), t.name) or "param"
-        if prefix and name.startswith(prefix + "."):
-            name = name[len(prefix) + 1:]
-        lines.append(_short(f"{name} {_shape_text(t._data.shape, None)}", 40))
-    return lines
-
-
-def _node(group: list, collapsed: bool, module: Any, made: dict, names: dict,
-          module_names: dict, out_ids: set, show_data: bool,
-          show_grad: bool, folded: list) -> tuple[str, list[str]]:
-    """(kind, label lines) of one drawn node; ``group`` holds the items it stands for. A
-    collapsed group is labelled with its ``module``, or with its ops only when it sits in its
-    module's own cluster (``module`` None), and lists the parameters ``folded`` into it."""
-    item = group[0]
+def _item_node(item: Any, graph: Graph, names: dict, show_data: bool,
+               show_grad: bool) -> tuple[str, list[str]]:
+    """(kind, label lines) of one item drawn on its own."""
     if not isinstance(item, Context):
-        t = item.tensor if isinstance(item, _Output) else item
-        kind = "output" if id(t) in out_ids else "param" if t.requires_grad else "const"
+        t = item.tensor if isinstance(item, Output) else item
+        kind = _tensor_kind(t, graph, names)
         return kind, _tensor_node(t, kind, names, show_data, show_grad)
-    if not collapsed:
-        lines = _op_text(item).split("\n")
-        shape = _out_shape(item, made)
-        out = made.get(id(item))
-        if out is not None and out.name is not None and id(out) not in out_ids:
-            shape = f"{_short(str(out.name), 40)}: {shape}"
-        return _op_kind(item.name), lines + ([shape] if shape else [])
-    ops = list(dict.fromkeys(ctx.name for ctx in group))
-    # a module call that only regularizes (a Dropout layer) or only computes a loss keeps
-    # that colour; a mixed one (a block with a dropout inside) is just a module
-    kinds = {_op_kind(n) for n in ops}
-    kind = kinds.pop() if len(kinds) == 1 and kinds != {"op"} else (
-        "op" if module is None else "module")
-    # one op shows its attributes (Dropout p=0.2); several are listed by name
-    lines = _op_text(item).split("\n") if len(group) == 1 else [_short(" · ".join(ops), 40)]
-    if module is not None:
-        head = _module_name(module, module_names)
-        if lines == [type(module).__name__]:
-            lines = []  # "0: Linear" running the Linear op says it once
-        lines.insert(0, head)
-    lines += _folded_lines(folded, module, names, module_names)
-    shape = _out_shape(group[-1], made)
-    return kind, lines + ([shape] if shape else [])
+    lines = _op_text(item).split("\n")
+    shape = _out_shape(item, graph.made)
+    out = graph.made.get(id(item))
+    if out is not None and out.name is not None and id(out) not in graph.outputs:
+        shape = f"{_short(str(out.name), 40)}: {shape}"
+    return _op_kind(item.name), lines + ([shape] if shape else [])
 
 
-def _group(order: list, parents: list[list[int]], collapse: bool, depth: int | None
-           ) -> tuple[dict[int, list], dict[int, list], list[int]]:
-    """(groups: representative -> the items one drawn node stands for, folded:
-    representative -> parameters folded into it, rep: each item's representative).
-
-    Without ``collapse`` every item is its own node. With it, the ops of one module call
-    merge (see :func:`_collapse`), and a parameter (a leaf that requires grad) whose every
-    consumer lies in one such merged module call is folded into that node."""
-    if not collapse:
-        return {i: [x] for i, x in enumerate(order)}, {}, list(range(len(order)))
-    rep = _collapse(order, parents, depth)
-    in_module = {rep[i] for i, x in enumerate(order) if _scope(x, depth)}
-    consumers: dict[int, set[int]] = {}
-    for i, ps in enumerate(parents):
-        for p in ps:
-            consumers.setdefault(p, set()).add(rep[i])
-    groups: dict[int, list] = {}
-    folded: dict[int, list] = {}
-    for i, x in enumerate(order):
-        if isinstance(x, Tensor) and x.requires_grad and x.grad_fn is None:
-            users = consumers.get(i, set())
-            if len(users) == 1 and next(iter(users)) in in_module:
-                r = rep[i] = next(iter(users))
-                folded.setdefault(r, []).append(x)
-                continue
-        groups.setdefault(rep[i], []).append(x)
-    # the order of groups decides node numbers: by representative (a topological order)
-    return dict(sorted(groups.items())), folded, rep
+def _exits(node_index: int, members: list[int], graph: Graph, v: View) -> list[int]:
+    """The members whose value leaves the node (read by another node)."""
+    return [m for m in members if isinstance(graph.items[m], Context) and
+            any(v.holder[c] != node_index for c in graph.consumers[m])]
 
 
-def _fits(order: list, parents: list[list[int]]) -> list[tuple[Any, int]]:
-    """(collapse_modules value, drawn nodes) for each module depth the graph has, deepest
-    (most detailed) last: what the size error offers."""
-    deepest = max((len(_scope(x, None)) for x in order), default=0)
-    return [(k, len(_group(order, parents, True, k)[0])) for k in range(1, deepest + 1)]
+def _call_node(node_index: int, v: View, graph: Graph, module_names: dict
+               ) -> tuple[str, list[str]]:
+    """(kind, label lines) of a collapsed module call: its dotted name and class, the op it
+    ran (with its attributes) or the names of its ops, its parameter count and the shape
+    of what leaves it. A call that only regularizes (a Dropout layer) or only computes a
+    loss keeps that colour; any other is a module."""
+    node = v.nodes[node_index]
+    call = node.call
+    ops = [graph.items[m] for m in node.members if isinstance(graph.items[m], Context)]
+    op_names = list(dict.fromkeys(ctx.name for ctx in ops))
+    kinds = {_op_kind(n) for n in op_names}
+    kind = kinds.pop() if len(kinds) == 1 and kinds != {"op"} else "module"
+    lines = [call_name(call, module_names)]
+    if len(ops) == 1:
+        text = _op_text(ops[0]).split("\n")
+        if text != [type(call.module).__name__]:  # "0: Linear" running Linear says it once
+            lines += text
+    else:
+        summary = " · ".join(op_names)
+        lines.append(summary if len(summary) <= 40 else f"{len(ops)} ops")
+    count = call_params(call, graph, node.members)
+    if count:
+        lines.append(fmt_count(count))
+    exits = _exits(node_index, node.members, graph, v)
+    shapes = list(dict.fromkeys(_out_shape(graph.items[m], graph.made) for m in exits))
+    if len(exits) == 1:
+        lines += [s for s in shapes if s]
+    elif exits:
+        text = f"{len(exits)} outputs: " + ", ".join(shapes)
+        lines.append(text if len(shapes) == 1 or len(text) <= 40 else f"{len(exits)} outputs")
+    return kind, lines
 
 
 # -- DOT ------------------------------------------------------------------------------------
+
+def _check_options(rankdir: str, max_nodes: int, collapse_modules: Any, what: str) -> None:
+    if rankdir not in _RANKDIRS:
+        raise ValueError(f"{what}: rankdir must be one of {', '.join(_RANKDIRS)}, got "
+                         f"{rankdir!r}")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"{what}: max_nodes must be a positive int, got {max_nodes!r}")
+    if not (isinstance(collapse_modules, bool) or (
+            isinstance(collapse_modules, int) and collapse_modules >= 0)):
+        raise ValueError(f"{what}: collapse_modules must be a bool or a module depth (an int "
+                         f">= 0), got {collapse_modules!r}")
+
+
+def _fits(graph: Graph, folds: Any) -> list[tuple[Any, int]]:
+    """(collapse_modules value, drawn nodes) for each module depth the graph has, deepest
+    (most detailed) last: what the size error offers."""
+    deepest = max((c.depth for c in graph.calls), default=0)
+    return [(k, len(view(graph, expanded_calls(graph, k), folds).nodes))
+            for k in range(1, deepest + 1)]
+
+
+def drawing(output: Tensor | Sequence[Tensor], params: Any, collapse_modules: bool | int,
+            max_nodes: int, what: str = "to_dot") -> tuple[Graph, View, dict, dict]:
+    """(graph, view, names, module names) of one drawing, after the size guard."""
+    outs = _as_outputs(output, what)
+    names, module_names = _param_names(params, what)
+    try:
+        graph = walk(outs, max(20 * max_nodes, _WALK_CAP))
+    except TooMany:
+        raise _too_big(max_nodes, None, None) from None
+    folds = _folder(names)
+    v = view(graph, expanded_calls(graph, collapse_modules), folds)
+    if len(v.nodes) > max_nodes:
+        raise _too_big(max_nodes, len(v.nodes), _fits(graph, folds))
+    return graph, v, names, module_names
+
 
 def to_dot(output: Tensor | Sequence[Tensor], *, params: Any = None, show_data: bool = False,
            show_grad: bool = True, rankdir: str = "TB", collapse_modules: bool | int = False,
@@ -471,101 +459,78 @@ def to_dot(output: Tensor | Sequence[Tensor], *, params: Any = None, show_data: 
     """The DOT source of the graph that computed ``output`` (a Tensor or a sequence of them).
 
     Pure: imports no graphviz and runs no program. ``params`` (a Module, or a dict
-    name -> Tensor) names the leaves by identity; ``show_data`` prints tensors of at most 16
-    elements; ``show_grad`` prints ``‖grad‖`` on leaves whose ``.grad`` is set (after
-    backward); ``rankdir`` is the layout direction (TB, LR, BT or RL). With
-    ``collapse_modules=True`` each call of an innermost Module becomes one node (its ops are
-    listed in it) inside one cluster per enclosing module; an int k collapses each call of a
-    module k levels deep instead (1: the outermost modules, 2: their children, ...); a
-    parameter that only one module call uses is folded into that call's box. More than
-    ``max_nodes`` drawn nodes raise ``ValueError`` (the legend does not count), which gives
-    the node count of each ``collapse_modules`` setting and names the one that fits.
-    """
-    if rankdir not in _RANKDIRS:
-        raise ValueError(f"to_dot: rankdir must be one of {', '.join(_RANKDIRS)}, got "
-                         f"{rankdir!r}")
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
-        raise ValueError(f"to_dot: max_nodes must be a positive int, got {max_nodes!r}")
-    if isinstance(collapse_modules, bool) or collapse_modules is None:
-        depth = None
-    elif isinstance(collapse_modules, int) and collapse_modules >= 0:
-        depth = collapse_modules
-    else:
-        raise ValueError(f"to_dot: collapse_modules must be a bool or a module depth (an int "
-                         f">= 0), got {collapse_modules!r}")
-    collapse = bool(collapse_modules)
-    outs = _as_outputs(output)
-    names, module_names = _param_names(params)
-    try:
-        order, parents, made = _walk(outs, max(20 * max_nodes, _WALK_CAP))
-    except _TooMany:
-        raise _too_big(max_nodes, None, None) from None
-    groups, folded, rep = _group(order, parents, collapse, depth)
-    if len(groups) > max_nodes:
-        raise _too_big(max_nodes, len(groups), _fits(order, parents))
-    # groups are keyed by their earliest member, so numbering them in key order keeps the
-    # topological order of the walk
-    number = {r: f"n{k}" for k, r in enumerate(groups)}
-    out_ids = {id(t) for t in outs}
+    name -> Tensor) names the leaves by identity (a tied parameter under all its names);
+    ``show_data`` prints tensors of at most 16 elements; ``show_grad`` prints ``‖grad‖`` on
+    leaves whose ``.grad`` is set (after backward); ``rankdir`` is the layout direction (TB,
+    LR, BT or RL).
 
-    # A collapsed group is drawn as its innermost module, inside one cluster per enclosing
-    # module; ops a module runs itself, around its children, sit inside its own cluster.
-    scopes = {r: _scope(g[0], depth) for r, g in groups.items() if collapse
-              and _scope(g[0], depth)}
-    cluster_paths = {tuple(id(m) for m in sc[:k]) for sc in scopes.values()
-                     for k in range(1, len(sc))}
+    ``collapse_modules=True`` draws each call of an innermost Module (one that called no
+    other) as one node, inside one cluster per enclosing module call; an int k draws each
+    call of a module k levels deep as one node instead (1: the outermost modules, 2: their
+    children, ...). Ops a module runs itself, around its children, stay single nodes in its
+    cluster (two residual additions are two nodes); two calls of one module are two nodes.
+    A collapsed call is labelled with its dotted name, its class and its parameter count;
+    parameters and constants that only it reads are folded into it, except named model
+    inputs (a name from ``params`` or ``Tensor.name``). The result is a DAG, and every edge
+    of the full graph is an edge between the nodes that hold its ends or lies inside one.
+
+    More than ``max_nodes`` drawn nodes raise ``ValueError`` (the legend does not count),
+    which gives the node count of each ``collapse_modules`` setting and names the one that
+    fits.
+    """
+    _check_options(rankdir, max_nodes, collapse_modules, "to_dot")
+    graph, v, names, module_names = drawing(output, params, collapse_modules, max_nodes)
+    collapse = bool(collapse_modules)
     kinds: set[str] = set()
-    node_lines: dict[int, str] = {}
-    for r, group in groups.items():
-        collapsed = r in scopes
-        module = None
-        if collapsed and tuple(id(m) for m in scopes[r]) not in cluster_paths:
-            module = scopes[r][-1]
-            scopes[r] = scopes[r][:-1]
-        kind, label = _node(group, collapsed, module, made, names, module_names, out_ids,
-                            show_data, show_grad, folded.get(r, []))
+    node_lines: list[str] = []
+    for k, node in enumerate(v.nodes):
+        if node.call is not None:
+            kind, label = _call_node(k, v, graph, module_names)
+        else:
+            kind, label = _item_node(graph.items[node.members[0]], graph, names, show_data,
+                                     show_grad)
         kinds.add(kind)
         style = _STYLES[kind][1]
-        if module is not None and kind != "module":  # a module call with a reg op or a loss
+        if node.call is not None and kind != "module":  # a module call with a reg op or loss
             style = style.replace("shape=box,", "shape=box3d,").replace('"rounded,filled"',
                                                                         "filled")
-        node_lines[r] = f"{number[r]} [label={_label(label)}, {style}]"
+        node_lines.append(f"n{k} [label={_label(label)}, {style}]")
 
     lines = [f"graph [rankdir={rankdir}, fontname=Helvetica, fontsize=10, nodesep=0.3, "
              f"ranksep=0.35]",
              "node [fontname=Helvetica, fontsize=10, height=0.3]",
              'edge [color="#555555", arrowsize=0.7]']
-    lines.extend(_clusters(node_lines, scopes, module_names))
+    chains = [node.clusters if collapse else [] for node in v.nodes]
+    lines.extend(_clusters(node_lines, chains, module_names))
     if collapse:
-        edges = dict.fromkeys((rep[p], rep[i]) for i in range(len(order)) for p in parents[i])
-        lines.extend(f"{number[a]} -> {number[b]}" for a, b in edges if a != b)
-    else:
-        lines.extend(f"n{p} -> n{i}" for i in range(len(order)) for p in parents[i])
+        lines.extend(f"n{a} -> n{b}" for a, b in v.edges)
+    else:  # every use of an input is an edge (x * x: two edges)
+        lines.extend(f"n{v.holder[p]} -> n{v.holder[i]}" for i in range(len(graph.items))
+                     for p in graph.parents[i])
     lines.extend(_legend(kinds, rankdir))
     return f"digraph {GRAPH_NAME} {{\n" + "".join(f"\t{s}\n" for s in lines) + "}\n"
 
 
-def _clusters(node_lines: dict[int, str], scopes: dict[int, tuple],
-              module_names: dict) -> list[str]:
-    """Node statements, nested in one cluster per enclosing module (built without
-    recursion). Nodes without a scope sit at the top level."""
+def _clusters(node_lines: list[str], chains: list[list[Call]], module_names: dict
+              ) -> list[str]:
+    """Node statements, nested in one cluster per expanded module call (built without
+    recursion). Nodes outside every call sit at the top level."""
     top: list[str] = []
     children: dict[tuple, list[tuple]] = {(): []}
     members: dict[tuple, list[str]] = {(): top}
-    module_of: dict[tuple, Any] = {}
-    for r, line in node_lines.items():
-        scope = scopes.get(r, ())
-        path = tuple(id(m) for m in scope)
+    call_of: dict[tuple, Call] = {}
+    for line, chain in zip(node_lines, chains):
+        path = tuple(c.index for c in chain)
         for k in range(1, len(path) + 1):
             if path[:k] not in children:
                 children[path[:k]] = []
                 members[path[:k]] = []
                 children[path[:k - 1]].append(path[:k])
-                module_of[path[:k]] = scope[k - 1]
+                call_of[path[:k]] = chain[k - 1]
         members[path].append(line)
     if len(children) == 1:
         return top
-    cluster_no = {p: k for k, p in enumerate(module_of)}
+    cluster_no = {p: k for k, p in enumerate(call_of)}
     out: list[str] = list(top)
     stack: list[tuple[tuple, bool]] = [(p, True) for p in reversed(children[()])]
     while stack:
@@ -574,7 +539,7 @@ def _clusters(node_lines: dict[int, str], scopes: dict[int, tuple],
         if not entering:
             out.append(pad + "}")
             continue
-        label = _label([_module_name(module_of[path], module_names)])
+        label = _label([call_name(call_of[path], module_names)])
         out.append(f"{pad}subgraph cluster_{cluster_no[path]} {{")
         out.append(f'{pad}\tlabel={label}; style="rounded,dashed"; color="#8f80b8"; '
                    f'fontcolor="#6a55a0"')
