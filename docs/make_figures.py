@@ -62,6 +62,97 @@ def deep_network(blocks: int = 6) -> tuple[tg.Tensor, nn.Module]:
     return loss, model
 
 
+class CausalSelfAttention(nn.Module):
+    """Multi-head causal self-attention, written as nanoGPT writes it (split, masked_fill,
+    contiguous)."""
+
+    def __init__(self, d: int, n_head: int, block: int, p: float, gen: np.random.Generator
+                 ) -> None:
+        super().__init__()
+        self.c_attn = nn.Linear(d, 3 * d, generator=gen)
+        self.c_proj = nn.Linear(d, d, generator=gen)
+        self.attn_dropout = nn.Dropout(p, generator=gen)
+        self.resid_dropout = nn.Dropout(p, generator=gen)
+        self.n_head = n_head
+        self.register_buffer("bias", tg.tensor(np.tril(np.ones((block, block), dtype=bool)))
+                             .reshape(1, 1, block, block))
+
+    def forward(self, x: tg.Tensor) -> tg.Tensor:
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q, k, v = (t.reshape(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+                   for t in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) * (1.0 / np.sqrt(k.shape[-1]))
+        att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+        att = self.attn_dropout(nn.functional.softmax(att, dim=-1))
+        y = (att @ v).transpose(1, 2).contiguous().reshape(B, T, C)
+        return self.resid_dropout(self.c_proj(y))
+
+
+class MLP(nn.Module):
+    def __init__(self, d: int, p: float, gen: np.random.Generator) -> None:
+        super().__init__()
+        self.c_fc = nn.Linear(d, 4 * d, generator=gen)
+        self.gelu = nn.GELU()
+        self.c_proj = nn.Linear(4 * d, d, generator=gen)
+        self.dropout = nn.Dropout(p, generator=gen)
+
+    def forward(self, x: tg.Tensor) -> tg.Tensor:
+        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+
+
+class Block(nn.Module):
+    def __init__(self, d: int, n_head: int, block: int, p: float, gen: np.random.Generator
+                 ) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(d)
+        self.attn = CausalSelfAttention(d, n_head, block, p, gen)
+        self.ln_2 = nn.LayerNorm(d)
+        self.mlp = MLP(d, p, gen)
+
+    def forward(self, x: tg.Tensor) -> tg.Tensor:
+        x = x + self.attn(self.ln_1(x))     # two residual additions
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT(nn.Module):
+    """A small GPT: token and position embeddings, ``n_layer`` blocks, a final LayerNorm
+    and a language-model head tied to the token embedding (``lm_head.weight =
+    wte.weight``)."""
+
+    def __init__(self, vocab: int = 64, block: int = 16, n_layer: int = 2, n_head: int = 2,
+                 d: int = 32, p: float = 0.1, seed: int = 0) -> None:
+        super().__init__()
+        gen = np.random.default_rng(seed)
+        self.wte = nn.Embedding(vocab, d)
+        self.wpe = nn.Embedding(block, d)
+        self.drop = nn.Dropout(p, generator=gen)
+        self.h = nn.ModuleList([Block(d, n_head, block, p, gen) for _ in range(n_layer)])
+        self.ln_f = nn.LayerNorm(d)
+        self.lm_head = nn.Linear(d, vocab, bias=False, generator=gen)
+        self.lm_head.weight = self.wte.weight  # tied
+
+    def forward(self, idx: tg.Tensor) -> tg.Tensor:
+        pos = tg.arange(idx.shape[1])
+        x = self.drop(self.wte(idx) + self.wpe(pos))
+        for block in self.h:
+            x = block(x)
+        return self.lm_head(self.ln_f(x))
+
+
+def gpt_loss(n_layer: int = 2, batch: int = 2, T: int = 8, seed: int = 0
+             ) -> tuple[tg.Tensor, GPT]:
+    """A small GPT's cross-entropy on one random batch, after backward."""
+    model = GPT(n_layer=n_layer, seed=seed)
+    gen = np.random.default_rng(seed + 1)
+    idx = tg.Tensor(gen.integers(0, 64, (batch, T)), name="idx")
+    targets = tg.Tensor(gen.integers(0, 64, (batch, T)), name="targets")
+    logits = model(idx)
+    loss = nn.functional.cross_entropy(logits.reshape(-1, 64), targets.reshape(-1))
+    loss.backward()
+    return loss, model
+
+
 def regularizers() -> tg.Tensor:
     """A small network with one of each kind of regularizer node: additive noise and channel
     dropout on a convolution's maps, DropConnect, Gaussian dropout, an activity penalty and
