@@ -177,6 +177,50 @@ def regularizers() -> tg.Tensor:
     return loss, model
 
 
+BROWSER_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1200,760")
+
+
+def screenshot(page: Path, png: Path, script: str) -> bool:
+    """Open ``page`` in headless Chromium (Debian's chromium and chromium-driver, driven by
+    selenium), run ``script`` in it and save what it shows as ``png``; False if there is no
+    browser to do it with."""
+    import shutil
+    import tempfile
+
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        return False
+    if chromium is None or driver is None:
+        return False
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    with tempfile.TemporaryDirectory() as profile:
+        for flag in (*BROWSER_FLAGS, f"--user-data-dir={profile}"):
+            options.add_argument(flag)
+        browser = webdriver.Chrome(service=Service(driver), options=options)
+        try:
+            browser.get(page.resolve().as_uri())
+            browser.execute_script(script)
+            browser.save_screenshot(str(png))
+        finally:
+            browser.quit()
+    return True
+
+
+# the page's picture: module calls three deep as nodes, the first block's attention
+# expanded (its call's number replaces %d), its MaskedFill explained in the side panel
+PAGE_SCRIPT = """
+tgGraph.setDepth(3);
+tgGraph.expand(%d);
+tgGraph.select(tgGraph.state().nodes.findIndex(s => s.startsWith("MaskedFill")));
+"""
+
+
 def main() -> None:
     IMG.mkdir(exist_ok=True)
     figures = {}
@@ -189,12 +233,33 @@ def main() -> None:
     figures["deep_collapsed.svg"] = (deep, dict(params=deep_model, collapse_modules=2))
     reg, reg_model = regularizers()
     figures["regularizers.svg"] = (reg, dict(params=reg_model))
+    gpt, gpt_model = gpt_loss(n_layer=2)
+    figures["gpt_depth2.svg"] = (gpt, dict(params=gpt_model, collapse_modules=2))
+    block, block_model = gpt_loss(n_layer=1)
+    figures["gpt_block.svg"] = (block, dict(params=block_model, collapse_modules=True))
     for name, (out, options) in figures.items():
         path = viz.save_graph(out, IMG / name, **options)
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise RuntimeError(f"{path}: {size} bytes, over the {MAX_BYTES}-byte budget")
         print(f"{path.relative_to(IMG.parent.parent)}: {size} bytes")
+    # the interactive page of the small GPT, and a picture of it in a browser
+    page = viz.save_html(gpt, IMG / "gpt_page.html", params=gpt_model,
+                         title="a small GPT (2 blocks)")
+    print(f"{page.relative_to(IMG.parent.parent)}: {page.stat().st_size} bytes")
+    attn = next(c.index for c in _calls(gpt) if c.depth == 3 and
+                type(c.module).__name__ == "CausalSelfAttention")
+    if screenshot(page, IMG / "gpt_page.png", PAGE_SCRIPT.replace("%d", str(attn))):
+        print(f"docs/img/gpt_page.png: {(IMG / 'gpt_page.png').stat().st_size} bytes")
+    else:
+        print("docs/img/gpt_page.png: not made (needs chromium, chromium-driver and selenium)")
+
+
+def _calls(out: tg.Tensor) -> list:
+    """The module calls of the graph behind ``out``, numbered as the page numbers them."""
+    from tinygrad_reg.viz.graph import walk
+
+    return walk([out], None).calls
 
 
 if __name__ == "__main__":

@@ -524,16 +524,78 @@ def test_the_figure_script_builds_its_graphs():
     assert "L2Penalty λ=0.005" in viz.to_dot(loss, params=model, collapse_modules=True)
     loss, model = figures.deep_network()
     assert "5: Sequential" in viz.to_dot(loss, params=model, collapse_modules=2)
+    loss, model = figures.gpt_loss(n_layer=2)
+    dot = viz.to_dot(loss, params=model, collapse_modules=2)
+    assert "h.1: Block\\n34 ops\\n12.7k params" in dot
+    assert "wte.weight\\nlm_head.weight\\ntied: one tensor, 2 names" in dot
+    full = viz.to_dot(loss, params=model)
+    assert all(name in full for name in ("MaskedFill", "Contiguous", "split 3/3 dim=2"))
 
 
 @pytest.mark.parametrize("name", ["tiny", "seed_network", "seed_network_collapsed",
-                                  "deep_full", "deep_collapsed"])
+                                  "deep_full", "deep_collapsed", "gpt_depth2", "gpt_block"])
 def test_the_committed_pictures_are_small_svgs_of_graphs(name):
     path = DOCS / "img" / f"{name}.svg"
     assert path.stat().st_size < 200_000
     assert f"img/{name}.svg" in (DOCS / "visualization.md").read_text(encoding="utf-8")
     texts = svg_texts(path.read_bytes())
     assert "legend" in texts and any(t.startswith("‖grad‖ = ") for t in texts)
+
+
+def test_the_committed_page_and_its_picture():
+    page = (DOCS / "visualization.md").read_text(encoding="utf-8")
+    assert "img/gpt_page.png" in page and "img/gpt_page.html" in page
+    assert (DOCS / "img" / "gpt_page.png").read_bytes().startswith(b"\x89PNG")
+    html = (DOCS / "img" / "gpt_page.html").read_text(encoding="utf-8")
+    assert "data-tinygrad-reg-graph" in html and len(html) < 200_000
+
+
+def _drawn_kind(cls: type) -> str | None:
+    """The colour kind viz gives an op class: its ``kind`` attribute where op classes carry
+    one, else the name lists viz matches."""
+    kind = getattr(cls, "kind", None)
+    if kind is not None:
+        return kind
+    if cls.__name__ in getattr(viz, "REGULARIZATION_OPS", ()):
+        return "regularization"
+    return "loss" if cls.__name__ in getattr(viz, "LOSS_OPS", ()) else None
+
+
+def _op_classes() -> set[type]:
+    out, stack = set(), [Function]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            if sub not in out and sub.__module__.startswith("tinygrad_reg."):
+                out.add(sub)
+                stack.append(sub)
+    return out
+
+
+@pytest.mark.parametrize("kind, words", [("regularization", "a regularization op: "),
+                                         ("loss", "a loss: ")])
+def test_the_page_lists_every_coloured_op(kind, words):
+    page = (DOCS / "visualization.md").read_text(encoding="utf-8")
+    row = page[page.index(words) + len(words):]
+    listed = re.findall(r"`(\w+)`", row[:row.index("(")])
+    assert listed == sorted(listed)
+    assert set(listed) == {c.__name__ for c in _op_classes() if _drawn_kind(c) == kind}
+
+
+def test_the_names_of_internal_constants_are_the_names_the_package_gives():
+    # dropout masks, noise and pooling weights are folded into their module in collapsed
+    # views by name: each name the package gives a constant it makes must be in the set
+    from tinygrad_reg.nn import functional as F
+
+    x = tg.Tensor(np.ones((2, 3, 4, 4)), requires_grad=True)
+    gen = np.random.default_rng(0)
+    outs = [nn.Dropout(0.5, generator=gen)(x), nn.Dropout2d(0.5, generator=gen)(x),
+            nn.AlphaDropout(0.5, generator=gen)(x), nn.GaussianDropout(0.5, generator=gen)(x),
+            nn.GaussianNoise(0.1, generator=gen)(x),
+            F.avg_pool2d(x, 3, padding=1, count_include_pad=False),
+            nn.DropConnectLinear(4, 2, p=0.5, generator=gen)(x)]
+    named = {n.name for out in outs for node in tg.autograd.iter_graph([out])
+             for n in node.inputs if isinstance(n, tg.Tensor) and n.name is not None}
+    assert named and named <= viz.dot.INTERNAL_CONSTANTS, named
 
 
 # -- size advice, the in-process renderer's limit, notebook display ----------------------------

@@ -59,7 +59,7 @@ def test_a_tied_parameter_is_drawn_once_under_both_names():
         assert len(tied) == 1
         assert tied[0].startswith("wte.weight\nlm_head.weight\ntied: one tensor, 2 names\n"
                                   "(10, 4) float32\n‖grad‖ = ")
-        assert "peripheries=2" in dot and "parameter under several names (tied)" in dot
+        assert "peripheries=2" in dot and "tied parameter (several names)" in dot
     # drawn with a dict of names, too
     dot = viz.to_dot(out, params={"a": model.wte.weight, "b": model.lm_head.weight})
     assert any(s.startswith("a\nb\ntied: one tensor, 2 names") for s in labels(dot))

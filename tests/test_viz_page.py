@@ -162,13 +162,28 @@ def _find_browser() -> tuple[str, str] | str:
     return chromium, driver
 
 
-@pytest.fixture(scope="module")
-def browser():
-    found = _find_browser()
+def _require(found: tuple[str, str] | str) -> tuple[str, str]:
+    """The browser found, or a skip saying why, or (in CI) a failure."""
     if isinstance(found, str):
         if os.environ.get("CI"):
             pytest.fail(f"CI runs the browser tests, but {found}")
         pytest.skip(found)
+    return found
+
+
+def test_a_missing_browser_skips_locally_and_fails_in_ci(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no headless browser found"):
+        _require("no headless browser found: install ...")
+    monkeypatch.setenv("CI", "1")
+    with pytest.raises(pytest.fail.Exception, match="CI runs the browser tests"):
+        _require("no headless browser found: install ...")
+    assert _require(("a", "b")) == ("a", "b")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    found = _require(_find_browser())
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -66,7 +66,7 @@ _STYLES = {
                'shape=box3d, style=filled, fillcolor="#e4dcf2", color="#6a55a0"'),
     "param": ("leaf, requires grad",
               'shape=ellipse, style=filled, fillcolor="#d3edc9", color="#4d8a3a"'),
-    "tied": ("parameter under several names (tied)",
+    "tied": ("tied parameter (several names)",
              'shape=ellipse, style=filled, fillcolor="#d3edc9", color="#4d8a3a", '
              'peripheries=2'),
     "const": ("constant", 'shape=ellipse, style="dashed,filled", fillcolor="#f2f2f2", '

@@ -686,7 +686,13 @@
     setDepth(depth) { expanded = expandedFor(depth); draw(); },
     expand(call) { const a = anchorOf(call); expanded.add(call); draw(a); },
     collapse(call) { const a = anchorOf(call); expanded.delete(call); draw(a); },
-    select,
+    select(k) {  // explain node k, and bring it to the middle of the canvas
+      select(k);
+      if (k < 0) return;
+      const p = current.lay.pos[k], r = canvas.getBoundingClientRect();
+      tx = r.width / 2 - (p.x + p.w / 2) * scale; ty = r.height / 2 - (p.y + p.h / 2) * scale;
+      setTransform();
+    },
     state() {
       return {nodes: current.labels.map((l) => l.lines.join("\n")),
               kinds: current.labels.map((l) => l.kind), edges: current.view.edges,
