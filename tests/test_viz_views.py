@@ -16,6 +16,7 @@ import tinygrad_reg as tg
 from tinygrad_reg import nn, viz
 from tinygrad_reg.autograd import Context
 from tinygrad_reg.viz import dot as vdot
+from tinygrad_reg.viz import labels
 
 D = 3
 
@@ -207,7 +208,7 @@ def test_collapsed_views_are_true(spec, seed):
                 head += f" (call {node.call.number}/{node.call.of})"
             assert firsts[k] == head
             count = sum(p.data.size for p in m.parameters())
-            assert (vdot.fmt_count(count) in nodes[k].split("\n")) == (count > 0)
+            assert (labels.fmt_count(count) in nodes[k].split("\n")) == (count > 0)
         # the number of call nodes is the number of calls that are collapsed at this depth
         collapsed = {t for t in holders.values() if t[0] == "call"}
         assert sum(node.call is not None for node in v.nodes) == len(collapsed)

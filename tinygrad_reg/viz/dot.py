@@ -18,7 +18,7 @@ Picture conventions:
   filled ``.grad``. Intermediate results are not separate nodes: their shape is written on
   the op that made them;
 - with ``collapse_modules``, module calls are drawn as single nodes or as clusters
-  (:mod:`.graph` says which item each node holds).
+  (:mod:`.graph` says which item each node holds, :mod:`.labels` what each node says).
 
 Node ids (``n0, n1, ...``) follow a topological order of the data flow, so the same code gives
 byte-identical DOT on every run. Every graph walk is iterative. A graph larger than
@@ -28,18 +28,28 @@ so the error says which setting makes it fit.
 
 from __future__ import annotations
 
-import functools
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from .._tensor import Tensor
-from ..autograd import Context, Released
-from .graph import Call, Graph, Output, TooMany, View, expanded_calls, view, walk
+from ..autograd import Context
+from .graph import (
+    INTERNAL_CONSTANTS,
+    Call,
+    Graph,
+    Output,
+    TooMany,
+    View,
+    expanded_calls,
+    folder,
+    outputs_of,
+    param_names,
+    view,
+    walk,
+)
+from .labels import call_lines, call_name, item_lines
 
-__all__ = ["to_dot", "REGULARIZATION_OPS", "LOSS_OPS", "GRAPH_NAME"]
+__all__ = ["to_dot", "REGULARIZATION_OPS", "LOSS_OPS", "GRAPH_NAME", "INTERNAL_CONSTANTS"]
 
 #: Op names drawn in the regularization colour.
 REGULARIZATION_OPS = frozenset({"Dropout", "Dropout1d", "Dropout2d", "DropConnect",
@@ -53,8 +63,6 @@ LOSS_OPS = frozenset({"BinaryCrossEntropyWithLogits", "WeightedBinaryCrossEntrop
 GRAPH_NAME = "tinygrad_reg"
 _WALK_CAP = 50_000  # items walked at most to work out which collapse depth would fit
 _RANKDIRS = ("TB", "LR", "BT", "RL")
-_SMALL = 16  # show_data prints tensors with at most this many elements
-_RENAMED_ATTRS = {"lam": "λ"}
 
 # kind -> (legend text, node attributes)
 _STYLES = {
@@ -75,12 +83,9 @@ _STYLES = {
                          'penwidth=2'),
 }
 _ORDER = ("op", "reg", "loss", "module", "param", "tied", "const", "output")
-#: Names the package gives the constants it makes inside an op (regularization masks and
-#: noise, average pooling's 1/count weights): internal to a collapsed module, never inputs.
-INTERNAL_CONSTANTS = frozenset({"mask", "noise", "1/count"})
 
 
-# -- labels ---------------------------------------------------------------------------------
+# -- DOT labels -----------------------------------------------------------------------------
 
 # DOT quoted strings: escape backslash and quote; '&' too, because Graphviz expands HTML
 # entities in every label ("&lt;" would show as "<"). Newlines become DOT line breaks; other
@@ -100,76 +105,6 @@ def _escape(text: str) -> str:
 
 def _label(lines: Sequence[str]) -> str:
     return '"' + "\\n".join(_escape(s) for s in lines) + '"'
-
-
-def _short(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def _fmt_number(v: Any) -> str:
-    if isinstance(v, (bool, np.bool_)):
-        return str(bool(v))
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    return format(float(v), ".4g")
-
-
-def _fmt_value(v: Any, depth: int = 0) -> str:
-    """A short, deterministic text for an op attribute (big arrays become dtype[shape])."""
-    if isinstance(v, (bool, int, float, np.number, np.bool_)):
-        return _fmt_number(v)
-    if isinstance(v, str):
-        return _short(v, 24)
-    if isinstance(v, np.ndarray):
-        if v.size <= 4 and v.ndim <= 1:
-            return "[" + ", ".join(_fmt_number(x) for x in v.tolist()) + "]"
-        return f"{v.dtype}[{'×'.join(map(str, v.shape))}]"
-    if isinstance(v, slice):
-        parts = ["" if p is None else _fmt_value(p, depth + 1) for p in (v.start, v.stop, v.step)]
-        return ":".join(parts[:2]) + (f":{parts[2]}" if v.step is not None else "")
-    if v is Ellipsis:
-        return "..."
-    if isinstance(v, (tuple, list)) and depth < 2:
-        if len(v) > 6:
-            return f"{type(v).__name__}[{len(v)}]"
-        inner = ", ".join(_fmt_value(x, depth + 1) for x in v)
-        return f"({inner}{',' if len(v) == 1 else ''})" if isinstance(v, tuple) else f"[{inner}]"
-    if isinstance(v, (Tensor, Context)) or depth >= 2:
-        return type(v).__name__
-    name = getattr(v, "__name__", None)  # functions, ufuncs
-    return _short(name if isinstance(name, str) else type(v).__name__, 24)
-
-
-def _op_text(ctx: Context) -> str:
-    """``Name attr=value ...``; None and False attributes (the defaults) are left out. An op
-    class with a ``graph_label(attrs)`` static method says it itself."""
-    label = getattr(ctx.fn, "graph_label", None)
-    if label is not None:
-        return label(ctx.attrs)
-    parts = [ctx.name]
-    for key, value in ctx.attrs.items():
-        if value is None or value is False or isinstance(value, np.random.Generator) or \
-                key[0] == "_":
-            continue  # defaults, random generators and private caches say nothing here
-        parts.append(f"{_RENAMED_ATTRS.get(key, key)}={_fmt_value(value)}")
-    text = " ".join(parts)
-    return text if len(text) <= 40 else "\n".join(parts)
-
-
-@functools.lru_cache(maxsize=256)  # big graphs repeat a few shapes many times
-def _shape_text(shape: tuple | None, dtype: Any) -> str:
-    if shape is None:
-        return ""
-    s = "scalar" if shape == () else "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1
-                                                                         else "") + ")"
-    return f"{s} {np.dtype(dtype)}" if dtype is not None else s
-
-
-def _data_text(a: np.ndarray) -> str:
-    if a.ndim == 0:
-        return _fmt_number(a.item()) if a.dtype.kind in "biuf" else str(a.item())
-    return np.array2string(a, precision=4, separator=", ", max_line_width=40,
-                           threshold=_SMALL, suppress_small=True)
 
 
 # -- the size guard ------------------------------------------------------------------------
@@ -201,127 +136,18 @@ def _too_big(max_nodes: int, count: int | None, fits: list[tuple[Any, int]] | No
     return ValueError(f"{head} To draw it, {advice}.")
 
 
-# -- names ---------------------------------------------------------------------------------
-
-def _as_outputs(output: Any, what: str = "to_dot") -> list[Tensor]:
-    if isinstance(output, Tensor):
-        outs = [output]
-    elif isinstance(output, (list, tuple)) and output:
-        outs = list(output)
-    else:
-        raise TypeError(f"{what}: expected a Tensor or a non-empty sequence of Tensors, got "
-                        f"{type(output).__name__}")
-    for i, t in enumerate(outs):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{what}: output {i} is a {type(t).__name__}, not a Tensor")
-    return list({id(t): t for t in outs}.values())  # an output given twice is drawn once
-
-
-def _param_names(params: Any, what: str = "to_dot") -> tuple[dict[int, list[str]],
-                                                              dict[int, str]]:
-    """(id(tensor) -> its names, id(module) -> name) from a Module or a dict name -> Tensor.
-    A tensor registered under several names (a tied weight, ``lm_head.weight =
-    wte.weight``) gets all of them, first the one ``named_parameters()`` gives. Identity
-    lookups are safe here: ``params`` keeps every named object alive meanwhile."""
-    if params is None:
-        return {}, {}
-    modules: dict[int, str] = {}
-    if hasattr(params, "named_parameters"):
-        pairs = list(params.named_parameters())
-        if hasattr(params, "named_modules"):
-            for name, m in params.named_modules():
-                modules.setdefault(id(m), name)
-                own = getattr(m, "_parameters", None)  # every name, duplicates too
-                if isinstance(own, Mapping):
-                    pairs.extend((f"{name}.{k}" if name else k, t) for k, t in own.items()
-                                 if t is not None)
-    elif isinstance(params, Mapping):
-        pairs = list(params.items())
-    else:
-        raise TypeError(f"{what}: params must be a Module (with named_parameters()) or a dict "
-                        f"name -> Tensor, got {type(params).__name__}")
-    names: dict[int, list[str]] = {}
-    for name, t in pairs:
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{what}: params[{name!r}] is a {type(t).__name__}, not a Tensor")
-        known = names.setdefault(id(t), [])
-        if str(name) not in known:
-            known.append(str(name))
-    return names, modules
-
-
-def _names_of(t: Any, names: dict) -> list[str]:
-    got = names.get(id(t))
-    if got:
-        return got
-    return [] if t.name is None else [str(t.name)]
-
-
-def _is_param(item: Any) -> bool:
-    return isinstance(item, Tensor) and item.requires_grad and item.grad_fn is None
-
-
-def _folder(names: dict) -> Any:
-    """Which leaves fold into the one collapsed module call that reads them: parameters,
-    and constants that are not named model inputs (unnamed ones, and those the package
-    names itself: masks, noise)."""
-    def folds(item: Any) -> bool:
-        if _is_param(item):
-            return True
-        own = _names_of(item, names)
-        return not own or (len(own) == 1 and own[0] in INTERNAL_CONSTANTS)
-    return folds
-
-
-def call_name(call: Call, module_names: dict) -> str:
-    """``h.0.attn: CausalSelfAttention`` (the class alone for the root or an unnamed
-    module), with ``(call 2/3)`` when the drawing holds several calls of the module."""
-    cls = type(call.module).__name__
-    name = module_names.get(id(call.module))
-    text = f"{name}: {cls}" if name else cls
-    return text + (f" (call {call.number}/{call.of})" if call.of > 1 else "")
-
-
-def fmt_count(n: int) -> str:
-    """``28.3k params``: three significant digits, k/M/G."""
-    if n < 1000:
-        return f"{n} param" + ("" if n == 1 else "s")
-    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if n >= div:
-            return f"{format(n / div, '.3g')}{unit} params"
-    return f"{n} params"  # (not reached)
-
-
-def call_params(call: Call, graph: Graph, members: list[int]) -> int:
-    """The parameter count of a collapsed call: its module's ``parameters()`` (each once),
-    or, for an object that has none, the values of the parameters its ops read."""
-    params = getattr(call.module, "parameters", None)
-    if callable(params):
-        return sum(int(p._data.size) for p in params())
-    seen: dict[int, int] = {}
-    for m in members:
-        for p in graph.parents[m]:
-            leaf = graph.items[p]
-            if _is_param(leaf):
-                seen[id(leaf)] = int(leaf._data.size)
-    return sum(seen.values())
-
-
-# -- node labels ----------------------------------------------------------------------------
+# -- kinds (colours) ------------------------------------------------------------------------
 
 def _op_kind(name: str) -> str:
     return "reg" if name in REGULARIZATION_OPS else "loss" if name in LOSS_OPS else "op"
 
 
-def _grad_norm(t: Tensor) -> float | None:
-    g = t.grad
-    if g is None:
-        return None
-    g = np.asarray(g._data if isinstance(g, Tensor) else g)
-    return math.sqrt(float(np.sum(np.abs(g.astype(np.float64)) ** 2)))
-
-
-def _tensor_kind(t: Any, graph: Graph, names: dict) -> str:
+def item_kind(item: Any, graph: Graph, names: dict) -> str:
+    """The colour of one item drawn on its own: its op's, or output, constant, tied or
+    parameter."""
+    if isinstance(item, Context):
+        return _op_kind(item.name)
+    t = item.tensor if isinstance(item, Output) else item
     if id(t) in graph.outputs:
         return "output"
     if not t.requires_grad:
@@ -329,90 +155,12 @@ def _tensor_kind(t: Any, graph: Graph, names: dict) -> str:
     return "tied" if len(names.get(id(t), ())) > 1 else "param"
 
 
-def _tensor_node(t: Tensor | Released, kind: str, names: dict, show_data: bool,
-                 show_grad: bool) -> list[str]:
-    own = _names_of(t, names)
-    lines = [_short(n, 60) for n in own[:3]]
-    if len(own) > 3:
-        lines.append(f"+ {len(own) - 3} more names")
-    if len(own) > 1:
-        lines.append(f"tied: one tensor, {len(own)} names")
-    if isinstance(t, Released):  # a constant whose array backward has let go of
-        return lines + [_shape_text(t.shape, t.dtype)]
-    lines.append(_shape_text(t._data.shape, t._data.dtype))
-    # show_data prints small tensors; an unnamed scalar constant always shows its value,
-    # since its value is all there is to say about it (the 2 in x * 2), and so does a
-    # one-element output (the loss)
-    if (show_data and t._data.size <= _SMALL) or (kind == "output" and t._data.size == 1) or (
-            kind == "const" and not own and t._data.size == 1):
-        lines.extend(_data_text(t._data).split("\n"))
-    if show_grad and t.grad_fn is None:
-        norm = _grad_norm(t)
-        if norm is not None:
-            lines.append(f"‖grad‖ = {_fmt_number(norm)}")
-    return lines
-
-
-def _out_shape(ctx: Context, made: dict) -> str:
-    out = made.get(id(ctx))
-    if out is not None:
-        return _shape_text(out._data.shape, out._data.dtype)
-    # a freed node records its output's shape only if a gradient reached it
-    return _shape_text(getattr(ctx, "out_shape", None), getattr(ctx, "out_dtype", None))
-
-
-def _item_node(item: Any, graph: Graph, names: dict, show_data: bool,
-               show_grad: bool) -> tuple[str, list[str]]:
-    """(kind, label lines) of one item drawn on its own."""
-    if not isinstance(item, Context):
-        t = item.tensor if isinstance(item, Output) else item
-        kind = _tensor_kind(t, graph, names)
-        return kind, _tensor_node(t, kind, names, show_data, show_grad)
-    lines = _op_text(item).split("\n")
-    shape = _out_shape(item, graph.made)
-    out = graph.made.get(id(item))
-    if out is not None and out.name is not None and id(out) not in graph.outputs:
-        shape = f"{_short(str(out.name), 40)}: {shape}"
-    return _op_kind(item.name), lines + ([shape] if shape else [])
-
-
-def _exits(node_index: int, members: list[int], graph: Graph, v: View) -> list[int]:
-    """The members whose value leaves the node (read by another node)."""
-    return [m for m in members if isinstance(graph.items[m], Context) and
-            any(v.holder[c] != node_index for c in graph.consumers[m])]
-
-
-def _call_node(node_index: int, v: View, graph: Graph, module_names: dict
-               ) -> tuple[str, list[str]]:
-    """(kind, label lines) of a collapsed module call: its dotted name and class, the op it
-    ran (with its attributes) or the names of its ops, its parameter count and the shape
-    of what leaves it. A call that only regularizes (a Dropout layer) or only computes a
-    loss keeps that colour; any other is a module."""
-    node = v.nodes[node_index]
-    call = node.call
-    ops = [graph.items[m] for m in node.members if isinstance(graph.items[m], Context)]
-    op_names = list(dict.fromkeys(ctx.name for ctx in ops))
-    kinds = {_op_kind(n) for n in op_names}
-    kind = kinds.pop() if len(kinds) == 1 and kinds != {"op"} else "module"
-    lines = [call_name(call, module_names)]
-    if len(ops) == 1:
-        text = _op_text(ops[0]).split("\n")
-        if text != [type(call.module).__name__]:  # "0: Linear" running Linear says it once
-            lines += text
-    else:
-        summary = " · ".join(op_names)
-        lines.append(summary if len(summary) <= 40 else f"{len(ops)} ops")
-    count = call_params(call, graph, node.members)
-    if count:
-        lines.append(fmt_count(count))
-    exits = _exits(node_index, node.members, graph, v)
-    shapes = list(dict.fromkeys(_out_shape(graph.items[m], graph.made) for m in exits))
-    if len(exits) == 1:
-        lines += [s for s in shapes if s]
-    elif exits:
-        text = f"{len(exits)} outputs: " + ", ".join(shapes)
-        lines.append(text if len(shapes) == 1 or len(text) <= 40 else f"{len(exits)} outputs")
-    return kind, lines
+def call_kind(node_index: int, v: View, graph: Graph) -> str:
+    """A collapsed call that only regularizes (a Dropout layer) or only computes a loss
+    keeps that colour; any other is a module."""
+    kinds = {_op_kind(graph.items[m].name) for m in v.nodes[node_index].members
+             if isinstance(graph.items[m], Context)}
+    return kinds.pop() if len(kinds) == 1 and kinds != {"op"} else "module"
 
 
 # -- DOT ------------------------------------------------------------------------------------
@@ -440,13 +188,13 @@ def _fits(graph: Graph, folds: Any) -> list[tuple[Any, int]]:
 def drawing(output: Tensor | Sequence[Tensor], params: Any, collapse_modules: bool | int,
             max_nodes: int, what: str = "to_dot") -> tuple[Graph, View, dict, dict]:
     """(graph, view, names, module names) of one drawing, after the size guard."""
-    outs = _as_outputs(output, what)
-    names, module_names = _param_names(params, what)
+    outs = outputs_of(output, what)
+    names, module_names = param_names(params, what)
     try:
         graph = walk(outs, max(20 * max_nodes, _WALK_CAP))
     except TooMany:
         raise _too_big(max_nodes, None, None) from None
-    folds = _folder(names)
+    folds = folder(names)
     v = view(graph, expanded_calls(graph, collapse_modules), folds)
     if len(v.nodes) > max_nodes:
         raise _too_big(max_nodes, len(v.nodes), _fits(graph, folds))
@@ -485,10 +233,11 @@ def to_dot(output: Tensor | Sequence[Tensor], *, params: Any = None, show_data: 
     node_lines: list[str] = []
     for k, node in enumerate(v.nodes):
         if node.call is not None:
-            kind, label = _call_node(k, v, graph, module_names)
+            kind, label = call_kind(k, v, graph), call_lines(k, v, graph, module_names)
         else:
-            kind, label = _item_node(graph.items[node.members[0]], graph, names, show_data,
-                                     show_grad)
+            item = graph.items[node.members[0]]
+            kind = item_kind(item, graph, names)
+            label = item_lines(item, graph, names, show_data, show_grad)
         kinds.add(kind)
         style = _STYLES[kind][1]
         if node.call is not None and kind != "module":  # a module call with a reg op or loss

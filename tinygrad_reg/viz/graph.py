@@ -7,7 +7,8 @@
 - :func:`view` says which drawn node holds each item when some calls are *expanded*
   (drawn as a cluster of their contents) and the others collapsed (drawn as one node):
   an op is held by the outermost collapsed call it ran in, or stands alone; a parameter
-  or an internal constant that only one collapsed call reads is folded into it.
+  or an internal constant that only one collapsed call reads is folded into it
+  (:func:`folder`; named model inputs stay).
 
 A collapsed view is a DAG: a call is one stretch of time, and the drawn nodes of a view
 are disjoint stretches (sibling calls, or single ops run between them), so every edge
@@ -18,14 +19,15 @@ topological order all the same (Kahn's algorithm, earliest member first).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._tensor import Tensor
 from ..autograd import Context
 
 __all__ = ["Output", "Call", "Graph", "Node", "View", "TooMany", "walk", "expanded_calls",
-           "view"]
+           "view", "outputs_of", "param_names", "names_of", "is_param", "folder",
+           "call_params", "INTERNAL_CONSTANTS"]
 
 
 class Output:
@@ -309,3 +311,98 @@ def _topological(n: int, edges: list[tuple[int, int]]) -> list[int]:
         done = set(out)
         out.extend(i for i in range(n) if i not in done)
     return out
+
+
+# -- what the caller passed: outputs, names, which leaves fold --------------------------------
+
+#: Names the package gives the constants it makes inside an op (regularization masks and
+#: noise, average pooling's 1/count weights): internal to a module call, never model inputs.
+INTERNAL_CONSTANTS = frozenset({"mask", "noise", "1/count"})
+
+
+def outputs_of(output: Any, what: str = "to_dot") -> list[Tensor]:
+    """The output tensors to draw, each once, or TypeError naming ``what`` was given."""
+    if isinstance(output, Tensor):
+        outs = [output]
+    elif isinstance(output, (list, tuple)) and output:
+        outs = list(output)
+    else:
+        raise TypeError(f"{what}: expected a Tensor or a non-empty sequence of Tensors, got "
+                        f"{type(output).__name__}")
+    for i, t in enumerate(outs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{what}: output {i} is a {type(t).__name__}, not a Tensor")
+    return list({id(t): t for t in outs}.values())  # an output given twice is drawn once
+
+
+def param_names(params: Any, what: str = "to_dot") -> tuple[dict[int, list[str]],
+                                                              dict[int, str]]:
+    """(id(tensor) -> its names, id(module) -> name) from a Module or a dict name -> Tensor.
+    A tensor registered under several names (a tied weight, ``lm_head.weight =
+    wte.weight``) gets all of them, first the one ``named_parameters()`` gives. Identity
+    lookups are safe here: ``params`` keeps every named object alive meanwhile."""
+    if params is None:
+        return {}, {}
+    modules: dict[int, str] = {}
+    if hasattr(params, "named_parameters"):
+        pairs = list(params.named_parameters())
+        if hasattr(params, "named_modules"):
+            for name, m in params.named_modules():
+                modules.setdefault(id(m), name)
+                own = getattr(m, "_parameters", None)  # every name, duplicates too
+                if isinstance(own, Mapping):
+                    pairs.extend((f"{name}.{k}" if name else k, t) for k, t in own.items()
+                                 if t is not None)
+    elif isinstance(params, Mapping):
+        pairs = list(params.items())
+    else:
+        raise TypeError(f"{what}: params must be a Module (with named_parameters()) or a dict "
+                        f"name -> Tensor, got {type(params).__name__}")
+    names: dict[int, list[str]] = {}
+    for name, t in pairs:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{what}: params[{name!r}] is a {type(t).__name__}, not a Tensor")
+        known = names.setdefault(id(t), [])
+        if str(name) not in known:
+            known.append(str(name))
+    return names, modules
+
+
+def names_of(t: Any, names: dict) -> list[str]:
+    """A leaf's names: those from ``params``, else its own ``name``, else none."""
+    got = names.get(id(t))
+    if got:
+        return got
+    return [] if t.name is None else [str(t.name)]
+
+
+def is_param(item: Any) -> bool:
+    """A leaf that requires grad."""
+    return isinstance(item, Tensor) and item.requires_grad and item.grad_fn is None
+
+
+def folder(names: dict) -> Any:
+    """Which leaves fold into the one collapsed module call that reads them: parameters,
+    and constants that are not named model inputs (unnamed ones, and those the package
+    names itself: masks, noise)."""
+    def folds(item: Any) -> bool:
+        if is_param(item):
+            return True
+        own = names_of(item, names)
+        return not own or (len(own) == 1 and own[0] in INTERNAL_CONSTANTS)
+    return folds
+
+
+def call_params(call: Call, graph: Graph, members: list[int]) -> int:
+    """The parameter count of a collapsed call: its module's ``parameters()`` (each once),
+    or, for an object that has none, the values of the parameters its ops read."""
+    params = getattr(call.module, "parameters", None)
+    if callable(params):
+        return sum(int(p._data.size) for p in params())
+    seen: dict[int, int] = {}
+    for m in members:
+        for p in graph.parents[m]:
+            leaf = graph.items[p]
+            if is_param(leaf):
+                seen[id(leaf)] = int(leaf._data.size)
+    return sum(seen.values())

@@ -23,8 +23,21 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import Context
-from . import dot as _dot
-from .graph import Graph, Output, TooMany, expanded_calls, view, walk
+from . import labels as L
+from .dot import _STYLES, _check_options, item_kind
+from .graph import (
+    Graph,
+    Output,
+    TooMany,
+    call_params,
+    expanded_calls,
+    folder,
+    names_of,
+    outputs_of,
+    param_names,
+    view,
+    walk,
+)
 
 __all__ = ["to_html", "save_html", "GraphPage", "PAGE_MAX_NODES"]
 
@@ -42,40 +55,41 @@ def _attrs(ctx: Context) -> list[list[str]]:
     for key, value in ctx.attrs.items():
         if key[0] == "_" or isinstance(value, np.random.Generator):
             continue
-        out.append([_dot._RENAMED_ATTRS.get(key, key), "None" if value is None
-                    else _dot._fmt_value(value)])
+        out.append([L.RENAMED_ATTRS.get(key, key), "None" if value is None
+                    else L.fmt_value(value)])
     return out
 
 
 def _item(item: Any, graph: Graph, names: dict, show_data: bool, show_grad: bool,
           folds: Any) -> dict:
     """What the page knows of one item of the graph."""
-    kind, lines = _dot._item_node(item, graph, names, show_data, show_grad)
-    d: dict[str, Any] = {"k": kind, "l": lines}
+    kind = item_kind(item, graph, names)
+    d: dict[str, Any] = {"k": kind, "l": L.item_lines(item, graph, names, show_data, show_grad)}
     if isinstance(item, Context):
-        text = _dot._op_text(item)
+        text = L.op_text(item)
         d["op"] = item.name
         d["t"] = text
         d["a"] = _attrs(item)
         out = graph.made.get(id(item))
         shape = out._data.shape if out is not None else getattr(item, "out_shape", None)
         dtype = out._data.dtype if out is not None else getattr(item, "out_dtype", None)
-        d["s"] = _dot._out_shape(item, graph.made)
+        d["s"] = L.out_shape(item, graph.made)
     else:
         t = item.tensor if isinstance(item, Output) else item
         shape = t.shape if not isinstance(t, Tensor) else t._data.shape
         dtype = t.dtype if not isinstance(t, Tensor) else t._data.dtype
-        own = _dot._names_of(t, names)
+        own = names_of(t, names)
         if own:
             d["n"] = own
         if isinstance(t, Tensor) and t.grad_fn is None:
-            norm = _dot._grad_norm(t)
+            norm = L.grad_norm(t)
             if norm is not None:
-                d["g"] = _dot._fmt_number(norm)
-        if isinstance(t, Tensor) and t._data.size <= 16 and (show_data or kind != "param"):
-            d["v"] = _dot._data_text(t._data)
+                d["g"] = L.fmt_number(norm)
+        if isinstance(t, Tensor) and t._data.size <= L.SMALL and (show_data or
+                                                                  kind not in ("param", "tied")):
+            d["v"] = L.data_text(t._data)
         # named inputs and outputs stay outside clusters; the rest may fold
-        d["f"] = int(kind not in ("output",) and id(t) not in graph.outputs and folds(t))
+        d["f"] = int(id(t) not in graph.outputs and folds(t))
     if shape is not None:
         d["sh"] = "scalar" if tuple(shape) == () else str(tuple(shape))
     if dtype is not None:
@@ -101,8 +115,8 @@ def _first_view(graph: Graph, folds: Any, collapse_modules: bool | int | None) -
 
 def _data(output: Tensor | Sequence[Tensor], params: Any, show_data: bool, show_grad: bool,
           collapse_modules: bool | int | None, max_nodes: int, title: str) -> dict:
-    outs = _dot._as_outputs(output, "to_html")
-    names, module_names = _dot._param_names(params, "to_html")
+    outs = outputs_of(output, "to_html")
+    names, module_names = param_names(params, "to_html")
     try:
         graph = walk(outs, max_nodes)
     except TooMany:
@@ -111,7 +125,7 @@ def _data(output: Tensor | Sequence[Tensor], params: Any, show_data: bool, show_
             f"outputs), and a page holds all of them whatever it shows first. Raise "
             f"max_nodes (a page takes about 250 bytes per item), or draw a smaller part of "
             f"the computation") from None
-    folds = _dot._folder(names)
+    folds = folder(names)
     items = []
     for i, item in enumerate(graph.items):
         d = _item(item, graph, names, show_data, show_grad, folds)
@@ -123,14 +137,14 @@ def _data(output: Tensor | Sequence[Tensor], params: Any, show_data: bool, show_
     calls = []
     for c in graph.calls:
         name = module_names.get(id(c.module), "")
-        count = _dot.call_params(c, graph, [i for i, k in enumerate(graph.call_of) if k is c])
-        calls.append({"name": _dot.call_name(c, module_names), "cls": type(c.module).__name__,
+        count = call_params(c, graph, [i for i, k in enumerate(graph.call_of) if k is c])
+        calls.append({"name": L.call_name(c, module_names), "cls": type(c.module).__name__,
                       "dotted": name, "parent": -1 if c.parent is None else c.parent.index,
-                      "depth": c.depth, "params": _dot.fmt_count(count) if count else "",
+                      "depth": c.depth, "params": L.fmt_count(count) if count else "",
                       "number": c.number, "of": c.of})
     return {"title": title, "items": items, "calls": calls,
             "expanded": _first_view(graph, folds, collapse_modules),
-            "styles": {k: v[0] for k, v in _dot._STYLES.items()}}
+            "styles": {k: v[0] for k, v in _STYLES.items()}}
 
 
 def _script_json(data: dict) -> str:
@@ -151,7 +165,7 @@ def to_html(output: Tensor | Sequence[Tensor], *, params: Any = None, show_data:
     expanded or collapsed by clicking it. ``max_nodes`` bounds the whole graph (every op,
     leaf and output), 20,000 by default. ``title`` heads the page.
     """
-    _dot._check_options("TB", max_nodes, False if collapse_modules is None else
+    _check_options("TB", max_nodes, False if collapse_modules is None else
                         collapse_modules, "to_html")
     data = _data(output, params, show_data, show_grad, collapse_modules, max_nodes,
                  title or "tinygrad_reg graph")
