@@ -143,6 +143,7 @@ class GPT(nn.Module):
 def gpt_loss(n_layer: int = 2, batch: int = 2, T: int = 8, seed: int = 0
              ) -> tuple[tg.Tensor, GPT]:
     """A small GPT's cross-entropy on one random batch, after backward."""
+    tg.manual_seed(seed)  # (the embeddings draw from the package generator)
     model = GPT(n_layer=n_layer, seed=seed)
     gen = np.random.default_rng(seed + 1)
     idx = tg.Tensor(gen.integers(0, 64, (batch, T)), name="idx")
@@ -160,6 +161,7 @@ def regularizers() -> tg.Tensor:
     from tinygrad_reg import regularization as R
 
     gen = np.random.default_rng(2)
+    tg.manual_seed(2)  # (the convolution draws from the package generator)
     conv = nn.Conv2d(1, 4, 3, padding=1)
     drop2d = nn.Dropout2d(p=0.1, generator=gen)
     fc1 = nn.DropConnectLinear(4 * 4 * 4, 16, p=0.3, generator=gen)
