@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import html
 import importlib.util
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -113,6 +115,15 @@ def run_tour() -> None:
                 name = f"cell{i}_{j}.svg"
                 (pictures / name).write_text(data["image/svg+xml"], encoding="utf-8")
                 parts.append(f"![output of the cell above](img/tour/{name})\n")
+            elif "data-tinygrad-reg-graph" in data.get("text/html", ""):
+                # an interactive graph page, shown inline in an iframe: kept as its own
+                # file, and shown the same way on the page
+                page = re.search(r'srcdoc="([^"]*)"', data["text/html"]).group(1)
+                name = f"cell{i}_{j}.html"
+                (pictures / name).write_text(html.unescape(page), encoding="utf-8")
+                parts.append(f'<iframe src="../img/tour/{name}" style="width: 100%; height: '
+                             f'480px; border: 1px solid #ddd"></iframe>\n\n'
+                             f"[Open the page on its own](img/tour/{name}).\n")
             elif "image/png" in data:
                 name = f"cell{i}_{j}.png"
                 (pictures / name).write_bytes(base64.b64decode(data["image/png"]))

@@ -148,7 +148,7 @@ class Module:
             watch = getattr(_tracer(), "watch", None)
             if watch is not None:
                 watch(self)
-        token = _set_scope(_scope() + (self,))
+        token = _set_scope(_scope().enter(self))
         try:
             return self.forward(*args, **kwargs)
         finally:

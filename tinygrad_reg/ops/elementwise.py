@@ -243,6 +243,12 @@ class Where(Function):
         return None, (grad * cond if need_a else None), (grad * ~cond if need_b else None)
 
 
+class MaskedFill(Where):
+    """out = value where mask else x: ``x.masked_fill(mask, value)``, recorded as
+    :class:`Where` (inputs mask, value, x) under the name the user wrote, so a drawn graph
+    and an error say MaskedFill.   dvalue = grad · mask, dx = grad · (not mask)."""
+
+
 class Clip(Function):
     """out = min(max(x, lo), hi) for numbers lo, hi (None: no bound on that side); nan stays
     nan, and a nan bound gives nan everywhere.   dx = grad where lo <= x <= hi, else 0:
@@ -627,12 +633,16 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``cond`` is true, else ``b`` (numpy broadcasting; cond gets no gradient).
     ``a`` and ``b`` may be tensors or Python numbers (two numbers: int64 or float32, as
     PyTorch)."""
+    return _where(Where, cond, a, b)
+
+
+def _where(op: type, cond: Any, a: Any, b: Any) -> Tensor:
     a, b = operands(a, b)
     c = cond if isinstance(cond, Tensor) else wrap(np.asarray(cond))
     if c._data.dtype != bool:
         c = AsType.apply(c, dtype=np.dtype(bool)) if not c.requires_grad else \
             wrap(c._data.astype(bool))
-    return Where.apply(c, a, b)
+    return op.apply(c, a, b)
 
 
 def _bound(value: Any, name: str) -> Any:
@@ -678,7 +688,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
                         f"compare first (e.g. x > 0)")
     if not isinstance(value, Tensor):
         value = operand(value, x)
-    return where(wrap(m) if not isinstance(mask, Tensor) else mask, value, x)
+    return _where(MaskedFill, wrap(m) if not isinstance(mask, Tensor) else mask, value, x)
 
 
 def astype(x: Tensor, dtype: Any) -> Tensor:
