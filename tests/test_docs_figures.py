@@ -19,6 +19,7 @@ message gives the text to paste), or say where a new figure comes from."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Callable
@@ -482,8 +483,14 @@ def spans(text: str, phrase: str) -> list[tuple[int, int]]:
 def test_quoted_figures_match_their_measurements(page, claims):
     text = (ROOT / page).read_text(encoding="utf-8")
     missing = [c for c in claims() if not spans(text, c)]
+    lines = text.splitlines()
+
+    def hint(claim: str) -> str:
+        close = difflib.get_close_matches(claim, lines, n=1, cutoff=0.3)
+        return f"{claim}\n    (the closest line on the page: {close[0]})" if close else claim
+
     assert not missing, (f"{page} does not quote what the measurements say; the text it "
-                         f"should contain:\n" + "\n".join(missing))
+                         f"should contain:\n" + "\n".join(map(hint, missing)))
 
 
 def test_every_asset_records_its_command():
