@@ -358,9 +358,10 @@ def jit_table() -> list[str]:
 def readme_speed() -> list[str]:
     w1 = {d: brow(f"W1 seed epoch {d}") for d in ("float64", "float32")}
     m = bench()["machine"]
-    return [f"the last benchmark run (load average {m['load_before'][0]:.1f} on {m['cores']} "
-            f"cores) measured it at {w1['float64']['jit_ratio']:.2f}x (float64) and "
-            f"{w1['float32']['jit_ratio']:.2f}x (float32) the time of hand-written numpy"]
+    return [f"the last benchmark run ({m['cores']} cores, {m['cpu']}, load average "
+            f"{m['load_before'][0]:.1f}) measured it at {w1['float64']['jit_ratio']:.2f}x "
+            f"(float64) and {w1['float32']['jit_ratio']:.2f}x (float32) the time of hand-written "
+            f"numpy"]
 
 
 def anomaly_table() -> list[str]:
