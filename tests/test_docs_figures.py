@@ -15,7 +15,8 @@ look measured (a duration, a ratio like ``1.38x``, a percentage, a ``±``, a siz
 decimal with three or more digits) and fails on any that no claim produced, unless the
 phrase around it is listed in :data:`NOT_MEASURED` as a setting or a constant. A failure
 means a page and the measurements disagree: rerun the script and update the page (the
-message gives the text to paste), or say where a new figure comes from."""
+message gives the text to paste; ``python tests/test_docs_figures.py`` prints every claim),
+or say where a new figure comes from."""
 
 from __future__ import annotations
 
@@ -600,3 +601,9 @@ def test_no_figure_is_quoted_without_a_source(page: Path):
         "claim in tests/test_docs_figures.py, or, for a setting or a constant, list the "
         "phrase in NOT_MEASURED):\n" + "\n".join(found))
 
+
+
+if __name__ == "__main__":  # python tests/test_docs_figures.py: every claim's text, per page
+    for page, claims in CLAIMS:
+        print(f"--- {page} ({_id((page, claims))})")
+        print(*claims(), sep="\n")
