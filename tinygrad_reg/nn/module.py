@@ -229,6 +229,27 @@ class Module:
                     seen.add(id(p))
                     yield p
 
+    def apply(self, fn: Any) -> Module:
+        """Call ``fn(module)`` on every sub-module, children before their parent, and last on
+        this module; returns self (PyTorch's ``apply``, typically an initialiser:
+        ``model.apply(init_weights)``). As in PyTorch, a module reached twice (shared by two
+        parents) is visited twice, but once per parent even if the parent holds it under two
+        names; the walk is iterative (no recursion limit)."""
+        if not callable(fn):
+            raise TypeError(f"apply: fn must be callable (fn(module)), got "
+                            f"{type(fn).__name__}")
+        # post-order: a module is emitted after all of its children
+        stack: list[tuple[Module, bool]] = [(self, False)]
+        while stack:
+            m, expanded = stack.pop()
+            if expanded:
+                fn(m)
+                continue
+            stack.append((m, True))
+            kids = list({id(c): c for c in m.children()}.values())
+            stack.extend((c, False) for c in reversed(kids))
+        return self
+
     # -- mode and gradients --------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
         """Set training mode (``mode=True``) or evaluation mode on this module and every
@@ -324,8 +345,8 @@ class Module:
             if isinstance(a, str) and (a == "cpu" or a.startswith("cpu:")):
                 continue
             if isinstance(a, str) and not _is_dtype_name(a):
-                raise ValueError(f"to: tinygrad_reg runs on the CPU with numpy; device {a!r} is "
-                                 f"not available (use 'cpu')")
+                raise ValueError(f"to: tinygrad_reg runs on the CPU with numpy; device "
+                                 f"{str(a)!r} is not available (use 'cpu')")
             target = a
         kwargs.pop("device", None)
         kwargs.pop("non_blocking", None)
