@@ -165,7 +165,10 @@ class Tensor:
         into either is seen by graphs that saved the other), cut off from the graph."""
         out = Tensor(self._data, name=self.name)
         share_version(self, out)
-        out._aux.source = weakref.ref(view_root(self))  # (whose node guards the memory)
+        # whose node guards the memory; self itself once the tensor self was detached from is
+        # gone (self then holds the memory: a graph that saves self keeps self alive)
+        root = view_root(self)
+        out._aux.source = weakref.ref(self if root is None else root)
         return out
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
