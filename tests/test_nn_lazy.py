@@ -94,6 +94,23 @@ def test_an_optimizer_step_before_the_first_call_skips_the_placeholders():
     opt.zero_grad()
     opt.step()  # nothing has a gradient yet, as in PyTorch
     assert opt.state == {} and is_lazy(m.weight)
+    with pytest.raises(ValueError, match=r"params\[1\] is the same tensor as params\[0\] "
+                                         r"\(shape not known yet\)"):
+        tg.optim.SGD([m.weight, m.weight], lr=0.1)
+
+
+def test_reset_parameters_waits_for_the_sizes_as_in_pytorch():
+    m = nn.LazyLinear(3)
+    m.reset_parameters()  # nothing to draw yet
+    assert is_lazy(m.weight)
+    loaded = nn.LazyLinear(3)
+    src = nn.Linear(4, 3)
+    loaded.load_state_dict(src.state_dict())
+    loaded.reset_parameters()  # in_features is not known until the first call: kept as loaded
+    np.testing.assert_array_equal(loaded.weight.data, src.weight.data)
+    loaded(tg.ones(1, 4))
+    loaded.reset_parameters()  # now an ordinary Linear: redrawn
+    assert not np.array_equal(loaded.weight.data, src.weight.data)
 
 
 # -- the first call ----------------------------------------------------------------------------

@@ -38,6 +38,7 @@ class LazyModuleMixin:
     ``cls_to_become`` and runs as that class."""
 
     cls_to_become: type | None = None
+    _size_name = ""  # the size the first call infers (in_features, in_channels, num_features)
 
     def has_uninitialized_params(self) -> bool:
         """Whether a parameter or buffer of this module is still a placeholder."""
@@ -47,6 +48,12 @@ class LazyModuleMixin:
         """Learn the sizes from the first input and materialize the placeholders."""
         raise NotImplementedError(f"initialize_parameters is not implemented for "
                                   f"{type(self).__name__}")
+
+    def reset_parameters(self) -> None:
+        """The eager layer's ``reset_parameters`` once the sizes are known; before, nothing
+        (as in PyTorch)."""
+        if not self.has_uninitialized_params() and getattr(self, self._size_name) != 0:
+            super().reset_parameters()
 
     def _check_loaded(self, expected: dict[str, tuple[int, ...]]) -> None:
         """Placeholders that load_state_dict gave a shape must have the shape the input
@@ -86,6 +93,7 @@ class LazyLinear(LazyModuleMixin, Linear):
     ``generator``; the initial values are Linear's."""
 
     cls_to_become = Linear
+    _size_name = "in_features"
 
     def __init__(self, out_features: int, bias: bool = True, device: Any = None,
                  dtype: Any = None, *, init: str | _init.Initialiser = "he",
@@ -116,6 +124,8 @@ class LazyLinear(LazyModuleMixin, Linear):
 
 
 class _LazyConvNd(LazyModuleMixin):
+    _size_name = "in_channels"
+
     def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  dilation: Any = 1, groups: int = 1, bias: bool = True,
                  padding_mode: str = "zeros", device: Any = None, dtype: Any = None, *,
@@ -162,6 +172,8 @@ class LazyConv2d(_LazyConvNd, Conv2d):
 
 
 class _LazyBatchNorm(LazyModuleMixin):
+    _size_name = "num_features"
+
     def __init__(self, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, device: Any = None,
                  dtype: Any = None) -> None:
