@@ -291,7 +291,11 @@ def test_linear_shapes_init_and_value():
     lin = nn.Linear(5, 3, generator=np.random.default_rng(0))
     assert lin.weight.shape == (3, 5) and lin.bias.shape == (3,)
     assert lin.weight.dtype == np.float32 and lin.bias.dtype == np.float32
-    np.testing.assert_array_equal(lin.bias.data, 0.0)
+    # PyTorch's default: weight and bias from U(±1/√in_features), weight drawn first
+    rng, bound = np.random.default_rng(0), 1 / np.sqrt(5)
+    w = rng.random((3, 5), dtype=np.float32) * np.float32(2 * bound) - np.float32(bound)
+    np.testing.assert_array_equal(lin.weight.data, w)
+    np.testing.assert_array_equal(lin.bias.data, rng.uniform(-bound, bound, 3).astype(np.float32))
     x = np.random.default_rng(1).normal(size=(4, 5)).astype(np.float32)
     out = lin(tg.Tensor(x))
     assert out.dtype == np.float32 and out.shape == (4, 3)
@@ -396,7 +400,22 @@ def test_linear_init_by_name_and_callable():
     assert (nn.Linear(6, 4, init="scaled_normal").bias.data == 0).all()
     for name in ("pytorch", "fan_in_uniform"):
         explicit = nn.Linear(6, 4, init=name, generator=rng())
-        assert (explicit.bias.data != 0).all()
+        default = nn.Linear(6, 4, generator=rng())
+        np.testing.assert_array_equal(explicit.bias.data, default.bias.data)
+        assert (default.bias.data != 0).all()
+
+
+def test_linear_default_init_is_pytorchs_distribution():
+    # PyTorch: weight kaiming_uniform_(a=√5) = U(±1/√in), bias U(±1/√in), for float64 too
+    lin = nn.Linear(400, 300, generator=np.random.default_rng(0), dtype=np.float64)
+    bound = 1 / np.sqrt(400)
+    for p, n in ((lin.weight, 120_000), (lin.bias, 300)):
+        assert p.data.dtype == np.float64 and p.data.size == n
+        assert -bound <= p.data.min() and p.data.max() < bound
+        assert p.data.max() > (1 - 50 / n) * bound and p.data.min() < -(1 - 50 / n) * bound
+    # uniform: std = bound/√3 (120 000 draws: within 1 %)
+    assert abs(lin.weight.data.std() / (bound / np.sqrt(3)) - 1) < 0.01
+    assert abs(lin.weight.data.mean()) < 4 * bound / np.sqrt(3 * 120_000)
 
 
 def test_reset_parameters_redraws_in_place_as_pytorch():
@@ -406,7 +425,7 @@ def test_reset_parameters_redraws_in_place_as_pytorch():
         before = w.data.copy(), b.data.copy()
         layer.reset_parameters()
         assert layer.weight is w and layer.bias is b  # in place: optimizers keep them
-        assert not np.array_equal(w.data, before[0])
+        assert not np.array_equal(w.data, before[0]) and not np.array_equal(b.data, before[1])
     bn = nn.BatchNorm1d(3)
     bn(tg.tensor([[1.0, 2.0, 3.0], [0.0, 5.0, 1.0]]))
     with tg.no_grad():

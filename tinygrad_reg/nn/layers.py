@@ -54,7 +54,7 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  device: Any = None, dtype: Any = None, *,
-                 init: str | _init.Initialiser = "he",
+                 init: str | _init.Initialiser = "pytorch",
                  generator: np.random.Generator | None = None) -> None:
         super().__init__()
         self.in_features = _positive_int(in_features, "in_features", "Linear")

@@ -96,7 +96,7 @@ class LazyLinear(LazyModuleMixin, Linear):
     _size_name = "in_features"
 
     def __init__(self, out_features: int, bias: bool = True, device: Any = None,
-                 dtype: Any = None, *, init: str | _init.Initialiser = "he",
+                 dtype: Any = None, *, init: str | _init.Initialiser = "pytorch",
                  generator: np.random.Generator | None = None) -> None:
         Module.__init__(self)
         self.in_features = 0
