@@ -1,5 +1,6 @@
 """tinygrad_reg against hand-written numpy: the benchmark suite.
 
+    python benchmarks/run.py            # the full suite; writes docs/assets/benchmarks.json
     python benchmarks/run.py [--quick] [--json out.json] [--only W1,W2,...]
 
 W1  one epoch of the tutorial's experiment (seed_epoch.py), float64 and float32; also the
@@ -15,11 +16,17 @@ repeats, with min and max. The ratio is tinygrad_reg / numpy: the median over ro
 the two times measured in the same round.
 When torch is importable, a second table runs PyTorch eager beside both, all three at one
 thread in a process of their own (torch_bench.py); --no-torch skips it.
+
+The full run (no --quick, no --only, no --no-torch) writes its figures, the machine and the
+command to docs/assets/benchmarks.json, the one file docs/benchmarks.md and the other pages
+quote (tests/test_docs_figures.py checks every quote against it); the suite never reruns
+the benchmarks. Other runs write JSON only where --json says.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import gc
 import json
 import os
@@ -35,6 +42,7 @@ from collections.abc import Callable
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+DOCS_JSON = os.path.join(os.path.dirname(HERE), "docs", "assets", "benchmarks.json")
 sys.path.insert(0, HERE)
 
 import cnn  # noqa: E402
@@ -75,6 +83,25 @@ def machine() -> dict:
                          "configuration": blas.get("openblas configuration"),
                          "num_threads": "unknown (pip install threadpoolctl)"}]
     return info
+
+
+def calibration() -> dict:
+    """How fast this machine runs the two things the figures depend on most: one numpy ufunc
+    call on a 1x1 array (Python and numpy dispatch) and np.tanh on a 32x32 float64 array
+    (W2's arithmetic), in microseconds, medians of 2000 calls."""
+    one, c = np.ones((1, 1)), np.ones((1, 1))
+    a = np.random.default_rng(0).standard_normal((32, 32))
+    res = interleave({"ufunc_1x1": lambda: np.add(one, c), "tanh_32x32": lambda: np.tanh(a)},
+                     repeats=2000, warmup=200)
+    return {k: v["median"] * 1e6 for k, v in res.items()}
+
+
+def load() -> list[float]:
+    """The 1, 5 and 15 minute load averages (the machine may be shared)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
 
 
 def blas_line(info: dict) -> str:
@@ -132,6 +159,13 @@ def paired(res: dict, a: str, b: str) -> float:
     return statistics.median(x / y for x, y in zip(res[a]["times"], res[b]["times"]))
 
 
+def paired_quartiles(res: dict, a: str, b: str) -> list[float]:
+    """The first and third quartiles over rounds of a's time / b's time in the same round:
+    how much the paired ratio moved within the run."""
+    q = statistics.quantiles([x / y for x, y in zip(res[a]["times"], res[b]["times"])], n=4)
+    return [q[0], q[2]]
+
+
 def fmt(stats: dict, scale: float, unit: str) -> str:
     return (f"{stats['median'] * scale:.3g} {unit} "
             f"[{stats['min'] * scale:.3g}..{stats['max'] * scale:.3g}]")
@@ -153,9 +187,11 @@ def w1(quick: bool) -> list[dict]:
         rows.append({"workload": f"W1 seed epoch {name}", "unit": "ms", "scale": 1e3,
                      "target": 1.15 if dtype is np.float64 else 1.30, **_pair(res),
                      "jit": res["jit"], "jit_ratio": paired(res, "jit", "numpy"),
+                     "jit_ratio_quartiles": paired_quartiles(res, "jit", "numpy"),
                      "jit_target": 1.00 if dtype is np.float64 else 0.95,
                      "prealloc": res["numpy_prealloc"],
-                     "prealloc_ratio": paired(res, "numpy_prealloc", "numpy")})
+                     "prealloc_ratio": paired(res, "numpy_prealloc", "numpy"),
+                     "steps": seed_epoch.N_TRAIN // seed_epoch.BATCH})
     return rows
 
 
@@ -174,7 +210,10 @@ def w2(quick: bool) -> list[dict]:
                          repeats=50 if quick else 400, warmup=20)
         row = {"workload": f"W2 op chain {size}x{size} f64 (per op)", "unit": "us",
                "scale": 1e6 / overhead.N_OPS, **_pair(res), "anomaly": res["anomaly"],
-               "jit": res["jit"], "jit_ratio": paired(res, "jit", "numpy"), "jit_target": 1.2}
+               "anomaly_ratio": paired(res, "anomaly", "numpy"),
+               "anomaly_vs_off": paired(res, "anomaly", "tinygrad_reg"),
+               "jit": res["jit"], "jit_ratio": paired(res, "jit", "numpy"),
+               "jit_ratio_quartiles": paired_quartiles(res, "jit", "numpy"), "jit_target": 1.2}
         if size == 32:  # the target: 4 us/op where numpy by hand took 2.2 us: 1.82x
             row["target"] = 1.8
         rows.append(row)
@@ -219,7 +258,9 @@ def w5(quick: bool) -> list[dict]:
                      "tinygrad_reg": res["tinygrad_reg"], "numpy": res["gemm"],
                      "ratio": res["tinygrad_reg"]["median"] / res["gemm"]["median"],
                      "target": 1.5, "vs": "GEMM floor", "gemms": cnn.describe(net),
+                     "gemm_count": len(cnn.gemm_shapes(net)), "mflop": cnn.flops(net) / 1e6,
                      "jit": res["jit"],
+                     "jit_ratio": res["jit"]["median"] / res["gemm"]["median"],
                      "minflt_per_step": {k: v["minflt"] for k, v in res.items()}})
     return rows
 
@@ -290,7 +331,17 @@ def imports(quick: bool) -> list[dict]:
 
 def _pair(res: dict) -> dict:
     return {"tinygrad_reg": res["tinygrad_reg"], "numpy": res["numpy"],
-            "ratio": paired(res, "tinygrad_reg", "numpy")}
+            "ratio": paired(res, "tinygrad_reg", "numpy"),
+            "ratio_quartiles": paired_quartiles(res, "tinygrad_reg", "numpy")}
+
+
+def _without_times(value):
+    """The figures without the per-round times (the medians, quartiles, min and max stay)."""
+    if isinstance(value, dict):
+        return {k: _without_times(v) for k, v in value.items() if k != "times"}
+    if isinstance(value, list):
+        return [_without_times(v) for v in value]
+    return value
 
 
 # -- optional PyTorch --------------------------------------------------------------------
@@ -377,17 +428,27 @@ def print_table(rows: list[dict]) -> None:
                   f" {a['numpy']['minflt']:>28.0f}   floor {a['gemm']['minflt']:.0f}")
 
 
-def main() -> None:
+def argv_only_default(only: str) -> bool:
+    return [k.strip().upper() for k in only.split(",")] == ["W1", "W2", "W3", "W4", "W5", "IMP"]
+
+
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer repeats (about a minute)")
-    ap.add_argument("--json", metavar="OUT", help="also write every figure to this file")
+    ap.add_argument("--json", metavar="OUT",
+                    help="also write every figure to this file (default for the full run: "
+                         "docs/assets/benchmarks.json, which the docs quote)")
     ap.add_argument("--only", default="W1,W2,W3,W4,W5,IMP",
                     help="comma-separated subset of W1,W2,W3,W4,W5,IMP")
     ap.add_argument("--no-torch", action="store_true",
                     help="skip the PyTorch columns even when torch is importable")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    full = not args.quick and not args.no_torch and argv_only_default(args.only)
+    out = args.json or (DOCS_JSON if full else None)
     info = machine()
+    info["load_before"] = load()
+    info["calibration_us"] = calibration()
     print(f"tinygrad_reg {info['tinygrad_reg']}, numpy {info['numpy']}, Python {info['python']}"
           f"; {info['cores']} cores ({info['cpu']})")
     print(f"BLAS: {blas_line(info)}; env: {info['env'] or 'none of ' + ', '.join(ENV_KEYS[:4])}")
@@ -400,10 +461,17 @@ def main() -> None:
     print_table(rows)
     if torch:
         print_torch(torch)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"machine": info, "quick": args.quick, "rows": rows, "torch": torch}, f,
-                      indent=1, default=float)
+    info["load_after"] = load()
+    if out:
+        command = " ".join(["python benchmarks/run.py", *(argv if argv is not None
+                                                           else sys.argv[1:])]).strip()
+        record = {"command": command, "date": datetime.date.today().isoformat(),
+                  "machine": info, "quick": args.quick, "rows": _without_times(rows),
+                  "torch": torch}
+        with open(out, "w") as f:
+            json.dump(record, f, indent=1, default=float)
+            f.write("\n")
+        print(f"\nwrote {os.path.relpath(out)}")
 
 
 if __name__ == "__main__":

@@ -62,6 +62,98 @@ def deep_network(blocks: int = 6) -> tuple[tg.Tensor, nn.Module]:
     return loss, model
 
 
+class CausalSelfAttention(nn.Module):
+    """Multi-head causal self-attention, written as nanoGPT writes it (split, masked_fill,
+    contiguous)."""
+
+    def __init__(self, d: int, n_head: int, block: int, p: float, gen: np.random.Generator
+                 ) -> None:
+        super().__init__()
+        self.c_attn = nn.Linear(d, 3 * d, generator=gen)
+        self.c_proj = nn.Linear(d, d, generator=gen)
+        self.attn_dropout = nn.Dropout(p, generator=gen)
+        self.resid_dropout = nn.Dropout(p, generator=gen)
+        self.n_head = n_head
+        self.register_buffer("bias", tg.tensor(np.tril(np.ones((block, block), dtype=bool)))
+                             .reshape(1, 1, block, block))
+
+    def forward(self, x: tg.Tensor) -> tg.Tensor:
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q, k, v = (t.reshape(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+                   for t in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) * (1.0 / np.sqrt(k.shape[-1]))
+        att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+        att = self.attn_dropout(nn.functional.softmax(att, dim=-1))
+        y = (att @ v).transpose(1, 2).contiguous().reshape(B, T, C)
+        return self.resid_dropout(self.c_proj(y))
+
+
+class MLP(nn.Module):
+    def __init__(self, d: int, p: float, gen: np.random.Generator) -> None:
+        super().__init__()
+        self.c_fc = nn.Linear(d, 4 * d, generator=gen)
+        self.gelu = nn.GELU()
+        self.c_proj = nn.Linear(4 * d, d, generator=gen)
+        self.dropout = nn.Dropout(p, generator=gen)
+
+    def forward(self, x: tg.Tensor) -> tg.Tensor:
+        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+
+
+class Block(nn.Module):
+    def __init__(self, d: int, n_head: int, block: int, p: float, gen: np.random.Generator
+                 ) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(d)
+        self.attn = CausalSelfAttention(d, n_head, block, p, gen)
+        self.ln_2 = nn.LayerNorm(d)
+        self.mlp = MLP(d, p, gen)
+
+    def forward(self, x: tg.Tensor) -> tg.Tensor:
+        x = x + self.attn(self.ln_1(x))     # two residual additions
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT(nn.Module):
+    """A small GPT: token and position embeddings, ``n_layer`` blocks, a final LayerNorm
+    and a language-model head tied to the token embedding (``lm_head.weight =
+    wte.weight``)."""
+
+    def __init__(self, vocab: int = 64, block: int = 16, n_layer: int = 2, n_head: int = 2,
+                 d: int = 32, p: float = 0.1, seed: int = 0) -> None:
+        super().__init__()
+        gen = np.random.default_rng(seed)
+        self.wte = nn.Embedding(vocab, d)
+        self.wpe = nn.Embedding(block, d)
+        self.drop = nn.Dropout(p, generator=gen)
+        self.h = nn.ModuleList([Block(d, n_head, block, p, gen) for _ in range(n_layer)])
+        self.ln_f = nn.LayerNorm(d)
+        self.lm_head = nn.Linear(d, vocab, bias=False, generator=gen)
+        self.lm_head.weight = self.wte.weight  # tied
+
+    def forward(self, idx: tg.Tensor) -> tg.Tensor:
+        pos = tg.arange(idx.shape[1])
+        x = self.drop(self.wte(idx) + self.wpe(pos))
+        for block in self.h:
+            x = block(x)
+        return self.lm_head(self.ln_f(x))
+
+
+def gpt_loss(n_layer: int = 2, batch: int = 2, T: int = 8, seed: int = 0
+             ) -> tuple[tg.Tensor, GPT]:
+    """A small GPT's cross-entropy on one random batch, after backward."""
+    tg.manual_seed(seed)  # (the embeddings draw from the package generator)
+    model = GPT(n_layer=n_layer, seed=seed)
+    gen = np.random.default_rng(seed + 1)
+    idx = tg.Tensor(gen.integers(0, 64, (batch, T)), name="idx")
+    targets = tg.Tensor(gen.integers(0, 64, (batch, T)), name="targets")
+    logits = model(idx)
+    loss = nn.functional.cross_entropy(logits.reshape(-1, 64), targets.reshape(-1))
+    loss.backward()
+    return loss, model
+
+
 def regularizers() -> tg.Tensor:
     """A small network with one of each kind of regularizer node: additive noise and channel
     dropout on a convolution's maps, DropConnect, Gaussian dropout, an activity penalty and
@@ -69,6 +161,7 @@ def regularizers() -> tg.Tensor:
     from tinygrad_reg import regularization as R
 
     gen = np.random.default_rng(2)
+    tg.manual_seed(2)  # (the convolution draws from the package generator)
     conv = nn.Conv2d(1, 4, 3, padding=1)
     drop2d = nn.Dropout2d(p=0.1, generator=gen)
     fc1 = nn.DropConnectLinear(4 * 4 * 4, 16, p=0.3, generator=gen)
@@ -86,6 +179,50 @@ def regularizers() -> tg.Tensor:
     return loss, model
 
 
+BROWSER_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1200,760")
+
+
+def screenshot(page: Path, png: Path, script: str) -> bool:
+    """Open ``page`` in headless Chromium (Debian's chromium and chromium-driver, driven by
+    selenium), run ``script`` in it and save what it shows as ``png``; False if there is no
+    browser to do it with."""
+    import shutil
+    import tempfile
+
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        return False
+    if chromium is None or driver is None:
+        return False
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    with tempfile.TemporaryDirectory() as profile:
+        for flag in (*BROWSER_FLAGS, f"--user-data-dir={profile}"):
+            options.add_argument(flag)
+        browser = webdriver.Chrome(service=Service(driver), options=options)
+        try:
+            browser.get(page.resolve().as_uri())
+            browser.execute_script(script)
+            browser.save_screenshot(str(png))
+        finally:
+            browser.quit()
+    return True
+
+
+# the page's picture: module calls three deep as nodes, the first block's attention
+# expanded (its call's number replaces %d), its MaskedFill explained in the side panel
+PAGE_SCRIPT = """
+tgGraph.setDepth(3);
+tgGraph.expand(%d);
+tgGraph.select(tgGraph.state().nodes.findIndex(s => s.startsWith("MaskedFill")));
+"""
+
+
 def main() -> None:
     IMG.mkdir(exist_ok=True)
     figures = {}
@@ -98,12 +235,33 @@ def main() -> None:
     figures["deep_collapsed.svg"] = (deep, dict(params=deep_model, collapse_modules=2))
     reg, reg_model = regularizers()
     figures["regularizers.svg"] = (reg, dict(params=reg_model))
+    gpt, gpt_model = gpt_loss(n_layer=2)
+    figures["gpt_depth2.svg"] = (gpt, dict(params=gpt_model, collapse_modules=2))
+    block, block_model = gpt_loss(n_layer=1)
+    figures["gpt_block.svg"] = (block, dict(params=block_model, collapse_modules=True))
     for name, (out, options) in figures.items():
         path = viz.save_graph(out, IMG / name, **options)
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise RuntimeError(f"{path}: {size} bytes, over the {MAX_BYTES}-byte budget")
         print(f"{path.relative_to(IMG.parent.parent)}: {size} bytes")
+    # the interactive page of the small GPT, and a picture of it in a browser
+    page = viz.save_html(gpt, IMG / "gpt_page.html", params=gpt_model,
+                         title="a small GPT (2 blocks)")
+    print(f"{page.relative_to(IMG.parent.parent)}: {page.stat().st_size} bytes")
+    attn = next(c.index for c in _calls(gpt) if c.depth == 3 and
+                type(c.module).__name__ == "CausalSelfAttention")
+    if screenshot(page, IMG / "gpt_page.png", PAGE_SCRIPT.replace("%d", str(attn))):
+        print(f"docs/img/gpt_page.png: {(IMG / 'gpt_page.png').stat().st_size} bytes")
+    else:
+        print("docs/img/gpt_page.png: not made (needs chromium, chromium-driver and selenium)")
+
+
+def _calls(out: tg.Tensor) -> list:
+    """The module calls of the graph behind ``out``, numbered as the page numbers them."""
+    from tinygrad_reg.viz.graph import walk
+
+    return walk([out], None).calls
 
 
 if __name__ == "__main__":

@@ -135,15 +135,20 @@ def plot(x: np.ndarray, y: np.ndarray, grid: np.ndarray,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(7, 5.2))
     ax.scatter(x[:, 0], y[:, 0], s=10, color="0.6", label="training data (10 % outliers)")
     ax.plot(grid[:, 0], np.sin(grid[:, 0]), color="black", linewidth=1, label="sin x")
     for (name, curve), color in zip(curves.items(), ["tab:red", "tab:blue"], strict=True):
         ax.plot(grid[:, 0], curve[:, 0], color=color,
                 label=f"{name} fit (RMSE vs sin x: {errors[name]:.3f})")
-    ax.set_ylim(-3, 3)
-    ax.legend(fontsize=8, loc="upper left")
-    ax.set_title("Squared error is pulled by outliers; Huber (δ = 1) is not")
+    # every point in view, the outliers included: they are what the two losses disagree on
+    lo, hi = min(y.min(), -1.5), max(y.max(), 1.5)
+    ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
+    ax.set_xlabel("x")
+    ax.set_ylabel("y = sin x + noise (and outliers)")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
+    ax.set_title("A network fitted with squared error vs with the Huber loss (δ = 1):\n"
+                 "squared error is pulled by the outliers, Huber is not", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -50,7 +50,7 @@ def load_data() -> tuple[np.ndarray, ...]:
 
 def build_model(keep_prob: float, generator: np.random.Generator) -> nn.Module:
     def linear(n_in: int, n_out: int) -> nn.Linear:
-        return nn.Linear(n_in, n_out, generator=generator, dtype=np.float64)
+        return nn.Linear(n_in, n_out, init="he", generator=generator, dtype=np.float64)
 
     def drop() -> list[nn.Module]:
         return [nn.Dropout(keep_prob=keep_prob, generator=generator)] if keep_prob < 1 else []

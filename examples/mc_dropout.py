@@ -48,6 +48,38 @@ def in_data(x: np.ndarray) -> np.ndarray:
     return np.any([(x >= lo) & (x <= hi) for lo, hi in INTERVALS], axis=0)
 
 
+def plot(X: np.ndarray, y: np.ndarray, grid: np.ndarray, mean: np.ndarray, std: np.ndarray,
+         passes: list[np.ndarray], samples: int, path: Path) -> None:
+    """The data, the MC-dropout mean ± 2 std over ``grid`` and a few single dropout passes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    for k, (lo, hi) in enumerate(INTERVALS):
+        ax.axvspan(lo, hi, color="0.93", zorder=0,
+                   label="where the training data lie" if k == 0 else None)
+    for k, p in enumerate(passes):
+        ax.plot(grid, p, color="tab:blue", lw=0.5, alpha=0.5,
+                label="single passes with dropout on" if k == 0 else None)
+    ax.fill_between(grid, mean - 2 * std, mean + 2 * std, color="tab:blue", alpha=0.25,
+                    label=f"mean ± 2 std of {samples} passes (MC dropout)")
+    ax.plot(grid, mean, color="tab:blue", label="predictive mean")
+    ax.plot(grid, target(grid), "k--", lw=1, label="true function sin(2x) + x/2")
+    ax.scatter(X.ravel(), y.ravel(), s=10, color="k", label="training data (with noise)")
+    shown = np.concatenate([mean - 2 * std, mean + 2 * std, target(grid), y.ravel()])
+    ax.set_ylim(max(shown.min(), -8.0) - 0.3, min(shown.max(), 8.0) + 0.3)
+    ax.set_xlabel("x (input)")
+    ax.set_ylabel("y (prediction and target)")
+    ax.legend(loc="upper left", fontsize=7.5)
+    ax.set_title("MC dropout: the predictive spread (band) on the training intervals and away "
+                 "from them", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a smoke run: 300 steps")
@@ -87,33 +119,12 @@ def main(argv: list[str] | None = None) -> dict:
           f"{summary['std_on_data']:.3f} on the data, {summary['std_off_data']:.3f} away "
           f"from it ({summary['std_off_data'] / summary['std_on_data']:.1f}x)")
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     args.out.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    g = grid.ravel()
-    for lo, hi in INTERVALS:
-        ax.axvspan(lo, hi, color="0.93", zorder=0)
     model.train()  # a few single stochastic passes, as MC dropout draws them
     with tg.no_grad():
-        for _ in range(3):
-            ax.plot(g, model(tg.tensor(grid)).numpy().ravel(), color="tab:blue", lw=0.5,
-                    alpha=0.5)
+        passes = [model(tg.tensor(grid)).numpy().ravel() for _ in range(3)]
     model.eval()
-    ax.fill_between(g, mean - 2 * std, mean + 2 * std, color="tab:blue", alpha=0.25,
-                    label="mean ± 2 std (MC dropout)")
-    ax.plot(g, mean, color="tab:blue", label="predictive mean")
-    ax.plot(g, target(g), "k--", lw=1, label="true function")
-    ax.scatter(X.ravel(), y.ravel(), s=10, color="k", label="training data")
-    ax.set_ylim(-4, 4)
-    ax.legend(loc="upper left", fontsize=8)
-    ax.set_title(f"MC dropout ({args.samples} samples): uncertainty grows away from the data")
-    fig.tight_layout()
-    fig.savefig(args.out / "mc_dropout.png", dpi=110)
-    plt.close(fig)
+    plot(X, y, grid.ravel(), mean, std, passes, args.samples, args.out / "mc_dropout.png")
     (args.out / "results.json").write_text(json.dumps(summary, indent=1))
     print(f"wrote {args.out / 'mc_dropout.png'} and {args.out / 'results.json'}")
     return summary

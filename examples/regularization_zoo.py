@@ -214,14 +214,19 @@ def plot(rows: list[dict], path: Path) -> None:
     colors = ["tab:blue" if r["net"] == "MLP" else "tab:orange" for r in rows]
     ax.barh(y, [r["test_mean"] for r in rows], xerr=[r["test_std"] for r in rows],
             color=colors, alpha=0.8)
+    # one baseline per network, each in its network's colour and named in the legend
     for r, color in zip(rows, colors):
         if r["method"] == "none":
-            ax.axvline(r["test_mean"], color=color, ls=":", lw=1)
+            ax.axvline(r["test_mean"], color=color, ls=":", lw=1.5,
+                       label=f"{r['net']} without a regularizer ({r['test_mean']:.3f})")
     ax.set_yticks(y, labels)
     lo = min(r["test_mean"] - r["test_std"] for r in rows)
     ax.set_xlim(max(0.0, lo - 0.02), 1.0)
     ax.set_xlabel(f"test accuracy (mean ± std over seeds; {N_TRAIN} training images)")
-    ax.set_title("the regularization zoo on 8×8 digits (dotted: no regularizer)")
+    ax.set_ylabel("network: regularizer")
+    ax.legend(loc="upper right", fontsize=9, title="dotted lines", title_fontsize=9)
+    ax.set_title("Test accuracy of each regularizer against no regularizer, "
+                 "MLP (blue) and CNN (orange), 8×8 digits", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

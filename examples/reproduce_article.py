@@ -211,14 +211,19 @@ def plot_weights(results: dict[str, list[dict]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(results), figsize=(4 * len(results), 3.5), sharey=True)
-    for ax, (name, runs) in zip(axes, results.items()):
-        w = np.abs(runs[0]["weights"])
-        ax.hist(w, bins=60, color="tab:gray")
+    fig, axes = plt.subplots(1, len(results), figsize=(4 * len(results), 3.8), sharex=True,
+                             sharey=True, squeeze=False)
+    axes = axes[0]
+    weights = {name: np.abs(runs[0]["weights"]) for name, runs in results.items()}
+    top = max(w.max() for w in weights.values())
+    bins = np.linspace(0.0, top, 61)  # the same bins in every panel, so heights compare
+    for ax, (name, w) in zip(axes, weights.items()):
+        ax.hist(w, bins=bins, color="tab:gray")
         ax.set_yscale("log")
         ax.set_title(f"{name}: mean |W| = {w.mean():.3f}")
-        ax.set_xlabel("|weight|")
-    axes[0].set_ylabel("count")
+        ax.set_xlabel("|weight| (all weight-matrix entries)")
+    axes[0].set_ylabel("number of weights (log scale)")
+    fig.suptitle("Weight magnitudes after training (seed 0), one panel per model, same axes")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

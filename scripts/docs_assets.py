@@ -1,7 +1,9 @@
 """Regenerate every picture and every measured figure the README and docs/ show.
 
-    python scripts/docs_assets.py               # everything (about 8 minutes on 2 cores)
+    python scripts/docs_assets.py               # everything (about 8 minutes on 2 idle cores)
     python scripts/docs_assets.py --only tour   # one part: figures, tour, or an example name
+    python scripts/docs_assets.py --only regularization_zoo --replot
+                                                # its picture again from its stored summary
 
 - ``figures``: the graph pictures (docs/make_figures.py);
 - the examples, each run with the arguments its figures are quoted for: its summary goes to
@@ -11,6 +13,10 @@
 - ``tour``: examples/tour.ipynb executed and written as docs/tour.md (its pictures in
   ``docs/img/tour/``).
 
+``--replot`` draws an example's pictures again from ``docs/assets/<name>.json`` without
+training, for the examples whose plot reads only their summary (:data:`REPLOT`): after a
+change to the plotting code alone, the figures stay those of the run the JSON records.
+
 Run from anywhere; it works in the repository it lives in.
 """
 
@@ -18,8 +24,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import html
 import importlib.util
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -40,6 +48,13 @@ EXAMPLES = {
     "regularization_zoo": ([], ["zoo.png"]),
     "lambda_sweep": ([], []),
     "mc_dropout": ([], ["mc_dropout.png"]),
+}
+
+
+# example -> draws its pictures into a folder from its stored summary, without training
+REPLOT = {
+    "regularization_zoo": lambda module, summary, out: module.plot(summary["rows"],
+                                                                   out / "zoo.png"),
 }
 
 
@@ -82,23 +97,40 @@ def run_example(name: str) -> None:
               + (f", docs/img/{', docs/img/'.join(pictures)}" if pictures else ""))
 
 
+def replot_example(name: str) -> None:
+    if name not in REPLOT:
+        raise SystemExit(f"{name}: its pictures need its models, not only its summary; run it "
+                         f"without --replot")
+    _, pictures = EXAMPLES[name]
+    summary = json.loads((ASSETS / f"{name}.json").read_text())["summary"]
+    module = load(ROOT / "examples" / f"{name}.py", f"example_{name}")
+    with tempfile.TemporaryDirectory() as out:
+        REPLOT[name](module, summary, Path(out))
+        for picture in pictures:
+            shutil.copy(Path(out) / picture, IMG / picture)
+    print(f"{name}: docs/img/{', docs/img/'.join(pictures)} drawn from docs/assets/{name}.json")
+
+
 def run_figures() -> None:
     load(DOCS / "make_figures.py", "make_figures").main()
 
 
-def run_tour() -> None:
-    """Execute the notebook and write it as Markdown: its markdown cells as they are, its code
-    cells as python blocks, text output as plain blocks, pictures as files."""
+def execute_tour(work: str):
+    """examples/tour.ipynb executed in a fresh kernel, in the directory ``work``."""
     import nbclient
     import nbformat
 
     nb = nbformat.read(ROOT / "examples" / "tour.ipynb", as_version=4)
-    with tempfile.TemporaryDirectory() as work:
-        nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                                resources={"metadata": {"path": work}}).execute()
-    pictures = IMG / "tour"
-    shutil.rmtree(pictures, ignore_errors=True)
-    pictures.mkdir(parents=True)
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": work}}).execute()
+    return nb
+
+
+def tour_markdown(nb) -> tuple[str, dict[str, bytes]]:
+    """docs/tour.md from an executed notebook: its markdown cells as they are, its code cells
+    as python blocks, text output as text blocks right after them, pictures as files (name ->
+    bytes, under docs/img/tour/)."""
+    pictures: dict[str, bytes] = {}
     parts = ["<!-- written by scripts/docs_assets.py from examples/tour.ipynb: edit the "
              "notebook, then rerun the script -->\n"]
     for i, cell in enumerate(nb.cells):
@@ -111,24 +143,49 @@ def run_tour() -> None:
             data = o.get("data", {})
             if "image/svg+xml" in data:
                 name = f"cell{i}_{j}.svg"
-                (pictures / name).write_text(data["image/svg+xml"], encoding="utf-8")
+                pictures[name] = data["image/svg+xml"].encode("utf-8")
                 parts.append(f"![output of the cell above](img/tour/{name})\n")
+            elif "data-tinygrad-reg-graph" in data.get("text/html", ""):
+                # an interactive graph page, shown inline in an iframe: kept as its own
+                # file, and shown the same way on the page
+                page = re.search(r'srcdoc="([^"]*)"', data["text/html"]).group(1)
+                name = f"cell{i}_{j}.html"
+                (pictures / name).write_text(html.unescape(page), encoding="utf-8")
+                parts.append(f'<iframe src="../img/tour/{name}" style="width: 100%; height: '
+                             f'480px; border: 1px solid #ddd"></iframe>\n\n'
+                             f"[Open the page on its own](img/tour/{name}).\n")
             elif "image/png" in data:
                 name = f"cell{i}_{j}.png"
-                (pictures / name).write_bytes(base64.b64decode(data["image/png"]))
+                pictures[name] = base64.b64decode(data["image/png"])
                 parts.append(f"![output of the cell above](img/tour/{name})\n")
             else:
                 text = o.get("text") or data.get("text/plain", "")
                 if text.strip():
                     parts.append("```text\n" + text.rstrip() + "\n```\n")
-    (DOCS / "tour.md").write_text("\n".join(parts), encoding="utf-8")
-    print(f"tour: docs/tour.md, {len(list(pictures.iterdir()))} pictures in docs/img/tour")
+    return "\n".join(parts), pictures
+
+
+def run_tour() -> None:
+    """Execute the notebook and write it as Markdown (see :func:`tour_markdown`)."""
+    with tempfile.TemporaryDirectory() as work:
+        nb = execute_tour(work)
+    text, pictures = tour_markdown(nb)
+    folder = IMG / "tour"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for name, data in pictures.items():
+        (folder / name).write_bytes(data)
+    (DOCS / "tour.md").write_text(text, encoding="utf-8")
+    print(f"tour: docs/tour.md, {len(pictures)} pictures in docs/img/tour")
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default=None,
                     help=f"one of figures, tour, {', '.join(EXAMPLES)} (comma-separated)")
+    ap.add_argument("--replot", action="store_true",
+                    help="draw the chosen examples' pictures from their stored summaries "
+                         f"without training ({', '.join(REPLOT)})")
     args = ap.parse_args(argv)
     parts = ["figures", *EXAMPLES, "tour"]
     chosen = parts if args.only is None else [p.strip() for p in args.only.split(",")]
@@ -140,6 +197,8 @@ def main(argv: list[str] | None = None) -> None:
             run_figures()
         elif part == "tour":
             run_tour()
+        elif args.replot:
+            replot_example(part)
         else:
             run_example(part)
 

@@ -388,37 +388,3 @@ def test_kernels_are_placed_next_to_their_first_reader():
     relu_backward = next(i for i, ln in enumerate(lines) if ln.startswith("greater("))
     assert lam_w > relu_backward  # the trace ran it before ReLU's backward
     assert lines[lam_w + 1].startswith("dot(")  # just before the product it is added to
-
-
-def test_the_replay_shown_in_the_docs_is_what_code_prints():
-    import pathlib
-    import re
-
-    page = pathlib.Path(__file__).parent.parent / "docs" / "performance.md"
-    shown = re.search(r"```text\n(def replay.*?)```", page.read_text(), re.S).group(1)
-    shown = [ln for ln in shown.splitlines() if ln.strip() != "..."]
-    tg.manual_seed(0)
-    gen = np.random.default_rng(0)
-    model = nn.Sequential(nn.Linear(200, 100), nn.ReLU(), nn.Dropout(keep_prob=0.8,
-                                                                     generator=gen),
-                          nn.Linear(100, 20), nn.ReLU(), nn.Dropout(keep_prob=0.8,
-                                                                    generator=gen),
-                          nn.Linear(20, 1))
-    opt = tg.optim.SGD(model.parameters(), lr=0.05)
-    from tinygrad_reg import regularization as R
-    from tinygrad_reg.nn import functional as F
-
-    def step(X, y):
-        opt.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(model(X), y) + R.l2_penalty(model, 0.005)
-        loss.backward()
-        opt.step()
-        return loss
-
-    jitted = tg.jit(step)
-    for _ in range(3):
-        jitted(tg.ones(8, 200), tg.zeros(8, 1))
-    code = jitted.code.splitlines()
-    assert code[:2] == shown[:2]
-    assert code[2].startswith(shown[2].split(" ...")[0])  # the buffers (elided in the docs)
-    assert code[3:3 + len(shown) - 3] == shown[3:]

@@ -230,8 +230,9 @@ def test_state_dict_copies_and_round_trips():
     a, b = Net(), Net()
     sd = a.state_dict()
     assert list(sd) == [n for n, _ in a.named_parameters()]
+    before = a.head.bias.data.copy()
     sd["head.bias"][...] = 7.0  # a copy: the module is untouched
-    assert a.head.bias.data[0] == 0.0
+    np.testing.assert_array_equal(a.head.bias.data, before)
     arrays = [p.data for p in b.parameters()]
     result = b.load_state_dict(a.state_dict())
     assert result.missing_keys == [] and result.unexpected_keys == []
@@ -290,7 +291,11 @@ def test_linear_shapes_init_and_value():
     lin = nn.Linear(5, 3, generator=np.random.default_rng(0))
     assert lin.weight.shape == (3, 5) and lin.bias.shape == (3,)
     assert lin.weight.dtype == np.float32 and lin.bias.dtype == np.float32
-    np.testing.assert_array_equal(lin.bias.data, 0.0)
+    # PyTorch's default: weight and bias from U(±1/√in_features), weight drawn first
+    rng, bound = np.random.default_rng(0), 1 / np.sqrt(5)
+    w = rng.random((3, 5), dtype=np.float32) * np.float32(2 * bound) - np.float32(bound)
+    np.testing.assert_array_equal(lin.weight.data, w)
+    np.testing.assert_array_equal(lin.bias.data, rng.uniform(-bound, bound, 3).astype(np.float32))
     x = np.random.default_rng(1).normal(size=(4, 5)).astype(np.float32)
     out = lin(tg.Tensor(x))
     assert out.dtype == np.float32 and out.shape == (4, 3)
@@ -391,6 +396,92 @@ def test_linear_init_by_name_and_callable():
     lin = nn.Linear(6, 4, init=custom, generator=rng(), dtype=np.float64)
     np.testing.assert_array_equal(lin.weight.data,
                                   rng().standard_normal((4, 6)) * 0.5)
+    # another initialiser leaves the bias at zero (the tutorial's b = 0), PyTorch's does not
+    assert (nn.Linear(6, 4, init="scaled_normal").bias.data == 0).all()
+    for name in ("pytorch", "fan_in_uniform"):
+        explicit = nn.Linear(6, 4, init=name, generator=rng())
+        default = nn.Linear(6, 4, generator=rng())
+        np.testing.assert_array_equal(explicit.bias.data, default.bias.data)
+        assert (default.bias.data != 0).all()
+
+
+def test_linear_default_init_is_pytorchs_distribution():
+    # PyTorch: weight kaiming_uniform_(a=√5) = U(±1/√in), bias U(±1/√in), for float64 too
+    lin = nn.Linear(400, 300, generator=np.random.default_rng(0), dtype=np.float64)
+    bound = 1 / np.sqrt(400)
+    for p, n in ((lin.weight, 120_000), (lin.bias, 300)):
+        assert p.data.dtype == np.float64 and p.data.size == n
+        assert -bound <= p.data.min() and p.data.max() < bound
+        assert p.data.max() > (1 - 50 / n) * bound and p.data.min() < -(1 - 50 / n) * bound
+    # uniform: std = bound/√3 (120 000 draws: within 1 %)
+    assert abs(lin.weight.data.std() / (bound / np.sqrt(3)) - 1) < 0.01
+    assert abs(lin.weight.data.mean()) < 4 * bound / np.sqrt(3 * 120_000)
+
+
+def test_reset_parameters_redraws_in_place_as_pytorch():
+    gen = np.random.default_rng(0)
+    for layer in (nn.Linear(3, 2, generator=gen), nn.Conv2d(2, 3, 3, generator=gen)):
+        w, b = layer.weight, layer.bias
+        before = w.data.copy(), b.data.copy()
+        layer.reset_parameters()
+        assert layer.weight is w and layer.bias is b  # in place: optimizers keep them
+        assert not np.array_equal(w.data, before[0]) and not np.array_equal(b.data, before[1])
+    bn = nn.BatchNorm1d(3)
+    bn(tg.tensor([[1.0, 2.0, 3.0], [0.0, 5.0, 1.0]]))
+    with tg.no_grad():
+        bn.weight.fill_(3.0)
+    bn.reset_parameters()
+    assert bn.weight.tolist() == [1, 1, 1] and bn.running_mean.tolist() == [0, 0, 0]
+    assert bn.num_batches_tracked.item() == 0
+
+
+def test_default_initial_values_of_the_other_layers_are_pytorchs():
+    gen = np.random.default_rng(1)
+    conv = nn.Conv2d(4, 6, (3, 2), groups=2, generator=gen, dtype=np.float64)
+    bound = 1 / np.sqrt(2 * 3 * 2)  # fan_in = in_channels/groups · kernel
+    assert np.abs(conv.weight.data).max() < bound and np.abs(conv.bias.data).max() < bound
+    assert np.abs(conv.weight.data).max() > 0.8 * bound
+    conv1 = nn.Conv1d(3, 5, 4, generator=gen)
+    assert np.abs(conv1.weight.data).max() < 1 / np.sqrt(12)
+    emb = nn.Embedding(1000, 100, generator=gen)  # N(0, 1)
+    assert abs(emb.weight.data.std() - 1) < 0.01 and abs(emb.weight.data.mean()) < 0.01
+    for norm in (nn.BatchNorm1d(3), nn.BatchNorm2d(3), nn.LayerNorm(3), nn.GroupNorm(1, 3)):
+        assert norm.weight.tolist() == [1, 1, 1] and norm.bias.tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize("args, gain", [
+    # PyTorch 2.13's torch.nn.init.calculate_gain
+    (("linear",), 1.0), (("sigmoid",), 1.0), (("conv2d",), 1.0),
+    (("tanh",), 1.6666666666666667), (("relu",), 1.4142135623730951),
+    (("leaky_relu",), 1.4141428569978354), (("leaky_relu", 0.2), 1.3867504905630728),
+    (("selu",), 0.75)])
+def test_calculate_gain_is_pytorchs(args, gain):
+    assert init.calculate_gain(*args) == gain
+
+
+def test_in_place_initialisers_take_pytorchs_arguments():
+    w = tg.zeros(1000, 50, dtype=tg.float64)
+    gen = np.random.default_rng(0)
+    # (bound, after which call) as PyTorch computes it: √3 · gain / √fan
+    for kwargs, bound in [({}, np.sqrt(6 / 50)), ({"a": np.sqrt(5)}, 1 / np.sqrt(50)),
+                          ({"mode": "fan_out"}, np.sqrt(6 / 1000)),
+                          ({"nonlinearity": "relu"}, np.sqrt(6 / 50)),
+                          ({"nonlinearity": "tanh"}, 5 / 3 * np.sqrt(3 / 50))]:
+        assert init.kaiming_uniform_(w, generator=gen, **kwargs) is w
+        assert np.abs(w.data).max() <= bound and np.abs(w.data).max() > 0.99 * bound, kwargs
+    init.kaiming_normal_(w, nonlinearity="relu", generator=gen)
+    assert abs(w.data.std() / np.sqrt(2 / 50) - 1) < 0.01
+    init.kaiming_normal_(w, mode="fan_out", generator=gen)
+    assert abs(w.data.std() / np.sqrt(2 / 1000) - 1) < 0.01
+    init.xavier_uniform_(w, gain=2.0, generator=gen)
+    assert np.abs(w.data).max() <= 2 * np.sqrt(6 / 1050)
+    assert np.abs(w.data).max() > 0.99 * 2 * np.sqrt(6 / 1050)
+    init.xavier_normal_(w, gain=0.5, generator=gen)
+    assert abs(w.data.std() / (0.5 * np.sqrt(2 / 1050)) - 1) < 0.01
+    with pytest.raises(ValueError, match="mode must be 'fan_in' or 'fan_out'"):
+        init.kaiming_uniform_(w, mode="fan")
+    with pytest.raises(ValueError, match="unsupported nonlinearity 'swish'"):
+        init.kaiming_normal_(w, nonlinearity="swish")
 
 
 # -- initialisers ----------------------------------------------------------------------------

@@ -23,6 +23,12 @@ def test_the_tour_notebook_runs(tmp_path):
     assert not [o for o in outputs if o.output_type == "error"]
     kinds = {k for o in outputs for k in o.get("data", {})}
     assert "image/svg+xml" in kinds  # draw_graph displayed inline
+    # a collapsed view (one node per layer call, with its parameter count) and the
+    # interactive page, inline
+    svgs = "".join(o["data"].get("image/svg+xml", "") for o in outputs if "data" in o)
+    assert "3: DropConnectLinear" in svgs and "18 params" in svgs
+    pages = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+    assert len(pages) == 1 and "data-tinygrad-reg-graph" in pages[0]
     assert "image/png" in kinds      # the training curve
     text = "".join(o.get("text", "") for o in outputs)
     assert "L2Penalty(lam=0.001)" in text and "'0.weight': (32, 2)" in text

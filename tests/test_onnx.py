@@ -156,6 +156,10 @@ OPS = {
     "getitem_array": (lambda m, x: x[:, [2, 0, 2]], X34),
     "getitem_array_2d_int": (lambda m, x: x[:, [[2, 0]], 1], X34),
     "clone": (lambda m, x: x.clone() + 0, X34),
+    "contiguous": (lambda m, x: x.transpose(1, 2).contiguous() * 2, X34),
+    "split": (lambda m, x: tg.cat(x.split([1, 3], dim=2)[::-1], dim=2), X34),
+    "chunk": (lambda m, x: x.chunk(3, dim=1)[2] - x.chunk(2, dim=-1)[0].sum(-1, keepdim=True),
+              X34),
     "unsqueeze_squeeze": (lambda m, x: x.unsqueeze(1).squeeze(1), X34),
     # linear algebra
     "matmul": (lambda m, x: x @ m.w, X34), "linear3d": (lambda m, x: F.linear(x, m.p, m.p[:, 0]),

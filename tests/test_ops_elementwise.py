@@ -392,3 +392,100 @@ def test_erf_gradient():
     np.testing.assert_allclose(g, 2 / math.sqrt(math.pi) * np.exp(-np.array([0.0, 1.0, 4.0])),
                                rtol=1e-14)
 
+
+
+# -- tg.normal: PyTorch's torch.normal --------------------------------------------------------
+
+def test_normal_with_number_mean_and_std_is_a_tensor_of_the_size():
+    w = tg.normal(0, 0.01, (200, 1), requires_grad=True)  # a textbook's initial weights
+    assert w.shape == (200, 1) and w.dtype == np.float32 and w.requires_grad and w.is_leaf
+    assert tg.normal(0.0, 1.0, size=[2, 3]).shape == (2, 3)
+    assert tg.normal(1.0, 2.0, 5).shape == (5,)  # an int size (PyTorch: a tuple only)
+    x = tg.normal(2.0, 3.0, (4,), generator=np.random.default_rng(0), dtype=tg.float64)
+    eps = np.random.default_rng(0).standard_normal(4)
+    np.testing.assert_array_equal(x.data, eps * 3.0 + 2.0)
+    y = tg.normal(2.0, 3.0, (4,), generator=np.random.default_rng(0))
+    eps32 = np.random.default_rng(0).standard_normal(4, dtype=np.float32)
+    np.testing.assert_array_equal(y.data, eps32 * np.float32(3.0) + np.float32(2.0))
+    assert not tg.normal(0, 1, (2,)).requires_grad
+    np.testing.assert_array_equal(tg.normal(1.5, 0.0, (3,)).data, [1.5, 1.5, 1.5])
+    big = tg.normal(-1.0, 0.5, (200_000,), generator=np.random.default_rng(1)).data
+    assert abs(big.mean() + 1.0) < 0.005 and abs(big.std() - 0.5) < 0.005
+    assert tg.normal(0, 1, (2, 2), dtype=tg.float16).dtype == np.float16
+
+
+def test_normal_with_tensor_means_or_stds_draws_per_element():
+    gen = np.random.default_rng(2)
+    mean = tg.tensor([[0.0], [10.0], [20.0]], dtype=tg.float64)
+    std = tg.tensor([1.0, 2.0, 3.0, 4.0], dtype=tg.float64)
+    out = tg.normal(mean, std, generator=gen)
+    eps = np.random.default_rng(2).standard_normal((3, 4))
+    assert out.shape == (3, 4) and out.dtype == np.float64
+    np.testing.assert_array_equal(out.data, mean.data + std.data * eps)
+    assert tg.normal(tg.zeros(3)).dtype == np.float32  # std = 1 by default
+    assert tg.normal(tg.zeros(3), 2.0).shape == (3,)
+    assert tg.normal(0.0, tg.ones(2, 2, dtype=tg.float64)).dtype == np.float64
+    assert not tg.normal(tg.zeros(3), 1.0).requires_grad
+
+
+def test_normal_gives_zero_gradient_to_mean_and_std_as_pytorch():
+    # PyTorch 2.13: torch.normal(m, s) with m, s requiring grad has a grad_fn, and backward
+    # gives m.grad = s.grad = zeros (the sample is not differentiated through its parameters)
+    m = t64([0.5, -1.0, 2.0])
+    s = t64([1.0, 0.1, 3.0])
+    out = tg.normal(m, s)
+    assert out.requires_grad and out.grad_fn.name == "Normal"
+    (out * out).sum().backward()
+    assert m.grad.tolist() == [0.0, 0.0, 0.0] and s.grad.tolist() == [0.0, 0.0, 0.0]
+    m1 = t64([[1.0, 2.0]])
+    tg.normal(m1, 2.0).sum().backward()  # one tensor parameter
+    assert m1.grad.tolist() == [[0.0, 0.0]]
+    s1 = t64([1.0])
+    tg.normal(t64([0.0, 0.0, 0.0], grad=False), s1).sum().backward()  # broadcast std
+    assert s1.grad.tolist() == [0.0]
+    m2 = t64([0.0, 1.0])
+    (g,) = tg.grad(tg.normal(m2, 1.0).sum(), [m2], create_graph=True)
+    assert g.tolist() == [0.0, 0.0]
+
+
+def test_normal_refuses_what_pytorch_refuses():
+    with pytest.raises(ValueError, match=r"normal: std must be >= 0 everywhere, got -1.0"):
+        tg.normal(0.0, -1.0, (2,))
+    with pytest.raises(ValueError, match="std must be >= 0 everywhere, got nan"):
+        tg.normal(0.0, float("nan"), (2,))
+    with pytest.raises(ValueError, match="got -2.0 in the std tensor"):
+        tg.normal(tg.zeros(2), tg.tensor([1.0, -2.0]))
+    with pytest.raises(TypeError, match=r"give the size: normal\(mean, std, size\)"):
+        tg.normal(0.0, 1.0)
+    with pytest.raises(TypeError, match="takes no size, dtype or requires_grad"):
+        tg.normal(tg.zeros(3), 1.0, (3,))
+    with pytest.raises(TypeError, match="takes no size, dtype or requires_grad"):
+        tg.normal(tg.zeros(3), 1.0, requires_grad=True)
+    with pytest.raises(TypeError, match="dtype must be a float dtype, got int64"):
+        tg.normal(2, 3, (2,), dtype=tg.int64)
+    with pytest.raises(TypeError, match="mean must be a floating-point tensor, got dtype int64"):
+        tg.normal(tg.zeros(3, dtype=tg.int64), 1.0)
+    with pytest.raises(TypeError, match="std must be a number or a Tensor, got str"):
+        tg.normal(0.0, "1", (2,))
+    with pytest.raises(TypeError, match="mean must be a number or a Tensor, got bool"):
+        tg.normal(True, 1.0, (2,))
+    with pytest.raises(ValueError, match=r"the shapes of mean \(4,\) and std \(2, 2\) do not"):
+        tg.normal(tg.zeros(4), tg.ones(2, 2))
+    with pytest.raises(ValueError, match="device 'cuda' is not available"):
+        tg.normal(0, 1, (2,), device="cuda")
+
+
+def test_normal_draws_afresh_in_a_jit_replay():
+    def run(compiled):
+        tg.manual_seed(5)
+        w = tg.zeros(3, requires_grad=True)
+
+        def step(w):
+            noise = tg.normal(0.0, 0.1, (3,)) + tg.normal(w, 0.5)
+            return (w + noise).sum()
+
+        fn = tg.jit(step) if compiled else step
+        return [fn(w).item() for _ in range(4)]
+
+    eager = run(False)
+    assert run(True) == eager and len(set(eager)) == 4

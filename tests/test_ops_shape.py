@@ -292,7 +292,16 @@ CASES = [
     case("split", lambda x, size, dim: x.split(size, dim),
          lambda x, size, dim: tuple(np.split(x, range(size, x.shape[dim], size), axis=dim)),
          split_inputs(), may_alias=True, out_shape=None),
+    case("chunk", lambda x, chunks, dim: x.chunk(chunks, dim),
+         lambda x, chunks, dim: tuple(np.split(x, range(-(-x.shape[dim] // chunks),
+                                                         x.shape[dim],
+                                                         -(-x.shape[dim] // chunks)), axis=dim)),
+         split_inputs(), may_alias=True, out_shape=None),
     case("clone", lambda x: x.clone(), np.copy, S.tensors()),
+    # (a transposed view is rarely contiguous, so contiguous() mostly records a Contiguous
+    # node; when it is, x itself comes back, as in PyTorch)
+    case("contiguous", lambda x: x.mT.contiguous(), lambda x: np.ascontiguousarray(x.swapaxes(
+        -1, -2)), S.tensors(S.shapes(min_dims=2)), may_alias=True),
 ]
 
 

@@ -319,3 +319,149 @@ def test_a_training_script_in_pytorchs_shape_runs():
     accuracy = (pred == y).float().mean().item()
     assert accuracy > 0.9, accuracy
     assert F.softmax(model(X), dim=1).sum(dim=1).data == pytest.approx(np.ones(120))
+
+
+# -- devices, tensor type names, torch.utils.data, Module.apply ---------------------------------
+
+def test_device_objects_as_pytorch_spells_them():
+    cpu = tg.device("cpu")
+    assert repr(cpu) == "device(type='cpu')" and cpu.type == "cpu" and cpu.index is None
+    one = tg.device("cuda:1")
+    assert (str(one), one.type, one.index) == ("cuda:1", "cuda", 1)
+    assert repr(one) == "device(type='cuda', index=1)"
+    assert tg.device("cuda", 1) == one and tg.device(one) == one
+    assert repr(tg.device("cpu", 0)) == "device(type='cpu', index=0)"
+    assert tg.device("cpu") != tg.device("cpu:0")  # as in PyTorch
+    assert cpu == "cpu"  # a str (PyTorch: False), so it equals ndarray.device
+    assert tg.zeros(2).device == cpu and tg.zeros(2).device == np.zeros(2).device
+    assert {cpu: 1}[tg.device("cpu")] == 1
+    for bad, err in [("gpu", "expected one of cpu, cuda"), ("cuda:-1", "invalid device string"),
+                     ("cuda:01", "invalid device string"), ("cuda: 1", "invalid device"),
+                     ("cuda:1:2", "invalid device string")]:
+        with pytest.raises(RuntimeError, match=err):
+            tg.device(bad)
+    with pytest.raises(RuntimeError, match="an integer names an accelerator"):
+        tg.device(0)
+    with pytest.raises(TypeError, match="expected a device string"):
+        tg.device(None)
+    with pytest.raises(AttributeError, match="immutable"):
+        cpu.index = 3
+
+
+def test_a_device_choosing_helper_runs_on_the_cpu():
+    torch = tg  # the helper as a PyTorch user writes it, with only the import changed
+
+    def try_gpu(i=0):
+        if torch.cuda.device_count() >= i + 1:
+            return torch.device(f"cuda:{i}")
+        return torch.device("cpu")
+
+    assert torch.cuda.is_available() is False and torch.cuda.device_count() == 0
+    torch.cuda.manual_seed(0)
+    torch.cuda.manual_seed_all(0)  # nothing to seed, as PyTorch's without a GPU
+    dev = try_gpu()
+    x = torch.ones(2, 3, device=dev)
+    assert x.to(dev) is x and x.to(device=dev) is x
+    model = nn.Linear(3, 1)
+    assert model.to(dev) is model
+    assert model(x.to(dev)).shape == (2, 1)
+    gpu = torch.device("cuda:0")  # naming one is allowed, using it is not
+    with pytest.raises(ValueError, match="device 'cuda:0' is not available"):
+        x.to(gpu)
+    with pytest.raises(ValueError, match="device 'cuda:0' is not available"):
+        model.to(gpu)
+    with pytest.raises(ValueError, match="device 'cuda:0' is not available"):
+        tg.zeros(2, device=gpu)
+
+
+@pytest.mark.parametrize("dtype, name", [
+    # the strings PyTorch 2.13's Tensor.type() gives for these dtypes
+    (np.float32, "torch.FloatTensor"), (np.float64, "torch.DoubleTensor"),
+    (np.float16, "torch.HalfTensor"), (np.int64, "torch.LongTensor"),
+    (np.int32, "torch.IntTensor"), (np.int16, "torch.ShortTensor"),
+    (np.int8, "torch.CharTensor"), (np.uint8, "torch.ByteTensor"), (np.bool_, "torch.BoolTensor"),
+    (np.complex64, "torch.ComplexFloatTensor"), (np.complex128, "torch.ComplexDoubleTensor"),
+    (np.uint16, "torch.UInt16Tensor"), (np.uint32, "torch.UInt32Tensor"),
+    (np.uint64, "torch.UInt64Tensor")])
+def test_tensor_type_names_are_pytorchs(dtype, name):
+    x = tg.zeros(2, dtype=dtype)
+    assert x.type() == name
+    back = tg.ones(2).type(name)  # the name converts too, as in PyTorch
+    assert back.dtype == np.dtype(dtype) and back.tolist() == np.ones(2, dtype).tolist()
+
+
+def test_tensor_type_converts_like_to():
+    x = t64([1.5, -2.0])
+    assert x.type(tg.float64) is x and x.type(dtype=tg.float64) is x  # no copy, as PyTorch
+    y = x.type(tg.float32)
+    assert y.dtype == np.float32 and y.grad_fn is not None  # differentiable between floats
+    (y * 2).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+    preds = tg.tensor([[0.1, 0.9], [0.8, 0.2]]).argmax(axis=1)
+    labels = tg.tensor([1, 1])
+    # the textbook's accuracy: argmax to the labels' dtype, compare, to float32, mean
+    correct = (preds.type(labels.dtype) == labels).type(tg.float32)
+    assert correct.dtype == np.float32 and correct.mean().item() == 0.5
+    assert x.type(tg.float32, non_blocking=True).dtype == np.float32
+    with pytest.raises(ValueError, match="'torch.cuda.FloatTensor' is a CUDA type"):
+        x.type("torch.cuda.FloatTensor")
+    with pytest.raises(ValueError, match="invalid type 'torch.FooTensor'"):
+        x.type("torch.FooTensor")
+    with pytest.raises(TypeError, match="unexpected arguments"):
+        x.type(tg.float32, copy=True)
+
+
+def test_torch_utils_data_is_the_data_module_under_pytorchs_path():
+    import tinygrad_reg.utils.data as tud
+    from tinygrad_reg.utils.data import DataLoader, Dataset, TensorDataset
+
+    assert DataLoader is tg.data.DataLoader and Dataset is tg.data.Dataset
+    assert TensorDataset is tg.data.TensorDataset and tud is tg.utils.data
+    assert tg.utils.data.default_collate is tg.data.default_collate
+    assert set(tg.data.__all__) <= set(dir(tud))
+    X, y = tg.arange(10).reshape(5, 2).float(), tg.arange(5)
+    batches = list(tg.utils.data.DataLoader(tg.utils.data.TensorDataset(X, y), 2,
+                                            shuffle=False))
+    assert [b[1].tolist() for b in batches] == [[0, 1], [2, 3], [4]]
+
+
+def test_module_apply_visits_children_first_and_returns_self():
+    shared = nn.Linear(1, 1)
+    inner = nn.Sequential(nn.ReLU(), shared)
+    model = nn.Sequential(inner, shared, nn.Tanh())
+    seen = []
+    assert model.apply(lambda m: seen.append(type(m).__name__)) is model
+    # PyTorch 2.13's order for this model: post-order, the shared layer once per parent
+    assert seen == ["ReLU", "Linear", "Sequential", "Linear", "Tanh", "Sequential"]
+
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = shared
+            self.b = shared  # one parent holding it twice: visited once (PyTorch's children())
+
+    seen.clear()
+    Twice().apply(lambda m: seen.append(type(m).__name__))
+    assert seen == ["Linear", "Twice"]
+    with pytest.raises(TypeError, match="apply: fn must be callable"):
+        model.apply("xavier")
+
+
+def test_module_apply_initialises_layers_the_way_pytorch_code_does():
+    def init_weights(m):  # the usual PyTorch idiom: test the exact type, initialise in place
+        if type(m) == nn.Linear:  # noqa: E721 - the idiom compares types with ==
+            nn.init.xavier_uniform_(m.weight, generator=np.random.default_rng(0))
+            nn.init.zeros_(m.bias)
+
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    model.apply(init_weights)
+    assert all((m.bias.data == 0).all() for m in model if isinstance(m, nn.Linear))
+    bound = np.sqrt(6 / (4 + 3))
+    assert np.abs(model[0].weight.data).max() <= bound
+    # deep chains: iterative, no recursion limit
+    deep = nn.Sequential(nn.Identity())
+    for _ in range(3000):
+        deep = nn.Sequential(deep)
+    count = []
+    deep.apply(lambda m: count.append(1))
+    assert len(count) == 3002

@@ -47,6 +47,22 @@ def test_item_detach_float_and_bool():
         bool(t64([1.0, 2.0]))
 
 
+def test_detach_of_a_detached_tensor_whose_source_is_gone():
+    # a running statistic kept as x.detach() step after step (a batch norm written by hand):
+    # the op result it was detached from is freed, and detaching it again must still work
+    d = (t64([1.0, -2.0]) * 2.0).detach()
+    import gc
+
+    gc.collect()
+    again = d.detach()
+    assert again.tolist() == [2.0, -4.0] and again.is_leaf
+    w = t64([3.0, 4.0])
+    loss = (w * again).sum()
+    again.data[0] = 5.0  # a write through the alias is still seen by the graph that saved d
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        loss.backward()
+
+
 # -- dtype policy ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("data, dtype", [

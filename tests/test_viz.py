@@ -224,9 +224,9 @@ def test_hostile_attributes_and_module_names_are_escaped():
          "n2": "Sum\\nscalar float64", "n3": "scalar float64\\n2"},
         [("n0", "n1"), ("n1", "n2"), ("n2", "n3")])
     nodes, edges = nodes_and_edges(collapsed)
-    # the parameter x, used only inside the module call, is folded into its box
+    # the parameter x, used only inside the module call, is folded into its box (and counted)
     assert edges == [("n0", "n1")]
-    assert nodes["n0"] == ('evil\\"}\\\\: Block\\nTagged · Sum\\nx (2,)\\nscalar float64')
+    assert nodes["n0"] == ('evil\\"}\\\\: Block\\nTagged · Sum\\n2 params\\nscalar float64')
 
 
 def test_unencodable_characters_in_names_are_escaped():
@@ -374,15 +374,16 @@ class _Deep:
 
 def test_collapse_modules_draws_one_node_per_module_call_in_clusters():
     net = _Deep(2)
-    y = net(tg.Tensor(np.ones((2, 3)))).sum()
+    y = net(tg.Tensor(np.ones((2, 3)), name="x")).sum()
     dot = viz.to_dot(y, params=net, collapse_modules=True)
     nodes, edges = nodes_and_edges(dot)
-    # each layer's parameters are folded into its box: only that module call uses them
+    # each layer's parameters are folded into its box (only that module call uses them) and
+    # counted; the named input stays
     assert list(nodes.values()) == [
-        "(2, 3) float64",
-        "layers.0: _Affine\\nMatMul · Add\\nweight (3, 3)\\nbias (3,)\\n(2, 3) float64",
+        "x\\n(2, 3) float64",
+        "layers.0: _Affine\\nMatMul · Add\\n12 params\\n(2, 3) float64",
         "ReLU\\n(2, 3) float64",
-        "layers.1: _Affine\\nMatMul · Add\\nweight (3, 3)\\nbias (3,)\\n(2, 3) float64",
+        "layers.1: _Affine\\nMatMul · Add\\n12 params\\n(2, 3) float64",
         "ReLU\\n(2, 3) float64", "Sum\\nscalar float64", nodes["n6"]]
     assert edges == [("n0", "n1"), ("n1", "n2"), ("n2", "n3"), ("n3", "n4"), ("n4", "n5"),
                      ("n5", "n6")]
@@ -404,7 +405,7 @@ def test_a_parameter_shared_by_two_module_calls_is_not_folded():
 
 def test_collapse_modules_lets_a_deep_network_fit_under_max_nodes():
     net = _Deep(100)
-    y = net(tg.Tensor(np.ones((2, 3)))).sum()  # 300 ops, 201 leaves
+    y = net(tg.Tensor(np.ones((2, 3)), name="x")).sum()  # 300 ops, 201 leaves
     with pytest.raises(ValueError, match="collapse_modules"):
         viz.to_dot(y, params=net, max_nodes=450)
     nodes, _ = nodes_and_edges(viz.to_dot(y, params=net, max_nodes=450, collapse_modules=True))
@@ -498,10 +499,9 @@ def test_seed_network_renders_before_and_after_backward():
 
 def test_collapse_modules_to_a_depth():
     net = _Deep(2)
-    y = net(tg.Tensor(np.ones((2, 3)))).sum()
+    y = net(tg.Tensor(np.ones((2, 3)), name="x")).sum()
     whole = nodes_and_edges(viz.to_dot(y, params=net, collapse_modules=1))[0]
-    assert "_Deep\\nMatMul · Add · ReLU\\n4 parameters (24 values)\\n(2, 3) float64" in \
-        whole.values()
+    assert "_Deep\\nMatMul · Add · ReLU\\n24 params\\n(2, 3) float64" in whole.values()
     assert len(whole) == 1 + 1 + 1 + 1  # input, the network with its params, Sum, output
     assert viz.to_dot(y, params=net, collapse_modules=2) == viz.to_dot(
         y, params=net, collapse_modules=True)
@@ -524,16 +524,78 @@ def test_the_figure_script_builds_its_graphs():
     assert "L2Penalty λ=0.005" in viz.to_dot(loss, params=model, collapse_modules=True)
     loss, model = figures.deep_network()
     assert "5: Sequential" in viz.to_dot(loss, params=model, collapse_modules=2)
+    loss, model = figures.gpt_loss(n_layer=2)
+    dot = viz.to_dot(loss, params=model, collapse_modules=2)
+    assert "h.1: Block\\n34 ops\\n12.7k params" in dot
+    assert "wte.weight\\nlm_head.weight\\ntied: one tensor, 2 names" in dot
+    full = viz.to_dot(loss, params=model)
+    assert all(name in full for name in ("MaskedFill", "Contiguous", "split 3/3 dim=2"))
 
 
 @pytest.mark.parametrize("name", ["tiny", "seed_network", "seed_network_collapsed",
-                                  "deep_full", "deep_collapsed"])
+                                  "deep_full", "deep_collapsed", "gpt_depth2", "gpt_block"])
 def test_the_committed_pictures_are_small_svgs_of_graphs(name):
     path = DOCS / "img" / f"{name}.svg"
     assert path.stat().st_size < 200_000
     assert f"img/{name}.svg" in (DOCS / "visualization.md").read_text(encoding="utf-8")
     texts = svg_texts(path.read_bytes())
     assert "legend" in texts and any(t.startswith("‖grad‖ = ") for t in texts)
+
+
+def test_the_committed_page_and_its_picture():
+    page = (DOCS / "visualization.md").read_text(encoding="utf-8")
+    assert "img/gpt_page.png" in page and "img/gpt_page.html" in page
+    assert (DOCS / "img" / "gpt_page.png").read_bytes().startswith(b"\x89PNG")
+    html = (DOCS / "img" / "gpt_page.html").read_text(encoding="utf-8")
+    assert "data-tinygrad-reg-graph" in html and len(html) < 200_000
+
+
+def _drawn_kind(cls: type) -> str | None:
+    """The colour kind viz gives an op class: its ``kind`` attribute where op classes carry
+    one, else the name lists viz matches."""
+    kind = getattr(cls, "kind", None)
+    if kind is not None:
+        return kind
+    if cls.__name__ in getattr(viz, "REGULARIZATION_OPS", ()):
+        return "regularization"
+    return "loss" if cls.__name__ in getattr(viz, "LOSS_OPS", ()) else None
+
+
+def _op_classes() -> set[type]:
+    out, stack = set(), [Function]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            if sub not in out and sub.__module__.startswith("tinygrad_reg."):
+                out.add(sub)
+                stack.append(sub)
+    return out
+
+
+@pytest.mark.parametrize("kind, words", [("regularization", "a regularization op: "),
+                                         ("loss", "a loss: ")])
+def test_the_page_lists_every_coloured_op(kind, words):
+    page = (DOCS / "visualization.md").read_text(encoding="utf-8")
+    row = page[page.index(words) + len(words):]
+    listed = re.findall(r"`(\w+)`", row[:row.index("(")])
+    assert listed == sorted(listed)
+    assert set(listed) == {c.__name__ for c in _op_classes() if _drawn_kind(c) == kind}
+
+
+def test_the_names_of_internal_constants_are_the_names_the_package_gives():
+    # dropout masks, noise and pooling weights are folded into their module in collapsed
+    # views by name: each name the package gives a constant it makes must be in the set
+    from tinygrad_reg.nn import functional as F
+
+    x = tg.Tensor(np.ones((2, 3, 4, 4)), requires_grad=True)
+    gen = np.random.default_rng(0)
+    outs = [nn.Dropout(0.5, generator=gen)(x), nn.Dropout2d(0.5, generator=gen)(x),
+            nn.AlphaDropout(0.5, generator=gen)(x), nn.GaussianDropout(0.5, generator=gen)(x),
+            nn.GaussianNoise(0.1, generator=gen)(x),
+            F.avg_pool2d(x, 3, padding=1, count_include_pad=False),
+            nn.DropConnectLinear(4, 2, p=0.5, generator=gen)(x)]
+    named = {n.name for out in outs for node in tg.autograd.iter_graph([out])
+             for n in node.inputs if isinstance(n, tg.Tensor) and n.name is not None}
+    assert named and named <= viz.dot.INTERNAL_CONSTANTS, named
 
 
 # -- size advice, the in-process renderer's limit, notebook display ----------------------------
@@ -547,7 +609,7 @@ def _block_sequential(n_blocks: int) -> nn.Sequential:
 
 def test_the_size_error_names_a_collapse_depth_that_fits_a_1000_block_sequential():
     model = _block_sequential(1000)
-    loss = model(tg.Tensor(np.ones((2, 4)))).sum()
+    loss = model(tg.Tensor(np.ones((2, 4)), name="x")).sum()
     for collapse in (False, True):
         with pytest.raises(ValueError) as info:
             viz.to_dot(loss, params=model, collapse_modules=collapse)

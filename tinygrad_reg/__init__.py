@@ -6,7 +6,8 @@ The names follow PyTorch (``tg.tensor``, ``tg.zeros``, ``tg.cat``, ``x.sum(dim=1
 ``concatenate``) are accepted where they do not conflict.
 """
 
-from . import checkpoint, data, lab, nn, onnx, ops, optim, regularization, testing, viz
+from . import checkpoint, cuda, data, lab, nn, onnx, ops, optim, regularization, testing, utils, viz
+from ._device import device
 from ._tensor import Tensor
 from .autograd import (
     Context,
@@ -102,6 +103,7 @@ from .ops import (
     min,
     minimum,
     norm,
+    normal,
     permute,
     pow,
     prod,
@@ -143,6 +145,7 @@ __all__ = [
     "set_grad_enabled", "is_grad_enabled", "detect_anomaly", "set_anomaly_enabled",
     "is_anomaly_enabled", "manual_seed", "default_generator", "ops", "checkpoint",
     "regularization", "testing", "viz", "nn", "optim", "data", "lab", "onnx", "jit", "save", "load",
+    "utils", "cuda", "device",
     # constructors and dtypes
     "tensor", "from_numpy", "as_tensor", "zeros", "ones", "full", "empty", "zeros_like",
     "ones_like", "full_like", "empty_like", "rand", "randn", "randint", "randperm", "arange",
@@ -154,7 +157,7 @@ __all__ = [
     "chunk", "clamp", "clip", "clone", "concatenate", "cos", "cumprod", "cumsum", "erf", "exp",
     "expand_dims", "expm1", "flatten", "flip", "floor", "gather", "index_select", "log",
     "log1p", "log2", "log10", "log_softmax", "logsumexp", "masked_fill", "matmul", "max",
-    "maximum", "mean", "min", "minimum", "norm", "permute", "pow", "prod", "reciprocal",
+    "maximum", "mean", "min", "minimum", "norm", "normal", "permute", "pow", "prod", "reciprocal",
     "relu", "repeat", "reshape", "roll", "round", "rsqrt", "sigmoid", "sign", "sin", "softmax",
     "split", "sqrt", "square", "squeeze", "stack", "std", "sum", "sum_to", "tan", "tanh",
     "transpose", "tril", "triu", "trunc", "unsqueeze", "var", "where",

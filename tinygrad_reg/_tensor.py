@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ._device import CPU
 from ._guard import aux, expose, hand_out, share_version, view_root
 
 # name -> function(Tensor, ...) -> Tensor; filled by tinygrad_reg.ops at import time.
@@ -92,7 +93,8 @@ class Tensor:
     shape = property(lambda self: self._data.shape, doc="The shape of ``data`` (a tuple).")
     ndim = property(lambda self: self._data.ndim, doc="The number of dims.")
     dtype = property(lambda self: self._data.dtype, doc="The numpy dtype of ``data``.")
-    device = property(lambda self: "cpu", doc='Always "cpu": everything runs in numpy.')
+    device = property(lambda self: CPU, doc="Always ``tg.device('cpu')`` (which equals "
+                      "\"cpu\"): everything runs in numpy.")
 
     def size(self, dim: int | None = None) -> Any:
         """The shape (a tuple), or the size of ``dim``: PyTorch's ``size()``. (numpy's ``.size``
@@ -166,7 +168,10 @@ class Tensor:
         into either is seen by graphs that saved the other), cut off from the graph."""
         out = Tensor(self._data, name=self.name)
         share_version(self, out)
-        out._aux.source = weakref.ref(view_root(self))  # (whose node guards the memory)
+        # whose node guards the memory; self itself once the tensor self was detached from is
+        # gone (self then holds the memory: a graph that saves self keeps self alive)
+        root = view_root(self)
+        out._aux.source = weakref.ref(self if root is None else root)
         return out
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -201,12 +206,32 @@ class Tensor:
             elif isinstance(t, str) and (t == "cpu" or t.startswith("cpu:")):
                 continue
             elif isinstance(t, str) and not _is_dtype_name(t):
-                raise ValueError(f"to: tinygrad_reg runs on the CPU with numpy; device {t!r} is "
-                                 f"not available (use 'cpu')")
+                raise ValueError(f"to: tinygrad_reg runs on the CPU with numpy; device "
+                                 f"{str(t)!r} is not available (use 'cpu')")
             else:
                 dt = np.dtype(t)
                 out = out.astype(dt) if dt != out.dtype else out
         return out
+
+    def type(self, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any:
+        """PyTorch's ``type``: with no argument, the name of the tensor's type as PyTorch
+        spells it ("torch.FloatTensor", "torch.LongTensor", ...: see :data:`TYPE_NAMES`);
+        with a dtype (or such a name), the tensor converted to it, itself if it has that
+        dtype already (differentiable between float dtypes, as :meth:`to`)."""
+        if dtype is None and "dtype" in kwargs:
+            dtype = kwargs.pop("dtype")
+        kwargs.pop("async", None)  # PyTorch's old name of non_blocking
+        if kwargs:
+            raise TypeError(f"type: unexpected arguments {sorted(kwargs)}")
+        if dtype is None:
+            name = TYPE_NAMES.get(self._data.dtype)
+            if name is None:
+                raise TypeError(f"type: PyTorch has no tensor type name for dtype "
+                                f"{self._data.dtype}; read .dtype")
+            return name
+        if isinstance(dtype, str) and dtype.startswith("torch."):
+            dtype = _dtype_of_type_name(dtype)
+        return self.to(dtype)
 
     def type_as(self, other: Tensor) -> Tensor:
         """Converted to ``other``'s dtype (itself if it has it already)."""
@@ -461,6 +486,25 @@ class Tensor:
     def matmul(self, other): return OPS["matmul"](self, other)
     def maximum(self, other): return OPS["maximum"](self, other)
     def minimum(self, other): return OPS["minimum"](self, other)
+
+
+# dtype -> PyTorch's name of the tensor type that holds it (Tensor.type())
+TYPE_NAMES: dict[np.dtype, str] = {np.dtype(k): f"torch.{v}Tensor" for k, v in (
+    ("float32", "Float"), ("float64", "Double"), ("float16", "Half"), ("int64", "Long"),
+    ("int32", "Int"), ("int16", "Short"), ("int8", "Char"), ("uint8", "Byte"),
+    ("bool", "Bool"), ("complex64", "ComplexFloat"), ("complex128", "ComplexDouble"),
+    ("uint16", "UInt16"), ("uint32", "UInt32"), ("uint64", "UInt64"))}
+
+
+def _dtype_of_type_name(name: str) -> np.dtype:
+    for dt, known in TYPE_NAMES.items():
+        if known == name:
+            return dt
+    if name.startswith("torch.cuda."):
+        raise ValueError(f"type: tinygrad_reg runs on the CPU with numpy; {name!r} is a CUDA "
+                         f"type (use {name.replace('.cuda', '')!r})")
+    raise ValueError(f"type: invalid type {name!r}; use a dtype (tg.float64) or one of "
+                     f"{sorted(TYPE_NAMES.values())}")
 
 
 def _is_dtype_name(text: str) -> bool:

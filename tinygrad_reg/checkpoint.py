@@ -62,6 +62,7 @@ import numpy as np
 from numpy.lib import format as npy
 
 from ._tensor import Tensor
+from .nn.parameter import is_lazy
 
 _SEP = "/"
 _MANIFEST = "__manifest__"
@@ -103,6 +104,10 @@ def _check_key(key: Any, where: str) -> str:
 
 
 def _array(value: Any, key: str) -> np.ndarray:
+    if is_lazy(value):
+        raise ValueError(f"save: {key!r} is an uninitialized parameter of a lazy module "
+                         f"(nn.LazyLinear, ...), which has no values yet; call the model once "
+                         f"on a batch (model(x)) before saving it")
     arr = np.asarray(value._data if isinstance(value, Tensor) else value)
     if arr.dtype.kind not in _KINDS or arr.dtype.hasobject:
         raise ValueError(f"save: {key!r} has dtype {arr.dtype}; object arrays would need "

@@ -115,8 +115,8 @@ def as_tensor(data: Any, dtype: Any = None) -> Tensor:
 
 def _cpu(device: Any, fn: str) -> None:
     if device is not None and str(device) != "cpu" and not str(device).startswith("cpu:"):
-        raise ValueError(f"{fn}: tinygrad_reg runs on the CPU with numpy; device {device!r} is "
-                         f"not available (use 'cpu')")
+        raise ValueError(f"{fn}: tinygrad_reg runs on the CPU with numpy; device "
+                         f"{str(device)!r} is not available (use 'cpu')")
 
 
 def _filled(fn: str, size: tuple, value: Any, dtype: Any, requires_grad: _builtin_bool,

@@ -25,8 +25,29 @@ mode = _mode.get
 set_mode = _mode.set
 reset_mode = _mode.reset
 
-# The modules whose forward is running, outermost first (recorded on each node, for drawing).
-_scope: ContextVar[tuple] = ContextVar("tinygrad_reg.scope", default=())
+
+class Scope(tuple):
+    """The modules whose forward is running, outermost first (recorded on each node as
+    ``Context.scope``, for drawing). A tuple of modules, made afresh by every module call,
+    so its identity names that *call*: two calls of one module (``lin(lin(x))``) give two
+    scopes, equal but distinct objects. ``outer`` is the scope of the enclosing call (the
+    empty scope at the top, whose ``outer`` is None), so every enclosing call can be told
+    apart too. Made once per module call, never per op."""
+
+    outer: Scope | None
+
+    def enter(self, module: Any) -> Scope:
+        """The scope of a call of ``module`` made inside this one."""
+        inner = Scope((*self, module))
+        inner.outer = self
+        return inner
+
+
+_ROOT = Scope()
+_ROOT.outer = None
+
+# The scope of the running module call (recorded on each node, for drawing).
+_scope: ContextVar[tuple] = ContextVar("tinygrad_reg.scope", default=_ROOT)
 scope = _scope.get
 set_scope = _scope.set
 reset_scope = _scope.reset
@@ -163,7 +184,7 @@ class module_scope:
         self._tokens: list = []
 
     def __enter__(self) -> None:
-        self._tokens.append(_scope.set(_scope.get() + (self._module,)))
+        self._tokens.append(_scope.set(_scope.get().enter(self._module)))
 
     def __exit__(self, *exc: Any) -> None:
         _scope.reset(self._tokens.pop())

@@ -39,6 +39,14 @@ from .layers import (
     Tanh,
     Unflatten,
 )
+from .lazy import (
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyConv1d,
+    LazyConv2d,
+    LazyLinear,
+    LazyModuleMixin,
+)
 from .losses import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -49,8 +57,9 @@ from .losses import (
     NLLLoss,
     SmoothL1Loss,
 )
-from .module import IncompatibleKeys, Module, ModuleList, Parameter, Sequential
+from .module import IncompatibleKeys, Module, ModuleList, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from .parameter import Parameter, UninitializedBuffer, UninitializedParameter
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys", "Linear",
            "Identity", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "CELU", "SELU", "GELU",
@@ -61,4 +70,6 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys"
            "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d",
            "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout1d", "Dropout2d", "AlphaDropout",
            "GaussianDropout", "GaussianNoise", "DropConnectLinear", "functional", "init",
-           "losses"]
+           "losses", "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyBatchNorm1d",
+           "LazyBatchNorm2d", "LazyModuleMixin", "UninitializedParameter",
+           "UninitializedBuffer"]

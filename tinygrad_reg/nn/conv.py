@@ -5,16 +5,17 @@ gradients are in :mod:`tinygrad_reg.ops.conv`."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
+from .._guard import prepare_inplace
 from .._tensor import Tensor
 from ..ops import conv as C
 from ..ops.shape import pad as _pad
-from ..random import resolve
 from . import init as _init
-from .layers import _positive_int
+from .layers import _float_dtype, _positive_int
 from .module import Module, Parameter
 
 
@@ -24,17 +25,28 @@ class _ConvNd(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
                  padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", *, init: Any = "pytorch",
-                 generator: np.random.Generator | None = None, dtype: Any = np.float32) -> None:
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None, *,
+                 init: Any = "pytorch", generator: np.random.Generator | None = None) -> None:
         super().__init__()
+        dt = self._settings(out_channels, kernel_size, stride, padding, dilation, groups,
+                            padding_mode, device, dtype, init, generator)
+        self.in_channels = self._in_channels(in_channels)
+        shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+        w, b = self._initial_values(shape, dt, bias)
+        self.weight = Parameter(w)
+        self.bias = Parameter(b) if bias else None
+
+    def _settings(self, out_channels: int, kernel_size: Any, stride: Any, padding: Any,
+                  dilation: Any, groups: int, padding_mode: str, device: Any, dtype: Any,
+                  init: Any, generator: Any) -> np.dtype:
+        """Check and store everything but in_channels (which a lazy conv learns later);
+        returns the parameters' dtype."""
         name = type(self).__name__
         d = self._dims
-        self.in_channels = _positive_int(in_channels, "in_channels", name)
         self.out_channels = _positive_int(out_channels, "out_channels", name)
         self.groups = _positive_int(groups, "groups", name)
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels} "
-                             f"and out_channels={out_channels}")
+        if out_channels % groups:
+            raise ValueError(f"{name}: groups={groups} must divide out_channels={out_channels}")
         self.kernel_size = C._tuple(kernel_size, d, "kernel_size", name, 1)
         self.stride = C._tuple(stride, d, "stride", name, 1)
         self.dilation = C._tuple(dilation, d, "dilation", name, 1)
@@ -52,16 +64,41 @@ class _ConvNd(Module):
             raise ValueError(f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' or "
                              f"'circular', got {padding_mode!r}")
         self.padding_mode = padding_mode
-        dt = np.dtype(dtype)
-        shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
-        fn = _init.get(init)
-        self.weight = Parameter(np.asarray(fn(shape, generator=generator, dtype=dt), dtype=dt))
-        if bias:  # PyTorch: the bias from U(±1/√fan_in), the weight's fan_in
-            bound = 1.0 / np.sqrt(shape[1] * np.prod(self.kernel_size))
-            b = resolve(generator).uniform(-bound, bound, self.out_channels)
-            self.bias = Parameter(b.astype(dt))
-        else:
-            self.bias = None
+        _init.get(init)  # an unknown name fails here
+        self._init = init
+        self._generator = generator
+        return _float_dtype(dtype, device, name)
+
+    def _in_channels(self, in_channels: int) -> int:
+        name = type(self).__name__
+        n = _positive_int(in_channels, "in_channels", name)
+        if n % self.groups:
+            raise ValueError(f"{name}: groups={self.groups} must divide in_channels={n} and "
+                             f"out_channels={self.out_channels}")
+        return n
+
+    def _initial_values(self, shape: tuple[int, ...], dt: np.dtype,
+                        bias: bool) -> tuple[np.ndarray, Any]:
+        w = np.asarray(_init.get(self._init)(shape, generator=self._generator, dtype=dt))
+        if w.shape != shape:
+            raise ValueError(f"{type(self).__name__}: the initialiser {self._init!r} returned "
+                             f"shape {w.shape}, expected {shape}")
+        if not bias:
+            return w.astype(dt, copy=False), None
+        # PyTorch: the bias from U(±1/√fan_in), the weight's fan_in
+        fan_in = shape[1] * math.prod(self.kernel_size)
+        return w.astype(dt, copy=False), _init.bias_uniform(
+            self.out_channels, fan_in, generator=self._generator, dtype=dt)
+
+    def reset_parameters(self) -> None:
+        """Draw the initial values again, in place: PyTorch's, weight and bias from
+        U(±1/√fan_in), fan_in = in_channels/groups · kernel size (``init=`` gives the weight
+        another initialiser; the bias keeps PyTorch's)."""
+        w, b = self._initial_values(tuple(self.weight._data.shape), self.weight._data.dtype,
+                                    self.bias is not None)
+        np.copyto(prepare_inplace(self.weight), w)
+        if b is not None:
+            np.copyto(prepare_inplace(self.bias), b)
 
     def forward(self, x: Any) -> Tensor:
         if self.padding_mode != "zeros" and self.padding != "valid":

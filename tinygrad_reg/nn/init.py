@@ -11,12 +11,21 @@ For a weight of shape (out, in) (or (out, in, *receptive field)): fan_in = in ·
 field, fan_out = out · receptive field, as in PyTorch.
 
 ==================  ==========================================  ============================
+``fan_in_uniform``  U(-1/√fan_in, 1/√fan_in); the name          PyTorch's default for Linear
+                    ``"pytorch"``; Linear's and Conv's default  and Conv (kaiming_uniform_
+                                                                with a = √5)
 ``he_normal``       N(0, 2 / fan_in)                            He et al. 2015 (kaiming),
                                                                 keeps ReLU activations' scale
 ``xavier_uniform``  U(-a, a), a = √(6 / (fan_in + fan_out))     Glorot & Bengio 2010
 ``xavier_normal``   N(0, 2 / (fan_in + fan_out))                Glorot & Bengio 2010
 ``scaled_normal``   N(0, std²), std = 0.01 by default           the tutorial's randn · 0.01
 ==================  ==========================================  ============================
+
+PyTorch's in-place forms fill a tensor and return it, with PyTorch's arguments:
+``kaiming_uniform_(w, a=0, mode="fan_in", nonlinearity="leaky_relu")``, ``kaiming_normal_``,
+``xavier_uniform_(w, gain=1.0)``, ``xavier_normal_``, ``normal_(w, mean, std)``,
+``uniform_(w, a, b)``, ``constant_``, ``zeros_``, ``ones_``; :func:`calculate_gain`. Each also
+takes ``generator=``.
 """
 
 from __future__ import annotations
@@ -81,22 +90,23 @@ def he_normal(shape: Any, *, generator: np.random.Generator | None = None,
 
 
 def xavier_normal(shape: Any, *, generator: np.random.Generator | None = None,
-                  dtype: Any = np.float32) -> np.ndarray:
-    """Weights from N(0, 2 / (fan_in + fan_out)): the Glorot initialisation (tanh, sigmoid)."""
+                  dtype: Any = np.float32, gain: float = 1.0) -> np.ndarray:
+    """Weights from N(0, gain² · 2 / (fan_in + fan_out)): the Glorot initialisation (tanh,
+    sigmoid)."""
     shape = _shape(shape, "xavier_normal")
     dt = _float_dtype(dtype, "xavier_normal")
     fan_in, fan_out = _fans(shape, "xavier_normal")
-    return _normal(shape, math.sqrt(2.0 / (fan_in + fan_out)), generator, dt)
+    return _normal(shape, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator, dt)
 
 
 def xavier_uniform(shape: Any, *, generator: np.random.Generator | None = None,
-                   dtype: Any = np.float32) -> np.ndarray:
-    """Weights from U(-a, a) with a = √(6 / (fan_in + fan_out)) (variance 2/(fan_in+fan_out),
-    the same as :func:`xavier_normal`)."""
+                   dtype: Any = np.float32, gain: float = 1.0) -> np.ndarray:
+    """Weights from U(-a, a) with a = gain · √(6 / (fan_in + fan_out)) (variance
+    gain² · 2/(fan_in+fan_out), the same as :func:`xavier_normal`)."""
     shape = _shape(shape, "xavier_uniform")
     dt = _float_dtype(dtype, "xavier_uniform")
     fan_in, fan_out = _fans(shape, "xavier_uniform")
-    a = math.sqrt(6.0 / (fan_in + fan_out))
+    a = gain * math.sqrt(6.0 / (fan_in + fan_out))
     out = resolve(generator).random(shape, dtype=dt)  # U[0, 1), drawn in the target dtype
     out *= dt.type(2.0 * a)
     out -= dt.type(a)
@@ -129,6 +139,16 @@ def fan_in_uniform(shape: Any, *, generator: np.random.Generator | None = None,
     out *= dt.type(2.0 * bound)
     out -= dt.type(bound)
     return out
+
+
+def bias_uniform(n: int, fan_in: int, *, generator: np.random.Generator | None = None,
+                 dtype: Any = np.float32) -> np.ndarray:
+    """A bias of ``n`` values from U(-1/√fan_in, 1/√fan_in): PyTorch's default bias of
+    ``nn.Linear`` and ``nn.Conv*d`` (``fan_in`` is the weight's: in_features, or
+    in_channels/groups · kernel size). Drawn in float64, then converted to ``dtype``."""
+    dt = _float_dtype(dtype, "bias_uniform")
+    bound = 1.0 / math.sqrt(fan_in)
+    return resolve(generator).uniform(-bound, bound, n).astype(dt)
 
 
 INITIALISERS: dict[str, Initialiser] = {
@@ -165,26 +185,71 @@ def _like(tensor: Any, fn: Initialiser, generator: Any, **kw: Any) -> Any:
     return _fill(tensor, fn(tensor.shape, generator=generator, dtype=tensor.dtype, **kw))
 
 
-def kaiming_normal_(tensor: Any, *, generator: np.random.Generator | None = None) -> Any:
-    """Fill ``tensor`` in place from N(0, 2/fan_in) (:func:`he_normal`); returns it."""
-    return _like(tensor, he_normal, generator)
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """PyTorch's recommended gain for a nonlinearity: 1 for linear, conv and sigmoid, 5/3 for
+    tanh, √2 for relu, √(2 / (1 + slope²)) for leaky_relu (``param`` is the slope, 0.01 by
+    default), 3/4 for selu."""
+    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+              "conv_transpose3d", "sigmoid")
+    if nonlinearity in linear:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, bool) or not isinstance(param, (int, float)):
+            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a number")
+        else:
+            slope = param
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}; use one of "
+                     f"{', '.join(linear)}, tanh, relu, leaky_relu, selu")
 
 
-def kaiming_uniform_(tensor: Any, *, generator: np.random.Generator | None = None) -> Any:
-    """Fill ``tensor`` in place from U(±√(6/fan_in)) (He uniform, variance 2/fan_in)."""
-    fan_in, _ = _fans(tuple(tensor.shape), "kaiming_uniform_")
-    bound = math.sqrt(6.0 / fan_in)
-    return _fill(tensor, resolve(generator).uniform(-bound, bound, tensor.shape))
+def _fan(tensor: Any, mode: str, fn: str) -> int:
+    fan_in, fan_out = _fans(tuple(tensor.shape), fn)
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"{fn}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    return fan_in if mode == "fan_in" else fan_out
 
 
-def xavier_uniform_(tensor: Any, *, generator: np.random.Generator | None = None) -> Any:
-    """Fill ``tensor`` in place from :func:`xavier_uniform`; returns it."""
-    return _like(tensor, xavier_uniform, generator)
+def kaiming_normal_(tensor: Any, a: float = 0.0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu", *,
+                    generator: np.random.Generator | None = None) -> Any:
+    """Fill ``tensor`` in place from N(0, std²), std = gain / √fan, gain =
+    :func:`calculate_gain` (nonlinearity, a) (PyTorch's defaults: √2 / √fan_in, the He
+    initialisation :func:`he_normal`); returns it."""
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode, "kaiming_normal_"))
+    dt = np.dtype(tensor.dtype)
+    return _fill(tensor, _normal(tuple(tensor.shape), std, generator, dt))
 
 
-def xavier_normal_(tensor: Any, *, generator: np.random.Generator | None = None) -> Any:
-    """Fill ``tensor`` in place from :func:`xavier_normal`; returns it."""
-    return _like(tensor, xavier_normal, generator)
+def kaiming_uniform_(tensor: Any, a: float = 0.0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu", *,
+                     generator: np.random.Generator | None = None) -> Any:
+    """Fill ``tensor`` in place from U(-bound, bound), bound = √3 · gain / √fan (PyTorch's
+    arithmetic; the defaults give √(6/fan_in)). ``a = √5`` gives U(±1/√fan_in): PyTorch's
+    default for Linear and Conv weights (:func:`fan_in_uniform`). Returns it."""
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode, "kaiming_uniform_"))
+    bound = math.sqrt(3.0) * std
+    return _fill(tensor, resolve(generator).uniform(-bound, bound, tuple(tensor.shape)))
+
+
+def xavier_uniform_(tensor: Any, gain: float = 1.0, *,
+                    generator: np.random.Generator | None = None) -> Any:
+    """Fill ``tensor`` in place from :func:`xavier_uniform` (times ``gain``); returns it."""
+    return _like(tensor, xavier_uniform, generator, gain=gain)
+
+
+def xavier_normal_(tensor: Any, gain: float = 1.0, *,
+                   generator: np.random.Generator | None = None) -> Any:
+    """Fill ``tensor`` in place from :func:`xavier_normal` (times ``gain``); returns it."""
+    return _like(tensor, xavier_normal, generator, gain=gain)
 
 
 def normal_(tensor: Any, mean: float = 0.0, std: float = 1.0, *,
@@ -221,5 +286,6 @@ def ones_(tensor: Any) -> Any:
 
 
 __all__ = ["he_normal", "xavier_uniform", "xavier_normal", "scaled_normal", "fan_in_uniform",
-           "INITIALISERS", "get", "kaiming_normal_", "kaiming_uniform_", "xavier_uniform_",
-           "xavier_normal_", "normal_", "uniform_", "constant_", "zeros_", "ones_"]
+           "bias_uniform", "calculate_gain", "INITIALISERS", "get", "kaiming_normal_",
+           "kaiming_uniform_", "xavier_uniform_", "xavier_normal_", "normal_", "uniform_",
+           "constant_", "zeros_", "ones_"]

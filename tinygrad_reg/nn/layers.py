@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._guard import prepare_inplace
 from .._tensor import Tensor
 from ..ops import activation as A
 from ..ops.linalg import linear
@@ -13,6 +14,17 @@ from ..ops.shape import _padding_index, embedding, flatten
 from ..random import resolve
 from . import init as _init
 from .module import Module, Parameter
+
+
+def _float_dtype(dtype: Any, device: Any, where: str) -> np.dtype:
+    """A layer's parameter dtype (float32 unless given) and its device (the CPU only)."""
+    if device is not None and str(device) != "cpu" and not str(device).startswith("cpu:"):
+        raise ValueError(f"{where}: tinygrad_reg runs on the CPU with numpy; device "
+                         f"{str(device)!r} is not available (use 'cpu')")
+    dt = np.dtype(np.float32 if dtype is None else dtype)
+    if dt.kind != "f":
+        raise TypeError(f"{where}: dtype must be a float type (float32 or float64), got {dt}")
+    return dt
 
 
 def _positive_int(value: Any, name: str, where: str) -> int:
@@ -23,35 +35,59 @@ def _positive_int(value: Any, name: str, where: str) -> int:
 
 class Linear(Module):
     """y = x @ weight.T + bias, with ``weight`` of shape (out_features, in_features) (the
-    tutorial's ``W[l]``) and ``bias`` of shape (out_features,), initialised to zeros.
+    tutorial's ``W[l]``) and ``bias`` of shape (out_features,).
 
-    The forward pass is ONE graph node (the ``Linear`` op), not a transpose, a product and an
-    addition: a third of the Python overhead per layer. ``x`` is (..., in_features).
+    ``Linear(in_features, out_features, bias=True, device=None, dtype=None)``, PyTorch's
+    arguments and defaults. The forward pass is ONE graph node (the ``Linear`` op), not a
+    transpose, a product and an addition: a third of the Python overhead per layer. ``x`` is
+    (..., in_features).
 
-    ``init``: a name from :data:`tinygrad_reg.nn.init.INITIALISERS` ("he" — He/kaiming
-    normal, the default; "xavier_uniform", "xavier_normal", "scaled_normal" — the tutorial's
-    randn·0.01) or a callable ``fn(shape, *, generator, dtype) -> ndarray``. ``generator``:
-    the ``np.random.Generator`` the weights are drawn from (default: the package generator).
+    Initial values (:meth:`reset_parameters`): PyTorch's, weight and bias from
+    U(-1/√in_features, 1/√in_features) (``kaiming_uniform_`` with a = √5). ``init``: another
+    initialiser for the weight, a name from :data:`tinygrad_reg.nn.init.INITIALISERS` ("he"
+    — He/kaiming normal, "xavier_uniform", "xavier_normal", "scaled_normal" — the
+    tutorial's randn·0.01) or a callable ``fn(shape, *, generator, dtype) -> ndarray``; the
+    bias then starts at zero, as the tutorial's ``b = 0``. ``generator``: the
+    ``np.random.Generator`` the values are drawn from (default: the package generator).
     ``dtype``: float32 (the default, as PyTorch) or float64, for both parameters.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
-                 init: str | _init.Initialiser = "he",
-                 generator: np.random.Generator | None = None, dtype: Any = np.float32) -> None:
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 device: Any = None, dtype: Any = None, *,
+                 init: str | _init.Initialiser = "pytorch",
+                 generator: np.random.Generator | None = None) -> None:
         super().__init__()
         self.in_features = _positive_int(in_features, "in_features", "Linear")
         self.out_features = _positive_int(out_features, "out_features", "Linear")
-        dt = np.dtype(dtype)
-        if dt.kind != "f":
-            raise TypeError(f"Linear: dtype must be a float type (float32 or float64), got {dt}")
-        fn = _init.get(init)
+        dt = _float_dtype(dtype, device, "Linear")
+        _init.get(init)  # an unknown name fails here
+        self._init = init
+        self._generator = generator
+        w, b = self._initial_values(dt, bias)
+        self.weight = Parameter(w)
+        self.bias = Parameter(b) if bias else None
+
+    def _initial_values(self, dt: np.dtype, bias: bool) -> tuple[np.ndarray, Any]:
+        fn = _init.get(self._init)
         shape = (self.out_features, self.in_features)
-        w = np.asarray(fn(shape, generator=generator, dtype=dt))
+        w = np.asarray(fn(shape, generator=self._generator, dtype=dt))
         if w.shape != shape:
-            raise ValueError(f"Linear: the initialiser {init!r} returned shape {w.shape}, "
+            raise ValueError(f"Linear: the initialiser {self._init!r} returned shape {w.shape}, "
                              f"expected {shape}")
-        self.weight = Parameter(w.astype(dt, copy=False))
-        self.bias = Parameter(np.zeros(self.out_features, dtype=dt)) if bias else None
+        if not bias:
+            return w.astype(dt, copy=False), None
+        b = (_init.bias_uniform(self.out_features, self.in_features, generator=self._generator,
+                                dtype=dt)
+             if fn is _init.fan_in_uniform else np.zeros(self.out_features, dtype=dt))
+        return w.astype(dt, copy=False), b
+
+    def reset_parameters(self) -> None:
+        """Draw the initial values again, in place (see the class docstring); PyTorch's
+        ``reset_parameters``."""
+        w, b = self._initial_values(self.weight._data.dtype, self.bias is not None)
+        np.copyto(prepare_inplace(self.weight), w)
+        if b is not None:
+            np.copyto(prepare_inplace(self.bias), b)
 
     def forward(self, x: Any) -> Tensor:
         return linear(x, self.weight, self.bias)

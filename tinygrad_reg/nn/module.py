@@ -1,4 +1,5 @@
-"""Module, Parameter and the containers Sequential and ModuleList (PyTorch's design).
+"""Module and the containers Sequential and ModuleList (PyTorch's design); Parameter is in
+:mod:`tinygrad_reg.nn.parameter`.
 
 A Module registers every :class:`Parameter` and sub-Module assigned to one of its attributes,
 in assignment order; containers name their children "0", "1", .... From that registry come
@@ -17,7 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._guard import prepare_inplace
-from .._tensor import Tensor, _is_dtype_name, to_array
+from .._tensor import Tensor, _is_dtype_name
 from ..autograd.modes import GRAD as _GRAD
 from ..autograd.modes import TRACE as _TRACE
 from ..autograd.modes import mode as _mode
@@ -25,28 +26,7 @@ from ..autograd.modes import reset_scope as _reset_scope
 from ..autograd.modes import scope as _scope
 from ..autograd.modes import set_scope as _set_scope
 from ..trace import watch as _watch
-
-
-class Parameter(Tensor):
-    """A Tensor that a Module registers as one of its parameters; it always requires grad.
-
-    ``Parameter(data, dtype=None, name=None)``: ``data`` is an ndarray (kept as is, sharing
-    memory), a Tensor (its array is shared) or a Python number/list (float32). Only
-    floating-point data is accepted (TypeError otherwise). ``requires_grad_(False)`` freezes
-    it: the engine then gives it no gradient and optimizers skip it.
-    """
-
-    __slots__ = ()
-
-    def __init__(self, data: Any, dtype: Any = None, name: str | None = None) -> None:
-        arr = to_array(data, dtype)
-        if arr.dtype.kind != "f":
-            raise TypeError(f"Parameter: only floating-point data can be a parameter, got dtype "
-                            f"{arr.dtype}; e.g. Parameter(data.astype(np.float32))")
-        super().__init__(arr, requires_grad=True, name=name)
-
-    def __repr__(self) -> str:
-        return "Parameter containing:\n" + super().__repr__()
+from .parameter import Parameter, is_lazy
 
 
 class IncompatibleKeys(NamedTuple):
@@ -146,7 +126,7 @@ class Module:
             return self.forward(*args, **kwargs)
         if flags & _TRACE:  # a tracer (tg.jit) watches every module called, op or not
             _watch(self)
-        token = _set_scope(_scope() + (self,))
+        token = _set_scope(_scope().enter(self))
         try:
             return self.forward(*args, **kwargs)
         finally:
@@ -227,6 +207,27 @@ class Module:
                     seen.add(id(p))
                     yield p
 
+    def apply(self, fn: Any) -> Module:
+        """Call ``fn(module)`` on every sub-module, children before their parent, and last on
+        this module; returns self (PyTorch's ``apply``, typically an initialiser:
+        ``model.apply(init_weights)``). As in PyTorch, a module reached twice (shared by two
+        parents) is visited twice, but once per parent even if the parent holds it under two
+        names; the walk is iterative (no recursion limit)."""
+        if not callable(fn):
+            raise TypeError(f"apply: fn must be callable (fn(module)), got "
+                            f"{type(fn).__name__}")
+        # post-order: a module is emitted after all of its children
+        stack: list[tuple[Module, bool]] = [(self, False)]
+        while stack:
+            m, expanded = stack.pop()
+            if expanded:
+                fn(m)
+                continue
+            stack.append((m, True))
+            kids = list({id(c): c for c in m.children()}.values())
+            stack.extend((c, False) for c in reversed(kids))
+        return self
+
     # -- mode and gradients --------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
         """Set training mode (``mode=True``) or evaluation mode on this module and every
@@ -266,8 +267,11 @@ class Module:
     def state_dict(self) -> dict[str, np.ndarray]:
         """name -> a copy of the array of every parameter and persistent buffer, with
         PyTorch's keys, shapes, dtypes and order (``0.weight``, ``0.bias``,
-        ``1.running_mean``, ...)."""
-        return {name: t._data.copy() for name, t, _ in self._state_items()}
+        ``1.running_mean``, ...). A lazy module that has not run yet has no arrays: its
+        entries are its :class:`~tinygrad_reg.nn.UninitializedParameter` placeholders
+        themselves, as in PyTorch (``tg.save`` refuses them)."""
+        return {name: (t if is_lazy(t) else t._data.copy())
+                for name, t, _ in self._state_items()}
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy ``state`` (name -> array or Tensor) into the parameters and buffers, in place.
@@ -278,6 +282,12 @@ class Module:
         different kind (an integer array for a float parameter); float64 into a float32
         parameter (and back) is converted. Returns the missing and unexpected keys (both empty
         when ``strict``).
+
+        A lazy module that has not run yet takes the shapes of the state it is given (its
+        placeholders become Parameters of those shapes, as in PyTorch); the input of its
+        first call must then fit them. An uninitialized entry of ``state`` (from a lazy model
+        that never ran) loads nothing into a placeholder and is refused for an initialized
+        parameter.
         """
         if not isinstance(state, Mapping):
             raise TypeError(f"load_state_dict: expected a mapping name -> array, got "
@@ -296,7 +306,20 @@ class Module:
             if name not in state:
                 continue
             value = state[name]
+            if is_lazy(value):
+                if not is_lazy(p):
+                    problems.append(f"{name!r}: the state holds an uninitialized parameter (its "
+                                    f"lazy module had not run when the state was taken) but "
+                                    f"the parameter here has shape {p._data.shape}; call that "
+                                    f"model once on a batch before taking its state_dict()")
+                continue
             arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+            if is_lazy(p):  # takes the state's shape
+                if arr.dtype.kind != "f":
+                    problems.append(f"{name!r}: the state has dtype {arr.dtype} but the "
+                                    f"parameter is a float placeholder of a lazy module")
+                arrays[name] = arr
+                continue
             if arr.shape != p._data.shape:
                 problems.append(f"{name!r}: the state has shape {arr.shape} but the parameter "
                                 f"has shape {p._data.shape}")
@@ -310,6 +333,8 @@ class Module:
             raise err(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems)
                       + ". Nothing was loaded.")
         for name, arr in arrays.items():
+            if is_lazy(own[name]):
+                own[name].materialize(arr.shape)
             np.copyto(prepare_inplace(own[name]), arr, casting="same_kind")
         return IncompatibleKeys(missing, unexpected)
 
@@ -322,8 +347,8 @@ class Module:
             if isinstance(a, str) and (a == "cpu" or a.startswith("cpu:")):
                 continue
             if isinstance(a, str) and not _is_dtype_name(a):
-                raise ValueError(f"to: tinygrad_reg runs on the CPU with numpy; device {a!r} is "
-                                 f"not available (use 'cpu')")
+                raise ValueError(f"to: tinygrad_reg runs on the CPU with numpy; device "
+                                 f"{str(a)!r} is not available (use 'cpu')")
             target = a
         kwargs.pop("device", None)
         kwargs.pop("non_blocking", None)

@@ -17,7 +17,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd import no_grad
 from ..ops.normalization import batch_norm, group_norm, layer_norm
-from .layers import _positive_int
+from .layers import _float_dtype, _positive_int
 from .module import Module, Parameter
 
 
@@ -33,20 +33,12 @@ class _BatchNorm(Module):
     is_normalization = True  # penalties and max_norm_ skip its parameters
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, *,
-                 dtype: Any = np.float32) -> None:
+                 affine: bool = True, track_running_stats: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
         super().__init__()
-        name = type(self).__name__
-        self.num_features = _positive_int(num_features, "num_features", name)
-        self.eps = _eps(eps, name)
-        if momentum is not None and (isinstance(momentum, bool) or not 0.0 <= momentum <= 1.0):
-            raise ValueError(f"{name}: momentum must be in [0, 1] or None (a cumulative "
-                             f"average), got {momentum!r}")
-        self.momentum = momentum
-        self.affine = bool(affine)
-        self.track_running_stats = bool(track_running_stats)
-        dt = np.dtype(dtype)
-        c = self.num_features
+        dt = self._settings(eps, momentum, affine, track_running_stats, device, dtype)
+        self.num_features = c = _positive_int(num_features, "num_features",
+                                              type(self).__name__)
         if self.affine:
             self.weight = Parameter(np.ones(c, dtype=dt))
             self.bias = Parameter(np.zeros(c, dtype=dt))
@@ -60,6 +52,20 @@ class _BatchNorm(Module):
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
+
+    def _settings(self, eps: float, momentum: float | None, affine: bool,
+                  track_running_stats: bool, device: Any, dtype: Any) -> np.dtype:
+        """Check and store everything but num_features (which a lazy batch norm learns
+        later); returns the dtype of the parameters and statistics."""
+        name = type(self).__name__
+        self.eps = _eps(eps, name)
+        if momentum is not None and (isinstance(momentum, bool) or not 0.0 <= momentum <= 1.0):
+            raise ValueError(f"{name}: momentum must be in [0, 1] or None (a cumulative "
+                             f"average), got {momentum!r}")
+        self.momentum = momentum
+        self.affine = bool(affine)
+        self.track_running_stats = bool(track_running_stats)
+        return _float_dtype(dtype, device, name)
 
     def forward(self, x: Any) -> Tensor:
         name = type(self).__name__
@@ -83,6 +89,15 @@ class _BatchNorm(Module):
                 self.running_mean.zero_()
                 self.running_var.fill_(1.0)
                 self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        """The initial state again, in place: :meth:`reset_running_stats`, weight = 1,
+        bias = 0 (PyTorch's ``reset_parameters``)."""
+        self.reset_running_stats()
+        if self.affine:
+            with no_grad():
+                self.weight.fill_(1.0)
+                self.bias.zero_()
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

@@ -10,6 +10,8 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import Function, wrap
+from ..creation import _cpu, _drawn, _dtype, _size
+from ..creation import _normal as _standard_normal
 from . import _erf
 from .common import operand, operands
 
@@ -241,6 +243,12 @@ class Where(Function):
         (cond,) = ctx.saved_tensors  # (bool: where() converts it)
         need_a, need_b = ctx.needs_input_grad[1:]
         return None, (grad * cond if need_a else None), (grad * ~cond if need_b else None)
+
+
+class MaskedFill(Where):
+    """out = value where mask else x: ``x.masked_fill(mask, value)``, recorded as
+    :class:`Where` (inputs mask, value, x) under the name the user wrote, so a drawn graph
+    and an error say MaskedFill.   dvalue = grad · mask, dx = grad · (not mask)."""
 
 
 class Clip(Function):
@@ -558,6 +566,28 @@ class Logical(Function):
         return (None,) * len(ctx.inputs)
 
 
+class Normal(Function):
+    """A normal sample with the given means and standard deviations, PyTorch's
+    ``torch.normal(mean, std)``: out = mean + std · ε, with ε ~ N(0, 1) drawn per element of
+    the broadcast shape (a constant input named "noise").
+
+    Gradient: zero for ``mean`` and ``std``, PyTorch's convention (a sample is not
+    differentiated through the parameters of its distribution; for the reparameterized
+    gradient, 1 and ε, write ``mean + std * tg.randn(shape)``)."""
+
+    @staticmethod
+    def forward(ctx, mean, std, noise):
+        out = std * noise
+        out += mean
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        zero = wrap(np.zeros(grad.shape, dtype=grad.dtype))  # a constant: no graph to build
+        need_mean, need_std = ctx.needs_input_grad[:2]
+        return (zero if need_mean else None), (zero if need_std else None), None
+
+
 # -- the functional face ----------------------------------------------------------------
 
 def add(a: Any, b: Any) -> Tensor:
@@ -627,12 +657,16 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``cond`` is true, else ``b`` (numpy broadcasting; cond gets no gradient).
     ``a`` and ``b`` may be tensors or Python numbers (two numbers: int64 or float32, as
     PyTorch)."""
+    return _where(Where, cond, a, b)
+
+
+def _where(op: type, cond: Any, a: Any, b: Any) -> Tensor:
     a, b = operands(a, b)
     c = cond if isinstance(cond, Tensor) else wrap(np.asarray(cond))
     if c._data.dtype != bool:
         c = AsType.apply(c, dtype=np.dtype(bool)) if not c.requires_grad else \
             wrap(c._data.astype(bool))
-    return Where.apply(c, a, b)
+    return op.apply(c, a, b)
 
 
 def _bound(value: Any, name: str) -> Any:
@@ -678,7 +712,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
                         f"compare first (e.g. x > 0)")
     if not isinstance(value, Tensor):
         value = operand(value, x)
-    return where(wrap(m) if not isinstance(mask, Tensor) else mask, value, x)
+    return _where(MaskedFill, wrap(m) if not isinstance(mask, Tensor) else mask, value, x)
 
 
 def astype(x: Tensor, dtype: Any) -> Tensor:
@@ -713,6 +747,89 @@ def logical(op: str, a: Any, b: Any = None) -> Tensor:
         if t._data.dtype.kind not in "biu":
             raise TypeError(f"{op}: needs bool or integer tensors, got dtype {t._data.dtype}")
     return Logical.apply(a, b, op=op)
+
+
+def _normal_parameter(value: Any, name: str) -> Tensor | float:
+    if isinstance(value, Tensor):
+        if value._data.dtype.kind != "f":
+            raise TypeError(f"normal: {name} must be a floating-point tensor, got dtype "
+                            f"{value._data.dtype}; convert it first ({name}.float())")
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"normal: {name} must be a number or a Tensor, got "
+                        f"{type(value).__name__} {value!r}")
+    return float(value)
+
+
+def _check_std(std: Any) -> None:
+    values = std._data if isinstance(std, Tensor) else np.float64(std)
+    if not (values >= 0).all():  # (nan fails too)
+        bad = values if np.ndim(values) == 0 else values[~(values >= 0)].flat[0]
+        raise ValueError(f"normal: std must be >= 0 everywhere, got {float(bad)!r}"
+                         + (" in the std tensor" if np.ndim(values) else ""))
+
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *,
+           generator: np.random.Generator | None = None, requires_grad: bool = False,
+           dtype: Any = None, device: Any = None) -> Tensor:
+    """Draws from normal distributions, with PyTorch's four forms of ``torch.normal``:
+
+    - ``normal(mean, std, size)`` with numbers: a tensor of ``size`` (float32 unless
+      ``dtype``; ``requires_grad`` makes it a leaf that requires grad);
+    - ``normal(mean_tensor, std=1.0)``, ``normal(mean, std_tensor)``,
+      ``normal(mean_tensor, std_tensor)``: one draw per element of the broadcast shape of
+      the tensors, in their float dtype; the result takes part in the graph with zero
+      gradient for mean and std (see :class:`Normal`). These take no ``size``, ``dtype``
+      or ``requires_grad``, as in PyTorch.
+
+    out = mean + std · ε, ε ~ N(0, 1) from ``generator`` (default: the package generator).
+    A negative or nan std is a ValueError."""
+    _cpu(device, "normal")
+    mean = _normal_parameter(mean, "mean")
+    std = _normal_parameter(std, "std")
+    _check_std(std)
+    if not isinstance(mean, Tensor) and not isinstance(std, Tensor):
+        if size is None:
+            raise TypeError("normal: with a number mean and std, give the size: "
+                            "normal(mean, std, size), e.g. normal(0.0, 0.01, (200, 1)) (or "
+                            "pass mean or std as a tensor)")
+        dt = _dtype(dtype, np.float32, "normal")
+        if dt.kind != "f":
+            raise TypeError(f"normal: dtype must be a float dtype, got {dt}")
+        shape = _size("normal", (size,) if isinstance(size, (int, np.integer)) else (size,))
+        arr = _drawn("normal", _affine_normal, generator, shape, dt, mean, std)
+        if requires_grad:
+            return Tensor(arr, requires_grad=True)
+        return Tensor(arr)
+    if size is not None or dtype is not None or requires_grad:
+        raise TypeError("normal: with a tensor mean or std, the shape and dtype come from "
+                        "the tensors (PyTorch's normal(mean, std) takes no size, dtype or "
+                        "requires_grad); give numbers for mean and std to pass a size")
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    dt = np.result_type(*(t._data.dtype for t in tensors))
+    try:
+        shape = np.broadcast_shapes(*(t._data.shape for t in tensors))
+    except ValueError:
+        raise ValueError(f"normal: the shapes of mean {np.shape(_array(mean))} and std "
+                         f"{np.shape(_array(std))} do not broadcast") from None
+    mean_t = mean if isinstance(mean, Tensor) else wrap(np.asarray(mean, dtype=dt))
+    std_t = std if isinstance(std, Tensor) else wrap(np.asarray(std, dtype=dt))
+    noise = wrap(_drawn("normal", _standard_normal, generator, shape, dt))
+    noise.name = "noise"
+    return Normal.apply(mean_t, std_t, noise)
+
+
+def _array(value: Any) -> Any:
+    return value._data if isinstance(value, Tensor) else value
+
+
+def _affine_normal(generator: Any, shape: tuple, dt: np.dtype, mean: float,
+                   std: float) -> np.ndarray:
+    """mean + std·N(0, 1) of ``shape`` in ``dt`` (drawn in dt for float32/float64)."""
+    out = _standard_normal(generator, shape, dt)
+    out *= dt.type(std)
+    out += dt.type(mean)
+    return out
 
 
 def _unary(cls: type[Function]) -> Any:
@@ -750,4 +867,4 @@ def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "maximum",
            "minimum", "where", "clip", "clamp", "masked_fill", "astype", "compare", "logical",
            "operand", "sin", "cos", "tan", "sign", "floor", "ceil", "round", "trunc", "log1p",
-           "expm1", "log2", "log10", "reciprocal", "rsqrt", "square", "erf"]
+           "expm1", "log2", "log10", "reciprocal", "rsqrt", "square", "erf", "normal"]

@@ -121,6 +121,23 @@ class GetItem(Function):
         return ScatterAdd.apply(grad, shape=ctx.inputs[0].shape, index=ctx.attrs["index"])
 
 
+class Split(GetItem):
+    """One piece of ``split``/``chunk``: out = x[index], the slice of x along ``dim`` that is
+    piece ``piece`` ("2/3") of what the function ``fn`` ("split" or "chunk") returned; a view
+    of x. :class:`GetItem` under the name the user wrote: a drawn graph shows ``chunk 2/3
+    dim=1`` (:meth:`graph_label`).   dx = grad scattered back into zeros of x's shape."""
+
+    @staticmethod
+    def forward(ctx, x, index, fn, piece, dim):
+        return x[index]
+
+    @staticmethod
+    def graph_label(attrs: dict) -> str:
+        """The text a rendered graph shows for this op (instead of its class name and every
+        attribute): the function, the piece and the dim."""
+        return f"{attrs['fn']} {attrs['piece']} dim={attrs['dim']}"
+
+
 class ScatterAdd(Function):
     """out = zeros(shape) with x added at ``index`` (repeats accumulate): GetItem's gradient.
     dx = grad[index]."""
@@ -404,6 +421,11 @@ class Clone(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad
+
+
+class Contiguous(Clone):
+    """out = x copied into C-contiguous memory: what ``x.contiguous()`` records when x is not
+    contiguous already. :class:`Clone` under the name the user wrote.   dx = grad."""
 
 
 # -- the functional face ----------------------------------------------------------------
@@ -705,9 +727,17 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor,
         if sum(sizes) != n or any(s < 0 for s in sizes):
             raise ValueError(f"split: sections {sizes} must be >= 0 and add up to {n}, the size "
                              f"of dim {dim} of shape {x.shape}")
+    return _pieces(x, sizes, d, "split")
+
+
+def _pieces(x: Tensor, sizes: list[int], d: int, fn: str) -> tuple[Tensor, ...]:
+    """The views of x along dim ``d`` of the given sizes, each a :class:`Split` node."""
     out, start = [], 0
-    for size in sizes:
-        out.append(getitem(x, (slice(None),) * d + (slice(start, start + size),)))
+    for k, size in enumerate(sizes):
+        piece = Split.apply(x, index=(slice(None),) * d + (slice(start, start + size),),
+                            fn=fn, piece=f"{k + 1}/{len(sizes)}", dim=d)
+        share_version(x, piece)  # a view: an in-place write into it changes x
+        out.append(piece)
         start += size
     return tuple(out)
 
@@ -717,8 +747,10 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     ceil(size / chunks) elements, the last smaller (so there may be fewer pieces)."""
     if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
         raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
-    n = x.shape[one_axis("chunk", dim, x.ndim)]
-    return split(x, max(-(-n // int(chunks)), 1), dim)
+    d = one_axis("chunk", dim, x.ndim)
+    n = x.shape[d]
+    size = max(-(-n // int(chunks)), 1)
+    return _pieces(x, [size] * (n // size) + ([n % size] if n % size else []), d, "chunk")
 
 
 def flip(x: Tensor, *dims: Any) -> Tensor:
@@ -880,7 +912,7 @@ def clone(x: Tensor) -> Tensor:
 
 def contiguous(x: Tensor) -> Tensor:
     """x itself if its array is C-contiguous, else :func:`clone`."""
-    return x if x._data.flags.c_contiguous else Clone.apply(x)
+    return x if x._data.flags.c_contiguous else Contiguous.apply(x)
 
 
 __all__ = ["reshape", "view", "transpose", "permute", "swap_last", "broadcast_to", "expand",

@@ -24,6 +24,7 @@ from .._guard import prepare_inplace
 from .._tensor import Tensor
 from ..autograd import enable_grad
 from ..autograd.modes import TRACE, mode
+from ..nn.parameter import is_lazy
 from ..trace import record, watch
 
 # PyTorch's implementation switches: accepted in a loaded state dict at these values
@@ -163,8 +164,9 @@ class Optimizer:
                 gi, j = seen[id(p)]
                 where = f"params[{j}]" if gi == len(self.param_groups) else \
                     f"group {gi}'s params[{j}]"
+                shape = "not known yet" if is_lazy(p) else p.shape
                 raise ValueError(f"{name}: params[{i}] is the same tensor as {where} (shape "
-                                 f"{p.shape}); give each parameter once")
+                                 f"{shape}); give each parameter once")
             if p.grad_fn is not None:
                 raise ValueError(f"{name}: params[{i}] (shape {p.shape}) is not a leaf tensor "
                                  f"(it has grad_fn {p.grad_fn.name}); optimize the leaves")

