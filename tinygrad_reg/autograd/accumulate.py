@@ -50,16 +50,13 @@ class Accumulator:
         self.handed_out = {id(g._data) for g in root_grads}
         self.owned: set[int] = set()
 
-    def take(self, node: Context) -> Tensor | None:
-        """The gradient that arrived at ``node``'s output (None if nothing flowed in); the
-        pass no longer owns its array (the node's backward may hand it on)."""
-        g = node._grad
-        node._grad = None
-        if g is not None and (self.owned or self.target_nodes):
-            self.owned.discard(id(g._data))
-            if node in self.target_nodes:
-                self.captured[self.target_nodes[node]] = g
-        return g
+    def took(self, node: Context, g: Tensor) -> None:
+        """``node`` took ``g``, the gradient that arrived at its output: the pass no longer
+        owns its array (the node's backward may hand it on), and tg.grad may want it.
+        (The engine calls it only when the pass owns arrays or tg.grad wants nodes'.)"""
+        self.owned.discard(id(g._data))
+        if node in self.target_nodes:
+            self.captured[self.target_nodes[node]] = g
 
     def add(self, prev: Tensor, g: Tensor) -> Tensor:
         """prev + g, in place when the pass owns prev's array."""

@@ -108,7 +108,9 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
         # Kahn's algorithm: a node runs once every consumer has passed its gradient on
         while ready:
             node = ready.pop()
-            g = acc.take(node)
+            g, node._grad = node._grad, None  # what arrived at its output
+            if g is not None and (acc.owned or acc.target_nodes):
+                acc.took(node, g)
             inputs = node.inputs
             if g is None:  # nothing flowed in: the node only lets its inputs go
                 res = (None,) * len(inputs)

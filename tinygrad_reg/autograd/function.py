@@ -151,20 +151,19 @@ class Context:
                 for a in arrays:
                     if a is arr or a is t:
                         root = t if t.grad_fn is None else view_root(t)
-                        if root is not None and root.grad_fn is None:
-                            self._hold(root)
+                        if root is None or root.grad_fn is not None:
+                            break
+                        x = root._aux  # (held already: hold() without the call)
+                        if x is not None and x.holds and (
+                                x.locks[0] is root._data if x.locks else not x.shared):
+                            x.holds += 1
+                        else:
+                            hold(root)
+                        if self._holds is None:
+                            self._holds = [root]
+                        else:
+                            self._holds.append(root)
                         break
-
-    def _hold(self, t: Tensor) -> None:
-        a = t._aux
-        if a is not None and a.holds and (a.locks[0] is t._data if a.locks else not a.shared):
-            a.holds += 1  # (held already: hold() without the call)
-        else:
-            hold(t)
-        if self._holds is None:
-            self._holds = [t]
-        else:
-            self._holds.append(t)
 
     def expose(self, arr: np.ndarray) -> None:
         """Make ``arr`` (memory this node made, reached by the user) read-only until the
@@ -211,13 +210,16 @@ class Context:
                     if out._aux is not None:
                         self._check_version(out, -1)
                     result.append(out)
-                else:
+                elif any(t._aux is not None and t._aux.replaced for t in inputs):
                     result.append(self._constant(a))
+                else:
+                    result.append(wrap(np.asarray(a)))
         return tuple(result)
 
     def _constant(self, a: Any) -> Tensor:
-        """A saved array that is no input's and not the output's: a constant, unless it is
-        an input's array that ``t.data = new_array`` has since replaced."""
+        """A saved array that is no input's and not the output's, when an input had its
+        array replaced since (``t.data = new_array``): that input's old value, else a
+        constant."""
         for i, t in enumerate(self.inputs):
             aux_ = t._aux
             if aux_ is not None and aux_.replaced and any(r() is a for r in aux_.replaced):
@@ -420,17 +422,13 @@ class Function:
             _observe(flags, cls, ctx, inputs, attrs, out)
         result = _new_tensor(Tensor)
         result._data = out
-        result.grad = None
-        result.name = None
-        result._aux = None
+        result.grad = result.name = result._aux = None
         if cls.is_view:
             share_version(inputs[0], result)
         if ctx is _NO_CONTEXT or out.dtype.kind not in "fc":  # int/bool results carry no grad
-            result.requires_grad = False
-            result.grad_fn = None
+            result.requires_grad, result.grad_fn = False, None
             return result
-        result.requires_grad = True
-        result.grad_fn = ctx
+        result.requires_grad, result.grad_fn = True, ctx
         for a in ctx._saved:  # a saved output comes back as this tensor (see saved_tensors)
             if a is out:
                 ctx._out = weakref.ref(result)

@@ -592,21 +592,29 @@ class Normal(Function):
 
 def add(a: Any, b: Any) -> Tensor:
     """a + b with numpy broadcasting."""
+    if type(a) is type(b) is Tensor and a._data.dtype is b._data.dtype:  # (the common case)
+        return Add.apply(a, b)
     return Add.apply(*operands(a, b))
 
 
 def sub(a: Any, b: Any) -> Tensor:
     """a - b with numpy broadcasting."""
+    if type(a) is type(b) is Tensor and a._data.dtype is b._data.dtype:  # (the common case)
+        return Sub.apply(a, b)
     return Sub.apply(*operands(a, b))
 
 
 def mul(a: Any, b: Any) -> Tensor:
     """a * b with numpy broadcasting."""
+    if type(a) is type(b) is Tensor and a._data.dtype is b._data.dtype:  # (the common case)
+        return Mul.apply(a, b)
     return Mul.apply(*operands(a, b))
 
 
 def div(a: Any, b: Any) -> Tensor:
     """a / b with numpy broadcasting."""
+    if type(a) is type(b) is Tensor and a._data.dtype is b._data.dtype:  # (the common case)
+        return Div.apply(a, b)
     return Div.apply(*operands(a, b))
 
 
