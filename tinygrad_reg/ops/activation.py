@@ -10,9 +10,11 @@ import numpy as np
 
 from .._tensor import OPS, Tensor
 from ..autograd import Function
-from . import _erf
+from . import _erf, jit_rules, numerics, onnx_rules
 from .common import dim_args, one_axis
 from .elementwise import Clip
+from .jit_rules import Lowered
+from .numerics import SELU_ALPHA, SELU_SCALE
 
 
 class ReLU(Function):
@@ -30,6 +32,12 @@ class ReLU(Function):
         (out,) = ctx.saved_tensors
         return ReLUBackward.apply(grad, out)
 
+    to_onnx = onnx_rules.simple("Relu")
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        return Lowered(("maximum({i0}, 0, out={o})",), inplace=(0,))  # forward: np.maximum(x, 0)
+
 
 class ReLUBackward(Function):
     """out = g where x > 0, else 0 (x: ReLU's input or its output, positive at the same
@@ -46,6 +54,11 @@ class ReLUBackward(Function):
         (x,) = ctx.saved_tensors
         return ReLUBackward.apply(grad, x), None
 
+    @staticmethod
+    def lower(ins, out, attrs):  # forward: g * (x > 0)
+        return Lowered(("greater({i1}, 0, out={t0})", "multiply({i0}, {t0}, out={o})"),
+                       temps=((ins[1].shape, np.dtype(bool)),), inplace=(0, 1))
+
 
 class Sigmoid(Function):
     """out = 1 / (1 + e⁻ˣ), computed from e^(-|x|) so it never overflows.
@@ -53,9 +66,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        e = np.exp(-np.abs(x))
-        out = np.where(x >= 0, 1.0, e) / (1.0 + e)
-        out = out.astype(x.dtype, copy=False)
+        out = numerics.sigmoid(x)
         ctx.save_for_backward(out)
         return out
 
@@ -63,6 +74,8 @@ class Sigmoid(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return SigmoidBackward.apply(grad, out)
+
+    to_onnx = onnx_rules.simple("Sigmoid")
 
 
 class SigmoidBackward(Function):
@@ -96,6 +109,9 @@ class Tanh(Function):
         (out,) = ctx.saved_tensors
         return TanhBackward.apply(grad, out)
 
+    to_onnx = onnx_rules.simple("Tanh")
+    lower = jit_rules.ufunc("tanh", 1)
+
 
 class TanhBackward(Function):
     """out = g · (1 - y²): Tanh's gradient as one node, so the first-order pass costs one op.
@@ -112,6 +128,15 @@ class TanhBackward(Function):
         need_g, need_y = ctx.needs_input_grad
         return ((grad * (1.0 - y * y)) if need_g else None,
                 (grad * g * y * -2.0) if need_y else None)
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: g * (1.0 - y * y); the intermediate lives in the output buffer
+        g, y = ins
+        if not (g.shape == y.shape == out.shape and g.dtype == y.dtype == out.dtype):
+            return None
+        return Lowered(("multiply({i1}, {i1}, out={o})", "subtract(1.0, {o}, out={o})",
+                        "multiply({i0}, {o}, out={o})"), inplace=(1,))  # (g is read last)
 
 
 class Softmax(Function):
@@ -133,6 +158,10 @@ class Softmax(Function):
         axis = ctx.attrs["axis"]
         return out * (grad - (grad * out).sum(axis=axis, keepdims=True))
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Softmax", inputs, axis=int(attrs["axis"]))
+
 
 class LogSoftmax(Function):
     """out = x - logsumexp(x) along ``axis`` (stable).
@@ -153,6 +182,10 @@ class LogSoftmax(Function):
         (out,) = ctx.saved_tensors
         axis = ctx.attrs["axis"]
         return grad - out.exp() * grad.sum(axis=axis, keepdims=True)
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("LogSoftmax", inputs, axis=int(attrs["axis"]))
 
 
 class Hardtanh(Clip):
@@ -183,6 +216,10 @@ class LeakyReLU(Function):
         (x,) = ctx.saved_tensors
         return OPS["where"](x > 0.0, grad, grad * ctx.attrs["negative_slope"])
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("LeakyRelu", inputs, alpha=float(attrs["negative_slope"]))
+
 
 class ELU(Function):
     """out = x if x > 0 else alpha · (eˣ - 1).
@@ -198,6 +235,10 @@ class ELU(Function):
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
         return OPS["where"](x > 0.0, grad, grad * (out + ctx.attrs["alpha"]))
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Elu", inputs, alpha=float(attrs["alpha"]))
 
 
 class CELU(Function):
@@ -216,11 +257,9 @@ class CELU(Function):
         x, out = ctx.saved_tensors
         return OPS["where"](x > 0.0, grad, grad * (out / ctx.attrs["alpha"] + 1.0))
 
-
-#: SELU's constants (Klambauer et al. 2017), as PyTorch: they keep activations at mean 0 and
-#: variance 1 through many layers.
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Celu", inputs, alpha=float(attrs["alpha"]))
 
 
 class SELU(Function):
@@ -239,6 +278,8 @@ class SELU(Function):
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
         return OPS["where"](x > 0.0, grad * SELU_SCALE, grad * (out + SELU_SCALE * SELU_ALPHA))
+
+    to_onnx = onnx_rules.simple("Selu", alpha=SELU_ALPHA, gamma=SELU_SCALE)
 
 
 class GELU(Function):
@@ -267,6 +308,19 @@ class GELU(Function):
         pdf = (x * x * -0.5).exp() * (1.0 / math.sqrt(2.0 * math.pi))
         return grad * (cdf + x * pdf)
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        x = inputs[0]
+        half = g.node("Mul", [x, onnx_rules.scalar(g, 0.5, out)])
+        if attrs.get("approximate", "none") == "tanh":
+            cube = g.node("Mul", [g.node("Mul", [x, x]), x])
+            inner = g.node("Add", [x, g.node("Mul", [cube, onnx_rules.scalar(g, 0.044715, out)])])
+            t = g.node("Tanh", [g.node("Mul", [inner, onnx_rules.scalar(g, math.sqrt(2 / math.pi),
+                                                                        out)])])
+        else:
+            t = g.node("Erf", [g.node("Div", [x, onnx_rules.scalar(g, math.sqrt(2.0), out)])])
+        return g.node("Mul", [half, g.node("Add", [t, onnx_rules.scalar(g, 1.0, out)])])
+
 
 class SiLU(Function):
     """out = x · σ(x) (also called swish).   dx = grad · σ(x) · (1 + x · (1 - σ(x)))."""
@@ -274,13 +328,17 @@ class SiLU(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x * _sigmoid_array(x)
+        return x * numerics.sigmoid(x)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         s = x.sigmoid()
         return grad * s * (x * (1.0 - s) + 1.0)
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Mul", [inputs[0], g.node("Sigmoid", inputs)])
 
 
 class Mish(Function):
@@ -290,13 +348,17 @@ class Mish(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x * np.tanh(np.logaddexp(0, x)).astype(x.dtype, copy=False)
+        return x * np.tanh(numerics.softplus(x)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         t = softplus(x).tanh()
         return grad * (t + x * (1.0 - t * t) * x.sigmoid())
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Mul", [inputs[0], g.node("Tanh", [g.node("Softplus", inputs)])])
 
 
 class Softplus(Function):
@@ -309,7 +371,7 @@ class Softplus(Function):
     def forward(ctx, x, beta, threshold):
         ctx.save_for_backward(x)
         bx = x * beta
-        out = np.where(bx > threshold, x, np.logaddexp(0, bx) / beta)
+        out = np.where(bx > threshold, x, numerics.softplus(bx) / beta)
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
@@ -318,6 +380,17 @@ class Softplus(Function):
         beta, threshold = ctx.attrs["beta"], ctx.attrs["threshold"]
         bx = x * beta
         return OPS["where"](bx > threshold, grad, grad * bx.sigmoid())
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        beta, threshold = float(attrs["beta"]), float(attrs["threshold"])
+        x = inputs[0]
+        bx = x if beta == 1.0 else g.node("Mul", [x, onnx_rules.scalar(g, beta, out)])
+        soft = g.node("Softplus", [bx])
+        if beta != 1.0:
+            soft = g.node("Div", [soft, onnx_rules.scalar(g, beta, out)])
+        above = g.node("Greater", [bx, onnx_rules.scalar(g, threshold, out)])
+        return g.node("Where", [above, x, soft])
 
 
 class Softsign(Function):
@@ -335,6 +408,8 @@ class Softsign(Function):
         d = x.abs() + 1.0
         return grad / (d * d)
 
+    to_onnx = onnx_rules.simple("Softsign")
+
 
 class Hardsigmoid(Function):
     """out = 0 if x <= -3, 1 if x >= 3, else x/6 + 1/2.
@@ -350,6 +425,8 @@ class Hardsigmoid(Function):
         (x,) = ctx.saved_tensors
         inside = (x > -3.0) & (x < 3.0)
         return OPS["where"](inside, grad * (1.0 / 6.0), grad * 0.0)
+
+    to_onnx = onnx_rules.simple("HardSigmoid", alpha=1.0 / 6.0, beta=0.5)
 
 
 class Hardswish(Function):
@@ -368,6 +445,8 @@ class Hardswish(Function):
         middle = OPS["where"](x >= 3.0, grad, grad * (x * (1.0 / 3.0) + 0.5))
         return OPS["where"](x <= -3.0, grad * 0.0, middle)
 
+    to_onnx = onnx_rules.simple("HardSwish")
+
 
 class LogSigmoid(Function):
     """out = log σ(x) = min(x, 0) - log(1 + e^(-|x|)), finite for any x.
@@ -383,10 +462,9 @@ class LogSigmoid(Function):
         (x,) = ctx.saved_tensors
         return grad * (-x).sigmoid()
 
-
-def _sigmoid_array(x: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(x))
-    return (np.where(x >= 0, 1.0, e) / (1.0 + e)).astype(x.dtype, copy=False)
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Neg", [g.node("Softplus", [g.node("Neg", inputs)])])
 
 
 def relu(x: Tensor) -> Tensor:

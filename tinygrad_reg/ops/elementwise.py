@@ -12,7 +12,7 @@ from .._tensor import Tensor
 from ..autograd import Function, wrap
 from ..creation import _cpu, _drawn, _dtype, _size
 from ..creation import _normal as _standard_normal
-from . import _erf
+from . import _erf, jit_rules, onnx_rules
 from .common import operand, operands
 
 
@@ -27,6 +27,9 @@ class Add(Function):
     def backward(ctx, grad):
         return grad, grad
 
+    to_onnx = onnx_rules.simple("Add")
+    lower = jit_rules.ufunc("add", 2)
+
 
 class Sub(Function):
     """out = a - b.   da = grad, db = -grad."""
@@ -38,6 +41,9 @@ class Sub(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad, (-grad if ctx.needs_input_grad[1] else None)
+
+    to_onnx = onnx_rules.simple("Sub")
+    lower = jit_rules.ufunc("subtract", 2)
 
 
 class Mul(Function):
@@ -56,6 +62,9 @@ class Mul(Function):
         need_a, need_b = ctx.needs_input_grad
         return (grad * b if need_a else None), (grad * a if need_b else None)
 
+    to_onnx = onnx_rules.simple("Mul")
+    lower = jit_rules.ufunc("multiply", 2)
+
 
 class Div(Function):
     """out = a / b.   da = grad / b, db = -grad * a / b²  (b = 0 is a pole: inf/nan as numpy;
@@ -72,6 +81,9 @@ class Div(Function):
         need_a, need_b = ctx.needs_input_grad
         return (grad / b if need_a else None), (-grad * a / (b * b) if need_b else None)
 
+    to_onnx = onnx_rules.simple("Div")
+    lower = jit_rules.ufunc("true_divide", 2)
+
 
 class Neg(Function):
     """out = -x.   dx = -grad."""
@@ -83,6 +95,9 @@ class Neg(Function):
     @staticmethod
     def backward(ctx, grad):
         return -grad
+
+    to_onnx = onnx_rules.simple("Neg")
+    lower = jit_rules.ufunc("negative", 1)
 
 
 class Pow(Function):
@@ -103,6 +118,10 @@ class Pow(Function):
         if c == 0:
             return grad * 0.0
         return grad * (c * x ** (c - 1))
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Pow", [inputs[0], onnx_rules.scalar(g, attrs["exponent"], out)])
 
 
 class PowTensor(Function):
@@ -133,6 +152,8 @@ class PowTensor(Function):
             db = grad * where((a == 0.0) & (b >= 0.0), 0.0, out * a.log())
         return da, db
 
+    to_onnx = onnx_rules.simple("Pow")
+
 
 class Exp(Function):
     """out = eˣ.   dx = grad · out."""
@@ -148,6 +169,8 @@ class Exp(Function):
         (out,) = ctx.saved_tensors
         return grad * out
 
+    to_onnx = onnx_rules.simple("Exp")
+
 
 class Log(Function):
     """out = ln x.   dx = grad / x  (x = 0 gives -inf and an infinite gradient, as numpy)."""
@@ -161,6 +184,8 @@ class Log(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return grad / x
+
+    to_onnx = onnx_rules.simple("Log")
 
 
 class Sqrt(Function):
@@ -177,6 +202,8 @@ class Sqrt(Function):
         (out,) = ctx.saved_tensors
         return grad / (out * 2.0)
 
+    to_onnx = onnx_rules.simple("Sqrt")
+
 
 class Abs(Function):
     """out = |x|.   dx = grad · sign(x), with the convention abs'(0) = 0."""
@@ -190,6 +217,8 @@ class Abs(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return grad * x.sign()
+
+    to_onnx = onnx_rules.simple("Abs")
 
 
 def _tie_split(win: np.ndarray, tie: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -212,6 +241,8 @@ class Maximum(Function):
         (share,) = ctx.saved_tensors
         return grad * share, grad * (1.0 - share)
 
+    to_onnx = onnx_rules.simple("Max")
+
 
 class Minimum(Function):
     """out = min(a, b) elementwise.   da = grad where a < b, db = grad where b < a; at a tie
@@ -229,6 +260,8 @@ class Minimum(Function):
         (share,) = ctx.saved_tensors
         return grad * share, grad * (1.0 - share)
 
+    to_onnx = onnx_rules.simple("Min")
+
 
 class Where(Function):
     """out = a where cond else b.   da = grad · cond, db = grad · (not cond); cond gets none."""
@@ -243,6 +276,12 @@ class Where(Function):
         (cond,) = ctx.saved_tensors  # (bool: where() converts it)
         need_a, need_b = ctx.needs_input_grad[1:]
         return None, (grad * cond if need_a else None), (grad * ~cond if need_b else None)
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        cond = onnx_rules.typed(g, inputs[0], arrays[0], bool)
+        return g.node("Where", [cond, onnx_rules.typed(g, inputs[1], arrays[1], out.dtype),
+                                onnx_rules.typed(g, inputs[2], arrays[2], out.dtype)])
 
 
 class MaskedFill(Where):
@@ -272,6 +311,12 @@ class Clip(Function):
     def backward(ctx, grad):
         (passes,) = ctx.saved_tensors
         return grad * passes
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        lo = "" if attrs.get("lo") is None else onnx_rules.scalar(g, attrs["lo"], out)
+        hi = "" if attrs.get("hi") is None else onnx_rules.scalar(g, attrs["hi"], out)
+        return g.node("Clip", [inputs[0], lo, hi])
 
 
 class ClampTensor(Function):
@@ -310,6 +355,14 @@ class ClampTensor(Function):
         return tuple(grad * m if need else None
                      for m, need in zip(ctx.saved_tensors, ctx.needs_input_grad))
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        y = onnx_rules.typed(g, inputs[0], arrays[0], out.dtype)
+        bounds = [onnx_rules.typed(g, n, arr, out.dtype) for n, arr in zip(inputs[1:], arrays[1:])]
+        if attrs["given"] != "max":
+            y = g.node("Max", [y, bounds[0]])
+        return y if attrs["given"] == "min" else g.node("Min", [y, bounds[-1]])
+
 
 class AsType(Function):
     """out = x converted to ``dtype``.   dx = grad converted back to x's dtype."""
@@ -322,6 +375,10 @@ class AsType(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.astype(ctx.source_dtype)
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.cast(inputs[0], out.dtype)
 
 
 class Sin(Function):
@@ -337,6 +394,8 @@ class Sin(Function):
         (x,) = ctx.saved_tensors
         return grad * x.cos()
 
+    to_onnx = onnx_rules.simple("Sin")
+
 
 class Cos(Function):
     """out = cos x.   dx = -grad · sin x."""
@@ -350,6 +409,8 @@ class Cos(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return -grad * x.sin()
+
+    to_onnx = onnx_rules.simple("Cos")
 
 
 class Tan(Function):
@@ -365,6 +426,8 @@ class Tan(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return grad * (out * out + 1.0)
+
+    to_onnx = onnx_rules.simple("Tan")
 
 
 class _Piecewise(Function):
@@ -383,6 +446,8 @@ class Sign(_Piecewise):
     def forward(ctx, x):
         return np.sign(x)
 
+    to_onnx = onnx_rules.simple("Sign")
+
 
 class Floor(_Piecewise):
     """out = ⌊x⌋.   dx = 0."""
@@ -391,6 +456,8 @@ class Floor(_Piecewise):
     def forward(ctx, x):
         return np.floor(x)
 
+    to_onnx = onnx_rules.simple("Floor")
+
 
 class Ceil(_Piecewise):
     """out = ⌈x⌉.   dx = 0."""
@@ -398,6 +465,8 @@ class Ceil(_Piecewise):
     @staticmethod
     def forward(ctx, x):
         return np.ceil(x)
+
+    to_onnx = onnx_rules.simple("Ceil")
 
 
 class Round(_Piecewise):
@@ -408,6 +477,14 @@ class Round(_Piecewise):
     def forward(ctx, x, decimals):
         return np.round(x, decimals)
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        d = attrs.get("decimals", 0) or 0
+        if d == 0:
+            return g.node("Round", inputs)
+        k = onnx_rules.scalar(g, 10.0 ** d, out)
+        return g.node("Div", [g.node("Round", [g.node("Mul", [inputs[0], k])]), k])
+
 
 class Trunc(_Piecewise):
     """out = x rounded toward 0.   dx = 0."""
@@ -415,6 +492,10 @@ class Trunc(_Piecewise):
     @staticmethod
     def forward(ctx, x):
         return np.trunc(x)
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Mul", [g.node("Sign", inputs), g.node("Floor", [g.node("Abs", inputs)])])
 
 
 class Log1p(Function):
@@ -429,6 +510,10 @@ class Log1p(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return grad / (x + 1.0)
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Log", [g.node("Add", [inputs[0], onnx_rules.scalar(g, 1.0, out)])])
 
 
 class Expm1(Function):
@@ -445,6 +530,10 @@ class Expm1(Function):
         (out,) = ctx.saved_tensors
         return grad * (out + 1.0)
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Sub", [g.node("Exp", inputs), onnx_rules.scalar(g, 1.0, out)])
+
 
 class Log2(Function):
     """out = log₂ x.   dx = grad / (x · ln 2)."""
@@ -459,6 +548,10 @@ class Log2(Function):
         (x,) = ctx.saved_tensors
         return grad / (x * math.log(2.0))
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Div", [g.node("Log", inputs), onnx_rules.scalar(g, math.log(2.0), out)])
+
 
 class Log10(Function):
     """out = log₁₀ x.   dx = grad / (x · ln 10)."""
@@ -472,6 +565,10 @@ class Log10(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return grad / (x * math.log(10.0))
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Div", [g.node("Log", inputs), onnx_rules.scalar(g, math.log(10.0), out)])
 
 
 class Reciprocal(Function):
@@ -488,6 +585,8 @@ class Reciprocal(Function):
         (out,) = ctx.saved_tensors
         return -grad * out * out
 
+    to_onnx = onnx_rules.simple("Reciprocal")
+
 
 class Rsqrt(Function):
     """out = 1 / √x.   dx = -grad · out³ / 2."""
@@ -503,6 +602,10 @@ class Rsqrt(Function):
         (out,) = ctx.saved_tensors
         return grad * out * out * out * -0.5
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Reciprocal", [g.node("Sqrt", inputs)])
+
 
 class Square(Function):
     """out = x².   dx = grad · 2x."""
@@ -516,6 +619,10 @@ class Square(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return grad * x * 2.0
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Mul", [inputs[0], inputs[0]])
 
 
 class Erf(Function):
@@ -533,6 +640,8 @@ class Erf(Function):
         (x,) = ctx.saved_tensors
         return grad * (x * x * -1.0).exp() * (2.0 / math.sqrt(math.pi))
 
+    to_onnx = onnx_rules.simple("Erf")
+
 
 class Compare(Function):
     """A comparison (``<``, ``<=``, ``>``, ``>=``, ``==``, ``!=``): a bool tensor, no
@@ -549,6 +658,17 @@ class Compare(Function):
     def backward(ctx, grad):
         return None, None
 
+    onnx_ops = {"lt": "Less", "le": "LessOrEqual", "gt": "Greater", "ge": "GreaterOrEqual",
+                "eq": "Equal"}
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        dt = np.result_type(*arrays)
+        args = [onnx_rules.typed(g, n, arr, dt) for n, arr in zip(inputs, arrays)]
+        if attrs["op"] == "ne":
+            return g.node("Not", [g.node("Equal", args)])
+        return g.node(Compare.onnx_ops[attrs["op"]], args)
+
 
 class Logical(Function):
     """``&``, ``|``, ``^`` and ``~`` of bool (or integer, bitwise) tensors; no gradient."""
@@ -564,6 +684,12 @@ class Logical(Function):
     @staticmethod
     def backward(ctx, grad):
         return (None,) * len(ctx.inputs)
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        args = [onnx_rules.typed(g, n, arr, bool) for n, arr in zip(inputs, arrays)]
+        op = {"and": "And", "or": "Or", "xor": "Xor", "not": "Not"}[attrs["op"]]
+        return onnx_rules.typed(g, g.node(op, args), np.empty(0, bool), out.dtype)
 
 
 class Normal(Function):

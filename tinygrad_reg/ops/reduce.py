@@ -9,12 +9,14 @@ indices)`` as PyTorch does, while ``x.max()`` and ``x.max(axis=...)`` return the
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from .._tensor import OPS, Tensor
 from ..autograd import Function
+from . import onnx_rules
 from .common import dim_args, keepdims_shape, normalize_axis, one_axis, unreduce
 
 
@@ -30,6 +32,8 @@ class Sum(Function):
         a = ctx.attrs
         return unreduce(grad, ctx.inputs[0].shape, a["axis"], a["keepdims"])
 
+    to_onnx = onnx_rules.reducer("ReduceSum")
+
 
 class Mean(Function):
     """out = (1/n) Σ x over ``axis`` (n elements reduced).   dx = grad / n, broadcast back."""
@@ -44,6 +48,8 @@ class Mean(Function):
         shape = ctx.inputs[0].shape
         n = int(np.prod([shape[i] for i in normalize_axis(a["axis"], len(shape), "mean")]))
         return unreduce(grad, shape, a["axis"], a["keepdims"]) / float(n)
+
+    to_onnx = onnx_rules.reducer("ReduceMean")
 
 
 def _extreme_backward(ctx, grad):
@@ -68,6 +74,8 @@ class Max(Function):
 
     backward = staticmethod(_extreme_backward)
 
+    to_onnx = onnx_rules.reducer("ReduceMax")
+
 
 class Min(Function):
     """out = min x over ``axis``.   dx = grad at the minimum; k tied minima get grad / k each."""
@@ -79,6 +87,8 @@ class Min(Function):
         return out
 
     backward = staticmethod(_extreme_backward)
+
+    to_onnx = onnx_rules.reducer("ReduceMin")
 
 
 class Var(Function):
@@ -108,6 +118,22 @@ class Var(Function):
         scale = 2.0 / dof if dof != 0 else float("inf")
         return scale * g * (x - x.mean(axis=a["axis"], keepdims=True))
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        nd = arrays[0].ndim
+        axes = onnx_rules.axes_tuple(attrs["axis"], nd)
+        # (the module's any, max and sum are the ops', not the builtins)
+        if g.dynamic_batch and g.in_batched[0] and 0 in {int(ax) % nd for ax in axes}:
+            raise onnx_rules.ExportError("onnx.export: Var over the batch dim needs the batch "
+                                         "size as a constant: export with dynamic_batch=False")
+        n = math.prod(arrays[0].shape[int(ax) % nd] for ax in axes)
+        d = g.node("Sub", [inputs[0], g.reduce("ReduceMean", inputs[0], axes, True, nd)])
+        ms = g.reduce("ReduceMean", g.node("Mul", [d, d]), axes, attrs["keepdims"], nd)
+        c = attrs.get("correction", 0) or 0
+        if not c:
+            return ms
+        return g.node("Mul", [ms, onnx_rules.scalar(g, n / (n - c) if n > c else np.inf, out)])
+
 
 class LogSumExp(Function):
     """out = log Σ exp(x) over ``axis``, computed as m + log Σ exp(x - m) with m = max x, so
@@ -131,6 +157,8 @@ class LogSumExp(Function):
         a = ctx.attrs
         out_k = out.reshape(keepdims_shape(x.shape, a["axis"]))
         return unreduce(grad, x.shape, a["axis"], a["keepdims"]) * (x - out_k).exp()
+
+    to_onnx = onnx_rules.reducer("ReduceLogSumExp")
 
 
 class Prod(Function):
@@ -162,6 +190,8 @@ class Prod(Function):
         others = others.reshape(moved.shape).permute(*np.argsort(keep + list(axes)).tolist())
         return g * others
 
+    to_onnx = onnx_rules.reducer("ReduceProd")
+
 
 def _exclusive_cumprod(x: Tensor, reverse: bool) -> Tensor:
     """Π of the elements before each one along the last axis (after it, with ``reverse``):
@@ -185,6 +215,11 @@ class CumSum(Function):
     def backward(ctx, grad):
         axis = ctx.attrs["axis"]
         return grad.flip(axis).cumsum(axis).flip(axis)
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        axis = g.const(np.asarray(int(attrs["axis"]), np.int64))
+        return g.node("CumSum", [inputs[0], axis])
 
 
 class CumProd(Function):
@@ -284,6 +319,19 @@ class Norm(Function):
             scale = x.sign() * x.abs() ** (p - 1) / safe ** (p - 1)
         return unreduce(grad, x.shape, a["axis"], a["keepdims"]) * scale
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        p, nd, axis, keep = attrs["p"], arrays[0].ndim, attrs["axis"], attrs["keepdims"]
+        if p == 2:
+            return g.reduce("ReduceL2", inputs[0], axis, keep, nd)
+        if p == 1:
+            return g.reduce("ReduceL1", inputs[0], axis, keep, nd)
+        if p == np.inf:
+            return g.reduce("ReduceMax", g.node("Abs", inputs), axis, keep, nd)
+        powered = g.node("Pow", [g.node("Abs", inputs), onnx_rules.scalar(g, p, out)])
+        total = g.reduce("ReduceSum", powered, axis, keep, nd)
+        return g.node("Pow", [total, onnx_rules.scalar(g, 1.0 / p, out)])
+
 
 class ArgExtreme(Function):
     """The index of the maximum (``largest=True``) or minimum along ``axis`` (None: of the
@@ -301,6 +349,17 @@ class ArgExtreme(Function):
     def backward(ctx, grad):
         return None
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        op = "ArgMax" if attrs["largest"] else "ArgMin"
+        if attrs["axis"] is None:
+            flat = g.node("Reshape", [inputs[0], g.ints([-1])])
+            res = g.node(op, [flat], axis=0, keepdims=0)
+            if attrs["keepdims"]:
+                res = g.node("Reshape", [res, g.ints([1] * arrays[0].ndim)])
+            return res
+        return g.node(op, inputs, axis=int(attrs["axis"]), keepdims=int(attrs["keepdims"]))
+
 
 class Truth(Function):
     """``any`` (``every=False``) or ``all`` of x != 0 over ``axis``, as bool. No gradient."""
@@ -312,6 +371,13 @@ class Truth(Function):
     @staticmethod
     def backward(ctx, grad):
         return None
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        as_int = g.cast(g.cast(inputs[0], bool), np.int32)
+        red = g.reduce("ReduceMin" if attrs["every"] else "ReduceMax", as_int, attrs["axis"],
+                       attrs["keepdims"], arrays[0].ndim)
+        return g.cast(red, bool)
 
 
 # -- the functional face ----------------------------------------------------------------

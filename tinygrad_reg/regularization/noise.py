@@ -26,13 +26,13 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd import Function, wrap
 from ..autograd.modes import TRACE, mode
+from ..ops import onnx_rules
+from ..ops.jit_rules import Lowered
+from ..ops.numerics import SELU_ALPHA, SELU_SCALE
 from ..random import resolve
 from ..trace import record
 
-# SELU's constants (Klambauer et al. 2017), which alpha dropout keeps the statistics of
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
-ALPHA_PRIME = -_SELU_ALPHA * _SELU_SCALE  # the value a dropped unit takes: SELU's limit at -inf
+ALPHA_PRIME = -SELU_ALPHA * SELU_SCALE  # the value a dropped unit takes: SELU's limit at -inf
 
 
 # -- the ops ----------------------------------------------------------------------------------
@@ -50,6 +50,8 @@ class Dropout(Function):
     Use :func:`dropout`, which draws the mask.
     """
 
+    kind = "regularization"
+
     @staticmethod
     def forward(ctx, x, mask, p):
         ctx.save_for_backward(mask)
@@ -64,6 +66,17 @@ class Dropout(Function):
     def backward(ctx, grad):
         (mask,) = ctx.saved_tensors
         return ctx.fn.apply(grad, mask, p=ctx.attrs["p"]), None  # the same op: Dropout2d...
+
+    to_onnx = onnx_rules.first_input  # eval mode: the identity
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: np.multiply(x, mask), then /= keep (a Python float, as here)
+        keep = 1.0 - attrs["p"]
+        if keep == 0.0:
+            return None
+        return Lowered(("multiply({i0}, {i1}, out={o})", "true_divide({o}, {c0}, out={o})"),
+                       consts=(keep,), inplace=(0,))
 
 
 class Dropout1d(Dropout):
@@ -88,6 +101,8 @@ class GaussianDropout(Function):
     dropout's factor mask/(1 - p)); ε is a constant input named "noise".
     dx = grad · ε."""
 
+    kind = "regularization"
+
     @staticmethod
     def forward(ctx, x, noise, p):
         ctx.save_for_backward(noise)
@@ -97,6 +112,8 @@ class GaussianDropout(Function):
     def backward(ctx, grad):
         (noise,) = ctx.saved_tensors
         return GaussianDropout.apply(grad, noise, p=ctx.attrs["p"]), None
+
+    to_onnx = onnx_rules.first_input  # eval mode: the identity
 
 
 class AlphaDropout(Function):
@@ -109,6 +126,8 @@ class AlphaDropout(Function):
 
     ``mask`` (bool, True = kept) is a constant input. 0 ≤ p < 1 here (p = 1 is zeros, made
     by :func:`alpha_dropout` without this node)."""
+
+    kind = "regularization"
 
     @staticmethod
     def forward(ctx, x, mask, p):
@@ -127,10 +146,14 @@ class AlphaDropout(Function):
         (mask,) = ctx.saved_tensors
         return Dropout.apply(grad, mask, p=p) * (a * (1.0 - p)), None
 
+    to_onnx = onnx_rules.first_input  # eval mode: the identity
+
 
 class GaussianNoise(Function):
     """Additive Gaussian noise: out = x + σ·ε, ε ~ N(0, 1) per element (a constant input
     named "noise", already scaled by ``std`` = σ).   dx = grad."""
+
+    kind = "regularization"
 
     @staticmethod
     def forward(ctx, x, noise, std):
@@ -139,6 +162,8 @@ class GaussianNoise(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad, None
+
+    to_onnx = onnx_rules.first_input  # eval mode: the identity
 
 
 def _alpha_affine(p: float) -> tuple[float, float]:
