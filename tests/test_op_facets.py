@@ -24,7 +24,6 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 class L4Penalty(tg.Function):
     """out = lam · Σ w⁴.   dw = grad · 4 lam · w³."""
-
     kind = "penalty"
 
     @staticmethod
@@ -46,7 +45,6 @@ class L4Penalty(tg.Function):
 
 class SquaredError(tg.Function):
     """out = Σ (p - y)².   dp = grad · 2 (p - y), dy = -dp."""
-
     kind = "loss"
 
     @staticmethod

@@ -381,7 +381,7 @@ class Function:
     sets ``is_view = True``, so that the two share one version counter.
 
     Optional facets, read by the rest of the package from the class (a built-in op's or
-    yours alike):
+    yours alike; the built-in ops write the one-line ones right under the docstring):
 
     - ``kind``: ``"regularization"`` (a noise op), ``"penalty"`` (a term added to the loss:
       drawn in the regularization colour and listed by

@@ -64,7 +64,6 @@ class BinaryCrossEntropyWithLogits(Function):
     (each divided by n for "mean": dz is exactly (σ(z) - y)/m for the mean over m).
     dz is one node, BinaryCrossEntropyWithLogitsBackward, so a training step pays for one op.
     (With ``weight`` or ``pos_weight``, :class:`WeightedBinaryCrossEntropyWithLogits`.)"""
-
     kind = "loss"
 
     @staticmethod
@@ -153,7 +152,6 @@ class WeightedBinaryCrossEntropyWithLogits(Function):
     ``pos_weight`` p (per class, broadcast along the last dim); softplus(z) = log(1 + eᶻ).
     dz = grad · w · [(1 - y) σ(z) - p · y · σ(-z)],
     dy = grad · w · [p · softplus(-z) - softplus(z)]; w and p get none."""
-
     kind = "loss"
 
     @staticmethod
@@ -197,7 +195,6 @@ class BinaryCrossEntropy(Function):
     max(log p, -100)). Prefer the logits form: when σ(z) rounds to 0 or 1 the gradient
     through σ vanishes.
     """
-
     kind = "loss"
 
     @staticmethod
@@ -245,7 +242,6 @@ class CrossEntropy(Function):
     An ignored target's row gets gradient 0; when "mean" has nothing to divide by (every
     target ignored, or of weight 0) the loss is nan and the rows that were not ignored get
     nan, as PyTorch."""
-
     kind = "loss"
 
     @staticmethod
@@ -365,7 +361,6 @@ class NegativeLogLikelihood(Function):
     whatever its row holds (PyTorch's convention).
     dx = -g · w_{y_n} at (n, y_n), exactly 0 elsewhere (also when "mean" has nothing to
     divide by: then the loss is nan and so is dx at the non-ignored targets); y gets none."""
-
     kind = "loss"
 
     @staticmethod
@@ -391,7 +386,6 @@ class NegativeLogLikelihood(Function):
 class MeanSquaredError(Function):
     """loss = (x - y)² elementwise, then reduced.   dx = grad · 2(x - y),  dy = -dx
     (divided by n for "mean")."""
-
     kind = "loss"
 
     @staticmethod
@@ -414,7 +408,6 @@ class MeanSquaredError(Function):
 class AbsoluteError(Function):
     """loss = |x - y| elementwise, then reduced (``l1_loss``).
     dx = grad · sign(x - y) with sign(0) = 0 (PyTorch's convention),  dy = -dx."""
-
     kind = "loss"
 
     @staticmethod
@@ -434,7 +427,6 @@ class Huber(Function):
     """loss = ½ d² if |d| <= delta else delta · (|d| - ½ delta), d = x - y.
     dx = grad · d if |d| <= delta else grad · delta · sign(d) (both give ±delta at |d| =
     delta; the quadratic branch is taken there, as PyTorch),  dy = -dx."""
-
     kind = "loss"
 
     @staticmethod
@@ -460,7 +452,6 @@ class SmoothL1(Function):
     """loss = ½ d² / beta if |d| < beta else |d| - ½ beta, d = x - y (beta = 0: |d|).
     dx = grad · d / beta if |d| < beta else grad · sign(d) (the linear branch at |d| = beta,
     PyTorch's strict test),  dy = -dx."""
-
     kind = "loss"
 
     @staticmethod

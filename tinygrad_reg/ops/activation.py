@@ -20,6 +20,7 @@ from .numerics import SELU_ALPHA, SELU_SCALE
 class ReLU(Function):
     """out = max(x, 0).   dx = grad where x > 0, with the convention relu'(0) = 0 (read from
     the output, out > 0 exactly where x > 0, so the input is not kept)."""
+    to_onnx = onnx_rules.simple("Relu")
 
     @staticmethod
     def forward(ctx, x):
@@ -31,8 +32,6 @@ class ReLU(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return ReLUBackward.apply(grad, out)
-
-    to_onnx = onnx_rules.simple("Relu")
 
     @staticmethod
     def lower(ins, out, attrs):
@@ -63,6 +62,7 @@ class ReLUBackward(Function):
 class Sigmoid(Function):
     """out = 1 / (1 + e⁻ˣ), computed from e^(-|x|) so it never overflows.
     dx = grad · out · (1 - out)."""
+    to_onnx = onnx_rules.simple("Sigmoid")
 
     @staticmethod
     def forward(ctx, x):
@@ -74,8 +74,6 @@ class Sigmoid(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return SigmoidBackward.apply(grad, out)
-
-    to_onnx = onnx_rules.simple("Sigmoid")
 
 
 class SigmoidBackward(Function):
@@ -97,6 +95,8 @@ class SigmoidBackward(Function):
 
 class Tanh(Function):
     """out = tanh x.   dx = grad · (1 - out²)."""
+    to_onnx = onnx_rules.simple("Tanh")
+    lower = jit_rules.ufunc("tanh", 1)
 
     @staticmethod
     def forward(ctx, x):
@@ -108,9 +108,6 @@ class Tanh(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return TanhBackward.apply(grad, out)
-
-    to_onnx = onnx_rules.simple("Tanh")
-    lower = jit_rules.ufunc("tanh", 1)
 
 
 class TanhBackward(Function):
@@ -266,6 +263,7 @@ class SELU(Function):
     """out = scale · (x if x > 0 else alpha · (eˣ - 1)) with PyTorch's alpha ≈ 1.6733 and
     scale ≈ 1.0507.   dx = grad · scale if x > 0 else grad · (out + scale · alpha); at 0 the
     second."""
+    to_onnx = onnx_rules.simple("Selu", alpha=SELU_ALPHA, gamma=SELU_SCALE)
 
     @staticmethod
     def forward(ctx, x):
@@ -278,8 +276,6 @@ class SELU(Function):
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
         return OPS["where"](x > 0.0, grad * SELU_SCALE, grad * (out + SELU_SCALE * SELU_ALPHA))
-
-    to_onnx = onnx_rules.simple("Selu", alpha=SELU_ALPHA, gamma=SELU_SCALE)
 
 
 class GELU(Function):
@@ -396,6 +392,7 @@ class Softplus(Function):
 class Softsign(Function):
     """out = x / (1 + |x|).   dx = grad / (1 + |x|)² (continuous; its own derivative has a
     kink at 0, where abs'(0) = 0)."""
+    to_onnx = onnx_rules.simple("Softsign")
 
     @staticmethod
     def forward(ctx, x):
@@ -408,12 +405,11 @@ class Softsign(Function):
         d = x.abs() + 1.0
         return grad / (d * d)
 
-    to_onnx = onnx_rules.simple("Softsign")
-
 
 class Hardsigmoid(Function):
     """out = 0 if x <= -3, 1 if x >= 3, else x/6 + 1/2.
     dx = grad / 6 strictly inside (-3, 3), 0 elsewhere (PyTorch's convention at ±3)."""
+    to_onnx = onnx_rules.simple("HardSigmoid", alpha=1.0 / 6.0, beta=0.5)
 
     @staticmethod
     def forward(ctx, x):
@@ -426,13 +422,12 @@ class Hardsigmoid(Function):
         inside = (x > -3.0) & (x < 3.0)
         return OPS["where"](inside, grad * (1.0 / 6.0), grad * 0.0)
 
-    to_onnx = onnx_rules.simple("HardSigmoid", alpha=1.0 / 6.0, beta=0.5)
-
 
 class Hardswish(Function):
     """out = x · hardsigmoid(x) = 0 if x <= -3, x if x >= 3, else x (x + 3) / 6.
     dx = 0 if x <= -3, grad · (x/3 + 1/2) if -3 < x < 3, grad if x >= 3 (PyTorch's values at
     the kinks: 0 at -3 and 1 at 3)."""
+    to_onnx = onnx_rules.simple("HardSwish")
 
     @staticmethod
     def forward(ctx, x):
@@ -444,8 +439,6 @@ class Hardswish(Function):
         (x,) = ctx.saved_tensors
         middle = OPS["where"](x >= 3.0, grad, grad * (x * (1.0 / 3.0) + 0.5))
         return OPS["where"](x <= -3.0, grad * 0.0, middle)
-
-    to_onnx = onnx_rules.simple("HardSwish")
 
 
 class LogSigmoid(Function):

@@ -18,6 +18,8 @@ from .common import operand, operands
 
 class Add(Function):
     """out = a + b.   da = grad, db = grad."""
+    to_onnx = onnx_rules.simple("Add")
+    lower = jit_rules.ufunc("add", 2)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -27,12 +29,11 @@ class Add(Function):
     def backward(ctx, grad):
         return grad, grad
 
-    to_onnx = onnx_rules.simple("Add")
-    lower = jit_rules.ufunc("add", 2)
-
 
 class Sub(Function):
     """out = a - b.   da = grad, db = -grad."""
+    to_onnx = onnx_rules.simple("Sub")
+    lower = jit_rules.ufunc("subtract", 2)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -42,13 +43,12 @@ class Sub(Function):
     def backward(ctx, grad):
         return grad, (-grad if ctx.needs_input_grad[1] else None)
 
-    to_onnx = onnx_rules.simple("Sub")
-    lower = jit_rules.ufunc("subtract", 2)
-
 
 class Mul(Function):
     """out = a * b.   da = grad * b, db = grad * a  (each factor saved only if the other's
     gradient is needed)."""
+    to_onnx = onnx_rules.simple("Mul")
+    lower = jit_rules.ufunc("multiply", 2)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -62,13 +62,12 @@ class Mul(Function):
         need_a, need_b = ctx.needs_input_grad
         return (grad * b if need_a else None), (grad * a if need_b else None)
 
-    to_onnx = onnx_rules.simple("Mul")
-    lower = jit_rules.ufunc("multiply", 2)
-
 
 class Div(Function):
     """out = a / b.   da = grad / b, db = -grad * a / b²  (b = 0 is a pole: inf/nan as numpy;
     a is saved only if b's gradient is needed)."""
+    to_onnx = onnx_rules.simple("Div")
+    lower = jit_rules.ufunc("true_divide", 2)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -81,12 +80,11 @@ class Div(Function):
         need_a, need_b = ctx.needs_input_grad
         return (grad / b if need_a else None), (-grad * a / (b * b) if need_b else None)
 
-    to_onnx = onnx_rules.simple("Div")
-    lower = jit_rules.ufunc("true_divide", 2)
-
 
 class Neg(Function):
     """out = -x.   dx = -grad."""
+    to_onnx = onnx_rules.simple("Neg")
+    lower = jit_rules.ufunc("negative", 1)
 
     @staticmethod
     def forward(ctx, x):
@@ -95,9 +93,6 @@ class Neg(Function):
     @staticmethod
     def backward(ctx, grad):
         return -grad
-
-    to_onnx = onnx_rules.simple("Neg")
-    lower = jit_rules.ufunc("negative", 1)
 
 
 class Pow(Function):
@@ -134,6 +129,7 @@ class PowTensor(Function):
     a -> 0⁺) and -inf for b < 0 (out · log a = inf · -inf); for a < 0, log a is nan, so db is
     nan (also where aᵇ itself is finite, as (-2)²). The second derivatives are those of these
     expressions, as PyTorch's (so at a = 0 several are nan, and d²/da db is 0 where b = 0)."""
+    to_onnx = onnx_rules.simple("Pow")
 
     @staticmethod
     def forward(ctx, a, b):
@@ -152,11 +148,10 @@ class PowTensor(Function):
             db = grad * where((a == 0.0) & (b >= 0.0), 0.0, out * a.log())
         return da, db
 
-    to_onnx = onnx_rules.simple("Pow")
-
 
 class Exp(Function):
     """out = eˣ.   dx = grad · out."""
+    to_onnx = onnx_rules.simple("Exp")
 
     @staticmethod
     def forward(ctx, x):
@@ -169,11 +164,10 @@ class Exp(Function):
         (out,) = ctx.saved_tensors
         return grad * out
 
-    to_onnx = onnx_rules.simple("Exp")
-
 
 class Log(Function):
     """out = ln x.   dx = grad / x  (x = 0 gives -inf and an infinite gradient, as numpy)."""
+    to_onnx = onnx_rules.simple("Log")
 
     @staticmethod
     def forward(ctx, x):
@@ -185,11 +179,10 @@ class Log(Function):
         (x,) = ctx.saved_tensors
         return grad / x
 
-    to_onnx = onnx_rules.simple("Log")
-
 
 class Sqrt(Function):
     """out = √x.   dx = grad / (2·out)."""
+    to_onnx = onnx_rules.simple("Sqrt")
 
     @staticmethod
     def forward(ctx, x):
@@ -202,11 +195,10 @@ class Sqrt(Function):
         (out,) = ctx.saved_tensors
         return grad / (out * 2.0)
 
-    to_onnx = onnx_rules.simple("Sqrt")
-
 
 class Abs(Function):
     """out = |x|.   dx = grad · sign(x), with the convention abs'(0) = 0."""
+    to_onnx = onnx_rules.simple("Abs")
 
     @staticmethod
     def forward(ctx, x):
@@ -218,8 +210,6 @@ class Abs(Function):
         (x,) = ctx.saved_tensors
         return grad * x.sign()
 
-    to_onnx = onnx_rules.simple("Abs")
-
 
 def _tie_split(win: np.ndarray, tie: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.where(win, 1.0, np.where(tie, 0.5, 0.0)).astype(dtype, copy=False)
@@ -228,6 +218,7 @@ def _tie_split(win: np.ndarray, tie: np.ndarray, dtype: np.dtype) -> np.ndarray:
 class Maximum(Function):
     """out = max(a, b) elementwise.   da = grad where a > b, db = grad where b > a; at a tie
     (a == b) each gets grad / 2."""
+    to_onnx = onnx_rules.simple("Max")
 
     @staticmethod
     def forward(ctx, a, b):
@@ -241,12 +232,11 @@ class Maximum(Function):
         (share,) = ctx.saved_tensors
         return grad * share, grad * (1.0 - share)
 
-    to_onnx = onnx_rules.simple("Max")
-
 
 class Minimum(Function):
     """out = min(a, b) elementwise.   da = grad where a < b, db = grad where b < a; at a tie
     (a == b) each gets grad / 2."""
+    to_onnx = onnx_rules.simple("Min")
 
     @staticmethod
     def forward(ctx, a, b):
@@ -259,8 +249,6 @@ class Minimum(Function):
     def backward(ctx, grad):
         (share,) = ctx.saved_tensors
         return grad * share, grad * (1.0 - share)
-
-    to_onnx = onnx_rules.simple("Min")
 
 
 class Where(Function):
@@ -383,6 +371,7 @@ class AsType(Function):
 
 class Sin(Function):
     """out = sin x.   dx = grad · cos x."""
+    to_onnx = onnx_rules.simple("Sin")
 
     @staticmethod
     def forward(ctx, x):
@@ -394,11 +383,10 @@ class Sin(Function):
         (x,) = ctx.saved_tensors
         return grad * x.cos()
 
-    to_onnx = onnx_rules.simple("Sin")
-
 
 class Cos(Function):
     """out = cos x.   dx = -grad · sin x."""
+    to_onnx = onnx_rules.simple("Cos")
 
     @staticmethod
     def forward(ctx, x):
@@ -410,11 +398,10 @@ class Cos(Function):
         (x,) = ctx.saved_tensors
         return -grad * x.sin()
 
-    to_onnx = onnx_rules.simple("Cos")
-
 
 class Tan(Function):
     """out = tan x.   dx = grad · (1 + out²)  (poles at π/2 + kπ give inf, as numpy)."""
+    to_onnx = onnx_rules.simple("Tan")
 
     @staticmethod
     def forward(ctx, x):
@@ -426,8 +413,6 @@ class Tan(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return grad * (out * out + 1.0)
-
-    to_onnx = onnx_rules.simple("Tan")
 
 
 class _Piecewise(Function):
@@ -441,32 +426,29 @@ class _Piecewise(Function):
 
 class Sign(_Piecewise):
     """out = sign x (-1, 0 or 1).   dx = 0."""
+    to_onnx = onnx_rules.simple("Sign")
 
     @staticmethod
     def forward(ctx, x):
         return np.sign(x)
 
-    to_onnx = onnx_rules.simple("Sign")
-
 
 class Floor(_Piecewise):
     """out = ⌊x⌋.   dx = 0."""
+    to_onnx = onnx_rules.simple("Floor")
 
     @staticmethod
     def forward(ctx, x):
         return np.floor(x)
 
-    to_onnx = onnx_rules.simple("Floor")
-
 
 class Ceil(_Piecewise):
     """out = ⌈x⌉.   dx = 0."""
+    to_onnx = onnx_rules.simple("Ceil")
 
     @staticmethod
     def forward(ctx, x):
         return np.ceil(x)
-
-    to_onnx = onnx_rules.simple("Ceil")
 
 
 class Round(_Piecewise):
@@ -573,6 +555,7 @@ class Log10(Function):
 
 class Reciprocal(Function):
     """out = 1 / x.   dx = -grad · out²."""
+    to_onnx = onnx_rules.simple("Reciprocal")
 
     @staticmethod
     def forward(ctx, x):
@@ -584,8 +567,6 @@ class Reciprocal(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return -grad * out * out
-
-    to_onnx = onnx_rules.simple("Reciprocal")
 
 
 class Rsqrt(Function):
@@ -629,6 +610,7 @@ class Erf(Function):
     """out = erf x = (2/√π) ∫₀ˣ e^(-t²) dt (scipy.special.erf if installed, else a numpy
     implementation accurate to about 4e-15; see ops/_erf.py).
     dx = grad · (2/√π) · e^(-x²)."""
+    to_onnx = onnx_rules.simple("Erf")
 
     @staticmethod
     def forward(ctx, x):
@@ -639,8 +621,6 @@ class Erf(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return grad * (x * x * -1.0).exp() * (2.0 / math.sqrt(math.pi))
-
-    to_onnx = onnx_rules.simple("Erf")
 
 
 class Compare(Function):

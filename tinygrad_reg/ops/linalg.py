@@ -22,6 +22,7 @@ class MatMul(Function):
     """out = a @ b with numpy's semantics (1-D vectors, 2-D matrices, batched with broadcast
     batch axes).   da = grad @ bᵀ, db = aᵀ @ grad, each reduced to its input's shape (b is
     saved only if a's gradient is needed, a only if b's)."""
+    to_onnx = onnx_rules.simple("MatMul")
 
     @staticmethod
     def forward(ctx, a, b):
@@ -56,8 +57,6 @@ class MatMul(Function):
             gb = _swap(a.reshape(a2_shape)) @ g
             gb = gb.sum_to(b2_shape).reshape(b_shape)
         return ga, gb
-
-    to_onnx = onnx_rules.simple("MatMul")
 
     @staticmethod
     def lower(ins, out, attrs):

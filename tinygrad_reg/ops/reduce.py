@@ -22,6 +22,7 @@ from .common import dim_args, keepdims_shape, normalize_axis, one_axis, unreduce
 
 class Sum(Function):
     """out = Σ x over ``axis``.   dx = grad broadcast back to x's shape."""
+    to_onnx = onnx_rules.reducer("ReduceSum")
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
@@ -32,11 +33,10 @@ class Sum(Function):
         a = ctx.attrs
         return unreduce(grad, ctx.inputs[0].shape, a["axis"], a["keepdims"])
 
-    to_onnx = onnx_rules.reducer("ReduceSum")
-
 
 class Mean(Function):
     """out = (1/n) Σ x over ``axis`` (n elements reduced).   dx = grad / n, broadcast back."""
+    to_onnx = onnx_rules.reducer("ReduceMean")
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
@@ -48,8 +48,6 @@ class Mean(Function):
         shape = ctx.inputs[0].shape
         n = int(np.prod([shape[i] for i in normalize_axis(a["axis"], len(shape), "mean")]))
         return unreduce(grad, shape, a["axis"], a["keepdims"]) / float(n)
-
-    to_onnx = onnx_rules.reducer("ReduceMean")
 
 
 def _extreme_backward(ctx, grad):
@@ -65,6 +63,7 @@ def _extreme_backward(ctx, grad):
 class Max(Function):
     """out = max x over ``axis``.   dx = grad at the maximum; k tied maxima get grad / k each
     (PyTorch's ``max(dim)`` sends it all to the index it returns instead)."""
+    to_onnx = onnx_rules.reducer("ReduceMax")
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
@@ -74,11 +73,10 @@ class Max(Function):
 
     backward = staticmethod(_extreme_backward)
 
-    to_onnx = onnx_rules.reducer("ReduceMax")
-
 
 class Min(Function):
     """out = min x over ``axis``.   dx = grad at the minimum; k tied minima get grad / k each."""
+    to_onnx = onnx_rules.reducer("ReduceMin")
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
@@ -87,8 +85,6 @@ class Min(Function):
         return out
 
     backward = staticmethod(_extreme_backward)
-
-    to_onnx = onnx_rules.reducer("ReduceMin")
 
 
 class Var(Function):
@@ -140,6 +136,7 @@ class LogSumExp(Function):
     it is finite for any finite x.   dx = grad · exp(x - out) (the softmax).
     -inf entries drop out (gradient 0 there); a slice that is all -inf gives -inf, with a nan
     gradient (exp(-inf - -inf)), as PyTorch."""
+    to_onnx = onnx_rules.reducer("ReduceLogSumExp")
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
@@ -158,14 +155,13 @@ class LogSumExp(Function):
         out_k = out.reshape(keepdims_shape(x.shape, a["axis"]))
         return unreduce(grad, x.shape, a["axis"], a["keepdims"]) * (x - out_k).exp()
 
-    to_onnx = onnx_rules.reducer("ReduceLogSumExp")
-
 
 class Prod(Function):
     """out = Π x over ``axis``.   dx_i = grad · Π_{j≠i} x_j, exact with zeros: without zeros
     that is out / x_i; with one zero in a slice, only the zero gets a gradient (the product of
     the others); with two or more, none does. Written with cumulative products (no division,
     no branch on the values), so it is differentiable again."""
+    to_onnx = onnx_rules.reducer("ReduceProd")
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
@@ -189,8 +185,6 @@ class Prod(Function):
         others = _exclusive_cumprod(flat, reverse=False) * _exclusive_cumprod(flat, reverse=True)
         others = others.reshape(moved.shape).permute(*np.argsort(keep + list(axes)).tolist())
         return g * others
-
-    to_onnx = onnx_rules.reducer("ReduceProd")
 
 
 def _exclusive_cumprod(x: Tensor, reverse: bool) -> Tensor:

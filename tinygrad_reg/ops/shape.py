@@ -611,6 +611,7 @@ class Embedding(Function):
 
 class Clone(Function):
     """out = a copy of x (new memory).   dx = grad."""
+    to_onnx = onnx_rules.simple("Identity")
 
     @staticmethod
     def forward(ctx, x):
@@ -619,8 +620,6 @@ class Clone(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad
-
-    to_onnx = onnx_rules.simple("Identity")
 
 
 class Contiguous(Clone):

@@ -49,8 +49,8 @@ class Dropout(Function):
     never a float copy). p = 1 gives zeros forward and zero gradients (no division by zero).
     Use :func:`dropout`, which draws the mask.
     """
-
     kind = "regularization"
+    to_onnx = onnx_rules.first_input  # eval mode: the identity
 
     @staticmethod
     def forward(ctx, x, mask, p):
@@ -66,8 +66,6 @@ class Dropout(Function):
     def backward(ctx, grad):
         (mask,) = ctx.saved_tensors
         return ctx.fn.apply(grad, mask, p=ctx.attrs["p"]), None  # the same op: Dropout2d...
-
-    to_onnx = onnx_rules.first_input  # eval mode: the identity
 
     @staticmethod
     def lower(ins, out, attrs):
@@ -100,8 +98,8 @@ class GaussianDropout(Function):
     out = x · ε with ε ~ N(1, σ²), σ² = p / (1 - p) per element (the variance of inverted
     dropout's factor mask/(1 - p)); ε is a constant input named "noise".
     dx = grad · ε."""
-
     kind = "regularization"
+    to_onnx = onnx_rules.first_input  # eval mode: the identity
 
     @staticmethod
     def forward(ctx, x, noise, p):
@@ -112,8 +110,6 @@ class GaussianDropout(Function):
     def backward(ctx, grad):
         (noise,) = ctx.saved_tensors
         return GaussianDropout.apply(grad, noise, p=ctx.attrs["p"]), None
-
-    to_onnx = onnx_rules.first_input  # eval mode: the identity
 
 
 class AlphaDropout(Function):
@@ -126,8 +122,8 @@ class AlphaDropout(Function):
 
     ``mask`` (bool, True = kept) is a constant input. 0 ≤ p < 1 here (p = 1 is zeros, made
     by :func:`alpha_dropout` without this node)."""
-
     kind = "regularization"
+    to_onnx = onnx_rules.first_input  # eval mode: the identity
 
     @staticmethod
     def forward(ctx, x, mask, p):
@@ -146,14 +142,12 @@ class AlphaDropout(Function):
         (mask,) = ctx.saved_tensors
         return Dropout.apply(grad, mask, p=p) * (a * (1.0 - p)), None
 
-    to_onnx = onnx_rules.first_input  # eval mode: the identity
-
 
 class GaussianNoise(Function):
     """Additive Gaussian noise: out = x + σ·ε, ε ~ N(0, 1) per element (a constant input
     named "noise", already scaled by ``std`` = σ).   dx = grad."""
-
     kind = "regularization"
+    to_onnx = onnx_rules.first_input  # eval mode: the identity
 
     @staticmethod
     def forward(ctx, x, noise, std):
@@ -162,8 +156,6 @@ class GaussianNoise(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad, None
-
-    to_onnx = onnx_rules.first_input  # eval mode: the identity
 
 
 def _alpha_affine(p: float) -> tuple[float, float]:

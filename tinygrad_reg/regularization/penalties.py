@@ -44,7 +44,6 @@ class L2Penalty(Function):
     dW_i = grad · lam · W_i — exactly lam·W for grad = 1, the term PyTorch's SGD adds for
     ``weight_decay=lam``. One node over all inputs; the output has their common dtype.
     """
-
     kind = "penalty"
 
     @staticmethod
@@ -77,7 +76,6 @@ class L1Penalty(Function):
     dW_i = grad · lam · sign(W_i), with the convention sign(0) = 0 (an exact zero weight gets
     no push). sign is piecewise constant, so the second derivative is 0 away from 0.
     """
-
     kind = "penalty"
 
     @staticmethod
@@ -102,7 +100,6 @@ class ElasticNetPenalty(Function):
     dW_i = grad · (l1 · sign(W_i) + l2 · W_i), sign(0) = 0. (scikit-learn's ElasticNet
     writes the same objective as alpha·(l1_ratio·Σ|W| + (1 - l1_ratio)/2·ΣW²).)
     """
-
     kind = "penalty"
 
     @staticmethod
@@ -127,7 +124,6 @@ class ActivityL1(Function):
     """out = (lam / N) · Σ |x| for activations x of N examples (dim 0): lam times the mean
     over the batch of each example's L1 norm (Keras's activity regularizer, which divides by
     the batch size too).   dx = grad · (lam / N) · sign(x), sign(0) = 0."""
-
     kind = "penalty"
 
     @staticmethod
@@ -145,7 +141,6 @@ class ActivityL2(Function):
     """out = (lam / 2N) · Σ x² for activations x of N examples: lam/2 times the mean over the
     batch of each example's squared L2 norm (the ½ as in :class:`L2Penalty`).
     dx = grad · (lam / N) · x."""
-
     kind = "penalty"
 
     @staticmethod
