@@ -381,9 +381,24 @@ class Function:
 
     An op whose result is a view of its first input (reshape, transpose, basic indexing)
     sets ``is_view = True``, so that the two share one version counter.
+
+    Optional facets, read by the rest of the package from the class (a built-in op's or
+    yours alike; the built-in ops write the one-line ones right under the docstring):
+
+    - ``kind``: ``"regularization"`` (a noise op), ``"penalty"`` (a term added to the loss:
+      drawn in the regularization colour and listed by
+      ``tg.regularization.penalty_breakdown``) or ``"loss"`` (drawn in the loss colour);
+      None (the default) for a plain op. Subclasses inherit it.
+    - ``to_onnx(g, inputs, attrs, arrays, out)``: the op's ONNX mapping (a static method;
+      see :mod:`tinygrad_reg.onnx` and :mod:`tinygrad_reg.ops.onnx_rules`).
+    - ``lower(ins, out, attrs)``: its lowering in ``tg.jit``'s generated replay (a static
+      method returning a :class:`tinygrad_reg.ops.jit_rules.Lowered`, or None for a call
+      it does not reproduce); used only while the op keeps the ``forward`` of the class
+      that defines it.
     """
 
     is_view = False
+    kind: str | None = None
 
     @staticmethod
     def forward(ctx: Context, *arrays: np.ndarray, **attrs: Any) -> np.ndarray:
