@@ -38,7 +38,7 @@ import numpy as np
 from ._tensor import Tensor
 from .autograd import no_grad
 from .ops.onnx_rules import ExportError, axes_tuple
-from .trace import same, traced
+from .trace import first_divergence, same, traced
 
 _REGISTRY: dict[type, Callable] = {}
 _PROTO_LIMIT = 2**31 - 1  # protobuf serializes no message of 2 GB or more
@@ -276,11 +276,14 @@ def _map_ops(g: Builder, trace: _Trace, trace2: _Trace, names: dict[int, str],
     """Map every traced op to ONNX nodes in ``g``; ``names`` (id(array) -> ONNX name) grows
     by each op's output, ``batched`` by the names whose dim 0 is the batch. Returns the
     initializers stored (id(array) -> name)."""
-    if len(trace.records) != len(trace2.records) or any(
-            a[0] is not b[0] for a, b in zip(trace.records, trace2.records)):
-        raise ExportError("onnx.export: the forward ran other ops on another input: it "
-                          "depends on the input's values (Python control flow on data), so no "
-                          "single ONNX graph computes it")
+    where = first_divergence(trace.records, trace2.records, lambda a, b: a[0] is not b[0])
+    if where is not None:
+        ran = (f" (op {where}: {trace.records[where][0].__name__}, then "
+               f"{trace2.records[where][0].__name__})"
+               if where < min(len(trace.records), len(trace2.records)) else "")
+        raise ExportError(f"onnx.export: the forward ran other ops on another input{ran}: it "
+                          f"depends on the input's values (Python control flow on data), so "
+                          f"no single ONNX graph computes it")
     stored: dict[int, str] = {}
     for (cls, arrays, attrs, out_arr), (_, arrays2, attrs2, out_arr2) in zip(trace.records,
                                                                            trace2.records):
