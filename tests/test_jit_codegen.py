@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_reg as tg
-from tinygrad_reg import nn
+from tinygrad_reg import nn, trace
 from tinygrad_reg.jit import codegen
 from tinygrad_reg.jit.plan import _Stub
 from tinygrad_reg.ops.activation import ReLU, ReLUBackward, Tanh, TanhBackward
@@ -330,7 +330,7 @@ def test_what_a_recorded_function_reads_is_never_a_buffer():
     def f(x):
         h = x * 2.0
         if modes.mode() & modes.TRACE:
-            modes.record(keep, (h._data,), None, "log")
+            trace.record(keep, (h._data,), None, "log")
         keep(h._data)
         return h + 1.0
 

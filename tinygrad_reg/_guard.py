@@ -46,17 +46,19 @@ class Version:
 
 class Aux:
     """What most tensors never need: the version counter; for a leaf, how many live nodes
-    saved it and the locks they share; for a ``detach()``-ed alias, the tensor whose memory
-    it shares; the arrays ``t.data = ...`` replaced (weak references: a node that saved one
-    must not take the new array for it); what freed graph nodes keep of this constant
-    (``autograd.Released``)."""
+    saved it, the locks they share, and whether its array is memory the user holds too (an
+    ndarray it was made from: ``shared``); for a ``detach()``-ed alias, the tensor whose
+    memory it shares; the arrays ``t.data = ...`` replaced (weak references: a node that
+    saved one must not take the new array for it); what freed graph nodes keep of this
+    constant (``autograd.Released``)."""
 
-    __slots__ = ("version", "holds", "locks", "source", "replaced", "released")
+    __slots__ = ("version", "holds", "locks", "shared", "source", "replaced", "released")
 
     def __init__(self) -> None:
         self.version = None
         self.holds = 0
         self.locks = None
+        self.shared = False
         self.source = None
         self.replaced = None
         self.released = None
@@ -146,14 +148,16 @@ def is_locked(arr: np.ndarray) -> bool:
 # -- leaves: held by the nodes that save them --------------------------------------------
 
 def hold(t: Any) -> None:
-    """One more live node saved leaf ``t``: its array (and the arrays that is a view of) is
-    read-only until :func:`release` has been called as often."""
+    """One more live node saved leaf ``t``. If the user may hold its memory (the ndarray it
+    was made from, or a base it is a view of), that array is read-only from now until
+    :func:`release` has been called as often; memory the library made (a dropout mask, a
+    number turned into a tensor) is guarded only once the user reaches it (:func:`expose`)."""
     a = aux(t)
-    if a.holds == 0:
-        a.locks = []
-        lock(t._data, a.locks)
-    elif not a.locks or a.locks[0] is not t._data:  # t.data was given a new array meanwhile
-        lock(t._data, a.locks)
+    arr = t._data
+    if (a.shared or arr.base is not None) and (not a.locks or a.locks[0] is not arr):
+        if a.locks is None:
+            a.locks = []
+        lock(arr, a.locks)
     a.holds += 1
 
 
@@ -231,7 +235,7 @@ def prepare_inplace(t: Any, op: str = "in-place write") -> np.ndarray:
     A tensor whose elements share memory (``expand``, ``broadcast_to``) is refused, as in
     PyTorch: the write would land on one location several times."""
     arr = t._data
-    if overlapping(arr):
+    if 0 in arr.strides and overlapping(arr):
         raise RuntimeError(
             f"{op}: more than one element of the written-to tensor (shape {arr.shape}, "
             f"strides {arr.strides}) refers to a single memory location, as after expand() "
@@ -276,7 +280,9 @@ def expose(t: Any) -> None:
             node.expose(arr)
         return
     a = root._aux
-    if a is not None and a.holds > 0 and arr is not root._data:
+    if a is not None and a.holds > 0 and arr.flags.writeable:
+        if a.locks is None:
+            a.locks = []
         lock(arr, a.locks)
 
 

@@ -60,6 +60,8 @@ class Tensor:
         self.grad_fn = None
         self.name = name
         self._aux = None
+        if arr is data or arr.base is not None or isinstance(data, Tensor):
+            aux(self).shared = True  # memory the caller holds too (see _guard.hold)
 
     @property
     def data(self) -> np.ndarray:
@@ -84,6 +86,7 @@ class Tensor:
             a = aux(self)
             alive = [r for r in a.replaced if r() is not None] if a.replaced else []
             a.replaced = alive + [weakref.ref(old)]
+            a.shared = True  # (the caller may hold the new array)
         self._data = new
 
     # -- properties -------------------------------------------------------------------
@@ -563,7 +566,7 @@ def _short_repr(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-_read_hook: Any = None  # autograd.modes.python_read, looked up once (autograd sits above)
+_read_hook: Any = None  # trace.python_read, looked up once (it sits above)
 
 
 def _python_read(t: Tensor, what: str) -> None:
@@ -571,7 +574,7 @@ def _python_read(t: Tensor, what: str) -> None:
     global _read_hook
     hook = _read_hook
     if hook is None:
-        from .autograd.modes import python_read as hook
+        from .trace import python_read as hook
 
         _read_hook = hook
     hook(t, what)

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from ._tensor import Tensor, to_array
-from .autograd.modes import TRACE, mode, record
+from .autograd.modes import TRACE, mode
 from .random import resolve
+from .trace import record
 
 float16 = half = np.float16
 float32 = float = np.float32  # noqa: A001 - torch.float is float32

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor
-from .modes import backward_of
+from .modes import backward_of, reset_backward_of, set_backward_of
 
 # the package's directory: frames inside it are skipped when looking for the user's line
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -114,6 +114,26 @@ def check_forward(fn: type, ctx: Any, recorded: bool, inputs: Sequence[Tensor], 
                 f"upstream: in data or a parameter, or in a value computed with anomaly mode "
                 f"off.")
     raise FloatingPointError(f"{msg}\n{fn.__name__} was called at:\n{site.describe()}")
+
+
+class Checking:
+    """What watches a backward pass in anomaly mode: each node is marked as the one being
+    processed (so that what the engine records for it under create_graph is attributed to
+    it, not checked as a forward op), and what its backward receives and returns is checked
+    (:func:`checked_backward`)."""
+
+    def __init__(self) -> None:
+        self._token = set_backward_of(None)
+
+    @staticmethod
+    def backward(node: Any, g: Tensor) -> tuple:
+        from .function import grads_of  # (function.py imports this module)
+
+        set_backward_of(node)
+        return grads_of(node, checked_backward(node, g))
+
+    def done(self) -> None:
+        reset_backward_of(self._token)
 
 
 def checked_backward(node: Any, g: Tensor) -> Any:

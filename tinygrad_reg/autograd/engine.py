@@ -16,24 +16,9 @@ import numpy as np
 
 from .._tensor import OPS, Tensor, to_array
 from . import anomaly
-from .function import Context, OnceDifferentiable, _freed_message, released, wrap
-from .modes import (
-    ANOMALY,
-    GRAD,
-    TRACE,
-    mode,
-    record,
-    reset_backward_of,
-    reset_mode,
-    set_backward_of,
-    set_mode,
-    tracer,
-)
-
-
-def _iadd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a += b
-    return a
+from .accumulate import Accumulator
+from .function import Context, OnceDifferentiable, _freed_message, grads_of, wrap
+from .modes import ANOMALY, GRAD, TRACE, mode, reset_mode, set_mode
 
 
 def _as_tensors(x: Any, what: str) -> tuple:
@@ -108,7 +93,63 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
          targets: dict | None) -> dict:
     """Backpropagate from ``roots``. Gradients go to leaves' ``.grad`` or, when ``targets``
     (id -> Tensor) is given, only into the returned dict (id -> gradient)."""
-    # 1. count, for each node, how many nodes of this graph consume its output
+    deps, ready = _consumers(roots)
+    flags = mode()
+    acc = Accumulator(grads, create_graph, targets, bool(flags & TRACE))
+    watch = anomaly.Checking() if flags & ANOMALY else None  # the one observer
+    # grad mode as set_grad_enabled(create_graph) would set it, without its object
+    token = set_mode(flags | GRAD if create_graph else flags & ~GRAD)
+    try:
+        for r, g in zip(roots, grads):
+            if r.grad_fn is None:
+                acc.to_leaf(r, g)
+            else:
+                acc.to_node(r.grad_fn, g)
+        # Kahn's algorithm: a node runs once every consumer has passed its gradient on
+        while ready:
+            node = ready.pop()
+            g, node._grad = node._grad, None  # what arrived at its output
+            if g is not None and (acc.owned or acc.target_nodes):
+                acc.took(node, g)
+            inputs = node.inputs
+            if g is None:  # nothing flowed in: the node only lets its inputs go
+                res = (None,) * len(inputs)
+            else:
+                res = watch.backward(node, g) if watch else node.fn.backward(node, g)
+                if type(res) is not tuple:  # one gradient, or a list of them
+                    res = tuple(res) if type(res) is list else (res,)
+                if len(res) != len(inputs):
+                    res = grads_of(node, res)  # (raises, naming the op)
+            for t, gi in zip(inputs, res):
+                f = t.grad_fn
+                if gi is not None and t.requires_grad:
+                    # (builtin dtypes are singletons: `is not` spares a rich comparison; a
+                    # false alarm only costs a _fit call that changes nothing)
+                    if (type(gi) is not Tensor or gi._data.shape != t._data.shape
+                            or gi._data.dtype is not t._data.dtype):
+                        gi = _fit(node, gi, t, g, create_graph)
+                    if f is None:
+                        acc.to_leaf(t, gi)
+                    else:
+                        prev = f._grad
+                        f._grad = gi if prev is None else acc.add(prev, gi)
+                if f is not None:
+                    d = deps[f] - 1
+                    deps[f] = d
+                    if d == 0:
+                        ready.append(f)
+            if not retain_graph:
+                node.free(True, g)
+    finally:
+        reset_mode(token)
+        if watch:
+            watch.done()
+    return acc.captured
+
+
+def _consumers(roots: tuple) -> tuple[dict, list]:
+    """For each node of the graph, how many nodes of it consume its output; and the nodes
+    that start the walk (the roots' nodes that no other node consumes)."""
     deps: dict[Context, int] = {}
     stack = []
     for r in roots:
@@ -129,141 +170,7 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
                 else:
                     deps[f] = 1
                     stack.append(f)
-
-    flags = mode()
-    checking = bool(flags & ANOMALY)
-    tracing = bool(flags & TRACE)
-    captured: dict[int, Tensor] = {}
-    target_nodes = {}
-    if targets is not None:
-        target_nodes = {t.grad_fn: k for k, t in targets.items() if t.grad_fn is not None}
-
-    # Each leaf's .grad must be its own array (optimizers and users may change it in place),
-    # but the engine passes arrays through (Add hands the same grad to both inputs, Reshape
-    # returns a view): copy a gradient that is a view or was already handed out.
-    handed_out = set()
-    for g in grads:
-        handed_out.add(id(g._data))
-    # Arrays this pass allocated for a sum of gradients (or a leaf's private copy) and that
-    # only one slot holds (a leaf's .grad, or a node's pending _grad): later gradients are
-    # added into them in place. A node's array leaves the set when the node consumes it, as
-    # its backward may hand it on.
-    owned: set[int] = set()
-
-    def accumulate(prev: Tensor, g: Tensor) -> Tensor:
-        if create_graph:
-            return prev + g
-        if id(prev._data) in owned:
-            prev._data += g._data
-            if tracing:
-                record(_iadd, (prev._data, g._data), prev._data, "accumulate")
-            return prev
-        total = wrap(prev._data + g._data)
-        if tracing:
-            record(np.add, (prev._data, g._data), total._data, "sum")
-        owned.add(id(total._data))
-        return total
-
-    def deliver(t: Tensor, g: Tensor) -> None:
-        if targets is None:
-            if t.grad is None:
-                if not create_graph and (g._data.base is not None or id(g._data) in handed_out):
-                    src = g._data
-                    g = wrap(src.copy())
-                    if tracing:
-                        record(np.copy, (src,), g._data, "copy")
-                    owned.add(id(g._data))
-                handed_out.add(id(g._data))
-                t.grad = g
-                if tracing:
-                    leaf = getattr(tracer(), "leaf_grad", None)
-                    if leaf is not None:
-                        leaf(t)
-            else:
-                if tracing:
-                    leaf = getattr(tracer(), "leaf_grad", None)
-                    if leaf is not None:
-                        leaf(t, t.grad._data)  # (the gradient it adds to)
-                t.grad = accumulate(t.grad, g)
-        elif id(t) in targets:
-            k = id(t)
-            captured[k] = g if k not in captured else captured[k] + g
-
-    # 2. Kahn's algorithm: a node runs once every consumer has passed its gradient on.
-    # Grad mode is set as set_grad_enabled(create_graph) would, without its object.
-    # In anomaly mode, the node being processed is marked, so that what the engine itself
-    # records for it under create_graph (its backward's ops, unbroadcasting, sums of
-    # gradients) is attributed to it and checked here, not as user-level forward ops.
-    mode_token = set_mode(flags | GRAD if create_graph else flags & ~GRAD)
-    of_token = set_backward_of(None) if checking else None
-    try:
-        for r, g in zip(roots, grads):
-            if r.grad_fn is None:
-                deliver(r, g)
-            else:
-                prev = r.grad_fn._grad
-                r.grad_fn._grad = g if prev is None else prev + g
-        ready = [n for n in starts if deps[n] == 0]
-        while ready:
-            node = ready.pop()
-            if checking:
-                set_backward_of(node)
-            g = node._grad
-            node._grad = None
-            if owned and g is not None:
-                owned.discard(id(g._data))
-            if target_nodes and g is not None and node in target_nodes:
-                captured[target_nodes[node]] = g
-            inputs = node.inputs
-            if g is None:  # nothing flowed into this node: just release its parents
-                res = (None,) * len(inputs)
-            else:
-                res = anomaly.checked_backward(node, g) if checking else node.fn.backward(node, g)
-                if type(res) is not tuple:
-                    res = tuple(res) if isinstance(res, list) else (res,)
-                if len(res) != len(inputs):
-                    raise RuntimeError(f"{node.name}: backward returned {len(res)} gradients "
-                                       f"for {len(inputs)} inputs")
-            parents = []  # what the node keeps of its inputs once freed
-            for t, gi in zip(inputs, res):
-                f = t.grad_fn
-                if f is None:
-                    # a freed node keeps the leaves that require grad (parameters); of a
-                    # constant (a batch, a mask) only a description
-                    if t.requires_grad:
-                        parents.append(t)
-                    else:
-                        a = t._aux
-                        r = a.released if a is not None else None
-                        parents.append(r if r is not None else released(t))
-                else:
-                    parents.append(f)
-                if gi is not None and t.requires_grad:
-                    # (builtin dtypes are singletons: `is not` spares a rich comparison; a
-                    # false alarm only costs a _fit call that changes nothing)
-                    if (type(gi) is not Tensor or gi._data.shape != t._data.shape
-                            or gi._data.dtype is not t._data.dtype):
-                        gi = _fit(node, gi, t, g, create_graph)
-                    if f is None:
-                        deliver(t, gi)
-                    else:
-                        prev = f._grad
-                        f._grad = gi if prev is None else accumulate(prev, gi)
-                if f is not None:
-                    d = deps[f] - 1
-                    deps[f] = d
-                    if d == 0:
-                        ready.append(f)
-            if not retain_graph:
-                node.free(tuple(parents))
-                if g is not None:
-                    node.out_shape = g._data.shape
-                    node.out_dtype = g._data.dtype
-    finally:
-        reset_mode(mode_token)
-        if of_token is not None:
-            reset_backward_of(of_token)
-    return captured
+    return deps, [n for n in starts if deps[n] == 0]
 
 
 def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None, *,

@@ -25,8 +25,9 @@ import numpy as np
 
 from .._guard import aux, hold, lock, release_all, share_version, sync, unlock, view_root
 from .._tensor import Tensor
+from ..trace import tracer
 from . import anomaly
-from .modes import ANOMALY, GRAD, TRACE, mode, scope, tracer
+from .modes import ANOMALY, GRAD, TRACE, mode, scope
 
 _new_tensor = Tensor.__new__
 _ndarray = np.ndarray
@@ -124,6 +125,11 @@ class Context:
         self._holds = None
         self._locks = None
         self.scope = scope()
+        for t in inputs:  # the versions of inputs that have had in-place writes
+            a = t._aux
+            if a is not None and a.version is not None:
+                self._versions = _versions(inputs)
+                break
 
     @property
     def name(self) -> str:
@@ -145,37 +151,19 @@ class Context:
                 for a in arrays:
                     if a is arr or a is t:
                         root = t if t.grad_fn is None else view_root(t)
-                        if root is not None and root.grad_fn is None:
-                            self._hold(root)
+                        if root is None or root.grad_fn is not None:
+                            break
+                        x = root._aux  # (held already: hold() without the call)
+                        if x is not None and x.holds and (
+                                x.locks[0] is root._data if x.locks else not x.shared):
+                            x.holds += 1
+                        else:
+                            hold(root)
+                        if self._holds is None:
+                            self._holds = [root]
+                        else:
+                            self._holds.append(root)
                         break
-
-    def _hold(self, t: Tensor) -> None:
-        hold(t)
-        if self._holds is None:
-            self._holds = [t]
-        else:
-            self._holds.append(t)
-
-    def link(self, result: Tensor, out: np.ndarray) -> None:
-        """Make this node ``result``'s ``grad_fn``: record the versions of inputs that have
-        had in-place writes (settling what ``.data`` handed out of them first)."""
-        inputs = self.inputs
-        versions = False
-        for t in inputs:
-            a = t._aux
-            if a is not None and a.version is not None:
-                if a.version.handed is not None:
-                    sync(a.version)
-                versions = True
-        if versions:
-            self._versions = tuple([0 if t._aux is None or t._aux.version is None
-                                    else t._aux.version.value for t in inputs])
-        result.requires_grad = True
-        result.grad_fn = self
-        for a in self._saved:
-            if a is out:
-                self._out = weakref.ref(result)
-                break
 
     def expose(self, arr: np.ndarray) -> None:
         """Make ``arr`` (memory this node made, reached by the user) read-only until the
@@ -212,7 +200,8 @@ class Context:
                 continue
             for i, t in enumerate(inputs):
                 if t._data is a:
-                    if t._aux is not None:
+                    aux_ = t._aux
+                    if aux_ is not None and aux_.version is not None:
                         self._check_version(t, i)
                     result.append(t)
                     break
@@ -221,13 +210,16 @@ class Context:
                     if out._aux is not None:
                         self._check_version(out, -1)
                     result.append(out)
-                else:
+                elif any(t._aux is not None and t._aux.replaced for t in inputs):
                     result.append(self._constant(a))
+                else:
+                    result.append(wrap(np.asarray(a)))
         return tuple(result)
 
     def _constant(self, a: Any) -> Tensor:
-        """A saved array that is no input's and not the output's: a constant, unless it is
-        an input's array that ``t.data = new_array`` has since replaced."""
+        """A saved array that is no input's and not the output's, when an input had its
+        array replaced since (``t.data = new_array``): that input's old value, else a
+        constant."""
         for i, t in enumerate(self.inputs):
             aux_ = t._aux
             if aux_ is not None and aux_.replaced and any(r() is a for r in aux_.replaced):
@@ -262,10 +254,12 @@ class Context:
         if now != expected:
             raise RuntimeError(_modified_message(self, t, i, now, expected))
 
-    def free(self, parents: tuple | None = None) -> None:
+    def free(self, after_backward: bool = False, grad: Tensor | None = None) -> None:
         """Drop what backward needed and give back what this node guards (the leaves it
-        saved, the arrays it locked). With ``parents`` (after backward), keep the structure
-        for drawing: the op, its attributes and what it keeps of its inputs."""
+        saved, the arrays it locked). ``after_backward``: keep the structure for drawing —
+        the op, its attributes, its parents (the nodes that made its inputs, the leaves that
+        require grad, and of a constant only its description) and the shape and dtype of its
+        output (from ``grad``, the gradient it received)."""
         self._saved = ()
         self._out = None
         self._freed = True
@@ -280,11 +274,25 @@ class Context:
         if self._locks is not None:
             locks, self._locks = self._locks, None
             unlock(locks)
-        if parents is not None:
+        if after_backward:
             d = self.__dict__
             if d:
                 d.clear()
-            self.inputs = parents
+            parents = []  # what it keeps of its inputs, to be drawn
+            for t in self.inputs:
+                f = t.grad_fn
+                if f is not None:
+                    parents.append(f)
+                elif t.requires_grad:  # a parameter
+                    parents.append(t)
+                else:  # a constant (a batch, a mask): its description only
+                    a = t._aux
+                    r = a.released if a is not None else None
+                    parents.append(r if r is not None else released(t))
+            self.inputs = tuple(parents)
+            if grad is not None:
+                self.out_shape = grad._data.shape
+                self.out_dtype = grad._data.dtype
 
     def __repr__(self) -> str:
         attrs = "".join(f" {k}={v!r}" for k, v in self.attrs.items())
@@ -298,6 +306,28 @@ class Context:
                 self.free()
             except Exception:  # noqa: BLE001 - never raise from a finalizer (interpreter exit)
                 pass
+
+
+def _versions(inputs: tuple) -> tuple:
+    """Each input's version (settling first what ``.data`` handed out of it)."""
+    found = []
+    for t in inputs:
+        a = t._aux
+        v = a.version if a is not None else None
+        if v is not None and v.handed is not None:
+            sync(v)
+        found.append(0 if v is None else v.value)
+    return tuple(found)
+
+
+def grads_of(node: Context, res: Any) -> tuple:
+    """A backward's result as a tuple of one gradient (or None) per input of ``node``."""
+    if type(res) is not tuple:
+        res = tuple(res) if isinstance(res, list) else (res,)
+    if len(res) != len(node.inputs):
+        raise RuntimeError(f"{node.name}: backward returned {len(res)} gradients for "
+                           f"{len(node.inputs)} inputs")
+    return res
 
 
 def _index(items: tuple, item: Any) -> int | None:
@@ -351,9 +381,24 @@ class Function:
 
     An op whose result is a view of its first input (reshape, transpose, basic indexing)
     sets ``is_view = True``, so that the two share one version counter.
+
+    Optional facets, read by the rest of the package from the class (a built-in op's or
+    yours alike; the built-in ops write the one-line ones right under the docstring):
+
+    - ``kind``: ``"regularization"`` (a noise op), ``"penalty"`` (a term added to the loss:
+      drawn in the regularization colour and listed by
+      ``tg.regularization.penalty_breakdown``) or ``"loss"`` (drawn in the loss colour);
+      None (the default) for a plain op. Subclasses inherit it.
+    - ``to_onnx(g, inputs, attrs, arrays, out)``: the op's ONNX mapping (a static method;
+      see :mod:`tinygrad_reg.onnx` and :mod:`tinygrad_reg.ops.onnx_rules`).
+    - ``lower(ins, out, attrs)``: its lowering in ``tg.jit``'s generated replay (a static
+      method returning a :class:`tinygrad_reg.ops.jit_rules.Lowered`, or None for a call
+      it does not reproduce); used only while the op keeps the ``forward`` of the class
+      that defines it.
     """
 
     is_view = False
+    kind: str | None = None
 
     @staticmethod
     def forward(ctx: Context, *arrays: np.ndarray, **attrs: Any) -> np.ndarray:
@@ -366,7 +411,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
         """Run the op on ``inputs`` (Tensors; anything else becomes a constant Tensor)."""
-        # The hot path of every op: one pass over the inputs, then forward, then the link.
+        # The hot path of every op: one pass over the inputs, the node, forward, the result.
         record = False
         for t in inputs:
             if not isinstance(t, Tensor):
@@ -392,16 +437,17 @@ class Function:
             _observe(flags, cls, ctx, inputs, attrs, out)
         result = _new_tensor(Tensor)
         result._data = out
-        result.grad = None
-        result.name = None
-        result._aux = None
+        result.grad = result.name = result._aux = None
         if cls.is_view:
             share_version(inputs[0], result)
         if ctx is _NO_CONTEXT or out.dtype.kind not in "fc":  # int/bool results carry no grad
-            result.requires_grad = False
-            result.grad_fn = None
-        else:
-            ctx.link(result, out)
+            result.requires_grad, result.grad_fn = False, None
+            return result
+        result.requires_grad, result.grad_fn = True, ctx
+        for a in ctx._saved:  # a saved output comes back as this tensor (see saved_tensors)
+            if a is out:
+                ctx._out = weakref.ref(result)
+                break
         return result
 
 

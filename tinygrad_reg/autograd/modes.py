@@ -1,6 +1,6 @@
-"""The recording state: grad mode, anomaly mode, the module scope, the node whose backward
-the engine is running (anomaly mode's attribution), and the tracer that ONNX export and
-tg.jit record a step with (:class:`traced`, :func:`record`, :func:`same`).
+"""The recording state: grad mode, anomaly mode, the module scope, and the node whose
+backward the engine is running (anomaly mode's attribution). The third flag, TRACE, is set
+by :mod:`tinygrad_reg.trace` (the tracer protocol of ONNX export and tg.jit).
 
 Each lives in a :class:`contextvars.ContextVar`, so it is per thread (and per asyncio task):
 a new thread starts with grad mode on, anomaly mode off and an empty scope, whatever other
@@ -11,16 +11,13 @@ integer of flags, so the hot path of every op reads one variable.
 from __future__ import annotations
 
 import functools
-import struct
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
-import numpy as np
-
 GRAD = 1  # ops are recorded for backward
 ANOMALY = 2  # results are checked for NaN/inf and ops remember their source line
-TRACE = 4  # a tracer sees every op that runs (ONNX export; see tinygrad_reg.onnx)
+TRACE = 4  # a tracer sees every op that runs (see tinygrad_reg.trace)
 
 _mode: ContextVar[int] = ContextVar("tinygrad_reg.mode", default=GRAD)
 #: The current flags (``mode() & GRAD`` ...): one call on the hot path of every op.
@@ -54,93 +51,6 @@ _scope: ContextVar[tuple] = ContextVar("tinygrad_reg.scope", default=_ROOT)
 scope = _scope.get
 set_scope = _scope.set
 reset_scope = _scope.reset
-
-# With the TRACE flag, the object that sees every computation of a step: ``op(cls, inputs,
-# attrs, out, ctx)`` for each Function.apply, and (if it has one) ``kernel(fn, inputs, out,
-# key)`` for the numpy work done outside ops: the engine's sums of gradients, optimizer
-# updates, in-place writes, random draws (see record()).
-_tracer: ContextVar[Any] = ContextVar("tinygrad_reg.tracer", default=None)
-tracer = _tracer.get
-set_tracer = _tracer.set
-reset_tracer = _tracer.reset
-
-
-class traced:  # noqa: N801 - used as a context manager, like no_grad
-    """``with traced(tracer):`` runs the block with the TRACE flag on and ``tracer`` seeing
-    every op (ONNX export and tg.jit record a model's work this way)."""
-
-    def __init__(self, tracer: Any) -> None:
-        self._tracer = tracer
-
-    def __enter__(self) -> Any:
-        self._tokens = (_mode.set(_mode.get() | TRACE), _tracer.set(self._tracer))
-        return self._tracer
-
-    def __exit__(self, *exc: Any) -> None:
-        _tracer.reset(self._tokens[1])
-        _mode.reset(self._tokens[0])
-
-
-def same(a: Any, b: Any) -> bool:
-    """Whether two values recorded by two traces (op attributes, constants, values bound into
-    a recorded function) are the same value: one object; numbers of one type with the same
-    bits (0.0 and -0.0 differ, a NaN equals a NaN of the same bits); arrays by shape, dtype
-    and bytes; containers element by element; other objects by ``==``."""
-    if a is b:
-        return True
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and
-                a.shape == b.shape and a.dtype == b.dtype):
-            return False
-        if a.dtype.hasobject:
-            return bool(np.array_equal(a, b))
-        return a.tobytes() == b.tobytes()
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        return _bits(a) == _bits(b)
-    if isinstance(a, np.generic):
-        return a.tobytes() == b.tobytes()
-    if isinstance(a, (tuple, list)):
-        return len(a) == len(b) and all(map(same, a, b))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, slice):
-        return same((a.start, a.stop, a.step), (b.start, b.stop, b.step))
-    if type(a).__eq__ is object.__eq__:  # (compared by identity, above)
-        return False
-    try:
-        eq = a == b
-    except Exception:  # noqa: BLE001 - objects without a clean ==
-        return False
-    return eq if isinstance(eq, bool) else False  # (Tensor's == builds a tensor)
-
-
-_bits = struct.Struct("<d").pack  # a float's 8 bytes
-
-
-def record(fn: Callable, inputs: tuple, out: Any, key: Any = None) -> None:
-    """Tell the tracer, if any, that ``out = fn(*inputs)`` ran (``out`` None, or one of the
-    inputs, for an in-place write): a kernel that tg.jit can run again. ``fn`` must compute
-    everything that depends on values from its arguments at call time (a random draw reads
-    its generator then). Callers check ``mode() & TRACE`` first, so this costs nothing
-    outside a trace."""
-    t = _tracer.get()
-    if t is not None:
-        k = getattr(t, "kernel", None)
-        if k is not None:
-            k(fn, inputs, out, key)
-
-
-def python_read(t: Any, what: str) -> None:
-    """Tell the tracer, if any, that a Python value is read from the tensor ``t`` (``what``
-    names how: ``"Tensor.item()"``, ``"bool() of a tensor"``...). tg.jit's tracer refuses
-    it: the function's Python does not run on replays, so a number or a decision taken from
-    the data would stay the traced one. Outside a trace this costs one flag test."""
-    if _mode.get() & TRACE:
-        read = getattr(_tracer.get(), "python_read", None)
-        if read is not None:
-            read(t, what)
 
 # In anomaly mode, the node whose backward the engine is running (None outside backward):
 # ops created meanwhile are attributed to it.

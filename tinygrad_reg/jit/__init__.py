@@ -284,12 +284,12 @@ class _Snapshot:
 
         arrays: dict[int, np.ndarray] = {}
         for step in plan.steps:
-            for s, v in step[2]:
+            for s, v in step.spec:
                 if not s and isinstance(v, np.ndarray) and v.flags.writeable:
                     arrays[id(v)] = v
         optimizers, owners = {}, {}
         for step in plan.steps:
-            for obj in _bound_objects(step[1]):
+            for obj in _bound_objects(step.fn) if step.kind == "fn" else ():
                 if hasattr(obj, "param_groups") and hasattr(obj, "state"):
                     optimizers[id(obj)] = obj
                 elif hasattr(obj, "__dict__") and not callable(obj):  # (not a function)
@@ -365,7 +365,7 @@ def _bound_objects(fn: Any) -> list[Any]:
 def _generators(plan: _Plan) -> list[np.random.Generator]:
     found = []
     for step in plan.steps:
-        fn = step[1]
+        fn = step.fn if step.kind == "fn" else None
         if isinstance(fn, functools.partial):
             for a in fn.args:
                 if isinstance(a, np.random.Generator):

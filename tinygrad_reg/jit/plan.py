@@ -10,7 +10,7 @@ import functools
 import operator
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -18,10 +18,10 @@ from .._guard import prepare_inplace
 from .._tensor import Tensor
 from ..autograd import modes
 from ..autograd.function import _NO_CONTEXT, wrap
-from ..autograd.modes import same
+from ..trace import first_divergence, same, traced
 from . import codegen
 
-_structure = operator.attrgetter("_structure")  # of a Module or an Optimizer
+_version = operator.attrgetter("_version")  # of a Module or an Optimizer
 
 
 class JitError(RuntimeError):
@@ -40,12 +40,37 @@ class _Diverged(JitError):
 
 # -- recording -------------------------------------------------------------------------------
 
+class OpRecord(NamedTuple):
+    """An op that ran in a trace: its class, input arrays, attributes, output, what its
+    forward saved and set on ``ctx`` (arrays), and ``needs_input_grad``."""
+
+    kind: str  # "op"
+    cls: type
+    arrays: list
+    attrs: dict
+    out: np.ndarray
+    saved: tuple
+    extra: dict
+    needs: tuple
+
+
+class FnRecord(NamedTuple):
+    """Numpy work outside ops that ran in a trace (see :func:`tinygrad_reg.trace.record`):
+    the function, its input arrays, its key (a name for messages), its result."""
+
+    kind: str  # "fn"
+    fn: Callable
+    arrays: list
+    key: Any
+    out: Any
+
+
 class _Recorder:
     """The tracer: every kernel of one eager call, in order."""
 
     def __init__(self) -> None:
         # (holding every array it saw keeps their ids unique while the trace lives)
-        self.kernels: list[tuple] = []
+        self.kernels: list[OpRecord | FnRecord] = []
         self.leaves: dict[int, Tensor] = {}
         self.inputs: dict[int, tuple] = {}  # leaf Tensors the ops read: (tensor, its array)
         self.watched: dict[int, Any] = {}  # modules and optimizers (see watch())
@@ -55,17 +80,17 @@ class _Recorder:
     def op(self, cls: type, inputs: tuple, attrs: dict, out: np.ndarray, ctx: Any) -> None:
         for m in modes.scope():
             self.watch(m)
-        arrays = [t._data for t in inputs]
         for t in inputs:
             if t.grad_fn is None:
                 self.inputs.setdefault(id(t), (t, t._data, t.requires_grad))
         if ctx is _NO_CONTEXT:
             saved, extra, needs = (), {}, ()
         else:
-            saved = tuple(a for a in ctx._saved)
+            saved = tuple(ctx._saved)
             extra = {k: v for k, v in ctx.__dict__.items() if isinstance(v, np.ndarray)}
             needs = ctx.needs_input_grad
-        self.kernels.append(("op", cls, arrays, dict(attrs), out, saved, extra, needs))
+        self.kernels.append(OpRecord("op", cls, [t._data for t in inputs], dict(attrs), out,
+                                     saved, extra, needs))
         name = cls.__name__
         self.produced[id(out)] = name
         self.fresh.add(id(out))
@@ -75,7 +100,7 @@ class _Recorder:
 
     def kernel(self, fn: Callable, inputs: tuple, out: Any, key: Any) -> None:
         arrays = list(inputs)
-        self.kernels.append(("fn", fn, arrays, key, out))
+        self.kernels.append(FnRecord("fn", fn, arrays, key, out))
         if out is not None:
             self.produced[id(out)] = _key_name(key)
             if not any(out is a for a in arrays):
@@ -84,7 +109,7 @@ class _Recorder:
     def watch(self, obj: Any) -> None:
         """A module was called (whether or not it ran an op: a dropout in eval mode runs
         none, and its train/eval flag still decides what a replay must do), or an optimizer
-        stepped: a replay holds only while their ``_structure`` counts stay as traced."""
+        stepped: a replay holds only while their ``_version`` counts stay as traced."""
         self.watched.setdefault(id(obj), obj)
 
     def leaf_grad(self, t: Tensor, previous: np.ndarray | None = None) -> None:
@@ -111,12 +136,38 @@ class _Recorder:
 
 
 def _run_recorded(fn: Callable, args: tuple) -> tuple[_Recorder, Any]:
-    with modes.traced(_Recorder()) as rec:
+    with traced(_Recorder()) as rec:
         out = fn(*args)
     return rec, out
 
 
 # -- the plan --------------------------------------------------------------------------------
+
+class OpStep(NamedTuple):
+    """A step that calls an op's forward (or its lowering): ``spec`` says where each input
+    comes from — ``(True, slot)`` or ``(False, constant)`` — ``dyn`` which attributes are
+    slots, ``out`` the slot of its result, ``saved``/``extra`` the slots of what its forward
+    saves or sets on ctx (by position, by name)."""
+
+    kind: str  # "op"
+    cls: type
+    spec: tuple
+    attrs: dict
+    dyn: tuple
+    out: int
+    saved: tuple
+    extra: tuple
+    needs: tuple
+
+
+class FnStep(NamedTuple):
+    """A step that calls a recorded function; ``out`` is its result's slot, or None."""
+
+    kind: str  # "fn"
+    fn: Callable
+    spec: tuple
+    out: int | None
+
 
 class _Stub:
     """The ``ctx`` a replayed forward gets: it keeps what forward saves and sets."""
@@ -138,15 +189,19 @@ def _key_name(key: Any) -> str:
     return str(key[0] if isinstance(key, tuple) else key)
 
 
-def _name(kernel: tuple) -> str:
-    if kernel[0] == "op":
-        return kernel[1].__name__
-    return _key_name(kernel[3])
+def _name(kernel: OpRecord | FnRecord | OpStep | FnStep) -> str:
+    """A recorded kernel's or a step's name in messages and in the replay's comments."""
+    if kernel.kind == "op":
+        return kernel.cls.__name__
+    if isinstance(kernel, FnRecord):
+        return _key_name(kernel.key)
+    fn = getattr(kernel.fn, "func", kernel.fn)
+    return getattr(fn, "__name__", type(fn).__name__)
 
 
-def _differ(x: tuple, y: tuple) -> bool:
+def _differ(x: OpRecord | FnRecord, y: OpRecord | FnRecord) -> bool:
     """Whether two recorded kernels are not the same kernel (another op, another key)."""
-    return x[0] != y[0] or (x[1] is not y[1] if x[0] == "op" else not same(x[3], y[3]))
+    return x.kind != y.kind or (x.cls is not y.cls if x.kind == "op" else not same(x.key, y.key))
 
 
 def _bound_difference(fa: Any, fb: Any) -> tuple | None:
@@ -198,101 +253,125 @@ def _describe(v: Any, other: Any = None) -> str:
     return f"another {kind}" if other is not None and type(other) is type(v) else f"a {kind}"
 
 
+class _Slots:
+    """Where the arrays of two traces live in a replay: numbered slots, the same for the
+    arrays of trace A and of trace B that correspond (the function's Tensor arguments first,
+    then each kernel's result as it is made)."""
+
+    def __init__(self, ids_a: list[int], args_b: tuple) -> None:
+        self.a: dict[int, int] = {key: i for i, key in enumerate(ids_a)}
+        self.b: dict[int, int] = {}
+        self.arrays: dict[int, Any] = {}  # slot -> its array in trace B (to plan buffers)
+        self.n = 0
+        for t_b in args_b:
+            if isinstance(t_b, Tensor):
+                self.b[id(t_b._data)] = self.n
+                self.arrays[self.n] = t_b._data
+                self.n += 1
+        self.inputs = self.n
+
+    def new(self, arr_a: Any, arr_b: Any) -> int:
+        """A fresh slot for a result (trace A's ``arr_a``, trace B's ``arr_b``)."""
+        slot, self.n = self.n, self.n + 1
+        self.a[id(arr_a)] = self.b[id(arr_b)] = slot
+        self.arrays[slot] = arr_b
+        return slot
+
+
 class _Plan:
-    """Two traces of the same signature turned into a flat list of steps."""
+    """Two traces of the same signature turned into a flat list of steps, and the steps
+    into one replay function (:meth:`_generate`)."""
 
     def __init__(self, a: _Recorder, ids_a: list[int], b: _Recorder, args_b: tuple,
                  out_b: Any) -> None:
-        ka, kb = a.kernels, b.kernels
-        if len(ka) != len(kb) or any(map(_differ, ka, kb)):
-            raise _Diverged(self._diverged(ka, kb), _carried(a, b, args_b))
-        slot_a: dict[int, int] = {}
-        slot_b: dict[int, int] = {}
-        arrays: dict[int, Any] = {}  # slot -> its array in trace B (to plan buffers)
-        n_slots = 0
-        for t_b in args_b:
-            if isinstance(t_b, Tensor):
-                slot_b[id(t_b._data)] = n_slots
-                arrays[n_slots] = t_b._data
-                n_slots += 1
-        # trace A's inputs took the same slots, in order
-        for i, key in enumerate(ids_a):
-            slot_a[key] = i
-        steps = []
-        for index, (x, y) in enumerate(zip(ka, kb)):
-            name = _name(y)
-            spec = []
-            for pos, (arr_a, arr_b) in enumerate(zip(x[2], y[2])):
-                spec.append(self._resolve(arr_a, arr_b, slot_a, slot_b, name, f"input {pos}"))
-            if x[0] == "op":
-                cls, attrs_a, attrs_b = y[1], x[3], y[3]
-                attrs = {}
-                dyn_attrs = []
-                for k in attrs_b:
-                    va, vb = attrs_a.get(k), attrs_b[k]
-                    if isinstance(vb, np.ndarray) and id(vb) in slot_b:
-                        if slot_a.get(id(va)) != slot_b[id(vb)]:
-                            raise JitError(f"jit: {name}'s attribute {k} comes from different "
-                                           f"places in two traces")
-                        dyn_attrs.append((k, slot_b[id(vb)]))
-                    elif not same(va, vb):
-                        raise JitError(f"jit: {name} (kernel {index}) has attribute {k}={va!r} "
-                                       f"in one call and {vb!r} in the next: it depends on the "
-                                       f"data (or on a number computed in Python), so a replay "
-                                       f"would be stale. Pass the value as an argument of the "
-                                       f"jitted function (each number argument gets a plan of "
-                                       f"its own), or compute it with Tensor ops")
-                    else:
-                        attrs[k] = vb
-                out_slot, n_slots = n_slots, n_slots + 1
-                # (an output that is its input's own array keeps the input's slot)
-                slot_a.setdefault(id(x[4]), out_slot)
-                slot_b.setdefault(id(y[4]), out_slot)
-                arrays.setdefault(slot_b[id(y[4])], y[4])
-                saved_slots = []
-                for p, (sa, sb) in enumerate(zip(x[5], y[5])):
-                    if any(sb is a for a in y[2]):  # an input: its slot, or a constant
-                        continue
-                    if isinstance(sb, np.ndarray) and id(sb) not in slot_b:
-                        slot_a[id(sa)] = slot_b[id(sb)] = n_slots
-                        arrays[n_slots] = sb
-                        saved_slots.append((p, n_slots))
-                        n_slots += 1
-                extra_slots = []
-                for k, vb in y[6].items():
-                    if id(vb) not in slot_b:
-                        va = x[6].get(k)
-                        slot_a[id(va)] = slot_b[id(vb)] = n_slots
-                        arrays[n_slots] = vb
-                        extra_slots.append((k, n_slots))
-                        n_slots += 1
-                steps.append(("op", cls, tuple(spec), attrs, tuple(dyn_attrs), out_slot,
-                              tuple(saved_slots), tuple(extra_slots), y[7]))
+        where = first_divergence(a.kernels, b.kernels, _differ)
+        if where is not None:
+            raise _Diverged(self._diverged(a.kernels, b.kernels, where),
+                            _carried(a, b, args_b))
+        slots = _Slots(ids_a, args_b)
+        self.steps = [self._op_step(x, y, k, slots) if x.kind == "op" else
+                      self._fn_step(x, y, k, slots)
+                      for k, (x, y) in enumerate(zip(a.kernels, b.kernels))]
+        self.n_slots = slots.n
+        self.n_inputs = slots.inputs
+        self._outputs(out_b, slots)
+        self._leaf_grads(b, args_b, slots)
+        self.modules = [w for w in b.watched.values() if hasattr(w, "training")]
+        self.training = tuple(m.training for m in self.modules)
+        # what a replay assumes still holds: each module's parameters, buffers and children
+        # are the ones traced, and each leaf Tensor read as a constant still holds the traced
+        # array (t.data = ..., model.to(dtype) and load-time replacements would make it stale)
+        self.watched = list(b.watched.values())
+        self.versions = tuple(map(_version, self.watched))
+        self.guards = [g for g in b.inputs.values() if id(g[1]) not in slots.b]
+        self._generate(slots.arrays)
+
+    # -- phase 1: the steps, from two traces that agree ---------------------------------
+
+    def _op_step(self, x: OpRecord, y: OpRecord, index: int, slots: _Slots) -> OpStep:
+        name = _name(y)
+        spec = self._spec(x, y, slots, name)
+        attrs, dyn = {}, []
+        for k in y.attrs:
+            va, vb = x.attrs.get(k), y.attrs[k]
+            if isinstance(vb, np.ndarray) and id(vb) in slots.b:
+                if slots.a.get(id(va)) != slots.b[id(vb)]:
+                    raise JitError(f"jit: {name}'s attribute {k} comes from different "
+                                   f"places in two traces")
+                dyn.append((k, slots.b[id(vb)]))
+            elif not same(va, vb):
+                raise JitError(f"jit: {name} (kernel {index}) has attribute {k}={va!r} "
+                               f"in one call and {vb!r} in the next: it depends on the "
+                               f"data (or on a number computed in Python), so a replay "
+                               f"would be stale. Pass the value as an argument of the "
+                               f"jitted function (each number argument gets a plan of "
+                               f"its own), or compute it with Tensor ops")
             else:
-                found = _bound_difference(x[1], y[1])
-                if found is not None:
-                    ta, tb = _describe(found[0]), _describe(found[1], found[0])
-                    raise JitError(
-                        f"jit: {name} (kernel {index}) binds {ta} in one call and "
-                        f"{tb} in the next: a Python value made outside the recorded "
-                        f"kernels changes from call to call, and a replay would keep the "
-                        f"last one. Make it a Tensor computed with Tensor ops from the "
-                        f"function's inputs (p.grad.mul_(coef) with coef a Tensor), or pass "
-                        f"it as an argument of the jitted function (a number argument is "
-                        f"part of the signature: each value gets a trace of its own)")
-                fn, res_a, res_b = y[1], x[4], y[4]
-                out_slot = None
-                if res_b is not None:
-                    if id(res_b) in slot_b:  # in place: the result is an input's array
-                        out_slot = slot_b[id(res_b)]
-                    else:
-                        out_slot, n_slots = n_slots, n_slots + 1
-                        slot_a[id(res_a)] = slot_b[id(res_b)] = out_slot
-                        arrays[out_slot] = res_b
-                steps.append(("fn", fn, tuple(spec), out_slot))
-        self.steps = steps
-        self.n_slots = n_slots
-        self.n_inputs = len(ids_a)
+                attrs[k] = vb
+        out_slot, slots.n = slots.n, slots.n + 1
+        # (an output that is its input's own array keeps the input's slot)
+        slots.a.setdefault(id(x.out), out_slot)
+        slots.b.setdefault(id(y.out), out_slot)
+        slots.arrays.setdefault(slots.b[id(y.out)], y.out)
+        saved = []
+        for p, (sa, sb) in enumerate(zip(x.saved, y.saved)):
+            if any(sb is arr for arr in y.arrays):  # an input: its slot, or a constant
+                continue
+            if isinstance(sb, np.ndarray) and id(sb) not in slots.b:
+                saved.append((p, slots.new(sa, sb)))
+        extra = [(k, slots.new(x.extra.get(k), vb)) for k, vb in y.extra.items()
+                 if id(vb) not in slots.b]
+        return OpStep("op", y.cls, spec, attrs, tuple(dyn), out_slot, tuple(saved),
+                      tuple(extra), y.needs)
+
+    def _fn_step(self, x: FnRecord, y: FnRecord, index: int, slots: _Slots) -> FnStep:
+        name = _name(y)
+        spec = self._spec(x, y, slots, name)
+        found = _bound_difference(x.fn, y.fn)
+        if found is not None:
+            ta, tb = _describe(found[0]), _describe(found[1], found[0])
+            raise JitError(
+                f"jit: {name} (kernel {index}) binds {ta} in one call and "
+                f"{tb} in the next: a Python value made outside the recorded "
+                f"kernels changes from call to call, and a replay would keep the "
+                f"last one. Make it a Tensor computed with Tensor ops from the "
+                f"function's inputs (p.grad.mul_(coef) with coef a Tensor), or pass "
+                f"it as an argument of the jitted function (a number argument is "
+                f"part of the signature: each value gets a trace of its own)")
+        out_slot = None
+        if y.out is not None:
+            if id(y.out) in slots.b:  # in place: the result is an input's array
+                out_slot = slots.b[id(y.out)]
+            else:
+                out_slot = slots.new(x.out, y.out)
+        return FnStep("fn", y.fn, spec, out_slot)
+
+    def _spec(self, x: OpRecord | FnRecord, y: OpRecord | FnRecord, slots: _Slots,
+              name: str) -> tuple:
+        return tuple(self._resolve(arr_a, arr_b, slots.a, slots.b, name, f"input {pos}")
+                     for pos, (arr_a, arr_b) in enumerate(zip(x.arrays, y.arrays)))
+
+    def _outputs(self, out_b: Any, slots: _Slots) -> None:
         outs = out_b if isinstance(out_b, tuple) else (out_b,)
         self.tuple_out = isinstance(out_b, tuple)
         self.outputs = []
@@ -301,9 +380,11 @@ class _Plan:
                 raise JitError(f"jit: the function must return a Tensor or a tuple of Tensors, "
                                f"got {type(o).__name__}")
             key = id(o._data)
-            self.outputs.append(("slot", slot_b[key]) if key in slot_b else ("ext", o._data))
-        # each leaf's .grad as the traced call left it (a leaf passed as an argument: the
-        # argument of the call being replayed)
+            self.outputs.append(("slot", slots.b[key]) if key in slots.b else ("ext", o._data))
+
+    def _leaf_grads(self, b: _Recorder, args_b: tuple, slots: _Slots) -> None:
+        """Each leaf's .grad as the traced call left it (for a leaf passed as an argument:
+        the argument of the call being replayed)."""
         arg_index = {id(t): i for i, t in enumerate(args_b) if isinstance(t, Tensor)}
         self.grads = []
         for t in b.leaves.values():
@@ -311,29 +392,19 @@ class _Plan:
             target = arg_index.get(id(t), t)
             if g is None:
                 self.grads.append((target, None))
-            elif id(g._data) in slot_b:
-                self.grads.append((target, slot_b[id(g._data)]))
+            elif id(g._data) in slots.b:
+                self.grads.append((target, slots.b[id(g._data)]))
             else:
                 raise JitError(f"jit: the .grad of a leaf (shape {t.shape}) was set outside the "
                                f"recorded kernels, so a replay cannot reproduce it; let "
                                f"backward() set it, after opt.zero_grad() inside the function")
-        self.modules = [w for w in b.watched.values() if hasattr(w, "training")]
-        self.training = tuple(m.training for m in self.modules)
-        # what a replay assumes still holds: each module's parameters, buffers and children
-        # are the ones traced, and each leaf Tensor read as a constant still holds the traced
-        # array (t.data = ..., model.to(dtype) and load-time replacements would make it stale)
-        self.watched = list(b.watched.values())
-        self.structure = tuple(map(_structure, self.watched))
-        self.guards = [g for g in b.inputs.values() if id(g[1]) not in slot_b]
-        self._generate(arrays)
 
     @staticmethod
-    def _diverged(ka: list, kb: list) -> str:
-        for i, (x, y) in enumerate(zip(ka, kb)):
-            if _differ(x, y):
-                return (f"jit: the second call ran other kernels than the first (kernel {i}: "
-                        f"{_name(x)} then {_name(y)}): Python control flow in the function "
-                        f"depends on the data, so no single trace can replay it")
+    def _diverged(ka: list, kb: list, where: int) -> str:
+        if where < min(len(ka), len(kb)):
+            return (f"jit: the second call ran other kernels than the first (kernel {where}: "
+                    f"{_name(ka[where])} then {_name(kb[where])}): Python control flow in the "
+                    f"function depends on the data, so no single trace can replay it")
         return (f"jit: the second call ran {len(kb)} kernels and the first {len(ka)}: Python "
                 f"control flow in the function depends on the data")
 
@@ -364,121 +435,28 @@ class _Plan:
                        f"with Tensor ops from the function's inputs, or pass it as an argument "
                        f"of the jitted function")
 
+    # -- phase 2: the replay function ----------------------------------------------------
+
     def _generate(self, arrays: dict[int, Any]) -> None:
-        """Write the replay as one function (see :mod:`.codegen`): its source, the layouts
-        of the buffers it writes into, and the compiled function."""
-        ns: dict[str, Any] = {**codegen.NUMPY, "ndarray": np.ndarray, "Stub": _Stub,
-                              "prep": prepare_inplace}
-        names: dict[int, str] = {}
-
-        def const(v: Any, prefix: str = "c") -> str:
-            name = names.get(id(v))
-            if name is None:
-                name = names[id(v)] = f"{prefix}{len(names)}"
-                ns[name] = v
-            return name
-
+        """Write the replay as one function (see :mod:`.codegen`): lower the steps that have
+        a lowering, order them (:func:`_schedule`), emit each as source lines writing into
+        buffers shared by slots whose lives do not overlap, then compile the function."""
         owner = {id(a): s for s, a in arrays.items() if isinstance(a, np.ndarray)}
-        escape = self._escaping(arrays, owner)
-        lows = []
-        for step in self.steps:
-            out_slot = step[5] if step[0] == "op" else step[3]
-            lows.append(codegen.lower(step, [arrays.get(v) if s else v for s, v in step[2]],
-                                      arrays.get(out_slot) if out_slot is not None else None))
+        lows = [codegen.lower(step, [arrays.get(v) if s else v for s, v in step.spec],
+                              arrays.get(step.out) if step.out is not None else None)
+                for step in self.steps]
         order = _schedule(self.steps, lows)
         steps = [self.steps[i] for i in order]
         lows = [lows[i] for i in order]
-
-        last = _last_reads(steps, arrays, owner)
-        layouts: list[tuple] = []  # of the buffers b0, b1, ...
-        free: dict[tuple, list[str]] = {}  # layout -> buffers no live slot holds
-        holder: dict[int, str] = {}  # slot -> the buffer holding it
-        var: dict[int, str] = {}  # slot -> the local it is read from, when not s<slot>
-
-        def take(lay: tuple) -> str:
-            pool = free.get(lay)
-            if pool:
-                return pool.pop()
-            layouts.append(lay)
-            return f"b{len(layouts) - 1}"
-
-        body: list[str] = []
+        emit = _Emitter(arrays, self._escaping(arrays, owner), _last_reads(steps, arrays, owner))
         for k, (step, low) in enumerate(zip(steps, lows)):
-            spec = step[2]
-            ins = [var.get(v, f"s{v}") if s else const(v) for s, v in spec]
-            is_op = step[0] == "op"
-            out_slot = step[5] if is_op else step[3]
-            out_b = arrays.get(out_slot) if out_slot is not None else None
-            body.append(f"# {_name_of_step(step)}")
-            if low is not None:
-                fmt = {f"i{n}": name for n, name in enumerate(ins)}
-                fmt.update({f"c{n}": const(c) for n, c in enumerate(low.consts)})
-                if low.assigns:
-                    fmt["o"] = f"s{out_slot}"
-                elif out_slot is not None and (is_op or not codegen.is_inplace(step[1])):
-                    if out_slot in escape:  # a fresh array, as eager mode gives
-                        o = fmt["o"] = f"s{out_slot}"
-                        shape, dtype, order = codegen.layout(out_b)
-                        body.append(f"{o} = empty({shape!r}, {const(dtype)}, {order!r})")
-                    else:
-                        lay = codegen.layout(out_b)
-                        o = None
-                        for pos in low.inplace:  # an input read for the last time here
-                            s_, v = spec[pos]
-                            if s_ and v in holder and last.get(v, -1) <= k and \
-                                    var.get(v) == holder[v] and layouts[
-                                        int(holder[v][1:])] == lay and v != out_slot:
-                                o = holder.pop(v)
-                                break
-                        if o is None:
-                            o = take(lay)
-                        fmt["o"] = var[out_slot] = holder[out_slot] = o
-                temps = []
-                for n, (shape, dtype) in enumerate(low.temps):
-                    fmt[f"t{n}"] = take((shape, np.dtype(dtype), "C"))
-                    temps.append((fmt[f"t{n}"], (shape, np.dtype(dtype), "C")))
-                body.extend(line.format(**fmt) for line in low.lines)
-                for name, lay in temps:
-                    free.setdefault(lay, []).append(name)
-            elif is_op:
-                _, cls, _, attrs, dyn, _, saved, extra, needs = step
-                call = ", ".join([""] + ins)
-                if attrs:
-                    call += f", **{const(attrs, 'a')}"
-                call += "".join(f", {key}={var.get(i, f's{i}')}" for key, i in dyn)
-                if saved or extra:  # a fresh ctx per replay (replays may run in threads)
-                    body.append(f"st = Stub({const(needs)})")
-                    ctx = "st"
-                else:  # one per step, never read back
-                    ctx = const(_Stub(needs), "x")
-                o = f"s{out_slot}"
-                body.append(f"{o} = {const(cls.forward, 'f')}({ctx}{call})")
-                body.append(f"if {o}.__class__ is not ndarray: {o} = asarray({o})")
-                body.extend(f"s{i} = st._saved[{p}]" for p, i in saved)
-                body.extend(f"s{i} = st.__dict__[{key!r}]" for key, i in extra)
-            else:
-                call = f"{const(step[1], 'k')}({', '.join(ins)})"
-                if out_slot is None or out_slot in var:  # (in place into a buffer)
-                    body.append(call)
-                else:
-                    body.append(f"s{out_slot} = {call}")
-            # buffers whose slots are read for the last time here go back to the pool
-            for s in {v for s_, v in spec if s_} | ({out_slot} if out_slot is not None else set()):
-                if s in holder and last.get(s, -1) <= k:
-                    name = holder.pop(s)
-                    free.setdefault(layouts[int(name[1:])], []).append(name)
-        head = ["def replay(A, B):"]
-        if self.n_inputs:
-            head.append("    " + "".join(f"s{i}, " for i in range(self.n_inputs)) + "= A")
-        if layouts:
-            head.append("    " + "".join(f"b{i}, " for i in range(len(layouts))) + "= B")
+            emit.step(k, step, low)
         results = [f"s{v}" for kind, v in self.outputs if kind == "slot"]
         results += [f"s{i}" for _, i in self.grads if i is not None]
-        tail = ["    return (" + "".join(f"{r}, " for r in results) + ")"]
-        self.source = "\n".join(head + ["    " + line for line in body] + tail) + "\n"
-        self.layouts = layouts
-        exec(compile(self.source, "<tg.jit replay>", "exec"), ns)  # noqa: S102 - our own source
-        self._replay = ns["replay"]
+        self.source = emit.source(self.n_inputs, results)
+        self.layouts = emit.layouts
+        exec(compile(self.source, "<tg.jit replay>", "exec"), emit.ns)  # noqa: S102 - our own source
+        self._replay = emit.ns["replay"]
         self._local = threading.local()
 
     def current(self) -> bool:
@@ -488,7 +466,7 @@ class _Plan:
         for t, a, requires_grad in self.guards:
             if t._data is not a or t.requires_grad != requires_grad:
                 return False
-        return tuple(map(_structure, self.watched)) == self.structure
+        return tuple(map(_version, self.watched)) == self.versions
 
     def _escaping(self, arrays: dict[int, Any], owner: dict[int, int]) -> set[int]:
         """The slots whose arrays leave a replay, so never live in a buffer: the results,
@@ -498,8 +476,8 @@ class _Plan:
         escape = {v for kind, v in self.outputs if kind == "slot"}
         escape.update(i for _, i in self.grads if i is not None)
         for step in self.steps:
-            if step[0] == "fn" and not codegen.is_pure(step[1]):
-                escape.update(v for s, v in step[2] if s)
+            if step.kind == "fn" and not codegen.is_pure(step.fn):
+                escape.update(v for s, v in step.spec if s)
         for s in list(escape):
             base = getattr(arrays.get(s), "base", None)
             if base is not None and id(base) in owner:
@@ -536,6 +514,127 @@ class _Plan:
         return tuple(results) if self.tuple_out else results[0]
 
 
+class _Emitter:
+    """Writes the replay's source, one step at a time: the names it refers to (``ns``), the
+    buffers ``b0, b1...`` (their layouts, which slot each holds, which are free), and the
+    local each slot is read from."""
+
+    def __init__(self, arrays: dict[int, Any], escape: set[int], last: dict[int, int]) -> None:
+        self.ns: dict[str, Any] = {**codegen.NUMPY, "ndarray": np.ndarray, "Stub": _Stub,
+                                   "prep": prepare_inplace}
+        self.arrays, self.escape, self.last = arrays, escape, last
+        self.names: dict[int, str] = {}
+        self.layouts: list[tuple] = []  # of the buffers b0, b1, ...
+        self.free: dict[tuple, list[str]] = {}  # layout -> buffers no live slot holds
+        self.holder: dict[int, str] = {}  # slot -> the buffer holding it
+        self.var: dict[int, str] = {}  # slot -> the local it is read from, when not s<slot>
+        self.body: list[str] = []
+
+    def const(self, v: Any, prefix: str = "c") -> str:
+        """The name under which the replay reads ``v`` (a constant, a function)."""
+        name = self.names.get(id(v))
+        if name is None:
+            name = self.names[id(v)] = f"{prefix}{len(self.names)}"
+            self.ns[name] = v
+        return name
+
+    def take(self, lay: tuple) -> str:
+        """A buffer of layout ``lay``: a free one, or a new one."""
+        pool = self.free.get(lay)
+        if pool:
+            return pool.pop()
+        self.layouts.append(lay)
+        return f"b{len(self.layouts) - 1}"
+
+    def step(self, k: int, step: OpStep | FnStep, low: Any) -> None:
+        """The lines of step ``k`` (lowered when ``low`` is not None), then the buffers
+        whose slots it read for the last time go back to the pool."""
+        ins = [self.var.get(v, f"s{v}") if s else self.const(v) for s, v in step.spec]
+        self.body.append(f"# {_name(step)}")
+        if low is not None:
+            self._lowered(k, step, low, ins)
+        elif step.kind == "op":
+            self._op_call(step, ins)
+        else:
+            self._fn_call(step, ins)
+        for s in {v for s_, v in step.spec if s_} | ({step.out} if step.out is not None else set()):
+            if s in self.holder and self.last.get(s, -1) <= k:
+                name = self.holder.pop(s)
+                self.free.setdefault(self.layouts[int(name[1:])], []).append(name)
+
+    def _lowered(self, k: int, step: OpStep | FnStep, low: Any, ins: list[str]) -> None:
+        fmt = {f"i{n}": name for n, name in enumerate(ins)}
+        fmt.update({f"c{n}": self.const(c) for n, c in enumerate(low.consts)})
+        out_slot = step.out
+        if low.assigns:
+            fmt["o"] = f"s{out_slot}"
+        elif out_slot is not None and (step.kind == "op" or not codegen.is_inplace(step.fn)):
+            fmt["o"] = self._output(k, step, low, out_slot)
+        temps = []
+        for n, (shape, dtype) in enumerate(low.temps):
+            lay = (shape, np.dtype(dtype), "C")
+            fmt[f"t{n}"] = self.take(lay)
+            temps.append((fmt[f"t{n}"], lay))
+        self.body.extend(line.format(**fmt) for line in low.lines)
+        for name, lay in temps:
+            self.free.setdefault(lay, []).append(name)
+
+    def _output(self, k: int, step: OpStep | FnStep, low: Any, out_slot: int) -> str:
+        """Where a lowered step writes: a fresh array for a slot that leaves the replay,
+        else the buffer of an input read for the last time here, else a buffer."""
+        out_b = self.arrays.get(out_slot)
+        if out_slot in self.escape:  # a fresh array, as eager mode gives
+            shape, dtype, order = codegen.layout(out_b)
+            self.body.append(f"s{out_slot} = empty({shape!r}, {self.const(dtype)}, {order!r})")
+            return f"s{out_slot}"
+        lay = codegen.layout(out_b)
+        o = None
+        for pos in low.inplace:  # an input read for the last time here
+            s_, v = step.spec[pos]
+            if s_ and v in self.holder and self.last.get(v, -1) <= k and \
+                    self.var.get(v) == self.holder[v] and \
+                    self.layouts[int(self.holder[v][1:])] == lay and v != out_slot:
+                o = self.holder.pop(v)
+                break
+        if o is None:
+            o = self.take(lay)
+        self.var[out_slot] = self.holder[out_slot] = o
+        return o
+
+    def _op_call(self, step: OpStep, ins: list[str]) -> None:
+        """An op's forward called as it is (no lowering), with a ctx stub."""
+        call = ", ".join([""] + ins)
+        if step.attrs:
+            call += f", **{self.const(step.attrs, 'a')}"
+        call += "".join(f", {key}={self.var.get(i, f's{i}')}" for key, i in step.dyn)
+        if step.saved or step.extra:  # a fresh ctx per replay (replays may run in threads)
+            self.body.append(f"st = Stub({self.const(step.needs)})")
+            ctx = "st"
+        else:  # one per step, never read back
+            ctx = self.const(_Stub(step.needs), "x")
+        o = f"s{step.out}"
+        self.body.append(f"{o} = {self.const(step.cls.forward, 'f')}({ctx}{call})")
+        self.body.append(f"if {o}.__class__ is not ndarray: {o} = asarray({o})")
+        self.body.extend(f"s{i} = st._saved[{p}]" for p, i in step.saved)
+        self.body.extend(f"s{i} = st.__dict__[{key!r}]" for key, i in step.extra)
+
+    def _fn_call(self, step: FnStep, ins: list[str]) -> None:
+        call = f"{self.const(step.fn, 'k')}({', '.join(ins)})"
+        if step.out is None or step.out in self.var:  # (in place into a buffer)
+            self.body.append(call)
+        else:
+            self.body.append(f"s{step.out} = {call}")
+
+    def source(self, n_inputs: int, results: list[str]) -> str:
+        head = ["def replay(A, B):"]
+        if n_inputs:
+            head.append("    " + "".join(f"s{i}, " for i in range(n_inputs)) + "= A")
+        if self.layouts:
+            head.append("    " + "".join(f"b{i}, " for i in range(len(self.layouts))) + "= B")
+        tail = ["    return (" + "".join(f"{r}, " for r in results) + ")"]
+        return "\n".join(head + ["    " + line for line in self.body] + tail) + "\n"
+
+
 def _carried(a: _Recorder, b: _Recorder, args_b: tuple) -> bool:
     """Whether trace ``b`` read, outside its own kernels and arguments, an array that trace
     ``a``'s kernels made: state the first call created and the second used (the .grad that
@@ -543,17 +642,17 @@ def _carried(a: _Recorder, b: _Recorder, args_b: tuple) -> bool:
     args = {id(t._data) for t in args_b if isinstance(t, Tensor)}
     made = set(args)
     for k in b.kernels:
-        for arr in k[2]:
+        for arr in k.arrays:
             key = id(arr)
             if key in a.fresh and key not in made:
                 return True
-        out = k[4]
+        out = k.out
         if out is not None:
             made.add(id(out))
     return False
 
 
-def _last_reads(steps: list[tuple], arrays: dict[int, Any],
+def _last_reads(steps: list, arrays: dict[int, Any],
                 owner: dict[int, int]) -> dict[int, int]:
     """For each slot, the index of the last step that reads it; an array a view of which is
     read later lives as long as the view (buffers are shared by slots whose lives do not
@@ -570,14 +669,14 @@ def _last_reads(steps: list[tuple], arrays: dict[int, Any],
     return last
 
 
-def _reads(step: tuple) -> set[int]:
-    reads = {v for s, v in step[2] if s}
-    if step[0] == "op":
-        reads.update(i for _, i in step[4])
+def _reads(step: OpStep | FnStep) -> set[int]:
+    reads = {v for s, v in step.spec if s}
+    if step.kind == "op":
+        reads.update(i for _, i in step.dyn)
     return reads
 
 
-def _schedule(steps: list[tuple], lows: list) -> list[int]:
+def _schedule(steps: list, lows: list) -> list[int]:
     """An order of the steps in which each lowered kernel runs just before the first step
     that reads its result, instead of where the trace ran it: an array is then written
     while what it is computed from is still in cache, and lives (holds a buffer) for a
@@ -585,9 +684,9 @@ def _schedule(steps: list[tuple], lows: list) -> list[int]:
     never move past a recorded function other than the engine's out-of-place sums and
     copies (an optimizer update, an in-place write, a random draw may change what they
     read), so every kernel reads the same values as in the trace's order."""
-    def barrier(step: tuple) -> bool:  # a kernel that may write what others read
-        return step[0] == "fn" and (not codegen.is_pure(step[1]) or
-                                    codegen.is_inplace(step[1]))
+    def barrier(step: OpStep | FnStep) -> bool:  # a kernel that may write what others read
+        return step.kind == "fn" and (not codegen.is_pure(step.fn) or
+                                      codegen.is_inplace(step.fn))
 
     first_reader: dict[int, int] = {}
     for i, step in enumerate(steps):
@@ -605,12 +704,12 @@ def _schedule(steps: list[tuple], lows: list) -> list[int]:
 
     def flush() -> None:
         for i in sorted(pending.values()):
-            if steps[i][5 if steps[i][0] == "op" else 3] in pending:
-                pending.pop(steps[i][5 if steps[i][0] == "op" else 3])
+            if steps[i].out in pending:
+                pending.pop(steps[i].out)
                 place(i)
 
     for i, (step, low) in enumerate(zip(steps, lows)):
-        out_slot = step[5] if step[0] == "op" else step[3]
+        out_slot = step.out
         if barrier(step):
             flush()
         for v in sorted(_reads(step)):
@@ -627,9 +726,3 @@ def _schedule(steps: list[tuple], lows: list) -> list[int]:
     return order
 
 
-def _name_of_step(step: tuple) -> str:
-    if step[0] == "op":
-        return step[1].__name__
-    fn = step[1]
-    fn = getattr(fn, "func", fn)
-    return getattr(fn, "__name__", type(fn).__name__)

@@ -33,7 +33,9 @@ import numpy as np
 
 from .._tensor import OPS, Tensor
 from ..autograd import Function, wrap
+from ..ops import jit_rules, numerics
 from ..ops.elementwise import where
+from ..ops.jit_rules import Lowered
 from .module import Module
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -54,17 +56,6 @@ def _scale(grad: Tensor, reduction: str, n: int) -> Tensor:
     return grad / float(n) if reduction == "mean" else grad
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    """σ(z) from e^(-|z|), never overflowing (the same formula as the Sigmoid op)."""
-    e = np.exp(-np.abs(z))
-    return (np.where(z >= 0, 1.0, e) / (1.0 + e)).astype(z.dtype, copy=False)
-
-
-def _softplus(z: np.ndarray) -> np.ndarray:
-    """log(1 + eᶻ) = max(z, 0) + log1p(e^(-|z|)), finite for any finite z."""
-    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
-
-
 # -- binary cross-entropy ------------------------------------------------------------------
 
 class BinaryCrossEntropyWithLogits(Function):
@@ -73,10 +64,13 @@ class BinaryCrossEntropyWithLogits(Function):
     (each divided by n for "mean": dz is exactly (σ(z) - y)/m for the mean over m).
     dz is one node, BinaryCrossEntropyWithLogitsBackward, so a training step pays for one op.
     (With ``weight`` or ``pos_weight``, :class:`WeightedBinaryCrossEntropyWithLogits`.)"""
+    kind = "loss"
 
     @staticmethod
     def forward(ctx, z, y, reduction):
         ctx.save_for_backward(z, y)
+        # (not softplus(z) - z·y: for a confident right answer, z = 40 and y = 1, softplus(z)
+        # rounds to z and the loss e⁻⁴⁰ would be lost; max(z, 0) - z·y is exact first)
         loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
         return _reduce(loss, reduction)
 
@@ -90,6 +84,24 @@ class BinaryCrossEntropyWithLogits(Function):
         dy = -z * _scale(grad, reduction, z._data.size) if need_y else None
         return dz, dy
 
+    @staticmethod
+    @jit_rules.assigning
+    def lower(ins, out, attrs):
+        # forward: loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))), then the mean
+        # (np.asarray(loss.sum() / loss.size, dtype)) or the sum
+        z, y = ins
+        reduction = attrs["reduction"]
+        if z.shape != y.shape or z.dtype != y.dtype or reduction not in ("mean", "sum"):
+            return None
+        total = "{t0}.sum() / {c0}" if reduction == "mean" else "{t0}.sum()"
+        return Lowered(("maximum({i0}, 0, out={t0})", "multiply({i0}, {i1}, out={t1})",
+                        "subtract({t0}, {t1}, out={t0})", "absolute({i0}, out={t1})",
+                        "negative({t1}, out={t1})", "exp({t1}, out={t1})",
+                        "log1p({t1}, out={t1})", "add({t0}, {t1}, out={t0})",
+                        "{o} = asarray(" + total + ", {c1})"),
+                       temps=((z.shape, z.dtype), (z.shape, z.dtype)), consts=(z.size, z.dtype),
+                       assigns=True)
+
 
 class BinaryCrossEntropyWithLogitsBackward(Function):
     """out = (σ(z) - y) · g / n: the logits' gradient as one node (g the upstream gradient,
@@ -99,7 +111,7 @@ class BinaryCrossEntropyWithLogitsBackward(Function):
     @staticmethod
     def forward(ctx, z, y, g, n):
         ctx.save_for_backward(z, y, g)
-        out = _sigmoid(z)
+        out = numerics.sigmoid(z)
         out -= y
         out *= g
         if n != 1:
@@ -117,6 +129,22 @@ class BinaryCrossEntropyWithLogitsBackward(Function):
                 (-gn) if need_y else None,
                 (grad * (s - y) / n) if need_g else None)
 
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: out = σ(z) = np.where(z >= 0, 1.0, e) / (1.0 + e) with e = exp(-|z|), then
+        # out -= y; out *= g; out /= n when n != 1
+        z, y, g = ins
+        if not (z.shape == y.shape == out.shape and z.dtype == y.dtype == out.dtype):
+            return None
+        lines = ["absolute({i0}, out={o})", "negative({o}, out={o})", "exp({o}, out={o})",
+                 "add({o}, 1.0, out={t1})", "greater_equal({i0}, 0, out={t0})",
+                 "copyto({o}, 1.0, where={t0})", "true_divide({o}, {t1}, out={o})",
+                 "subtract({o}, {i1}, out={o})", "multiply({o}, {i2}, out={o})"]
+        if attrs["n"] != 1:
+            lines.append("true_divide({o}, {c0}, out={o})")
+        return Lowered(tuple(lines), temps=((z.shape, np.dtype(bool)), (z.shape, z.dtype)),
+                       consts=(attrs["n"],))
+
 
 class WeightedBinaryCrossEntropyWithLogits(Function):
     """loss = w · [(1 - y) · softplus(z) + p · y · softplus(-z)], PyTorch's
@@ -124,11 +152,12 @@ class WeightedBinaryCrossEntropyWithLogits(Function):
     ``pos_weight`` p (per class, broadcast along the last dim); softplus(z) = log(1 + eᶻ).
     dz = grad · w · [(1 - y) σ(z) - p · y · σ(-z)],
     dy = grad · w · [p · softplus(-z) - softplus(z)]; w and p get none."""
+    kind = "loss"
 
     @staticmethod
     def forward(ctx, z, y, w, p, reduction):
         ctx.save_for_backward(z, y, w, p)
-        loss = w * ((1.0 - y) * _softplus(z) + p * y * _softplus(-z))
+        loss = w * ((1.0 - y) * numerics.softplus(z) + p * y * numerics.softplus(-z))
         return _reduce(loss.astype(z.dtype, copy=False), reduction)
 
     @staticmethod
@@ -166,6 +195,7 @@ class BinaryCrossEntropy(Function):
     max(log p, -100)). Prefer the logits form: when σ(z) rounds to 0 or 1 the gradient
     through σ vanishes.
     """
+    kind = "loss"
 
     @staticmethod
     def forward(ctx, p, y, w, reduction):
@@ -212,6 +242,7 @@ class CrossEntropy(Function):
     An ignored target's row gets gradient 0; when "mean" has nothing to divide by (every
     target ignored, or of weight 0) the loss is nan and the rows that were not ignored get
     nan, as PyTorch."""
+    kind = "loss"
 
     @staticmethod
     def forward(ctx, z, target, weight, reduction, label_smoothing, ignore_index, probs):
@@ -330,6 +361,7 @@ class NegativeLogLikelihood(Function):
     whatever its row holds (PyTorch's convention).
     dx = -g · w_{y_n} at (n, y_n), exactly 0 elsewhere (also when "mean" has nothing to
     divide by: then the loss is nan and so is dx at the non-ignored targets); y gets none."""
+    kind = "loss"
 
     @staticmethod
     def forward(ctx, x, target, weight, reduction, ignore_index):
@@ -354,6 +386,7 @@ class NegativeLogLikelihood(Function):
 class MeanSquaredError(Function):
     """loss = (x - y)² elementwise, then reduced.   dx = grad · 2(x - y),  dy = -dx
     (divided by n for "mean")."""
+    kind = "loss"
 
     @staticmethod
     def forward(ctx, x, y, reduction):
@@ -375,6 +408,7 @@ class MeanSquaredError(Function):
 class AbsoluteError(Function):
     """loss = |x - y| elementwise, then reduced (``l1_loss``).
     dx = grad · sign(x - y) with sign(0) = 0 (PyTorch's convention),  dy = -dx."""
+    kind = "loss"
 
     @staticmethod
     def forward(ctx, x, y, reduction):
@@ -393,6 +427,7 @@ class Huber(Function):
     """loss = ½ d² if |d| <= delta else delta · (|d| - ½ delta), d = x - y.
     dx = grad · d if |d| <= delta else grad · delta · sign(d) (both give ±delta at |d| =
     delta; the quadratic branch is taken there, as PyTorch),  dy = -dx."""
+    kind = "loss"
 
     @staticmethod
     def forward(ctx, x, y, reduction, delta):
@@ -417,6 +452,7 @@ class SmoothL1(Function):
     """loss = ½ d² / beta if |d| < beta else |d| - ½ beta, d = x - y (beta = 0: |d|).
     dx = grad · d / beta if |d| < beta else grad · sign(d) (the linear branch at |d| = beta,
     PyTorch's strict test),  dy = -dx."""
+    kind = "loss"
 
     @staticmethod
     def forward(ctx, x, y, reduction, beta):

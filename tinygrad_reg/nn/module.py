@@ -25,7 +25,7 @@ from ..autograd.modes import mode as _mode
 from ..autograd.modes import reset_scope as _reset_scope
 from ..autograd.modes import scope as _scope
 from ..autograd.modes import set_scope as _set_scope
-from ..autograd.modes import tracer as _tracer
+from ..trace import watch as _watch
 from .parameter import Parameter, is_lazy
 
 
@@ -52,7 +52,7 @@ class Module:
         # how often an attribute (a parameter, buffer, sub-module, or a setting such as a
         # dropout rate) was assigned anew or removed: tg.jit replays a step only while this is
         # what its trace saw
-        object.__setattr__(self, "_structure", 0)
+        object.__setattr__(self, "_version", 0)
 
     # -- registration ------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -64,7 +64,7 @@ class Module:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before "
                                  f"assigning attributes in __init__") from None
         if value is not self.__dict__.get(name, self):  # (m.w *= 2 assigns m.w again)
-            object.__setattr__(self, "_structure", self.__dict__.get("_structure", 0) + 1)
+            object.__setattr__(self, "_version", self.__dict__.get("_version", 0) + 1)
         if isinstance(value, Parameter):
             modules.pop(name, None)
             params[name] = value
@@ -90,7 +90,7 @@ class Module:
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
-        object.__setattr__(self, "_structure", self.__dict__.get("_structure", 0) + 1)
+        object.__setattr__(self, "_version", self.__dict__.get("_version", 0) + 1)
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         self._buffers.pop(name, None)
@@ -109,7 +109,7 @@ class Module:
             raise TypeError(f"register_buffer: expected a Tensor or None, got "
                             f"{type(tensor).__name__}")
         self._buffers[name] = tensor
-        object.__setattr__(self, "_structure", self.__dict__.get("_structure", 0) + 1)
+        object.__setattr__(self, "_version", self.__dict__.get("_version", 0) + 1)
         if persistent:
             self._non_persistent.discard(name)
         else:
@@ -125,9 +125,7 @@ class Module:
         if not flags & (_GRAD | _TRACE):  # nothing is recorded, so no scope to record
             return self.forward(*args, **kwargs)
         if flags & _TRACE:  # a tracer (tg.jit) watches every module called, op or not
-            watch = getattr(_tracer(), "watch", None)
-            if watch is not None:
-                watch(self)
+            _watch(self)
         token = _set_scope(_scope().enter(self))
         try:
             return self.forward(*args, **kwargs)
@@ -412,7 +410,7 @@ class ModuleList(Module):
         for k in list(self._modules):
             object.__delattr__(self, k)
         self._modules.clear()
-        object.__setattr__(self, "_structure", self._structure + 1)
+        object.__setattr__(self, "_version", self._version + 1)
         for i, m in enumerate(items):
             setattr(self, str(i), m)
 

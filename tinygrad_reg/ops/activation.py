@@ -10,14 +10,17 @@ import numpy as np
 
 from .._tensor import OPS, Tensor
 from ..autograd import Function
-from . import _erf
+from . import _erf, jit_rules, numerics, onnx_rules
 from .common import dim_args, one_axis
 from .elementwise import Clip
+from .jit_rules import Lowered
+from .numerics import SELU_ALPHA, SELU_SCALE
 
 
 class ReLU(Function):
     """out = max(x, 0).   dx = grad where x > 0, with the convention relu'(0) = 0 (read from
     the output, out > 0 exactly where x > 0, so the input is not kept)."""
+    to_onnx = onnx_rules.simple("Relu")
 
     @staticmethod
     def forward(ctx, x):
@@ -29,6 +32,10 @@ class ReLU(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return ReLUBackward.apply(grad, out)
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        return Lowered(("maximum({i0}, 0, out={o})",), inplace=(0,))  # forward: np.maximum(x, 0)
 
 
 class ReLUBackward(Function):
@@ -46,16 +53,20 @@ class ReLUBackward(Function):
         (x,) = ctx.saved_tensors
         return ReLUBackward.apply(grad, x), None
 
+    @staticmethod
+    def lower(ins, out, attrs):  # forward: g * (x > 0)
+        return Lowered(("greater({i1}, 0, out={t0})", "multiply({i0}, {t0}, out={o})"),
+                       temps=((ins[1].shape, np.dtype(bool)),), inplace=(0, 1))
+
 
 class Sigmoid(Function):
     """out = 1 / (1 + e⁻ˣ), computed from e^(-|x|) so it never overflows.
     dx = grad · out · (1 - out)."""
+    to_onnx = onnx_rules.simple("Sigmoid")
 
     @staticmethod
     def forward(ctx, x):
-        e = np.exp(-np.abs(x))
-        out = np.where(x >= 0, 1.0, e) / (1.0 + e)
-        out = out.astype(x.dtype, copy=False)
+        out = numerics.sigmoid(x)
         ctx.save_for_backward(out)
         return out
 
@@ -84,6 +95,8 @@ class SigmoidBackward(Function):
 
 class Tanh(Function):
     """out = tanh x.   dx = grad · (1 - out²)."""
+    to_onnx = onnx_rules.simple("Tanh")
+    lower = jit_rules.ufunc("tanh", 1)
 
     @staticmethod
     def forward(ctx, x):
@@ -113,6 +126,15 @@ class TanhBackward(Function):
         return ((grad * (1.0 - y * y)) if need_g else None,
                 (grad * g * y * -2.0) if need_y else None)
 
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: g * (1.0 - y * y); the intermediate lives in the output buffer
+        g, y = ins
+        if not (g.shape == y.shape == out.shape and g.dtype == y.dtype == out.dtype):
+            return None
+        return Lowered(("multiply({i1}, {i1}, out={o})", "subtract(1.0, {o}, out={o})",
+                        "multiply({i0}, {o}, out={o})"), inplace=(1,))  # (g is read last)
+
 
 class Softmax(Function):
     """out = exp(x - max x) / Σ exp(x - max x) along ``axis``.
@@ -132,6 +154,10 @@ class Softmax(Function):
         (out,) = ctx.saved_tensors
         axis = ctx.attrs["axis"]
         return out * (grad - (grad * out).sum(axis=axis, keepdims=True))
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Softmax", inputs, axis=int(attrs["axis"]))
 
 
 class LogSoftmax(Function):
@@ -153,6 +179,10 @@ class LogSoftmax(Function):
         (out,) = ctx.saved_tensors
         axis = ctx.attrs["axis"]
         return grad - out.exp() * grad.sum(axis=axis, keepdims=True)
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("LogSoftmax", inputs, axis=int(attrs["axis"]))
 
 
 class Hardtanh(Clip):
@@ -183,6 +213,10 @@ class LeakyReLU(Function):
         (x,) = ctx.saved_tensors
         return OPS["where"](x > 0.0, grad, grad * ctx.attrs["negative_slope"])
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("LeakyRelu", inputs, alpha=float(attrs["negative_slope"]))
+
 
 class ELU(Function):
     """out = x if x > 0 else alpha · (eˣ - 1).
@@ -198,6 +232,10 @@ class ELU(Function):
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
         return OPS["where"](x > 0.0, grad, grad * (out + ctx.attrs["alpha"]))
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Elu", inputs, alpha=float(attrs["alpha"]))
 
 
 class CELU(Function):
@@ -216,17 +254,16 @@ class CELU(Function):
         x, out = ctx.saved_tensors
         return OPS["where"](x > 0.0, grad, grad * (out / ctx.attrs["alpha"] + 1.0))
 
-
-#: SELU's constants (Klambauer et al. 2017), as PyTorch: they keep activations at mean 0 and
-#: variance 1 through many layers.
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Celu", inputs, alpha=float(attrs["alpha"]))
 
 
 class SELU(Function):
     """out = scale · (x if x > 0 else alpha · (eˣ - 1)) with PyTorch's alpha ≈ 1.6733 and
     scale ≈ 1.0507.   dx = grad · scale if x > 0 else grad · (out + scale · alpha); at 0 the
     second."""
+    to_onnx = onnx_rules.simple("Selu", alpha=SELU_ALPHA, gamma=SELU_SCALE)
 
     @staticmethod
     def forward(ctx, x):
@@ -267,6 +304,19 @@ class GELU(Function):
         pdf = (x * x * -0.5).exp() * (1.0 / math.sqrt(2.0 * math.pi))
         return grad * (cdf + x * pdf)
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        x = inputs[0]
+        half = g.node("Mul", [x, onnx_rules.scalar(g, 0.5, out)])
+        if attrs.get("approximate", "none") == "tanh":
+            cube = g.node("Mul", [g.node("Mul", [x, x]), x])
+            inner = g.node("Add", [x, g.node("Mul", [cube, onnx_rules.scalar(g, 0.044715, out)])])
+            t = g.node("Tanh", [g.node("Mul", [inner, onnx_rules.scalar(g, math.sqrt(2 / math.pi),
+                                                                        out)])])
+        else:
+            t = g.node("Erf", [g.node("Div", [x, onnx_rules.scalar(g, math.sqrt(2.0), out)])])
+        return g.node("Mul", [half, g.node("Add", [t, onnx_rules.scalar(g, 1.0, out)])])
+
 
 class SiLU(Function):
     """out = x · σ(x) (also called swish).   dx = grad · σ(x) · (1 + x · (1 - σ(x)))."""
@@ -274,13 +324,17 @@ class SiLU(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x * _sigmoid_array(x)
+        return x * numerics.sigmoid(x)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         s = x.sigmoid()
         return grad * s * (x * (1.0 - s) + 1.0)
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Mul", [inputs[0], g.node("Sigmoid", inputs)])
 
 
 class Mish(Function):
@@ -290,13 +344,17 @@ class Mish(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x * np.tanh(np.logaddexp(0, x)).astype(x.dtype, copy=False)
+        return x * np.tanh(numerics.softplus(x)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         t = softplus(x).tanh()
         return grad * (t + x * (1.0 - t * t) * x.sigmoid())
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Mul", [inputs[0], g.node("Tanh", [g.node("Softplus", inputs)])])
 
 
 class Softplus(Function):
@@ -309,7 +367,7 @@ class Softplus(Function):
     def forward(ctx, x, beta, threshold):
         ctx.save_for_backward(x)
         bx = x * beta
-        out = np.where(bx > threshold, x, np.logaddexp(0, bx) / beta)
+        out = np.where(bx > threshold, x, numerics.softplus(bx) / beta)
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
@@ -319,10 +377,22 @@ class Softplus(Function):
         bx = x * beta
         return OPS["where"](bx > threshold, grad, grad * bx.sigmoid())
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        beta, threshold = float(attrs["beta"]), float(attrs["threshold"])
+        x = inputs[0]
+        bx = x if beta == 1.0 else g.node("Mul", [x, onnx_rules.scalar(g, beta, out)])
+        soft = g.node("Softplus", [bx])
+        if beta != 1.0:
+            soft = g.node("Div", [soft, onnx_rules.scalar(g, beta, out)])
+        above = g.node("Greater", [bx, onnx_rules.scalar(g, threshold, out)])
+        return g.node("Where", [above, x, soft])
+
 
 class Softsign(Function):
     """out = x / (1 + |x|).   dx = grad / (1 + |x|)² (continuous; its own derivative has a
     kink at 0, where abs'(0) = 0)."""
+    to_onnx = onnx_rules.simple("Softsign")
 
     @staticmethod
     def forward(ctx, x):
@@ -339,6 +409,7 @@ class Softsign(Function):
 class Hardsigmoid(Function):
     """out = 0 if x <= -3, 1 if x >= 3, else x/6 + 1/2.
     dx = grad / 6 strictly inside (-3, 3), 0 elsewhere (PyTorch's convention at ±3)."""
+    to_onnx = onnx_rules.simple("HardSigmoid", alpha=1.0 / 6.0, beta=0.5)
 
     @staticmethod
     def forward(ctx, x):
@@ -356,6 +427,7 @@ class Hardswish(Function):
     """out = x · hardsigmoid(x) = 0 if x <= -3, x if x >= 3, else x (x + 3) / 6.
     dx = 0 if x <= -3, grad · (x/3 + 1/2) if -3 < x < 3, grad if x >= 3 (PyTorch's values at
     the kinks: 0 at -3 and 1 at 3)."""
+    to_onnx = onnx_rules.simple("HardSwish")
 
     @staticmethod
     def forward(ctx, x):
@@ -383,10 +455,9 @@ class LogSigmoid(Function):
         (x,) = ctx.saved_tensors
         return grad * (-x).sigmoid()
 
-
-def _sigmoid_array(x: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(x))
-    return (np.where(x >= 0, 1.0, e) / (1.0 + e)).astype(x.dtype, copy=False)
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Neg", [g.node("Softplus", [g.node("Neg", inputs)])])
 
 
 def relu(x: Tensor) -> Tensor:

@@ -32,6 +32,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .._tensor import OPS, Tensor
 from ..autograd import Function
+from . import onnx_rules
 
 # -- geometry ---------------------------------------------------------------------------------
 
@@ -213,6 +214,12 @@ class Conv(Function):
         db = grad.sum(axis=(0,) + tuple(range(2, grad.ndim))) if need[2] else None
         return dx, dw, db
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Conv", inputs, kernel_shape=list(arrays[1].shape[2:]),
+                      strides=list(attrs["stride"]), pads=onnx_rules.pads(attrs["padding"]),
+                      dilations=list(attrs["dilation"]), group=int(attrs["groups"]))
+
 
 class Conv1d(Conv):
     """:class:`Conv` over one spatial dim (its name in graphs)."""
@@ -361,6 +368,12 @@ class MaxPool(Function):
                                    stride=a["stride"], padding=a["padding"],
                                    dilation=a["dilation"])
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("MaxPool", inputs, kernel_shape=list(attrs["kernel"]),
+                      strides=list(attrs["stride"]), pads=onnx_rules.pads(attrs["padding"]),
+                      dilations=list(attrs["dilation"]))
+
 
 class MaxPool1d(MaxPool):
     """:class:`MaxPool` over one spatial dim."""
@@ -387,6 +400,17 @@ class AvgPool(Function):
         return WindowScatter.apply(grad, s, x_shape=ctx.inputs[0].shape, kernel=a["kernel"],
                                    stride=a["stride"], padding=a["padding"],
                                    dilation=a["dilation"]), None
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        kernel = tuple(attrs["kernel"])
+        # the sum over each window (an average counting the zero padding, times its size),
+        # then the op's own divisor per window (1/count, the same for every kernel offset)
+        mean = g.node("AveragePool", [inputs[0]], kernel_shape=list(kernel),
+                      strides=list(attrs["stride"]), pads=onnx_rules.pads(attrs["padding"]),
+                      count_include_pad=1)
+        s = np.asarray(arrays[1])[(0,) * len(kernel)] * math.prod(kernel)
+        return g.node("Mul", [mean, g.const(s.astype(out.dtype))])
 
 
 class AvgPool1d(AvgPool):

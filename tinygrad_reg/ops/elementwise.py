@@ -12,12 +12,14 @@ from .._tensor import Tensor
 from ..autograd import Function, wrap
 from ..creation import _cpu, _drawn, _dtype, _size
 from ..creation import _normal as _standard_normal
-from . import _erf
+from . import _erf, jit_rules, onnx_rules
 from .common import operand, operands
 
 
 class Add(Function):
     """out = a + b.   da = grad, db = grad."""
+    to_onnx = onnx_rules.simple("Add")
+    lower = jit_rules.ufunc("add", 2)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -30,6 +32,8 @@ class Add(Function):
 
 class Sub(Function):
     """out = a - b.   da = grad, db = -grad."""
+    to_onnx = onnx_rules.simple("Sub")
+    lower = jit_rules.ufunc("subtract", 2)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -43,6 +47,8 @@ class Sub(Function):
 class Mul(Function):
     """out = a * b.   da = grad * b, db = grad * a  (each factor saved only if the other's
     gradient is needed)."""
+    to_onnx = onnx_rules.simple("Mul")
+    lower = jit_rules.ufunc("multiply", 2)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -60,6 +66,8 @@ class Mul(Function):
 class Div(Function):
     """out = a / b.   da = grad / b, db = -grad * a / b²  (b = 0 is a pole: inf/nan as numpy;
     a is saved only if b's gradient is needed)."""
+    to_onnx = onnx_rules.simple("Div")
+    lower = jit_rules.ufunc("true_divide", 2)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -75,6 +83,8 @@ class Div(Function):
 
 class Neg(Function):
     """out = -x.   dx = -grad."""
+    to_onnx = onnx_rules.simple("Neg")
+    lower = jit_rules.ufunc("negative", 1)
 
     @staticmethod
     def forward(ctx, x):
@@ -104,6 +114,10 @@ class Pow(Function):
             return grad * 0.0
         return grad * (c * x ** (c - 1))
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Pow", [inputs[0], onnx_rules.scalar(g, attrs["exponent"], out)])
+
 
 class PowTensor(Function):
     """out = a ** b for two tensors (also a number ** tensor, the number as a constant a).
@@ -115,6 +129,7 @@ class PowTensor(Function):
     a -> 0⁺) and -inf for b < 0 (out · log a = inf · -inf); for a < 0, log a is nan, so db is
     nan (also where aᵇ itself is finite, as (-2)²). The second derivatives are those of these
     expressions, as PyTorch's (so at a = 0 several are nan, and d²/da db is 0 where b = 0)."""
+    to_onnx = onnx_rules.simple("Pow")
 
     @staticmethod
     def forward(ctx, a, b):
@@ -136,6 +151,7 @@ class PowTensor(Function):
 
 class Exp(Function):
     """out = eˣ.   dx = grad · out."""
+    to_onnx = onnx_rules.simple("Exp")
 
     @staticmethod
     def forward(ctx, x):
@@ -151,6 +167,7 @@ class Exp(Function):
 
 class Log(Function):
     """out = ln x.   dx = grad / x  (x = 0 gives -inf and an infinite gradient, as numpy)."""
+    to_onnx = onnx_rules.simple("Log")
 
     @staticmethod
     def forward(ctx, x):
@@ -165,6 +182,7 @@ class Log(Function):
 
 class Sqrt(Function):
     """out = √x.   dx = grad / (2·out)."""
+    to_onnx = onnx_rules.simple("Sqrt")
 
     @staticmethod
     def forward(ctx, x):
@@ -180,6 +198,7 @@ class Sqrt(Function):
 
 class Abs(Function):
     """out = |x|.   dx = grad · sign(x), with the convention abs'(0) = 0."""
+    to_onnx = onnx_rules.simple("Abs")
 
     @staticmethod
     def forward(ctx, x):
@@ -199,6 +218,7 @@ def _tie_split(win: np.ndarray, tie: np.ndarray, dtype: np.dtype) -> np.ndarray:
 class Maximum(Function):
     """out = max(a, b) elementwise.   da = grad where a > b, db = grad where b > a; at a tie
     (a == b) each gets grad / 2."""
+    to_onnx = onnx_rules.simple("Max")
 
     @staticmethod
     def forward(ctx, a, b):
@@ -216,6 +236,7 @@ class Maximum(Function):
 class Minimum(Function):
     """out = min(a, b) elementwise.   da = grad where a < b, db = grad where b < a; at a tie
     (a == b) each gets grad / 2."""
+    to_onnx = onnx_rules.simple("Min")
 
     @staticmethod
     def forward(ctx, a, b):
@@ -243,6 +264,12 @@ class Where(Function):
         (cond,) = ctx.saved_tensors  # (bool: where() converts it)
         need_a, need_b = ctx.needs_input_grad[1:]
         return None, (grad * cond if need_a else None), (grad * ~cond if need_b else None)
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        cond = onnx_rules.typed(g, inputs[0], arrays[0], bool)
+        return g.node("Where", [cond, onnx_rules.typed(g, inputs[1], arrays[1], out.dtype),
+                                onnx_rules.typed(g, inputs[2], arrays[2], out.dtype)])
 
 
 class MaskedFill(Where):
@@ -272,6 +299,12 @@ class Clip(Function):
     def backward(ctx, grad):
         (passes,) = ctx.saved_tensors
         return grad * passes
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        lo = "" if attrs.get("lo") is None else onnx_rules.scalar(g, attrs["lo"], out)
+        hi = "" if attrs.get("hi") is None else onnx_rules.scalar(g, attrs["hi"], out)
+        return g.node("Clip", [inputs[0], lo, hi])
 
 
 class ClampTensor(Function):
@@ -310,6 +343,14 @@ class ClampTensor(Function):
         return tuple(grad * m if need else None
                      for m, need in zip(ctx.saved_tensors, ctx.needs_input_grad))
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        y = onnx_rules.typed(g, inputs[0], arrays[0], out.dtype)
+        bounds = [onnx_rules.typed(g, n, arr, out.dtype) for n, arr in zip(inputs[1:], arrays[1:])]
+        if attrs["given"] != "max":
+            y = g.node("Max", [y, bounds[0]])
+        return y if attrs["given"] == "min" else g.node("Min", [y, bounds[-1]])
+
 
 class AsType(Function):
     """out = x converted to ``dtype``.   dx = grad converted back to x's dtype."""
@@ -323,9 +364,14 @@ class AsType(Function):
     def backward(ctx, grad):
         return grad.astype(ctx.source_dtype)
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.cast(inputs[0], out.dtype)
+
 
 class Sin(Function):
     """out = sin x.   dx = grad · cos x."""
+    to_onnx = onnx_rules.simple("Sin")
 
     @staticmethod
     def forward(ctx, x):
@@ -340,6 +386,7 @@ class Sin(Function):
 
 class Cos(Function):
     """out = cos x.   dx = -grad · sin x."""
+    to_onnx = onnx_rules.simple("Cos")
 
     @staticmethod
     def forward(ctx, x):
@@ -354,6 +401,7 @@ class Cos(Function):
 
 class Tan(Function):
     """out = tan x.   dx = grad · (1 + out²)  (poles at π/2 + kπ give inf, as numpy)."""
+    to_onnx = onnx_rules.simple("Tan")
 
     @staticmethod
     def forward(ctx, x):
@@ -378,6 +426,7 @@ class _Piecewise(Function):
 
 class Sign(_Piecewise):
     """out = sign x (-1, 0 or 1).   dx = 0."""
+    to_onnx = onnx_rules.simple("Sign")
 
     @staticmethod
     def forward(ctx, x):
@@ -386,6 +435,7 @@ class Sign(_Piecewise):
 
 class Floor(_Piecewise):
     """out = ⌊x⌋.   dx = 0."""
+    to_onnx = onnx_rules.simple("Floor")
 
     @staticmethod
     def forward(ctx, x):
@@ -394,6 +444,7 @@ class Floor(_Piecewise):
 
 class Ceil(_Piecewise):
     """out = ⌈x⌉.   dx = 0."""
+    to_onnx = onnx_rules.simple("Ceil")
 
     @staticmethod
     def forward(ctx, x):
@@ -408,6 +459,14 @@ class Round(_Piecewise):
     def forward(ctx, x, decimals):
         return np.round(x, decimals)
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        d = attrs.get("decimals", 0) or 0
+        if d == 0:
+            return g.node("Round", inputs)
+        k = onnx_rules.scalar(g, 10.0 ** d, out)
+        return g.node("Div", [g.node("Round", [g.node("Mul", [inputs[0], k])]), k])
+
 
 class Trunc(_Piecewise):
     """out = x rounded toward 0.   dx = 0."""
@@ -415,6 +474,10 @@ class Trunc(_Piecewise):
     @staticmethod
     def forward(ctx, x):
         return np.trunc(x)
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Mul", [g.node("Sign", inputs), g.node("Floor", [g.node("Abs", inputs)])])
 
 
 class Log1p(Function):
@@ -429,6 +492,10 @@ class Log1p(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return grad / (x + 1.0)
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Log", [g.node("Add", [inputs[0], onnx_rules.scalar(g, 1.0, out)])])
 
 
 class Expm1(Function):
@@ -445,6 +512,10 @@ class Expm1(Function):
         (out,) = ctx.saved_tensors
         return grad * (out + 1.0)
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Sub", [g.node("Exp", inputs), onnx_rules.scalar(g, 1.0, out)])
+
 
 class Log2(Function):
     """out = log₂ x.   dx = grad / (x · ln 2)."""
@@ -458,6 +529,10 @@ class Log2(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return grad / (x * math.log(2.0))
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Div", [g.node("Log", inputs), onnx_rules.scalar(g, math.log(2.0), out)])
 
 
 class Log10(Function):
@@ -473,9 +548,14 @@ class Log10(Function):
         (x,) = ctx.saved_tensors
         return grad / (x * math.log(10.0))
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Div", [g.node("Log", inputs), onnx_rules.scalar(g, math.log(10.0), out)])
+
 
 class Reciprocal(Function):
     """out = 1 / x.   dx = -grad · out²."""
+    to_onnx = onnx_rules.simple("Reciprocal")
 
     @staticmethod
     def forward(ctx, x):
@@ -503,6 +583,10 @@ class Rsqrt(Function):
         (out,) = ctx.saved_tensors
         return grad * out * out * out * -0.5
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Reciprocal", [g.node("Sqrt", inputs)])
+
 
 class Square(Function):
     """out = x².   dx = grad · 2x."""
@@ -517,11 +601,16 @@ class Square(Function):
         (x,) = ctx.saved_tensors
         return grad * x * 2.0
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Mul", [inputs[0], inputs[0]])
+
 
 class Erf(Function):
     """out = erf x = (2/√π) ∫₀ˣ e^(-t²) dt (scipy.special.erf if installed, else a numpy
     implementation accurate to about 4e-15; see ops/_erf.py).
     dx = grad · (2/√π) · e^(-x²)."""
+    to_onnx = onnx_rules.simple("Erf")
 
     @staticmethod
     def forward(ctx, x):
@@ -549,6 +638,17 @@ class Compare(Function):
     def backward(ctx, grad):
         return None, None
 
+    onnx_ops = {"lt": "Less", "le": "LessOrEqual", "gt": "Greater", "ge": "GreaterOrEqual",
+                "eq": "Equal"}
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        dt = np.result_type(*arrays)
+        args = [onnx_rules.typed(g, n, arr, dt) for n, arr in zip(inputs, arrays)]
+        if attrs["op"] == "ne":
+            return g.node("Not", [g.node("Equal", args)])
+        return g.node(Compare.onnx_ops[attrs["op"]], args)
+
 
 class Logical(Function):
     """``&``, ``|``, ``^`` and ``~`` of bool (or integer, bitwise) tensors; no gradient."""
@@ -564,6 +664,12 @@ class Logical(Function):
     @staticmethod
     def backward(ctx, grad):
         return (None,) * len(ctx.inputs)
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        args = [onnx_rules.typed(g, n, arr, bool) for n, arr in zip(inputs, arrays)]
+        op = {"and": "And", "or": "Or", "xor": "Xor", "not": "Not"}[attrs["op"]]
+        return onnx_rules.typed(g, g.node(op, args), np.empty(0, bool), out.dtype)
 
 
 class Normal(Function):
@@ -592,21 +698,29 @@ class Normal(Function):
 
 def add(a: Any, b: Any) -> Tensor:
     """a + b with numpy broadcasting."""
+    if type(a) is type(b) is Tensor and a._data.dtype is b._data.dtype:  # (the common case)
+        return Add.apply(a, b)
     return Add.apply(*operands(a, b))
 
 
 def sub(a: Any, b: Any) -> Tensor:
     """a - b with numpy broadcasting."""
+    if type(a) is type(b) is Tensor and a._data.dtype is b._data.dtype:  # (the common case)
+        return Sub.apply(a, b)
     return Sub.apply(*operands(a, b))
 
 
 def mul(a: Any, b: Any) -> Tensor:
     """a * b with numpy broadcasting."""
+    if type(a) is type(b) is Tensor and a._data.dtype is b._data.dtype:  # (the common case)
+        return Mul.apply(a, b)
     return Mul.apply(*operands(a, b))
 
 
 def div(a: Any, b: Any) -> Tensor:
     """a / b with numpy broadcasting."""
+    if type(a) is type(b) is Tensor and a._data.dtype is b._data.dtype:  # (the common case)
+        return Div.apply(a, b)
     return Div.apply(*operands(a, b))
 
 

@@ -24,8 +24,9 @@ import numpy as np
 
 from .._guard import prepare_inplace
 from .._tensor import OPS, Tensor
-from ..autograd.modes import GRAD, TRACE, mode, record
+from ..autograd.modes import GRAD, TRACE, mode
 from ..random import resolve
+from ..trace import record
 
 
 def _target(t: Tensor, op: str) -> np.ndarray:

@@ -8,7 +8,9 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import Function
+from . import onnx_rules
 from .common import operand, operands
+from .jit_rules import Lowered
 
 
 def _swap(t: Tensor) -> Tensor:
@@ -20,6 +22,7 @@ class MatMul(Function):
     """out = a @ b with numpy's semantics (1-D vectors, 2-D matrices, batched with broadcast
     batch axes).   da = grad @ bᵀ, db = aᵀ @ grad, each reduced to its input's shape (b is
     saved only if a's gradient is needed, a only if b's)."""
+    to_onnx = onnx_rules.simple("MatMul")
 
     @staticmethod
     def forward(ctx, a, b):
@@ -54,6 +57,14 @@ class MatMul(Function):
             gb = _swap(a.reshape(a2_shape)) @ g
             gb = gb.sum_to(b2_shape).reshape(b_shape)
         return ga, gb
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        if out.ndim == 0 or np.result_type(*ins) != out.dtype:  # vector @ vector: a scalar
+            return None
+        if ins[0].ndim == 2 and ins[1].ndim == 2:  # as the forward chooses
+            return Lowered(("dot({i0}, {i1}, out={o})",)) if out.flags.c_contiguous else None
+        return Lowered(("matmul({i0}, {i1}, out={o})",))
 
 
 def matmul(a: Any, b: Any) -> Tensor:
@@ -102,6 +113,26 @@ class Linear(Function):
         if len(need) == 2:
             return gx, gw
         return gx, gw, (grad if need[2] else None)
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        if arrays[0].ndim == 2:
+            return g.node("Gemm", inputs, transB=1)
+        y = g.node("MatMul", [inputs[0], g.node("Transpose", [inputs[1]], perm=[1, 0])])
+        return g.node("Add", [y, inputs[2]]) if len(inputs) > 2 else y
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: np.matmul(x, w.T), then += b when b has the product's dtype
+        if np.result_type(ins[0], ins[1]) != out.dtype or not out.flags.c_contiguous:
+            return None
+        product = "dot" if ins[0].ndim == 2 else "matmul"  # as the forward chooses
+        lines = [product + "({i0}, {i1}.T, out={o})"]
+        if len(ins) == 3:
+            if ins[2].dtype != out.dtype:
+                return None
+            lines.append("add({o}, {i2}, out={o})")
+        return Lowered(tuple(lines))
 
 
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:

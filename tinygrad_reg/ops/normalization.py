@@ -10,6 +10,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import Function
+from . import onnx_rules
 
 
 class Normalize(Function):
@@ -38,6 +39,14 @@ class Normalize(Function):
         gm = g.mean(axis=axes, keepdims=True)
         gxm = (g * xh).mean(axis=axes, keepdims=True)
         return (g - gm - xh * gxm) * inv
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        axes, nd = tuple(attrs["axes"]), arrays[0].ndim
+        d = g.node("Sub", [inputs[0], g.reduce("ReduceMean", inputs[0], axes, True, nd)])
+        var = g.reduce("ReduceMean", g.node("Mul", [d, d]), axes, True, nd)
+        std = g.node("Sqrt", [g.node("Add", [var, onnx_rules.scalar(g, attrs["eps"], out)])])
+        return g.node("Div", [d, std])
 
 
 class BatchNorm(Normalize):

@@ -9,17 +9,20 @@ indices)`` as PyTorch does, while ``x.max()`` and ``x.max(axis=...)`` return the
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from .._tensor import OPS, Tensor
 from ..autograd import Function
+from . import onnx_rules
 from .common import dim_args, keepdims_shape, normalize_axis, one_axis, unreduce
 
 
 class Sum(Function):
     """out = Σ x over ``axis``.   dx = grad broadcast back to x's shape."""
+    to_onnx = onnx_rules.reducer("ReduceSum")
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
@@ -33,6 +36,7 @@ class Sum(Function):
 
 class Mean(Function):
     """out = (1/n) Σ x over ``axis`` (n elements reduced).   dx = grad / n, broadcast back."""
+    to_onnx = onnx_rules.reducer("ReduceMean")
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
@@ -59,6 +63,7 @@ def _extreme_backward(ctx, grad):
 class Max(Function):
     """out = max x over ``axis``.   dx = grad at the maximum; k tied maxima get grad / k each
     (PyTorch's ``max(dim)`` sends it all to the index it returns instead)."""
+    to_onnx = onnx_rules.reducer("ReduceMax")
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
@@ -71,6 +76,7 @@ class Max(Function):
 
 class Min(Function):
     """out = min x over ``axis``.   dx = grad at the minimum; k tied minima get grad / k each."""
+    to_onnx = onnx_rules.reducer("ReduceMin")
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
@@ -108,12 +114,29 @@ class Var(Function):
         scale = 2.0 / dof if dof != 0 else float("inf")
         return scale * g * (x - x.mean(axis=a["axis"], keepdims=True))
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        nd = arrays[0].ndim
+        axes = onnx_rules.axes_tuple(attrs["axis"], nd)
+        # (the module's any, max and sum are the ops', not the builtins)
+        if g.dynamic_batch and g.in_batched[0] and 0 in {int(ax) % nd for ax in axes}:
+            raise onnx_rules.ExportError("onnx.export: Var over the batch dim needs the batch "
+                                         "size as a constant: export with dynamic_batch=False")
+        n = math.prod(arrays[0].shape[int(ax) % nd] for ax in axes)
+        d = g.node("Sub", [inputs[0], g.reduce("ReduceMean", inputs[0], axes, True, nd)])
+        ms = g.reduce("ReduceMean", g.node("Mul", [d, d]), axes, attrs["keepdims"], nd)
+        c = attrs.get("correction", 0) or 0
+        if not c:
+            return ms
+        return g.node("Mul", [ms, onnx_rules.scalar(g, n / (n - c) if n > c else np.inf, out)])
+
 
 class LogSumExp(Function):
     """out = log Σ exp(x) over ``axis``, computed as m + log Σ exp(x - m) with m = max x, so
     it is finite for any finite x.   dx = grad · exp(x - out) (the softmax).
     -inf entries drop out (gradient 0 there); a slice that is all -inf gives -inf, with a nan
     gradient (exp(-inf - -inf)), as PyTorch."""
+    to_onnx = onnx_rules.reducer("ReduceLogSumExp")
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
@@ -138,6 +161,7 @@ class Prod(Function):
     that is out / x_i; with one zero in a slice, only the zero gets a gradient (the product of
     the others); with two or more, none does. Written with cumulative products (no division,
     no branch on the values), so it is differentiable again."""
+    to_onnx = onnx_rules.reducer("ReduceProd")
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
@@ -185,6 +209,11 @@ class CumSum(Function):
     def backward(ctx, grad):
         axis = ctx.attrs["axis"]
         return grad.flip(axis).cumsum(axis).flip(axis)
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        axis = g.const(np.asarray(int(attrs["axis"]), np.int64))
+        return g.node("CumSum", [inputs[0], axis])
 
 
 class CumProd(Function):
@@ -284,6 +313,19 @@ class Norm(Function):
             scale = x.sign() * x.abs() ** (p - 1) / safe ** (p - 1)
         return unreduce(grad, x.shape, a["axis"], a["keepdims"]) * scale
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        p, nd, axis, keep = attrs["p"], arrays[0].ndim, attrs["axis"], attrs["keepdims"]
+        if p == 2:
+            return g.reduce("ReduceL2", inputs[0], axis, keep, nd)
+        if p == 1:
+            return g.reduce("ReduceL1", inputs[0], axis, keep, nd)
+        if p == np.inf:
+            return g.reduce("ReduceMax", g.node("Abs", inputs), axis, keep, nd)
+        powered = g.node("Pow", [g.node("Abs", inputs), onnx_rules.scalar(g, p, out)])
+        total = g.reduce("ReduceSum", powered, axis, keep, nd)
+        return g.node("Pow", [total, onnx_rules.scalar(g, 1.0 / p, out)])
+
 
 class ArgExtreme(Function):
     """The index of the maximum (``largest=True``) or minimum along ``axis`` (None: of the
@@ -301,6 +343,17 @@ class ArgExtreme(Function):
     def backward(ctx, grad):
         return None
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        op = "ArgMax" if attrs["largest"] else "ArgMin"
+        if attrs["axis"] is None:
+            flat = g.node("Reshape", [inputs[0], g.ints([-1])])
+            res = g.node(op, [flat], axis=0, keepdims=0)
+            if attrs["keepdims"]:
+                res = g.node("Reshape", [res, g.ints([1] * arrays[0].ndim)])
+            return res
+        return g.node(op, inputs, axis=int(attrs["axis"]), keepdims=int(attrs["keepdims"]))
+
 
 class Truth(Function):
     """``any`` (``every=False``) or ``all`` of x != 0 over ``axis``, as bool. No gradient."""
@@ -312,6 +365,13 @@ class Truth(Function):
     @staticmethod
     def backward(ctx, grad):
         return None
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        as_int = g.cast(g.cast(inputs[0], bool), np.int32)
+        red = g.reduce("ReduceMin" if attrs["every"] else "ReduceMax", as_int, attrs["axis"],
+                       attrs["keepdims"], arrays[0].ndim)
+        return g.cast(red, bool)
 
 
 # -- the functional face ----------------------------------------------------------------

@@ -22,7 +22,9 @@ import numpy as np
 from .._guard import share_version
 from .._tensor import OPS, Tensor
 from ..autograd import Function
+from . import jit_rules, onnx_rules
 from .common import dim_args, normalize_axis, one_axis
+from .jit_rules import Lowered
 
 
 class Reshape(Function):
@@ -37,6 +39,20 @@ class Reshape(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.reshape(ctx.inputs[0].shape)
+
+    @staticmethod
+    @onnx_rules.follows_batch
+    def to_onnx(g, inputs, attrs, arrays, out):
+        shape = list(attrs["shape"])
+        if "shape" in g.batch_dependent:
+            other = list(g.batch_dependent["shape"])
+            differ = [i for i, (p, q) in enumerate(zip(shape, other)) if p != q]
+            if differ != [0] or not g.in_batched[0] or arrays[0].shape[0] != out.shape[0]:
+                raise onnx_rules.ExportError(
+                    f"onnx.export: Reshape to {tuple(shape)} mixes the batch dim with others; a "
+                    f"symbolic batch cannot follow it: export with dynamic_batch=False")
+            shape[0] = 0  # ONNX: copy the input's dim 0
+        return g.node("Reshape", [inputs[0], g.ints(shape)])
 
 
 class Transpose(Function):
@@ -55,6 +71,15 @@ class Transpose(Function):
             return grad.transpose()
         return grad.permute(*np.argsort(axes).tolist())
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Transpose", inputs, perm=[int(p) for p in attrs["axes"]])
+
+    @staticmethod
+    @jit_rules.assigning
+    def lower(ins, out, attrs):
+        return Lowered(("{o} = {i0}.transpose({c0})",), consts=(attrs["axes"],), assigns=True)
+
 
 class BroadcastTo(Function):
     """out = x broadcast to ``shape`` (numpy rules).   dx = sum_to(grad, x.shape)."""
@@ -68,6 +93,18 @@ class BroadcastTo(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.sum_to(ctx.inputs[0].shape)
+
+    @staticmethod
+    @onnx_rules.follows_batch
+    def to_onnx(g, inputs, attrs, arrays, out):
+        shape = list(attrs["shape"])
+        if "shape" in g.batch_dependent:
+            if len(shape) != arrays[0].ndim or not g.in_batched[0]:
+                raise onnx_rules.ExportError(
+                    "onnx.export: BroadcastTo a batch-sized shape from an input without the "
+                    "batch: export with dynamic_batch=False")
+            shape[0] = 1  # Expand keeps the input's dim where the target says 1
+        return g.node("Expand", [inputs[0], g.ints(shape)])
 
 
 def _sum_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -100,6 +137,17 @@ class SumTo(Function):
     def backward(ctx, grad):
         return grad.broadcast_to(ctx.inputs[0].shape)
 
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward's common case: only leading axes were added -> x.sum(axis=leading axes)
+        (x,) = ins
+        shape = tuple(attrs["shape"])
+        lead = x.ndim - len(shape)
+        if lead <= 0 or x.shape[lead:] != shape or x.dtype.kind != "f" or out.dtype != x.dtype:
+            return None
+        axis = 0 if lead == 1 else tuple(range(lead))
+        return Lowered(("add.reduce({i0}, axis={c0}, out={o})",), consts=(axis,))
+
 
 def _is_basic(index: Any) -> bool:
     """True if ``index`` selects each element at most once (ints, slices, None, Ellipsis)."""
@@ -119,6 +167,76 @@ class GetItem(Function):
     @staticmethod
     def backward(ctx, grad):
         return ScatterAdd.apply(grad, shape=ctx.inputs[0].shape, index=ctx.attrs["index"])
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        """Basic indexing (ints, slices, None, Ellipsis) as Slice, Squeeze and Unsqueeze, and
+        one integer array on one axis as Gather; a boolean mask has a data-dependent shape."""
+        index = attrs["index"]
+        index = index if isinstance(index, tuple) else (index,)
+        shape = arrays[0].shape
+        nd = len(shape)
+        if any(isinstance(i, np.ndarray) and i.dtype == bool for i in index):
+            raise onnx_rules.ExportError("onnx.export: indexing with a boolean mask gives a shape "
+                                         "that depends on the data; use tg.where instead")
+        used = sum(1 for i in index if i is not None and i is not Ellipsis)
+        expanded: list = []
+        for i in index:
+            expanded += [slice(None)] * (nd - used) if i is Ellipsis else [i]
+        expanded += [slice(None)] * (nd - sum(1 for i in expanded if i is not None))
+        index_arrays = [i for i in expanded if isinstance(i, (np.ndarray, list))]
+        if len(index_arrays) > 1 or (index_arrays and any(i is None for i in expanded)):
+            raise onnx_rules.ExportError(
+                "onnx.export: indexing with several integer arrays, or with an array and None, "
+                "has no ONNX mapping here; index in steps")
+        starts, ends, axes, steps, squeeze, new_axes = [], [], [], [], [], []
+        gather = None
+        in_ax = out_ax = 0
+        for i in expanded:
+            if i is None:
+                new_axes.append(out_ax)
+                out_ax += 1
+                continue
+            batch = g.dynamic_batch and in_ax == 0 and g.in_batched[0]
+            if isinstance(i, slice):
+                st, en, sp = i.indices(shape[in_ax])
+                if (st, en, sp) != (0, shape[in_ax], 1):
+                    if batch:
+                        raise onnx_rules.ExportError(
+                            "onnx.export: slicing the batch dim; a symbolic batch cannot follow "
+                            "it: export with dynamic_batch=False")
+                    starts.append(st)
+                    ends.append(-onnx_rules.INT64_MAX if sp < 0 and en < 0 else en)
+                    axes.append(in_ax)
+                    steps.append(sp)
+                out_ax += 1
+            elif isinstance(i, (int, np.integer)):
+                if batch:
+                    raise onnx_rules.ExportError("onnx.export: an integer index on the batch "
+                                                 "dim; export with dynamic_batch=False")
+                k = int(i) % shape[in_ax]
+                starts.append(k)
+                ends.append(k + 1)
+                axes.append(in_ax)
+                steps.append(1)
+                squeeze.append(in_ax)
+            else:
+                idx = np.asarray(i, dtype=np.int64)
+                gather = (in_ax, idx)
+                out_ax += idx.ndim
+            in_ax += 1
+        src = inputs[0]
+        if starts:
+            src = g.node("Slice", [src, g.ints(starts), g.ints(ends), g.ints(axes), g.ints(steps)])
+        if gather is not None:
+            ax, idx = gather
+            src = g.node("Gather", [src, g.const(idx)], axis=ax)
+            squeeze = [s + idx.ndim - 1 if s > ax else s for s in squeeze]
+        if squeeze:
+            src = g.node("Squeeze", [src, g.ints(squeeze)])
+        if new_axes:
+            src = g.node("Unsqueeze", [src, g.ints(new_axes)])
+        return src
 
 
 class Split(GetItem):
@@ -173,6 +291,11 @@ class Concatenate(Function):
             start = stop
         return tuple(grads)
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        return g.node("Concat", [onnx_rules.typed(g, n, arr, out.dtype)
+                                 for n, arr in zip(inputs, arrays)], axis=int(attrs["axis"]))
+
 
 class Stack(Function):
     """out = the inputs stacked along a new ``axis``.   dx_i = grad taken at position i."""
@@ -187,6 +310,13 @@ class Stack(Function):
         return tuple(grad[(slice(None),) * axis + (i,)] if need else None
                      for i, need in enumerate(ctx.needs_input_grad))
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        axis = int(attrs["axis"]) % out.ndim
+        parts = [g.node("Unsqueeze", [onnx_rules.typed(g, n, arr, out.dtype), g.ints([axis])])
+                 for n, arr in zip(inputs, arrays)]
+        return g.node("Concat", parts, axis=axis)
+
 class Flip(Function):
     """out = x reversed along ``axes``.   dx = grad reversed along the same axes."""
 
@@ -197,6 +327,13 @@ class Flip(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.flip(ctx.attrs["axes"])
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        axes = onnx_rules.axes_tuple(attrs["axes"], arrays[0].ndim)
+        n = len(axes)
+        return g.node("Slice", [inputs[0], g.ints([-1] * n), g.ints([-onnx_rules.INT64_MAX] * n),
+                                g.ints(axes), g.ints([-1] * n)])
 
 
 class Roll(Function):
@@ -215,6 +352,27 @@ class Roll(Function):
         back = tuple(-s for s in a["shifts"]) if isinstance(a["shifts"], tuple) else -a["shifts"]
         return grad.roll(back, a["axes"])
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        shifts, axes = attrs["shifts"], attrs["axes"]
+        src = inputs[0]
+        if axes is None:  # numpy's roll of the flattened array
+            src = g.node("Reshape", [src, g.ints([-1])])
+            shifts, axes, sizes = (shifts,), (0,), (arrays[0].size,)
+        else:
+            shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+            axes = onnx_rules.axes_tuple(axes, arrays[0].ndim)
+            sizes = tuple(arrays[0].shape[ax] for ax in axes)
+        for s_, ax, n in zip(shifts, axes, sizes):
+            k = int(s_) % n if n else 0
+            if k:
+                tail = g.node("Slice", [src, g.ints([n - k]), g.ints([n]), g.ints([ax])])
+                head = g.node("Slice", [src, g.ints([0]), g.ints([n - k]), g.ints([ax])])
+                src = g.node("Concat", [tail, head], axis=int(ax))
+        if attrs["axes"] is None:
+            src = g.node("Reshape", [src, g.ints(arrays[0].shape)])
+        return src
+
 
 class Tri(Function):
     """out = x with the elements above (``upper=False``: tril) or below (``upper=True``:
@@ -229,6 +387,11 @@ class Tri(Function):
     def backward(ctx, grad):
         a = ctx.attrs
         return Tri.apply(grad, diagonal=a["diagonal"], upper=a["upper"])
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        k = g.const(np.asarray(int(attrs["diagonal"]), np.int64))
+        return g.node("Trilu", [inputs[0], k], upper=int(bool(attrs["upper"])))
 
 
 class Gather(Function):
@@ -246,6 +409,11 @@ class Gather(Function):
         (index,) = ctx.saved_tensors
         return (ScatterAlong.apply(grad, index, shape=ctx.inputs[0].shape,
                                    axis=ctx.attrs["axis"]), None)
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        index = onnx_rules.typed(g, inputs[1], arrays[1], np.int64)
+        return g.node("GatherElements", [inputs[0], index], axis=int(attrs["axis"]))
 
 
 class ScatterAlong(Function):
@@ -281,6 +449,11 @@ class IndexSelect(Function):
         (index,) = ctx.saved_tensors
         axis = ctx.attrs["axis"]
         return IndexAdd.apply(grad, index, size=ctx.inputs[0].shape[axis], axis=axis), None
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        index = onnx_rules.typed(g, inputs[1], arrays[1], np.int64)
+        return g.node("Gather", [inputs[0], index], axis=int(attrs["axis"]))
 
 
 class IndexAdd(Function):
@@ -319,6 +492,15 @@ class Repeat(Function):
         g = grad.reshape(*split).sum(axis=tuple(range(0, len(split), 2)))
         return g.reshape(ctx.inputs[0].shape)
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        reps = [int(r) for r in attrs["reps"]]
+        src = inputs[0]
+        if len(reps) > arrays[0].ndim:
+            lead = [1] * (len(reps) - arrays[0].ndim)
+            src = g.node("Reshape", [src, g.ints(lead + list(arrays[0].shape))])
+        return g.node("Tile", [src, g.ints(reps)])
+
 
 class Pad(Function):
     """out = x padded by ``widths`` ((before, after) per axis) with ``mode``: "constant"
@@ -343,6 +525,17 @@ class Pad(Function):
             n = g.shape[axis] - lo - hi
             g = _unpad_axis(g, axis, lo, hi, n, a["mode"])
         return g
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+                "circular": "wrap"}[attrs["mode"]]
+        if mode == "wrap" and g.opset < 19:
+            raise onnx_rules.ExportError("onnx.export: circular padding needs opset 19 (Pad mode "
+                                         "'wrap')")
+        value = onnx_rules.scalar(g, attrs.get("value", 0.0) or 0.0, out)
+        return g.node("Pad", [inputs[0], g.ints(onnx_rules.pads(attrs["widths"])), value],
+                      mode=mode)
 
 
 def _take(t: Tensor, axis: int, start: int, stop: int) -> Tensor:
@@ -410,9 +603,15 @@ class Embedding(Function):
             g = g * (flat != pad).astype(g.dtype).unsqueeze(1)
         return IndexAdd.apply(g, flat, size=weight.shape[0], axis=0), None
 
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        index = onnx_rules.typed(g, inputs[1], arrays[1], np.int64)
+        return g.node("Gather", [inputs[0], index], axis=0)
+
 
 class Clone(Function):
     """out = a copy of x (new memory).   dx = grad."""
+    to_onnx = onnx_rules.simple("Identity")
 
     @staticmethod
     def forward(ctx, x):

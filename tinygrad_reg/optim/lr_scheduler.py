@@ -19,7 +19,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..autograd.modes import TRACE, mode, record
+from ..autograd.modes import TRACE, mode
+from ..trace import record
 from .optimizer import Optimizer
 
 

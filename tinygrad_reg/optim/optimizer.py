@@ -23,8 +23,9 @@ import numpy as np
 from .._guard import prepare_inplace
 from .._tensor import Tensor
 from ..autograd import enable_grad
-from ..autograd.modes import TRACE, mode, record, tracer
+from ..autograd.modes import TRACE, mode
 from ..nn.parameter import is_lazy
+from ..trace import record, watch
 
 # PyTorch's implementation switches: accepted in a loaded state dict at these values
 _TORCH_FLAGS = {"foreach": (None, False), "capturable": (False,), "differentiable": (False,),
@@ -119,7 +120,7 @@ class Optimizer:
         object.__setattr__(self, "_opt_called", False)
         # bumped when groups are added or the state is loaded: tg.jit replays a step only
         # while this is what its trace saw
-        object.__setattr__(self, "_structure", 0)
+        object.__setattr__(self, "_version", 0)
         if callable(getattr(params, "parameters", None)):
             params = params.parameters()
         if isinstance(params, Tensor):
@@ -140,7 +141,7 @@ class Optimizer:
     def add_param_group(self, param_group: Mapping[str, Any]) -> None:
         """Add a group: ``{"params": [...]}`` plus any hyper-parameters, the rest taken from
         the optimizer's defaults (PyTorch's ``add_param_group``)."""
-        object.__setattr__(self, "_structure", self._structure + 1)
+        object.__setattr__(self, "_version", self._version + 1)
         name = type(self).__name__
         if not isinstance(param_group, Mapping) or "params" not in param_group:
             raise TypeError(f"{name}: a parameter group is a dict with a 'params' entry, got "
@@ -256,9 +257,7 @@ class Optimizer:
         state = self.state
         tracing = mode() & TRACE
         if tracing:  # a tracer (tg.jit) watches the optimizer's groups and state
-            watch = getattr(tracer(), "watch", None)
-            if watch is not None:
-                watch(self)
+            watch(self)
         for group in self.param_groups:
             for i, p in enumerate(group["params"]):
                 g = p.grad
@@ -377,7 +376,7 @@ class Optimizer:
         for g, merged in zip(self.param_groups, new_groups):
             g.update(merged)
         object.__setattr__(self, "state", new_state)
-        object.__setattr__(self, "_structure", self._structure + 1)
+        object.__setattr__(self, "_version", self._version + 1)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]

@@ -27,6 +27,9 @@ Keras ``regularizers.l1(x)`` = x·Σ|W|   ``l1_penalty(params, lam=x)``
 =====================================  =====================================================
 """
 
+from typing import Any
+
+from . import penalties
 from .breakdown import penalty_breakdown
 from .constraints import max_norm_
 from .noise import (
@@ -48,7 +51,6 @@ from .noise import (
     gaussian_noise,
 )
 from .penalties import (
-    PENALTY_OPS,
     ActivityL1,
     ActivityL2,
     ElasticNetPenalty,
@@ -61,6 +63,14 @@ from .penalties import (
     l2_penalty,
     penalized_parameters,
 )
+
+
+def __getattr__(name: str) -> Any:
+    # PENALTY_OPS: read off the op classes' kinds when asked (see .penalties)
+    if name == "PENALTY_OPS":
+        return penalties.PENALTY_OPS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["Dropout", "Dropout1d", "Dropout2d", "DropConnect", "GaussianDropout",
            "AlphaDropout", "GaussianNoise", "L1Penalty", "L2Penalty", "ElasticNetPenalty",

@@ -8,7 +8,6 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import Context
-from .penalties import PENALTY_OPS
 
 
 class _Scratch:
@@ -31,10 +30,10 @@ def penalty_breakdown(loss: Tensor) -> dict[str, float]:
     0.005)": ..., ...}``, in the order the graph reaches them (a second node with the same
     label gets " #2"); the values sum to ``loss.item()``.
 
-    Walks ``loss``'s graph for the penalty nodes (L1Penalty, L2Penalty, ElasticNetPenalty,
-    ActivityL1, ActivityL2 and their subclasses) and evaluates each; "data" is the loss minus
-    their sum. Meant for a loss that adds its penalties unscaled (they carry their own λ);
-    a penalty multiplied before it is added is still listed at its own value. Call it before
+    Walks ``loss``'s graph for the penalty nodes (ops whose class says ``kind = "penalty"``:
+    the built-in penalties of :mod:`.penalties`, and yours) and evaluates each; "data" is the
+    loss minus their sum. Meant for a loss that adds its penalties unscaled (they carry their
+    own λ); a penalty multiplied before it is added is still listed at its own value. Call it before
     ``loss.backward()`` (or after ``backward(retain_graph=True)``): backward lets go of the
     values the penalties were computed from."""
     if not isinstance(loss, Tensor):
@@ -55,7 +54,7 @@ def penalty_breakdown(loss: Tensor) -> dict[str, float]:
     stack = [root]
     while stack:
         ctx = stack.pop()
-        if issubclass(ctx.fn, PENALTY_OPS):
+        if ctx.fn.kind == "penalty":
             arrays = []
             for t in ctx.inputs:
                 data = getattr(t, "_data", None)

@@ -11,7 +11,8 @@ import numpy as np
 
 from .._guard import prepare_inplace
 from .._tensor import Tensor
-from ..autograd.modes import TRACE, mode, record
+from ..autograd.modes import TRACE, mode
+from ..trace import record
 from .penalties import penalized_parameters
 
 

@@ -25,13 +25,14 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import Function, wrap
-from ..autograd.modes import TRACE, mode, record
+from ..autograd.modes import TRACE, mode
+from ..ops import onnx_rules
+from ..ops.jit_rules import Lowered
+from ..ops.numerics import SELU_ALPHA, SELU_SCALE
 from ..random import resolve
+from ..trace import record
 
-# SELU's constants (Klambauer et al. 2017), which alpha dropout keeps the statistics of
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
-ALPHA_PRIME = -_SELU_ALPHA * _SELU_SCALE  # the value a dropped unit takes: SELU's limit at -inf
+ALPHA_PRIME = -SELU_ALPHA * SELU_SCALE  # the value a dropped unit takes: SELU's limit at -inf
 
 
 # -- the ops ----------------------------------------------------------------------------------
@@ -48,6 +49,8 @@ class Dropout(Function):
     never a float copy). p = 1 gives zeros forward and zero gradients (no division by zero).
     Use :func:`dropout`, which draws the mask.
     """
+    kind = "regularization"
+    to_onnx = onnx_rules.first_input  # eval mode: the identity
 
     @staticmethod
     def forward(ctx, x, mask, p):
@@ -63,6 +66,15 @@ class Dropout(Function):
     def backward(ctx, grad):
         (mask,) = ctx.saved_tensors
         return ctx.fn.apply(grad, mask, p=ctx.attrs["p"]), None  # the same op: Dropout2d...
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: np.multiply(x, mask), then /= keep (a Python float, as here)
+        keep = 1.0 - attrs["p"]
+        if keep == 0.0:
+            return None
+        return Lowered(("multiply({i0}, {i1}, out={o})", "true_divide({o}, {c0}, out={o})"),
+                       consts=(keep,), inplace=(0,))
 
 
 class Dropout1d(Dropout):
@@ -86,6 +98,8 @@ class GaussianDropout(Function):
     out = x · ε with ε ~ N(1, σ²), σ² = p / (1 - p) per element (the variance of inverted
     dropout's factor mask/(1 - p)); ε is a constant input named "noise".
     dx = grad · ε."""
+    kind = "regularization"
+    to_onnx = onnx_rules.first_input  # eval mode: the identity
 
     @staticmethod
     def forward(ctx, x, noise, p):
@@ -108,6 +122,8 @@ class AlphaDropout(Function):
 
     ``mask`` (bool, True = kept) is a constant input. 0 ≤ p < 1 here (p = 1 is zeros, made
     by :func:`alpha_dropout` without this node)."""
+    kind = "regularization"
+    to_onnx = onnx_rules.first_input  # eval mode: the identity
 
     @staticmethod
     def forward(ctx, x, mask, p):
@@ -130,6 +146,8 @@ class AlphaDropout(Function):
 class GaussianNoise(Function):
     """Additive Gaussian noise: out = x + σ·ε, ε ~ N(0, 1) per element (a constant input
     named "noise", already scaled by ``std`` = σ).   dx = grad."""
+    kind = "regularization"
+    to_onnx = onnx_rules.first_input  # eval mode: the identity
 
     @staticmethod
     def forward(ctx, x, noise, std):

@@ -24,6 +24,9 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import Function
+from ..ops import jit_rules
+from ..ops.jit_rules import Lowered
+from ..ops.kinds import ops_of_kind
 
 # -- penalties ---------------------------------------------------------------------------
 
@@ -41,6 +44,7 @@ class L2Penalty(Function):
     dW_i = grad · lam · W_i — exactly lam·W for grad = 1, the term PyTorch's SGD adds for
     ``weight_decay=lam``. One node over all inputs; the output has their common dtype.
     """
+    kind = "penalty"
 
     @staticmethod
     def forward(ctx, *ws, lam):
@@ -57,6 +61,14 @@ class L2Penalty(Function):
         return tuple(s * w if need else None
                      for w, need in zip(ctx.saved_tensors, ctx.needs_input_grad, strict=True))
 
+    @staticmethod
+    @jit_rules.assigning
+    def lower(ins, out, attrs):
+        # forward: total = 0.0; total += np.vdot(w, w) for each w; asarray(total * (lam / 2.0))
+        total = "0.0" + "".join(f" + vdot({{i{k}}}, {{i{k}}})" for k in range(len(ins)))
+        return Lowered((f"{{o}} = asarray(({total}) * {{c0}}, {{c1}})",),
+                       consts=(attrs["lam"] / 2.0, np.result_type(*ins)), assigns=True)
+
 
 class L1Penalty(Function):
     """out = lam · Σ_i Σ |W_i|  over all inputs W_i.
@@ -64,6 +76,7 @@ class L1Penalty(Function):
     dW_i = grad · lam · sign(W_i), with the convention sign(0) = 0 (an exact zero weight gets
     no push). sign is piecewise constant, so the second derivative is 0 away from 0.
     """
+    kind = "penalty"
 
     @staticmethod
     def forward(ctx, *ws, lam):
@@ -87,6 +100,7 @@ class ElasticNetPenalty(Function):
     dW_i = grad · (l1 · sign(W_i) + l2 · W_i), sign(0) = 0. (scikit-learn's ElasticNet
     writes the same objective as alpha·(l1_ratio·Σ|W| + (1 - l1_ratio)/2·ΣW²).)
     """
+    kind = "penalty"
 
     @staticmethod
     def forward(ctx, *ws, l1, l2):
@@ -110,6 +124,7 @@ class ActivityL1(Function):
     """out = (lam / N) · Σ |x| for activations x of N examples (dim 0): lam times the mean
     over the batch of each example's L1 norm (Keras's activity regularizer, which divides by
     the batch size too).   dx = grad · (lam / N) · sign(x), sign(0) = 0."""
+    kind = "penalty"
 
     @staticmethod
     def forward(ctx, x, lam, batch):
@@ -126,6 +141,7 @@ class ActivityL2(Function):
     """out = (lam / 2N) · Σ x² for activations x of N examples: lam/2 times the mean over the
     batch of each example's squared L2 norm (the ½ as in :class:`L2Penalty`).
     dx = grad · (lam / N) · x."""
+    kind = "penalty"
 
     @staticmethod
     def forward(ctx, x, lam, batch):
@@ -294,8 +310,14 @@ def elastic_net_penalty(params: Any, l1: float, l2: float) -> Tensor:
     return ElasticNetPenalty.apply(*_weights(params, "elastic_net_penalty"), l1=l1, l2=l2)
 
 
-PENALTY_OPS = (L1Penalty, L2Penalty, ElasticNetPenalty, ActivityL1, ActivityL2)
+def __getattr__(name: str) -> tuple[type, ...]:
+    """``PENALTY_OPS``: the op classes whose ``kind`` is "penalty" (these five, their
+    subclasses, and a user's penalty ops), read off the classes when asked."""
+    if name == "PENALTY_OPS":
+        return ops_of_kind("penalty")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["L1Penalty", "L2Penalty", "ElasticNetPenalty", "ActivityL1", "ActivityL2",
-           "PENALTY_OPS", "penalized_parameters", "l1_penalty", "l2_penalty",
+           "penalized_parameters", "l1_penalty", "l2_penalty",
            "elastic_net_penalty", "activity_l1", "activity_l2"]

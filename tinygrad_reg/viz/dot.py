@@ -9,8 +9,10 @@ Picture conventions:
 - op nodes are boxes labelled with the op name and its ``apply`` attributes
   (``Dropout p=0.2``, ``L2Penalty λ=0.005``, ``Sum axis=1``; an op class may say how it is
   drawn with a ``graph_label(attrs)`` static method, as ``Split`` does: ``chunk 2/3 dim=1``)
-  and the output's shape and dtype; regularization ops (:data:`REGULARIZATION_OPS`) and losses
-  (:data:`LOSS_OPS`) have their own colours, and a legend explains the colours present;
+  and the output's shape and dtype; regularization ops and penalties (an op class's
+  ``kind``: "regularization" or "penalty", names in :data:`REGULARIZATION_OPS`) and losses
+  (``kind = "loss"``, :data:`LOSS_OPS`) have their own colours, and a legend explains the
+  colours present;
 - tensor nodes (ellipses) are the leaves, the constants and the outputs: a name (a parameter's
   dotted name from ``params``, every name of a parameter tied under several, or
   ``Tensor.name``), else the shape; the dtype; the values of small tensors with
@@ -33,6 +35,7 @@ from typing import Any
 
 from .._tensor import Tensor
 from ..autograd import Context
+from ..ops.kinds import ops_of_kind
 from .graph import (
     INTERNAL_CONSTANTS,
     Call,
@@ -49,16 +52,22 @@ from .graph import (
 )
 from .labels import call_lines, call_name, item_lines
 
-__all__ = ["to_dot", "REGULARIZATION_OPS", "LOSS_OPS", "GRAPH_NAME", "INTERNAL_CONSTANTS"]
+__all__ = ["to_dot", "GRAPH_NAME", "INTERNAL_CONSTANTS"]  # (and the two name sets, below)
 
-#: Op names drawn in the regularization colour.
-REGULARIZATION_OPS = frozenset({"Dropout", "Dropout1d", "Dropout2d", "DropConnect",
-                                "GaussianDropout", "AlphaDropout", "GaussianNoise", "L1Penalty",
-                                "L2Penalty", "ElasticNetPenalty", "ActivityL1", "ActivityL2"})
-#: Op names drawn in the loss colour (the ops of ``tinygrad_reg.nn.losses``).
-LOSS_OPS = frozenset({"BinaryCrossEntropyWithLogits", "WeightedBinaryCrossEntropyWithLogits",
-                      "BinaryCrossEntropy", "CrossEntropy", "NegativeLogLikelihood",
-                      "MeanSquaredError", "AbsoluteError", "Huber", "SmoothL1"})
+# an op class's kind (its ``kind`` facet) -> the colour it is drawn in
+_KIND_COLOURS = {"regularization": "reg", "penalty": "reg", "loss": "loss"}
+
+
+def __getattr__(name: str) -> frozenset[str]:
+    """``REGULARIZATION_OPS``: the names of the op classes drawn in the regularization colour
+    (kind "regularization" or "penalty"); ``LOSS_OPS``: those drawn in the loss colour (kind
+    "loss"). Read off the classes defined at the time of asking, a user's among them."""
+    if name == "REGULARIZATION_OPS":
+        return frozenset(c.__name__ for c in ops_of_kind("regularization", "penalty"))
+    if name == "LOSS_OPS":
+        return frozenset(c.__name__ for c in ops_of_kind("loss"))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 GRAPH_NAME = "tinygrad_reg"
 _WALK_CAP = 50_000  # items walked at most to work out which collapse depth would fit
@@ -138,15 +147,15 @@ def _too_big(max_nodes: int, count: int | None, fits: list[tuple[Any, int]] | No
 
 # -- kinds (colours) ------------------------------------------------------------------------
 
-def _op_kind(name: str) -> str:
-    return "reg" if name in REGULARIZATION_OPS else "loss" if name in LOSS_OPS else "op"
+def _op_kind(node: Context) -> str:
+    return _KIND_COLOURS.get(node.fn.kind, "op")
 
 
 def item_kind(item: Any, graph: Graph, names: dict) -> str:
     """The colour of one item drawn on its own: its op's, or output, constant, tied or
     parameter."""
     if isinstance(item, Context):
-        return _op_kind(item.name)
+        return _op_kind(item)
     t = item.tensor if isinstance(item, Output) else item
     if id(t) in graph.outputs:
         return "output"
@@ -158,7 +167,7 @@ def item_kind(item: Any, graph: Graph, names: dict) -> str:
 def call_kind(node_index: int, v: View, graph: Graph) -> str:
     """A collapsed call that only regularizes (a Dropout layer) or only computes a loss
     keeps that colour; any other is a module."""
-    kinds = {_op_kind(graph.items[m].name) for m in v.nodes[node_index].members
+    kinds = {_op_kind(graph.items[m]) for m in v.nodes[node_index].members
              if isinstance(graph.items[m], Context)}
     return kinds.pop() if len(kinds) == 1 and kinds != {"op"} else "module"
 
