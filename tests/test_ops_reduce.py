@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_reg as tg
+import tinygrad_reg.nn.functional as F
 from tinygrad_reg.ops.reduce import LinearScan
 from tinygrad_reg.testing import strategies as S
 
@@ -110,6 +111,18 @@ def along(draw, tensors):
 
 
 
+@st.composite
+def normalize_inputs(draw):
+    """(x, p, dim): x of at least one dim away from 0 (|x| is a kink), a p, one of x's dims."""
+    x, dim = draw(along(_away_from_zero))
+    return x, draw(st.sampled_from([2.0, 1.0, 3.0, 0.5, -1.0])), dim
+
+
+def _ref_normalize(x, p, dim):
+    n = np.sum(np.abs(x) ** p, axis=dim, keepdims=True) ** (1.0 / p)
+    return x / np.maximum(n, 1e-12)
+
+
 CASES = [
     case("sum", lambda x, axis, keepdims: x.sum(axis, keepdims),
          lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims), reduction()),
@@ -148,6 +161,11 @@ CASES = [
     case("norm_inf", lambda x, axis, keepdims: x.norm(np.inf, axis, keepdims),
          lambda x, axis, keepdims: np.max(np.abs(x), axis=axis, keepdims=keepdims),
          reduction(_distinct_abs)),
+    case("norm_-1", lambda x, axis, keepdims: x.norm(-1, axis, keepdims),
+         lambda x, axis, keepdims: np.sum(np.abs(x) ** -1.0, axis=axis, keepdims=keepdims)
+         ** -1.0, reduction(_away_from_zero)),
+    case("normalize", lambda x, p, dim: F.normalize(x, p, dim), _ref_normalize,
+         normalize_inputs()),
     case("linear_scan", lambda g, c, rev: LinearScan.apply(g, c, reverse=rev), _ref_scan,
          scan_inputs()),
     case("amax", lambda x, axis, keepdims: tg.amax(x, axis, keepdims),
@@ -267,6 +285,28 @@ def test_norm_values():
     np.testing.assert_allclose(x.norm(np.inf, dim=1).data, [4.0, 1.0])
     np.testing.assert_allclose(x.norm(-np.inf, dim=1).data, [3.0, 0.0])
     np.testing.assert_allclose(x.norm(0, dim=1).data, [2.0, 1.0])
+    # a negative p is PyTorch's (Σ |x|^p)^(1/p); a zero makes the norm 0 and its slice's
+    # gradient 0 (values from PyTorch 2.13)
+    y = t64([[3.0, -4.0], [1.0, 0.0]])
+    n = y.norm(-1, dim=1)
+    np.testing.assert_allclose(n.data, [12 / 7, 0.0])
+    n.sum().backward()
+    np.testing.assert_allclose(y.grad.data, [[16 / 49, -9 / 49], [0.0, 0.0]])
+    y.grad = None
+    y.norm(-1).backward()
+    np.testing.assert_array_equal(y.grad.data, np.zeros((2, 2)))
     with pytest.raises(ValueError, match="p must be"):
-        x.norm(-1)
+        x.norm(float("nan"))
 
+
+
+def test_normalize_pins():
+    # PyTorch 2.13: F.normalize divides by max(‖x‖_p, eps) over dim 1 by default; a zero row
+    # stays zero, and its gradient is 1/eps (the clamp passes none to the norm)
+    x = tg.tensor([[3.0, 4.0], [0.0, 0.0]], dtype=tg.float64, requires_grad=True)
+    y = F.normalize(x)
+    np.testing.assert_allclose(y.numpy(), [[0.6, 0.8], [0.0, 0.0]])
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0.032, -0.024], [1e12, 1e12]])
+    np.testing.assert_allclose(F.normalize(tg.tensor([3.0, 4.0]), dim=0).numpy(), [0.6, 0.8])
+    np.testing.assert_allclose(F.normalize(tg.tensor([[3.0, 4.0]]), axis=0).numpy(), [[1, 1]])

@@ -456,8 +456,21 @@ class Tensor:
     def masked_fill(self, mask, value): return OPS["masked_fill"](self, mask, value)
     def where(self, condition, other): return OPS["where"](condition, self, other)
     def matmul(self, other): return OPS["matmul"](self, other)
+    def mm(self, other): return OPS["mm"](self, other)
+    def bmm(self, other): return OPS["bmm"](self, other)
     def maximum(self, other): return OPS["maximum"](self, other)
     def minimum(self, other): return OPS["minimum"](self, other)
+    def lerp(self, end, weight): return OPS["lerp"](self, end, weight)
+
+    # sorting and diagonals (see ops.sort and ops.indexing)
+    def sort(self, dim=None, descending=False, stable=False, *, axis=None):
+        return OPS["sort"](self, dim, descending, stable, axis=axis)
+    def argsort(self, dim=None, descending=False, stable=False, *, axis=None):
+        return OPS["argsort"](self, dim, descending, stable, axis=axis)
+    def topk(self, k, dim=None, largest=True, sorted=True, *, axis=None):  # noqa: A002
+        return OPS["topk"](self, k, dim, largest, sorted, axis=axis)
+    def diagonal(self, offset=0, dim1=0, dim2=1): return OPS["diagonal"](self, offset, dim1, dim2)
+    def diag(self, diagonal=0): return OPS["diag"](self, diagonal)
 
 
 def _is_dtype_name(text: str) -> bool:

@@ -33,8 +33,10 @@ from ..ops.conv import (
     max_pool1d,
     max_pool2d,
 )
+from ..ops.indexing import one_hot
 from ..ops.linalg import linear
 from ..ops.normalization import batch_norm, group_norm, layer_norm
+from ..ops.reduce import normalize
 from ..ops.shape import embedding, pad
 from ..regularization import (
     alpha_dropout,
@@ -62,5 +64,6 @@ __all__ = ["linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "leaky
            "binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy",
            "nll_loss", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "conv1d",
            "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
-           "adaptive_avg_pool2d", "batch_norm", "layer_norm", "group_norm", "embedding"]
+           "adaptive_avg_pool2d", "batch_norm", "layer_norm", "group_norm", "embedding",
+           "one_hot", "normalize"]
 

@@ -2,7 +2,7 @@
 the operator table that Tensor's operators and methods use."""
 
 from .._tensor import OPS
-from . import activation, elementwise, inplace, reduce, shape
+from . import activation, arith, elementwise, indexing, inplace, linalg, reduce, shape, sorting
 from .activation import (
     celu,
     elu,
@@ -24,6 +24,7 @@ from .activation import (
     softsign,
     tanh,
 )
+from .arith import lerp
 from .elementwise import (
     abs,
     add,
@@ -61,7 +62,8 @@ from .elementwise import (
     trunc,
     where,
 )
-from .linalg import matmul
+from .indexing import diag, diagonal, one_hot
+from .linalg import bmm, einsum, matmul, mm
 from .reduce import (
     all,
     amax,
@@ -76,6 +78,7 @@ from .reduce import (
     mean,
     min,
     norm,
+    normalize,
     prod,
     std,
     sum,
@@ -111,12 +114,13 @@ from .shape import (
     unsqueeze,
     view,
 )
+from .sorting import argsort, sort, topk
 
 # The operator table: Tensor's operators and methods call these by name.
-for _module in (elementwise, reduce, shape, activation, inplace):
+for _module in (elementwise, reduce, shape, activation, inplace, arith, indexing, sorting,
+                linalg):
     OPS.update({name: getattr(_module, name) for name in _module.__all__
                 if callable(getattr(_module, name))})
-OPS.update(matmul=matmul)
 del _module
 
 __all__ = [
@@ -128,7 +132,9 @@ __all__ = [
     "any",
     "argmax",
     "argmin",
+    "argsort",
     "astype",
+    "bmm",
     "broadcast_to",
     "cat",
     "ceil",
@@ -143,7 +149,10 @@ __all__ = [
     "cos",
     "cumprod",
     "cumsum",
+    "diag",
+    "diagonal",
     "div",
+    "einsum",
     "elu",
     "erf",
     "exp",
@@ -161,6 +170,7 @@ __all__ = [
     "hardtanh",
     "index_select",
     "leaky_relu",
+    "lerp",
     "log",
     "log10",
     "log1p",
@@ -176,9 +186,12 @@ __all__ = [
     "min",
     "minimum",
     "mish",
+    "mm",
     "mul",
     "neg",
     "norm",
+    "normalize",
+    "one_hot",
     "pad",
     "permute",
     "pow",
@@ -199,6 +212,7 @@ __all__ = [
     "softmax",
     "softplus",
     "softsign",
+    "sort",
     "split",
     "sqrt",
     "square",
@@ -211,6 +225,7 @@ __all__ = [
     "swap_last",
     "tan",
     "tanh",
+    "topk",
     "transpose",
     "tril",
     "triu",

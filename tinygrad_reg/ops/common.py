@@ -8,6 +8,7 @@ import numpy as np
 
 from .._tensor import Tensor, to_array
 from ..autograd import wrap
+from ..errors import ArgumentError, DimError
 
 
 def operand(x: Any, like: Tensor) -> Tensor:
@@ -54,11 +55,11 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     result = []
     for a in axes:
         if not -ndim <= a < ndim:
-            raise ValueError(f"{op}: dim {a} is out of range for a tensor of {ndim} dims "
-                             f"(expected -{max(ndim, 1)}..{max(ndim, 1) - 1})")
+            raise DimError(f"{op}: dim {a} is out of range for a tensor of {ndim} dims "
+                           f"(expected -{max(ndim, 1)}..{max(ndim, 1) - 1})")
         result.append(int(a) % ndim)
     if len(set(result)) != len(result):
-        raise ValueError(f"{op}: repeated axis in {axis}")
+        raise ArgumentError(f"{op}: dim {axis} names a dim more than once")
     return tuple(sorted(result))
 
 
@@ -93,10 +94,11 @@ def dim_args(fn: str, dim: Any, axis: Any, keepdim: Any = None,
 
 
 def one_axis(fn: str, axis: Any, ndim: int) -> int:
-    """``axis`` as a single non-negative axis of an ``ndim``-d tensor (ValueError otherwise)."""
+    """``axis`` as a single non-negative axis of an ``ndim``-d tensor (:class:`DimError`, an
+    IndexError and a ValueError, otherwise; a 0-d tensor takes 0 and -1, as PyTorch)."""
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{fn}: dim must be an int, got {axis!r}")
     if not -max(ndim, 1) <= axis < max(ndim, 1):
-        raise ValueError(f"{fn}: dim {axis} is out of range for a tensor of {ndim} dims "
-                         f"(expected -{max(ndim, 1)}..{max(ndim, 1) - 1})")
+        raise DimError(f"{fn}: dim {axis} is out of range for a tensor of {ndim} dims "
+                       f"(expected -{max(ndim, 1)}..{max(ndim, 1) - 1})")
     return int(axis) % max(ndim, 1)

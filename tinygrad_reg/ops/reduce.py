@@ -15,6 +15,7 @@ import numpy as np
 
 from .._tensor import OPS, Tensor
 from ..autograd import Function
+from ..errors import ArgumentError
 from .common import dim_args, keepdims_shape, normalize_axis, one_axis, unreduce
 
 
@@ -250,10 +251,11 @@ class LinearScan(Function):
 
 
 class Norm(Function):
-    """out = (Σ |x|^p)^(1/p) over ``axis`` for p > 0 (``p=2`` the Euclidean or Frobenius
-    norm); p = 0 counts the nonzero elements.
+    """out = (Σ |x|^p)^(1/p) over ``axis`` for p != 0 (``p=2`` the Euclidean or Frobenius
+    norm; a negative p as PyTorch's vector norm); p = 0 counts the nonzero elements.
     dx = grad · sign(x) · |x|^(p-1) / out^(p-1) (x / out for p = 2), with the convention that
-    a slice whose norm is 0 gets gradient 0 (PyTorch's); p = 0 has no gradient."""
+    a slice whose norm is 0 gets gradient 0 (PyTorch's; for p < 0 that is any slice holding a
+    zero); p = 0 has no gradient."""
 
     @staticmethod
     def forward(ctx, x, axis, keepdims, p):
@@ -263,7 +265,8 @@ class Norm(Function):
         if p == 2:
             out = np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
         else:
-            out = np.sum(np.abs(x) ** p, axis=axis, keepdims=keepdims) ** (1.0 / p)
+            with np.errstate(divide="ignore"):  # p < 0 with a zero: norm 0
+                out = np.sum(np.abs(x) ** p, axis=axis, keepdims=keepdims) ** (1.0 / p)
         out = np.asarray(out, dtype=x.dtype)
         ctx.save_for_backward(x, out)
         return out
@@ -280,8 +283,12 @@ class Norm(Function):
         safe = OPS["where"](out_k > 0.0, out_k, 1.0)
         if p == 2:
             scale = x / safe
-        else:
+        elif p > 0:
             scale = x.sign() * x.abs() ** (p - 1) / safe ** (p - 1)
+        else:  # a slice holding a zero has norm 0, and (PyTorch's convention) gradient 0
+            xs = OPS["where"](x == 0.0, 1.0, x)
+            scale = OPS["where"](out_k > 0.0, xs.sign() * xs.abs() ** (p - 1) * safe ** (1 - p),
+                                 0.0)
         return unreduce(grad, x.shape, a["axis"], a["keepdims"]) * scale
 
 
@@ -476,14 +483,14 @@ def cumprod(x: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:
 def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool | None = None, *,
          axis: Any = None, keepdims: bool | None = None) -> Tensor:
     """The p-norm over ``dim`` (None: all elements, as a vector): ``p=2`` or ``"fro"``
-    (Euclidean/Frobenius, the default), any p > 0, ``inf`` (max |x|), ``-inf`` (min |x|),
-    0 (the number of nonzeros). At a zero norm the gradient is 0."""
+    (Euclidean/Frobenius, the default), any p != 0, (Σ |x|^p)^(1/p) (a negative p too, as
+    PyTorch's vector norm), ``inf`` (max |x|), ``-inf`` (min |x|), 0 (the number of
+    nonzeros). At a zero norm the gradient is 0."""
     axis, keepdims = dim_args("norm", dim, axis, keepdim, keepdims)
     if p == "fro":
         p = 2
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.number)) or np.isnan(p) or (
-            p < 0 and p != -np.inf):
-        raise ValueError(f"norm: p must be 'fro', inf, -inf or a number >= 0, got {p!r}")
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.number)) or np.isnan(p):
+        raise ArgumentError(f"norm: p must be 'fro', inf, -inf or a number, got {p!r}")
     if not isinstance(x, Tensor):
         x = Tensor(x)
     if p == np.inf:
@@ -493,6 +500,18 @@ def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool | None = None
     if p == 1:
         return sum(x.abs(), axis, keepdims)
     return _reduce(Norm, x, axis, keepdims, p=float(p) if not float(p).is_integer() else int(p))
+
+
+def normalize(x: Tensor, p: Any = 2.0, dim: Any = None, eps: float = 1e-12, *,
+              axis: Any = None) -> Tensor:
+    """x / max(‖x‖_p, eps), the p-norm taken over ``dim`` (1 by default) and kept for
+    broadcasting: PyTorch's ``F.normalize``. The gradient passes through the norm except
+    where it is below ``eps`` (then x is only divided by eps)."""
+    d, _ = dim_args("normalize", dim, axis)
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    n = norm(x, p, 1 if d is None else d, True)
+    return x / n.clamp(min=float(eps))
 
 
 def _arg(largest: bool, x: Tensor, dim: Any, keepdim: Any, axis: Any, keepdims: Any) -> Tensor:
@@ -535,4 +554,4 @@ def all(x: Tensor, dim: Any = None, keepdim: bool | None = None, *,  # noqa: A00
 
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "prod",
-           "cumsum", "cumprod", "norm", "argmax", "argmin", "any", "all", "max_min"]
+           "cumsum", "cumprod", "norm", "normalize", "argmax", "argmin", "any", "all", "max_min"]
