@@ -315,6 +315,10 @@ class Tensor:
     def __rmul__(self, other): return OPS["mul"](other, self)
     def __truediv__(self, other): return OPS["div"](self, other)
     def __rtruediv__(self, other): return OPS["div"](other, self)
+    def __floordiv__(self, other): return OPS["floor_divide"](self, other)
+    def __rfloordiv__(self, other): return OPS["floor_divide"](other, self)
+    def __mod__(self, other): return OPS["remainder"](self, other)
+    def __rmod__(self, other): return OPS["remainder"](other, self)
     def __pow__(self, other): return OPS["pow"](self, other)
     def __rpow__(self, other): return OPS["pow"](other, self)
     def __matmul__(self, other): return OPS["matmul"](self, other)
@@ -336,7 +340,12 @@ class Tensor:
     def __or__(self, other): return OPS["logical"]("or", self, other)
     def __ror__(self, other): return OPS["logical"]("or", other, self)
     def __xor__(self, other): return OPS["logical"]("xor", self, other)
+    def __rxor__(self, other): return OPS["logical"]("xor", other, self)
     def __invert__(self): return OPS["logical"]("not", self)
+    def __lshift__(self, other): return OPS["bitwise_left_shift"](self, other)
+    def __rlshift__(self, other): return OPS["bitwise_left_shift"](other, self)
+    def __rshift__(self, other): return OPS["bitwise_right_shift"](self, other)
+    def __rrshift__(self, other): return OPS["bitwise_right_shift"](other, self)
 
     # in-place: numpy writes outside the graph, counted by the version counter (see
     # tinygrad_reg.ops.inplace for the rules); each returns self
@@ -369,8 +378,10 @@ class Tensor:
         return OPS["max"](self, dim, keepdim, axis=axis, keepdims=keepdims)
     def min(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
         return OPS["min"](self, dim, keepdim, axis=axis, keepdims=keepdims)
-    def amax(self, dim=None, keepdim=False): return OPS["amax"](self, dim, keepdim)
-    def amin(self, dim=None, keepdim=False): return OPS["amin"](self, dim, keepdim)
+    def amax(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return OPS["amax"](self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def amin(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return OPS["amin"](self, dim, keepdim, axis=axis, keepdims=keepdims)
     def var(self, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None,
             axis=None, keepdims=None):
         return OPS["var"](self, dim, unbiased, keepdim, correction=correction, ddof=ddof,
@@ -402,7 +413,7 @@ class Tensor:
     def transpose(self, *dims): return OPS["transpose"](self, *dims)
     def permute(self, *dims): return OPS["permute"](self, *dims)
     def squeeze(self, dim=None, *, axis=None): return OPS["squeeze"](self, dim, axis=axis)
-    def unsqueeze(self, dim): return OPS["unsqueeze"](self, dim)
+    def unsqueeze(self, dim=None, *, axis=None): return OPS["unsqueeze"](self, dim, axis=axis)
     def expand_dims(self, axis): return OPS["expand_dims"](self, axis)
     def flatten(self, start_dim=0, end_dim=-1): return OPS["flatten"](self, start_dim, end_dim)
     def expand(self, *sizes): return OPS["expand"](self, *sizes)
@@ -414,10 +425,14 @@ class Tensor:
     def roll(self, shifts, dims=None): return OPS["roll"](self, shifts, dims)
     def tril(self, diagonal=0): return OPS["tril"](self, diagonal)
     def triu(self, diagonal=0): return OPS["triu"](self, diagonal)
-    def gather(self, dim, index): return OPS["gather"](self, dim, index)
-    def index_select(self, dim, index): return OPS["index_select"](self, dim, index)
-    def split(self, split_size, dim=0): return OPS["split"](self, split_size, dim)
-    def chunk(self, chunks, dim=0): return OPS["chunk"](self, chunks, dim)
+    def gather(self, dim=None, index=None, *, axis=None):
+        return OPS["gather"](self, dim, index, axis=axis)
+    def index_select(self, dim=None, index=None, *, axis=None):
+        return OPS["index_select"](self, dim, index, axis=axis)
+    def split(self, split_size, dim=None, *, axis=None):
+        return OPS["split"](self, split_size, dim, axis=axis)
+    def chunk(self, chunks, dim=None, *, axis=None):
+        return OPS["chunk"](self, chunks, dim, axis=axis)
     def clone(self): return OPS["clone"](self)
     def contiguous(self): return OPS["contiguous"](self)
 

@@ -2,7 +2,18 @@
 the operator table that Tensor's operators and methods use."""
 
 from .._tensor import OPS
-from . import activation, arith, elementwise, indexing, inplace, linalg, reduce, shape, sorting
+from . import (
+    activation,
+    arith,
+    bitwise,
+    elementwise,
+    indexing,
+    inplace,
+    linalg,
+    reduce,
+    shape,
+    sorting,
+)
 from .activation import (
     celu,
     elu,
@@ -117,8 +128,8 @@ from .shape import (
 from .sorting import argsort, sort, topk
 
 # The operator table: Tensor's operators and methods call these by name.
-for _module in (elementwise, reduce, shape, activation, inplace, arith, indexing, sorting,
-                linalg):
+for _module in (elementwise, reduce, shape, activation, inplace, arith, bitwise, indexing,
+                sorting, linalg):
     OPS.update({name: getattr(_module, name) for name in _module.__all__
                 if callable(getattr(_module, name))})
 del _module

@@ -32,6 +32,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .._tensor import OPS, Tensor
 from ..autograd import Function
+from .common import mixed_dtypes
 
 # -- geometry ---------------------------------------------------------------------------------
 
@@ -448,6 +449,8 @@ def _conv(d: int, x: Any, weight: Tensor, bias: Any, stride: Any, padding: Any,
                          f"groups, *kernel), got shape {weight.shape}")
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{fn}: groups must be a positive int, got {groups!r}")
+    if x._data.dtype != weight._data.dtype:
+        raise mixed_dtypes(fn, x, weight)
     n, c = x.shape[:2]
     o, cg = weight.shape[:2]
     if c % groups or o % groups:
@@ -472,6 +475,8 @@ def _conv(d: int, x: Any, weight: Tensor, bias: Any, stride: Any, padding: Any,
             bias = Tensor(np.asarray(bias, dtype=weight.dtype))
         if bias.shape != (o,):
             raise ValueError(f"{fn}: bias must have shape ({o},), got {bias.shape}")
+        if bias._data.dtype != weight._data.dtype:
+            raise mixed_dtypes(fn, weight, bias)
     geo = {"stride": stride, "padding": pads, "dilation": dilation, "groups": int(groups)}
     return _conv_apply(x, weight, bias, geo)
 

@@ -17,7 +17,7 @@ import numpy as np
 from .._tensor import OPS, Tensor
 from ..autograd import Function
 from ..errors import ArgumentError, ShapeError
-from .common import operand, operands
+from .common import as_tensor_operand, mixed_dtypes, operand
 from .indexing import diagonal
 
 
@@ -67,8 +67,12 @@ class MatMul(Function):
 
 
 def matmul(a: Any, b: Any) -> Tensor:
-    """a @ b with numpy's semantics (1-D, 2-D and batched)."""
-    a, b = operands(a, b)
+    """a @ b with numpy's semantics (1-D, 2-D and batched). Both operands must have the same
+    dtype (:class:`~tinygrad_reg.errors.DTypeError` otherwise, as PyTorch: write x.float()
+    or model.double(); numpy would silently compute in float64)."""
+    a, b = as_tensor_operand(a), as_tensor_operand(b)
+    if a._data.dtype is not b._data.dtype and a._data.dtype != b._data.dtype:
+        raise mixed_dtypes("MatMul", a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"MatMul: both operands need at least one dimension, got shapes "
                          f"{a.shape} and {b.shape}")
@@ -77,7 +81,7 @@ def matmul(a: Any, b: Any) -> Tensor:
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
     """The product of two matrices (PyTorch's ``mm``: 2-D only, no broadcasting)."""
-    a, b = operands(a, b)
+    a, b = as_tensor_operand(a), as_tensor_operand(b)
     if a.ndim != 2 or b.ndim != 2:
         raise ShapeError(f"mm: expects two 2-D matrices, got shapes {a.shape} and {b.shape}; "
                          f"use matmul for vectors and batches")
@@ -87,7 +91,7 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
 def bmm(a: Tensor, b: Tensor) -> Tensor:
     """Batched matrix products (PyTorch's ``bmm``): a (B, n, m) @ b (B, m, p) -> (B, n, p),
     with equal batch sizes (no broadcasting)."""
-    a, b = operands(a, b)
+    a, b = as_tensor_operand(a), as_tensor_operand(b)
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
         raise ShapeError(f"bmm: expects two 3-D tensors with the same batch size, got shapes "
                          f"{a.shape} and {b.shape}; use matmul to broadcast")
@@ -135,23 +139,32 @@ class Linear(Function):
 
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias as one Linear node: x (..., in), weight (out, in), bias (out,)
-    or None. The layout of PyTorch's ``F.linear`` and of the tutorial's ``W[l]``."""
-    x, weight = operands(x, weight)
+    or None. The layout of PyTorch's ``F.linear`` and of the tutorial's ``W[l]``. x, weight
+    and bias must have one dtype (:class:`~tinygrad_reg.errors.DTypeError` otherwise, as
+    PyTorch: float64 data for a float32 model needs x.float())."""
+    if not isinstance(x, Tensor):
+        x = as_tensor_operand(x)
+    if not isinstance(weight, Tensor):
+        weight = as_tensor_operand(weight)
+    if x._data.dtype is not weight._data.dtype and x._data.dtype != weight._data.dtype:
+        raise mixed_dtypes("Linear", x, weight)
     # shapes read from the arrays: this runs for every layer of every step
     x_shape, w_shape = x._data.shape, weight._data.shape
     if len(w_shape) != 2:
-        raise ValueError(f"Linear: weight must be 2-D (out_features, in_features), got shape "
+        raise ShapeError(f"Linear: weight must be 2-D (out_features, in_features), got shape "
                          f"{w_shape}")
     if not x_shape or x_shape[-1] != w_shape[1]:
-        raise ValueError(f"Linear: input of shape {x_shape} does not match weight of shape "
+        raise ShapeError(f"Linear: input of shape {x_shape} does not match weight of shape "
                          f"{w_shape}: the input's last axis must have "
                          f"{w_shape[1]} features")
     if bias is None:
         return Linear.apply(x, weight)
     if not isinstance(bias, Tensor):
         bias = operand(bias, weight)
+    elif bias._data.dtype is not weight._data.dtype and bias._data.dtype != weight._data.dtype:
+        raise mixed_dtypes("Linear", weight, bias)
     if bias._data.shape != (w_shape[0],):
-        raise ValueError(f"Linear: bias must have shape ({w_shape[0]},) to match weight "
+        raise ShapeError(f"Linear: bias must have shape ({w_shape[0]},) to match weight "
                          f"of shape {w_shape}, got {bias._data.shape}")
     return Linear.apply(x, weight, bias)
 

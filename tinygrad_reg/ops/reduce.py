@@ -1,10 +1,11 @@
 """Reductions and scans over ``dim`` (None, an int or a tuple): sums, means, extremes, variance,
 products, norms, cumulative sums and products, argmax.
 
-Every function takes PyTorch's ``dim``/``keepdim`` and numpy's ``axis``/``keepdims`` (one
-spelling per argument; both at once is a TypeError). ``x.max(dim)`` returns ``(values,
-indices)`` as PyTorch does, while ``x.max()`` and ``x.max(axis=...)`` return the values;
-``var``/``std`` default to the unbiased estimator (PyTorch's ``correction=1``).
+Every function takes PyTorch's ``dim``/``keepdim`` and, as aliases (PyTorch accepts them
+too), numpy's ``axis``/``keepdims`` (one spelling per argument; both at once is a
+TypeError). ``x.max(dim)`` and ``x.max(axis=dim)`` return ``(values, indices)`` as PyTorch
+does, ``x.max()`` the value, ``x.amax(dims)`` the values over several dims; ``var``/``std``
+default to the unbiased estimator (PyTorch's ``correction=1``).
 """
 
 from __future__ import annotations
@@ -365,22 +366,24 @@ def _extreme(fn: type[Function], name: str, x: Tensor, dim: Any, keepdim: Any, a
             raise TypeError(f"{name}(tensor, other): the elementwise form takes no dim")
         return OPS["maximum" if fn is Max else "minimum"](x, dim)
     axis_, keep = dim_args(name, dim, axis, keepdim, keepdims)
+    if isinstance(axis_, tuple):
+        raise TypeError(f"{name}: dim must be one int, as {name} returns (values, indices) "
+                        f"over one dim (PyTorch's rule); for the values over several dims "
+                        f"write a{name}(x, dim={axis_})")
     values = _reduce(fn, x, axis_, keep)
-    if dim is None:  # x.max(), x.max(axis=1): the values, numpy's meaning
+    if axis_ is None:  # x.max(): the value
         return values
-    if isinstance(dim, tuple):
-        raise TypeError(f"{name}: dim must be one int when it returns (values, indices); use "
-                        f"axis={dim} for the values over several dims")
-    indices = ArgExtreme.apply(x, axis=one_axis(name, dim, x.ndim), keepdims=keep,
+    indices = ArgExtreme.apply(x, axis=one_axis(name, axis_, x.ndim), keepdims=keep,
                                largest=fn is Max)
     return max_min(values, indices)
 
 
 def max(x: Tensor, dim: Any = None, keepdim: bool | None = None, *,  # noqa: A001
         axis: Any = None, keepdims: bool | None = None) -> Any:
-    """The maximum. ``max(x)`` and ``max(x, axis=...)`` give the values (tied maxima share the
-    gradient evenly); ``max(x, dim)`` gives ``(values, indices)`` as PyTorch; ``max(x, y)``
-    with a tensor y is the elementwise :func:`maximum`."""
+    """The maximum. ``max(x)`` gives the value (tied maxima share the gradient evenly);
+    ``max(x, dim)`` (also spelled ``axis=``, as PyTorch accepts) gives ``(values, indices)``;
+    ``max(x, y)`` with a tensor y is the elementwise :func:`maximum`. For the values over
+    several dims use :func:`amax`."""
     return _extreme(Max, "max", x, dim, keepdim, axis, keepdims)
 
 
@@ -390,14 +393,19 @@ def min(x: Tensor, dim: Any = None, keepdim: bool | None = None, *,  # noqa: A00
     return _extreme(Min, "min", x, dim, keepdim, axis, keepdims)
 
 
-def amax(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """The maximum values over ``dim`` (PyTorch's ``amax``: never indices)."""
-    return _reduce(Max, x, dim, keepdim)
+def amax(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None,
+         keepdims: bool | None = None) -> Tensor:
+    """The maximum values over ``dim`` (None, an int or a tuple; PyTorch's ``amax``: never
+    indices); tied maxima share the gradient evenly."""
+    axis, keepdims = dim_args("amax", dim, axis, keepdim, keepdims)
+    return _reduce(Max, x, axis, keepdims)
 
 
-def amin(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """The minimum values over ``dim``."""
-    return _reduce(Min, x, dim, keepdim)
+def amin(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None,
+         keepdims: bool | None = None) -> Tensor:
+    """The minimum values over ``dim``, as :func:`amax`."""
+    axis, keepdims = dim_args("amin", dim, axis, keepdim, keepdims)
+    return _reduce(Min, x, axis, keepdims)
 
 
 def _correction(fn: str, unbiased: Any, correction: Any, ddof: Any) -> float:

@@ -560,8 +560,9 @@ def squeeze(x: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
 
 
-def unsqueeze(x: Tensor, dim: int) -> Tensor:
+def unsqueeze(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """x with a new size-1 dim at ``dim`` (``-x.ndim - 1 <= dim <= x.ndim``); a view of x."""
+    dim, _ = dim_args("unsqueeze", dim, axis)
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
         raise TypeError(f"unsqueeze: dim must be an int, got {dim!r}")
     if not -x.ndim - 1 <= dim <= x.ndim:
@@ -688,10 +689,12 @@ def stack(tensors: Any, dim: int | None = None, *, axis: int | None = None) -> T
     return Stack.apply(*tensors, axis=int(d) % (tensors[0].ndim + 1))
 
 
-def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+def split(x: Tensor, split_size_or_sections: Any, dim: int | None = None, *,
+          axis: int | None = None) -> tuple[Tensor, ...]:
     """Split x along ``dim`` into pieces of ``split_size_or_sections`` elements (an int: the
     last piece may be smaller) or of the listed sizes (which must add up to the dim's size),
     as PyTorch's ``split``; the pieces are views of x."""
+    dim = _dim_or("split", dim, axis, 0)
     d = one_axis("split", dim, x.ndim)
     n = x.shape[d]
     if isinstance(split_size_or_sections, (int, np.integer)) and not isinstance(
@@ -712,11 +715,13 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor,
     return tuple(out)
 
 
-def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+def chunk(x: Tensor, chunks: int, dim: int | None = None, *,
+          axis: int | None = None) -> tuple[Tensor, ...]:
     """Split x into ``chunks`` pieces along ``dim``, as PyTorch's ``chunk``: each of
     ceil(size / chunks) elements, the last smaller (so there may be fewer pieces)."""
     if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
         raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    dim = _dim_or("chunk", dim, axis, 0)
     n = x.shape[one_axis("chunk", dim, x.ndim)]
     return split(x, max(-(-n // int(chunks)), 1), dim)
 
@@ -795,9 +800,18 @@ def _index_tensor(fn: str, index: Any) -> Tensor:
     return idx
 
 
-def gather(x: Tensor, dim: int, index: Any) -> Tensor:
+def _dim_or(fn: str, dim: Any, axis: Any, default: int) -> Any:
+    d, _ = dim_args(fn, dim, axis)
+    return default if d is None else d
+
+
+def gather(x: Tensor, dim: int | None = None, index: Any = None, *,
+           axis: int | None = None) -> Tensor:
     """``out[i][j] = x[i][index[i][j]]`` for dim=1 (PyTorch's ``gather``): ``index`` has x's
     number of dims, and along ``dim`` picks positions of x."""
+    dim = _dim_or("gather", dim, axis, None)
+    if dim is None or index is None:
+        raise TypeError("gather: give dim (or axis) and index")
     d = one_axis("gather", dim, x.ndim)
     idx = _index_tensor("gather", index)
     if idx.ndim != x.ndim:
@@ -816,8 +830,12 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     return Gather.apply(x, idx, axis=d)
 
 
-def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
+def index_select(x: Tensor, dim: int | None = None, index: Any = None, *,
+                 axis: int | None = None) -> Tensor:
     """x taken at the positions ``index`` (1-d integers) along ``dim``."""
+    dim = _dim_or("index_select", dim, axis, None)
+    if dim is None or index is None:
+        raise TypeError("index_select: give dim (or axis) and index")
     d = one_axis("index_select", dim, x.ndim)
     idx = _index_tensor("index_select", index)
     if idx.ndim != 1:
