@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinygrad_reg as tg
 from tinygrad_reg.testing import strategies as S
@@ -20,7 +21,23 @@ def _lerp(a, b, w):
     return a + w * (b - a)
 
 
+@st.composite
+def remainder_inputs(draw):
+    """(a, b) with |b| in [0.5, 2] and a / b = k + f, k an integer, f in [0.1, 0.9]: away
+    from the multiples of b, where remainder, fmod and the rounded quotients jump."""
+    shape = draw(S.shapes())
+    b = draw(S.tensors(shape, avoid=[0.0], margin=0.5, low=-2.0, high=2.0))
+    q = draw(hnp.arrays(np.float64, shape, elements=st.tuples(
+        st.integers(-3, 3), st.floats(0.1, 0.9)).map(lambda t: t[0] + t[1])))
+    return tg.Tensor(q * b.numpy(), requires_grad=True), b
+
+
 CASES = [
+    case("remainder", lambda a, b: a % b, np.remainder, remainder_inputs()),
+    case("fmod", tg.fmod, np.fmod, remainder_inputs()),
+    case("floor_divide", lambda a, b: a // b, np.floor_divide, remainder_inputs()),
+    case("div_trunc", lambda a, b: tg.div(a, b, rounding_mode="trunc"),
+         lambda a, b: np.trunc(a / b), remainder_inputs()),
     case("lerp", tg.lerp, _lerp, S.broadcastable_tensors(3)),
     case("lerp_number", lambda a, b, w: a.lerp(b, w), _lerp, S.broadcastable_tensors(2),
          st.sampled_from([0.0, 0.25, 0.5, 0.9, 1.0, -1.5])),
@@ -38,3 +55,38 @@ def test_lerp_is_exact_at_both_ends():
     np.testing.assert_array_equal(a.lerp(b, 1.0).numpy(), b.numpy())
     np.testing.assert_array_equal(a.lerp(b, 0.0).numpy(), a.numpy())
     assert a.lerp(b, 0.5).dtype == np.float32
+
+
+def test_integer_division_and_remainders_pin_pytorchs_values():
+    # PyTorch 2.13 on a = [-4, 7, 5, 4, -7, 8, -9], b = [2, -3, 8, -2, 3, 5, -5]
+    a, b = tg.tensor([-4, 7, 5, 4, -7, 8, -9]), tg.tensor([2, -3, 8, -2, 3, 5, -5])
+    np.testing.assert_array_equal((a % b).numpy(), [0, -2, 5, 0, 2, 3, -4])
+    np.testing.assert_array_equal(tg.fmod(a, b).numpy(), [0, 1, 5, 0, -1, 3, -4])
+    np.testing.assert_array_equal((a // b).numpy(), [-2, -3, 0, -2, -3, 1, 1])
+    np.testing.assert_array_equal(tg.div(a, b, rounding_mode="trunc").numpy(),
+                                  [-2, -2, 0, -2, -2, 1, 1])
+    for t in (a % b, a // b, tg.div(a, b, rounding_mode="floor")):
+        assert t.dtype == np.int64
+    np.testing.assert_array_equal((100 % a.clamp(min=1)).numpy(), [0, 2, 0, 0, 0, 4, 0])
+    np.testing.assert_allclose((100.5 % a.double()).numpy(), [-3.5, 2.5, 0.5, 0.5, -4.5, 4.5,
+                                                             -7.5])
+
+
+def test_remainder_gradients_pin_pytorchs():
+    # d/db of a % b is -floor(a / b), of fmod -trunc(a / b) (PyTorch 2.13, which gives -0.
+    # where the quotient is 0)
+    a = tg.tensor([-4.5, 7.25, 5.0, 4.0, -7.5], dtype=tg.float64, requires_grad=True)
+    b = tg.tensor([2.0, -3.0, 8.0, -2.5, 3.0], dtype=tg.float64, requires_grad=True)
+    (a % b).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), np.ones(5))
+    np.testing.assert_array_equal(b.grad.numpy(), [3.0, 3.0, 0.0, 2.0, 3.0])
+    a.grad = b.grad = None
+    tg.fmod(a, b).sum().backward()
+    np.testing.assert_array_equal(b.grad.numpy(), [2.0, 2.0, 0.0, 1.0, 2.0])
+
+
+def test_rounding_mode_errors():
+    with pytest.raises(RuntimeError, match="rounding_mode must be None, 'trunc' or 'floor'"):
+        tg.div(tg.tensor([5]), tg.tensor([0]), rounding_mode="typo")
+    with pytest.raises(RuntimeError, match="integer division by zero"):
+        tg.tensor([5]) % 0

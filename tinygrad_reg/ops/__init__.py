@@ -35,7 +35,19 @@ from .activation import (
     softsign,
     tanh,
 )
-from .arith import lerp
+from .arith import floor_divide, fmod, lerp, remainder
+from .bitwise import (
+    bitwise_and,
+    bitwise_left_shift,
+    bitwise_not,
+    bitwise_or,
+    bitwise_right_shift,
+    bitwise_xor,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+)
 from .elementwise import (
     abs,
     add,
@@ -246,4 +258,17 @@ __all__ = [
     "view",
     "where",
     "matmul",
+    "floor_divide",
+    "fmod",
+    "remainder",
+    "bitwise_and",
+    "bitwise_left_shift",
+    "bitwise_not",
+    "bitwise_or",
+    "bitwise_right_shift",
+    "bitwise_xor",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logical_xor",
 ]
