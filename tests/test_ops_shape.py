@@ -331,6 +331,14 @@ def test_a_boolean_mask_of_the_wrong_shape_is_an_index_error(shape, index, words
     assert not x.data.any()
 
 
+def _pytorch_index(arr, index):
+    """numpy indexing with PyTorch's placement: where ints and arrays mix, ints go first."""
+    if isinstance(index, tuple) and any(isinstance(i, int) for i in index) and any(
+            isinstance(i, np.ndarray) for i in index):
+        return _torch_order(arr, index)
+    return arr[index]
+
+
 def test_boolean_masks_that_fit_index_as_numpy():
     a = np.arange(20.0).reshape(10, 2)
     b = np.arange(24.0).reshape(4, 3, 2)
@@ -342,10 +350,61 @@ def test_boolean_masks_that_fit_index_as_numpy():
         idx = tuple(tg.tensor(i) if isinstance(i, np.ndarray) else i for i in index) \
             if isinstance(index, tuple) else index
         out = x[idx]
-        np.testing.assert_array_equal(out.data, arr[index])
+        # (None, mask, None, 1) is PyTorch's (1, 3, 1, 2), not numpy's (3, 1, 1, 2)
+        want = _pytorch_index(arr, index)
+        np.testing.assert_array_equal(out.data, want)
         out.sum().backward()
         np.testing.assert_array_equal(x.grad.data, np.isin(np.arange(arr.size),
-                                                           arr[index]).reshape(arr.shape))
+                                                           want).reshape(arr.shape))
     x = tg.Tensor(a.copy())
     x[tg.tensor(rows)] = -1.0
     np.testing.assert_array_equal(x.data[rows], -1.0)
+
+
+# -- PyTorch's placement where ints and array indices mix -----------------------------------
+
+def _torch_order(x, index):
+    """The int parts first, then the rest: PyTorch's meaning of a mixed index, in numpy."""
+    first = tuple(j for i in index for j in (
+        [i] if isinstance(i, (int, slice)) or i is None or i is Ellipsis else
+        [slice(None)] * (i.ndim if np.asarray(i).dtype.kind == "b" else 1)))
+    then = tuple(slice(None) if i is None or isinstance(i, slice) else i
+                 for i in index if not isinstance(i, int))
+    return x[first][then]
+
+
+MIXED = [  # (index, the shape PyTorch 2.13 gives for x of shape (3, 4, 5, 2))
+    ((0, slice(None), np.array([1, 3])), (4, 2, 2)),
+    ((slice(None), 0, slice(None), np.array([1, 0])), (3, 5, 2)),
+    ((np.array([0, 2]), slice(None), 1), (2, 4, 2)),
+    ((1, np.array([[0], [2]]), slice(None), np.array([1, 0])), (2, 2, 5)),
+    ((np.array([0, 2]), 0, np.array([1, 3])), (2, 2)),
+    ((slice(1, 3), 2, np.array([4, 0, 1])), (2, 3, 2)),
+]
+
+
+@pytest.mark.parametrize("index, shape", MIXED, ids=[str(i) for i in range(len(MIXED))])
+def test_ints_mixed_with_array_indices_index_first(index, shape):
+    x = tg.Tensor(np.arange(120.0).reshape(3, 4, 5, 2))
+    got = x[index]
+    assert got.shape == shape
+    np.testing.assert_array_equal(got.numpy(), _torch_order(x.numpy(), index))
+    # a 0-d integer tensor is an int there too (PyTorch's rule)
+    as_tensors = tuple(tg.tensor(i) if isinstance(i, int) else i for i in index)
+    assert x[as_tensors].shape == shape
+    # the same placement for writes: the value has the indexed shape
+    value = np.arange(1.0, np.prod(shape) + 1).reshape(shape)
+    y = tg.zeros(3, 4, 5, 2, dtype=tg.float64)
+    y[index] = tg.tensor(value)
+    ref = np.zeros((3, 4, 5, 2))
+    view = ref[tuple(i if isinstance(i, (int, slice)) else slice(None) for i in index)]
+    view[tuple(slice(None) if isinstance(i, slice) else i for i in index
+               if not isinstance(i, int))] = value
+    np.testing.assert_array_equal(y.numpy(), ref)
+
+
+def test_mixed_index_gradient():
+    x = tg.tensor(np.arange(24.0).reshape(2, 3, 4), dtype=tg.float64, requires_grad=True)
+    tg.testing.check_op(lambda t: t[1, :, np.array([3, 0, 3])],
+                        st.just(x), ref=lambda a: a[1][:, [3, 0, 3]], out_shape=None,
+                        max_examples=1, name="mixed_index")

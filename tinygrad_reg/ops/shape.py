@@ -634,11 +634,48 @@ def _check_masks(fn: str, shape: tuple[int, ...], index: Any) -> None:
         pos += k
 
 
+def _is_int(i: Any) -> bool:
+    return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
+
+
+def split_ints(index: Any) -> tuple | None:
+    """PyTorch's placement for an index that mixes ints with array indices: the ints are
+    basic indexing, applied first, so ``x[0, :, idx]`` of x (3, 4, 5) is (4, len(idx)) where
+    numpy (counting the int as an array index, separated from idx by the slice) gives
+    (len(idx), 4). Returns (ints and slices, the rest) to apply one after the other, or None
+    when numpy's placement already is PyTorch's."""
+    if not isinstance(index, tuple):
+        return None
+    # a 0-d integer tensor indexes as an int does (PyTorch's rule)
+    index = tuple(i.item() if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in
+                  "iu" else i for i in index)
+    arrays = [isinstance(i, np.ndarray) or isinstance(i, tuple) for i in index]
+    if not any(arrays) or not any(_is_int(i) for i in index):
+        return None
+    first, then = [], []
+    for i, is_array in zip(index, arrays):
+        if is_array:  # a mask of k dims stands for k dims in the first step
+            width = i.ndim if isinstance(i, np.ndarray) and i.dtype == bool else 1
+            first.extend([slice(None)] * width)
+            then.append(i)
+        elif _is_int(i):
+            first.append(i)
+        else:  # a slice, None or Ellipsis: applied first; its dim is whole in the second step
+            first.append(i)
+            then.append(Ellipsis if i is Ellipsis else slice(None))
+    return tuple(first), tuple(then)
+
+
 def getitem(x: Tensor, index: Any) -> Tensor:
-    """``x[index]``: basic slicing, integer and boolean array indexing, as numpy. Basic
-    slicing gives a view of x; integer and boolean arrays give a copy. A boolean mask must
-    have the shape of the dims it indexes, else IndexError (as numpy and PyTorch)."""
+    """``x[index]``: basic slicing, integer and boolean array indexing, as numpy, and where
+    ints and array indices mix, PyTorch's placement (the ints index first: ``x[0, :, idx]``
+    is ``x[0][:, idx]``). Basic slicing gives a view of x; integer and boolean arrays give a
+    copy. A boolean mask must have the shape of the dims it indexes, else IndexError (as
+    numpy and PyTorch)."""
     index = _plain_index(index)
+    steps = split_ints(index)
+    if steps is not None:
+        return getitem(getitem(x, steps[0]), steps[1])
     if _is_mask(index) or (isinstance(index, tuple) and any(_is_mask(i) for i in index)):
         _check_masks("getitem", x.shape, index)
     if isinstance(index, np.ndarray) and index.dtype == bool:
