@@ -13,6 +13,7 @@ from . import (
     reduce,
     shape,
     sorting,
+    trig,
 )
 from .activation import (
     celu,
@@ -35,7 +36,21 @@ from .activation import (
     softsign,
     tanh,
 )
-from .arith import floor_divide, fmod, lerp, remainder
+from .arith import (
+    copysign,
+    exp2,
+    floor_divide,
+    fmod,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    isneginf,
+    isposinf,
+    lerp,
+    logaddexp,
+    remainder,
+)
 from .bitwise import (
     bitwise_and,
     bitwise_left_shift,
@@ -138,10 +153,11 @@ from .shape import (
     view,
 )
 from .sorting import argsort, sort, topk
+from .trig import acos, acosh, asin, asinh, atan, atan2, atanh, cosh, sinh
 
 # The operator table: Tensor's operators and methods call these by name.
 for _module in (elementwise, reduce, shape, activation, inplace, arith, bitwise, indexing,
-                sorting, linalg):
+                sorting, linalg, trig):
     OPS.update({name: getattr(_module, name) for name in _module.__all__
                 if callable(getattr(_module, name))})
 del _module
@@ -271,4 +287,22 @@ __all__ = [
     "logical_not",
     "logical_or",
     "logical_xor",
+    "copysign",
+    "exp2",
+    "isclose",
+    "isfinite",
+    "isinf",
+    "isnan",
+    "isneginf",
+    "isposinf",
+    "logaddexp",
+    "acos",
+    "acosh",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
+    "cosh",
+    "sinh",
 ]
