@@ -95,6 +95,8 @@ from .ops import (
     copysign,
     cos,
     cosh,
+    cummax,
+    cummin,
     cumprod,
     cumsum,
     diag,
@@ -126,6 +128,7 @@ from .ops import (
     log10,
     log_softmax,
     logaddexp,
+    logcumsumexp,
     logical_and,
     logical_not,
     logical_or,
@@ -165,6 +168,7 @@ from .ops import (
     squeeze,
     stack,
     std,
+    std_mean,
     sub,
     sum,
     sum_to,
@@ -177,6 +181,7 @@ from .ops import (
     trunc,
     unsqueeze,
     var,
+    var_mean,
     where,
 )
 from .random import default_generator, manual_seed
@@ -208,5 +213,5 @@ __all__ = [
     "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "logical_and", "logical_or",
     "logical_xor", "logical_not", "copysign", "exp2", "isclose", "isfinite", "isinf", "isnan",
     "isneginf", "isposinf", "logaddexp", "acos", "acosh", "asin", "asinh", "atan", "atan2",
-    "atanh", "cosh", "sinh",
+    "atanh", "cosh", "sinh", "cummax", "cummin", "logcumsumexp", "std_mean", "var_mean",
 ]

@@ -370,10 +370,10 @@ class Tensor:
 
     # -- methods: documented on the op functions in tinygrad_reg.ops ------------------
     # (reductions take PyTorch's dim/keepdim and numpy's axis/keepdims; see ops.reduce)
-    def sum(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
-        return OPS["sum"](self, dim, keepdim, axis=axis, keepdims=keepdims)
-    def mean(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
-        return OPS["mean"](self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def sum(self, dim=None, keepdim=None, *, dtype=None, axis=None, keepdims=None):
+        return OPS["sum"](self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+    def mean(self, dim=None, keepdim=None, *, dtype=None, axis=None, keepdims=None):
+        return OPS["mean"](self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
     def max(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
         return OPS["max"](self, dim, keepdim, axis=axis, keepdims=keepdims)
     def min(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
@@ -392,12 +392,26 @@ class Tensor:
                           axis=axis, keepdims=keepdims)
     def logsumexp(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
         return OPS["logsumexp"](self, dim, keepdim, axis=axis, keepdims=keepdims)
-    def prod(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
-        return OPS["prod"](self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def prod(self, dim=None, keepdim=None, *, dtype=None, axis=None, keepdims=None):
+        return OPS["prod"](self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
     def norm(self, p="fro", dim=None, keepdim=None, *, axis=None, keepdims=None):
         return OPS["norm"](self, p, dim, keepdim, axis=axis, keepdims=keepdims)
-    def cumsum(self, dim=None, *, axis=None): return OPS["cumsum"](self, dim, axis=axis)
-    def cumprod(self, dim=None, *, axis=None): return OPS["cumprod"](self, dim, axis=axis)
+    def cumsum(self, dim=None, *, dtype=None, axis=None):
+        return OPS["cumsum"](self, dim, dtype=dtype, axis=axis)
+    def cumprod(self, dim=None, *, dtype=None, axis=None):
+        return OPS["cumprod"](self, dim, dtype=dtype, axis=axis)
+    def cummax(self, dim=None, *, axis=None): return OPS["cummax"](self, dim, axis=axis)
+    def cummin(self, dim=None, *, axis=None): return OPS["cummin"](self, dim, axis=axis)
+    def logcumsumexp(self, dim=None, *, axis=None):
+        return OPS["logcumsumexp"](self, dim, axis=axis)
+    def var_mean(self, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None,
+                 axis=None, keepdims=None):
+        return OPS["var_mean"](self, dim, unbiased, keepdim, correction=correction, ddof=ddof,
+                               axis=axis, keepdims=keepdims)
+    def std_mean(self, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None,
+                 axis=None, keepdims=None):
+        return OPS["std_mean"](self, dim, unbiased, keepdim, correction=correction, ddof=ddof,
+                               axis=axis, keepdims=keepdims)
     def argmax(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
         return OPS["argmax"](self, dim, keepdim, axis=axis, keepdims=keepdims)
     def argmin(self, dim=None, keepdim=None, *, axis=None, keepdims=None):

@@ -11,6 +11,7 @@ from . import (
     inplace,
     linalg,
     reduce,
+    scan,
     shape,
     sorting,
     trig,
@@ -119,9 +120,12 @@ from .reduce import (
     normalize,
     prod,
     std,
+    std_mean,
     sum,
     var,
+    var_mean,
 )
+from .scan import cummax, cummin, logcumsumexp
 from .shape import (
     broadcast_to,
     cat,
@@ -157,7 +161,7 @@ from .trig import acos, acosh, asin, asinh, atan, atan2, atanh, cosh, sinh
 
 # The operator table: Tensor's operators and methods call these by name.
 for _module in (elementwise, reduce, shape, activation, inplace, arith, bitwise, indexing,
-                sorting, linalg, trig):
+                sorting, linalg, trig, scan):
     OPS.update({name: getattr(_module, name) for name in _module.__all__
                 if callable(getattr(_module, name))})
 del _module
@@ -305,4 +309,9 @@ __all__ = [
     "atanh",
     "cosh",
     "sinh",
+    "cummax",
+    "cummin",
+    "logcumsumexp",
+    "std_mean",
+    "var_mean",
 ]

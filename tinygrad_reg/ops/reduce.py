@@ -16,8 +16,8 @@ import numpy as np
 
 from .._tensor import OPS, Tensor
 from ..autograd import Function
-from ..errors import ArgumentError
-from .common import dim_args, keepdims_shape, normalize_axis, one_axis, unreduce
+from ..errors import ArgumentError, DTypeError
+from .common import cast, dim_args, keepdims_shape, normalize_axis, one_axis, unreduce
 
 
 class Sum(Function):
@@ -345,17 +345,39 @@ def _reduce(fn: type[Function], x: Tensor, axis: Any, keepdims: bool, **extra: A
     return fn.apply(x, axis=_axis(fn, x, axis), keepdims=bool(keepdims), **extra)
 
 
+def _accumulator(x: Any, dtype: Any) -> Tensor:
+    """x converted for a sum or product: to ``dtype`` if given, else integers and bools to
+    int64 (PyTorch's rule; numpy would keep unsigned ints unsigned)."""
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    if dtype is not None:
+        return cast(x, np.dtype(dtype))
+    if x._data.dtype.kind in "bu" or (x._data.dtype.kind == "i" and x._data.dtype.itemsize < 8):
+        return cast(x, np.dtype(np.int64))
+    return x
+
+
 def sum(x: Tensor, dim: Any = None, keepdim: bool | None = None, *,  # noqa: A001
-        axis: Any = None, keepdims: bool | None = None) -> Tensor:
-    """Σ x over ``dim`` (None: all)."""
+        dtype: Any = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    """Σ x over ``dim`` (None: all). Integers and bools are summed as int64 (PyTorch's
+    rule); ``dtype`` converts x first (``x.sum(dtype=tg.float64)``)."""
     axis, keepdims = dim_args("sum", dim, axis, keepdim, keepdims)
-    return _reduce(Sum, x, axis, keepdims)
+    return _reduce(Sum, _accumulator(x, dtype), axis, keepdims)
 
 
-def mean(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None,
-         keepdims: bool | None = None) -> Tensor:
-    """Mean over ``dim`` (None: all)."""
+def mean(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, dtype: Any = None,
+         axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    """Mean over ``dim`` (None: all), of a float tensor (or of x converted to ``dtype``); an
+    integer or bool tensor is refused, as PyTorch does: write ``x.float().mean()``."""
     axis, keepdims = dim_args("mean", dim, axis, keepdim, keepdims)
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    if dtype is not None:
+        x = cast(x, np.dtype(dtype))
+    if x._data.dtype.kind not in "fc":
+        raise DTypeError(f"mean: needs a floating-point tensor, got dtype {x._data.dtype} "
+                         f"(PyTorch refuses integers and bools too); write x.float().mean() "
+                         f"or x.mean(dtype=tg.float32)")
     return _reduce(Mean, x, axis, keepdims)
 
 
@@ -449,6 +471,27 @@ def std(x: Tensor, dim: Any = None, unbiased: bool | None = None,
     return OPS["where"](zero, 0.0, OPS["where"](zero, 1.0, v).sqrt())
 
 
+def var_mean(x: Tensor, dim: Any = None, unbiased: bool | None = None,
+             keepdim: bool | None = None, *, correction: float | None = None,
+             ddof: float | None = None, axis: Any = None,
+             keepdims: bool | None = None) -> tuple[Tensor, Tensor]:
+    """``(var, mean)`` over ``dim`` in one call (PyTorch's ``var_mean``; the variance
+    unbiased by default, as :func:`var`)."""
+    v = var(x, dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
+            keepdims=keepdims)
+    return v, mean(x, dim, keepdim, axis=axis, keepdims=keepdims)
+
+
+def std_mean(x: Tensor, dim: Any = None, unbiased: bool | None = None,
+             keepdim: bool | None = None, *, correction: float | None = None,
+             ddof: float | None = None, axis: Any = None,
+             keepdims: bool | None = None) -> tuple[Tensor, Tensor]:
+    """``(std, mean)`` over ``dim`` in one call (PyTorch's ``std_mean``)."""
+    s = std(x, dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
+            keepdims=keepdims)
+    return s, mean(x, dim, keepdim, axis=axis, keepdims=keepdims)
+
+
 def logsumexp(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None,
               keepdims: bool | None = None) -> Tensor:
     """log Σ exp(x) over ``dim``, stable for large |x|."""
@@ -456,11 +499,12 @@ def logsumexp(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, axis: 
     return _reduce(LogSumExp, x, axis, keepdims)
 
 
-def prod(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None,
-         keepdims: bool | None = None) -> Tensor:
-    """Π x over ``dim``; the gradient is exact where x has zeros (see :class:`Prod`)."""
+def prod(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, dtype: Any = None,
+         axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    """Π x over ``dim``; the gradient is exact where x has zeros (see :class:`Prod`).
+    Integers and bools multiply as int64; ``dtype`` converts x first."""
     axis, keepdims = dim_args("prod", dim, axis, keepdim, keepdims)
-    return _reduce(Prod, x, axis, keepdims)
+    return _reduce(Prod, _accumulator(x, dtype), axis, keepdims)
 
 
 def _scan_axis(fn: str, x: Tensor, dim: Any, axis: Any) -> int:
@@ -470,22 +514,23 @@ def _scan_axis(fn: str, x: Tensor, dim: Any, axis: Any) -> int:
     return one_axis(fn, d, x.ndim)
 
 
-def cumsum(x: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:
-    """Cumulative sum along ``dim``."""
-    if not isinstance(x, Tensor):
-        x = Tensor(x)
+def cumsum(x: Tensor, dim: Any = None, *, dtype: Any = None, axis: Any = None) -> Tensor:
+    """Cumulative sum along ``dim`` (a 0-d tensor takes dim 0 or -1, as PyTorch); integers
+    and bools accumulate as int64, ``dtype`` converts x first."""
+    x = _accumulator(x, dtype)
+    d = _scan_axis("cumsum", x, dim, axis)
     if x.ndim == 0:
         return CumSum.apply(x.reshape(1), axis=0).reshape(())
-    return CumSum.apply(x, axis=_scan_axis("cumsum", x, dim, axis))
+    return CumSum.apply(x, axis=d)
 
 
-def cumprod(x: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:
+def cumprod(x: Tensor, dim: Any = None, *, dtype: Any = None, axis: Any = None) -> Tensor:
     """Cumulative product along ``dim``; the gradient is exact where x has zeros."""
-    if not isinstance(x, Tensor):
-        x = Tensor(x)
+    x = _accumulator(x, dtype)
+    d = _scan_axis("cumprod", x, dim, axis)
     if x.ndim == 0:
         return CumProd.apply(x.reshape(1), axis=0).reshape(())
-    return CumProd.apply(x, axis=_scan_axis("cumprod", x, dim, axis))
+    return CumProd.apply(x, axis=d)
 
 
 def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool | None = None, *,
@@ -562,4 +607,5 @@ def all(x: Tensor, dim: Any = None, keepdim: bool | None = None, *,  # noqa: A00
 
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "prod",
-           "cumsum", "cumprod", "norm", "normalize", "argmax", "argmin", "any", "all", "max_min"]
+           "cumsum", "cumprod", "norm", "normalize", "var_mean", "std_mean", "argmax",
+           "argmin", "any", "all", "max_min"]
