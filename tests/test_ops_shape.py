@@ -408,3 +408,108 @@ def test_mixed_index_gradient():
     tg.testing.check_op(lambda t: t[1, :, np.array([3, 0, 3])],
                         st.just(x), ref=lambda a: a[1][:, [3, 0, 3]], out_shape=None,
                         max_examples=1, name="mixed_index")
+
+
+# -- pad with negative widths (crops), t, unflatten, roll without dims, view(dtype) ----------
+
+@st.composite
+def crop_pad_inputs(draw):
+    """(x, widths, mode): widths for the last dim or two, some negative (crops)."""
+    x = draw(S.tensors(S.shapes(min_dims=2, max_dims=3, min_side=3, max_side=4)))
+    mode = draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]))
+    widths = []
+    for axis in (-1, -2)[:draw(st.integers(1, 2))]:
+        n = x.shape[axis]
+        lo, hi = draw(st.integers(-2, 2)), draw(st.integers(-2, 2))
+        if mode == "reflect":
+            lo, hi = min(lo, n - 1), min(hi, n - 1)
+        if mode == "circular":  # the cropped size must hold the padding
+            left = n - max(-lo, 0) - max(-hi, 0)
+            lo, hi = min(lo, left), min(hi, left)
+        widths += [lo, hi]
+    return x, tuple(widths), mode
+
+
+def _np_pad(x, widths, mode):
+    """numpy's pad with PyTorch's negative widths: crop after padding, before for circular."""
+    grow, crop = [(0, 0)] * x.ndim, [(0, 0)] * x.ndim
+    for k in range(len(widths) // 2):
+        lo, hi = widths[2 * k], widths[2 * k + 1]
+        grow[-1 - k], crop[-1 - k] = (max(lo, 0), max(hi, 0)), (max(-lo, 0), max(-hi, 0))
+
+    def cut(a):
+        return a[tuple(slice(lo, n - hi) for (lo, hi), n in zip(crop, a.shape))]
+
+    how = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+           "circular": "wrap"}[mode]
+    if mode == "circular":
+        return np.pad(cut(x), grow, mode=how)
+    return cut(np.pad(x, grow, mode=how))
+
+
+def test_pad_with_negative_widths():
+    tg.testing.check_op(lambda x, w, m: tg.nn.functional.pad(x, w, mode=m), crop_pad_inputs(),
+                        ref=_np_pad, out_shape=None, may_alias=True, name="pad_crop")
+
+
+def test_pad_crop_pins():
+    # PyTorch 2.13 on a row 0..4: reflect/replicate pad the whole row then crop; circular
+    # crops first, then wraps what is left
+    row = tg.arange(5.0).reshape(1, 1, 1, 5)
+    F = tg.nn.functional
+    np.testing.assert_array_equal(F.pad(row, (3, -3), mode="reflect").numpy().ravel(),
+                                  [3, 2, 1, 0, 1])
+    np.testing.assert_array_equal(F.pad(row, (-1, 2), mode="reflect").numpy().ravel(),
+                                  [1, 2, 3, 4, 3, 2])
+    np.testing.assert_array_equal(F.pad(row, (3, -3), mode="replicate").numpy().ravel(),
+                                  [0, 0, 0, 0, 1])
+    np.testing.assert_array_equal(F.pad(row, (1, -2), mode="circular").numpy().ravel(),
+                                  [2, 0, 1, 2])
+    np.testing.assert_array_equal(F.pad(row, (-2, 1), value=7).numpy().ravel(), [2, 3, 4, 7])
+    assert F.pad(row, (0, -5)).shape == (1, 1, 1, 0)
+    # PyTorch reads memory it never wrote for circular padding beyond the cropped input; here
+    # that is refused
+    with pytest.raises(RuntimeError, match="circular padding"):
+        F.pad(row, (3, -3), mode="circular")
+    with pytest.raises(NotImplementedError, match="mode must be"):
+        F.pad(row, (1, 1), mode="typo")
+    with pytest.raises(RuntimeError, match="even number of widths"):
+        F.pad(tg.ones(3, 3), (2, 0, 2))
+    with pytest.raises(RuntimeError, match="negative size"):
+        F.pad(row, (-3, -3))
+
+
+def test_t_unflatten_roll_view_dtype():
+    x = tg.arange(6.0).reshape(2, 3)
+    assert x.t().shape == (3, 2) and tg.t(tg.ones(3)).shape == (3,)
+    with pytest.raises(RuntimeError, match="at most 2 dims"):
+        tg.ones(2, 2, 2).t()
+    assert tg.ones(4, 6).unflatten(1, (3, -1)).shape == (4, 3, 2)
+    with pytest.raises(RuntimeError, match="do not split dim"):
+        tg.ones(4, 6).unflatten(1, (4, 2))
+    # PyTorch 2.13: roll((1,)) without dims rolls the flattened tensor; two shifts need dims
+    np.testing.assert_array_equal(x.roll((1,)).numpy(), [[5, 0, 1], [2, 3, 4]])
+    with pytest.raises(RuntimeError, match="give one shift"):
+        x.roll((1, 2))
+    # view(dtype) reinterprets the bytes; the last dim scales with the item size
+    f = tg.ones(3, 4)
+    assert f.view(tg.int32).numpy()[0, 0] == np.float32(1.0).view(np.int32)
+    assert f.view(tg.int16).shape == (3, 8) and f.view(tg.float64).shape == (3, 2)
+    with pytest.raises(RuntimeError, match="whole number"):
+        tg.ones(3, 3).view(tg.float64)
+
+
+def test_shape_errors_are_pytorchs_classes():
+    # PyTorch: RuntimeError for shapes and arguments, IndexError for dims out of range; each
+    # is also a ValueError here, numpy's class
+    x = tg.ones(3, 4)
+    for bad, cls in [(lambda: x.reshape(-1, -1, 2), RuntimeError),
+                     (lambda: x.permute(0, 2), IndexError),
+                     (lambda: x.permute(0, 0), RuntimeError),
+                     (lambda: x.flip((0, 0)), RuntimeError), (lambda: x.squeeze(5), IndexError),
+                     (lambda: x.expand(4, 1), RuntimeError), (lambda: x.sum(5), IndexError),
+                     (lambda: x.unsqueeze(3), IndexError)]:
+        with pytest.raises(cls):
+            bad()
+        with pytest.raises(ValueError):
+            bad()

@@ -182,6 +182,10 @@ class Tensor:
         for :meth:`to`."""
         return OPS["astype"](self, dtype)
 
+    def cpu(self) -> Tensor:
+        """Itself: everything runs on the CPU (PyTorch's ``cpu()``)."""
+        return self
+
     def to(self, *args: Any, dtype: Any = None, **kwargs: Any) -> Tensor:
         """PyTorch's ``to``: ``to(dtype)``, ``to(other)`` (other's dtype), ``to("cpu")``
         (itself: everything runs in numpy). Another device is a ValueError."""
@@ -447,6 +451,18 @@ class Tensor:
         return OPS["split"](self, split_size, dim, axis=axis)
     def chunk(self, chunks, dim=None, *, axis=None):
         return OPS["chunk"](self, chunks, dim, axis=axis)
+    def t(self): return OPS["t"](self)
+    def unflatten(self, dim, sizes): return OPS["unflatten"](self, dim, sizes)
+    def unfold(self, dimension, size, step): return OPS["unfold"](self, dimension, size, step)
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        return OPS["repeat_interleave"](self, repeats, dim, output_size=output_size)
+    def scatter(self, dim, index, src=None, value=None, *, reduce=None):
+        return OPS["scatter"](self, dim, index, src, value, reduce=reduce)
+    def scatter_add(self, dim, index, src): return OPS["scatter_add"](self, dim, index, src)
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        return OPS["scatter_reduce"](self, dim, index, src, reduce, include_self=include_self)
+    def masked_select(self, mask): return OPS["masked_select"](self, mask)
+    def nonzero(self, *, as_tuple=False): return OPS["nonzero"](self, as_tuple=as_tuple)
     def clone(self): return OPS["clone"](self)
     def contiguous(self): return OPS["contiguous"](self)
 

@@ -19,6 +19,11 @@ class ShapeError(ArgumentError):
     kernel larger than its input): PyTorch's RuntimeError, numpy's ValueError."""
 
 
+class NotSupportedError(ArgumentError, NotImplementedError):
+    """An option PyTorch does not implement either (an unknown padding mode): its
+    NotImplementedError (a RuntimeError), numpy's ValueError."""
+
+
 class DimError(ValueError, IndexError):
     """A dim out of range for the tensor's number of dims: PyTorch's IndexError, numpy's
     ValueError (``AxisError``)."""
@@ -29,4 +34,4 @@ class DTypeError(TypeError, RuntimeError):
     PyTorch's RuntimeError; a TypeError in Python's terms."""
 
 
-__all__ = ["ArgumentError", "ShapeError", "DimError", "DTypeError"]
+__all__ = ["ArgumentError", "ShapeError", "NotSupportedError", "DimError", "DTypeError"]

@@ -101,7 +101,19 @@ from .elementwise import (
     trunc,
     where,
 )
-from .indexing import diag, diagonal, one_hot
+from .indexing import (
+    diag,
+    diagonal,
+    masked_select,
+    meshgrid,
+    nonzero,
+    one_hot,
+    repeat_interleave,
+    scatter,
+    scatter_add,
+    scatter_reduce,
+    unfold,
+)
 from .linalg import bmm, einsum, matmul, mm
 from .reduce import (
     all,
@@ -150,9 +162,11 @@ from .shape import (
     stack,
     sum_to,
     swap_last,
+    t,
     transpose,
     tril,
     triu,
+    unflatten,
     unsqueeze,
     view,
 )
@@ -314,4 +328,14 @@ __all__ = [
     "logcumsumexp",
     "std_mean",
     "var_mean",
+    "masked_select",
+    "meshgrid",
+    "nonzero",
+    "repeat_interleave",
+    "scatter",
+    "scatter_add",
+    "scatter_reduce",
+    "unfold",
+    "t",
+    "unflatten",
 ]
