@@ -3,7 +3,24 @@
 functional face (:mod:`tinygrad_reg.nn.functional`)."""
 
 from . import functional, init, losses
-from .conv import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Conv1d, Conv2d, MaxPool1d, MaxPool2d
+from .conv import (
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    AvgPool3d,
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+    MaxPool1d,
+    MaxPool2d,
+    MaxPool3d,
+    MaxUnpool1d,
+    MaxUnpool2d,
+    MaxUnpool3d,
+)
 from .dropout import (
     AlphaDropout,
     DropConnectLinear,
@@ -34,6 +51,7 @@ from .layers import (
     Sigmoid,
     SiLU,
     Softmax,
+    Softmin,
     Softplus,
     Softsign,
     Tanh,
@@ -61,4 +79,5 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys"
            "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d",
            "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout1d", "Dropout2d", "AlphaDropout",
            "GaussianDropout", "GaussianNoise", "DropConnectLinear", "functional", "init",
-           "losses"]
+           "losses", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+           "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "AvgPool3d", "Softmin"]

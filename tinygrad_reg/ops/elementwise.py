@@ -705,8 +705,8 @@ def clip(x: Tensor, lo: Any = None, hi: Any = None, *, min: Any = None,  # noqa:
     lo = _bound(lo if lo is not None else min, "min")
     hi = _bound(hi if hi is not None else max, "max")
     if lo is None and hi is None:
-        raise ValueError("clamp: give min, max or both (at least one bound), as PyTorch; "
-                         "for a copy of x, use x.clone()")
+        raise ArgumentError("clamp: give min, max or both (at least one bound), as PyTorch; "
+                            "for a copy of x, use x.clone()")
     if isinstance(lo, Tensor) or isinstance(hi, Tensor):
         bounds = [operand(b, x) for b in (lo, hi) if b is not None]
         given = "both" if len(bounds) == 2 else "min" if lo is not None else "max"
