@@ -255,6 +255,16 @@ class Tensor:
                  retain_graph=create_graph if retain_graph is None else retain_graph,
                  create_graph=create_graph)
 
+    def register_hook(self, hook: Any) -> Any:
+        """Call ``hook(grad)`` with this tensor's gradient in every backward pass (a tensor it
+        returns replaces the gradient); returns a handle with ``remove()``. See
+        :mod:`tinygrad_reg.autograd.hooks`."""
+        return OPS["register_hook"](self, hook)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward (as PyTorch)."""
+        OPS["retain_grad"](self)
+
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``grad = None``)."""
         self.grad = None

@@ -17,6 +17,7 @@ import numpy as np
 from .._tensor import OPS, Tensor, to_array
 from . import anomaly
 from .function import Context, OnceDifferentiable, _freed_message, released, wrap
+from .hooks import LEAF_HOOKS, run_leaf_hooks
 from .modes import (
     ANOMALY,
     GRAD,
@@ -165,6 +166,8 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
         return total
 
     def deliver(t: Tensor, g: Tensor) -> None:
+        if LEAF_HOOKS and id(t) in LEAF_HOOKS:  # (a leaf's register_hook; none by default)
+            g = run_leaf_hooks(t, g)
         if targets is None:
             if t.grad is None:
                 if not create_graph and (g._data.base is not None or id(g._data) in handed_out):

@@ -2,6 +2,7 @@
 the operator table that Tensor's operators and methods use."""
 
 from .._tensor import OPS
+from ..autograd.hooks import register_hook, retain_grad
 from . import (
     activation,
     arith,
@@ -179,6 +180,7 @@ for _module in (elementwise, reduce, shape, activation, inplace, arith, bitwise,
     OPS.update({name: getattr(_module, name) for name in _module.__all__
                 if callable(getattr(_module, name))})
 del _module
+OPS.update(register_hook=register_hook, retain_grad=retain_grad)
 
 __all__ = [
     "abs",
