@@ -47,7 +47,7 @@ def _dead_relu_model() -> LogModel:
 
 def test_forward_log_of_zero_in_a_model_names_op_and_line():
     model = _dead_relu_model()
-    x = tg.Tensor(np.ones((4, 3)))
+    x = tg.Tensor(np.ones((4, 3), dtype=np.float32))
     with tg.detect_anomaly(), pytest.raises(FloatingPointError) as info:
         model(x)
     msg = str(info.value)
@@ -60,7 +60,7 @@ def test_forward_log_of_zero_in_a_model_names_op_and_line():
 
 def test_outside_the_mode_the_same_model_runs_and_records_no_site():
     model = _dead_relu_model()
-    loss = model(tg.Tensor(np.ones((4, 3))))
+    loss = model(tg.Tensor(np.ones((4, 3), dtype=np.float32)))
     assert loss.item() == -np.inf
     assert "_site" not in loss.grad_fn.__dict__
     assert not tg.is_anomaly_enabled()
@@ -240,8 +240,8 @@ def test_a_whole_training_step_is_unchanged_by_the_mode():
     def step(anomaly: bool) -> list[np.ndarray]:
         tg.manual_seed(0)
         model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 1))
-        x = tg.Tensor(np.linspace(-1, 1, 20).reshape(5, 4))
-        y = tg.Tensor(np.array([[0.0], [1.0], [1.0], [0.0], [1.0]]))
+        x = tg.Tensor(np.linspace(-1, 1, 20, dtype=np.float32).reshape(5, 4))
+        y = tg.Tensor(np.array([[0.0], [1.0], [1.0], [0.0], [1.0]], dtype=np.float32))
         with tg.set_grad_enabled(True):
             tg.set_anomaly_enabled(anomaly)
             try:

@@ -23,9 +23,14 @@ import tinygrad_reg as tg
 from tinygrad_reg import nn, optim
 
 
+class _Double(nn.Module):
+    def forward(self, x):
+        return x.double()  # linear layers do not mix dtypes (as PyTorch): convert in between
+
+
 def model(seed=0):
     gen = np.random.default_rng(seed)
-    return nn.Sequential(nn.Linear(4, 3, generator=gen), nn.ReLU(),
+    return nn.Sequential(nn.Linear(4, 3, generator=gen), nn.ReLU(), _Double(),
                          nn.Linear(3, 1, generator=gen, dtype=np.float64))
 
 
@@ -35,8 +40,8 @@ def test_module_round_trip(tmp_path):
     tg.save(a, path)
     assert sorted(os.listdir(tmp_path)) == ["model.ckpt"]  # exactly the path, no .npz added
     state = tg.load(path)
-    assert list(state) == ["0.weight", "0.bias", "2.weight", "2.bias"]  # order kept
-    assert state["0.weight"].dtype == np.float32 and state["2.weight"].dtype == np.float64
+    assert list(state) == ["0.weight", "0.bias", "3.weight", "3.bias"]  # order kept
+    assert state["0.weight"].dtype == np.float32 and state["3.weight"].dtype == np.float64
     b.load_state_dict(state)
     x = tg.Tensor(np.random.default_rng(2).normal(size=(5, 4)).astype(np.float32))
     np.testing.assert_array_equal(a(x).data, b(x).data)

@@ -454,8 +454,8 @@ def reading_path() -> list[str]:
 
     page = (ROOT / "docs" / "internals.md").read_text(encoding="utf-8")
     total = 0
-    for imp, expr in re.findall(r"^(from \S+ import \w+)\n\nprint\(inspect\.getsource\(([\w.]+)\)\)",
-                                page, re.M):
+    printed = r"^(from \S+ import \w+)\n\nprint\(inspect\.getsource\(([\w.]+)\)\)"
+    for imp, expr in re.findall(printed, page, re.M):
         module, name = re.match(r"from (\S+) import (\w+)", imp).groups()
         obj = getattr(importlib.import_module(module), name)
         for part in expr.split(".")[1:]:

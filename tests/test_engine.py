@@ -238,11 +238,11 @@ def test_max_and_min_reductions_split_ties_evenly():
     np.testing.assert_array_equal(grad_of(lambda t: t.min(), [1.0, 1.0, 1.0, 2.0], 6.0),
                                   [2.0, 2.0, 2.0, 0.0])
     x = [[1.0, 1.0, 0.0], [2.0, 0.0, 2.0]]
-    np.testing.assert_array_equal(grad_of(lambda t: t.max(axis=1), x, [4.0, 8.0]),
+    np.testing.assert_array_equal(grad_of(lambda t: t.amax(axis=1), x, [4.0, 8.0]),
                                   [[2.0, 2.0, 0.0], [4.0, 0.0, 4.0]])
     x = [[1.0, 1.0, 0.0], [2.0, 0.0, 0.0]]
     np.testing.assert_array_equal(
-        grad_of(lambda t: t.min(axis=0, keepdims=True), x, [[4.0, 8.0, 2.0]]),
+        grad_of(lambda t: t.amin(axis=0, keepdims=True), x, [[4.0, 8.0, 2.0]]),
         [[4.0, 0.0, 1.0], [0.0, 8.0, 1.0]])
 
 

@@ -182,7 +182,7 @@ def test_module_list_operations():
 
 def test_sequential_runs_in_order_and_slices():
     seq = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2))
-    x = tg.Tensor(np.random.default_rng(0).normal(size=(4, 3)))
+    x = tg.Tensor(np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32))
     want = seq[2](seq[1](seq[0](x))).data
     np.testing.assert_array_equal(seq(x).data, want)
     head = seq[:2]
@@ -376,7 +376,14 @@ def test_linear_errors():
                                          r"weight of shape \(2, 3\)"):
         lin(tg.Tensor(np.ones((4, 5), dtype=np.float32)))
     with pytest.raises(ValueError, match=r"bias must have shape \(2,\)"):
-        linear(tg.Tensor(np.ones((1, 3))), lin.weight, tg.Tensor(np.ones(3)))
+        linear(tg.Tensor(np.ones((1, 3), dtype=np.float32)), lin.weight,
+               tg.Tensor(np.ones(3, dtype=np.float32)))
+    # PyTorch refuses float64 data for a float32 layer (numpy would compute in float64)
+    with pytest.raises(RuntimeError, match=r"Linear: expected operands of the same dtype .*"
+                                           r"float64 \(shape \(4, 3\)\) and float32 .*x.float\(\)"):
+        lin(tg.Tensor(np.ones((4, 3))))
+    with pytest.raises(TypeError, match="same dtype"):
+        linear(tg.ones(1, 3), lin.weight, tg.ones(2, dtype=tg.float64))
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="in_features must be a positive int"):
             nn.Linear(bad, 2)

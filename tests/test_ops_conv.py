@@ -5,6 +5,7 @@ numpy references written here), the tie convention of max pooling, and the error
 from __future__ import annotations
 
 import itertools
+import os
 
 import numpy as np
 import pytest
@@ -40,6 +41,31 @@ def ref_conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
                 idx = tuple(p * st + kk * dl for p, st, kk, dl in zip(pos, stride, k, dilation))
                 patch = xp[(slice(None), slice(g * cg, (g + 1) * cg)) + idx]
                 y[(slice(None), oc) + pos] += patch @ w[(oc, slice(None)) + k]
+    if b is not None:
+        y += b.reshape((1, -1) + (1,) * d)
+    return y
+
+
+def ref_conv_transpose(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
+                       dilation=1):
+    """y[n, c, i·s + k·dl - p] += x[n, o, i] · w[o, c, k], the adjoint of ref_conv."""
+    d = w.ndim - 2
+    stride, dilation = _pair(stride, d), _pair(dilation, d)
+    padding, extra = _pair(padding, d), _pair(output_padding, d)
+    n, cin = x.shape[:2]
+    cg_out = w.shape[1]
+    og = cin // groups
+    full = [(i - 1) * s + dl * (k - 1) + 1 + e for i, s, dl, k, e in
+            zip(x.shape[2:], stride, dilation, w.shape[2:], extra)]
+    y = np.zeros((n, cg_out * groups, *full))
+    for o in range(cin):
+        g = o // og
+        for pos in itertools.product(*[range(s) for s in x.shape[2:]]):
+            for k in itertools.product(*[range(s) for s in w.shape[2:]]):
+                idx = tuple(p * st + kk * dl for p, st, kk, dl in zip(pos, stride, k, dilation))
+                y[(slice(None), slice(g * cg_out, (g + 1) * cg_out)) + idx] += (
+                    x[(slice(None), o) + pos][:, None] * w[(o, slice(None)) + k])
+    y = y[(Ellipsis,) + tuple(slice(p, f - p) for p, f in zip(padding, full))]
     if b is not None:
         y += b.reshape((1, -1) + (1,) * d)
     return y
@@ -81,6 +107,8 @@ def ref_pool(x, kind, kernel, stride=None, padding=0, dilation=1, ceil_mode=Fals
     return y
 
 
+FEW = None if os.environ.get("HYPOTHESIS_PROFILE") == "deep" else 10  # (the 3-d cases)
+
 # -- strategies ------------------------------------------------------------------------------------
 
 @st.composite
@@ -108,8 +136,28 @@ def conv_inputs(draw, d=2, bias=True):
     return x, w, b, stride, padding, dilation, groups
 
 
+@st.composite
+def conv_transpose_inputs(draw, d=2):
+    """(x, w, b, stride, padding, output_padding, groups, dilation) of a valid transposed
+    convolution."""
+    groups = draw(st.integers(1, 2))
+    cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(d))
+    stride = tuple(draw(st.integers(1, 2)) for _ in range(d))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(d))
+    extra = tuple(draw(st.integers(0, max(s, dl) - 1)) for s, dl in zip(stride, dilation))
+    sizes = tuple(draw(st.integers(1, 3)) for _ in range(d))
+    full = [(i - 1) * s + dl * (k - 1) + 1 + e for i, s, dl, k, e in
+            zip(sizes, stride, dilation, kernel, extra)]
+    padding = tuple(draw(st.integers(0, max(0, (f - 1) // 2))) for f in full)
+    x = draw(S.tensors((draw(st.integers(1, 2)), groups * cg) + sizes))
+    w = draw(S.tensors((groups * cg, og) + kernel))
+    b = draw(S.tensors((groups * og,))) if draw(st.booleans()) else None
+    return x, w, b, stride, padding, extra, groups, dilation
+
+
 def _conv_op(d):
-    fn = F.conv2d if d == 2 else F.conv1d
+    fn = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[d]
     return lambda x, w, b, s, p, dl, g: fn(x, w, b, s, p, dl, g)
 
 
@@ -138,6 +186,20 @@ def pool_inputs(draw, d=2, kind="max"):
     return x, kernel, stride, padding, draw(st.booleans()), draw(st.booleans())
 
 
+@st.composite
+def unpool_inputs(draw):
+    """(values, indices) as max_pool2d(kernel 2, return_indices=True) gives them."""
+    x = draw(S.distinct_arrays((1, 2, 4, 4)))
+    _, idx = F.max_pool2d(tg.Tensor(x), 2, return_indices=True)
+    return draw(S.tensors((1, 2, 2, 2))), idx
+
+
+def _ref_unpool(v, idx):
+    out = np.zeros((1, 2, 16))
+    np.put_along_axis(out, idx.reshape(1, 2, -1), v.reshape(1, 2, -1), axis=2)
+    return out.reshape(1, 2, 4, 4)
+
+
 def case(name, op, ref, *inputs, **options):
     return pytest.param(name, op, ref, inputs, options, id=name)
 
@@ -157,6 +219,21 @@ CASES = [
     case("avg_pool1d", lambda x, k, s, p, c, i: F.avg_pool1d(x, k, s, p, c, i),
          lambda x, k, s, p, c, i: ref_pool(x, "avg", k, s, p, 1, c, i),
          pool_inputs(1, "avg"), out_shape=None),
+    case("conv3d", _conv_op(3), _ref_conv, conv_inputs(3), out_shape=None, max_examples=FEW),
+    case("conv_transpose2d", lambda *a: F.conv_transpose2d(*a), ref_conv_transpose,
+         conv_transpose_inputs(2), out_shape=None),
+    case("conv_transpose1d", lambda *a: F.conv_transpose1d(*a), ref_conv_transpose,
+         conv_transpose_inputs(1), out_shape=None),
+    case("conv_transpose3d", lambda *a: F.conv_transpose3d(*a), ref_conv_transpose,
+         conv_transpose_inputs(3), out_shape=None, max_examples=FEW),
+    case("max_pool3d", lambda x, k, s, p, dl, c: F.max_pool3d(x, k, s, p, dl, c),
+         lambda x, k, s, p, dl, c: ref_pool(x, "max", k, s, p, dl, c), pool_inputs(3),
+         out_shape=None, max_examples=FEW),
+    case("avg_pool3d", lambda x, k, s, p, c, i: F.avg_pool3d(x, k, s, p, c, i),
+         lambda x, k, s, p, c, i: ref_pool(x, "avg", k, s, p, 1, c, i),
+         pool_inputs(3, "avg"), out_shape=None, max_examples=FEW),
+    case("max_unpool2d", lambda v, i: F.max_unpool2d(v, i, 2), _ref_unpool, unpool_inputs(),
+         out_shape=None),
     case("adaptive_avg_pool2d", lambda x, size: F.adaptive_avg_pool2d(x, size),
          lambda x, size: _ref_adaptive(x, size),
          S.tensors((2, 2, 5, 4)).flatmap(lambda x: st.tuples(
@@ -292,3 +369,76 @@ def test_reused_im2col_buffers_never_mix_two_graphs():
     w.grad = None
     y2.backward(tg.tensor(g2))
     np.testing.assert_allclose(w.grad.numpy(), expected[1], rtol=1e-12)
+
+
+# -- max pooling's indices, unpooling, integer inputs ------------------------------------------
+
+def test_max_pool_indices_pin_pytorchs():
+    # PyTorch 2.13: the flat position of each window's first maximum in the unpadded input
+    x = tg.tensor(np.arange(36.0).reshape(1, 1, 6, 6))
+    _, idx = F.max_pool2d(x, (2, 2), return_indices=True)
+    np.testing.assert_array_equal(idx.numpy()[0, 0], [[7, 9, 11], [19, 21, 23], [31, 33, 35]])
+    assert idx.dtype == np.int64
+    # ties: the first in the window; overlapping windows may share one
+    ones = tg.ones(1, 1, 6, 6)
+    _, idx = F.max_pool2d(ones, 3, stride=1, return_indices=True)
+    np.testing.assert_array_equal(idx.numpy()[0, 0], np.add.outer(np.arange(4) * 6,
+                                                                  np.arange(4)))
+    stripes = tg.tensor(np.tile([1.0, 2.0], (1, 1, 6, 3)))
+    _, idx = F.max_pool2d(stripes, 2, stride=1, return_indices=True)
+    np.testing.assert_array_equal(idx.numpy()[0, 0, 0], [1, 1, 3, 3, 5])
+    # padding and ceil mode: positions of the unpadded input
+    _, idx = F.max_pool2d(tg.tensor(np.arange(25.0).reshape(1, 1, 5, 5)), 3, padding=1,
+                          return_indices=True)
+    np.testing.assert_array_equal(idx.numpy()[0, 0], [[6, 9], [21, 24]])
+    _, idx = F.max_pool2d(tg.tensor(np.arange(49.0).reshape(1, 1, 7, 7)), 2, stride=2,
+                          ceil_mode=True, return_indices=True)
+    assert idx.shape == (1, 1, 4, 4) and idx.numpy()[0, 0, 3, 3] == 48
+    # a nan is the maximum, and unpooling puts it back
+    data = tg.tensor([[[[np.inf, -np.inf, np.nan], [1.0, 2.0, 3.0]]]])
+    values, idx = F.max_pool2d(data, 2, return_indices=True)
+    np.testing.assert_array_equal(idx.numpy().ravel(), [0])
+    np.testing.assert_array_equal(F.max_unpool2d(values, idx, 2).numpy().ravel(),
+                                  [np.inf, 0.0, 0.0, 0.0])
+
+
+def test_unpool_sizes_and_modules():
+    x = tg.tensor(np.random.default_rng(0).standard_normal((1, 3, 7, 6)))
+    v, i = tg.nn.MaxPool2d(2, return_indices=True)(x)
+    # output_size: only the last two entries count (PyTorch's rule)
+    assert tg.nn.MaxUnpool2d(2)(v, i, output_size=(99, 99, 7, 6)).shape == (1, 3, 7, 6)
+    assert F.max_unpool2d(v, i, 2).shape == (1, 3, 6, 6)
+    assert F.max_unpool1d(*F.max_pool1d(tg.ones(1, 1, 6), 2, return_indices=True), 2).shape \
+        == (1, 1, 6)
+    with pytest.raises(IndexError, match="indices must lie in"):
+        F.max_unpool2d(v, i + 100, 2)
+
+
+def test_integer_max_pooling_pads_with_the_smallest_integer():
+    x = tg.tensor(np.arange(-8, 8).reshape(1, 1, 4, 4), dtype=tg.int32)
+    y = F.max_pool2d(x, 2, padding=1)
+    assert y.dtype == np.int32
+    np.testing.assert_array_equal(y.numpy()[0, 0], [[-8, -6, -5], [0, 2, 3], [4, 6, 7]])
+
+
+def test_conv_transpose_module_and_pins():
+    # PyTorch's layout: weight (in, out / groups, *kernel); output_size picks output_padding
+    m = tg.nn.ConvTranspose2d(4, 6, 3, stride=2, groups=2)
+    assert {k: v.shape for k, v in m.state_dict().items()} == {"weight": (4, 3, 3, 3),
+                                                               "bias": (6,)}
+    x = tg.ones(1, 4, 3, 3)
+    assert m(x).shape == (1, 6, 7, 7) and m(x, output_size=(8, 8)).shape == (1, 6, 8, 8)
+    assert tg.nn.ConvTranspose1d(2, 1, 4, stride=3, padding=1)(tg.ones(1, 2, 5)).shape == \
+        (1, 1, 14)
+    with pytest.raises(RuntimeError, match="output_padding .* must be smaller than the stride"):
+        F.conv_transpose2d(x, tg.ones(4, 2, 3, 3), output_padding=1)
+    with pytest.raises(RuntimeError, match="the input has 4 channels"):
+        F.conv_transpose2d(x, tg.ones(3, 2, 3, 3))
+    with pytest.raises(TypeError, match="same dtype"):
+        F.conv_transpose2d(x, tg.ones(4, 2, 3, 3, dtype=tg.float64))
+    # the transposed convolution is conv2d's input gradient
+    w = tg.tensor(np.random.default_rng(1).standard_normal((4, 2, 3, 3)))
+    g = tg.tensor(np.random.default_rng(2).standard_normal((1, 4, 3, 3)))
+    xs = tg.zeros(1, 2, 7, 7, dtype=tg.float64, requires_grad=True)
+    (dx,) = tg.grad(F.conv2d(xs, w, stride=2), xs, g)
+    np.testing.assert_allclose(F.conv_transpose2d(g, w, stride=2).numpy(), dx.numpy())

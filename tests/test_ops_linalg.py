@@ -3,6 +3,8 @@ the public ``tg.testing.check_op`` against numpy."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import strategies as st
@@ -62,3 +64,74 @@ CASES = [
 @pytest.mark.parametrize("name, op, ref, inputs, options", CASES)
 def test_op(name, op, ref, inputs, options):
     tg.testing.check_op(op, *inputs, ref=ref, name=name, **options)
+
+
+# -- mm, bmm, einsum ------------------------------------------------------------------------
+
+FEW = None if os.environ.get("HYPOTHESIS_PROFILE") == "deep" else 10
+
+
+@st.composite
+def mm_inputs(draw, batch=False):
+    n, k, m = (draw(st.integers(1, 3)) for _ in range(3))
+    lead = (draw(st.integers(1, 3)),) if batch else ()
+    return draw(S.tensors(lead + (n, k))), draw(S.tensors(lead + (k, m)))
+
+
+def _shapes(*shapes):
+    return st.tuples(*[S.tensors(s) for s in shapes])
+
+
+# (equation, operand shapes): transposes, sums, products, contractions, diagonals, ellipses
+EINSUM = [
+    ("->", [()]), ("ij->ji", [(2, 3)]), ("ji", [(2, 3)]), ("jki", [(2, 3, 2)]),
+    ("ij,jk", [(2, 3), (3, 2)]), ("ijk->", [(2, 3, 2)]), ("ij->j", [(3, 2)]),
+    ("ik,k->i", [(3, 2), (2,)]), ("jk,ki->ji", [(2, 3), (3, 2)]), ("i,i->i", [(3,), (3,)]),
+    ("i,j->ij", [(3,), (2,)]), ("ijk,ikl->jil", [(2, 3, 2), (2, 2, 3)]),
+    ("pqrs,tuqvr->pstuv", [(2, 3, 2, 2), (2, 1, 3, 2, 2)]),
+    ("ik,jkl,il->ij", [(2, 3), (2, 3, 2), (2, 2)]), ("...id,...jd->...ij", [(2, 3, 2), (2, 2, 2)]),
+    ("...id,...jd", [(2, 3, 2), (2, 2, 2)]), ("i...j,ji...->...", [(2, 3, 2, 2), (2, 2, 2)]),
+    ("ii->i", [(3, 3)]), ("ii->", [(3, 3)]), ("...ii->...i", [(2, 3, 3)]), ("iij->j", [(2, 2, 3)]),
+    ("ij,ij->ij", [(1, 3), (2, 3)]), ("ij,jk->ik", [(2, 1), (3, 2)]), ("i,i", [(3,), (3,)]),
+]
+
+
+@pytest.mark.parametrize("equation, shapes", EINSUM, ids=[e for e, _ in EINSUM])
+def test_einsum(equation, shapes):
+    # (one operand: a permutation is a view of it, as in PyTorch)
+    tg.testing.check_op(lambda *xs: tg.einsum(equation, *xs), _shapes(*shapes),
+                        ref=lambda *xs: np.einsum(equation, *xs), out_shape=None,
+                        may_alias=len(shapes) == 1, max_examples=FEW, name=f"einsum {equation}")
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_mm_bmm(batch):
+    op = tg.bmm if batch else tg.mm
+    tg.testing.check_op(op, mm_inputs(batch), ref=np.matmul, out_shape=None,
+                        max_examples=FEW, name=op.__name__)
+
+
+def test_einsum_forms_and_errors():
+    a, b = tg.ones(2, 3), tg.ones(3, 4)
+    np.testing.assert_array_equal(tg.einsum("ij,jk", [a, b]).numpy(), np.full((2, 4), 3.0))
+    np.testing.assert_array_equal(tg.einsum("ij, jk -> ik", a, b).numpy(), np.full((2, 4), 3.0))
+    # PyTorch raises RuntimeError for each of these; so do we (also a ValueError)
+    for equation, operands, message in [
+            ("ij,jk->ik", [a], "2 operand subscripts but 1 tensors"),
+            ("ij->ij", [a, b], "1 operand subscripts but 2 tensors"),
+            ("ij,jk->ik", [a, tg.ones(2, 4)], "letter 'j' of operand 1"),
+            ("...ij...->", [a], "at most one ellipsis"),
+            ("ii->i", [a], "repeated in operand 0"),
+            ("ij->ik", [a], "output letter 'k'"),
+            ("ijk->", [a], "operand 0 has 2 dims but its subscripts 'ijk' name 3")]:
+        with pytest.raises(RuntimeError, match=message):
+            tg.einsum(equation, *operands)
+        with pytest.raises(ValueError):
+            tg.einsum(equation, *operands)
+
+
+def test_mm_bmm_refuse_other_shapes():
+    with pytest.raises(RuntimeError, match="mm: expects two 2-D"):
+        tg.mm(tg.ones(2, 3, 4), tg.ones(4, 2))
+    with pytest.raises(RuntimeError, match="same batch size"):
+        tg.ones(2, 3, 4).bmm(tg.ones(3, 4, 2))

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_reg as tg
+import tinygrad_reg.nn.functional as F
 from tinygrad_reg.ops.reduce import LinearScan
 from tinygrad_reg.testing import strategies as S
 
@@ -110,15 +111,40 @@ def along(draw, tensors):
 
 
 
+def _ref_cum(extreme, takes_over):
+    """(values, indices) of a running extreme along dim; a later tie takes over."""
+    def ref(x, dim):
+        values = extreme.accumulate(x, axis=dim)
+        moved_x, moved_v = np.moveaxis(x, dim, -1), np.moveaxis(values, dim, -1)
+        index = np.zeros(moved_x.shape, dtype=np.int64)
+        for i in range(1, moved_x.shape[-1]):
+            better = takes_over(moved_x[..., i], moved_v[..., i - 1])
+            index[..., i] = np.where(better, i, index[..., i - 1])
+        return values, np.moveaxis(index, -1, dim)
+    return ref
+
+
+@st.composite
+def normalize_inputs(draw):
+    """(x, p, dim): x of at least one dim away from 0 (|x| is a kink), a p, one of x's dims."""
+    x, dim = draw(along(_away_from_zero))
+    return x, draw(st.sampled_from([2.0, 1.0, 3.0, 0.5, -1.0])), dim
+
+
+def _ref_normalize(x, p, dim):
+    n = np.sum(np.abs(x) ** p, axis=dim, keepdims=True) ** (1.0 / p)
+    return x / np.maximum(n, 1e-12)
+
+
 CASES = [
     case("sum", lambda x, axis, keepdims: x.sum(axis, keepdims),
          lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims), reduction()),
     case("mean", lambda x, axis, keepdims: x.mean(axis, keepdims),
          lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims), reduction()),
-    case("max", lambda x, axis, keepdims: x.max(axis=axis, keepdims=keepdims),
+    case("max", lambda x, axis, keepdims: x.amax(axis=axis, keepdims=keepdims),
          lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
          reduction(_distinct)),
-    case("min", lambda x, axis, keepdims: x.min(axis=axis, keepdims=keepdims),
+    case("min", lambda x, axis, keepdims: x.amin(axis=axis, keepdims=keepdims),
          lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
          reduction(_distinct)),
     case("var", lambda x, axis, keepdims, ddof: x.var(axis=axis, keepdims=keepdims, ddof=ddof),
@@ -148,6 +174,23 @@ CASES = [
     case("norm_inf", lambda x, axis, keepdims: x.norm(np.inf, axis, keepdims),
          lambda x, axis, keepdims: np.max(np.abs(x), axis=axis, keepdims=keepdims),
          reduction(_distinct_abs)),
+    case("cummax", lambda x, dim: tg.cummax(x, dim), _ref_cum(np.maximum, np.greater_equal),
+         along(_distinct)),
+    case("cummin", lambda x, dim: x.cummin(dim), _ref_cum(np.minimum, np.less_equal),
+         along(_distinct)),
+    case("logcumsumexp", lambda x, dim: x.logcumsumexp(dim),
+         lambda x, dim: np.logaddexp.accumulate(x, axis=dim), along(S.tensors)),
+    case("std_mean", lambda x, axis, keepdims: tg.std_mean(x, axis, keepdim=keepdims),
+         lambda x, axis, keepdims: (np.std(x, axis=axis, keepdims=keepdims, ddof=1),
+                                    np.mean(x, axis=axis, keepdims=keepdims)), std_inputs()),
+    case("var_mean", lambda x, axis, keepdims: x.var_mean(axis, correction=0, keepdim=keepdims),
+         lambda x, axis, keepdims: (np.var(x, axis=axis, keepdims=keepdims),
+                                    np.mean(x, axis=axis, keepdims=keepdims)), reduction()),
+    case("norm_-1", lambda x, axis, keepdims: x.norm(-1, axis, keepdims),
+         lambda x, axis, keepdims: np.sum(np.abs(x) ** -1.0, axis=axis, keepdims=keepdims)
+         ** -1.0, reduction(_away_from_zero)),
+    case("normalize", lambda x, p, dim: F.normalize(x, p, dim), _ref_normalize,
+         normalize_inputs()),
     case("linear_scan", lambda g, c, rev: LinearScan.apply(g, c, reverse=rev), _ref_scan,
          scan_inputs()),
     case("amax", lambda x, axis, keepdims: tg.amax(x, axis, keepdims),
@@ -267,6 +310,80 @@ def test_norm_values():
     np.testing.assert_allclose(x.norm(np.inf, dim=1).data, [4.0, 1.0])
     np.testing.assert_allclose(x.norm(-np.inf, dim=1).data, [3.0, 0.0])
     np.testing.assert_allclose(x.norm(0, dim=1).data, [2.0, 1.0])
+    # a negative p is PyTorch's (Σ |x|^p)^(1/p); a zero makes the norm 0 and its slice's
+    # gradient 0 (values from PyTorch 2.13)
+    y = t64([[3.0, -4.0], [1.0, 0.0]])
+    n = y.norm(-1, dim=1)
+    np.testing.assert_allclose(n.data, [12 / 7, 0.0])
+    n.sum().backward()
+    np.testing.assert_allclose(y.grad.data, [[16 / 49, -9 / 49], [0.0, 0.0]])
+    y.grad = None
+    y.norm(-1).backward()
+    np.testing.assert_array_equal(y.grad.data, np.zeros((2, 2)))
     with pytest.raises(ValueError, match="p must be"):
-        x.norm(-1)
+        x.norm(float("nan"))
 
+
+
+def test_normalize_pins():
+    # PyTorch 2.13: F.normalize divides by max(‖x‖_p, eps) over dim 1 by default; a zero row
+    # stays zero, and its gradient is 1/eps (the clamp passes none to the norm)
+    x = tg.tensor([[3.0, 4.0], [0.0, 0.0]], dtype=tg.float64, requires_grad=True)
+    y = F.normalize(x)
+    np.testing.assert_allclose(y.numpy(), [[0.6, 0.8], [0.0, 0.0]])
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0.032, -0.024], [1e12, 1e12]])
+    np.testing.assert_allclose(F.normalize(tg.tensor([3.0, 4.0]), dim=0).numpy(), [0.6, 0.8])
+    np.testing.assert_allclose(F.normalize(tg.tensor([[3.0, 4.0]]), axis=0).numpy(), [[1, 1]])
+
+
+def test_running_extremes_pin_pytorchs_ties_and_nan():
+    # PyTorch 2.13: a tie takes over (the later position), a nan stays the extreme from where
+    # it appears, at the latest nan; each value's gradient goes to its position
+    x = tg.tensor([1.0, 3.0, 3.0, 2.0, np.nan, 5.0, np.nan, 1.0])
+    values, indices = tg.cummax(x, 0)
+    np.testing.assert_array_equal(values.numpy(), [1, 3, 3, 3, np.nan, np.nan, np.nan, np.nan])
+    np.testing.assert_array_equal(indices.numpy(), [0, 1, 2, 2, 4, 4, 6, 6])
+    np.testing.assert_array_equal(tg.cummin(x, 0).indices.numpy(), [0, 0, 0, 0, 4, 4, 6, 6])
+    np.testing.assert_array_equal(tg.cummax(tg.tensor([2, 2, 1, 2]), 0).indices.numpy(),
+                                  [0, 1, 1, 3])
+    y = tg.tensor([1.0, 3.0, 3.0, 2.0], requires_grad=True)
+    tg.cummax(y, 0).values.sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [1.0, 1.0, 2.0, 0.0])
+    v, i = tg.cummax(tg.tensor(2.5), 0)
+    assert v.shape == i.shape == () and i.item() == 0
+    assert tg.cummin(tg.zeros(2, 0, 4), 1).values.shape == (2, 0, 4)
+
+
+def test_logcumsumexp_pins():
+    # PyTorch 2.13: logcumsumexp([0, 100]) = [0, 100] (no overflow), of a 0-d tensor itself
+    np.testing.assert_array_equal(tg.logcumsumexp(tg.tensor([0.0, 100.0]), 0).numpy(),
+                                  [0.0, 100.0])
+    assert tg.logcumsumexp(tg.tensor(2.0), 0).item() == 2.0
+    with pytest.raises(TypeError, match="give dim"):
+        tg.logcumsumexp(tg.ones(3))
+
+
+def test_scans_of_0d_tensors_check_the_dim_as_pytorch():
+    assert tg.cumsum(tg.tensor(2.0), 0).item() == 2.0
+    assert tg.tensor(2.0).cumprod(-1).item() == 2.0
+    for f in (tg.cumsum, tg.cumprod, tg.cummax, tg.cummin, tg.logcumsumexp):
+        with pytest.raises(IndexError, match="dim 1 is out of range"):
+            f(tg.tensor(2.0), 1)
+
+
+def test_accumulation_dtypes_are_pytorchs():
+    # PyTorch 2.13: sums and products of integers and bools are int64; dtype= converts first;
+    # mean refuses integers
+    assert tg.tensor([1, 2], dtype=tg.uint8).sum().dtype == np.int64
+    assert tg.tensor([True, True]).sum().item() == 2
+    assert tg.tensor([1, 2], dtype=tg.int32).cumsum(0).dtype == np.int64
+    assert tg.tensor([1, 2], dtype=tg.int8).prod().dtype == np.int64
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    s = x.sum(dtype=tg.float64)
+    assert s.dtype == np.float64
+    s.backward()
+    assert x.grad.dtype == np.float32
+    assert tg.tensor([1, 2]).mean(dtype=tg.float32).item() == 1.5
+    with pytest.raises(RuntimeError, match=r"mean: needs a floating-point .*x.float\(\)"):
+        tg.tensor([1, 2]).mean()

@@ -340,6 +340,14 @@ def test_a_boolean_mask_of_the_wrong_shape_is_an_index_error(shape, index, words
     assert not x.data.any()
 
 
+def _pytorch_index(arr, index):
+    """numpy indexing with PyTorch's placement: where ints and arrays mix, ints go first."""
+    if isinstance(index, tuple) and any(isinstance(i, int) for i in index) and any(
+            isinstance(i, np.ndarray) for i in index):
+        return _torch_order(arr, index)
+    return arr[index]
+
+
 def test_boolean_masks_that_fit_index_as_numpy():
     a = np.arange(20.0).reshape(10, 2)
     b = np.arange(24.0).reshape(4, 3, 2)
@@ -351,10 +359,166 @@ def test_boolean_masks_that_fit_index_as_numpy():
         idx = tuple(tg.tensor(i) if isinstance(i, np.ndarray) else i for i in index) \
             if isinstance(index, tuple) else index
         out = x[idx]
-        np.testing.assert_array_equal(out.data, arr[index])
+        # (None, mask, None, 1) is PyTorch's (1, 3, 1, 2), not numpy's (3, 1, 1, 2)
+        want = _pytorch_index(arr, index)
+        np.testing.assert_array_equal(out.data, want)
         out.sum().backward()
         np.testing.assert_array_equal(x.grad.data, np.isin(np.arange(arr.size),
-                                                           arr[index]).reshape(arr.shape))
+                                                           want).reshape(arr.shape))
     x = tg.Tensor(a.copy())
     x[tg.tensor(rows)] = -1.0
     np.testing.assert_array_equal(x.data[rows], -1.0)
+
+
+# -- PyTorch's placement where ints and array indices mix -----------------------------------
+
+def _torch_order(x, index):
+    """The int parts first, then the rest: PyTorch's meaning of a mixed index, in numpy."""
+    first = tuple(j for i in index for j in (
+        [i] if isinstance(i, (int, slice)) or i is None or i is Ellipsis else
+        [slice(None)] * (i.ndim if np.asarray(i).dtype.kind == "b" else 1)))
+    then = tuple(slice(None) if i is None or isinstance(i, slice) else i
+                 for i in index if not isinstance(i, int))
+    return x[first][then]
+
+
+MIXED = [  # (index, the shape PyTorch 2.13 gives for x of shape (3, 4, 5, 2))
+    ((0, slice(None), np.array([1, 3])), (4, 2, 2)),
+    ((slice(None), 0, slice(None), np.array([1, 0])), (3, 5, 2)),
+    ((np.array([0, 2]), slice(None), 1), (2, 4, 2)),
+    ((1, np.array([[0], [2]]), slice(None), np.array([1, 0])), (2, 2, 5)),
+    ((np.array([0, 2]), 0, np.array([1, 3])), (2, 2)),
+    ((slice(1, 3), 2, np.array([4, 0, 1])), (2, 3, 2)),
+]
+
+
+@pytest.mark.parametrize("index, shape", MIXED, ids=[str(i) for i in range(len(MIXED))])
+def test_ints_mixed_with_array_indices_index_first(index, shape):
+    x = tg.Tensor(np.arange(120.0).reshape(3, 4, 5, 2))
+    got = x[index]
+    assert got.shape == shape
+    np.testing.assert_array_equal(got.numpy(), _torch_order(x.numpy(), index))
+    # a 0-d integer tensor is an int there too (PyTorch's rule)
+    as_tensors = tuple(tg.tensor(i) if isinstance(i, int) else i for i in index)
+    assert x[as_tensors].shape == shape
+    # the same placement for writes: the value has the indexed shape
+    value = np.arange(1.0, np.prod(shape) + 1).reshape(shape)
+    y = tg.zeros(3, 4, 5, 2, dtype=tg.float64)
+    y[index] = tg.tensor(value)
+    ref = np.zeros((3, 4, 5, 2))
+    view = ref[tuple(i if isinstance(i, (int, slice)) else slice(None) for i in index)]
+    view[tuple(slice(None) if isinstance(i, slice) else i for i in index
+               if not isinstance(i, int))] = value
+    np.testing.assert_array_equal(y.numpy(), ref)
+
+
+def test_mixed_index_gradient():
+    x = tg.tensor(np.arange(24.0).reshape(2, 3, 4), dtype=tg.float64, requires_grad=True)
+    tg.testing.check_op(lambda t: t[1, :, np.array([3, 0, 3])],
+                        st.just(x), ref=lambda a: a[1][:, [3, 0, 3]], out_shape=None,
+                        max_examples=1, name="mixed_index")
+
+
+# -- pad with negative widths (crops), t, unflatten, roll without dims, view(dtype) ----------
+
+@st.composite
+def crop_pad_inputs(draw):
+    """(x, widths, mode): widths for the last dim or two, some negative (crops)."""
+    x = draw(S.tensors(S.shapes(min_dims=2, max_dims=3, min_side=3, max_side=4)))
+    mode = draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]))
+    widths = []
+    for axis in (-1, -2)[:draw(st.integers(1, 2))]:
+        n = x.shape[axis]
+        lo, hi = draw(st.integers(-2, 2)), draw(st.integers(-2, 2))
+        if mode == "reflect":
+            lo, hi = min(lo, n - 1), min(hi, n - 1)
+        if mode == "circular":  # the cropped size must hold the padding
+            left = n - max(-lo, 0) - max(-hi, 0)
+            lo, hi = min(lo, left), min(hi, left)
+        widths += [lo, hi]
+    return x, tuple(widths), mode
+
+
+def _np_pad(x, widths, mode):
+    """numpy's pad with PyTorch's negative widths: crop after padding, before for circular."""
+    grow, crop = [(0, 0)] * x.ndim, [(0, 0)] * x.ndim
+    for k in range(len(widths) // 2):
+        lo, hi = widths[2 * k], widths[2 * k + 1]
+        grow[-1 - k], crop[-1 - k] = (max(lo, 0), max(hi, 0)), (max(-lo, 0), max(-hi, 0))
+
+    def cut(a):
+        return a[tuple(slice(lo, n - hi) for (lo, hi), n in zip(crop, a.shape))]
+
+    how = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+           "circular": "wrap"}[mode]
+    if mode == "circular":
+        return np.pad(cut(x), grow, mode=how)
+    return cut(np.pad(x, grow, mode=how))
+
+
+def test_pad_with_negative_widths():
+    tg.testing.check_op(lambda x, w, m: tg.nn.functional.pad(x, w, mode=m), crop_pad_inputs(),
+                        ref=_np_pad, out_shape=None, may_alias=True, name="pad_crop")
+
+
+def test_pad_crop_pins():
+    # PyTorch 2.13 on a row 0..4: reflect/replicate pad the whole row then crop; circular
+    # crops first, then wraps what is left
+    row = tg.arange(5.0).reshape(1, 1, 1, 5)
+    F = tg.nn.functional
+    np.testing.assert_array_equal(F.pad(row, (3, -3), mode="reflect").numpy().ravel(),
+                                  [3, 2, 1, 0, 1])
+    np.testing.assert_array_equal(F.pad(row, (-1, 2), mode="reflect").numpy().ravel(),
+                                  [1, 2, 3, 4, 3, 2])
+    np.testing.assert_array_equal(F.pad(row, (3, -3), mode="replicate").numpy().ravel(),
+                                  [0, 0, 0, 0, 1])
+    np.testing.assert_array_equal(F.pad(row, (1, -2), mode="circular").numpy().ravel(),
+                                  [2, 0, 1, 2])
+    np.testing.assert_array_equal(F.pad(row, (-2, 1), value=7).numpy().ravel(), [2, 3, 4, 7])
+    assert F.pad(row, (0, -5)).shape == (1, 1, 1, 0)
+    # PyTorch reads memory it never wrote for circular padding beyond the cropped input; here
+    # that is refused
+    with pytest.raises(RuntimeError, match="circular padding"):
+        F.pad(row, (3, -3), mode="circular")
+    with pytest.raises(NotImplementedError, match="mode must be"):
+        F.pad(row, (1, 1), mode="typo")
+    with pytest.raises(RuntimeError, match="even number of widths"):
+        F.pad(tg.ones(3, 3), (2, 0, 2))
+    with pytest.raises(RuntimeError, match="negative size"):
+        F.pad(row, (-3, -3))
+
+
+def test_t_unflatten_roll_view_dtype():
+    x = tg.arange(6.0).reshape(2, 3)
+    assert x.t().shape == (3, 2) and tg.t(tg.ones(3)).shape == (3,)
+    with pytest.raises(RuntimeError, match="at most 2 dims"):
+        tg.ones(2, 2, 2).t()
+    assert tg.ones(4, 6).unflatten(1, (3, -1)).shape == (4, 3, 2)
+    with pytest.raises(RuntimeError, match="do not split dim"):
+        tg.ones(4, 6).unflatten(1, (4, 2))
+    # PyTorch 2.13: roll((1,)) without dims rolls the flattened tensor; two shifts need dims
+    np.testing.assert_array_equal(x.roll((1,)).numpy(), [[5, 0, 1], [2, 3, 4]])
+    with pytest.raises(RuntimeError, match="give one shift"):
+        x.roll((1, 2))
+    # view(dtype) reinterprets the bytes; the last dim scales with the item size
+    f = tg.ones(3, 4)
+    assert f.view(tg.int32).numpy()[0, 0] == np.float32(1.0).view(np.int32)
+    assert f.view(tg.int16).shape == (3, 8) and f.view(tg.float64).shape == (3, 2)
+    with pytest.raises(RuntimeError, match="whole number"):
+        tg.ones(3, 3).view(tg.float64)
+
+
+def test_shape_errors_are_pytorchs_classes():
+    # PyTorch: RuntimeError for shapes and arguments, IndexError for dims out of range; each
+    # is also a ValueError here, numpy's class
+    x = tg.ones(3, 4)
+    for bad, cls in [(lambda: x.reshape(-1, -1, 2), RuntimeError),
+                     (lambda: x.permute(0, 2), IndexError),
+                     (lambda: x.permute(0, 0), RuntimeError),
+                     (lambda: x.flip((0, 0)), RuntimeError), (lambda: x.squeeze(5), IndexError),
+                     (lambda: x.expand(4, 1), RuntimeError), (lambda: x.sum(5), IndexError),
+                     (lambda: x.unsqueeze(3), IndexError)]:
+        with pytest.raises(cls):
+            bad()
+        with pytest.raises(ValueError):
+            bad()

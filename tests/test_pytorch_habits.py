@@ -59,8 +59,13 @@ def test_max_with_dim_returns_values_and_indices_like_pytorch():
     assert out.indices.dtype == np.int64
     values, indices = x.min(1, keepdim=True)
     assert values.shape == (2, 1) and indices.data.tolist() == [[0], [1]]
-    # the numpy spellings and the full reduction keep returning the values
-    assert x.max().item() == 7.0 and x.max(axis=1).data.tolist() == [5.0, 7.0]
+    # axis is PyTorch's alias of dim: (values, indices) too; the full reduction is the value,
+    # amax the values over any dims
+    assert x.max().item() == 7.0 and x.max(axis=1).values.data.tolist() == [5.0, 7.0]
+    assert x.max(axis=1, keepdims=True).indices.data.tolist() == [[1], [0]]
+    assert x.amax(axis=(0, 1)).item() == 7.0
+    with pytest.raises(TypeError, match=r"write amax\(x, dim=\(0, 1\)\)"):
+        x.max(axis=(0, 1))
     # torch.max(a, b) is the elementwise maximum
     np.testing.assert_array_equal(tg.max(x, t64([[2.0] * 3] * 2)).data, [[2, 5, 3], [7, 2, 7]])
     out.values.sum().backward()  # the values carry the gradient (ties split)
@@ -87,7 +92,7 @@ def test_transpose_two_dims_swaps_them_numpy_forms_permute():
     m = t64([[1.0, 2.0], [3.0, 4.0]])
     np.testing.assert_array_equal(m.transpose(0, 1).data, [[1, 3], [2, 4]])
     assert x.mT.shape == (2, 4, 3) and m.T.shape == (2, 2)
-    with pytest.raises(ValueError, match="not a permutation"):
+    with pytest.raises(RuntimeError, match="names a dim more than once"):  # PyTorch: duplicate dims
         x.permute(0, 0, 1)
 
 

@@ -102,13 +102,15 @@ def test_float32_stays_float32_with_python_scalars_in_forward_and_every_grad():
     assert x.grad.dtype == np.float32 and w.grad.dtype == np.float32
 
 
-def test_numpy_arrays_follow_numpy_promotion_python_floats_do_not_upcast():
+def test_arrays_promote_as_tensors_python_floats_do_not_upcast():
     x = t32([1.0, 2.0])
     assert (x + 2.0).dtype == np.float32 and (x.data + 2.0).dtype == np.float32  # NEP 50
     # np.float64 subclasses Python float and is treated as one (weak), as PyTorch does,
     # so `x * np.sqrt(2.0)` keeps a float32 model float32; numpy itself would upcast here
     assert (x * np.sqrt(2.0)).dtype == np.float32
-    assert (x + np.array(2.0)).dtype == np.float64  # a 0-d float64 array is not weak
+    # an array counts as the tensor it would make (torch.result_type): a 0-d one is weak
+    # within its category, as PyTorch's 0-d tensors (numpy's NEP 50 would upcast)
+    assert (x + np.array(2.0)).dtype == np.float32
     assert (x + np.ones(2)).dtype == np.float64  # a float64 array promotes, as in numpy
     assert (x + np.ones(2, np.float32)).dtype == np.float32
 

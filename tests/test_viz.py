@@ -592,7 +592,7 @@ def test_the_names_of_internal_constants_are_the_names_the_package_gives():
             nn.AlphaDropout(0.5, generator=gen)(x), nn.GaussianDropout(0.5, generator=gen)(x),
             nn.GaussianNoise(0.1, generator=gen)(x),
             F.avg_pool2d(x, 3, padding=1, count_include_pad=False),
-            nn.DropConnectLinear(4, 2, p=0.5, generator=gen)(x)]
+            nn.DropConnectLinear(4, 2, p=0.5, generator=gen, dtype=np.float64)(x)]
     named = {n.name for out in outs for node in tg.autograd.iter_graph([out])
              for n in node.inputs if isinstance(n, tg.Tensor) and n.name is not None}
     assert named and named <= viz.dot.INTERNAL_CONSTANTS, named

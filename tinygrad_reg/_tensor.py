@@ -190,6 +190,10 @@ class Tensor:
         for :meth:`to`."""
         return OPS["astype"](self, dtype)
 
+    def cpu(self) -> Tensor:
+        """Itself: everything runs on the CPU (PyTorch's ``cpu()``)."""
+        return self
+
     def to(self, *args: Any, dtype: Any = None, **kwargs: Any) -> Tensor:
         """PyTorch's ``to``: ``to(dtype)``, ``to(other)`` (other's dtype), ``to("cpu")``
         (itself: everything runs in numpy). Another device is a ValueError."""
@@ -279,6 +283,16 @@ class Tensor:
                  retain_graph=create_graph if retain_graph is None else retain_graph,
                  create_graph=create_graph)
 
+    def register_hook(self, hook: Any) -> Any:
+        """Call ``hook(grad)`` with this tensor's gradient in every backward pass (a tensor it
+        returns replaces the gradient); returns a handle with ``remove()``. See
+        :mod:`tinygrad_reg.autograd.hooks`."""
+        return OPS["register_hook"](self, hook)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward (as PyTorch)."""
+        OPS["retain_grad"](self)
+
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``grad = None``)."""
         self.grad = None
@@ -343,6 +357,10 @@ class Tensor:
     def __rmul__(self, other): return OPS["mul"](other, self)
     def __truediv__(self, other): return OPS["div"](self, other)
     def __rtruediv__(self, other): return OPS["div"](other, self)
+    def __floordiv__(self, other): return OPS["floor_divide"](self, other)
+    def __rfloordiv__(self, other): return OPS["floor_divide"](other, self)
+    def __mod__(self, other): return OPS["remainder"](self, other)
+    def __rmod__(self, other): return OPS["remainder"](other, self)
     def __pow__(self, other): return OPS["pow"](self, other)
     def __rpow__(self, other): return OPS["pow"](other, self)
     def __matmul__(self, other): return OPS["matmul"](self, other)
@@ -364,7 +382,12 @@ class Tensor:
     def __or__(self, other): return OPS["logical"]("or", self, other)
     def __ror__(self, other): return OPS["logical"]("or", other, self)
     def __xor__(self, other): return OPS["logical"]("xor", self, other)
+    def __rxor__(self, other): return OPS["logical"]("xor", other, self)
     def __invert__(self): return OPS["logical"]("not", self)
+    def __lshift__(self, other): return OPS["bitwise_left_shift"](self, other)
+    def __rlshift__(self, other): return OPS["bitwise_left_shift"](other, self)
+    def __rshift__(self, other): return OPS["bitwise_right_shift"](self, other)
+    def __rrshift__(self, other): return OPS["bitwise_right_shift"](other, self)
 
     # in-place: numpy writes outside the graph, counted by the version counter (see
     # tinygrad_reg.ops.inplace for the rules); each returns self
@@ -389,16 +412,18 @@ class Tensor:
 
     # -- methods: documented on the op functions in tinygrad_reg.ops ------------------
     # (reductions take PyTorch's dim/keepdim and numpy's axis/keepdims; see ops.reduce)
-    def sum(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
-        return OPS["sum"](self, dim, keepdim, axis=axis, keepdims=keepdims)
-    def mean(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
-        return OPS["mean"](self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def sum(self, dim=None, keepdim=None, *, dtype=None, axis=None, keepdims=None):
+        return OPS["sum"](self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+    def mean(self, dim=None, keepdim=None, *, dtype=None, axis=None, keepdims=None):
+        return OPS["mean"](self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
     def max(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
         return OPS["max"](self, dim, keepdim, axis=axis, keepdims=keepdims)
     def min(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
         return OPS["min"](self, dim, keepdim, axis=axis, keepdims=keepdims)
-    def amax(self, dim=None, keepdim=False): return OPS["amax"](self, dim, keepdim)
-    def amin(self, dim=None, keepdim=False): return OPS["amin"](self, dim, keepdim)
+    def amax(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return OPS["amax"](self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def amin(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return OPS["amin"](self, dim, keepdim, axis=axis, keepdims=keepdims)
     def var(self, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None,
             axis=None, keepdims=None):
         return OPS["var"](self, dim, unbiased, keepdim, correction=correction, ddof=ddof,
@@ -409,12 +434,26 @@ class Tensor:
                           axis=axis, keepdims=keepdims)
     def logsumexp(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
         return OPS["logsumexp"](self, dim, keepdim, axis=axis, keepdims=keepdims)
-    def prod(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
-        return OPS["prod"](self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def prod(self, dim=None, keepdim=None, *, dtype=None, axis=None, keepdims=None):
+        return OPS["prod"](self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
     def norm(self, p="fro", dim=None, keepdim=None, *, axis=None, keepdims=None):
         return OPS["norm"](self, p, dim, keepdim, axis=axis, keepdims=keepdims)
-    def cumsum(self, dim=None, *, axis=None): return OPS["cumsum"](self, dim, axis=axis)
-    def cumprod(self, dim=None, *, axis=None): return OPS["cumprod"](self, dim, axis=axis)
+    def cumsum(self, dim=None, *, dtype=None, axis=None):
+        return OPS["cumsum"](self, dim, dtype=dtype, axis=axis)
+    def cumprod(self, dim=None, *, dtype=None, axis=None):
+        return OPS["cumprod"](self, dim, dtype=dtype, axis=axis)
+    def cummax(self, dim=None, *, axis=None): return OPS["cummax"](self, dim, axis=axis)
+    def cummin(self, dim=None, *, axis=None): return OPS["cummin"](self, dim, axis=axis)
+    def logcumsumexp(self, dim=None, *, axis=None):
+        return OPS["logcumsumexp"](self, dim, axis=axis)
+    def var_mean(self, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None,
+                 axis=None, keepdims=None):
+        return OPS["var_mean"](self, dim, unbiased, keepdim, correction=correction, ddof=ddof,
+                               axis=axis, keepdims=keepdims)
+    def std_mean(self, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None,
+                 axis=None, keepdims=None):
+        return OPS["std_mean"](self, dim, unbiased, keepdim, correction=correction, ddof=ddof,
+                               axis=axis, keepdims=keepdims)
     def argmax(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
         return OPS["argmax"](self, dim, keepdim, axis=axis, keepdims=keepdims)
     def argmin(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
@@ -430,7 +469,7 @@ class Tensor:
     def transpose(self, *dims): return OPS["transpose"](self, *dims)
     def permute(self, *dims): return OPS["permute"](self, *dims)
     def squeeze(self, dim=None, *, axis=None): return OPS["squeeze"](self, dim, axis=axis)
-    def unsqueeze(self, dim): return OPS["unsqueeze"](self, dim)
+    def unsqueeze(self, dim=None, *, axis=None): return OPS["unsqueeze"](self, dim, axis=axis)
     def expand_dims(self, axis): return OPS["expand_dims"](self, axis)
     def flatten(self, start_dim=0, end_dim=-1): return OPS["flatten"](self, start_dim, end_dim)
     def expand(self, *sizes): return OPS["expand"](self, *sizes)
@@ -442,15 +481,75 @@ class Tensor:
     def roll(self, shifts, dims=None): return OPS["roll"](self, shifts, dims)
     def tril(self, diagonal=0): return OPS["tril"](self, diagonal)
     def triu(self, diagonal=0): return OPS["triu"](self, diagonal)
-    def gather(self, dim, index): return OPS["gather"](self, dim, index)
-    def index_select(self, dim, index): return OPS["index_select"](self, dim, index)
-    def split(self, split_size, dim=0): return OPS["split"](self, split_size, dim)
-    def chunk(self, chunks, dim=0): return OPS["chunk"](self, chunks, dim)
+    def gather(self, dim=None, index=None, *, axis=None):
+        return OPS["gather"](self, dim, index, axis=axis)
+    def index_select(self, dim=None, index=None, *, axis=None):
+        return OPS["index_select"](self, dim, index, axis=axis)
+    def split(self, split_size, dim=None, *, axis=None):
+        return OPS["split"](self, split_size, dim, axis=axis)
+    def chunk(self, chunks, dim=None, *, axis=None):
+        return OPS["chunk"](self, chunks, dim, axis=axis)
+    def t(self): return OPS["t"](self)
+    def unflatten(self, dim, sizes): return OPS["unflatten"](self, dim, sizes)
+    def unfold(self, dimension, size, step): return OPS["unfold"](self, dimension, size, step)
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        return OPS["repeat_interleave"](self, repeats, dim, output_size=output_size)
+    def scatter(self, dim, index, src=None, value=None, *, reduce=None):
+        return OPS["scatter"](self, dim, index, src, value, reduce=reduce)
+    def scatter_add(self, dim, index, src): return OPS["scatter_add"](self, dim, index, src)
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        return OPS["scatter_reduce"](self, dim, index, src, reduce, include_self=include_self)
+    def masked_select(self, mask): return OPS["masked_select"](self, mask)
+    def nonzero(self, *, as_tuple=False): return OPS["nonzero"](self, as_tuple=as_tuple)
     def clone(self): return OPS["clone"](self)
     def contiguous(self): return OPS["contiguous"](self)
 
-    # elementwise (see ops.elementwise and ops.activation)
+    # arithmetic by name (see ops.elementwise and ops.arith)
+    def add(self, other, *, alpha=1):
+        return OPS["add"](self, other if alpha == 1 else other * alpha)
+    def sub(self, other, *, alpha=1):
+        return OPS["sub"](self, other if alpha == 1 else other * alpha)
+    def mul(self, other): return OPS["mul"](self, other)
+    def div(self, other, *, rounding_mode=None):
+        return OPS["div"](self, other, rounding_mode=rounding_mode)
+    def true_divide(self, other): return OPS["div"](self, other)
+    def floor_divide(self, other): return OPS["floor_divide"](self, other)
+    def remainder(self, other): return OPS["remainder"](self, other)
+    def fmod(self, other): return OPS["fmod"](self, other)
+    def neg(self): return OPS["neg"](self)
+    def negative(self): return OPS["neg"](self)
+    def copysign(self, other): return OPS["copysign"](self, other)
+    def logaddexp(self, other): return OPS["logaddexp"](self, other)
+    def atan2(self, other): return OPS["atan2"](self, other)
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return OPS["isclose"](self, other, rtol, atol, equal_nan)
+    def isinf(self): return OPS["isinf"](self)
+    def isposinf(self): return OPS["isposinf"](self)
+    def isneginf(self): return OPS["isneginf"](self)
+    def isnan(self): return OPS["isnan"](self)
+    def isfinite(self): return OPS["isfinite"](self)
+    def logical_not(self): return OPS["logical_not"](self)
+    def logical_and(self, other): return OPS["logical_and"](self, other)
+    def logical_or(self, other): return OPS["logical_or"](self, other)
+    def logical_xor(self, other): return OPS["logical_xor"](self, other)
+    def bitwise_not(self): return OPS["bitwise_not"](self)
+    def bitwise_and(self, other): return OPS["bitwise_and"](self, other)
+    def bitwise_or(self, other): return OPS["bitwise_or"](self, other)
+    def bitwise_xor(self, other): return OPS["bitwise_xor"](self, other)
+    def bitwise_left_shift(self, other): return OPS["bitwise_left_shift"](self, other)
+    def bitwise_right_shift(self, other): return OPS["bitwise_right_shift"](self, other)
+
+    # elementwise (see ops.elementwise, ops.trig and ops.activation)
     def exp(self): return OPS["exp"](self)
+    def exp2(self): return OPS["exp2"](self)
+    def asin(self): return OPS["asin"](self)
+    def acos(self): return OPS["acos"](self)
+    def atan(self): return OPS["atan"](self)
+    def sinh(self): return OPS["sinh"](self)
+    def cosh(self): return OPS["cosh"](self)
+    def asinh(self): return OPS["asinh"](self)
+    def acosh(self): return OPS["acosh"](self)
+    def atanh(self): return OPS["atanh"](self)
     def log(self): return OPS["log"](self)
     def sqrt(self): return OPS["sqrt"](self)
     def abs(self): return OPS["abs"](self)
@@ -484,8 +583,21 @@ class Tensor:
     def masked_fill(self, mask, value): return OPS["masked_fill"](self, mask, value)
     def where(self, condition, other): return OPS["where"](condition, self, other)
     def matmul(self, other): return OPS["matmul"](self, other)
+    def mm(self, other): return OPS["mm"](self, other)
+    def bmm(self, other): return OPS["bmm"](self, other)
     def maximum(self, other): return OPS["maximum"](self, other)
     def minimum(self, other): return OPS["minimum"](self, other)
+    def lerp(self, end, weight): return OPS["lerp"](self, end, weight)
+
+    # sorting and diagonals (see ops.sort and ops.indexing)
+    def sort(self, dim=None, descending=False, stable=False, *, axis=None):
+        return OPS["sort"](self, dim, descending, stable, axis=axis)
+    def argsort(self, dim=None, descending=False, stable=False, *, axis=None):
+        return OPS["argsort"](self, dim, descending, stable, axis=axis)
+    def topk(self, k, dim=None, largest=True, sorted=True, *, axis=None):  # noqa: A002
+        return OPS["topk"](self, k, dim, largest, sorted, axis=axis)
+    def diagonal(self, offset=0, dim1=0, dim2=1): return OPS["diagonal"](self, offset, dim1, dim2)
+    def diag(self, diagonal=0): return OPS["diag"](self, diagonal)
 
 
 # dtype -> PyTorch's name of the tensor type that holds it (Tensor.type())

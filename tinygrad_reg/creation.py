@@ -22,6 +22,7 @@ import numpy as np
 
 from ._tensor import Tensor, to_array
 from .autograd.modes import TRACE, mode
+from .errors import ArgumentError, NotSupportedError
 from .random import resolve
 from .trace import record
 
@@ -62,7 +63,7 @@ def _size(fn: str, size: tuple) -> tuple[_builtin_int, ...]:
         if isinstance(n, _builtin_bool) or not isinstance(n, (_builtin_int, np.integer)):
             raise TypeError(f"{fn}: sizes must be ints, got {n!r} in {size!r}")
         if n < 0:
-            raise ValueError(f"{fn}: sizes must be >= 0, got {size!r}")
+            raise ArgumentError(f"{fn}: sizes must be >= 0, got {size!r}")
         out.append(_builtin_int(n))
     return tuple(out)
 
@@ -244,7 +245,7 @@ def randint(low: _builtin_int, high: _builtin_int | None = None, size: Any = (),
     if high is None or (isinstance(high, (tuple, list)) and size == ()):
         low, high, size = 0, low, (() if high is None else high)
     if not high > low:
-        raise ValueError(f"randint: need low < high, got low={low}, high={high}")
+        raise ArgumentError(f"randint: need low < high, got low={low}, high={high}")
     dt = _dtype(dtype, np.int64, "randint")
     shape = _size("randint", (size,) if not isinstance(size, (_builtin_int, np.integer))
                   else (size,))
@@ -268,7 +269,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,
     if end is None:
         start, end = 0, start
     if step == 0:
-        raise ValueError("arange: step must not be 0")
+        raise ArgumentError("arange: step must not be 0")
     ints = all(isinstance(v, (_builtin_int, np.integer)) and not isinstance(v, _builtin_bool)
                for v in (start, end, step))
     dt = _dtype(dtype, np.int64 if ints else np.float32, "arange")
@@ -282,8 +283,11 @@ def linspace(start: _builtin_float, end: _builtin_float, steps: _builtin_int, *,
     _cpu(device, "linspace")
     if isinstance(steps, _builtin_bool) or not isinstance(steps, (_builtin_int, np.integer)) \
             or steps < 0:
-        raise ValueError(f"linspace: steps must be an int >= 0, got {steps!r}")
+        raise ArgumentError(f"linspace: steps must be an int >= 0, got {steps!r}")
     dt = _dtype(dtype, np.float32, "linspace")
+    if dt.kind == "b":
+        raise NotSupportedError("linspace: not implemented for dtype bool (PyTorch's "
+                                "NotImplementedError); make it in a number dtype and compare")
     return _make(np.linspace(start, end, steps).astype(dt), requires_grad, "linspace")
 
 

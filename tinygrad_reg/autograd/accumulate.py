@@ -26,6 +26,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..trace import record, tracer
 from .function import Context, wrap
+from .hooks import LEAF_HOOKS, run_leaf_hooks
 
 
 def _iadd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -79,7 +80,10 @@ class Accumulator:
         node._grad = g if prev is None else self.add(prev, g)
 
     def to_leaf(self, t: Tensor, g: Tensor) -> None:
-        """Add ``g`` to leaf ``t``'s ``.grad`` (or to the captured gradient, for tg.grad)."""
+        """Add ``g`` to leaf ``t``'s ``.grad`` (or to the captured gradient, for tg.grad),
+        after the hooks ``t.register_hook`` gave it, if any."""
+        if LEAF_HOOKS and id(t) in LEAF_HOOKS:
+            g = run_leaf_hooks(t, g)
         if self.targets is not None:
             k = id(t)
             if k in self.targets:

@@ -25,6 +25,7 @@ import numpy as np
 
 from .._guard import aux, hold, lock, release_all, share_version, sync, unlock, view_root
 from .._tensor import Tensor
+from ..errors import ShapeError
 from ..trace import tracer
 from . import anomaly
 from .modes import ANOMALY, GRAD, TRACE, mode, scope
@@ -364,7 +365,9 @@ def _modified_message(node: Context, t: Tensor, i: int, now: int, expected: int)
 def _op_error(fn: type, err: Exception, tensors: Sequence[Tensor], attrs: dict) -> Exception:
     shapes = ", ".join(str(t._data.shape) for t in tensors)
     extra = "".join(f", {k}={v!r}" for k, v in attrs.items() if k != "value" and k[0] != "_")
-    return type(err)(f"{fn.__name__}: {err} (input shapes: {shapes}{extra})")
+    # numpy's ValueError for shapes that do not fit is PyTorch's RuntimeError: ShapeError is both
+    cls = ShapeError if type(err) is ValueError else type(err)
+    return cls(f"{fn.__name__}: {err} (input shapes: {shapes}{extra})")
 
 
 class Function:

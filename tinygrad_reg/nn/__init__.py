@@ -3,7 +3,24 @@
 functional face (:mod:`tinygrad_reg.nn.functional`)."""
 
 from . import functional, init, losses
-from .conv import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Conv1d, Conv2d, MaxPool1d, MaxPool2d
+from .conv import (
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    AvgPool3d,
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+    MaxPool1d,
+    MaxPool2d,
+    MaxPool3d,
+    MaxUnpool1d,
+    MaxUnpool2d,
+    MaxUnpool3d,
+)
 from .dropout import (
     AlphaDropout,
     DropConnectLinear,
@@ -34,6 +51,7 @@ from .layers import (
     Sigmoid,
     SiLU,
     Softmax,
+    Softmin,
     Softplus,
     Softsign,
     Tanh,
@@ -72,4 +90,6 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys"
            "GaussianDropout", "GaussianNoise", "DropConnectLinear", "functional", "init",
            "losses", "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyBatchNorm1d",
            "LazyBatchNorm2d", "LazyModuleMixin", "UninitializedParameter",
-           "UninitializedBuffer"]
+           "UninitializedBuffer", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+           "ConvTranspose3d", "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
+           "AvgPool3d", "Softmin"]

@@ -20,6 +20,7 @@ from ..ops.activation import (
     sigmoid,
     silu,
     softmax,
+    softmin,
     softplus,
     softsign,
     tanh,
@@ -28,13 +29,25 @@ from ..ops.conv import (
     adaptive_avg_pool2d,
     avg_pool1d,
     avg_pool2d,
+    avg_pool3d,
     conv1d,
     conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
     max_pool1d,
     max_pool2d,
+    max_pool3d,
+    max_unpool1d,
+    max_unpool2d,
+    max_unpool3d,
 )
+from ..ops.indexing import one_hot
 from ..ops.linalg import linear
 from ..ops.normalization import batch_norm, group_norm, layer_norm
+from ..ops.reduce import normalize
+from ..ops.resize import interpolate
 from ..ops.shape import embedding, pad
 from ..regularization import (
     alpha_dropout,
@@ -44,6 +57,7 @@ from ..regularization import (
     gaussian_dropout,
     gaussian_noise,
 )
+from .attention import scaled_dot_product_attention
 from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -62,5 +76,8 @@ __all__ = ["linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "leaky
            "binary_cross_entropy_with_logits", "binary_cross_entropy", "cross_entropy",
            "nll_loss", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "conv1d",
            "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
-           "adaptive_avg_pool2d", "batch_norm", "layer_norm", "group_norm", "embedding"]
+           "adaptive_avg_pool2d", "batch_norm", "layer_norm", "group_norm", "embedding",
+           "one_hot", "normalize", "softmin", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d",
+           "avg_pool3d", "interpolate", "scaled_dot_product_attention"]
 

@@ -207,6 +207,13 @@ class LogSoftmax(Softmax):
         return A.log_softmax(x, self.dim)
 
 
+class Softmin(Softmax):
+    """``nn.Softmin(dim)``: softmax of -x along ``dim``."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.softmin(x, self.dim)
+
+
 class Embedding(Module):
     """``nn.Embedding(num_embeddings, embedding_dim, padding_idx=None)``: a lookup table
     ``weight`` (num_embeddings, embedding_dim) drawn from N(0, 1) as PyTorch; integer input
@@ -278,5 +285,5 @@ class Unflatten(Module):
 
 __all__ = ["Linear", "Identity", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "CELU", "SELU",
            "GELU", "SiLU", "Mish", "Softplus", "Softsign", "Hardtanh", "ReLU6", "Hardsigmoid",
-           "Hardswish", "LogSigmoid", "Softmax", "LogSoftmax", "Flatten",
+           "Hardswish", "LogSigmoid", "Softmax", "LogSoftmax", "Softmin", "Flatten",
            "Unflatten", "Embedding"]

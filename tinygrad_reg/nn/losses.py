@@ -33,6 +33,7 @@ import numpy as np
 
 from .._tensor import OPS, Tensor
 from ..autograd import Function, wrap
+from ..errors import DTypeError, ShapeError
 from ..ops import jit_rules, numerics
 from ..ops.elementwise import where
 from ..ops.jit_rules import Lowered
@@ -592,10 +593,10 @@ def _class_target(fn: str, logits: Tensor, target: Any, weight: Any,
             elif arr.dtype.kind == "f" and allow_probs:
                 hint = (f" A float target must have the logits' shape {shape} (class "
                         f"probabilities).")
-            raise TypeError(f"{fn}: target must be integer class indices of shape "
-                            f"{index_shape}, got dtype {arr.dtype} and shape {arr.shape}.{hint}")
+            raise DTypeError(f"{fn}: target must be integer class indices of shape "
+                             f"{index_shape}, got dtype {arr.dtype} and shape {arr.shape}.{hint}")
         if arr.shape != index_shape:
-            raise ValueError(f"{fn}: expected logits of shape (N, C, ...) and class indices of "
+            raise ShapeError(f"{fn}: expected logits of shape (N, C, ...) and class indices of "
                              f"the same shape without the class dim, got logits {shape} and "
                              f"target {arr.shape} (want {index_shape})")
     w = wrap(np.asarray(1.0, dtype=logits._data.dtype)) if weight is None else None

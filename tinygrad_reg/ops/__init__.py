@@ -2,7 +2,21 @@
 the operator table that Tensor's operators and methods use."""
 
 from .._tensor import OPS
-from . import activation, elementwise, inplace, reduce, shape
+from ..autograd.hooks import register_hook, retain_grad
+from . import (
+    activation,
+    arith,
+    bitwise,
+    elementwise,
+    indexing,
+    inplace,
+    linalg,
+    reduce,
+    scan,
+    shape,
+    sorting,
+    trig,
+)
 from .activation import (
     celu,
     elu,
@@ -23,6 +37,33 @@ from .activation import (
     softplus,
     softsign,
     tanh,
+)
+from .arith import (
+    copysign,
+    exp2,
+    floor_divide,
+    fmod,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    isneginf,
+    isposinf,
+    lerp,
+    logaddexp,
+    remainder,
+)
+from .bitwise import (
+    bitwise_and,
+    bitwise_left_shift,
+    bitwise_not,
+    bitwise_or,
+    bitwise_right_shift,
+    bitwise_xor,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
 )
 from .elementwise import (
     abs,
@@ -62,7 +103,20 @@ from .elementwise import (
     trunc,
     where,
 )
-from .linalg import matmul
+from .indexing import (
+    diag,
+    diagonal,
+    masked_select,
+    meshgrid,
+    nonzero,
+    one_hot,
+    repeat_interleave,
+    scatter,
+    scatter_add,
+    scatter_reduce,
+    unfold,
+)
+from .linalg import bmm, einsum, matmul, mm
 from .reduce import (
     all,
     amax,
@@ -77,11 +131,15 @@ from .reduce import (
     mean,
     min,
     norm,
+    normalize,
     prod,
     std,
+    std_mean,
     sum,
     var,
+    var_mean,
 )
+from .scan import cummax, cummin, logcumsumexp
 from .shape import (
     broadcast_to,
     cat,
@@ -106,19 +164,24 @@ from .shape import (
     stack,
     sum_to,
     swap_last,
+    t,
     transpose,
     tril,
     triu,
+    unflatten,
     unsqueeze,
     view,
 )
+from .sorting import argsort, sort, topk
+from .trig import acos, acosh, asin, asinh, atan, atan2, atanh, cosh, sinh
 
 # The operator table: Tensor's operators and methods call these by name.
-for _module in (elementwise, reduce, shape, activation, inplace):
+for _module in (elementwise, reduce, shape, activation, inplace, arith, bitwise, indexing,
+                sorting, linalg, trig, scan):
     OPS.update({name: getattr(_module, name) for name in _module.__all__
                 if callable(getattr(_module, name))})
-OPS.update(matmul=matmul)
 del _module
+OPS.update(register_hook=register_hook, retain_grad=retain_grad)
 
 __all__ = [
     "abs",
@@ -129,7 +192,9 @@ __all__ = [
     "any",
     "argmax",
     "argmin",
+    "argsort",
     "astype",
+    "bmm",
     "broadcast_to",
     "cat",
     "ceil",
@@ -144,7 +209,10 @@ __all__ = [
     "cos",
     "cumprod",
     "cumsum",
+    "diag",
+    "diagonal",
     "div",
+    "einsum",
     "elu",
     "erf",
     "exp",
@@ -162,6 +230,7 @@ __all__ = [
     "hardtanh",
     "index_select",
     "leaky_relu",
+    "lerp",
     "log",
     "log10",
     "log1p",
@@ -177,10 +246,13 @@ __all__ = [
     "min",
     "minimum",
     "mish",
+    "mm",
     "mul",
     "neg",
     "norm",
     "normal",
+    "normalize",
+    "one_hot",
     "pad",
     "permute",
     "pow",
@@ -201,6 +273,7 @@ __all__ = [
     "softmax",
     "softplus",
     "softsign",
+    "sort",
     "split",
     "sqrt",
     "square",
@@ -213,6 +286,7 @@ __all__ = [
     "swap_last",
     "tan",
     "tanh",
+    "topk",
     "transpose",
     "tril",
     "triu",
@@ -222,4 +296,50 @@ __all__ = [
     "view",
     "where",
     "matmul",
+    "floor_divide",
+    "fmod",
+    "remainder",
+    "bitwise_and",
+    "bitwise_left_shift",
+    "bitwise_not",
+    "bitwise_or",
+    "bitwise_right_shift",
+    "bitwise_xor",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logical_xor",
+    "copysign",
+    "exp2",
+    "isclose",
+    "isfinite",
+    "isinf",
+    "isnan",
+    "isneginf",
+    "isposinf",
+    "logaddexp",
+    "acos",
+    "acosh",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
+    "cosh",
+    "sinh",
+    "cummax",
+    "cummin",
+    "logcumsumexp",
+    "std_mean",
+    "var_mean",
+    "masked_select",
+    "meshgrid",
+    "nonzero",
+    "repeat_interleave",
+    "scatter",
+    "scatter_add",
+    "scatter_reduce",
+    "unfold",
+    "t",
+    "unflatten",
 ]

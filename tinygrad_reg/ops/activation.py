@@ -496,6 +496,11 @@ def log_softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -
     return _softmax_like(LogSoftmax, "log_softmax", x, dim, axis)
 
 
+def softmin(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """softmax(-x) along ``dim`` (default the last): the weights favour small values."""
+    return softmax(-(x if isinstance(x, Tensor) else Tensor(x)), dim, axis=axis)
+
+
 def _number(value: Any, name: str, fn: str, positive: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
             math.isfinite(value)) or (positive and value <= 0):
@@ -583,6 +588,6 @@ def logsigmoid(x: Tensor) -> Tensor:
     return LogSigmoid.apply(x)
 
 
-__all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "leaky_relu", "elu", "celu",
-           "selu", "gelu", "silu", "mish", "softplus", "softsign", "hardtanh", "relu6",
+__all__ = ["relu", "sigmoid", "tanh", "softmax", "softmin", "log_softmax", "leaky_relu", "elu",
+           "celu", "selu", "gelu", "silu", "mish", "softplus", "softsign", "hardtanh", "relu6",
            "hardsigmoid", "hardswish", "logsigmoid", "SELU_ALPHA", "SELU_SCALE"]

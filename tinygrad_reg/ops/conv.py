@@ -1,12 +1,13 @@
-"""Convolution and pooling over 1 or 2 spatial dims, PyTorch's layouts: input (N, C, *spatial),
-weight (out_channels, in_channels / groups, *kernel).
+"""Convolution, transposed convolution and pooling over 1, 2 or 3 spatial dims, PyTorch's
+layouts: input (N, C, *spatial), weight (out_channels, in_channels / groups, *kernel) (for a
+transposed convolution (in_channels, out_channels / groups, *kernel)).
 
 Convolution is three ops, each the adjoint of another, so that every backward is written in
 the others and is itself differentiable (double backward works):
 
 - :class:`Conv` (``Conv1d``/``Conv2d`` in graphs), y = x ⋆ w (+ b);
 - :class:`ConvInputGrad`, its gradient with respect to x: the transposed convolution of the
-  upstream gradient with w;
+  upstream gradient with w (and, named :class:`ConvTranspose`, PyTorch's ``conv_transpose``);
 - :class:`ConvWeightGrad`, its gradient with respect to w: the correlation of x with the
   upstream gradient.
 
@@ -32,7 +33,10 @@ from numpy.lib.stride_tricks import as_strided
 
 from .._tensor import OPS, Tensor
 from ..autograd import Function
+from ..errors import ArgumentError, ShapeError
 from . import onnx_rules
+from .common import mixed_dtypes
+from .indexing import Scatter
 
 # -- geometry ---------------------------------------------------------------------------------
 
@@ -176,6 +180,12 @@ def _conv_weight_grad(x: np.ndarray, g: np.ndarray, w_shape: tuple, stride: tupl
     return dw.transpose(0, 2, 1).reshape(w_shape)
 
 
+def _lowest(dtype: np.dtype) -> Any:
+    """What padding holds for a maximum: -inf, or the smallest integer of an integer dtype."""
+    return -np.inf if dtype.kind in "fc" else np.iinfo(dtype).min if dtype.kind in "iu" \
+        else False
+
+
 def _out_size(padded: tuple, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
     return tuple((p - dl * (k - 1) - 1) // st + 1
                  for p, k, st, dl in zip(padded, kernel, stride, dilation))
@@ -229,6 +239,10 @@ class Conv2d(Conv):
     """:class:`Conv` over two spatial dims (its name in graphs)."""
 
 
+class Conv3d(Conv):
+    """:class:`Conv` over three spatial dims (its name in graphs)."""
+
+
 def _geometry(attrs: dict) -> dict:
     return {k: attrs[k] for k in ("stride", "padding", "dilation", "groups")}
 
@@ -249,7 +263,7 @@ class ConvInputGrad(Function):
         g, w = ctx.saved_tensors
         geo = _geometry(ctx.attrs)
         need_g, need_w = ctx.needs_input_grad
-        dg = _conv_apply(u, w, None, geo) if need_g else None
+        dg = _fit(_conv_apply(u, w, None, geo), ctx.inputs[0].shape) if need_g else None
         dw = ConvWeightGrad.apply(u, g, w_shape=ctx.inputs[1].shape, **geo) if need_w else None
         return dg, dw
 
@@ -271,12 +285,29 @@ class ConvWeightGrad(Function):
         geo = _geometry(ctx.attrs)
         need_x, need_g = ctx.needs_input_grad
         dx = ConvInputGrad.apply(g, u, x_shape=ctx.inputs[0].shape, **geo) if need_x else None
-        dg = _conv_apply(x, u, None, geo) if need_g else None
+        dg = _fit(_conv_apply(x, u, None, geo), ctx.inputs[1].shape) if need_g else None
         return dx, dg
 
 
+class ConvTranspose(ConvInputGrad):
+    """PyTorch's transposed convolution (``conv_transpose1d/2d/3d``): y = the adjoint of the
+    convolution with w, y[n, c, i·stride + k·dilation - padding] += x[n, o, i] · w[o, c, k];
+    exactly :class:`ConvInputGrad` with x in the role of the upstream gradient (so dx is a
+    convolution of grad with w, dw the correlation of grad with x), named for graphs."""
+
+
+def _fit(y: Tensor, shape: tuple) -> Tensor:
+    """y without its trailing positions beyond ``shape``: with an output_padding of at least
+    the stride (allowed below the dilation), convolving a transposed convolution's output
+    gradient back gives one more position per dim than its input has, matching no input
+    element."""
+    if y.shape == tuple(shape):
+        return y
+    return y[(Ellipsis,) + tuple(slice(0, n) for n in shape[2:])]
+
+
 def _conv_apply(x: Tensor, w: Tensor, b: Tensor | None, geo: dict) -> Tensor:
-    op = Conv1d if w.ndim == 3 else Conv2d if w.ndim == 4 else Conv
+    op = {3: Conv1d, 4: Conv2d, 5: Conv3d}.get(w.ndim, Conv)
     if b is None:
         return op.apply(x, w, **geo)
     return op.apply(x, w, b, **geo)
@@ -343,7 +374,7 @@ class MaxPool(Function):
 
     @staticmethod
     def forward(ctx, x, *, kernel, stride, padding, dilation):
-        xp = _pad(x, padding, -np.inf)
+        xp = _pad(x, padding, _lowest(x.dtype))
         out = _out_size(xp.shape[2:], kernel, stride, dilation)
         parts = [xp[index] for _, index in _offsets(kernel, stride, dilation, out)]
         y = parts[0].copy()
@@ -381,6 +412,36 @@ class MaxPool1d(MaxPool):
 
 class MaxPool2d(MaxPool):
     """:class:`MaxPool` over two spatial dims."""
+
+
+class MaxPool3d(MaxPool):
+    """:class:`MaxPool` over three spatial dims."""
+
+
+class MaxPoolIndex(Function):
+    """Where each window's maximum is: its position in the flattened spatial dims of x
+    (int64), PyTorch's ``return_indices``; the first of tied maxima in the window's order, a
+    nan counting as the maximum. No gradient (the values come from :class:`MaxPool`)."""
+
+    @staticmethod
+    def forward(ctx, x, *, kernel, stride, padding, dilation):
+        xp = _pad(x, padding, _lowest(x.dtype))
+        out = _out_size(xp.shape[2:], kernel, stride, dilation)
+        parts = np.stack([xp[index] for _, index in _offsets(kernel, stride, dilation, out)])
+        best = parts.argmax(0)  # (the first maximum; numpy's argmax stops at a nan too)
+        offset = np.unravel_index(best, kernel)  # the kernel offset of each window's maximum
+        flat = np.zeros(best.shape, dtype=np.int64)
+        sizes = x.shape[2:]
+        for axis, (k, st, dl, (lo, _)) in enumerate(zip(offset, stride, dilation, padding)):
+            shape = [1] * best.ndim
+            shape[2 + axis] = -1
+            start = np.arange(best.shape[2 + axis]).reshape(shape) * st
+            flat = flat * sizes[axis] + (start + k * dl - lo)
+        return flat
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None
 
 
 class AvgPool(Function):
@@ -421,15 +482,19 @@ class AvgPool2d(AvgPool):
     """:class:`AvgPool` over two spatial dims."""
 
 
+class AvgPool3d(AvgPool):
+    """:class:`AvgPool` over three spatial dims."""
+
+
 # -- the functional face -------------------------------------------------------------------------
 
 def _tuple(value: Any, d: int, name: str, fn: str, minimum: int) -> tuple[int, ...]:
     values = (value,) * d if isinstance(value, (int, np.integer)) else tuple(value)
     if len(values) != d or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
                                for v in values):
-        raise ValueError(f"{fn}: {name} must be an int or {d} ints, got {value!r}")
+        raise ArgumentError(f"{fn}: {name} must be an int or {d} ints, got {value!r}")
     if any(v < minimum for v in values):
-        raise ValueError(f"{fn}: {name} must be >= {minimum}, got {value!r}")
+        raise ArgumentError(f"{fn}: {name} must be >= {minimum}, got {value!r}")
     return tuple(int(v) for v in values)
 
 
@@ -442,12 +507,12 @@ def _conv_padding(padding: Any, d: int, kernel: tuple, stride: tuple, dilation: 
             return ((0, 0),) * d
         if padding == "same":
             if any(s != 1 for s in stride):
-                raise ValueError(f"{fn}: padding='same' needs stride 1 (as PyTorch), got "
-                                 f"stride={stride}")
+                raise ArgumentError(f"{fn}: padding='same' needs stride 1 (as PyTorch), got "
+                                    f"stride={stride}")
             total = [dl * (k - 1) for k, dl in zip(kernel, dilation)]
             return tuple((t // 2, t - t // 2) for t in total)
-        raise ValueError(f"{fn}: padding must be an int, a tuple, 'valid' or 'same', got "
-                         f"{padding!r}")
+        raise ArgumentError(f"{fn}: padding must be an int, a tuple, 'valid' or 'same', got "
+                            f"{padding!r}")
     p = _tuple(padding, d, "padding", fn, 0)
     return tuple((v, v) for v in p)
 
@@ -456,8 +521,8 @@ def _check_input(x: Any, d: int, fn: str) -> Tensor:
     if not isinstance(x, Tensor):
         x = Tensor(x)
     if x.ndim != d + 2:
-        raise ValueError(f"{fn}: expected an input of {d + 2} dims (N, C, "
-                         f"{', '.join('HW'[2 - d:]) if d <= 2 else '...'}), got shape {x.shape}")
+        raise ShapeError(f"{fn}: expected an input of {d + 2} dims (N, C, "
+                         f"{', '.join('DHW'[3 - d:])}), got shape {x.shape}")
     return x
 
 
@@ -468,17 +533,19 @@ def _conv(d: int, x: Any, weight: Tensor, bias: Any, stride: Any, padding: Any,
     if not isinstance(weight, Tensor):
         weight = Tensor(weight)
     if weight.ndim != d + 2:
-        raise ValueError(f"{fn}: weight must have {d + 2} dims (out_channels, in_channels / "
+        raise ShapeError(f"{fn}: weight must have {d + 2} dims (out_channels, in_channels / "
                          f"groups, *kernel), got shape {weight.shape}")
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"{fn}: groups must be a positive int, got {groups!r}")
+        raise ArgumentError(f"{fn}: groups must be a positive int, got {groups!r}")
+    if x._data.dtype != weight._data.dtype:
+        raise mixed_dtypes(fn, x, weight)
     n, c = x.shape[:2]
     o, cg = weight.shape[:2]
     if c % groups or o % groups:
-        raise ValueError(f"{fn}: groups={groups} must divide both the input's {c} channels and "
+        raise ShapeError(f"{fn}: groups={groups} must divide both the input's {c} channels and "
                          f"the {o} output channels")
     if cg * groups != c:
-        raise ValueError(f"{fn}: the input has {c} channels but the weight of shape "
+        raise ShapeError(f"{fn}: the input has {c} channels but the weight of shape "
                          f"{weight.shape} expects {cg * groups} ({cg} per group × {groups} "
                          f"groups)")
     kernel = weight.shape[2:]
@@ -488,14 +555,16 @@ def _conv(d: int, x: Any, weight: Tensor, bias: Any, stride: Any, padding: Any,
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
     span = tuple(dl * (k - 1) + 1 for k, dl in zip(kernel, dilation))
     if any(p < s for p, s in zip(padded, span)):
-        raise ValueError(f"{fn}: the kernel {kernel} (dilation {dilation}: spanning {span}) is "
+        raise ShapeError(f"{fn}: the kernel {kernel} (dilation {dilation}: spanning {span}) is "
                          f"larger than the padded input {padded} (input shape {x.shape}, "
                          f"padding {pads})")
     if bias is not None:
         if not isinstance(bias, Tensor):
             bias = Tensor(np.asarray(bias, dtype=weight.dtype))
         if bias.shape != (o,):
-            raise ValueError(f"{fn}: bias must have shape ({o},), got {bias.shape}")
+            raise ShapeError(f"{fn}: bias must have shape ({o},), got {bias.shape}")
+        if bias._data.dtype != weight._data.dtype:
+            raise mixed_dtypes(fn, weight, bias)
     geo = {"stride": stride, "padding": pads, "dilation": dilation, "groups": int(groups)}
     return _conv_apply(x, weight, bias, geo)
 
@@ -517,6 +586,90 @@ def conv2d(input: Any, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
     return _conv(2, input, weight, bias, stride, padding, dilation, groups, _caller)
 
 
+def conv3d(input: Any, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+           stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1, *,
+           _caller: str | None = None) -> Tensor:
+    """3-D convolution: input (N, C, D, H, W), weight (O, C/groups, kD, kH, kW), as
+    :func:`conv2d`."""
+    return _conv(3, input, weight, bias, stride, padding, dilation, groups, _caller)
+
+
+def _conv_transpose(d: int, x: Any, weight: Tensor, bias: Any, stride: Any, padding: Any,
+                    output_padding: Any, groups: int, dilation: Any,
+                    caller: str | None = None) -> Tensor:
+    fn = caller or f"conv_transpose{d}d"
+    x = _check_input(x, d, fn)
+    if not isinstance(weight, Tensor):
+        weight = Tensor(weight)
+    if weight.ndim != d + 2:
+        raise ShapeError(f"{fn}: weight must have {d + 2} dims (in_channels, out_channels / "
+                         f"groups, *kernel), got shape {weight.shape}")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ArgumentError(f"{fn}: groups must be a positive int, got {groups!r}")
+    if x._data.dtype != weight._data.dtype:
+        raise mixed_dtypes(fn, x, weight)
+    c_in = x.shape[1]
+    if weight.shape[0] != c_in or c_in % groups:
+        raise ShapeError(f"{fn}: the input has {c_in} channels but the weight of shape "
+                         f"{weight.shape} expects {weight.shape[0]} (its first dim), divisible "
+                         f"by groups={groups}")
+    kernel = weight.shape[2:]
+    stride = _tuple(stride, d, "stride", fn, 1)
+    dilation = _tuple(dilation, d, "dilation", fn, 1)
+    pad = _tuple(padding, d, "padding", fn, 0)
+    extra = _tuple(output_padding, d, "output_padding", fn, 0)
+    if any(e >= max(s, dl) for e, s, dl in zip(extra, stride, dilation)):
+        raise ArgumentError(f"{fn}: output_padding {extra} must be smaller than the stride "
+                            f"{stride} or the dilation {dilation} (as PyTorch)")
+    size = tuple((n - 1) * s - 2 * p + dl * (k - 1) + e + 1 for n, s, p, dl, k, e in zip(
+        x.shape[2:], stride, pad, dilation, kernel, extra))
+    if any(n <= 0 for n in size):
+        raise ShapeError(f"{fn}: the output would have size {size} for input shape {x.shape}, "
+                         f"kernel {kernel}, stride {stride} and padding {pad}")
+    out_shape = (x.shape[0], weight.shape[1] * groups) + size
+    y = ConvTranspose.apply(x, weight, x_shape=out_shape, stride=stride,
+                            padding=tuple((p, p) for p in pad), dilation=dilation,
+                            groups=int(groups))
+    if bias is None:
+        return y
+    if not isinstance(bias, Tensor):
+        bias = Tensor(np.asarray(bias, dtype=weight.dtype))
+    if bias.shape != (out_shape[1],):
+        raise ShapeError(f"{fn}: bias must have shape ({out_shape[1]},), got {bias.shape}")
+    return y + bias.reshape((-1,) + (1,) * d)
+
+
+def conv_transpose1d(input: Any, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
+                     groups: int = 1, dilation: Any = 1, *,
+                     _caller: str | None = None) -> Tensor:
+    """The transposed 1-D convolution (the gradient of :func:`conv1d` with respect to its
+    input, PyTorch's ``conv_transpose1d``): input (N, C_in, L), weight (C_in, C_out/groups,
+    k); the output length is (L - 1)·stride - 2·padding + dilation·(k - 1) + output_padding
+    + 1."""
+    return _conv_transpose(1, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, _caller)
+
+
+def conv_transpose2d(input: Any, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
+                     groups: int = 1, dilation: Any = 1, *,
+                     _caller: str | None = None) -> Tensor:
+    """The transposed 2-D convolution: input (N, C_in, H, W), weight (C_in, C_out/groups,
+    kH, kW), as :func:`conv_transpose1d` per spatial dim."""
+    return _conv_transpose(2, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, _caller)
+
+
+def conv_transpose3d(input: Any, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
+                     groups: int = 1, dilation: Any = 1, *,
+                     _caller: str | None = None) -> Tensor:
+    """The transposed 3-D convolution, as :func:`conv_transpose1d` per spatial dim."""
+    return _conv_transpose(3, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, _caller)
+
+
 def _pool_geometry(d: int, x: Tensor, kernel_size: Any, stride: Any, padding: Any,
                    dilation: Any, ceil_mode: bool, fn: str) -> dict:
     kernel = _tuple(kernel_size, d, "kernel_size", fn, 1)
@@ -524,14 +677,14 @@ def _pool_geometry(d: int, x: Tensor, kernel_size: Any, stride: Any, padding: An
     pad = _tuple(padding, d, "padding", fn, 0)
     dilation = _tuple(dilation, d, "dilation", fn, 1)
     if any(2 * p > k for p, k in zip(pad, kernel)):
-        raise ValueError(f"{fn}: padding {pad} must be at most half the kernel {kernel} (as "
-                         f"PyTorch), so that every window holds an input element")
+        raise ArgumentError(f"{fn}: padding {pad} must be at most half the kernel {kernel} (as "
+                            f"PyTorch), so that every window holds an input element")
     sizes = x.shape[2:]
     pads = []
     for n, k, s, p, dl in zip(sizes, kernel, stride, pad, dilation):
         span = dl * (k - 1) + 1
         if n + 2 * p < span:
-            raise ValueError(f"{fn}: the kernel {kernel} (spanning {span}) is larger than the "
+            raise ShapeError(f"{fn}: the kernel {kernel} (spanning {span}) is larger than the "
                              f"padded input {n + 2 * p} (input shape {x.shape}, padding {pad})")
         if ceil_mode:
             out = -(-(n + 2 * p - span) // s) + 1
@@ -549,10 +702,10 @@ def _max_pool(d: int, x: Any, kernel_size: Any, stride: Any, padding: Any, dilat
     fn = caller or f"max_pool{d}d"
     x = _check_input(x, d, fn)
     geo = _pool_geometry(d, x, kernel_size, stride, padding, dilation, ceil_mode, fn)
-    op = MaxPool2d if d == 2 else MaxPool1d
+    op = {1: MaxPool1d, 2: MaxPool2d, 3: MaxPool3d}[d]
     y = op.apply(x, **geo)
     if return_indices:
-        raise NotImplementedError(f"{fn}: return_indices=True is not supported")
+        return y, MaxPoolIndex.apply(x, **geo)
     return y
 
 
@@ -574,6 +727,62 @@ def max_pool2d(input: Any, kernel_size: Any, stride: Any = None,  # noqa: A002
                      return_indices, _caller)
 
 
+def max_pool3d(input: Any, kernel_size: Any, stride: Any = None,  # noqa: A002
+               padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False,
+               return_indices: bool = False, *, _caller: str | None = None) -> Tensor:
+    """Max over windows of (N, C, D, H, W), as :func:`max_pool2d`."""
+    return _max_pool(3, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices, _caller)
+
+
+def _max_unpool(d: int, x: Any, indices: Any, kernel_size: Any, stride: Any, padding: Any,
+                output_size: Any, caller: str | None = None) -> Tensor:
+    fn = caller or f"max_unpool{d}d"
+    x = _check_input(x, d, fn)
+    idx = indices if isinstance(indices, Tensor) else Tensor(np.asarray(indices))
+    if idx.dtype.kind not in "iu" or idx.shape != x.shape:
+        raise ShapeError(f"{fn}: indices must be integers of the input's shape {x.shape}, got "
+                         f"dtype {idx.dtype} and shape {idx.shape}")
+    kernel = _tuple(kernel_size, d, "kernel_size", fn, 1)
+    stride = kernel if stride is None or stride == () else _tuple(stride, d, "stride", fn, 1)
+    pad = _tuple(padding, d, "padding", fn, 0)
+    if output_size is None:
+        size = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(x.shape[2:], stride, pad,
+                                                                   kernel))
+    else:
+        size = _tuple(tuple(output_size)[-d:], d, "output_size", fn, 0)
+    n, c = x.shape[:2]
+    total = int(np.prod(size))
+    if idx.numel() and (idx._data.min() < 0 or idx._data.max() >= total):
+        raise IndexError(f"{fn}: indices must lie in [0, {total}) for the output size {size}, "
+                         f"got [{idx._data.min()}, {idx._data.max()}]")
+    base = Tensor(np.zeros((), dtype=x.dtype)).broadcast_to((n, c, total))
+    flat = Scatter.apply(base, idx.reshape(n, c, -1), x.reshape(n, c, -1), axis=2)
+    return flat.reshape((n, c) + size)
+
+
+def max_unpool1d(input: Any, indices: Any, kernel_size: Any, stride: Any = None,  # noqa: A002
+                 padding: Any = 0, output_size: Any = None) -> Tensor:
+    """The partial inverse of :func:`max_pool1d` with ``return_indices=True``: each value put
+    back at its index, zeros elsewhere (PyTorch's ``max_unpool1d``); the gradient gathers
+    from those positions."""
+    return _max_unpool(1, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool2d(input: Any, indices: Any, kernel_size: Any, stride: Any = None,  # noqa: A002
+                 padding: Any = 0, output_size: Any = None) -> Tensor:
+    """The partial inverse of :func:`max_pool2d` with ``return_indices=True`` (PyTorch's
+    ``max_unpool2d``): output (H - 1)·stride - 2·padding + kernel per dim unless
+    ``output_size`` (its last two entries) is given."""
+    return _max_unpool(2, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(input: Any, indices: Any, kernel_size: Any, stride: Any = None,  # noqa: A002
+                 padding: Any = 0, output_size: Any = None) -> Tensor:
+    """The partial inverse of :func:`max_pool3d` with ``return_indices=True``."""
+    return _max_unpool(3, input, indices, kernel_size, stride, padding, output_size)
+
+
 def _avg_pool(d: int, x: Any, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,
               count_include_pad: bool, divisor_override: Any, caller: str | None = None) -> Tensor:
     fn = caller or f"avg_pool{d}d"
@@ -585,8 +794,8 @@ def _avg_pool(d: int, x: Any, kernel_size: Any, stride: Any, padding: Any, ceil_
     if divisor_override is not None:
         if isinstance(divisor_override, bool) or not isinstance(
                 divisor_override, (int, np.integer)) or divisor_override <= 0:
-            raise ValueError(f"{fn}: divisor_override must be a positive int, got "
-                             f"{divisor_override!r}")
+            raise ArgumentError(f"{fn}: divisor_override must be a positive int, got "
+                                f"{divisor_override!r}")
         counts = np.full(out, float(divisor_override))
     else:
         # the real elements per window along each dim; with count_include_pad, the explicit
@@ -607,7 +816,7 @@ def _avg_pool(d: int, x: Any, kernel_size: Any, stride: Any, padding: Any, ceil_
             counts = counts * c.reshape(shape)
     weights = np.broadcast_to(1.0 / counts, kernel + out)  # (*kernel, *out)
     s = Tensor(np.ascontiguousarray(weights, dtype=x.dtype), name="1/count")
-    op = AvgPool2d if d == 2 else AvgPool1d
+    op = {1: AvgPool1d, 2: AvgPool2d, 3: AvgPool3d}[d]
     return op.apply(x, s, **geo)
 
 
@@ -629,6 +838,15 @@ def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None,  # noqa: A002
                      divisor_override, _caller)
 
 
+def avg_pool3d(input: Any, kernel_size: Any, stride: Any = None,  # noqa: A002
+               padding: Any = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None, *,
+               _caller: str | None = None) -> Tensor:
+    """Average over windows of (N, C, D, H, W), as :func:`avg_pool2d`."""
+    return _avg_pool(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, _caller)
+
+
 def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:  # noqa: A002
     """Average over the windows that split (H, W) into ``output_size`` (an int or a pair;
     None keeps a dim): window i of n inputs for m outputs spans [⌊i·n/m⌋, ⌈(i+1)·n/m⌉), as
@@ -638,12 +856,12 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:  # noqa: A002
     size = (output_size, output_size) if isinstance(output_size, (int, np.integer)) or \
         output_size is None else tuple(output_size)
     if len(size) != 2:
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got "
-                         f"{output_size!r}")
+        raise ArgumentError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got "
+                            f"{output_size!r}")
     size = tuple(n if m is None else m for m, n in zip(size, x.shape[2:]))
     if any(isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1 for m in size):
-        raise ValueError(f"adaptive_avg_pool2d: output sizes must be positive ints, got "
-                         f"{output_size!r}")
+        raise ArgumentError(f"adaptive_avg_pool2d: output sizes must be positive ints, got "
+                            f"{output_size!r}")
     (h, w), (oh, ow) = x.shape[2:], size
     if (oh, ow) == (1, 1):
         return x.mean(dim=(2, 3), keepdim=True)
@@ -658,5 +876,7 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:  # noqa: A002
     return OPS["stack"](rows, -2)
 
 
-__all__ = ["conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "max_pool1d", "max_pool2d", "max_pool3d", "max_unpool1d",
+           "max_unpool2d", "max_unpool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
            "adaptive_avg_pool2d"]

@@ -12,8 +12,12 @@ from .._tensor import Tensor
 from ..autograd import Function, wrap
 from ..creation import _cpu, _drawn, _dtype, _size
 from ..creation import _normal as _standard_normal
+from ..errors import ArgumentError, DTypeError
 from . import _erf, jit_rules, onnx_rules
-from .common import operand, operands
+from .arith import rounded_div
+from .common import cast, operand, operands
+
+_FLOAT = np.dtype(np.float32)  # PyTorch's default dtype
 
 
 class Add(Function):
@@ -133,7 +137,10 @@ class PowTensor(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        out = a ** b
+        if b.dtype.kind in "iu" and a.dtype.kind in "iu":
+            out = _integer_power(a, b)
+        else:
+            out = a ** b
         ctx.save_for_backward(a, b, out)
         return out
 
@@ -147,6 +154,18 @@ class PowTensor(Function):
         if need_b:
             db = grad * where((a == 0.0) & (b >= 0.0), 0.0, out * a.log())
         return da, db
+
+
+def _integer_power(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a ** b for integer arrays, with PyTorch's result where b < 0 (numpy refuses): 1 for
+    a = 1, ±1 for a = -1 (by b's parity), else 0 (0 ** -1 included)."""
+    neg = b < 0
+    if not neg.any():
+        return a ** b
+    out = a ** np.where(neg, 0, b)
+    one = np.ones((), dtype=out.dtype)
+    at_neg = np.where(a == 1, one, np.where(a == -1, np.where(b % 2 == 0, one, -one), 0))
+    return np.where(neg, at_neg, out).astype(out.dtype, copy=False)
 
 
 class Exp(Function):
@@ -717,11 +736,19 @@ def mul(a: Any, b: Any) -> Tensor:
     return Mul.apply(*operands(a, b))
 
 
-def div(a: Any, b: Any) -> Tensor:
-    """a / b with numpy broadcasting."""
-    if type(a) is type(b) is Tensor and a._data.dtype is b._data.dtype:  # (the common case)
+def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """a / b with numpy broadcasting: true division, so integers give float32 (PyTorch's
+    default dtype). ``rounding_mode="trunc"`` or ``"floor"`` rounds the quotient toward 0 or
+    down, keeping integer dtypes (see :func:`~tinygrad_reg.ops.arith.rounded_div`)."""
+    if rounding_mode is not None:
+        return rounded_div(a, b, rounding_mode)
+    if type(a) is type(b) is Tensor and a._data.dtype is b._data.dtype and \
+            a._data.dtype.kind in "fc":  # (the common case)
         return Div.apply(a, b)
-    return Div.apply(*operands(a, b))
+    a, b = operands(a, b)
+    if a._data.dtype.kind in "biu" and b._data.dtype.kind in "biu":
+        a, b = cast(a, _FLOAT), cast(b, _FLOAT)
+    return Div.apply(a, b)
 
 
 def neg(x: Tensor) -> Tensor:
@@ -730,26 +757,48 @@ def neg(x: Tensor) -> Tensor:
 
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - the operator's own name
-    """a ** b. A number exponent is an attribute of one Pow node; a tensor exponent uses
-    PowTensor (differentiable in both)."""
-    if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        return Pow.apply(a, exponent=b)
+    """a ** b with PyTorch's dtypes: an integer tensor to an integer power stays an integer
+    (a negative number power is refused, as PyTorch: write ``x.float() ** -2``; a negative
+    tensor exponent gives PyTorch's integer result: 1 for a base of 1, ±1 for -1, else 0), to
+    a float power it becomes float32. A number exponent is an attribute of one Pow node; a
+    tensor exponent uses PowTensor (differentiable in both)."""
+    if isinstance(a, Tensor) and isinstance(b, (int, float, np.integer, np.floating)) and \
+            not isinstance(b, (bool, np.bool_)):
+        kind = a._data.dtype.kind
+        if kind in "biu":
+            if isinstance(b, (float, np.floating)):
+                a = cast(a, _FLOAT)
+            elif b < 0:
+                raise ArgumentError(f"pow: an integer tensor (dtype {a.dtype}) cannot be "
+                                    f"raised to the negative integer power {b} (PyTorch's "
+                                    f"rule); convert it first, e.g. x.float() ** {b}")
+            elif kind == "b":
+                a = cast(a, np.dtype(np.int64))
+        return Pow.apply(a, exponent=b.item() if isinstance(b, np.generic) else b)
     return PowTensor.apply(*operands(a, b))
 
 
 def exp(x: Tensor) -> Tensor:
-    """eˣ elementwise."""
-    return Exp.apply(x)
+    """eˣ elementwise (an integer tensor gives float32)."""
+    return Exp.apply(_floating(x))
 
 
 def log(x: Tensor) -> Tensor:
-    """Natural logarithm elementwise."""
-    return Log.apply(x)
+    """Natural logarithm elementwise (an integer tensor gives float32)."""
+    return Log.apply(_floating(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
-    """Square root elementwise."""
-    return Sqrt.apply(x)
+    """Square root elementwise (an integer tensor gives float32)."""
+    return Sqrt.apply(_floating(x))
+
+
+def _floating(x: Any) -> Tensor:
+    """x as a float tensor: an integer or bool one becomes float32, PyTorch's default dtype
+    (what exp, log, sin and the like give for integers)."""
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    return cast(x, _FLOAT) if x._data.dtype.kind in "biu" else x
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001
@@ -805,8 +854,8 @@ def clip(x: Tensor, lo: Any = None, hi: Any = None, *, min: Any = None,  # noqa:
     lo = _bound(lo if lo is not None else min, "min")
     hi = _bound(hi if hi is not None else max, "max")
     if lo is None and hi is None:
-        raise ValueError("clamp: give min, max or both (at least one bound), as PyTorch; "
-                         "for a copy of x, use x.clone()")
+        raise ArgumentError("clamp: give min, max or both (at least one bound), as PyTorch; "
+                            "for a copy of x, use x.clone()")
     if isinstance(lo, Tensor) or isinstance(hi, Tensor):
         bounds = [operand(b, x) for b in (lo, hi) if b is not None]
         given = "both" if len(bounds) == 2 else "min" if lo is not None else "max"
@@ -853,14 +902,21 @@ def compare(a: Any, b: Any, op: Any) -> Tensor:
 
 
 def logical(op: str, a: Any, b: Any = None) -> Tensor:
-    """``&``, ``|``, ``^`` (op "and", "or", "xor") or ``~`` ("not"), without gradient."""
+    """``&``, ``|``, ``^`` (op "and", "or", "xor") or ``~`` ("not") of bool or integer
+    tensors (bitwise), without gradient; a float is a
+    :class:`~tinygrad_reg.errors.DTypeError` (TypeError and RuntimeError), as in PyTorch."""
     if op == "not":
-        return Logical.apply(a if isinstance(a, Tensor) else Tensor(a), op=op)
-    a, b = operands(a, b)
-    for t in (a, b):
+        a = a if isinstance(a, Tensor) else Tensor(a)
+        ts = (a,)
+    else:
+        a, b = operands(a, b)
+        ts = (a, b)
+    for t in ts:
         if t._data.dtype.kind not in "biu":
-            raise TypeError(f"{op}: needs bool or integer tensors, got dtype {t._data.dtype}")
-    return Logical.apply(a, b, op=op)
+            raise DTypeError(f"bitwise {op}: needs bool or integer tensors, got dtype "
+                             f"{t._data.dtype} (shape {t._data.shape}); for the truth values "
+                             f"of floats use logical_{op}")
+    return Logical.apply(*ts, op=op)
 
 
 def _normal_parameter(value: Any, name: str) -> Tensor | float:
@@ -946,9 +1002,15 @@ def _affine_normal(generator: Any, shape: tuple, dt: np.dtype, mean: float,
     return out
 
 
-def _unary(cls: type[Function]) -> Any:
+def _unary(cls: type[Function], floating: bool = True) -> Any:
+    """The functional face of a one-input op; with ``floating``, an integer or bool input is
+    converted to float32 first (PyTorch's dtype for sin(int) and the like)."""
     def fn(x: Any) -> Tensor:
-        return cls.apply(x if isinstance(x, Tensor) else Tensor(x))
+        if not isinstance(x, Tensor):
+            x = Tensor(x)
+        if floating and x._data.dtype.kind in "biu":
+            x = cast(x, _FLOAT)
+        return cls.apply(x)
 
     fn.__name__ = cls.__name__.lower()
     fn.__doc__ = cls.__doc__.split(".   ")[0].strip() + " elementwise (see the op " + \
@@ -959,17 +1021,17 @@ def _unary(cls: type[Function]) -> Any:
 sin = _unary(Sin)
 cos = _unary(Cos)
 tan = _unary(Tan)
-sign = _unary(Sign)
-floor = _unary(Floor)
-ceil = _unary(Ceil)
-trunc = _unary(Trunc)
+sign = _unary(Sign, floating=False)
+floor = _unary(Floor, floating=False)
+ceil = _unary(Ceil, floating=False)
+trunc = _unary(Trunc, floating=False)
 log1p = _unary(Log1p)
 expm1 = _unary(Expm1)
 log2 = _unary(Log2)
 log10 = _unary(Log10)
 reciprocal = _unary(Reciprocal)
 rsqrt = _unary(Rsqrt)
-square = _unary(Square)
+square = _unary(Square, floating=False)
 erf = _unary(Erf)
 
 

@@ -185,12 +185,16 @@ def masked_fill_(t: Tensor, mask: Any, value: Any) -> Tensor:
 
 
 def setitem(t: Tensor, index: Any, value: Any) -> None:
-    """``t[index] = value`` (numpy indexing rules; a boolean mask must have the shape of the
-    dims it indexes, else IndexError)."""
-    from .shape import _check_masks, _plain_index  # (indices may hold Tensors)
+    """``t[index] = value`` (numpy indexing rules, with PyTorch's placement where ints and
+    array indices mix, as :func:`~tinygrad_reg.ops.shape.getitem`; a boolean mask must have
+    the shape of the dims it indexes, else IndexError)."""
+    from .shape import _check_masks, _plain_index, split_ints  # (indices may hold Tensors)
 
     arr = _target(t, "__setitem__")
     index = _plain_index(index)
+    steps = split_ints(index)
+    if steps is not None:  # PyTorch's placement: the ints index first (a view), then the rest
+        arr, index = arr[steps[0]], steps[1]
     _check_masks("__setitem__", arr.shape, index)
     arr[index] = _value(value)
 

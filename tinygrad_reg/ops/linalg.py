@@ -1,4 +1,12 @@
-"""Matrix products, and the fused affine map of a Linear layer."""
+"""Matrix products (``matmul``, ``mm``, ``bmm``), the fused affine map of a Linear layer, and
+``einsum``.
+
+``einsum`` has no op of its own: the equation is planned into diagonals (a letter repeated in
+one operand), sums (a letter no other operand or the output needs), and one batched matrix
+product per pair of operands (left to right: shared letters still needed are the batch,
+shared letters not needed any more are contracted), then a permutation into the output's
+order. Every step has its own backward, so einsum is differentiable any number of times.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor
+from .._tensor import OPS, Tensor
 from ..autograd import Function
+from ..errors import ArgumentError, ShapeError
 from . import onnx_rules
-from .common import operand, operands
+from .common import as_tensor_operand, mixed_dtypes, operand
+from .indexing import diagonal
 from .jit_rules import Lowered
 
 
@@ -68,12 +78,35 @@ class MatMul(Function):
 
 
 def matmul(a: Any, b: Any) -> Tensor:
-    """a @ b with numpy's semantics (1-D, 2-D and batched)."""
-    a, b = operands(a, b)
+    """a @ b with numpy's semantics (1-D, 2-D and batched). Both operands must have the same
+    dtype (:class:`~tinygrad_reg.errors.DTypeError` otherwise, as PyTorch: write x.float()
+    or model.double(); numpy would silently compute in float64)."""
+    a, b = as_tensor_operand(a), as_tensor_operand(b)
+    if a._data.dtype is not b._data.dtype and a._data.dtype != b._data.dtype:
+        raise mixed_dtypes("MatMul", a, b)
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"MatMul: both operands need at least one dimension, got shapes "
+        raise ShapeError(f"MatMul: both operands need at least one dimension, got shapes "
                          f"{a.shape} and {b.shape}")
     return MatMul.apply(a, b)
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    """The product of two matrices (PyTorch's ``mm``: 2-D only, no broadcasting)."""
+    a, b = as_tensor_operand(a), as_tensor_operand(b)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ShapeError(f"mm: expects two 2-D matrices, got shapes {a.shape} and {b.shape}; "
+                         f"use matmul for vectors and batches")
+    return matmul(a, b)
+
+
+def bmm(a: Tensor, b: Tensor) -> Tensor:
+    """Batched matrix products (PyTorch's ``bmm``): a (B, n, m) @ b (B, m, p) -> (B, n, p),
+    with equal batch sizes (no broadcasting)."""
+    a, b = as_tensor_operand(a), as_tensor_operand(b)
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise ShapeError(f"bmm: expects two 3-D tensors with the same batch size, got shapes "
+                         f"{a.shape} and {b.shape}; use matmul to broadcast")
+    return matmul(a, b)
 
 
 class Linear(Function):
@@ -137,25 +170,187 @@ class Linear(Function):
 
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias as one Linear node: x (..., in), weight (out, in), bias (out,)
-    or None. The layout of PyTorch's ``F.linear`` and of the tutorial's ``W[l]``."""
-    x, weight = operands(x, weight)
+    or None. The layout of PyTorch's ``F.linear`` and of the tutorial's ``W[l]``. x, weight
+    and bias must have one dtype (:class:`~tinygrad_reg.errors.DTypeError` otherwise, as
+    PyTorch: float64 data for a float32 model needs x.float())."""
+    if not isinstance(x, Tensor):
+        x = as_tensor_operand(x)
+    if not isinstance(weight, Tensor):
+        weight = as_tensor_operand(weight)
+    if x._data.dtype is not weight._data.dtype and x._data.dtype != weight._data.dtype:
+        raise mixed_dtypes("Linear", x, weight)
     # shapes read from the arrays: this runs for every layer of every step
     x_shape, w_shape = x._data.shape, weight._data.shape
     if len(w_shape) != 2:
-        raise ValueError(f"Linear: weight must be 2-D (out_features, in_features), got shape "
+        raise ShapeError(f"Linear: weight must be 2-D (out_features, in_features), got shape "
                          f"{w_shape}")
     if not x_shape or x_shape[-1] != w_shape[1]:
-        raise ValueError(f"Linear: input of shape {x_shape} does not match weight of shape "
+        raise ShapeError(f"Linear: input of shape {x_shape} does not match weight of shape "
                          f"{w_shape}: the input's last axis must have "
                          f"{w_shape[1]} features")
     if bias is None:
         return Linear.apply(x, weight)
     if not isinstance(bias, Tensor):
         bias = operand(bias, weight)
+    elif bias._data.dtype is not weight._data.dtype and bias._data.dtype != weight._data.dtype:
+        raise mixed_dtypes("Linear", weight, bias)
     if bias._data.shape != (w_shape[0],):
-        raise ValueError(f"Linear: bias must have shape ({w_shape[0]},) to match weight "
+        raise ShapeError(f"Linear: bias must have shape ({w_shape[0]},) to match weight "
                          f"of shape {w_shape}, got {bias._data.shape}")
     return Linear.apply(x, weight, bias)
 
 
-__all__ = ["linear", "matmul"]
+# -- einsum ------------------------------------------------------------------------------------
+
+_ELLIPSIS = "."
+
+
+def _split(fn: str, term: str, ndim: int, i: int) -> list:
+    """The labels of one operand's subscripts: letters, and ('.', k) for the k-th dim from the
+    right of its ellipsis."""
+    letters = term.replace("...", "")
+    if term.count("...") > 1 or (letters and not letters.isalpha()):
+        raise ArgumentError(f"{fn}: operand {i}'s subscripts {term!r} may hold letters and at "
+                            f"most one ellipsis '...'")
+    if "..." not in term:
+        if len(term) != ndim:
+            raise ShapeError(f"{fn}: operand {i} has {ndim} dims but its subscripts {term!r} "
+                             f"name {len(term)}")
+        return list(term)
+    before, after = term.split("...")
+    n = ndim - len(before) - len(after)
+    if n < 0:
+        letters = len(before) + len(after)
+        raise ShapeError(f"{fn}: operand {i} has {ndim} dims, fewer than the {letters} "
+                         f"letters of its subscripts {term!r}")
+    return list(before) + [(_ELLIPSIS, n - 1 - k) for k in range(n)] + list(after)
+
+
+def _parse(equation: str, tensors: list) -> tuple[list, list, dict]:
+    fn = "einsum"
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(tensors):
+        raise ArgumentError(f"{fn}: the equation {equation!r} has {len(terms)} operand "
+                            f"subscripts but {len(tensors)} tensors were given")
+    labels = [_split(fn, term, t.ndim, i) for i, (term, t) in enumerate(zip(terms, tensors))]
+    sizes: dict = {}  # each label's size; a size of 1 broadcasts against any other
+    for i, (ls, t) in enumerate(zip(labels, tensors)):
+        own: dict = {}
+        for label, n in zip(ls, t.shape):
+            if own.setdefault(label, n) != n:
+                raise ShapeError(f"{fn}: letter {label!r} is repeated in operand {i} (shape "
+                                 f"{t.shape}) with sizes {own[label]} and {n}; a diagonal "
+                                 f"needs equal sizes")
+            m = sizes.get(label)
+            if m is None or m == 1:
+                sizes[label] = n
+            elif n != m and n != 1:
+                what = "an ellipsis dim" if isinstance(label, tuple) else f"letter {label!r}"
+                raise ShapeError(f"{fn}: {what} of operand {i} (shape {t.shape}) has size {n}, "
+                                 f"another operand's has {m}: they must match or one be 1, in "
+                                 f"{equation!r}")
+    dots = sorted({lab for ls in labels for lab in ls if isinstance(lab, tuple)},
+                  key=lambda lab: -lab[1])
+    if arrow:
+        letters = rhs.replace("...", "")
+        if rhs.count("...") > 1 or (letters and not letters.isalpha()):
+            raise ArgumentError(f"{fn}: the output subscripts {rhs!r} may hold letters and at "
+                                f"most one ellipsis")
+        before, _, after = rhs.partition("...")
+        out = list(before) + (dots if "..." in rhs else []) + list(after)
+        letters = [c for c in out if not isinstance(c, tuple)]
+        if len(set(letters)) != len(letters):
+            raise ArgumentError(f"{fn}: the output subscripts {rhs!r} repeat a letter")
+        missing = [c for c in letters if c not in sizes]
+        if missing:
+            raise ArgumentError(f"{fn}: output letter {missing[0]!r} does not appear in the "
+                                f"operands' subscripts of {equation!r}")
+    else:
+        counts: dict = {}
+        for ls in labels:
+            for lab in ls:
+                if not isinstance(lab, tuple):
+                    counts[lab] = counts.get(lab, 0) + 1
+        out = dots + sorted(c for c, k in counts.items() if k == 1)
+    return labels, out, sizes
+
+
+def _sum_out(t: Tensor, labels: list, drop: set) -> tuple[Tensor, list]:
+    axes = tuple(i for i, lab in enumerate(labels) if lab in drop)
+    if not axes:
+        return t, labels
+    return t.sum(axis=axes), [lab for lab in labels if lab not in drop]
+
+
+def _prepare(t: Tensor, labels: list, keep: set, sizes: dict) -> tuple[Tensor, list]:
+    """One operand made ready to contract: repeated letters become one diagonal dim,
+    broadcast (size-1) dims are squeezed away, letters nobody else needs are summed."""
+    labels = list(labels)
+    while len(set(labels)) != len(labels):
+        lab = next(lab for lab in labels if labels.count(lab) > 1)
+        i = labels.index(lab)
+        j = labels.index(lab, i + 1)
+        t = diagonal(t, 0, i, j)
+        labels = [x for k, x in enumerate(labels) if k not in (i, j)] + [lab]
+    squeeze = tuple(i for i, lab in enumerate(labels) if t.shape[i] == 1 and sizes[lab] != 1)
+    if squeeze:
+        t = t.squeeze(squeeze)
+        labels = [lab for i, lab in enumerate(labels) if i not in squeeze]
+    return _sum_out(t, labels, {lab for lab in labels if lab not in keep})
+
+
+def _contract(a: Tensor, la: list, b: Tensor, lb: list, keep: set) -> tuple[Tensor, list]:
+    """a ⊗ b summed over the shared labels not in ``keep``, as one batched matmul: shared
+    labels in ``keep`` are the batch, a's own the rows, b's own the columns."""
+    batch = [lab for lab in la if lab in lb and lab in keep]
+    inner = [lab for lab in la if lab in lb and lab not in keep]
+    rows = [lab for lab in la if lab not in lb]
+    cols = [lab for lab in lb if lab not in la]
+    size_a = dict(zip(la, a.shape))
+    size_b = dict(zip(lb, b.shape))
+
+    def prod(labels: list, size: dict) -> int:
+        return int(np.prod([size[lab] for lab in labels], dtype=np.int64))
+
+    a2 = a.permute(*[la.index(lab) for lab in batch + rows + inner])
+    a2 = a2.reshape(*[size_a[lab] for lab in batch], prod(rows, size_a), prod(inner, size_a))
+    b2 = b.permute(*[lb.index(lab) for lab in batch + inner + cols])
+    b2 = b2.reshape(*[size_b[lab] for lab in batch], prod(inner, size_b), prod(cols, size_b))
+    out = OPS["matmul"](a2, b2)
+    shape = [size_a[lab] for lab in batch] + [size_a[lab] for lab in rows] + \
+        [size_b[lab] for lab in cols]
+    return out.reshape(*shape), batch + rows + cols
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation, as ``torch.einsum``: ``einsum("ij,jk->ik", a, b)`` is a @ b;
+    operands may also come as one list. Letters repeated within an operand take its diagonal
+    (``"ii->i"``), letters left out of the output are summed, ``...`` stands for the
+    remaining dims, and a dim of size 1 broadcasts against the same letter's size in another
+    operand; without ``->`` the output holds the ellipsis dims, then the letters used once,
+    in alphabetical order."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: the equation must be a string, got {equation!r}")
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in operands]
+    if not tensors:
+        raise ArgumentError("einsum: needs at least one operand")
+    labels, out, sizes = _parse(equation, tensors)
+    out_set = set(out)
+    items = []
+    for k, (t, ls) in enumerate(zip(tensors, labels)):
+        keep = out_set.union(*[set(o) for i, o in enumerate(labels) if i != k])
+        items.append(_prepare(t, ls, keep, sizes))
+    t, ls = items[0]
+    for k in range(1, len(items)):
+        keep = out_set.union(*[set(o) for _, o in items[k + 1:]])
+        t, ls = _contract(t, ls, items[k][0], items[k][1], keep)
+    t, ls = _sum_out(t, ls, {lab for lab in ls if lab not in out_set})
+    perm = [ls.index(lab) for lab in out]
+    return t.permute(*perm) if perm != list(range(len(perm))) else t
+
+
+__all__ = ["linear", "matmul", "mm", "bmm", "einsum"]

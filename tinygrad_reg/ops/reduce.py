@@ -1,10 +1,11 @@
 """Reductions and scans over ``dim`` (None, an int or a tuple): sums, means, extremes, variance,
 products, norms, cumulative sums and products, argmax.
 
-Every function takes PyTorch's ``dim``/``keepdim`` and numpy's ``axis``/``keepdims`` (one
-spelling per argument; both at once is a TypeError). ``x.max(dim)`` returns ``(values,
-indices)`` as PyTorch does, while ``x.max()`` and ``x.max(axis=...)`` return the values;
-``var``/``std`` default to the unbiased estimator (PyTorch's ``correction=1``).
+Every function takes PyTorch's ``dim``/``keepdim`` and, as aliases (PyTorch accepts them
+too), numpy's ``axis``/``keepdims`` (one spelling per argument; both at once is a
+TypeError). ``x.max(dim)`` and ``x.max(axis=dim)`` return ``(values, indices)`` as PyTorch
+does, ``x.max()`` the value, ``x.amax(dims)`` the values over several dims; ``var``/``std``
+default to the unbiased estimator (PyTorch's ``correction=1``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import numpy as np
 
 from .._tensor import OPS, Tensor
 from ..autograd import Function
+from ..errors import ArgumentError, DTypeError
 from . import onnx_rules
-from .common import dim_args, keepdims_shape, normalize_axis, one_axis, unreduce
+from .common import cast, dim_args, keepdims_shape, normalize_axis, one_axis, unreduce
 
 
 class Sum(Function):
@@ -279,10 +281,11 @@ class LinearScan(Function):
 
 
 class Norm(Function):
-    """out = (Σ |x|^p)^(1/p) over ``axis`` for p > 0 (``p=2`` the Euclidean or Frobenius
-    norm); p = 0 counts the nonzero elements.
+    """out = (Σ |x|^p)^(1/p) over ``axis`` for p != 0 (``p=2`` the Euclidean or Frobenius
+    norm; a negative p as PyTorch's vector norm); p = 0 counts the nonzero elements.
     dx = grad · sign(x) · |x|^(p-1) / out^(p-1) (x / out for p = 2), with the convention that
-    a slice whose norm is 0 gets gradient 0 (PyTorch's); p = 0 has no gradient."""
+    a slice whose norm is 0 gets gradient 0 (PyTorch's; for p < 0 that is any slice holding a
+    zero); p = 0 has no gradient."""
 
     @staticmethod
     def forward(ctx, x, axis, keepdims, p):
@@ -292,7 +295,8 @@ class Norm(Function):
         if p == 2:
             out = np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
         else:
-            out = np.sum(np.abs(x) ** p, axis=axis, keepdims=keepdims) ** (1.0 / p)
+            with np.errstate(divide="ignore"):  # p < 0 with a zero: norm 0
+                out = np.sum(np.abs(x) ** p, axis=axis, keepdims=keepdims) ** (1.0 / p)
         out = np.asarray(out, dtype=x.dtype)
         ctx.save_for_backward(x, out)
         return out
@@ -309,8 +313,12 @@ class Norm(Function):
         safe = OPS["where"](out_k > 0.0, out_k, 1.0)
         if p == 2:
             scale = x / safe
-        else:
+        elif p > 0:
             scale = x.sign() * x.abs() ** (p - 1) / safe ** (p - 1)
+        else:  # a slice holding a zero has norm 0, and (PyTorch's convention) gradient 0
+            xs = OPS["where"](x == 0.0, 1.0, x)
+            scale = OPS["where"](out_k > 0.0, xs.sign() * xs.abs() ** (p - 1) * safe ** (1 - p),
+                                 0.0)
         return unreduce(grad, x.shape, a["axis"], a["keepdims"]) * scale
 
     @staticmethod
@@ -397,17 +405,39 @@ def _reduce(fn: type[Function], x: Tensor, axis: Any, keepdims: bool, **extra: A
     return fn.apply(x, axis=_axis(fn, x, axis), keepdims=bool(keepdims), **extra)
 
 
+def _accumulator(x: Any, dtype: Any) -> Tensor:
+    """x converted for a sum or product: to ``dtype`` if given, else integers and bools to
+    int64 (PyTorch's rule; numpy would keep unsigned ints unsigned)."""
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    if dtype is not None:
+        return cast(x, np.dtype(dtype))
+    if x._data.dtype.kind in "bu" or (x._data.dtype.kind == "i" and x._data.dtype.itemsize < 8):
+        return cast(x, np.dtype(np.int64))
+    return x
+
+
 def sum(x: Tensor, dim: Any = None, keepdim: bool | None = None, *,  # noqa: A001
-        axis: Any = None, keepdims: bool | None = None) -> Tensor:
-    """Σ x over ``dim`` (None: all)."""
+        dtype: Any = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    """Σ x over ``dim`` (None: all). Integers and bools are summed as int64 (PyTorch's
+    rule); ``dtype`` converts x first (``x.sum(dtype=tg.float64)``)."""
     axis, keepdims = dim_args("sum", dim, axis, keepdim, keepdims)
-    return _reduce(Sum, x, axis, keepdims)
+    return _reduce(Sum, _accumulator(x, dtype), axis, keepdims)
 
 
-def mean(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None,
-         keepdims: bool | None = None) -> Tensor:
-    """Mean over ``dim`` (None: all)."""
+def mean(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, dtype: Any = None,
+         axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    """Mean over ``dim`` (None: all), of a float tensor (or of x converted to ``dtype``); an
+    integer or bool tensor is refused, as PyTorch does: write ``x.float().mean()``."""
     axis, keepdims = dim_args("mean", dim, axis, keepdim, keepdims)
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    if dtype is not None:
+        x = cast(x, np.dtype(dtype))
+    if x._data.dtype.kind not in "fc":
+        raise DTypeError(f"mean: needs a floating-point tensor, got dtype {x._data.dtype} "
+                         f"(PyTorch refuses integers and bools too); write x.float().mean() "
+                         f"or x.mean(dtype=tg.float32)")
     return _reduce(Mean, x, axis, keepdims)
 
 
@@ -418,22 +448,24 @@ def _extreme(fn: type[Function], name: str, x: Tensor, dim: Any, keepdim: Any, a
             raise TypeError(f"{name}(tensor, other): the elementwise form takes no dim")
         return OPS["maximum" if fn is Max else "minimum"](x, dim)
     axis_, keep = dim_args(name, dim, axis, keepdim, keepdims)
+    if isinstance(axis_, tuple):
+        raise TypeError(f"{name}: dim must be one int, as {name} returns (values, indices) "
+                        f"over one dim (PyTorch's rule); for the values over several dims "
+                        f"write a{name}(x, dim={axis_})")
     values = _reduce(fn, x, axis_, keep)
-    if dim is None:  # x.max(), x.max(axis=1): the values, numpy's meaning
+    if axis_ is None:  # x.max(): the value
         return values
-    if isinstance(dim, tuple):
-        raise TypeError(f"{name}: dim must be one int when it returns (values, indices); use "
-                        f"axis={dim} for the values over several dims")
-    indices = ArgExtreme.apply(x, axis=one_axis(name, dim, x.ndim), keepdims=keep,
+    indices = ArgExtreme.apply(x, axis=one_axis(name, axis_, x.ndim), keepdims=keep,
                                largest=fn is Max)
     return max_min(values, indices)
 
 
 def max(x: Tensor, dim: Any = None, keepdim: bool | None = None, *,  # noqa: A001
         axis: Any = None, keepdims: bool | None = None) -> Any:
-    """The maximum. ``max(x)`` and ``max(x, axis=...)`` give the values (tied maxima share the
-    gradient evenly); ``max(x, dim)`` gives ``(values, indices)`` as PyTorch; ``max(x, y)``
-    with a tensor y is the elementwise :func:`maximum`."""
+    """The maximum. ``max(x)`` gives the value (tied maxima share the gradient evenly);
+    ``max(x, dim)`` (also spelled ``axis=``, as PyTorch accepts) gives ``(values, indices)``;
+    ``max(x, y)`` with a tensor y is the elementwise :func:`maximum`. For the values over
+    several dims use :func:`amax`."""
     return _extreme(Max, "max", x, dim, keepdim, axis, keepdims)
 
 
@@ -443,14 +475,19 @@ def min(x: Tensor, dim: Any = None, keepdim: bool | None = None, *,  # noqa: A00
     return _extreme(Min, "min", x, dim, keepdim, axis, keepdims)
 
 
-def amax(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """The maximum values over ``dim`` (PyTorch's ``amax``: never indices)."""
-    return _reduce(Max, x, dim, keepdim)
+def amax(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None,
+         keepdims: bool | None = None) -> Tensor:
+    """The maximum values over ``dim`` (None, an int or a tuple; PyTorch's ``amax``: never
+    indices); tied maxima share the gradient evenly."""
+    axis, keepdims = dim_args("amax", dim, axis, keepdim, keepdims)
+    return _reduce(Max, x, axis, keepdims)
 
 
-def amin(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """The minimum values over ``dim``."""
-    return _reduce(Min, x, dim, keepdim)
+def amin(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None,
+         keepdims: bool | None = None) -> Tensor:
+    """The minimum values over ``dim``, as :func:`amax`."""
+    axis, keepdims = dim_args("amin", dim, axis, keepdim, keepdims)
+    return _reduce(Min, x, axis, keepdims)
 
 
 def _correction(fn: str, unbiased: Any, correction: Any, ddof: Any) -> float:
@@ -494,6 +531,27 @@ def std(x: Tensor, dim: Any = None, unbiased: bool | None = None,
     return OPS["where"](zero, 0.0, OPS["where"](zero, 1.0, v).sqrt())
 
 
+def var_mean(x: Tensor, dim: Any = None, unbiased: bool | None = None,
+             keepdim: bool | None = None, *, correction: float | None = None,
+             ddof: float | None = None, axis: Any = None,
+             keepdims: bool | None = None) -> tuple[Tensor, Tensor]:
+    """``(var, mean)`` over ``dim`` in one call (PyTorch's ``var_mean``; the variance
+    unbiased by default, as :func:`var`)."""
+    v = var(x, dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
+            keepdims=keepdims)
+    return v, mean(x, dim, keepdim, axis=axis, keepdims=keepdims)
+
+
+def std_mean(x: Tensor, dim: Any = None, unbiased: bool | None = None,
+             keepdim: bool | None = None, *, correction: float | None = None,
+             ddof: float | None = None, axis: Any = None,
+             keepdims: bool | None = None) -> tuple[Tensor, Tensor]:
+    """``(std, mean)`` over ``dim`` in one call (PyTorch's ``std_mean``)."""
+    s = std(x, dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
+            keepdims=keepdims)
+    return s, mean(x, dim, keepdim, axis=axis, keepdims=keepdims)
+
+
 def logsumexp(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None,
               keepdims: bool | None = None) -> Tensor:
     """log Σ exp(x) over ``dim``, stable for large |x|."""
@@ -501,11 +559,12 @@ def logsumexp(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, axis: 
     return _reduce(LogSumExp, x, axis, keepdims)
 
 
-def prod(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None,
-         keepdims: bool | None = None) -> Tensor:
-    """Π x over ``dim``; the gradient is exact where x has zeros (see :class:`Prod`)."""
+def prod(x: Tensor, dim: Any = None, keepdim: bool | None = None, *, dtype: Any = None,
+         axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    """Π x over ``dim``; the gradient is exact where x has zeros (see :class:`Prod`).
+    Integers and bools multiply as int64; ``dtype`` converts x first."""
     axis, keepdims = dim_args("prod", dim, axis, keepdim, keepdims)
-    return _reduce(Prod, x, axis, keepdims)
+    return _reduce(Prod, _accumulator(x, dtype), axis, keepdims)
 
 
 def _scan_axis(fn: str, x: Tensor, dim: Any, axis: Any) -> int:
@@ -515,35 +574,36 @@ def _scan_axis(fn: str, x: Tensor, dim: Any, axis: Any) -> int:
     return one_axis(fn, d, x.ndim)
 
 
-def cumsum(x: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:
-    """Cumulative sum along ``dim``."""
-    if not isinstance(x, Tensor):
-        x = Tensor(x)
+def cumsum(x: Tensor, dim: Any = None, *, dtype: Any = None, axis: Any = None) -> Tensor:
+    """Cumulative sum along ``dim`` (a 0-d tensor takes dim 0 or -1, as PyTorch); integers
+    and bools accumulate as int64, ``dtype`` converts x first."""
+    x = _accumulator(x, dtype)
+    d = _scan_axis("cumsum", x, dim, axis)
     if x.ndim == 0:
         return CumSum.apply(x.reshape(1), axis=0).reshape(())
-    return CumSum.apply(x, axis=_scan_axis("cumsum", x, dim, axis))
+    return CumSum.apply(x, axis=d)
 
 
-def cumprod(x: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:
+def cumprod(x: Tensor, dim: Any = None, *, dtype: Any = None, axis: Any = None) -> Tensor:
     """Cumulative product along ``dim``; the gradient is exact where x has zeros."""
-    if not isinstance(x, Tensor):
-        x = Tensor(x)
+    x = _accumulator(x, dtype)
+    d = _scan_axis("cumprod", x, dim, axis)
     if x.ndim == 0:
         return CumProd.apply(x.reshape(1), axis=0).reshape(())
-    return CumProd.apply(x, axis=_scan_axis("cumprod", x, dim, axis))
+    return CumProd.apply(x, axis=d)
 
 
 def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool | None = None, *,
          axis: Any = None, keepdims: bool | None = None) -> Tensor:
     """The p-norm over ``dim`` (None: all elements, as a vector): ``p=2`` or ``"fro"``
-    (Euclidean/Frobenius, the default), any p > 0, ``inf`` (max |x|), ``-inf`` (min |x|),
-    0 (the number of nonzeros). At a zero norm the gradient is 0."""
+    (Euclidean/Frobenius, the default), any p != 0, (Σ |x|^p)^(1/p) (a negative p too, as
+    PyTorch's vector norm), ``inf`` (max |x|), ``-inf`` (min |x|), 0 (the number of
+    nonzeros). At a zero norm the gradient is 0."""
     axis, keepdims = dim_args("norm", dim, axis, keepdim, keepdims)
     if p == "fro":
         p = 2
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.number)) or np.isnan(p) or (
-            p < 0 and p != -np.inf):
-        raise ValueError(f"norm: p must be 'fro', inf, -inf or a number >= 0, got {p!r}")
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.number)) or np.isnan(p):
+        raise ArgumentError(f"norm: p must be 'fro', inf, -inf or a number, got {p!r}")
     if not isinstance(x, Tensor):
         x = Tensor(x)
     if p == np.inf:
@@ -553,6 +613,18 @@ def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool | None = None
     if p == 1:
         return sum(x.abs(), axis, keepdims)
     return _reduce(Norm, x, axis, keepdims, p=float(p) if not float(p).is_integer() else int(p))
+
+
+def normalize(x: Tensor, p: Any = 2.0, dim: Any = None, eps: float = 1e-12, *,
+              axis: Any = None) -> Tensor:
+    """x / max(‖x‖_p, eps), the p-norm taken over ``dim`` (1 by default) and kept for
+    broadcasting: PyTorch's ``F.normalize``. The gradient passes through the norm except
+    where it is below ``eps`` (then x is only divided by eps)."""
+    d, _ = dim_args("normalize", dim, axis)
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    n = norm(x, p, 1 if d is None else d, True)
+    return x / n.clamp(min=float(eps))
 
 
 def _arg(largest: bool, x: Tensor, dim: Any, keepdim: Any, axis: Any, keepdims: Any) -> Tensor:
@@ -595,4 +667,5 @@ def all(x: Tensor, dim: Any = None, keepdim: bool | None = None, *,  # noqa: A00
 
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "prod",
-           "cumsum", "cumprod", "norm", "argmax", "argmin", "any", "all", "max_min"]
+           "cumsum", "cumprod", "norm", "normalize", "var_mean", "std_mean", "argmax",
+           "argmin", "any", "all", "max_min"]

@@ -22,6 +22,7 @@ import numpy as np
 from .._guard import share_version
 from .._tensor import OPS, Tensor
 from ..autograd import Function
+from ..errors import ArgumentError, DimError, NotSupportedError, ShapeError
 from . import jit_rules, onnx_rules
 from .common import dim_args, normalize_axis, one_axis
 from .jit_rules import Lowered
@@ -110,7 +111,7 @@ class BroadcastTo(Function):
 def _sum_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     lead = x.ndim - len(shape)
     if lead < 0:
-        raise ValueError(f"cannot reduce shape {x.shape} to the longer shape {shape}")
+        raise ShapeError(f"cannot reduce shape {x.shape} to the longer shape {shape}")
     if lead and x.shape[lead:] == shape:  # only leading axes were added (a bias's gradient)
         # summed without keepdims: a fresh array, not a reshaped view, which the engine
         # would copy before making it a leaf's .grad
@@ -119,7 +120,7 @@ def _sum_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
     for i, n in enumerate(shape):
         if n != 1 and x.shape[lead + i] != n:
-            raise ValueError(f"shape {x.shape} was not broadcast from {shape}")
+            raise ShapeError(f"shape {x.shape} was not broadcast from {shape}")
     out = x.sum(axis=axes, keepdims=True) if axes else x
     return out.reshape(shape) if lead else out
 
@@ -651,15 +652,15 @@ def _resolve_shape(fn: str, x: Tensor, shape: tuple) -> tuple[int, ...]:
     size = x._data.size
     unknown = [i for i, n in enumerate(shape) if n == -1]
     if len(unknown) > 1 or any(n < -1 for n in shape):
-        raise ValueError(f"{fn}: shape {shape} may hold one -1 and otherwise sizes >= 0")
+        raise ArgumentError(f"{fn}: shape {shape} may hold one -1 and otherwise sizes >= 0")
     known = int(np.prod([n for n in shape if n != -1]))
     if unknown:
         if known == 0 or size % known:
-            raise ValueError(f"{fn}: cannot reshape a tensor of shape {x.shape} ({size} "
+            raise ShapeError(f"{fn}: cannot reshape a tensor of shape {x.shape} ({size} "
                              f"elements) into {shape}")
         shape = shape[:unknown[0]] + (size // known,) + shape[unknown[0] + 1:]
     elif known != size:
-        raise ValueError(f"{fn}: cannot reshape a tensor of shape {x.shape} ({size} elements) "
+        raise ShapeError(f"{fn}: cannot reshape a tensor of shape {x.shape} ({size} elements) "
                          f"into {shape} ({known} elements)")
     return shape
 
@@ -683,10 +684,43 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     return Reshape.apply(x, shape=shape)
 
 
+class BitCast(Function):
+    """out = x's bytes read as ``dtype`` (numpy's ``view(dtype)``, PyTorch's ``view(dtype)``):
+    the last dim scales by the ratio of the item sizes. No gradient."""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        return np.ascontiguousarray(x).view(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None
+
+
+def _is_dtype(value: Any) -> bool:
+    if isinstance(value, (int, np.integer, tuple, list)) or value is None:
+        return False
+    try:
+        np.dtype(value)
+    except TypeError:
+        return False
+    return True
+
+
 def view(x: Tensor, *shape: Any) -> Tensor:
     """:func:`reshape` that always shares memory with x, as PyTorch's ``view``; a shape
     that needs a copy (x not contiguous in the right way) is a RuntimeError that says to use
-    ``reshape``."""
+    ``reshape``. ``view(dtype)`` reinterprets the bytes as ``dtype`` (no gradient; the last
+    dim scales by the ratio of the item sizes)."""
+    if len(shape) == 1 and _is_dtype(shape[0]):
+        dtype = np.dtype(shape[0])
+        if x.ndim == 0 and dtype.itemsize != x.dtype.itemsize:
+            raise ShapeError(f"view: a 0-d tensor of {x.dtype} cannot be viewed as {dtype} "
+                             f"(another item size)")
+        if x.ndim and (x.shape[-1] * x.dtype.itemsize) % dtype.itemsize:
+            raise ShapeError(f"view: the last dim of shape {x.shape} ({x.dtype}) does not hold "
+                             f"a whole number of {dtype} items")
+        return BitCast.apply(x, dtype=dtype)
     shape = _resolve_shape("view", x, _ints("view", shape))
     try:
         _reshape_without_copy(x._data, shape)
@@ -713,11 +747,12 @@ def transpose(x: Tensor, *axes: Any) -> Tensor:
 
 def _permute(fn: str, x: Tensor, perm: tuple | None) -> Tensor:
     if perm is not None:
-        if len(perm) != x.ndim or sorted(a % max(x.ndim, 1) for a in perm) != list(
-                range(x.ndim)) or any(not -x.ndim <= a < x.ndim for a in perm):
-            raise ValueError(f"{fn}: dims {perm} are not a permutation of the {x.ndim} dims "
-                             f"of shape {x.shape}")
-        perm = tuple(a % x.ndim for a in perm)
+        if len(perm) == x.ndim:
+            normalize_axis(perm, x.ndim, fn)  # (out of range: DimError; repeated: ArgumentError)
+            perm = tuple(int(a) % x.ndim for a in perm)
+        if len(perm) != x.ndim or sorted(perm) != list(range(x.ndim)):
+            raise ArgumentError(f"{fn}: dims {perm} are not a permutation of the {x.ndim} dims "
+                                f"of shape {x.shape}")
     return Transpose.apply(x, axes=perm)
 
 
@@ -726,10 +761,33 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     return _permute("permute", x, _ints("permute", dims))
 
 
+def t(x: Tensor) -> Tensor:
+    """The transpose of a matrix (PyTorch's ``t``: at most 2 dims; a vector or a 0-d tensor
+    is returned as is); a view of x."""
+    if x.ndim > 2:
+        raise ShapeError(f"t: expects a tensor of at most 2 dims, got shape {x.shape}; use "
+                         f"transpose(d0, d1) or mT")
+    return transpose(x, 0, 1) if x.ndim == 2 else x
+
+
+def unflatten(x: Tensor, dim: int, sizes: Any) -> Tensor:
+    """Split dim ``dim`` into ``sizes`` (one of them may be -1), PyTorch's ``unflatten``; a
+    view of x when numpy can make one."""
+    d = one_axis("unflatten", dim, x.ndim)
+    sizes = _ints("unflatten", (sizes,))
+    n = x.shape[d]
+    known = int(np.prod([k for k in sizes if k != -1]))
+    if sizes.count(-1) > 1 or (-1 not in sizes and known != n) or (
+            -1 in sizes and (known == 0 or n % known)):
+        raise ShapeError(f"unflatten: sizes {sizes} do not split dim {dim} of size {n} "
+                         f"(shape {x.shape})")
+    return reshape(x, x.shape[:d] + sizes + x.shape[d + 1:])
+
+
 def swap_last(x: Tensor) -> Tensor:
     """x with its last two dims swapped (PyTorch's ``.mT``); a view of x."""
     if x.ndim < 2:
-        raise ValueError(f"mT: needs at least 2 dims, got shape {x.shape}")
+        raise ShapeError(f"mT: needs at least 2 dims, got shape {x.shape}")
     return transpose(x, -2, -1)
 
 
@@ -747,16 +805,16 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
     sizes = _ints("expand", sizes)
     lead = len(sizes) - x.ndim
     if lead < 0:
-        raise ValueError(f"expand: {len(sizes)} sizes given for a tensor of {x.ndim} dims "
+        raise ShapeError(f"expand: {len(sizes)} sizes given for a tensor of {x.ndim} dims "
                          f"(shape {x.shape}); give at least {x.ndim}")
     shape = tuple(x.shape[i - lead] if n == -1 and i >= lead else n
                   for i, n in enumerate(sizes))
     if any(n < 0 for n in shape):
-        raise ValueError(f"expand: -1 is only allowed for an existing dim, got {sizes}")
+        raise ArgumentError(f"expand: -1 is only allowed for an existing dim, got {sizes}")
     try:
         np.broadcast_shapes(x.shape, shape)
     except ValueError:
-        raise ValueError(f"expand: a tensor of shape {x.shape} cannot be expanded to {shape} "
+        raise ShapeError(f"expand: a tensor of shape {x.shape} cannot be expanded to {shape} "
                          f"(only dims of size 1 stretch)") from None
     return broadcast_to(x, shape)
 
@@ -781,13 +839,14 @@ def squeeze(x: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
 
 
-def unsqueeze(x: Tensor, dim: int) -> Tensor:
+def unsqueeze(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """x with a new size-1 dim at ``dim`` (``-x.ndim - 1 <= dim <= x.ndim``); a view of x."""
+    dim, _ = dim_args("unsqueeze", dim, axis)
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
         raise TypeError(f"unsqueeze: dim must be an int, got {dim!r}")
     if not -x.ndim - 1 <= dim <= x.ndim:
-        raise ValueError(f"unsqueeze: dim {dim} is out of range for a tensor of {x.ndim} dims "
-                         f"(expected {-x.ndim - 1}..{x.ndim})")
+        raise DimError(f"unsqueeze: dim {dim} is out of range for a tensor of {x.ndim} dims "
+                       f"(expected {-x.ndim - 1}..{x.ndim})")
     d = int(dim) % (x.ndim + 1)
     return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
 
@@ -797,7 +856,7 @@ def expand_dims(x: Tensor, axis: Any) -> Tensor:
     try:
         shape = np.expand_dims(x._data, axis).shape
     except (ValueError, np.exceptions.AxisError) as err:
-        raise ValueError(f"expand_dims: {err} (shape {x.shape}, axis={axis})") from None
+        raise DimError(f"expand_dims: {err} (shape {x.shape}, axis={axis})") from None
     return reshape(x, shape)
 
 
@@ -809,8 +868,8 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     s = one_axis("flatten", start_dim, x.ndim)
     e = one_axis("flatten", end_dim, x.ndim)
     if s > e:
-        raise ValueError(f"flatten: start_dim={start_dim} comes after end_dim={end_dim} for "
-                         f"shape {x.shape}")
+        raise ArgumentError(f"flatten: start_dim={start_dim} comes after end_dim={end_dim} for "
+                            f"shape {x.shape}")
     return reshape(x, x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
 
 
@@ -854,11 +913,48 @@ def _check_masks(fn: str, shape: tuple[int, ...], index: Any) -> None:
         pos += k
 
 
+def _is_int(i: Any) -> bool:
+    return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
+
+
+def split_ints(index: Any) -> tuple | None:
+    """PyTorch's placement for an index that mixes ints with array indices: the ints are
+    basic indexing, applied first, so ``x[0, :, idx]`` of x (3, 4, 5) is (4, len(idx)) where
+    numpy (counting the int as an array index, separated from idx by the slice) gives
+    (len(idx), 4). Returns (ints and slices, the rest) to apply one after the other, or None
+    when numpy's placement already is PyTorch's."""
+    if not isinstance(index, tuple):
+        return None
+    # a 0-d integer tensor indexes as an int does (PyTorch's rule)
+    index = tuple(i.item() if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in
+                  "iu" else i for i in index)
+    arrays = [isinstance(i, np.ndarray) or isinstance(i, tuple) for i in index]
+    if not any(arrays) or not any(_is_int(i) for i in index):
+        return None
+    first, then = [], []
+    for i, is_array in zip(index, arrays):
+        if is_array:  # a mask of k dims stands for k dims in the first step
+            width = i.ndim if isinstance(i, np.ndarray) and i.dtype == bool else 1
+            first.extend([slice(None)] * width)
+            then.append(i)
+        elif _is_int(i):
+            first.append(i)
+        else:  # a slice, None or Ellipsis: applied first; its dim is whole in the second step
+            first.append(i)
+            then.append(Ellipsis if i is Ellipsis else slice(None))
+    return tuple(first), tuple(then)
+
+
 def getitem(x: Tensor, index: Any) -> Tensor:
-    """``x[index]``: basic slicing, integer and boolean array indexing, as numpy. Basic
-    slicing gives a view of x; integer and boolean arrays give a copy. A boolean mask must
-    have the shape of the dims it indexes, else IndexError (as numpy and PyTorch)."""
+    """``x[index]``: basic slicing, integer and boolean array indexing, as numpy, and where
+    ints and array indices mix, PyTorch's placement (the ints index first: ``x[0, :, idx]``
+    is ``x[0][:, idx]``). Basic slicing gives a view of x; integer and boolean arrays give a
+    copy. A boolean mask must have the shape of the dims it indexes, else IndexError (as
+    numpy and PyTorch)."""
     index = _plain_index(index)
+    steps = split_ints(index)
+    if steps is not None:
+        return getitem(getitem(x, steps[0]), steps[1])
     if _is_mask(index) or (isinstance(index, tuple) and any(_is_mask(i) for i in index)):
         _check_masks("getitem", x.shape, index)
     if isinstance(index, np.ndarray) and index.dtype == bool:
@@ -883,7 +979,7 @@ def _tensor_list(fn: str, tensors: Any) -> list[Tensor]:
                         f"in a list")
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if not tensors:
-        raise ValueError(f"{fn}: need at least one tensor")
+        raise ArgumentError(f"{fn}: need at least one tensor")
     return tensors
 
 
@@ -904,27 +1000,29 @@ def stack(tensors: Any, dim: int | None = None, *, axis: int | None = None) -> T
     tensors = _tensor_list("stack", tensors)
     d = 0 if d is None else d
     if not -tensors[0].ndim - 1 <= d <= tensors[0].ndim:
-        raise ValueError(f"stack: dim {d} is out of range for tensors of {tensors[0].ndim} "
-                         f"dims")
+        raise DimError(f"stack: dim {d} is out of range for tensors of {tensors[0].ndim} "
+                       f"dims")
     return Stack.apply(*tensors, axis=int(d) % (tensors[0].ndim + 1))
 
 
-def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+def split(x: Tensor, split_size_or_sections: Any, dim: int | None = None, *,
+          axis: int | None = None) -> tuple[Tensor, ...]:
     """Split x along ``dim`` into pieces of ``split_size_or_sections`` elements (an int: the
     last piece may be smaller) or of the listed sizes (which must add up to the dim's size),
     as PyTorch's ``split``; the pieces are views of x."""
+    dim = _dim_or("split", dim, axis, 0)
     d = one_axis("split", dim, x.ndim)
     n = x.shape[d]
     if isinstance(split_size_or_sections, (int, np.integer)) and not isinstance(
             split_size_or_sections, bool):
         size = int(split_size_or_sections)
         if size <= 0:
-            raise ValueError(f"split: split_size must be a positive int, got {size}")
+            raise ArgumentError(f"split: split_size must be a positive int, got {size}")
         sizes = [size] * (n // size) + ([n % size] if n % size else [])
     else:
         sizes = list(_ints("split", (split_size_or_sections,)))
         if sum(sizes) != n or any(s < 0 for s in sizes):
-            raise ValueError(f"split: sections {sizes} must be >= 0 and add up to {n}, the size "
+            raise ShapeError(f"split: sections {sizes} must be >= 0 and add up to {n}, the size "
                              f"of dim {dim} of shape {x.shape}")
     return _pieces(x, sizes, d, "split")
 
@@ -941,11 +1039,13 @@ def _pieces(x: Tensor, sizes: list[int], d: int, fn: str) -> tuple[Tensor, ...]:
     return tuple(out)
 
 
-def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+def chunk(x: Tensor, chunks: int, dim: int | None = None, *,
+          axis: int | None = None) -> tuple[Tensor, ...]:
     """Split x into ``chunks`` pieces along ``dim``, as PyTorch's ``chunk``: each of
     ceil(size / chunks) elements, the last smaller (so there may be fewer pieces)."""
     if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
-        raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+        raise ArgumentError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    dim = _dim_or("chunk", dim, axis, 0)
     d = one_axis("chunk", dim, x.ndim)
     n = x.shape[d]
     size = max(-(-n // int(chunks)), 1)
@@ -960,61 +1060,90 @@ def flip(x: Tensor, *dims: Any) -> Tensor:
 
 def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     """x rolled by ``shifts`` along ``dims`` (both ints, or tuples of one length); without
-    dims, the flattened tensor is rolled and reshaped back."""
+    dims, the flattened tensor is rolled and reshaped back (one shift, also as ``(1,)``)."""
     if dims is None:
-        if not isinstance(shifts, (int, np.integer)):
-            raise TypeError("roll: without dims, shifts must be one int")
+        if isinstance(shifts, (tuple, list)):
+            if len(shifts) != 1:
+                raise ArgumentError(f"roll: without dims, give one shift (the flattened "
+                                    f"tensor is rolled), got shifts={tuple(shifts)}")
+            shifts = shifts[0]
+        if isinstance(shifts, bool) or not isinstance(shifts, (int, np.integer)):
+            raise TypeError(f"roll: shifts must be ints, got {shifts!r}")
         return Roll.apply(x, shifts=int(shifts), axes=None)
-    if isinstance(shifts, (int, np.integer)):
+    if isinstance(shifts, (int, np.integer)) and isinstance(dims, (int, np.integer)):
         return Roll.apply(x, shifts=int(shifts), axes=one_axis("roll", dims, x.ndim))
     shifts, dims = _ints("roll", (shifts,)), _ints("roll", (dims,))
     if len(shifts) != len(dims):
-        raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+        raise ArgumentError(f"roll: shifts {shifts} and dims {dims} must have the same length")
     return Roll.apply(x, shifts=shifts, axes=tuple(one_axis("roll", d, x.ndim) for d in dims))
 
 
-def pad(x: Tensor, pad: Any, mode: str = "constant", value: float = 0.0) -> Tensor:
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _crop(x: Tensor, crops: list) -> Tensor:
+    """x without ``crops[axis] = (before, after)`` elements at each end of each axis."""
+    if not any(lo or hi for lo, hi in crops):
+        return x
+    return x[tuple(slice(lo, n - hi) for (lo, hi), n in zip(crops, x.shape))]
+
+
+def pad(x: Tensor, pad: Any, mode: str = "constant", value: float | None = None) -> Tensor:
     """PyTorch's ``F.pad``: ``pad`` lists (before, after) widths starting from the LAST dim,
     e.g. ``(1, 1)`` pads the last dim, ``(1, 1, 2, 2)`` the last two. ``mode``: "constant"
-    (with ``value``), "reflect", "replicate" or "circular"."""
+    (with ``value``, 0 by default), "reflect", "replicate" or "circular". A negative width
+    crops, as PyTorch: for reflect and replicate after padding (what is mirrored or repeated
+    is the whole input), for circular before (the cropped input wraps around)."""
     widths = _ints("pad", (pad,))
     if len(widths) % 2 or len(widths) // 2 > x.ndim:
-        raise ValueError(f"pad: needs an even number of widths, at most 2 per dim; got "
-                         f"{widths} for shape {x.shape}")
-    if mode not in ("constant", "reflect", "replicate", "circular"):
-        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
-                         f"'circular', got {mode!r}")
-    per_axis = [(0, 0)] * x.ndim
+        raise ArgumentError(f"pad: needs an even number of widths, a (before, after) pair per "
+                            f"dim from the last, at most 2 per dim; got {widths} for shape "
+                            f"{x.shape}")
+    if mode not in _PAD_MODES:
+        raise NotSupportedError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
+                                f"'circular', got {mode!r}")
+    grow, crop = [(0, 0)] * x.ndim, [(0, 0)] * x.ndim
     for k in range(len(widths) // 2):
         lo, hi = widths[2 * k], widths[2 * k + 1]
         axis = x.ndim - 1 - k
-        if lo < 0 or hi < 0:
-            raise ValueError(f"pad: negative widths are not supported, got {widths}")
         n = x.shape[axis]
-        if mode == "reflect" and (lo >= n or hi >= n):
-            raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the "
-                             f"size {n} of dim {axis} (shape {x.shape})")
-        if mode in ("replicate", "circular") and n == 0 and (lo or hi):
-            raise ValueError(f"pad: cannot {mode}-pad the empty dim {axis} of shape {x.shape}")
-        if mode == "circular" and (lo > n or hi > n):
-            raise ValueError(f"pad: circular padding ({lo}, {hi}) must be at most the size {n} "
-                             f"of dim {axis} (shape {x.shape})")
-        per_axis[axis] = (lo, hi)
-    return Pad.apply(x, widths=tuple(per_axis), mode=mode,
-                     value=float(value) if mode == "constant" else None)
+        if n + lo + hi < 0:
+            raise ShapeError(f"pad: widths ({lo}, {hi}) would leave a negative size for dim "
+                             f"{axis} of size {n} (shape {x.shape})")
+        grow[axis], crop[axis] = (max(lo, 0), max(hi, 0)), (max(-lo, 0), max(-hi, 0))
+        if mode == "circular":
+            n -= crop[axis][0] + crop[axis][1]
+        _check_pad(mode, axis, grow[axis], n, x.shape)
+    if mode == "circular":
+        x = _crop(x, crop)
+    out = Pad.apply(x, widths=tuple(grow), mode=mode,  # (new memory, also for no padding)
+                    value=float(value or 0.0) if mode == "constant" else None)
+    return out if mode == "circular" else _crop(out, crop)
+
+
+def _check_pad(mode: str, axis: int, widths: tuple, n: int, shape: tuple) -> None:
+    lo, hi = widths
+    if mode == "reflect" and (lo >= n or hi >= n) and (lo or hi):
+        raise ShapeError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the size {n} "
+                         f"of dim {axis} (shape {shape})")
+    if mode in ("replicate", "circular") and n == 0 and (lo or hi):
+        raise ShapeError(f"pad: cannot {mode}-pad the empty dim {axis} of shape {shape}")
+    if mode == "circular" and (lo > n or hi > n):
+        raise ShapeError(f"pad: circular padding ({lo}, {hi}) must be at most the size {n} of "
+                         f"dim {axis} (shape {shape}, after cropping)")
 
 
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:
     """The lower triangle of the last two dims (elements above the ``diagonal`` zeroed)."""
     if x.ndim < 2:
-        raise ValueError(f"tril: needs at least 2 dims, got shape {x.shape}")
+        raise ShapeError(f"tril: needs at least 2 dims, got shape {x.shape}")
     return Tri.apply(x, diagonal=int(diagonal), upper=False)
 
 
 def triu(x: Tensor, diagonal: int = 0) -> Tensor:
     """The upper triangle of the last two dims (elements below the ``diagonal`` zeroed)."""
     if x.ndim < 2:
-        raise ValueError(f"triu: needs at least 2 dims, got shape {x.shape}")
+        raise ShapeError(f"triu: needs at least 2 dims, got shape {x.shape}")
     return Tri.apply(x, diagonal=int(diagonal), upper=True)
 
 
@@ -1026,17 +1155,26 @@ def _index_tensor(fn: str, index: Any) -> Tensor:
     return idx
 
 
-def gather(x: Tensor, dim: int, index: Any) -> Tensor:
+def _dim_or(fn: str, dim: Any, axis: Any, default: int) -> Any:
+    d, _ = dim_args(fn, dim, axis)
+    return default if d is None else d
+
+
+def gather(x: Tensor, dim: int | None = None, index: Any = None, *,
+           axis: int | None = None) -> Tensor:
     """``out[i][j] = x[i][index[i][j]]`` for dim=1 (PyTorch's ``gather``): ``index`` has x's
     number of dims, and along ``dim`` picks positions of x."""
+    dim = _dim_or("gather", dim, axis, None)
+    if dim is None or index is None:
+        raise TypeError("gather: give dim (or axis) and index")
     d = one_axis("gather", dim, x.ndim)
     idx = _index_tensor("gather", index)
     if idx.ndim != x.ndim:
-        raise ValueError(f"gather: index must have as many dims as the input, got index "
+        raise ShapeError(f"gather: index must have as many dims as the input, got index "
                          f"shape {idx.shape} for input shape {x.shape}")
     bad = [i for i in range(x.ndim) if i != d and idx.shape[i] > x.shape[i]]
     if bad:
-        raise ValueError(f"gather: index shape {idx.shape} exceeds input shape {x.shape} in "
+        raise ShapeError(f"gather: index shape {idx.shape} exceeds input shape {x.shape} in "
                          f"dim {bad[0]}")
     if idx._data.size and (idx._data.min() < -x.shape[d] or idx._data.max() >= x.shape[d]):
         raise IndexError(f"gather: index values must lie in [{-x.shape[d]}, {x.shape[d]}) for "
@@ -1047,12 +1185,16 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     return Gather.apply(x, idx, axis=d)
 
 
-def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
+def index_select(x: Tensor, dim: int | None = None, index: Any = None, *,
+                 axis: int | None = None) -> Tensor:
     """x taken at the positions ``index`` (1-d integers) along ``dim``."""
+    dim = _dim_or("index_select", dim, axis, None)
+    if dim is None or index is None:
+        raise TypeError("index_select: give dim (or axis) and index")
     d = one_axis("index_select", dim, x.ndim)
     idx = _index_tensor("index_select", index)
     if idx.ndim != 1:
-        raise ValueError(f"index_select: index must be 1-d, got shape {idx.shape}")
+        raise ShapeError(f"index_select: index must be 1-d, got shape {idx.shape}")
     n = x.shape[d] if x.ndim else 1
     if idx._data.size and (idx._data.min() < -n or idx._data.max() >= n):
         raise IndexError(f"index_select: index values must lie in [{-n}, {n}) for dim {dim} "
@@ -1065,10 +1207,10 @@ def repeat(x: Tensor, *sizes: Any) -> Tensor:
     leading sizes add dims."""
     reps = _ints("repeat", sizes)
     if len(reps) < x.ndim:
-        raise ValueError(f"repeat: give at least {x.ndim} sizes for shape {x.shape}, got "
+        raise ShapeError(f"repeat: give at least {x.ndim} sizes for shape {x.shape}, got "
                          f"{reps}")
     if any(r < 0 for r in reps):
-        raise ValueError(f"repeat: sizes must be >= 0, got {reps}")
+        raise ArgumentError(f"repeat: sizes must be >= 0, got {reps}")
     return Repeat.apply(x, reps=reps)
 
 
@@ -1114,7 +1256,8 @@ def contiguous(x: Tensor) -> Tensor:
     return x if x._data.flags.c_contiguous else Contiguous.apply(x)
 
 
-__all__ = ["reshape", "view", "transpose", "permute", "swap_last", "broadcast_to", "expand",
-           "sum_to", "squeeze", "unsqueeze", "expand_dims", "flatten", "getitem",
+__all__ = ["reshape", "view", "transpose", "t", "unflatten", "permute", "swap_last",
+           "broadcast_to", "expand", "sum_to", "squeeze", "unsqueeze", "expand_dims", "flatten",
+           "getitem",
            "concatenate", "cat", "stack", "split", "chunk", "flip", "roll", "pad", "tril",
            "triu", "gather", "index_select", "repeat", "clone", "contiguous", "embedding"]
