@@ -545,6 +545,8 @@ NOT_MEASURED: dict[str, list[str]] = {
         "with 20 % of the units dropped",        # the same
     ],
     "docs/visualization.md": ["λ = 0.005"],     # the penalty's setting in the picture
+    "docs/api.md": ["from U(±1/√n_in)"],        # the initial values' range, a definition
+    "docs/tour.md": ['style="width: 100%;'],    # the iframe of the interactive page: a style
     "docs/benchmarks.md": [
         "≤ 1.5x the GEMM floor, ≤ 2x PyTorch",  # the targets
         "W1 ≤ 1.00x float64, ≤ 0.95x float32; W2 ≤ 1.2x",
