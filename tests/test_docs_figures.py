@@ -1,10 +1,13 @@
 """Every measured figure the README and docs/ quote is the figure a script measured.
 
-Two kinds of source, each a JSON file under docs/assets/ that names the command that wrote
-it:
+Three kinds of source, each a JSON file under docs/assets/ that names the command that
+wrote it:
 
 - ``<example>.json``: scripts/docs_assets.py runs each example with the arguments its figures
   are quoted for and keeps its summary there;
+- ``visualization.json``: ``python docs/make_figures.py`` (the ``figures`` part of
+  scripts/docs_assets.py) measures the interactive page's sizes and the times visualization.md
+  quotes, with the machine's load;
 - ``benchmarks.json``: ``python benchmarks/run.py`` (the full run) writes it. The suite never
   reruns the benchmarks: their figures are quoted from that file, with the machine they were
   measured on.
@@ -149,6 +152,46 @@ def sweep_claims() -> list[str]:
 def mc_claim() -> list[str]:
     s = summary("mc_dropout")
     return [f"{s['std_off_data'] / s['std_on_data']:.1f} times larger away"]
+
+
+# -- the graph pictures' script -------------------------------------------------------------
+
+def viz_page_size() -> list[str]:
+    """The page's size: the bytes of graph data per item (ops, leaves, outputs) over the pages
+    measured, the script and style every page carries, the 2,003-item page's size, and how
+    long headless Chromium took to load and draw it (5 loads)."""
+    s = summary("visualization")
+    pages = s["pages"]
+    per_item = [p["bytes_per_item"] for p in pages.values()]
+    (fixed,) = {p["script_and_style_bytes"] for p in pages.values()}  # the same on every page
+    big = pages["2,003-item residual chain"]
+    assert big["items"] == 2003
+    ready, m = s["chromium_ready_ms"], s["machine"]
+    return [f"{min(per_item):.0f} to {max(per_item):.0f} bytes an item, plus "
+            f"{fixed / 1000:.0f} kB of script and style",
+            f"A 2,003-node graph is a {big['bytes'] / 1e6:.1f} MB page that headless Chromium "
+            f"loads and draws in {min(ready):.0f} to {max(ready):.0f} ms (5 loads, on the "
+            f"{m['cores']}-core machine that made the pictures, load average "
+            f"{m['load_before'][0]:.1f})"]
+
+
+def viz_walk_times() -> list[str]:
+    """The size guard refuses a long chain quickly; to_dot of a long chain, max_nodes raised."""
+    s = summary("visualization")
+    refused, drawn = s["to_dot_100000_ops_refused_s"], s["to_dot_20000_ops_s"]
+    return [f"a 100 000-op chain is refused in {sorted(refused)[1]:.1f} s",
+            f"`to_dot` of a 20 000-op chain takes {sorted(drawn)[1]:.1f} s (each the median of "
+            f"three runs when the pictures were last made)"]
+
+
+def viz_wasm_time() -> list[str]:
+    """The in-process renderer: its first call in a process (compiling Graphviz) and the
+    median of the three after it, on the seed network's full graph."""
+    s = summary("visualization")
+    first, *after = s["wasm_seed_network_s"]
+    return [f"{first:.1f} s for the first graph a process draws, as it compiles Graphviz, "
+            f"then {1000 * sorted(after)[1]:.0f} ms for a graph of "
+            f"{s['wasm_seed_network_nodes']} nodes"]
 
 
 # -- the benchmarks --------------------------------------------------------------------------
@@ -462,6 +505,8 @@ CLAIMS: list[tuple[str, Callable[[], list[str]]]] = [
     ("docs/benchmarks.md", results_table), ("docs/benchmarks.md", results_prose),
     ("docs/benchmarks.md", torch_table), ("docs/benchmarks.md", w5_table),
     ("docs/benchmarks.md", jit_table), ("docs/debugging.md", anomaly_table),
+    ("docs/visualization.md", viz_page_size), ("docs/visualization.md", viz_walk_times),
+    ("docs/visualization.md", viz_wasm_time),
 ]
 
 
@@ -504,6 +549,8 @@ def test_every_asset_records_its_command():
             assert not record["quick"] and record["torch"] is not None
             assert [r["workload"][:3] for r in record["rows"]] == \
                 ["W1 "] * 2 + ["W2 "] * 2 + ["W3 "] + ["W4 "] * 4 + ["W5 "] * 2 + ["imp"] * 2
+        elif path.stem == "visualization":
+            assert record["command"] == "python docs/make_figures.py", record["command"]
         else:
             assert record["command"].startswith(f"python examples/{path.stem}.py")
 
