@@ -167,6 +167,19 @@ def mc_claim() -> list[str]:
     return [f"{s['std_off_data'] / s['std_on_data']:.1f} times larger away"]
 
 
+def mc_caption() -> list[str]:
+    """The picture's caption, region by region: the band's width (the predictive std) left of,
+    between and right of the training intervals against on them, and the error to the right
+    far outside the band there (over five times its half-width, 2 std)."""
+    s = summary("mc_dropout")
+    on, off = s["std_on_data"], s["off_data"]
+    assert off["left"]["std"] > off["between"]["std"] > on > off["right"]["std"], (on, off)
+    assert off["right"]["abs_error"] > 5 * 2 * off["right"]["std"], off["right"]
+    return ["The band is narrow on the data, wider between the intervals and widest to their left",
+            "to their right the passes agree on a flat line far from the true function, with a "
+            "band narrower than on the data"]
+
+
 # -- the graph pictures' script -------------------------------------------------------------
 
 def viz_page_size() -> list[str]:
@@ -513,6 +526,7 @@ CLAIMS: list[tuple[str, Callable[[], list[str]]]] = [
     ("docs/regularization.md", l1_claims), ("docs/regularization.md", zoo_rows),
     ("docs/regularization.md", zoo_prose),
     ("docs/regularization.md", sweep_claims), ("docs/regularization.md", mc_claim),
+    ("docs/regularization.md", mc_caption),
     ("docs/getting-started.md", digits_about),
     ("docs/benchmarks.md", machine_line), ("docs/benchmarks.md", calibration),
     ("docs/benchmarks.md", results_table), ("docs/benchmarks.md", results_prose),
