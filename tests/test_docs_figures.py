@@ -618,7 +618,10 @@ NOT_MEASURED: dict[str, list[str]] = {
         "so 20 % of the units",                  # the dropout rate of the article's model
         "with 20 % of the units dropped",        # the same
     ],
-    "docs/visualization.md": ["λ = 0.005"],     # the penalty's setting in the picture
+    "docs/visualization.md": [
+        "λ = 0.005",                             # the penalty's setting in the picture
+        "(20 × `max_nodes` if that is more)",    # the size guard's walk cap, in viz/dot.py
+    ],
     "docs/api.md": ["from U(±1/√n_in)"],        # the initial values' range, a definition
     "docs/tour.md": ['style="width: 100%;'],    # the iframe of the interactive page: a style
     "docs/benchmarks.md": [
