@@ -27,6 +27,7 @@ import base64
 import html
 import importlib.util
 import json
+import os
 import re
 import shutil
 import sys
@@ -85,10 +86,14 @@ def run_example(name: str) -> None:
     args, pictures = EXAMPLES[name]
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
+        load_before = os.getloadavg()
         summary = load(ROOT / "examples" / f"{name}.py", f"example_{name}").main(
             [*args, "--out", out])
         ASSETS.mkdir(exist_ok=True)
+        # the times an example records depend on the machine and on what else ran on it
         record = {"command": f"python examples/{name}.py {' '.join(args)}".strip(),
+                  "machine": {"cores": os.cpu_count(), "load_before": load_before,
+                              "load_after": os.getloadavg()},
                   "summary": _jsonable(summary)}
         (ASSETS / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
         for picture in pictures:

@@ -67,10 +67,17 @@ def article_table() -> list[str]:
 
 
 def article_seconds() -> list[str]:
-    """How long one seed of the three trainings took when docs/assets/ was made."""
+    """How long one seed of the three trainings took when docs/assets/ was made (each model's
+    median over the seeds: one run slowed by other work on the machine does not move it), and
+    how busy the machine was."""
+    import statistics
+
     m = summary("reproduce_article")["models"]
-    return [f"{sum(r['seconds']['mean'] for r in m.values()):.0f} s for the three when "
-            f"`docs/assets/` was last made"]
+    machine = json.loads((ASSETS / "reproduce_article.json").read_text())["machine"]
+    seconds = sum(statistics.median(r["seconds"]["runs"]) for r in m.values())
+    return [f"{seconds:.0f} s for the three (medians over {len(m['plain']['seconds']['runs'])} "
+            f"seeds) when `docs/assets/` was last made, on {machine['cores']} cores at load "
+            f"average {machine['load_before'][0]:.1f}"]
 
 
 def article_prose() -> list[str]:
