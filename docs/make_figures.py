@@ -1,13 +1,21 @@
-"""Render the pictures of docs/visualization.md into docs/img/ (run from the repository root:
-``python docs/make_figures.py``).
+"""Render the pictures of docs/visualization.md into docs/img/ and measure the figures that
+page quotes into docs/assets/visualization.json (``python docs/make_figures.py``, or
+``python scripts/docs_assets.py --only figures``, which runs it).
 
 Every figure is built from a fixed seed, so re-running the script gives the same DOT; the
 SVG bytes can still differ slightly between Graphviz versions (system ``dot`` or the
-in-process WebAssembly build).
+in-process WebAssembly build). The measurements (page sizes, the time Chromium takes to
+draw a big page, the time ``to_dot`` and the in-process renderer take) are recorded with
+the machine's core count and load, as they depend on it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +26,11 @@ from tinygrad_reg.nn.losses import binary_cross_entropy_with_logits
 from tinygrad_reg.regularization import l2_penalty
 
 IMG = Path(__file__).resolve().parent / "img"
+ASSETS = Path(__file__).resolve().parent / "assets"
 MAX_BYTES = 200_000  # keep every committed picture small
+# the interactive page of the small GPT, and its picture in a browser (besides figures[...])
+PAGE = "gpt_page.html"
+PAGE_PICTURE = "gpt_page.png"
 
 
 def tiny_expression() -> tg.Tensor:
@@ -184,10 +196,10 @@ BROWSER_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync", "--window-size=1200,760")
 
 
-def screenshot(page: Path, png: Path, script: str) -> bool:
-    """Open ``page`` in headless Chromium (Debian's chromium and chromium-driver, driven by
-    selenium), run ``script`` in it and save what it shows as ``png``; False if there is no
-    browser to do it with."""
+@contextlib.contextmanager
+def chromium() -> Iterator[object | None]:
+    """Headless Chromium (Debian's chromium and chromium-driver, driven by selenium), or None
+    if there is no browser to use."""
     import shutil
     import tempfile
 
@@ -196,9 +208,11 @@ def screenshot(page: Path, png: Path, script: str) -> bool:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
     except ImportError:
-        return False
+        yield None
+        return
     if chromium is None or driver is None:
-        return False
+        yield None
+        return
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     with tempfile.TemporaryDirectory() as profile:
@@ -206,12 +220,119 @@ def screenshot(page: Path, png: Path, script: str) -> bool:
             options.add_argument(flag)
         browser = webdriver.Chrome(service=Service(driver), options=options)
         try:
-            browser.get(page.resolve().as_uri())
-            browser.execute_script(script)
-            browser.save_screenshot(str(png))
+            yield browser
         finally:
             browser.quit()
+
+
+def screenshot(page: Path, png: Path, script: str) -> bool:
+    """Open ``page`` in headless Chromium, run ``script`` in it and save what it shows as
+    ``png``; False if there is no browser to do it with."""
+    with chromium() as browser:
+        if browser is None:
+            return False
+        browser.get(page.resolve().as_uri())
+        browser.execute_script(script)
+        browser.save_screenshot(str(png))
     return True
+
+
+# -- the figures visualization.md quotes -------------------------------------------------------
+
+def residual_chain(steps: int = 500) -> tg.Tensor:
+    """A graph of 4 * steps + 3 items (each step a weight, MatMul, Tanh and a residual Add;
+    the input, the Sum and the output): 2,003 for 500 steps, after backward."""
+    gen = np.random.default_rng(0)
+    hs = [tg.Tensor(gen.standard_normal((4, 8)), requires_grad=True, name="x")]
+    for k in range(steps):
+        w = tg.Tensor(gen.standard_normal((8, 8)) * 0.1, requires_grad=True, name=f"w{k}")
+        hs.append((hs[-1] @ w).tanh() + hs[max(0, len(hs) - 3)])
+    y = hs[-1].sum()
+    y.backward()
+    return y
+
+
+def page_sizes(pages: dict[str, str]) -> dict[str, dict]:
+    """Per page: its bytes, how many items (ops, leaves, outputs) its graph data holds, the
+    data's bytes per item and the bytes of everything else (script, style, markup)."""
+    import re
+
+    out = {}
+    for name, page in pages.items():
+        data = re.search(r'<script type="application/json" id="graph-data">(.*?)</script>',
+                         page, re.S).group(1)
+        total, data_bytes = len(page.encode("utf-8")), len(data.encode("utf-8"))
+        items = len(json.loads(data)["items"])
+        out[name] = {"bytes": total, "items": items, "bytes_per_item": data_bytes / items,
+                     "script_and_style_bytes": total - data_bytes}
+    return out
+
+
+def timed(fn, repeat: int) -> list[float]:
+    """Seconds that each of ``repeat`` calls of ``fn`` took."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def measure(seed: tuple[tg.Tensor, nn.Module], gpt: tuple[tg.Tensor, nn.Module]) -> dict:
+    """The figures visualization.md quotes, measured here (see the module docstring)."""
+    import tempfile
+
+    from tinygrad_reg.viz import render
+
+    load_before = os.getloadavg()
+    chain = residual_chain()
+    pages = {"2,003-item residual chain": viz.to_html(chain),
+             "small GPT": viz.to_html(gpt[0], params=gpt[1]),
+             "seed network": viz.to_html(seed[0], params=seed[1])}
+    record: dict = {"pages": page_sizes(pages)}
+    # Chromium: navigation to ready (the page's script has drawn its first view), 5 loads
+    with chromium() as browser, tempfile.TemporaryDirectory() as tmp:
+        if browser is None:
+            record["chromium_ready_ms"] = None
+        else:
+            path = Path(tmp) / "chain.html"
+            path.write_text(pages["2,003-item residual chain"], encoding="utf-8")
+            ready = []
+            for _ in range(5):
+                browser.get(path.as_uri())
+                timings = browser.execute_script("return tgGraph.timings")
+                assert timings["nodes"] == 2003, timings
+                ready.append(timings["ready"])
+            record["chromium_ready_ms"] = ready
+    # to_dot of a 20,000-op chain (max_nodes raised), and a 100,000-op chain refused
+    x = tg.Tensor(np.ones(3), requires_grad=True, name="x")
+    y = x
+    for _ in range(20_000):
+        y = y.tanh()
+    record["to_dot_20000_ops_s"] = timed(lambda: viz.to_dot(y, max_nodes=30_000), 3)
+    for _ in range(80_000):
+        y = y.tanh()
+
+    def refused() -> None:
+        try:
+            viz.to_dot(y)
+        except ValueError:
+            return
+        raise AssertionError("a 100,000-op chain was drawn")
+
+    record["to_dot_100000_ops_refused_s"] = timed(refused, 3)
+    # the in-process renderer (Graphviz in WebAssembly) on the seed network's full graph: the
+    # first call of a process (it compiles the module), then three more
+    wasm = render._wasm_render()
+    if wasm is None:
+        record["wasm_seed_network_s"] = None
+    else:
+        source = viz.to_dot(seed[0], params=seed[1])
+        record["wasm_seed_network_nodes"] = len(render._NODE_LINE.findall(source))
+        record["wasm_seed_network_s"] = timed(lambda: wasm(source, format="svg"), 4)
+    record["machine"] = {"cores": os.cpu_count(), "load_before": load_before,
+                         "load_after": os.getloadavg()}
+    return record
 
 
 # the page's picture: module calls three deep as nodes, the first block's attention
@@ -246,15 +367,21 @@ def main() -> None:
             raise RuntimeError(f"{path}: {size} bytes, over the {MAX_BYTES}-byte budget")
         print(f"{path.relative_to(IMG.parent.parent)}: {size} bytes")
     # the interactive page of the small GPT, and a picture of it in a browser
-    page = viz.save_html(gpt, IMG / "gpt_page.html", params=gpt_model,
-                         title="a small GPT (2 blocks)")
+    page = viz.save_html(gpt, IMG / PAGE, params=gpt_model, title="a small GPT (2 blocks)")
     print(f"{page.relative_to(IMG.parent.parent)}: {page.stat().st_size} bytes")
     attn = next(c.index for c in _calls(gpt) if c.depth == 3 and
                 type(c.module).__name__ == "CausalSelfAttention")
-    if screenshot(page, IMG / "gpt_page.png", PAGE_SCRIPT.replace("%d", str(attn))):
-        print(f"docs/img/gpt_page.png: {(IMG / 'gpt_page.png').stat().st_size} bytes")
+    if screenshot(page, IMG / PAGE_PICTURE, PAGE_SCRIPT.replace("%d", str(attn))):
+        print(f"docs/img/{PAGE_PICTURE}: {(IMG / PAGE_PICTURE).stat().st_size} bytes")
     else:
-        print("docs/img/gpt_page.png: not made (needs chromium, chromium-driver and selenium)")
+        print(f"docs/img/{PAGE_PICTURE}: not made (needs chromium, chromium-driver and "
+              f"selenium)")
+    # the figures the page quotes
+    ASSETS.mkdir(exist_ok=True)
+    record = {"command": "python docs/make_figures.py",
+              "summary": measure((loss, model), (gpt, gpt_model))}
+    (ASSETS / "visualization.json").write_text(json.dumps(record, indent=1) + "\n")
+    print("docs/assets/visualization.json")
 
 
 def _calls(out: tg.Tensor) -> list:

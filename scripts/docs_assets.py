@@ -27,6 +27,7 @@ import base64
 import html
 import importlib.util
 import json
+import os
 import re
 import shutil
 import sys
@@ -85,10 +86,14 @@ def run_example(name: str) -> None:
     args, pictures = EXAMPLES[name]
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
+        load_before = os.getloadavg()
         summary = load(ROOT / "examples" / f"{name}.py", f"example_{name}").main(
             [*args, "--out", out])
         ASSETS.mkdir(exist_ok=True)
+        # the times an example records depend on the machine and on what else ran on it
         record = {"command": f"python examples/{name}.py {' '.join(args)}".strip(),
+                  "machine": {"cores": os.cpu_count(), "load_before": load_before,
+                              "load_after": os.getloadavg()},
                   "summary": _jsonable(summary)}
         (ASSETS / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
         for picture in pictures:
@@ -129,7 +134,8 @@ def execute_tour(work: str):
 def tour_markdown(nb) -> tuple[str, dict[str, bytes]]:
     """docs/tour.md from an executed notebook: its markdown cells as they are, its code cells
     as python blocks, text output as text blocks right after them, pictures as files (name ->
-    bytes, under docs/img/tour/)."""
+    bytes, under docs/img/tour/; an interactive page is kept as its own .html file there and
+    shown in an iframe)."""
     pictures: dict[str, bytes] = {}
     parts = ["<!-- written by scripts/docs_assets.py from examples/tour.ipynb: edit the "
              "notebook, then rerun the script -->\n"]
@@ -150,7 +156,7 @@ def tour_markdown(nb) -> tuple[str, dict[str, bytes]]:
                 # file, and shown the same way on the page
                 page = re.search(r'srcdoc="([^"]*)"', data["text/html"]).group(1)
                 name = f"cell{i}_{j}.html"
-                (pictures / name).write_text(html.unescape(page), encoding="utf-8")
+                pictures[name] = html.unescape(page).encode("utf-8")
                 parts.append(f'<iframe src="../img/tour/{name}" style="width: 100%; height: '
                              f'480px; border: 1px solid #ddd"></iframe>\n\n'
                              f"[Open the page on its own](img/tour/{name}).\n")

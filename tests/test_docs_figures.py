@@ -1,10 +1,13 @@
 """Every measured figure the README and docs/ quote is the figure a script measured.
 
-Two kinds of source, each a JSON file under docs/assets/ that names the command that wrote
-it:
+Three kinds of source, each a JSON file under docs/assets/ that names the command that
+wrote it:
 
 - ``<example>.json``: scripts/docs_assets.py runs each example with the arguments its figures
   are quoted for and keeps its summary there;
+- ``visualization.json``: ``python docs/make_figures.py`` (the ``figures`` part of
+  scripts/docs_assets.py) measures the interactive page's sizes and the times visualization.md
+  quotes, with the machine's load;
 - ``benchmarks.json``: ``python benchmarks/run.py`` (the full run) writes it. The suite never
   reruns the benchmarks: their figures are quoted from that file, with the machine they were
   measured on.
@@ -64,10 +67,17 @@ def article_table() -> list[str]:
 
 
 def article_seconds() -> list[str]:
-    """How long one seed of the three trainings took when docs/assets/ was made."""
+    """How long one seed of the three trainings took when docs/assets/ was made (each model's
+    median over the seeds: one run slowed by other work on the machine does not move it), and
+    how busy the machine was."""
+    import statistics
+
     m = summary("reproduce_article")["models"]
-    return [f"{sum(r['seconds']['mean'] for r in m.values()):.0f} s for the three when "
-            f"`docs/assets/` was last made"]
+    machine = json.loads((ASSETS / "reproduce_article.json").read_text())["machine"]
+    seconds = sum(statistics.median(r["seconds"]["runs"]) for r in m.values())
+    return [f"{seconds:.0f} s for the three (medians over {len(m['plain']['seconds']['runs'])} "
+            f"seeds) when `docs/assets/` was last made, on {machine['cores']} cores at load "
+            f"average {machine['load_before'][0]:.1f}"]
 
 
 def article_prose() -> list[str]:
@@ -112,20 +122,33 @@ def zoo_rows() -> list[str]:
          for r in summary("regularization_zoo")["rows"]]
 
 
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 def zoo_prose() -> list[str]:
+    """What the text under the zoo's table reads off it: the MLP configurations that stop
+    short of 100 % training accuracy, how many methods land within half a percentage point of
+    no regularization, the ones that move the test accuracy further (each by about a point:
+    0.5 to 1.5 points), and the CNN's best."""
     rows = summary("regularization_zoo")["rows"]
     mlp = {r["method"]: r for r in rows if r["net"] == "MLP"}
     base = mlp["none"]["test_mean"]
     best_cnn = max((r for r in rows if r["net"] == "CNN"), key=lambda r: r["test_mean"])
-    # the sentence says which methods help a little and which cost a little
-    helped, cost = ("label smoothing", "input noise"), ("DropConnect", "batch norm")
-    assert all(mlp[m]["test_mean"] > base for m in helped), [mlp[m] for m in helped]
-    assert all(mlp[m]["test_mean"] < base for m in cost), [mlp[m] for m in cost]
-    below = {m for m, r in mlp.items() if r["train_mean"] < 1.0}
-    assert below == {"DropConnect", "input noise"}, below  # named in the sentence
+    below = [m for m, r in mlp.items() if r["train_mean"] < 1.0]
+    diff = {m: r["test_mean"] - base for m, r in mlp.items() if m != "none"}
+    near = [m for m, d in diff.items() if abs(d) <= 0.005]
+    helped = [f"{m} ({mlp[m]['test_mean']:.3f})" for m, d in diff.items() if d > 0.005]
+    cost = [f"{m} ({mlp[m]['test_mean']:.3f})" for m, d in diff.items() if d < -0.005]
+    # the sentence says "about a point" for each, and names some of both kinds
+    assert all(abs(d) < 0.015 for d in diff.values()), diff
+    assert below and helped and cost, (below, helped, cost)
     return [f"{len(mlp) - len(below)} of the {len(mlp)} MLP configurations reach 100 % training "
-            f"accuracy",
-            f"no regularization at all ({base:.3f})",
+            f"accuracy ({_and(below)} stop just short)",
+            f"{len(near)} of the {len(diff)} methods land within half a percentage point of no "
+            f"regularization at all ({base:.3f})",
+            f"the MLP gains about a point with {_and(helped)} and loses about as much with "
+            f"{_and(cost)}",
             f"{best_cnn['method'].capitalize()} helps the CNN most ({best_cnn['test_mean']:.3f})"]
 
 
@@ -149,6 +172,59 @@ def sweep_claims() -> list[str]:
 def mc_claim() -> list[str]:
     s = summary("mc_dropout")
     return [f"{s['std_off_data'] / s['std_on_data']:.1f} times larger away"]
+
+
+def mc_caption() -> list[str]:
+    """The picture's caption, region by region: the band's width (the predictive std) left of,
+    between and right of the training intervals against on them, and the error to the right
+    far outside the band there (over five times its half-width, 2 std)."""
+    s = summary("mc_dropout")
+    on, off = s["std_on_data"], s["off_data"]
+    assert off["left"]["std"] > off["between"]["std"] > on > off["right"]["std"], (on, off)
+    assert off["right"]["abs_error"] > 5 * 2 * off["right"]["std"], off["right"]
+    return ["The band is narrow on the data, wider between the intervals and widest to their left",
+            "to their right the passes agree on a flat line far from the true function, with a "
+            "band narrower than on the data"]
+
+
+# -- the graph pictures' script -------------------------------------------------------------
+
+def viz_page_size() -> list[str]:
+    """The page's size: the bytes of graph data per item (ops, leaves, outputs) over the pages
+    measured, the script and style every page carries, the 2,003-item page's size, and how
+    long headless Chromium took to load and draw it (5 loads)."""
+    s = summary("visualization")
+    pages = s["pages"]
+    per_item = [p["bytes_per_item"] for p in pages.values()]
+    (fixed,) = {p["script_and_style_bytes"] for p in pages.values()}  # the same on every page
+    big = pages["2,003-item residual chain"]
+    assert big["items"] == 2003
+    ready, m = s["chromium_ready_ms"], s["machine"]
+    return [f"{min(per_item):.0f} to {max(per_item):.0f} bytes an item, plus "
+            f"{fixed / 1000:.0f} kB of script and style",
+            f"A 2,003-node graph is a {big['bytes'] / 1e6:.1f} MB page that headless Chromium "
+            f"loads and draws in {min(ready):.0f} to {max(ready):.0f} ms (5 loads, on the "
+            f"{m['cores']}-core machine that made the pictures, load average "
+            f"{m['load_before'][0]:.1f})"]
+
+
+def viz_walk_times() -> list[str]:
+    """The size guard refuses a long chain quickly; to_dot of a long chain, max_nodes raised."""
+    s = summary("visualization")
+    refused, drawn = s["to_dot_100000_ops_refused_s"], s["to_dot_20000_ops_s"]
+    return [f"a 100 000-op chain is refused in {sorted(refused)[1]:.1f} s",
+            f"`to_dot` of a 20 000-op chain takes {sorted(drawn)[1]:.1f} s (each the median of "
+            f"three runs when the pictures were last made)"]
+
+
+def viz_wasm_time() -> list[str]:
+    """The in-process renderer: its first call in a process (compiling Graphviz) and the
+    median of the three after it, on the seed network's full graph."""
+    s = summary("visualization")
+    first, *after = s["wasm_seed_network_s"]
+    return [f"{first:.1f} s for the first graph a process draws, as it compiles Graphviz, "
+            f"then {1000 * sorted(after)[1]:.0f} ms for a graph of "
+            f"{s['wasm_seed_network_nodes']} nodes"]
 
 
 # -- the benchmarks --------------------------------------------------------------------------
@@ -494,12 +570,15 @@ CLAIMS: list[tuple[str, Callable[[], list[str]]]] = [
     ("docs/regularization.md", l1_claims), ("docs/regularization.md", zoo_rows),
     ("docs/regularization.md", zoo_prose),
     ("docs/regularization.md", sweep_claims), ("docs/regularization.md", mc_claim),
+    ("docs/regularization.md", mc_caption),
     ("docs/getting-started.md", digits_about),
     ("docs/benchmarks.md", machine_line), ("docs/benchmarks.md", calibration),
     ("docs/benchmarks.md", results_table), ("docs/benchmarks.md", results_prose),
     ("docs/benchmarks.md", torch_table), ("docs/benchmarks.md", w5_table),
     ("docs/benchmarks.md", jit_table), ("docs/debugging.md", anomaly_table),
     ("docs/internals.md", reading_path),
+    ("docs/visualization.md", viz_page_size), ("docs/visualization.md", viz_walk_times),
+    ("docs/visualization.md", viz_wasm_time),
 ]
 
 
@@ -542,6 +621,8 @@ def test_every_asset_records_its_command():
             assert not record["quick"] and record["torch"] is not None
             assert [r["workload"][:3] for r in record["rows"]] == \
                 ["W1 "] * 2 + ["W2 "] * 2 + ["W3 "] + ["W4 "] * 4 + ["W5 "] * 2 + ["imp"] * 2
+        elif path.stem == "visualization":
+            assert record["command"] == "python docs/make_figures.py", record["command"]
         else:
             assert record["command"].startswith(f"python examples/{path.stem}.py")
 
@@ -583,7 +664,12 @@ NOT_MEASURED: dict[str, list[str]] = {
         "so 20 % of the units",                  # the dropout rate of the article's model
         "with 20 % of the units dropped",        # the same
     ],
-    "docs/visualization.md": ["λ = 0.005"],     # the penalty's setting in the picture
+    "docs/visualization.md": [
+        "λ = 0.005",                             # the penalty's setting in the picture
+        "(20 × `max_nodes` if that is more)",    # the size guard's walk cap, in viz/dot.py
+    ],
+    "docs/api.md": ["from U(±1/√n_in)"],        # the initial values' range, a definition
+    "docs/tour.md": ['style="width: 100%;'],    # the iframe of the interactive page: a style
     "docs/benchmarks.md": [
         "≤ 1.5x the GEMM floor, ≤ 2x PyTorch",  # the targets
         "W1 ≤ 1.00x float64, ≤ 0.95x float32; W2 ≤ 1.2x",

@@ -3,10 +3,12 @@ gives.
 
 A quoted message is an inline code span that reads as a sentence (four or more words, most
 of them words) or starts with an exception's name (``ValueError: ...``). Each one must be
-listed in :data:`MESSAGES` with a few lines that raise it; the pieces of the quote between
-``...`` (a part left out, as debugging.md says) must appear in the message, in order, spaces
-and line breaks aside. Pasted output blocks are compared whole by tests/test_docs.py; these
-are the short quotes inside sentences and tables.
+listed in :data:`MESSAGES` with a few lines that raise it, or, for a text the code writes
+that is not an error (a label in a graph picture), in :data:`TEXTS` with a few lines that
+return what the code writes; the pieces of the quote between ``...`` (a part left out, as
+debugging.md says) must appear in the message, in order, spaces and line breaks aside.
+Pasted output blocks are compared whole by tests/test_docs.py; these are the short quotes
+inside sentences and tables.
 """
 
 from __future__ import annotations
@@ -339,6 +341,33 @@ MESSAGES: dict[str, Callable[[], object]] = {
 }
 
 
+# -- texts that are not errors --------------------------------------------------------------
+
+def tied_parameter_dot() -> str:
+    """A head tied to an embedding (``head.weight = emb.weight``), drawn: the node of the one
+    tensor carries both names and says it is tied."""
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(5, 3)
+            self.head = nn.Linear(3, 5, bias=False)
+            self.head.weight = self.emb.weight
+
+        def forward(self, idx):
+            return self.head(self.emb(idx))
+
+    model = Tied()
+    loss = model(tg.tensor([0, 1])).sum()
+    loss.backward()
+    return tg.viz.to_dot(loss, params=model)
+
+
+TEXTS: dict[str, Callable[[], str]] = {
+    # visualization.md: the label of a parameter tied under two names
+    "tied: one tensor, 2 names": tied_parameter_dot,
+}
+
+
 def test_the_detector_and_the_matcher():
     assert is_message("ValueError: assignment destination is read-only")
     assert is_message("mul_ (inplace) (kernel 5) binds 0.5 in one call and 0.25 in the next")
@@ -352,11 +381,14 @@ def test_the_detector_and_the_matcher():
 
 def test_every_quoted_message_is_checked():
     unknown = [f"{p.relative_to(ROOT)}:{line}: {q}" for p in PAGES for line, q in
-               quoted_messages(p) if q not in MESSAGES]
+               quoted_messages(p) if q not in MESSAGES and q not in TEXTS]
     assert not unknown, ("quoted messages with nothing that raises them (add each to "
-                         "MESSAGES in tests/test_docs_messages.py):\n" + "\n".join(unknown))
+                         "MESSAGES in tests/test_docs_messages.py, or to TEXTS if it is not "
+                         "an error):\n" + "\n".join(unknown))
+    assert not set(MESSAGES) & set(TEXTS)
     quoted = {q for p in PAGES for _, q in quoted_messages(p)}
-    assert not set(MESSAGES) - quoted, f"no page quotes {set(MESSAGES) - quoted}"
+    listed = set(MESSAGES) | set(TEXTS)
+    assert not listed - quoted, f"no page quotes {listed - quoted}"
 
 
 @pytest.mark.parametrize("quote", list(MESSAGES), ids=lambda q: q[:40])
@@ -364,3 +396,10 @@ def test_the_quoted_message_is_the_message(quote):
     tg.manual_seed(0)
     message = raised(MESSAGES[quote])
     assert matches(quote, message), f"the docs quote\n  {quote}\nbut the code says\n  {message}"
+
+
+@pytest.mark.parametrize("quote", list(TEXTS), ids=lambda q: q[:40])
+def test_the_quoted_text_is_what_the_code_writes(quote):
+    tg.manual_seed(0)
+    text = TEXTS[quote]()
+    assert matches(quote, text), f"the docs quote\n  {quote}\nbut the code writes\n  {text}"

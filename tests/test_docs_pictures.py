@@ -1,7 +1,7 @@
-"""Every picture the README and docs/ show is one that scripts/docs_assets.py makes, a data
-plot has labelled axes and a caption that says what it compares, and the four plots the
-examples write (fits.png, weight_histograms.png, mc_dropout.png, zoo.png) show what their
-captions say."""
+"""Every picture the README and docs/ show (and every interactive graph page they link to) is
+one that scripts/docs_assets.py makes, a data plot has labelled axes and a caption that says
+what it compares, and the four plots the examples write (fits.png, weight_histograms.png,
+mc_dropout.png, zoo.png) show what their captions say."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 IMG = DOCS / "img"
 PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
-# ![alt](path) and [text](path) where the path is a picture
-PICTURE = re.compile(r"(!?)\[([^\]]*)\]\(([^)\s]+\.(?:png|svg|jpg|gif))\)")
+# ![alt](path) and [text](path) where the path is a picture in the repository (or an
+# interactive graph page, a picture one can click), not a web address
+PICTURE = re.compile(r"(!?)\[([^\]]*)\]\((?![a-z]+://)([^)\s]+\.(?:png|svg|jpg|gif|html))\)")
 
 
 def load(path: Path, name: str):
@@ -49,10 +50,13 @@ def references() -> list[tuple[Path, int, bool, Path]]:
 
 def made_by_the_script() -> set[Path]:
     """What scripts/docs_assets.py writes into docs/img: each example's pictures, the graph
-    pictures of docs/make_figures.py and the tour notebook's outputs."""
+    pictures of docs/make_figures.py (its graphs, the interactive page and its picture in a
+    browser) and the tour notebook's outputs."""
     assets = load(ROOT / "scripts" / "docs_assets.py", "docs_assets")
     made = {IMG / p for _, pictures in assets.EXAMPLES.values() for p in pictures}
-    figures = re.findall(r'figures\["([^"]+)"\]', (DOCS / "make_figures.py").read_text())
+    source = (DOCS / "make_figures.py").read_text()
+    figures = re.findall(r'figures\["([^"]+)"\]', source)
+    figures += re.findall(r'^PAGE(?:_PICTURE)? = "([^"]+)"', source, re.M)
     made |= {IMG / f for f in figures}
     made |= set((IMG / "tour").iterdir())  # the tour part rewrites this folder whole
     return made

@@ -36,7 +36,7 @@ assert np.array_equal(x.grad.numpy(), _expected), (x.grad, _expected)
 print("x.grad norm", f"{np.linalg.norm(_expected):.4g}")
 """,
     # "A short training run": the title's accuracy is measured on the 400 training points.
-    7: """
+    10: """
 assert len(Xm) == 400
 with tg.no_grad():
     _train = (net(tg.tensor(Xm.astype(np.float32))).argmax(dim=1).numpy() == ym).mean()
@@ -69,7 +69,7 @@ def executed(tmp_path_factory):
 def test_the_checks_follow_the_cells_they_are_about():
     nb = nbformat.read(ROOT / "examples" / "tour.ipynb", as_version=4)
     assert "draw_graph(out" in nb.cells[3].source and "x.grad" in nb.cells[2].source
-    assert "accuracy" in nb.cells[7].source and "training points" in nb.cells[6].source
+    assert "accuracy" in nb.cells[10].source and "training points" in nb.cells[9].source
 
 
 def test_what_the_text_says_about_the_outputs_is_true(executed):
