@@ -17,7 +17,7 @@ import numpy as np
 from .._tensor import OPS, Tensor, to_array
 from . import anomaly
 from .accumulate import Accumulator
-from .function import Context, OnceDifferentiable, _freed_message, grads_of, wrap
+from .function import Context, OnceDifferentiable, _freed_message, grads_of, released, wrap
 from .modes import ANOMALY, GRAD, TRACE, mode, reset_mode, set_mode
 
 
@@ -120,8 +120,10 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
                     res = tuple(res) if type(res) is list else (res,)
                 if len(res) != len(inputs):
                     res = grads_of(node, res)  # (raises, naming the op)
+            kept = []  # what the node keeps of its inputs once freed, to be drawn
             for t, gi in zip(inputs, res):
                 f = t.grad_fn
+                kept.append(f if f is not None else t if t.requires_grad else released(t))
                 if gi is not None and t.requires_grad:
                     # (builtin dtypes are singletons: `is not` spares a rich comparison; a
                     # false alarm only costs a _fit call that changes nothing)
@@ -139,7 +141,7 @@ def _run(roots: tuple, grads: list, retain_graph: bool, create_graph: bool,
                     if d == 0:
                         ready.append(f)
             if not retain_graph:
-                node.free(True, g)
+                node.free(kept, g)
     finally:
         reset_mode(token)
         if watch:

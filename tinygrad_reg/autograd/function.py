@@ -83,7 +83,9 @@ class Released:
 def released(t: Tensor) -> Released:
     """The :class:`Released` stand-in of constant ``t``, made once per tensor (a constant used
     by many ops, like a scalar, gets one)."""
-    a = aux(t)
+    a = t._aux
+    if a is None:
+        a = aux(t)
     r = a.released
     if r is None:
         r = a.released = Released(t)
@@ -109,15 +111,6 @@ class Context:
         self.fn = fn
         self.inputs = inputs
         self.attrs = attrs
-        # (spelled out for one and two inputs: a comprehension costs more than the op's
-        # other bookkeeping together)
-        n = len(inputs)
-        if n == 1:
-            self.needs_input_grad = (True,)
-        elif n == 2:
-            self.needs_input_grad = (inputs[0].requires_grad, inputs[1].requires_grad)
-        else:
-            self.needs_input_grad = tuple([t.requires_grad for t in inputs])
         self._saved = ()
         self._out = None
         self._grad = None
@@ -126,11 +119,29 @@ class Context:
         self._holds = None
         self._locks = None
         self.scope = scope()
-        for t in inputs:  # the versions of inputs that have had in-place writes
-            a = t._aux
+        # The versions of inputs, if any has had in-place writes (checked when backward reads
+        # them). Spelled out for one and two inputs: a loop or a comprehension costs more than
+        # the op's other bookkeeping together.
+        n = len(inputs)
+        if n == 1:
+            self.needs_input_grad = (True,)
+            a = inputs[0]._aux
             if a is not None and a.version is not None:
                 self._versions = _versions(inputs)
-                break
+        elif n == 2:
+            x, y = inputs
+            self.needs_input_grad = (x.requires_grad, y.requires_grad)
+            a, b = x._aux, y._aux
+            if (a is not None and a.version is not None) or (b is not None
+                                                             and b.version is not None):
+                self._versions = _versions(inputs)
+        else:
+            self.needs_input_grad = tuple([t.requires_grad for t in inputs])
+            for t in inputs:
+                a = t._aux
+                if a is not None and a.version is not None:
+                    self._versions = _versions(inputs)
+                    break
 
     @property
     def name(self) -> str:
@@ -211,10 +222,13 @@ class Context:
                     if out._aux is not None:
                         self._check_version(out, -1)
                     result.append(out)
-                elif any(t._aux is not None and t._aux.replaced for t in inputs):
-                    result.append(self._constant(a))
-                else:
-                    result.append(wrap(np.asarray(a)))
+                else:  # a constant, or an input's old array (see _constant)
+                    for t in inputs:
+                        if t._aux is not None and t._aux.replaced:
+                            result.append(self._constant(a))
+                            break
+                    else:
+                        result.append(wrap(np.asarray(a)))
         return tuple(result)
 
     def _constant(self, a: Any) -> Tensor:
@@ -255,12 +269,12 @@ class Context:
         if now != expected:
             raise RuntimeError(_modified_message(self, t, i, now, expected))
 
-    def free(self, after_backward: bool = False, grad: Tensor | None = None) -> None:
+    def free(self, kept: list | None = None, grad: Tensor | None = None) -> None:
         """Drop what backward needed and give back what this node guards (the leaves it
-        saved, the arrays it locked). ``after_backward``: keep the structure for drawing —
-        the op, its attributes, its parents (the nodes that made its inputs, the leaves that
-        require grad, and of a constant only its description) and the shape and dtype of its
-        output (from ``grad``, the gradient it received)."""
+        saved, the arrays it locked). After backward, ``kept`` is what the node keeps of its
+        inputs to be drawn — the nodes that made them, the leaves that require grad, and of a
+        constant only its description (see :func:`released`) — and ``grad`` the gradient it
+        received, whose shape and dtype are its output's."""
         self._saved = ()
         self._out = None
         self._freed = True
@@ -275,22 +289,11 @@ class Context:
         if self._locks is not None:
             locks, self._locks = self._locks, None
             unlock(locks)
-        if after_backward:
+        if kept is not None:
             d = self.__dict__
             if d:
                 d.clear()
-            parents = []  # what it keeps of its inputs, to be drawn
-            for t in self.inputs:
-                f = t.grad_fn
-                if f is not None:
-                    parents.append(f)
-                elif t.requires_grad:  # a parameter
-                    parents.append(t)
-                else:  # a constant (a batch, a mask): its description only
-                    a = t._aux
-                    r = a.released if a is not None else None
-                    parents.append(r if r is not None else released(t))
-            self.inputs = tuple(parents)
+            self.inputs = tuple(kept)
             if grad is not None:
                 self.out_shape = grad._data.shape
                 self.out_dtype = grad._data.dtype
@@ -426,9 +429,10 @@ class Function:
         flags = mode()
         ctx = Context(cls, inputs, attrs) if record and flags & GRAD else _NO_CONTEXT
         try:
-            if len(inputs) == 1:
+            n = len(inputs)
+            if n == 1:
                 out = cls.forward(ctx, inputs[0]._data, **attrs)
-            elif len(inputs) == 2:
+            elif n == 2:
                 out = cls.forward(ctx, inputs[0]._data, inputs[1]._data, **attrs)
             else:
                 out = cls.forward(ctx, *[t._data for t in inputs], **attrs)
