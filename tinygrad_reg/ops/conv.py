@@ -1,6 +1,8 @@
 """Convolution, transposed convolution and pooling over 1, 2 or 3 spatial dims, PyTorch's
 layouts: input (N, C, *spatial), weight (out_channels, in_channels / groups, *kernel) (for a
-transposed convolution (in_channels, out_channels / groups, *kernel)).
+transposed convolution (in_channels, out_channels / groups, *kernel)). As in PyTorch, an
+input without the batch dim, (C, *spatial), is one sample: the result drops the batch dim
+again.
 
 Convolution is three ops, each the adjoint of another, so that every backward is written in
 the others and is itself differentiable (double backward works):
