@@ -15,7 +15,7 @@ Needs torch and the peer file (not part of this repository)::
     python scripts/peer_test_ops.py /path/to/test_ops.py [-k substring] [-v]
 
 This is a measuring tool for the PyTorch surface; the suite's own port of these tests
-(tests/test_pytorch_surface.py) runs without torch.
+(tests/test_surface_*.py, harness tests/_surface.py) runs without torch.
 """
 
 from __future__ import annotations

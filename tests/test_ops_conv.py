@@ -179,7 +179,8 @@ def pool_inputs(draw, d=2, kind="max"):
                   for k, dl in zip(kernel, dilation))
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) + sizes
     if kind == "max":
-        x = draw(S.distinct_arrays(shape, low=-4.0, high=4.0, gap=0.01).map(
+        gap = min(0.01, 3.0 / int(np.prod(shape)))  # (large 3-d inputs: closer values)
+        x = draw(S.distinct_arrays(shape, low=-4.0, high=4.0, gap=gap).map(
             lambda a: tg.Tensor(a, requires_grad=True)))
         return x, kernel, stride, padding, dilation, draw(st.booleans())
     x = draw(S.tensors(shape))
@@ -310,8 +311,8 @@ def test_padding_modes_of_the_module():
      r"conv2d: dilation must be >= 1, got \(1, -1\)"),
     (lambda: F.conv2d(tg.zeros(1, 3, 5, 5), tg.zeros(4, 1, 3, 3), groups=2),
      "conv2d: groups=2 must divide both the input's 3 channels and the 4 output channels"),
-    (lambda: F.conv2d(tg.zeros(3, 5, 5), tg.zeros(4, 3, 3, 3)),
-     r"conv2d: expected an input of 4 dims \(N, C, H, W\), got shape \(3, 5, 5\)"),
+    (lambda: F.conv2d(tg.zeros(5, 5), tg.zeros(4, 3, 3, 3)),
+     r"conv2d: expected an input of 4 dims \(N, C, H, W\) or 3 .*, got shape \(5, 5\)"),
     (lambda: F.conv2d(tg.zeros(1, 2, 5, 5), tg.zeros(4, 2, 3, 3), stride=2, padding="same"),
      "padding='same' needs stride 1"),
     (lambda: F.conv2d(tg.zeros(1, 2, 5, 5), tg.zeros(4, 2, 3, 3), tg.zeros(3)),
@@ -442,3 +443,30 @@ def test_conv_transpose_module_and_pins():
     xs = tg.zeros(1, 2, 7, 7, dtype=tg.float64, requires_grad=True)
     (dx,) = tg.grad(F.conv2d(xs, w, stride=2), xs, g)
     np.testing.assert_allclose(F.conv_transpose2d(g, w, stride=2).numpy(), dx.numpy())
+
+
+def test_unbatched_inputs_are_a_batch_of_one():
+    # PyTorch's (C, *spatial) inputs: conv, transposed conv, pools, unpooling and the modules
+    rng = np.random.default_rng(3)
+    x = tg.tensor(rng.standard_normal((2, 5, 6)), requires_grad=True)
+    w = tg.tensor(rng.standard_normal((3, 2, 2, 2)))
+    wt = tg.tensor(rng.standard_normal((2, 3, 2, 2)))
+    calls = [lambda x: F.conv2d(x, w, padding=1), lambda x: F.conv_transpose2d(x, wt, stride=2),
+             lambda x: F.max_pool2d(x, 2, padding=1), lambda x: F.avg_pool2d(x, 3, stride=2),
+             lambda x: F.adaptive_avg_pool2d(x, (2, 4)),
+             lambda x: F.max_unpool2d(*F.max_pool2d(x, 2, return_indices=True), 2,
+                                      output_size=(5, 6))]
+    for call in calls:
+        one, batch = call(x), call(x[None])
+        assert one.shape == batch.shape[1:]
+        np.testing.assert_array_equal(one.numpy(), batch.numpy()[0])
+        g1, = tg.grad(one.sum(), [x])
+        g2, = tg.grad(batch.sum(), [x])
+        np.testing.assert_array_equal(g1.numpy(), g2.numpy())
+    v, i = F.max_pool2d(x, 2, return_indices=True)
+    assert v.shape == i.shape == (2, 2, 3)
+    m = tg.nn.ConvTranspose2d(2, 3, 3, stride=2)
+    assert m(tg.ones(2, 3, 3), output_size=(8, 8)).shape == (3, 8, 8)
+    assert tg.nn.Conv1d(2, 4, 3)(tg.ones(2, 7)).shape == (4, 5)
+    with pytest.raises(ValueError, match="output_size must have 2 or 4 entries"):
+        F.max_unpool2d(v, i, 2, output_size=(9, 5, 6))

@@ -184,8 +184,8 @@ def scatter_inputs(draw, values=None, src_larger=True):
     index = draw(hnp.arrays(np.int64, index_shape, elements=st.integers(0, shape[d] - 1)))
     src_shape = tuple(n + draw(st.integers(0, 1 if src_larger else 0)) for n in index_shape)
     if values == "distinct":  # x and src jointly distinct: no tie anywhere (amax, amin)
-        n = int(np.prod(shape))
-        both = draw(S.distinct_arrays((n + int(np.prod(src_shape)),)))
+        n, m = int(np.prod(shape)), int(np.prod(src_shape))
+        both = draw(S.distinct_arrays((n + m,), gap=min(0.05, 2.0 / (n + m))))
         return (tg.Tensor(both[:n].reshape(shape), requires_grad=True), d, tg.tensor(index),
                 tg.Tensor(both[n:].reshape(src_shape), requires_grad=True))
     make = values or (lambda s: S.tensors(s))

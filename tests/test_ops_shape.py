@@ -430,6 +430,7 @@ def crop_pad_inputs(draw):
     for axis in (-1, -2)[:draw(st.integers(1, 2))]:
         n = x.shape[axis]
         lo, hi = draw(st.integers(-2, 2)), draw(st.integers(-2, 2))
+        hi = max(hi, 1 - n - min(lo, 0))  # the crops leave at least one element
         if mode == "reflect":
             lo, hi = min(lo, n - 1), min(hi, n - 1)
         if mode == "circular":  # the cropped size must hold the padding

@@ -54,6 +54,20 @@ def test_result_dtype_is_pytorchs(expression, dtype):
     assert eval(expression, {}, names).dtype == np.dtype(dtype)  # noqa: S307
 
 
+@pytest.mark.parametrize("expression, dtype", [
+    ("tg.result_type(i32, 2.5)", "float32"), ("tg.result_type(f32, f64_0d)", "float32"),
+    ("tg.result_type(i32_0d, i64_0d)", "int64"), ("tg.result_type(u8, i8)", "int16"),
+    ("tg.promote_types(tg.int32, tg.float16)", "float16"),
+    ("tg.promote_types(tg.int64, tg.float32)", "float32"),
+    ("tg.promote_types(tg.uint8, tg.int8)", "int16"),
+    ("tg.promote_types(tg.bool, tg.uint8)", "uint8"),
+    ("tg.promote_types('float32', tg.float32)", "float32")])
+def test_result_type_and_promote_types_are_pytorchs(expression, dtype):
+    # torch.result_type(tensor, other) and torch.promote_types(dtype, dtype), under their names
+    names = _Names(tg=tg, np=np)
+    assert eval(expression, {}, names) == np.dtype(dtype)  # noqa: S307
+
+
 def test_values_survive_the_conversions():
     # u8 + 300 wraps around as PyTorch's does (300 = 44 mod 256)
     np.testing.assert_array_equal((tg.tensor([1, 2], dtype=tg.uint8) + 300).numpy(), [45, 46])

@@ -195,6 +195,7 @@ from .ops import (
     var_mean,
     where,
 )
+from .ops.common import promote_types, result_type
 from .random import default_generator, manual_seed
 
 __version__ = "0.2.0"
@@ -227,5 +228,5 @@ __all__ = [
     "isneginf", "isposinf", "logaddexp", "acos", "acosh", "asin", "asinh", "atan", "atan2",
     "atanh", "cosh", "sinh", "cummax", "cummin", "logcumsumexp", "std_mean", "var_mean",
     "masked_select", "meshgrid", "nonzero", "repeat_interleave", "scatter", "scatter_add",
-    "scatter_reduce", "unflatten", "t",
+    "scatter_reduce", "unflatten", "t", "result_type", "promote_types",
 ]

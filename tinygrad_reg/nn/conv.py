@@ -199,7 +199,7 @@ class _ConvTransposeNd(Module):
             x = x if isinstance(x, Tensor) else Tensor(x)
             want = tuple(output_size)[-self._dims:]
             base = tuple((n - 1) * s - 2 * p + dl * (k - 1) + 1 for n, s, p, dl, k in zip(
-                x.shape[2:], self.stride, self.padding, self.dilation, self.kernel_size))
+                x.shape[-self._dims:], self.stride, self.padding, self.dilation, self.kernel_size))
             extra = tuple(w - b for w, b in zip(want, base))
         return type(self)._fn(x, self.weight, self.bias, self.stride, self.padding, extra,
                               self.groups, self.dilation, _caller=type(self).__name__)

@@ -35,9 +35,12 @@ def _number_category(x: Any) -> int | None:
 def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
     """PyTorch's ``promote_types``: within a category numpy's rule; across categories the
     higher category's dtype, so int64 with float32 is float32 and any integer with float16
-    is float16 (numpy would widen both to float64, resp. float32)."""
+    is float16 (numpy would widen both to float64, resp. float32). Takes dtypes or
+    dtype-likes (``tg.int32``, ``np.float64``, "float32")."""
     if a == b:
-        return a
+        return a if isinstance(a, np.dtype) else np.dtype(a)
+    if not (isinstance(a, np.dtype) and isinstance(b, np.dtype)):
+        a, b = np.dtype(a), np.dtype(b)
     ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
     if ca == cb or {ca, cb} == {2, 3}:
         return np.promote_types(a, b)

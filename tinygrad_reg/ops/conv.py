@@ -1,6 +1,8 @@
 """Convolution, transposed convolution and pooling over 1, 2 or 3 spatial dims, PyTorch's
 layouts: input (N, C, *spatial), weight (out_channels, in_channels / groups, *kernel) (for a
-transposed convolution (in_channels, out_channels / groups, *kernel)).
+transposed convolution (in_channels, out_channels / groups, *kernel)). As in PyTorch, an
+input without the batch dim, (C, *spatial), is one sample: the result drops the batch dim
+again.
 
 Convolution is three ops, each the adjoint of another, so that every backward is written in
 the others and is itself differentiable (double backward works):
@@ -522,13 +524,35 @@ def _check_input(x: Any, d: int, fn: str) -> Tensor:
         x = Tensor(x)
     if x.ndim != d + 2:
         raise ShapeError(f"{fn}: expected an input of {d + 2} dims (N, C, "
-                         f"{', '.join('DHW'[3 - d:])}), got shape {x.shape}")
+                         f"{', '.join('DHW'[3 - d:])}) or {d + 1} (C, "
+                         f"{', '.join('DHW'[3 - d:])}: one unbatched sample), got shape "
+                         f"{x.shape}")
     return x
+
+
+def _unbatched(d: int, x: Any, *more: Any) -> tuple | None:
+    """PyTorch's unbatched call: an input of d + 1 dims (C, *spatial) (with ``more`` tensors
+    of its shape, such as unpooling's indices) becomes a batch of one; None otherwise."""
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    if x.ndim != d + 1:
+        return None
+    return (x.unsqueeze(0),) + tuple(
+        (m if isinstance(m, Tensor) else Tensor(np.asarray(m))).unsqueeze(0) for m in more)
+
+
+def _drop_batch(out: Any) -> Any:
+    if isinstance(out, tuple):
+        return tuple(o.squeeze(0) for o in out)
+    return out.squeeze(0)
 
 
 def _conv(d: int, x: Any, weight: Tensor, bias: Any, stride: Any, padding: Any,
           dilation: Any, groups: int, caller: str | None = None) -> Tensor:
     fn = caller or f"conv{d}d"
+    if (one := _unbatched(d, x)) is not None:
+        return _drop_batch(_conv(d, one[0], weight, bias, stride, padding, dilation, groups,
+                                 caller))
     x = _check_input(x, d, fn)
     if not isinstance(weight, Tensor):
         weight = Tensor(weight)
@@ -598,6 +622,9 @@ def _conv_transpose(d: int, x: Any, weight: Tensor, bias: Any, stride: Any, padd
                     output_padding: Any, groups: int, dilation: Any,
                     caller: str | None = None) -> Tensor:
     fn = caller or f"conv_transpose{d}d"
+    if (one := _unbatched(d, x)) is not None:
+        return _drop_batch(_conv_transpose(d, one[0], weight, bias, stride, padding,
+                                           output_padding, groups, dilation, caller))
     x = _check_input(x, d, fn)
     if not isinstance(weight, Tensor):
         weight = Tensor(weight)
@@ -700,6 +727,9 @@ def _pool_geometry(d: int, x: Tensor, kernel_size: Any, stride: Any, padding: An
 def _max_pool(d: int, x: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
               ceil_mode: bool, return_indices: bool, caller: str | None = None) -> Any:
     fn = caller or f"max_pool{d}d"
+    if (one := _unbatched(d, x)) is not None:
+        return _drop_batch(_max_pool(d, one[0], kernel_size, stride, padding, dilation,
+                                     ceil_mode, return_indices, caller))
     x = _check_input(x, d, fn)
     geo = _pool_geometry(d, x, kernel_size, stride, padding, dilation, ceil_mode, fn)
     op = {1: MaxPool1d, 2: MaxPool2d, 3: MaxPool3d}[d]
@@ -738,6 +768,14 @@ def max_pool3d(input: Any, kernel_size: Any, stride: Any = None,  # noqa: A002
 def _max_unpool(d: int, x: Any, indices: Any, kernel_size: Any, stride: Any, padding: Any,
                 output_size: Any, caller: str | None = None) -> Tensor:
     fn = caller or f"max_unpool{d}d"
+    if output_size is not None:
+        if len(tuple(output_size)) not in (d, d + 2):
+            raise ArgumentError(f"{fn}: output_size must have {d} or {d + 2} entries (the "
+                                f"batch and channel sizes are ignored), got {output_size!r}")
+        output_size = tuple(output_size)[-d:]
+    if (one := _unbatched(d, x, indices)) is not None:
+        return _drop_batch(_max_unpool(d, one[0], one[1], kernel_size, stride, padding,
+                                       output_size, caller))
     x = _check_input(x, d, fn)
     idx = indices if isinstance(indices, Tensor) else Tensor(np.asarray(indices))
     if idx.dtype.kind not in "iu" or idx.shape != x.shape:
@@ -786,6 +824,9 @@ def max_unpool3d(input: Any, indices: Any, kernel_size: Any, stride: Any = None,
 def _avg_pool(d: int, x: Any, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,
               count_include_pad: bool, divisor_override: Any, caller: str | None = None) -> Tensor:
     fn = caller or f"avg_pool{d}d"
+    if (one := _unbatched(d, x)) is not None:
+        return _drop_batch(_avg_pool(d, one[0], kernel_size, stride, padding, ceil_mode,
+                                     count_include_pad, divisor_override, caller))
     x = _check_input(x, d, fn)
     geo = _pool_geometry(d, x, kernel_size, stride, padding, 1, ceil_mode, fn)
     kernel, stride_, pads = geo["kernel"], geo["stride"], geo["padding"]
@@ -852,6 +893,8 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:  # noqa: A002
     None keeps a dim): window i of n inputs for m outputs spans [⌊i·n/m⌋, ⌈(i+1)·n/m⌉), as
     PyTorch. Output 1 is the global average; sizes that divide the input are one avg_pool2d;
     others are one average per output cell."""
+    if (one := _unbatched(2, input)) is not None:
+        return _drop_batch(adaptive_avg_pool2d(one[0], output_size))
     x = _check_input(input, 2, "adaptive_avg_pool2d")
     size = (output_size, output_size) if isinstance(output_size, (int, np.integer)) or \
         output_size is None else tuple(output_size)
