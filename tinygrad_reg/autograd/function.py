@@ -119,29 +119,20 @@ class Context:
         self._holds = None
         self._locks = None
         self.scope = scope()
-        # The versions of inputs, if any has had in-place writes (checked when backward reads
-        # them). Spelled out for one and two inputs: a loop or a comprehension costs more than
-        # the op's other bookkeeping together.
+        # (spelled out for one and two inputs: a comprehension costs more than the op's
+        # other bookkeeping together)
         n = len(inputs)
         if n == 1:
             self.needs_input_grad = (True,)
-            a = inputs[0]._aux
-            if a is not None and a.version is not None:
-                self._versions = _versions(inputs)
         elif n == 2:
-            x, y = inputs
-            self.needs_input_grad = (x.requires_grad, y.requires_grad)
-            a, b = x._aux, y._aux
-            if (a is not None and a.version is not None) or (b is not None
-                                                             and b.version is not None):
-                self._versions = _versions(inputs)
+            self.needs_input_grad = (inputs[0].requires_grad, inputs[1].requires_grad)
         else:
             self.needs_input_grad = tuple([t.requires_grad for t in inputs])
-            for t in inputs:
-                a = t._aux
-                if a is not None and a.version is not None:
-                    self._versions = _versions(inputs)
-                    break
+        for t in inputs:  # the versions of inputs that have had in-place writes
+            a = t._aux
+            if a is not None and a.version is not None:
+                self._versions = _versions(inputs)
+                break
 
     @property
     def name(self) -> str:
