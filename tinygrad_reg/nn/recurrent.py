@@ -32,7 +32,7 @@ import numpy as np
 
 from .._guard import prepare_inplace
 from .._tensor import Tensor
-from ..errors import ArgumentError, NotSupportedError, ShapeError
+from ..errors import ArgumentError, DTypeError, NotSupportedError, ShapeError
 from ..ops.recurrent import NONLINEARITIES, GRUStep, LSTMStep, RNNStep
 from ..ops.shape import GetItem, cat, stack
 from ..random import resolve
@@ -107,8 +107,8 @@ class RNNBase(Module):
                              f"{dropout!r}")
         if proj_size != 0:
             raise NotSupportedError(f"{where}: proj_size={proj_size!r} (LSTM projections) is "
-                                    f"not supported here; use proj_size=0 and a Linear layer "
-                                    f"on the output")
+                                    f"not supported here; use proj_size=0 and a linear "
+                                    f"layer on the output")
         self.mode = mode
         self.input_size = _check_size(input_size, "input_size", where)
         self.hidden_size = _check_size(hidden_size, "hidden_size", where)
@@ -194,13 +194,15 @@ class RNNBase(Module):
                              f"input_size){' batch first' if self.batch_first else ''}, or "
                              f"(T, input_size) unbatched")
         if x.dtype != w.dtype:
-            raise ArgumentError(f"{self._name}: input dtype ({x.dtype}) does not match weight "
-                                f"dtype ({w.dtype}). Convert input: input.to({w.dtype}), or "
-                                f"convert model: model.to({x.dtype})")
+            raise DTypeError(f"{self._name}: input dtype ({x.dtype}) does not match weight "
+                             f"dtype ({w.dtype}). Convert input: input.to({w.dtype}), or "
+                             f"convert model: model.to({x.dtype})")
         if x.shape[-1] != self.input_size:
+            want = "(N, T, " if self.batch_first else "(T, N, "
             raise ShapeError(f"{self._name}: input.size(-1) must be equal to input_size. "
                              f"Expected {self.input_size}, got {x.shape[-1]} (input shape "
-                             f"{x.shape})")
+                             f"{x.shape}); give an input {want}{self.input_size}), or build "
+                             f"the layer with input_size={x.shape[-1]}")
         t = x.shape[1 if (self.batch_first and x.ndim == 3) else 0]
         if t == 0:
             raise ShapeError(f"{self._name}: the input sequence is empty (shape {x.shape})")
@@ -223,8 +225,9 @@ class RNNBase(Module):
             raise ShapeError(f"{self._name}: Expected hidden size {want}, got {list(h.shape)} "
                              f"({what} is (num_layers * num_directions, N, hidden_size))")
         if h.dtype != self.weight_ih_l0.dtype:
-            raise ArgumentError(f"{self._name}: {what} dtype ({h.dtype}) does not match "
-                                f"weight dtype ({self.weight_ih_l0.dtype})")
+            raise DTypeError(f"{self._name}: {what} dtype ({h.dtype}) does not match weight "
+                             f"dtype ({self.weight_ih_l0.dtype}); convert it: "
+                             f"{what}.to({self.weight_ih_l0.dtype})")
         return h
 
     def _initial_states(self, hx: Any, n: int, batched: bool, x: Tensor) -> list:
@@ -433,9 +436,9 @@ class RNNCellBase(Module):
             raise ShapeError(f"{name}: input has {x.shape[-1]} features (shape {x.shape}), "
                              f"expected input_size={self.input_size}")
         if x.dtype != self.weight_ih.dtype:
-            raise ArgumentError(f"{name}: input dtype ({x.dtype}) does not match weight dtype "
-                                f"({self.weight_ih.dtype}); convert the input with "
-                                f"x.to({self.weight_ih.dtype}) or the cell with .to()")
+            raise DTypeError(f"{name}: input dtype ({x.dtype}) does not match weight dtype "
+                             f"({self.weight_ih.dtype}); convert the input with "
+                             f"x.to({self.weight_ih.dtype}) or the cell with .to()")
         return (x, True) if x.ndim == 2 else (x.unsqueeze(0), False)
 
     def _hidden(self, h: Any, x: Tensor, batched: bool, what: str) -> Tensor:
@@ -450,6 +453,9 @@ class RNNCellBase(Module):
             raise ShapeError(f"{name}: {what} has shape {h.shape}, expected "
                              f"{(x.shape[0], self.hidden_size)} for input of batch "
                              f"{x.shape[0]}")
+        if h.dtype != x.dtype:
+            raise DTypeError(f"{name}: {what} dtype ({h.dtype}) does not match the input's "
+                             f"({x.dtype}); convert it: {what}.to({x.dtype})")
         return h
 
     def extra_repr(self) -> str:
@@ -476,7 +482,7 @@ class RNNCell(RNNCellBase):
 
     def forward(self, input: Any, hx: Any = None) -> Tensor:
         x, batched = self._input(input)
-        h = self._hidden(hx, x, batched, "hidden")
+        h = self._hidden(hx, x, batched, "hx")
         out = RNNStep.apply(x, h, *self._params(), nonlinearity=self.nonlinearity)
         return out if batched else out.squeeze(0)
 
@@ -514,7 +520,7 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input: Any, hx: Any = None) -> Tensor:
         x, batched = self._input(input)
-        h = self._hidden(hx, x, batched, "hidden")
+        h = self._hidden(hx, x, batched, "hx")
         out = GRUStep.apply(x, h, *self._params())
         return out if batched else out.squeeze(0)
 
