@@ -12,7 +12,16 @@ import pytest
 from hypothesis import strategies as st
 
 import tinygrad_reg as tg
-from tinygrad_reg.ops.recurrent import GRUStep, LSTMStep, RNNStep, gru_step, lstm_step, rnn_step
+from tinygrad_reg.ops.recurrent import (
+    GRUStep,
+    LSTMLayer,
+    LSTMStep,
+    RNNStep,
+    gru_step,
+    lstm_layer,
+    lstm_step,
+    rnn_step,
+)
 from tinygrad_reg.testing import check_op
 from tinygrad_reg.testing import strategies as S
 
@@ -78,6 +87,23 @@ def relu_step_inputs(draw):
     return x, h, w_ih, w_hh, tg.tensor(b, requires_grad=True), b_hh
 
 
+def lstm_layer_ref(x, state, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
+    """The steps of lstm_ref over the sequence: every step's state, (T, 2, N, H)."""
+    out = np.empty((x.shape[0],) + state.shape)
+    for t in (range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])):
+        out[t] = state = lstm_ref(x[t], state, w_ih, w_hh, b_ih, b_hh)
+    return out
+
+
+@st.composite
+def layer_inputs(draw, bias=True):
+    """(x (T, N, I), state (2, N, H), w_ih, w_hh[, b_ih, b_hh]), T from 1 to 3."""
+    x, state, *ws = draw(step_inputs(4, 2, bias))
+    steps = draw(st.integers(1, 3))
+    seq = draw(S.tensors((steps,) + x.shape, low=-2.0, high=2.0))
+    return (seq, state, *ws)
+
+
 def _state_shape(*shapes):
     return shapes[1]
 
@@ -90,6 +116,26 @@ def test_lstm_step(bias):
 def test_lstm_step_reading_the_state_of_the_layer_below():
     check_op(LSTMStep, step_inputs(4, 2, True, x_as_state=True), ref=lstm_ref,
              out_shape=_state_shape)
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
+def test_lstm_layer(bias, reverse):
+    check_op(lambda *a: LSTMLayer.apply(*a, reverse=reverse), layer_inputs(bias),
+             ref=lambda *a: lstm_layer_ref(*a, reverse=reverse),
+             out_shape=lambda x, s, *w: (x[0],) + s, name=f"LSTMLayer_{reverse}_{bias}")
+
+
+def test_lstm_layer_is_its_steps_bit_for_bit_forward():
+    rng = np.random.default_rng(3)
+    args = [tg.tensor(rng.standard_normal(s)) for s in
+            [(4, 3, 2), (2, 3, 5), (20, 2), (20, 5), (20,), (20,)]]
+    for reverse in (False, True):
+        out = lstm_layer(*args, reverse=reverse)
+        state = args[1]
+        for t in (range(3, -1, -1) if reverse else range(4)):
+            state = lstm_step(args[0][t], state, *args[2:])
+            np.testing.assert_allclose(out.numpy()[t], state.numpy(), rtol=1e-14, atol=1e-15)
 
 
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
@@ -152,6 +198,10 @@ def test_a_step_is_one_node_with_the_step_name():
     (lambda r: gru_step(r(3, 4), r(3, 5), r(12, 4), r(15, 5)),
      "GRUStep: w_ih must have shape (15, 4) (gates x hidden, inputs) for x (3, 4) and state "
      "(3, 5), got (12, 4)"),
+    (lambda r: lstm_layer(r(3, 4), r(2, 3, 5), r(20, 4), r(20, 5)),
+     "LSTMLayer: x must be a sequence (T, N, input_size), got shape (3, 4)"),
+    (lambda r: lstm_layer(r(6, 3, 4), r(2, 3, 5), r(20, 4), r(16, 5)),
+     "LSTMLayer: w_hh must have shape (20, 5)"),
     (lambda r: rnn_step(r(3, 4), r(3, 5), r(5, 4), r(5, 5), r(5), None),
      "RNNStep: give both biases b_ih and b_hh, or neither"),
     (lambda r: rnn_step(r(3, 4), r(3, 5), r(5, 4), r(5, 5), nonlinearity="sigmoid"),

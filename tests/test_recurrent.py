@@ -791,6 +791,41 @@ def test_a_missing_initial_state_is_zeros():
     np.testing.assert_array_equal(c.numpy(), c0.numpy())
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_the_lstm_step_by_step_path_agrees_with_the_layer_path(bidirectional):
+    # An LSTM runs each layer and direction as one LSTMLayer node, except with zoneout, where
+    # it goes step by step (LSTMStep nodes); a zoneout too small to change a float in eval
+    # mode (p·prev + (1 - p)·new with p = 1e-300) takes the second path to the same values.
+    m = nn.LSTM(3, 4, num_layers=2, bidirectional=bidirectional, batch_first=True,
+                dtype=tg.float64)
+    stepwise = nn.LSTM(3, 4, num_layers=2, bidirectional=bidirectional, batch_first=True,
+                       dtype=tg.float64, zoneout=1e-300).eval()
+    stepwise.load_state_dict(m.state_dict())
+    x = tg.tensor(np.random.default_rng(0).standard_normal((2, 5, 3)), requires_grad=True)
+    (out, (h, c)), (out2, (h2, c2)) = m(x), stepwise(x)
+    for a, b in ((out, out2), (h, h2), (c, c2)):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-13, atol=1e-15)
+    assert any(n.fn.__name__ == "LSTMStep" for n in _graph(out2))
+    assert not any(n.fn.__name__ == "LSTMStep" for n in _graph(out))
+    out.sum().backward()
+    g = x.grad.numpy().copy()
+    x.grad = None
+    out2.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), g, rtol=1e-12, atol=1e-15)
+
+
+def _graph(t):
+    seen, todo, out = set(), [t.grad_fn], []
+    while todo:
+        node = todo.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        out.append(node)
+        todo.extend(i.grad_fn for i in node.inputs if i is not None)
+    return out
+
+
 def _layer(m, layer):
     """A one-layer copy of ``m``'s layer ``layer`` (same kind and directions)."""
     d = 2 if m.bidirectional else 1
@@ -908,3 +943,29 @@ def test_bad_input_gets_a_clear_error(call, error, words):
         call()
     for w in words:
         assert w in str(err.value), (w, str(err.value))
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_a_jitted_training_step_matches_the_eager_one(kind):
+    # the trace records the fused backward as a kernel node (RecurrentStepBackward): a replay
+    # computes the same gradients as an eager pass
+    def make():
+        tg.manual_seed(0)
+        m = getattr(nn, kind)(3, 4, num_layers=2, bidirectional=True)
+        return m, tg.optim.Adam(m.parameters(), lr=0.01)
+
+    x = tg.tensor(np.random.default_rng(0).standard_normal((5, 2, 3)).astype(np.float32))
+    (m1, o1), (m2, o2) = make(), make()
+
+    def step(m, opt, x):
+        opt.zero_grad()
+        loss = (m(x)[0] ** 2).mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    jitted = tg.jit(lambda x: step(m2, o2, x))
+    for _ in range(4):
+        np.testing.assert_allclose(jitted(x).item(), step(m1, o1, x).item(), rtol=1e-6)
+    for (_, a), (_, b) in zip(m1.named_parameters(), m2.named_parameters()):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-7)

@@ -140,9 +140,12 @@ def _nodes(t):
     return out
 
 
-def test_weight_drop_in_an_lstm_is_one_mask_per_forward_shared_by_every_step():
-    m = nn.LSTM(3, 4, num_layers=2, bidirectional=True, weight_dropout=0.5,
-                generator=_rng())
+@pytest.mark.parametrize("kind, node, per_run", [("LSTM", "LSTMLayer", 1),
+                                                  ("GRU", "GRUStep", 6)])
+def test_weight_drop_is_one_mask_per_forward_shared_by_every_step(kind, node, per_run):
+    # (the LSTM runs each layer and direction as one LSTMLayer node, the GRU step by step)
+    m = getattr(nn, kind)(3, 4, num_layers=2, bidirectional=True, weight_dropout=0.5,
+                          generator=_rng())
     x = tg.tensor(_rng(1).standard_normal((6, 2, 3)).astype(np.float32))
     out, _ = m(x)
     nodes = _nodes(out)
@@ -150,13 +153,13 @@ def test_weight_drop_in_an_lstm_is_one_mask_per_forward_shared_by_every_step():
     assert len(drops) == 4  # one per layer and direction, on weight_hh only
     hh = {id(getattr(m, k)) for k in m._flat_weights_names if k.startswith("weight_hh")}
     assert {id(n.inputs[0]) for n in drops} == hh
-    steps = [n for n in nodes if n.fn.__name__ == "LSTMStep"]
-    assert len(steps) == 6 * 4
+    steps = [n for n in nodes if n.fn.__name__ == node]
+    assert len(steps) == per_run * 4
     # every step's weight_hh is the output of one of the four WeightDrop nodes
     assert all(s.inputs[3].grad_fn.fn is WeightDrop for s in steps)
     assert len({id(s.inputs[3]) for s in steps}) == 4
-    m.eval()  # no weight drop in eval mode: the plain LSTM
-    plain = nn.LSTM(3, 4, num_layers=2, bidirectional=True)
+    m.eval()  # no weight drop in eval mode: the plain layer
+    plain = getattr(nn, kind)(3, 4, num_layers=2, bidirectional=True)
     plain.load_state_dict(m.state_dict())
     np.testing.assert_array_equal(m(x)[0].numpy(), plain(x)[0].numpy())
     assert not any(n.fn is WeightDrop for n in _nodes(m(x)[0]))

@@ -33,7 +33,7 @@ import numpy as np
 from .._guard import prepare_inplace
 from .._tensor import Tensor
 from ..errors import ArgumentError, DTypeError, NotSupportedError, ShapeError
-from ..ops.recurrent import NONLINEARITIES, GRUStep, LSTMStep, RNNStep
+from ..ops.recurrent import NONLINEARITIES, GRUStep, LSTMLayer, LSTMStep, RNNStep
 from ..ops.shape import GetItem, cat, stack
 from ..random import resolve
 from ..regularization import noise as N
@@ -173,10 +173,13 @@ class RNNBase(Module):
             x = x.unsqueeze(0 if self.batch_first else 1)
         n = x.shape[0 if self.batch_first else 1]
         states = self._initial_states(hx, n, batched, x)
-        steps = [GetItem.apply(x, index=(slice(None), t) if self.batch_first else t)
-                 for t in range(x.shape[1 if self.batch_first else 0])]
-        last, finals = self._layers(steps, states)
-        output, h_n = self._assemble(last, finals)
+        if self.mode == "LSTM" and not self.zoneout:
+            output, h_n = self._lstm_sequence(x, states)
+        else:
+            steps = [GetItem.apply(x, index=(slice(None), t) if self.batch_first else t)
+                     for t in range(x.shape[1 if self.batch_first else 0])]
+            last, finals = self._layers(steps, states)
+            output, h_n = self._assemble(last, finals)
         if not batched:
             output = output.squeeze(0 if self.batch_first else 1)
             h_n = tuple(h.squeeze(1) for h in h_n) if isinstance(h_n, tuple) else h_n.squeeze(1)
@@ -262,6 +265,29 @@ class RNNBase(Module):
         if self.weight_dropout and self.training:
             w[1] = S.weight_drop(w[1], self.weight_dropout, True, generator=self.generator)
         return w
+
+    def _lstm_sequence(self, x: Tensor, states: list) -> tuple[Tensor, tuple]:
+        """The LSTM without zoneout: ONE ``LSTMLayer`` node per layer and direction (its
+        input products batched over the sequence, its steps looped in numpy), dropout
+        between layers with a fresh mask per step and unit."""
+        seq = x.transpose(0, 1) if self.batch_first else x
+        directions = 2 if self.bidirectional else 1
+        finals = []
+        for layer in range(self.num_layers):
+            if layer and self.dropout and self.training:
+                p = self.dropout
+                seq = N.Dropout.apply(seq, N._mask(self.generator, seq.shape, 1.0 - p), p=p)
+            runs = []
+            for d in range(directions):
+                k = layer * directions + d
+                out = LSTMLayer.apply(seq, states[k], *self._weights(k), reverse=d == 1)
+                runs.append(GetItem.apply(out, index=(slice(None), 0)))
+                finals.append(GetItem.apply(out, index=0 if d else -1))
+            seq = runs[0] if directions == 1 else cat(runs, dim=-1)
+        both = stack(finals, dim=0)  # (L·D, 2, N, H)
+        h_n = (GetItem.apply(both, index=(slice(None), 0)),
+               GetItem.apply(both, index=(slice(None), 1)))
+        return (seq.transpose(0, 1) if self.batch_first else seq), h_n
 
     def _layers(self, inputs: list, states: list) -> tuple[list, list]:
         """Run every layer and direction over the time steps; the last layer's per-step

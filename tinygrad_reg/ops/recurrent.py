@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd import Function
-from ..autograd.modes import GRAD, mode
+from ..autograd import Function, wrap
+from ..autograd.modes import GRAD, TRACE, mode
 from ..errors import ArgumentError, ShapeError
 from .common import as_tensor_operand, mixed_dtypes
 from .elementwise import where
@@ -77,12 +77,13 @@ class Piece(Function):
 
 
 class RecurrentStepBackward(Function):
-    """Every first-order gradient of one recurrent step (``step``: "LSTMStep", "GRUStep" or
-    "RNNStep"), computed in one numpy pass and written into one flat buffer: the gradients
-    of ``shapes`` (one per input of the step, None where none is needed) one after the other.
-    Only a first-order pass uses it, where no graph is recorded; a recorded backward uses the
-    Tensor-op form of the same formulas. Its own backward is therefore never needed, and it
-    refuses."""
+    """Every first-order gradient of one recurrent step (``step``: "LSTMStep", "LSTMLayer",
+    "GRUStep" or "RNNStep"), computed in one numpy pass and written into one flat buffer:
+    the gradients of ``shapes`` (one per input of the step, None where none is needed) one
+    after the other. A tg.jit trace records the backward through it (otherwise the kernel
+    runs without a node). Only a first-order pass uses it, where no graph is recorded; a
+    recorded backward uses the Tensor-op form of the same formulas. Its own backward is
+    therefore never needed, and it refuses."""
 
     @staticmethod
     def forward(ctx, grad, *arrays, step, shapes, **attrs):
@@ -120,15 +121,20 @@ def _first_order(step: str, grad: Tensor, inputs: tuple, arrays: tuple, needs: t
     both = shared_bias and len(shapes) == 6 and needs[4] and needs[5]
     if both:
         shapes[4] = None
-    packed = RecurrentStepBackward.apply(grad, *arrays, step=step, shapes=tuple(shapes),
-                                         **attrs)
-    grads, start = [], 0
-    for s in shapes:
-        if s is None:
-            grads.append(None)
-            continue
-        grads.append(Piece.apply(packed, start=start, shape=s))
-        start += math.prod(s)
+    if not mode() & TRACE:  # nothing watches: the kernel straight into constant tensors
+        _, views = _buffer(grad._data.dtype, shapes + [None] * (6 - len(shapes)))
+        _KERNELS[step](grad._data, *(a._data for a in arrays), views, **attrs)
+        grads = [None if v is None else wrap(v) for v in views[:len(shapes)]]
+    else:  # a tg.jit trace records the kernel and the pieces as ops
+        packed = RecurrentStepBackward.apply(grad, *arrays, step=step, shapes=tuple(shapes),
+                                             **attrs)
+        grads, start = [], 0
+        for s in shapes:
+            if s is None:
+                grads.append(None)
+                continue
+            grads.append(Piece.apply(packed, start=start, shape=s))
+            start += math.prod(s)
     if both:
         grads[4] = grads[5]
     return tuple(grads)
@@ -252,6 +258,139 @@ def _lstm_graph_grads(grad, x, state, w_ih, w_hh, b_ih=None, b_hh=None, *, needs
         db = dz.sum(0)
     return (dx, ds, dwi, dwh) + ((db if needs[4] else None, db if needs[5] else None)
                                  if len(needs) == 6 else ())
+
+
+# -- a whole LSTM layer -------------------------------------------------------------------
+
+class LSTMLayer(Function):
+    """One direction of one LSTM layer over a whole sequence as ONE node: the equations of
+    :class:`LSTMStep` at t = 0 … T-1 (t = T-1 … 0 with ``reverse=True``), starting from
+    ``state`` (2, N, H) = [h₀; c₀]. x is (T, N, I); the output is every step's state,
+    (T, 2, N, H) (so out[:, 0] is the output sequence and the last step's state the final
+    one). The input's products for all steps are one matrix product, (T·N, I) @ w_ihᵀ, and
+    the step loop runs in numpy.
+
+    Gradient (backpropagation through time): with gh_t, gc_t the gradient reaching step t
+    (from the output, plus what step t+1 hands back), each step's dz_t is LSTMStep's; then
+    dx = dZ w_ih, dw_ih = dZᵀ X, dw_hh = dZᵀ H_prev, db_ih = db_hh = Σ dZ over all steps at
+    once (dZ, X, H_prev the (T·N, ·) stacks), and dstate is what step 0 hands back. A
+    recorded backward (``create_graph=True``) unrolls the layer into :class:`LSTMStep` nodes
+    and uses their Tensor-op gradients, so it is differentiable again.
+    """
+
+    @staticmethod
+    def forward(ctx, x, state, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False):
+        steps, n = x.shape[0], x.shape[1]
+        hidden = w_hh.shape[1]
+        acts = np.dot(x.reshape(steps * n, x.shape[2]), w_ih.T)
+        if b_ih is not None:
+            acts += b_ih
+            acts += b_hh
+        acts = acts.reshape(steps, n, 4 * hidden)  # pre-activations, then activations
+        w_t = np.ascontiguousarray(w_hh.T)  # (a contiguous (H, 4H) multiplies faster)
+        out = np.empty((steps, 2, n, hidden), dtype=acts.dtype)
+        th = np.empty((steps, n, hidden), dtype=acts.dtype)
+        gb = slice(2 * hidden, 3 * hidden)
+        h, c = state[0], state[1]
+        for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+            z = acts[t]
+            z += np.dot(h, w_t)
+            g = np.tanh(z[:, gb])
+            _sigmoid_(z)
+            z[:, gb] = g
+            np.multiply(z[:, hidden:2 * hidden], c, out=out[t, 1])
+            out[t, 1] += z[:, :hidden] * g
+            np.tanh(out[t, 1], out=th[t])
+            np.multiply(z[:, 3 * hidden:], th[t], out=out[t, 0])
+            h, c = out[t, 0], out[t, 1]
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(x, state, w_ih, w_hh, b_ih, b_hh, acts, th, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        saved = ctx.saved_tensors
+        n_in = len(ctx.inputs)
+        reverse = ctx.attrs.get("reverse", False)
+        if mode() & GRAD:
+            return _lstm_layer_graph_grads(grad, *saved[:n_in], needs=ctx.needs_input_grad,
+                                           reverse=reverse)
+        return _first_order("LSTMLayer", grad, ctx.inputs, saved[:4] + saved[6:],
+                            ctx.needs_input_grad, True, reverse=reverse)
+
+
+def _lstm_layer_kernel(grad, x, state, w_ih, w_hh, acts, th, out, views, *, reverse):
+    """LSTMLayer's gradients into ``views`` (as :func:`_lstm_kernel`): the steps backwards,
+    then the weights' gradients as one product each."""
+    steps, n, hidden = th.shape
+    dz_all = np.empty_like(acts)
+    dh = np.zeros((n, hidden), dtype=grad.dtype)
+    dc = np.zeros((n, hidden), dtype=grad.dtype)
+    first = steps - 1 if reverse else 0
+    for t in (range(steps) if reverse else range(steps - 1, -1, -1)):
+        a, dz = acts[t], dz_all[t]
+        i, f, g, o = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        prev_c = state[1] if t == first else out[t + 1 if reverse else t - 1, 1]
+        gh = grad[t, 0] + dh
+        dct = th[t] * th[t]
+        np.subtract(1.0, dct, out=dct)
+        dct *= o
+        dct *= gh
+        dct += grad[t, 1]
+        dct += dc
+        np.multiply(dct, g, out=dz[:, :hidden])
+        np.multiply(dct, prev_c, out=dz[:, hidden:2 * hidden])
+        np.multiply(dct, i, out=dz[:, 2 * hidden:3 * hidden])
+        np.multiply(gh, th[t], out=dz[:, 3 * hidden:])
+        slope = np.subtract(1.0, a)
+        slope *= a
+        np.multiply(g, g, out=slope[:, 2 * hidden:3 * hidden])
+        np.subtract(1.0, slope[:, 2 * hidden:3 * hidden], out=slope[:, 2 * hidden:3 * hidden])
+        dz *= slope
+        dh = np.dot(dz, w_hh)
+        dc = np.multiply(dct, f)
+    dx, ds, dwi, dwh, dbi, dbh = views
+    flat = dz_all.reshape(steps * n, 4 * hidden)
+    if dx is not None:
+        np.dot(flat, w_ih, out=dx.reshape(steps * n, -1))
+    if ds is not None:
+        ds[0], ds[1] = dh, dc
+    if dwi is not None:
+        np.dot(flat.T, x.reshape(steps * n, -1), out=dwi)
+    if dwh is not None:
+        h_prev = np.empty((steps, n, hidden), dtype=grad.dtype)
+        h_prev[first] = state[0]
+        if reverse:
+            h_prev[:-1] = out[1:, 0]
+        else:
+            h_prev[1:] = out[:-1, 0]
+        np.dot(flat.T, h_prev.reshape(steps * n, hidden), out=dwh)
+    bias = dbh if dbh is not None else dbi
+    if bias is not None:
+        np.sum(flat, axis=0, out=bias)
+
+
+def _lstm_layer_graph_grads(grad, x, state, w_ih, w_hh, b_ih=None, b_hh=None, *, needs,
+                            reverse):
+    """LSTMLayer's gradients in Tensor ops: the layer unrolled into LSTMStep nodes (the
+    states recomputed), then each step's Tensor-op gradients from the last step back."""
+    steps = x.shape[0]
+    order = list(range(steps - 1, -1, -1) if reverse else range(steps))
+    biases = () if b_ih is None else (b_ih, b_hh)
+    prev, s = {}, state
+    for t in order:
+        prev[t] = s
+        s = LSTMStep.apply(x[t], s, w_ih, w_hh, *biases)
+    inner = (needs[0], True, needs[2], needs[3]) + ((needs[4], needs[5]) if biases else ())
+    carry, dxs, sums = None, [None] * steps, [None] * (len(inner) - 2)
+    for t in reversed(order):
+        g = grad[t] if carry is None else grad[t] + carry
+        dx_t, carry, *rest = _lstm_graph_grads(g, x[t], prev[t], w_ih, w_hh, *biases,
+                                               needs=inner)
+        dxs[t] = dx_t
+        sums = [r if total is None else (total if r is None else total + r)
+                for total, r in zip(sums, rest)]
+    return (stack(dxs) if needs[0] else None, carry if needs[1] else None, *sums)
 
 
 # -- GRU ----------------------------------------------------------------------------------
@@ -426,7 +565,8 @@ def _rnn_graph_grads(grad, x, h, w_ih, w_hh, b_ih=None, b_hh=None, *, needs, non
     return tuple(out)
 
 
-_KERNELS = {"LSTMStep": _lstm_kernel, "GRUStep": _gru_kernel, "RNNStep": _rnn_kernel}
+_KERNELS = {"LSTMStep": _lstm_kernel, "LSTMLayer": _lstm_layer_kernel, "GRUStep": _gru_kernel,
+            "RNNStep": _rnn_kernel}
 
 
 # -- the functional face ------------------------------------------------------------------
@@ -471,6 +611,21 @@ def lstm_step(x: Any, state: Any, w_ih: Any, w_hh: Any, b_ih: Any = None,
     return LSTMStep.apply(*_check_step("LSTMStep", x, state, w_ih, w_hh, b_ih, b_hh, 4, 2))
 
 
+def lstm_layer(x: Any, state: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh: Any = None,
+               reverse: bool = False) -> Tensor:
+    """One direction of one LSTM layer over a sequence x (T, N, I), from ``state`` (2, N, H)
+    = [h₀; c₀], as one :class:`LSTMLayer` node: every step's state out, (T, 2, N, H).
+    ``reverse=True`` runs from the last step to the first."""
+    x = as_tensor_operand(x)
+    if x.ndim != 3:
+        raise ShapeError(f"LSTMLayer: x must be a sequence (T, N, input_size), got shape "
+                         f"{x.shape}")
+    if x.shape[0] == 0:
+        raise ShapeError(f"LSTMLayer: the sequence is empty (shape {x.shape})")
+    args = _check_step("LSTMLayer", x[0], state, w_ih, w_hh, b_ih, b_hh, 4, 2)
+    return LSTMLayer.apply(x, *args[1:], reverse=bool(reverse))
+
+
 def gru_step(x: Any, h: Any, w_ih: Any, w_hh: Any, b_ih: Any = None,
              b_hh: Any = None) -> Tensor:
     """One GRU step as one :class:`GRUStep` node: h (N, H) in, h' out; x (N, I)."""
@@ -488,5 +643,5 @@ def rnn_step(x: Any, h: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh: Any =
     return RNNStep.apply(*args, nonlinearity=nonlinearity)
 
 
-__all__ = ["LSTMStep", "GRUStep", "RNNStep", "RecurrentStepBackward", "Piece", "lstm_step",
-           "gru_step", "rnn_step", "NONLINEARITIES"]
+__all__ = ["LSTMStep", "LSTMLayer", "GRUStep", "RNNStep", "RecurrentStepBackward", "Piece",
+           "lstm_step", "lstm_layer", "gru_step", "rnn_step", "NONLINEARITIES"]
