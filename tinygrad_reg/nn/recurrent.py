@@ -192,10 +192,10 @@ class RNNBase(Module):
     def _check_input(self, x: Tensor) -> bool:
         w = self.weight_ih_l0
         if x.ndim not in (2, 3):
+            seq = "(N, T, input_size)" if self.batch_first else "(T, N, input_size)"
             raise ShapeError(f"{self._name}: Expected input to be 2D or 3D, got {x.ndim}D "
-                             f"tensor instead (shape {x.shape}); the input is (T, N, "
-                             f"input_size){' batch first' if self.batch_first else ''}, or "
-                             f"(T, input_size) unbatched")
+                             f"tensor instead (shape {x.shape}); give a batch {seq}, or one "
+                             f"sequence (T, input_size)")
         if x.dtype != w.dtype:
             raise DTypeError(f"{self._name}: input dtype ({x.dtype}) does not match weight "
                              f"dtype ({w.dtype}). Convert input: input.to({w.dtype}), or "

@@ -218,7 +218,8 @@ def _identity(reduce: str, dtype: np.dtype) -> Any:
 
 class Scatter(Function):
     """out = x with src written at ``index`` along ``axis`` (PyTorch's ``scatter``:
-    out[i][index[i][j]] = src[i][j] for axis 1; of repeated positions the last write wins).
+    ``out[i][index[i][j]] = src[i][j]`` for axis 1; of repeated positions the last write
+    wins).
     dx = grad with the written positions zeroed; dsrc = grad gathered at ``index`` (PyTorch's
     formula, also for writes that a later one overwrote)."""
 
@@ -358,7 +359,7 @@ def _scatter_args(fn: str, x: Tensor, dim: Any, index: Any, src: Any) -> tuple:
 def scatter(x: Tensor, dim: int, index: Any, src: Any = None, value: Any = None, *,
             reduce: str | None = None) -> Tensor:
     """x with ``src`` (a tensor, or the number ``value``) written at ``index`` along ``dim``
-    (PyTorch's ``scatter``): for dim 1, out[i][index[i][j]] = src[i][j]. Of repeated
+    (PyTorch's ``scatter``): for dim 1, ``out[i][index[i][j]] = src[i][j]``. Of repeated
     positions the last write wins. ``reduce="add"`` or ``"multiply"`` combines instead
     (:func:`scatter_reduce` with "sum" or "prod")."""
     if (src is None) == (value is None):
