@@ -2,9 +2,11 @@
 ``RNN`` (tanh or relu), ``LSTM`` and ``GRU`` over whole sequences, ``RNNCell``, ``LSTMCell``
 and ``GRUCell`` for one step.
 
-Each time step of each layer and direction is ONE graph node (:mod:`tinygrad_reg.ops.recurrent`:
-``LSTMStep``, ``GRUStep``, ``RNNStep``), whose gates come from one product per weight matrix.
-PyTorch's conventions, which surprise:
+Each layer and direction of an LSTM is ONE graph node (:mod:`tinygrad_reg.ops.recurrent`:
+``LSTMLayer``, its steps looped in numpy; step by step, ``LSTMStep``, with zoneout, which
+acts between steps); each time step of a GRU or an RNN is one node (``GRUStep``,
+``RNNStep``), whose gates come from one product per weight matrix. PyTorch's conventions,
+which surprise:
 
 - gate order: LSTM rows of ``weight_ih``/``weight_hh`` are (i, f, g, o) blocks of H; GRU
   rows are (r, z, n), and the GRU's reset gate multiplies ``W_hn h + b_hn`` (bias included);
