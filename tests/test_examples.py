@@ -203,4 +203,5 @@ def test_sequence_regularizers(tmp_path: Path, capsys: pytest.CaptureFixture) ->
         for k in ("best_valid", "final_valid", "final_train"):
             assert math.isfinite(s[k]["mean"]) and s[k]["mean"] > results["entropy_rate"]
         assert s["best_valid"]["mean"] <= s["final_valid"]["mean"]
-    assert set(results["helped"]) <= set(configs[1:])
+    assert set(results["helped"]) == {"best_valid", "final_valid"}
+    assert all(set(v) <= set(configs[1:]) for v in results["helped"].values())
