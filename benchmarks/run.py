@@ -9,6 +9,8 @@ W2  per-op overhead: a chain of 100 ops (add, mul, tanh), forward + backward (ov
 W3  one SGD step of an MLP [784, 1024, 1024, 10], float32, beside its GEMMs alone (mlp.py)
 W4  peak RSS growth over one W1 epoch (a fresh process each), memory of one forward graph
 W5  one training step of two small CNNs, batch 64, float32, beside their GEMMs alone (cnn.py)
+W6  one training step of a 2-layer LSTM (batch 32, 30 steps, Adam), float32, beside PyTorch's,
+    both at one thread in a process of their own (lstm.py)
 IMP import time of tinygrad_reg beside numpy (fresh processes)
 
 Implementations alternate in one process (warm-up first); each figure is the median of many
@@ -20,7 +22,10 @@ thread in a process of their own (torch_bench.py); --no-torch skips it.
 The full run (no --quick, no --only, no --no-torch) writes its figures, the machine and the
 command to docs/assets/benchmarks.json, the one file docs/benchmarks.md and the other pages
 quote (tests/test_docs_figures.py checks every quote against it); the suite never reruns
-the benchmarks. Other runs write JSON only where --json says.
+the benchmarks. Other runs write JSON only where --json says, except ``--only ... --into-docs``:
+it measures the workloads named and replaces their rows in docs/assets/benchmarks.json (the
+other rows and the PyTorch table stay), each such row recording the command and the date
+that measured it.
 """
 
 from __future__ import annotations
@@ -265,6 +270,14 @@ def w5(quick: bool) -> list[dict]:
     return rows
 
 
+def w6(quick: bool) -> list[dict]:
+    """The LSTM step beside PyTorch's (when torch is importable) and jitted, interleaved in a
+    process of their own with every thread pool at one thread (lstm.py)."""
+    one = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    code = f"import json, lstm; print(json.dumps(lstm.measure({quick!r}), default=float))"
+    return [json.loads(_child(code, one))]
+
+
 def _child(code: str, env_update: dict | None = None) -> str:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([HERE, os.path.dirname(HERE),
@@ -381,7 +394,10 @@ def print_table(rows: list[dict]) -> None:
     print(f"{'workload':42} {'tinygrad_reg':>28} {'numpy':>28} {'ratio':>7}  target")
     for r in rows:
         unit, scale = r["unit"], r.get("scale", 1.0)
-        tg_, np_ = r["tinygrad_reg"], r["numpy"]
+        tg_, np_ = r["tinygrad_reg"], r.get("numpy", r.get("torch"))
+        if np_ is None:  # W6 without torch: nothing to compare with
+            print(f"{r['workload']:42} {fmt(tg_, scale, unit):>28}")
+            continue
         if isinstance(tg_, dict):
             a, b = fmt(tg_, scale, unit), fmt(np_, scale, unit)
         else:
@@ -392,6 +408,8 @@ def print_table(rows: list[dict]) -> None:
             ratio = f"+{r['extra_ms']:.1f}"
             target = f"<= +{r['target_extra_ms']:.0f} ms" if "target_extra_ms" in r else ""
         print(f"{r['workload']:42} {a:>28} {b:>28} {ratio:>7}  {target}")
+        if r.get("vs") == "PyTorch":
+            print(f"{'  (numpy column: PyTorch ' + r['torch_version'] + ', 1 thread)':42}")
         if r.get("vs") == "GEMM floor":
             f = r["minflt_per_step"]
             print(f"{'  (numpy column: the GEMM floor)':42} minor page faults / step: "
@@ -429,7 +447,8 @@ def print_table(rows: list[dict]) -> None:
 
 
 def argv_only_default(only: str) -> bool:
-    return [k.strip().upper() for k in only.split(",")] == ["W1", "W2", "W3", "W4", "W5", "IMP"]
+    return [k.strip().upper() for k in only.split(",")] == ["W1", "W2", "W3", "W4", "W5", "W6",
+                                                             "IMP"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -439,8 +458,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", metavar="OUT",
                     help="also write every figure to this file (default for the full run: "
                          "docs/assets/benchmarks.json, which the docs quote)")
-    ap.add_argument("--only", default="W1,W2,W3,W4,W5,IMP",
-                    help="comma-separated subset of W1,W2,W3,W4,W5,IMP")
+    ap.add_argument("--only", default="W1,W2,W3,W4,W5,W6,IMP",
+                    help="comma-separated subset of W1,W2,W3,W4,W5,W6,IMP")
+    ap.add_argument("--into-docs", action="store_true",
+                    help="with --only: replace those workloads' rows in "
+                         "docs/assets/benchmarks.json, keeping the rest")
     ap.add_argument("--no-torch", action="store_true",
                     help="skip the PyTorch columns even when torch is importable")
     args = ap.parse_args(argv)
@@ -453,11 +475,12 @@ def main(argv: list[str] | None = None) -> None:
           f"; {info['cores']} cores ({info['cpu']})")
     print(f"BLAS: {blas_line(info)}; env: {info['env'] or 'none of ' + ', '.join(ENV_KEYS[:4])}")
     print("medians [min..max]; ratio = tinygrad_reg / numpy (W5: / its GEMM floor)\n")
-    table = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "IMP": imports}
+    table = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "IMP": imports}
     rows = []
     for key in args.only.split(","):
         rows += table[key.strip().upper()](args.quick)
-    torch = torch_table(args.quick) if not args.no_torch else None
+    into_docs = args.into_docs and not full and not args.quick
+    torch = torch_table(args.quick) if not (args.no_torch or into_docs) else None
     print_table(rows)
     if torch:
         print_torch(torch)
@@ -472,6 +495,33 @@ def main(argv: list[str] | None = None) -> None:
             json.dump(record, f, indent=1, default=float)
             f.write("\n")
         print(f"\nwrote {os.path.relpath(out)}")
+    elif into_docs:
+        command = " ".join(["python benchmarks/run.py", *(argv if argv is not None
+                                                           else sys.argv[1:])]).strip()
+        replace_rows(rows, command, info)
+
+
+def replace_rows(rows: list[dict], command: str, info: dict) -> None:
+    """Put ``rows`` into docs/assets/benchmarks.json in place of the rows of their workloads
+    (a new workload goes before the import rows), each marked with the command, the date and
+    the load that measured it."""
+    with open(DOCS_JSON) as f:
+        record = json.load(f)
+    old = record["rows"]
+    for row in _without_times(rows):
+        row.update(command=command, date=datetime.date.today().isoformat(),
+                   load=[info["load_before"], load()])
+        key = row["workload"].split()[0]
+        at = [i for i, r in enumerate(old) if r["workload"].split()[0] == key]
+        if at:
+            old[at[0]] = row
+        else:
+            imp = [i for i, r in enumerate(old) if r["workload"].startswith("import")]
+            old.insert(imp[0] if imp else len(old), row)
+    with open(DOCS_JSON, "w") as f:
+        json.dump(record, f, indent=1, default=float)
+        f.write("\n")
+    print(f"\nreplaced {len(rows)} row(s) in {os.path.relpath(DOCS_JSON)}")
 
 
 if __name__ == "__main__":

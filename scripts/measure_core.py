@@ -8,7 +8,8 @@
 - the length of the engine's loop (``autograd/engine.py:_run``) and of ``Function.apply``,
   the path a reader learns reverse mode from;
 - every built-in op class name written as a string literal outside the ops' own files
-  (tinygrad_reg/ops/, regularization/noise.py, regularization/penalties.py, nn/losses.py):
+  (tinygrad_reg/ops/, regularization/noise.py, regularization/sequence.py,
+  regularization/penalties.py, nn/losses.py):
   what is known about an op belongs to its class (its ``kind``, its ONNX mapping, its jit
   lowering), not to a list of names elsewhere.
 
@@ -35,7 +36,8 @@ LONG = 80  # lines of code that make a function long
 ENGINE_LOOP = ("autograd/engine.py", "_run")
 APPLY = ("autograd/function.py", "Function.apply")
 # the ops' own files, relative to the package
-OP_FILES = ("ops/", "regularization/noise.py", "regularization/penalties.py", "nn/losses.py")
+OP_FILES = ("ops/", "regularization/noise.py", "regularization/sequence.py",
+            "regularization/penalties.py", "nn/losses.py")
 
 
 def _is_op_file(rel: str) -> bool:

@@ -185,3 +185,23 @@ def test_lambda_sweep(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert [s["lam"] for s in summary["lambda"]] == [0.0, 1.0, 10.0]
     assert [s["keep_prob"] for s in summary["keep_prob"]] == [1.0, 0.8, 0.5]
     assert all(0.5 < s["mean"] <= 1.0 for s in summary["lambda"] + summary["keep_prob"])
+
+
+def test_sequence_regularizers(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    summary = load("sequence_regularizers").main(["--quick", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "entropy rate" in out and "±" in out  # the table, mean ± std over seeds
+    assert_png(tmp_path / "curves.png")
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results == json.loads(json.dumps(summary))
+    configs = ["none", "dropout 0.3", "locked 0.3", "embedding 0.1", "weight drop 0.3",
+               "zoneout 0.1"]
+    assert list(results["configs"]) == configs and results["seeds"] == [0, 1]
+    for c in configs:
+        s = results["configs"][c]
+        # every loss finite, above the chain's own entropy rate (nothing beats the source)
+        for k in ("best_valid", "final_valid", "final_train"):
+            assert math.isfinite(s[k]["mean"]) and s[k]["mean"] > results["entropy_rate"]
+        assert s["best_valid"]["mean"] <= s["final_valid"]["mean"]
+    assert set(results["helped"]) == {"best_valid", "final_valid"}
+    assert all(set(v) <= set(configs[1:]) for v in results["helped"].values())

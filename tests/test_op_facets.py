@@ -16,7 +16,7 @@ from tinygrad_reg.autograd import Function
 from tinygrad_reg.jit import codegen
 from tinygrad_reg.ops import activation, elementwise, jit_rules, onnx_rules
 from tinygrad_reg.ops.jit_rules import Lowered
-from tinygrad_reg.regularization import noise, penalties
+from tinygrad_reg.regularization import noise, penalties, sequence
 from tinygrad_reg.viz.dot import _STYLES
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -132,7 +132,9 @@ def test_kind_is_inherited_and_can_be_taken_back():
 def test_the_built_in_kinds():
     assert Function.kind is None
     assert {c for c in [noise.Dropout, noise.Dropout1d, noise.Dropout2d, noise.DropConnect,
-                        noise.GaussianDropout, noise.AlphaDropout, noise.GaussianNoise]
+                        noise.GaussianDropout, noise.AlphaDropout, noise.GaussianNoise,
+                        sequence.LockedDropout, sequence.EmbeddingDropout, sequence.WeightDrop,
+                        sequence.DropPath, sequence.Zoneout]
             if c.kind == "regularization"} == set(_built_in("regularization"))
     built_in_penalties = {penalties.L1Penalty, penalties.L2Penalty,
                           penalties.ElasticNetPenalty, penalties.ActivityL1,

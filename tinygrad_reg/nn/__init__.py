@@ -1,8 +1,9 @@
-"""Neural-network building blocks: modules and layers (PyTorch style), initialisers
+"""Neural-network building blocks: modules and layers (PyTorch style), recurrent layers
+(:mod:`tinygrad_reg.nn.recurrent`), initialisers
 (:mod:`tinygrad_reg.nn.init`), losses and their modules (:mod:`tinygrad_reg.nn.losses`) and the
 functional face (:mod:`tinygrad_reg.nn.functional`)."""
 
-from . import functional, init, losses
+from . import functional, init, losses, utils
 from .conv import (
     AdaptiveAvgPool2d,
     AvgPool1d,
@@ -27,8 +28,12 @@ from .dropout import (
     Dropout,
     Dropout1d,
     Dropout2d,
+    DropPath,
+    EmbeddingDropout,
     GaussianDropout,
     GaussianNoise,
+    LockedDropout,
+    Zoneout,
 )
 from .layers import (
     CELU,
@@ -78,6 +83,7 @@ from .losses import (
 from .module import IncompatibleKeys, Module, ModuleList, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .parameter import Parameter, UninitializedBuffer, UninitializedParameter
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys", "Linear",
            "Identity", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "CELU", "SELU", "GELU",
@@ -92,4 +98,6 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys"
            "LazyBatchNorm2d", "LazyModuleMixin", "UninitializedParameter",
            "UninitializedBuffer", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d", "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
-           "AvgPool3d", "Softmin"]
+           "AvgPool3d", "Softmin", "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell",
+           "LSTMCell", "GRUCell", "LockedDropout", "DropPath", "Zoneout", "EmbeddingDropout",
+           "utils"]

@@ -12,8 +12,10 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..ops.linalg import linear
+from ..ops.shape import embedding
 from ..regularization import noise as N
-from .layers import Linear
+from ..regularization import sequence as S
+from .layers import Embedding, Linear
 from .module import Module
 
 
@@ -132,5 +134,94 @@ class DropConnectLinear(Linear):
         return super().extra_repr() + f", p={self.p}"
 
 
+class LockedDropout(_DropoutBase):
+    """Variational dropout (Gal & Ghahramani 2016) on a sequence (T, N, ...) — (N, T, ...) with
+    ``batch_first=True`` — while training: one mask per sequence, shared by every time step,
+    out[t] = x[t] ⊙ m / (1 - p). ``LockedDropout(p=0.5, batch_first=False)``. See
+    :func:`tinygrad_reg.regularization.locked_dropout`."""
+
+    def __init__(self, p: float | None = None, batch_first: bool = False, *,
+                 keep_prob: float | None = None,
+                 generator: np.random.Generator | None = None) -> None:
+        super().__init__(p, keep_prob=keep_prob, generator=generator)
+        self.batch_first = bool(batch_first)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return S.locked_dropout(x, self.p, self.training, batch_first=self.batch_first,
+                                generator=self.generator)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (", batch_first=True" if self.batch_first else "")
+
+
+class DropPath(Module):
+    """Stochastic depth (Huang et al. 2016) while training, as torchvision's
+    ``StochasticDepth(p, mode)``: ``x + DropPath(p)(branch(x))`` drops the branch for a
+    fraction p of the samples (mode "row") or of the batches (mode "batch") and scales the
+    rest by 1/(1 - p). See :func:`tinygrad_reg.regularization.drop_path`."""
+
+    is_dropout = True
+
+    def __init__(self, p: float, mode: str = "row", *,
+                 generator: np.random.Generator | None = None) -> None:
+        super().__init__()
+        S.drop_path(Tensor(np.zeros(1)), p, training=False, mode=mode)  # validates p and mode
+        self.p = float(p)
+        self.mode = mode
+        self.generator = _generator(generator, "DropPath")
+
+    def forward(self, x: Tensor) -> Tensor:
+        return S.drop_path(x, self.p, self.training, self.mode, generator=self.generator)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode={self.mode}"
+
+
+class Zoneout(Module):
+    """``Zoneout(p)``: ``zoneout(prev, new)`` keeps each unit of the previous recurrent state
+    with probability p while training, and gives p·prev + (1 - p)·new in eval mode (Krueger
+    et al. 2017); ``p`` may be (p_h, p_c) for an LSTM state [h; c]. Use it between the steps
+    of a cell (``h = zoneout(h, cell(x_t, h))``), or give ``zoneout=`` to nn.LSTM/GRU/RNN.
+    See :func:`tinygrad_reg.regularization.zoneout`."""
+
+    def __init__(self, p: Any, *, generator: np.random.Generator | None = None) -> None:
+        super().__init__()
+        S._zoneout_rates(p, len(p) if isinstance(p, (tuple, list)) else 1)  # validates p
+        self.p = tuple(p) if isinstance(p, (tuple, list)) else float(p)
+        self.generator = _generator(generator, "Zoneout")
+
+    def forward(self, prev: Tensor, new: Tensor) -> Tensor:
+        return S.zoneout(prev, new, self.p, self.training, generator=self.generator)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class EmbeddingDropout(Embedding):
+    """An :class:`Embedding` whose rows are dropped while training (embedding dropout, Gal &
+    Ghahramani 2016, Merity et al. 2017): each word of the vocabulary is dropped with
+    probability p (every occurrence of it embeds to zeros) and the kept rows are scaled by
+    1/(1 - p). ``EmbeddingDropout(num_embeddings, embedding_dim, padding_idx=None, *, p=0.1)``;
+    its state_dict is an Embedding's (``weight``). See
+    :func:`tinygrad_reg.regularization.embedding_dropout`."""
+
+    is_dropout = True
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 *, p: float | None = None, keep_prob: float | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(num_embeddings, embedding_dim, padding_idx, **kwargs)
+        self.p = N.drop_probability(p, keep_prob, "EmbeddingDropout", default=0.1)
+        self.generator = _generator(kwargs.get("generator"), "EmbeddingDropout")
+
+    def forward(self, index: Any) -> Tensor:
+        w = S.embedding_dropout(self.weight, self.p, self.training, generator=self.generator)
+        return embedding(index, w, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", p={self.p}"
+
+
 __all__ = ["Dropout", "Dropout1d", "Dropout2d", "AlphaDropout", "GaussianDropout",
-           "GaussianNoise", "DropConnectLinear"]
+           "GaussianNoise", "DropConnectLinear", "LockedDropout", "DropPath", "Zoneout",
+           "EmbeddingDropout"]

@@ -218,7 +218,8 @@ def _identity(reduce: str, dtype: np.dtype) -> Any:
 
 class Scatter(Function):
     """out = x with src written at ``index`` along ``axis`` (PyTorch's ``scatter``:
-    ``out[i][index[i][j]] = src[i][j]`` for axis 1; of repeated positions the last write wins).
+    ``out[i][index[i][j]] = src[i][j]`` for axis 1; of repeated positions the last write
+    wins).
     dx = grad with the written positions zeroed; dsrc = grad gathered at ``index`` (PyTorch's
     formula, also for writes that a later one overwrote)."""
 

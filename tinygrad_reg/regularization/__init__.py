@@ -7,6 +7,9 @@ graph shows where it acts, and its formula and gradient are in its docstring.
 - penalties (:mod:`.penalties`): ``l2_penalty``, ``l1_penalty``, ``elastic_net_penalty`` on
   weights (a Module's weights skip biases and normalization parameters), ``activity_l1``,
   ``activity_l2`` on activations;
+- sequence regularizers (:mod:`.sequence`): ``locked_dropout`` (variational dropout),
+  ``embedding_dropout``, ``weight_drop`` (AWD-LSTM's DropConnect on ``weight_hh``),
+  ``zoneout``, ``drop_path`` (stochastic depth);
 - the max-norm constraint ``max_norm_`` (:mod:`.constraints`), applied after a step;
 - ``penalty_breakdown(loss)`` (:mod:`.breakdown`): the loss split into its penalty nodes and
   the data term.
@@ -63,6 +66,18 @@ from .penalties import (
     l2_penalty,
     penalized_parameters,
 )
+from .sequence import (
+    DropPath,
+    EmbeddingDropout,
+    LockedDropout,
+    WeightDrop,
+    Zoneout,
+    drop_path,
+    embedding_dropout,
+    locked_dropout,
+    weight_drop,
+    zoneout,
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -77,4 +92,6 @@ __all__ = ["Dropout", "Dropout1d", "Dropout2d", "DropConnect", "GaussianDropout"
            "ActivityL1", "ActivityL2", "PENALTY_OPS", "ALPHA_PRIME", "dropout", "dropout1d",
            "dropout2d", "drop_connect", "gaussian_dropout", "alpha_dropout", "gaussian_noise",
            "l1_penalty", "l2_penalty", "elastic_net_penalty", "activity_l1", "activity_l2",
-           "penalized_parameters", "max_norm_", "penalty_breakdown", "drop_probability"]
+           "penalized_parameters", "max_norm_", "penalty_breakdown", "drop_probability",
+           "LockedDropout", "EmbeddingDropout", "WeightDrop", "DropPath", "Zoneout",
+           "locked_dropout", "embedding_dropout", "weight_drop", "drop_path", "zoneout"]
