@@ -160,3 +160,13 @@ def test_softmax_of_a_scalar_is_one_with_zero_gradient():
         (g,) = tg.grad(y, x)
         assert g.item() == 0.0
 
+
+
+def test_sigmoid_and_tanh_of_integers_give_float32_as_pytorch():
+    x = tg.tensor([-2, 0, 3])
+    # values from PyTorch 2.13: torch.sigmoid / torch.tanh of tensor([-2, 0, 3]) (float32)
+    for fn, want in ((tg.sigmoid, [0.11920292, 0.5, 0.95257413]),
+                     (tg.tanh, [-0.9640276, 0.0, 0.9950548])):
+        y = fn(x)
+        assert y.dtype == np.float32
+        assert y.numpy().tobytes() == np.array(want, np.float32).tobytes()
