@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import tinygrad_reg as tg
 from tinygrad_reg import nn
 from tinygrad_reg.nn import functional as F
+from tinygrad_reg.ops.normalization import NormalizeBackward
 from tinygrad_reg.testing import strategies as S
 
 
@@ -58,6 +59,23 @@ def _ref_gn(x, w, b, groups=2):
     return y * w.reshape(shape) + b.reshape(shape)
 
 
+@st.composite
+def grad_inputs(draw):
+    """(g, x, axes) for Normalize's gradient node: any upstream g, distinct x."""
+    shape, axes = draw(st.sampled_from([((3, 2), (0,)), ((2, 3, 4), (0, 2)),
+                                        ((2, 2, 3), (2,)), ((2, 2, 2, 2), (0, 2, 3))]))
+    x = draw(S.distinct_arrays(shape, low=-3.0, high=3.0, gap=0.03).map(
+        lambda a: tg.Tensor(a, requires_grad=True)))
+    return draw(S.tensors(shape)), x, axes
+
+
+def _ref_normalize_grad(g, x, axes, eps=1e-5):
+    xh = _normalize(x, axes, eps)
+    s = 1.0 / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+    return (g - g.mean(axis=axes, keepdims=True)
+            - xh * (g * xh).mean(axis=axes, keepdims=True)) * s
+
+
 def case(name, op, ref, *inputs, **options):
     return pytest.param(name, op, ref, inputs, options, id=name)
 
@@ -69,6 +87,11 @@ CASES = [
     case("layer_norm", lambda x, w, b: F.layer_norm(x, x.shape[-1:], w, b),
          lambda x, w, b: _normalize(x, (-1,)) * w + b, ln_inputs()),
     case("group_norm", lambda x, w, b: F.group_norm(x, 2, w, b), _ref_gn, gn_inputs()),
+    # Normalize's gradient as one node: its own first and second derivatives (the third of
+    # normalization) through g and x
+    case("normalize_backward",
+         lambda g, x, axes: NormalizeBackward.apply(g, x, axes=axes, eps=1e-5),
+         _ref_normalize_grad, grad_inputs()),
     case("embedding", lambda w, idx: F.embedding(idx, w),
          lambda w, idx: w[idx],
          st.tuples(S.tensors((4, 3)), st.just(np.array([[0, 1, 3], [3, 3, 2]]))),

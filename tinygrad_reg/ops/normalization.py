@@ -10,35 +10,82 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import Function
-from . import onnx_rules
+from . import jit_rules, onnx_rules
+from .jit_rules import Lowered
+
+
+def _stats(x: np.ndarray, axes: tuple, eps: float, xc: Any = None, mean: Any = None,
+           inv: Any = None, sq: Any = None) -> tuple:
+    """(x - μ, μ, 1/σ) over ``axes`` (keepdims), σ = √(mean((x - μ)²) + eps): the arithmetic
+    of :class:`Normalize`'s forward, written into the buffers given (any may be None)."""
+    mean = np.asarray(np.mean(x, axis=axes, keepdims=True, out=mean))
+    xc = np.subtract(x, mean, out=xc)
+    sq = np.multiply(xc, xc, out=sq)
+    inv = np.asarray(np.mean(sq, axis=axes, keepdims=True, out=inv))
+    np.add(inv, eps, out=inv)
+    np.sqrt(inv, out=inv)
+    np.divide(1.0, inv, out=inv)
+    return xc, mean, inv
+
+
+def normalize_kernel(x: np.ndarray, axes: tuple, eps: float, out: Any = None, mean: Any = None,
+                     inv: Any = None, sq: Any = None) -> tuple:
+    """(x̂, μ, 1/σ): x̂ = (x - μ) · (1/σ), into ``out`` (and the statistics into ``mean`` and
+    ``inv``, (x - μ)² into ``sq``) when given. One function for :class:`Normalize`'s forward
+    and its jit lowering, so the two give the same bits."""
+    xc, mean, inv = _stats(x, axes, eps, out, mean, inv, sq)
+    return np.multiply(xc, inv, out=xc), mean, inv
+
+
+def normalize_grad_kernel(g: np.ndarray, x: np.ndarray, axes: tuple, eps: float,
+                          mean: Any = None, inv: Any = None, out: Any = None, xc: Any = None,
+                          gx: Any = None, gm: Any = None, dot: Any = None) -> np.ndarray:
+    """dx = (g - mean(g) - x̂ · mean(g · x̂)) / σ, computed as
+    (g - mean(g)) · (1/σ) - (x - μ) · (mean(g · (x - μ)) / σ³): eight passes over x's size.
+    ``mean`` and ``inv`` (μ and 1/σ) are the forward's when given, else recomputed alike
+    (with ``xc`` and ``gx`` as scratch); the other arguments are buffers (x's shape: ``out``,
+    ``xc``, ``gx``; the statistics' shape: ``gm``, ``dot``) written when given."""
+    if mean is None or inv is None:
+        xc, mean, inv = _stats(x, axes, eps, xc, sq=gx)
+    else:
+        xc = np.subtract(x, mean, out=xc)
+    gm = np.asarray(np.mean(g, axis=axes, keepdims=True, out=gm))
+    t = np.multiply(g, xc, out=gx)
+    k = np.asarray(np.mean(t, axis=axes, keepdims=True, out=dot))  # mean(g·(x - μ)), then / σ³
+    for _ in range(3):
+        np.multiply(k, inv, out=k)
+    np.multiply(xc, k, out=xc)
+    out = np.subtract(g, gm, out=out)
+    np.multiply(out, inv, out=out)
+    return np.subtract(out, xc, out=out)
+
+
+def _mean(t: Tensor, axes: tuple) -> Tensor:
+    return t.mean(axis=axes, keepdims=True)
 
 
 class Normalize(Function):
     """x̂ = (x - μ) / σ with μ = mean(x), σ = √(var(x) + eps) over ``axes`` (the biased
-    variance, as every normalization layer uses).
+    variance, as every normalization layer uses), computed as (x - μ) · (1/σ).
     dx = (g - mean(g) - x̂ · mean(g · x̂)) / σ (means over ``axes``): exact through the
-    statistics, and written in Tensor ops (the statistics recomputed from x), so second
-    derivatives are exact too. Named BatchNorm, LayerNorm or GroupNorm in graphs."""
+    statistics, as one node (:class:`NormalizeBackward`, whose own backward is in Tensor
+    ops, so derivatives of any order are exact). Named BatchNorm, LayerNorm or GroupNorm in
+    graphs."""
 
     @staticmethod
     def forward(ctx, x, axes, eps):
         ctx.save_for_backward(x)
-        mean = x.mean(axis=axes, keepdims=True)
-        xc = x - mean
-        var = np.mean(xc * xc, axis=axes, keepdims=True)
-        xc *= 1.0 / np.sqrt(var + eps)
-        return xc.astype(x.dtype, copy=False)
+        y, mean, inv = normalize_kernel(x, axes, eps)
+        if ctx.needs_input_grad and ctx.needs_input_grad[0]:
+            ctx.mean, ctx.inv = mean, inv  # the statistics, for the backward's one pass
+        return y.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        axes, eps = ctx.attrs["axes"], ctx.attrs["eps"]
-        xc = x - x.mean(axis=axes, keepdims=True)
-        inv = ((xc * xc).mean(axis=axes, keepdims=True) + eps).rsqrt()
-        xh = xc * inv
-        gm = g.mean(axis=axes, keepdims=True)
-        gxm = (g * xh).mean(axis=axes, keepdims=True)
-        return (g - gm - xh * gxm) * inv
+        d = ctx.__dict__
+        return NormalizeBackward.apply(g, x, axes=ctx.attrs["axes"], eps=ctx.attrs["eps"],
+                                       _mean=d.get("mean"), _inv=d.get("inv"))
 
     @staticmethod
     def to_onnx(g, inputs, attrs, arrays, out):
@@ -47,6 +94,80 @@ class Normalize(Function):
         var = g.reduce("ReduceMean", g.node("Mul", [d, d]), axes, True, nd)
         std = g.node("Sqrt", [g.node("Add", [var, onnx_rules.scalar(g, attrs["eps"], out)])])
         return g.node("Div", [d, std])
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: normalize_kernel into the output buffer, the statistics into the arrays
+        # the backward reads (or scratch buffers), (x - μ)² into a scratch buffer
+        (x,) = ins
+        if x.dtype not in _FLOATS or out.dtype != x.dtype or out.shape != x.shape:
+            return None
+        temps = []
+        stat = tuple(1 if i in attrs["axes"] else n for i, n in enumerate(x.shape))
+        names = []
+        for key in ("e_mean", "e_inv"):
+            if key in attrs:
+                names.append("{" + key + "}")
+            else:
+                temps.append((stat, x.dtype))
+                names.append(f"{{t{len(temps) - 1}}}")
+        temps.append((x.shape, x.dtype, jit_rules.order_of(out)))
+        return Lowered((f"{{c0}}({{i0}}, {{c1}}, {{c2}}, {{o}}, {names[0]}, {names[1]}, "
+                        f"{{t{len(temps) - 1}}})",), temps=tuple(temps),
+                       consts=(normalize_kernel, tuple(attrs["axes"]), attrs["eps"]))
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class NormalizeBackward(Function):
+    """dx = (g - mean(g) - x̂ · mean(g · x̂)) · s, :class:`Normalize`'s gradient as one node
+    (x̂ = (x - μ) · s, s = 1/σ, means over ``axes``; ``_mean``, ``_inv``: the forward's μ and
+    s, a cache). The map g ↦ dx is s·P with P = I - mean - x̂ mean(x̂ ·) symmetric, so
+    dg = NormalizeBackward(u, x); through x,
+    dx' = -s · mean(g · dg) · x̂ - s · NormalizeBackward(mean(g · x̂) · u + mean(u · x̂) · g, x)
+    for the upstream gradient u (δs = -s² mean(x̂ δ), δx̂ = s P δ)."""
+
+    @staticmethod
+    def forward(ctx, g, x, *, axes, eps, _mean=None, _inv=None):
+        need_g, need_x = ctx.needs_input_grad or (False, False)
+        ctx.save_for_backward(g if need_x else None, x if need_g or need_x else None)
+        return normalize_grad_kernel(g, x, axes, eps, _mean, _inv).astype(
+            np.result_type(g, x), copy=False)
+
+    @staticmethod
+    def backward(ctx, u):
+        g, x = ctx.saved_tensors
+        axes, eps = ctx.attrs["axes"], ctx.attrs["eps"]
+        need_g, need_x = ctx.needs_input_grad
+        dg = NormalizeBackward.apply(u, x, axes=axes, eps=eps)
+        if not need_x:
+            return dg, None
+        xc = x - _mean(x, axes)
+        s = (_mean(xc * xc, axes) + eps).rsqrt()
+        xh = xc * s
+        v = _mean(g * xh, axes) * u + _mean(u * xh, axes) * g
+        dx = -(s * _mean(g * dg, axes)) * xh - s * NormalizeBackward.apply(v, x, axes=axes,
+                                                                           eps=eps)
+        return (dg if need_g else None), dx
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: normalize_grad_kernel into the output buffer, with the forward's
+        # statistics (an array attribute) when it kept them, and scratch buffers
+        g, x = ins
+        if not (g.dtype == x.dtype == out.dtype and x.dtype in _FLOATS
+                and g.shape == x.shape == out.shape):
+            return None
+        order = jit_rules.order_of(out)
+        stat = tuple(1 if i in attrs["axes"] else n for i, n in enumerate(x.shape))
+        cached = attrs.get("_mean") is not None and attrs.get("_inv") is not None
+        stats = "{a__mean}, {a__inv}" if cached else "None, None"
+        return Lowered((f"{{c0}}({{i0}}, {{i1}}, {{c1}}, {{c2}}, {stats}, {{o}}, {{t0}}, {{t1}}, "
+                        f"{{t2}}, {{t3}})",),
+                       temps=((x.shape, x.dtype, order), (x.shape, x.dtype, order),
+                              (stat, x.dtype), (stat, x.dtype)),
+                       consts=(normalize_grad_kernel, tuple(attrs["axes"]), attrs["eps"]))
 
 
 class BatchNorm(Normalize):
@@ -150,5 +271,6 @@ def group_norm(input: Tensor, num_groups: int, weight: Any = None,  # noqa: A002
     return _affine(y, weight, bias, (1, -1) + (1,) * (x.ndim - 2))
 
 
-__all__ = ["Normalize", "BatchNorm", "LayerNorm", "GroupNorm", "normalize", "batch_norm",
+__all__ = ["Normalize", "NormalizeBackward", "normalize_kernel", "normalize_grad_kernel",
+           "BatchNorm", "LayerNorm", "GroupNorm", "normalize", "batch_norm",
            "layer_norm", "group_norm"]
