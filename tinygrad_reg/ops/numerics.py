@@ -12,6 +12,21 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
+_SIGN_BIT = {n: np.array(np.iinfo(f"i{n}").min, f"i{n}") for n in (2, 4, 8)}
+
+
+def _minus_abs(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """-|x| into ``out``: x's sign bit set, an integer OR (several times faster than
+    ``copysign(x, -1)``, and the same bits, NaN included), when x is a float array of
+    ``out``'s dtype."""
+    if isinstance(x, np.ndarray) and x.dtype == out.dtype and x.dtype.kind == "f" and \
+            x.dtype.itemsize in _SIGN_BIT:
+        ints = _SIGN_BIT[x.dtype.itemsize]
+        np.bitwise_or(x.view(ints.dtype), ints, out=out.view(ints.dtype))
+        return out
+    return np.copysign(x, -1.0, out=out)
+
+
 def sigmoid(x: np.ndarray, out: np.ndarray | None = None, den: np.ndarray | None = None,
             mask: np.ndarray | None = None) -> np.ndarray:
     """σ(x) = 1 / (1 + e⁻ˣ) in x's dtype, from e = e^(-|x|) so it never overflows:
@@ -26,7 +41,7 @@ def sigmoid(x: np.ndarray, out: np.ndarray | None = None, den: np.ndarray | None
     mask = np.greater_equal(x, 0, out=mask)  # (read first: out may be x's own buffer)
     if out is None:  # (an array even for a 0-d x, where a ufunc would give a scalar)
         out = np.empty(np.shape(x), np.result_type(x, 1.0))
-    e = np.copysign(x, -1.0, out=out)  # -|x|
+    e = _minus_abs(x, out)
     np.exp(e, out=e)
     den = np.add(e, 1.0, out=den)
     np.maximum(e, mask, out=e)
