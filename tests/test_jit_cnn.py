@@ -147,3 +147,21 @@ def test_conv_pool_and_norm_replays_are_bitwise_for_any_geometry(spec, seed):
         for p, q in zip(models[0].parameters(), models[1].parameters()):
             assert p.grad.numpy().tobytes() == q.grad.numpy().tobytes()
     assert jitted.replays == 2
+
+
+def test_a_cnn_keeps_its_arrays_channel_major_forward_and_backward():
+    # a pass between arrays of different memory orders costs several times one between alike
+    # ones: the activation and the pooling keep the convolution's channel-major layout, and
+    # the pooling's gradient comes back in it (a layout, not a value: checked for speed)
+    from tinygrad_reg.ops.windows import is_cm
+
+    tg.manual_seed(0)
+    conv = nn.Conv2d(2, 3, 3)
+    x = tg.tensor(np.random.default_rng(0).standard_normal((4, 2, 8, 8)).astype(np.float32))
+    y = conv(x)
+    a = y.sigmoid()
+    p = F.avg_pool2d(a, 2)
+    w = tg.tensor(np.ones((27, 2), np.float32))
+    (ga,) = tg.grad((p.reshape(4, -1) @ w).sum(), a)  # (a C-order gradient comes back)
+    assert is_cm(y.numpy()) and is_cm(a.numpy()) and is_cm(p.numpy())
+    assert is_cm(ga.numpy())

@@ -277,7 +277,7 @@ class WindowGather(Function):
         a = ctx.attrs
         return WindowScatter.apply(grad, s, x_shape=ctx.inputs[0].shape, kernel=a["kernel"],
                                    stride=a["stride"], padding=a["padding"],
-                                   dilation=a["dilation"]), None
+                                   dilation=a["dilation"], _cm=W.is_cm(ctx.inputs[0]._data)), None
 
     @staticmethod
     def lower(ins, out, attrs):
@@ -306,12 +306,13 @@ def _gather_lowering(ins: list, out: np.ndarray, attrs: dict, pad_value: Any) ->
 class WindowScatter(Function):
     """dx[n, c, j] = Σ_{i, k: i·stride + k·dilation = j} g[n, c, i] · s[k, ..., i], then the
     padding dropped: pooling's gradient (a col2im of g ⊗ s).
-    dg = WindowGather(u, s) (the adjoint); s gets none."""
+    dg = WindowGather(u, s) (the adjoint); s gets none. ``_cm``: lay dx out channel-major
+    (as the pooled input was; a hint for speed, the values are the same)."""
 
     @staticmethod
-    def forward(ctx, g, s, *, x_shape, kernel, stride, padding, dilation):
+    def forward(ctx, g, s, *, x_shape, kernel, stride, padding, dilation, _cm=False):
         ctx.save_for_backward(s)
-        return W.window_scatter(g, s, x_shape, kernel, stride, padding, dilation)
+        return W.window_scatter(g, s, x_shape, kernel, stride, padding, dilation, cm=_cm)
 
     @staticmethod
     def backward(ctx, u):
@@ -327,7 +328,8 @@ class WindowScatter(Function):
         # that are added (overlapping windows) in a scratch buffer
         g, s = ins
         dtype = np.result_type(g, s)
-        if out.dtype != dtype or W.memory_order(out) != W.memory_order(g):
+        laid_out = W.is_cm(out) if attrs.get("_cm") else W.memory_order(out) == W.memory_order(g)
+        if out.dtype != dtype or not laid_out:
             return None
         geo = [attrs[k] for k in ("kernel", "stride", "padding", "dilation")]
         disjoint, _ = W.covers_once(out.shape[2:], *geo[:2], geo[3], geo[2], g.shape[2:])
@@ -371,7 +373,7 @@ class MaxPool(Function):
         a = ctx.attrs
         return WindowScatter.apply(grad, share, x_shape=x.shape, kernel=a["kernel"],
                                    stride=a["stride"], padding=a["padding"],
-                                   dilation=a["dilation"])
+                                   dilation=a["dilation"], _cm=W.is_cm(x._data))
 
     @staticmethod
     def to_onnx(g, inputs, attrs, arrays, out):
@@ -438,7 +440,7 @@ class AvgPool(Function):
         a = ctx.attrs
         return WindowScatter.apply(grad, s, x_shape=ctx.inputs[0].shape, kernel=a["kernel"],
                                    stride=a["stride"], padding=a["padding"],
-                                   dilation=a["dilation"]), None
+                                   dilation=a["dilation"], _cm=W.is_cm(ctx.inputs[0]._data)), None
 
     @staticmethod
     def to_onnx(g, inputs, attrs, arrays, out):

@@ -37,10 +37,12 @@ def sigmoid(x: np.ndarray, out: np.ndarray | None = None, den: np.ndarray | None
     ``where(x >= 0, 1, e)`` at a fraction of its cost (numpy's ``where`` with a scalar is
     several times slower than a ufunc pass). ``out``, ``den`` (x's shape and float dtype) and
     ``mask`` (bool) are buffers to write into (``out`` may be ``x`` itself); fresh arrays
-    when not given. (An integer x gives float64; the ops convert integers to float32 first.)"""
+    laid out in memory as x is when not given (a pass between arrays of different memory
+    orders costs several times one between alike ones). (An integer x gives float64; the
+    ops convert integers to float32 first.)"""
     mask = np.greater_equal(x, 0, out=mask)  # (read first: out may be x's own buffer)
     if out is None:  # (an array even for a 0-d x, where a ufunc would give a scalar)
-        out = np.empty(np.shape(x), np.result_type(x, 1.0))
+        out = np.empty_like(x, np.result_type(x, 1.0))  # (laid out as x is: see below)
     e = _minus_abs(x, out)
     np.exp(e, out=e)
     den = np.add(e, 1.0, out=den)

@@ -53,6 +53,11 @@ def empty_cm(shape: tuple, dtype: Any) -> np.ndarray:
     return from_cm(np.empty((*shape[1:], shape[0]), dtype))
 
 
+def is_cm(a: np.ndarray) -> bool:
+    """Whether an (N, C, *spatial) array is laid out channel-major (and has spatial dims)."""
+    return a.ndim > 2 and to_cm(a).flags.c_contiguous and not a.flags.c_contiguous
+
+
 def memory_order(a: np.ndarray) -> tuple[int, ...]:
     """a's axes from the slowest-varying in memory to the fastest (C order for ties)."""
     return tuple(sorted(range(a.ndim), key=lambda i: (-abs(a.strides[i]), i)))
@@ -341,13 +346,14 @@ def _window_slice(a: np.ndarray, windows: tuple) -> np.ndarray:
 
 def window_scatter(g: np.ndarray, s: np.ndarray, x_shape: tuple, kernel: tuple, stride: tuple,
                    padding: tuple, dilation: tuple, out: np.ndarray | None = None,
-                   term: np.ndarray | None = None) -> np.ndarray:
-    """dx (``x_shape``, laid out as g is) = the terms g · s[k] put back where window k-th
-    elements came from (:func:`col2im`): pooling's gradient. ``term``: a buffer of g's
-    shape for the terms that are added (when windows overlap)."""
+                   term: np.ndarray | None = None, cm: bool = False) -> np.ndarray:
+    """dx (``x_shape``, laid out as g is, or channel-major with ``cm``) = the terms g · s[k]
+    put back where window k-th elements came from (:func:`col2im`): pooling's gradient.
+    ``term``: a buffer of g's shape for the terms that are added (when windows overlap)."""
     dtype = np.result_type(g, s)
     if out is None:
-        out = empty_like_order(g, tuple(x_shape), dtype)
+        out = empty_cm(tuple(x_shape), dtype) if cm else empty_like_order(g, tuple(x_shape),
+                                                                          dtype)
     q = g.shape[2:]
 
     def put(k: tuple, windows: tuple, dest: np.ndarray, add: bool) -> None:
@@ -364,7 +370,7 @@ def window_scatter(g: np.ndarray, s: np.ndarray, x_shape: tuple, kernel: tuple, 
     return out
 
 
-__all__ = ["cm_axes", "to_cm", "from_cm", "empty_cm", "memory_order", "empty_like_order",
+__all__ = ["cm_axes", "to_cm", "is_cm", "from_cm", "empty_cm", "memory_order", "empty_like_order",
            "out_size", "padded_size", "offsets", "lowest", "pad_into", "needs_cm_copy",
            "channel_major", "padded_like", "scratch", "im2col", "covers_once", "col2im",
            "conv_forward", "conv_weight_grad", "conv_input_grad", "window_gather",
