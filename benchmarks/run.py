@@ -2,6 +2,7 @@
 
     python benchmarks/run.py            # the full suite; writes docs/assets/benchmarks.json
     python benchmarks/run.py [--quick] [--json out.json] [--only W1,W2,...]
+    python benchmarks/run.py --only W6 --merge   # W6 alone, into docs/assets/benchmarks.json
 
 W1  one epoch of the tutorial's experiment (seed_epoch.py), float64 and float32; also the
     numpy step rewritten with preallocated buffers
@@ -9,6 +10,8 @@ W2  per-op overhead: a chain of 100 ops (add, mul, tanh), forward + backward (ov
 W3  one SGD step of an MLP [784, 1024, 1024, 10], float32, beside its GEMMs alone (mlp.py)
 W4  peak RSS growth over one W1 epoch (a fresh process each), memory of one forward graph
 W5  one training step of two small CNNs, batch 64, float32, beside their GEMMs alone (cnn.py)
+W6  one SGD step of d2l's BN-LeNet, batch 128, float32: eager and tg.jit beside PyTorch,
+    all at one thread in a process of their own, six interleaved rounds (bnlenet.py)
 IMP import time of tinygrad_reg beside numpy (fresh processes)
 
 Implementations alternate in one process (warm-up first); each figure is the median of many
@@ -20,7 +23,9 @@ thread in a process of their own (torch_bench.py); --no-torch skips it.
 The full run (no --quick, no --only, no --no-torch) writes its figures, the machine and the
 command to docs/assets/benchmarks.json, the one file docs/benchmarks.md and the other pages
 quote (tests/test_docs_figures.py checks every quote against it); the suite never reruns
-the benchmarks. Other runs write JSON only where --json says.
+the benchmarks. Other runs write JSON only where --json says, but for --merge: the
+workloads run (today only W6, whose figures live under their own key) replace theirs in
+docs/assets/benchmarks.json, each with the command, date and machine load of its own run.
 """
 
 from __future__ import annotations
@@ -265,6 +270,37 @@ def w5(quick: bool) -> list[dict]:
     return rows
 
 
+ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def w6(quick: bool) -> dict:
+    """BN-LeNet's step, eager and jitted, beside PyTorch (when importable) in a process of
+    its own at one thread; six interleaved rounds (bnlenet.py)."""
+    before = load()
+    out = json.loads(_child(f"import bnlenet, json; print(json.dumps(bnlenet.run({quick!r})))",
+                            ONE_THREAD))
+    out["load"] = [before[0], load()[0]]
+    return out
+
+
+def print_w6(r: dict) -> None:
+    print(f"\n{r['workload']} ({r['rounds']} rounds of {r['repeats']} steps each, one thread; "
+          f"load average {r['load'][0]:.2f} -> {r['load'][1]:.2f}):")
+    for i, t in enumerate(r["per_round"], 1):
+        line = f"  round {i}: eager {t['tinygrad_reg']:.2f} ms, jitted {t['jit']:.2f} ms"
+        if "torch" in t:
+            line += (f", PyTorch {t['torch']:.2f} ms; eager/torch "
+                     f"{t['tinygrad_reg'] / t['torch']:.2f}x, jitted/torch "
+                     f"{t['jit'] / t['torch']:.2f}x")
+        print(line)
+    if "eager_vs_torch" in r:
+        tg_ = r["targets"]
+        print(f"  median of the rounds: eager/torch {r['eager_vs_torch']:.2f}x (target <= "
+              f"{tg_['eager_vs_torch']}x), jitted/torch {r['jit_vs_torch']:.2f}x (target <= "
+              f"{tg_['jit_vs_torch']}x)")
+    print(f"  jitted/eager {r['jit_vs_eager']:.2f}x")
+
+
 def _child(code: str, env_update: dict | None = None) -> str:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([HERE, os.path.dirname(HERE),
@@ -353,9 +389,8 @@ def torch_table(quick: bool) -> dict | None:
         _child("import torch")
     except subprocess.CalledProcessError:
         return None
-    one = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     code = f"import torch_bench, json; print(json.dumps(torch_bench.run({quick!r})))"
-    return json.loads(_child(code, one))
+    return json.loads(_child(code, ONE_THREAD))
 
 
 def print_torch(t: dict) -> None:
@@ -428,8 +463,11 @@ def print_table(rows: list[dict]) -> None:
                   f" {a['numpy']['minflt']:>28.0f}   floor {a['gemm']['minflt']:.0f}")
 
 
+ALL = ["W1", "W2", "W3", "W4", "W5", "W6", "IMP"]
+
+
 def argv_only_default(only: str) -> bool:
-    return [k.strip().upper() for k in only.split(",")] == ["W1", "W2", "W3", "W4", "W5", "IMP"]
+    return [k.strip().upper() for k in only.split(",")] == ALL
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -439,8 +477,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", metavar="OUT",
                     help="also write every figure to this file (default for the full run: "
                          "docs/assets/benchmarks.json, which the docs quote)")
-    ap.add_argument("--only", default="W1,W2,W3,W4,W5,IMP",
-                    help="comma-separated subset of W1,W2,W3,W4,W5,IMP")
+    ap.add_argument("--only", default=",".join(ALL),
+                    help="comma-separated subset of " + ",".join(ALL))
+    ap.add_argument("--merge", action="store_true",
+                    help="write the figures of the workloads run into docs/assets/"
+                         "benchmarks.json, keeping the others (for W6 alone)")
     ap.add_argument("--no-torch", action="store_true",
                     help="skip the PyTorch columns even when torch is importable")
     args = ap.parse_args(argv)
@@ -453,21 +494,40 @@ def main(argv: list[str] | None = None) -> None:
           f"; {info['cores']} cores ({info['cpu']})")
     print(f"BLAS: {blas_line(info)}; env: {info['env'] or 'none of ' + ', '.join(ENV_KEYS[:4])}")
     print("medians [min..max]; ratio = tinygrad_reg / numpy (W5: / its GEMM floor)\n")
-    table = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "IMP": imports}
+    table = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "IMP": imports}  # (W6: below)
+    keys = [k.strip().upper() for k in args.only.split(",")]
+    if args.merge and (keys != ["W6"] or args.quick or args.json):
+        ap.error("--merge runs W6 alone, in full, into docs/assets/benchmarks.json: "
+                 "python benchmarks/run.py --only W6 --merge")
     rows = []
-    for key in args.only.split(","):
-        rows += table[key.strip().upper()](args.quick)
-    torch = torch_table(args.quick) if not args.no_torch else None
+    for key in keys:
+        if key != "W6":
+            rows += table[key](args.quick)
+    bnlenet = w6(args.quick) if "W6" in keys else None
+    only_w6 = keys == ["W6"]
+    torch = torch_table(args.quick) if not args.no_torch and not only_w6 else None
     print_table(rows)
     if torch:
         print_torch(torch)
+    if bnlenet:
+        print_w6(bnlenet)
     info["load_after"] = load()
-    if out:
-        command = " ".join(["python benchmarks/run.py", *(argv if argv is not None
-                                                           else sys.argv[1:])]).strip()
+    command = " ".join(["python benchmarks/run.py", *(argv if argv is not None
+                                                       else sys.argv[1:])]).strip()
+    if bnlenet:
+        bnlenet.update(command=command, date=datetime.date.today().isoformat())
+    if args.merge:
+        with open(DOCS_JSON) as f:
+            record = json.load(f)
+        record["w6"] = _without_times(bnlenet)
+        with open(DOCS_JSON, "w") as f:
+            json.dump(record, f, indent=1, default=float)
+            f.write("\n")
+        print(f"\nmerged W6 into {os.path.relpath(DOCS_JSON)}")
+    elif out:
         record = {"command": command, "date": datetime.date.today().isoformat(),
                   "machine": info, "quick": args.quick, "rows": _without_times(rows),
-                  "torch": torch}
+                  "torch": torch, "w6": _without_times(bnlenet)}
         with open(out, "w") as f:
             json.dump(record, f, indent=1, default=float)
             f.write("\n")
