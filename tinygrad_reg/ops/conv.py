@@ -324,8 +324,9 @@ class WindowScatter(Function):
 
     @staticmethod
     def lower(ins, out, attrs):
-        # forward: windows.window_scatter into the output buffer (laid out as g), the terms
-        # that are added (overlapping windows) in a scratch buffer
+        # forward: windows.window_scatter into the output buffer (laid out as g, or
+        # channel-major), the terms that are added (overlapping windows) and g's
+        # channel-major copy (when it makes one) in scratch buffers
         g, s = ins
         dtype = np.result_type(g, s)
         laid_out = W.is_cm(out) if attrs.get("_cm") else W.memory_order(out) == W.memory_order(g)
@@ -334,9 +335,14 @@ class WindowScatter(Function):
         geo = [attrs[k] for k in ("kernel", "stride", "padding", "dilation")]
         disjoint, _ = W.covers_once(out.shape[2:], *geo[:2], geo[3], geo[2], g.shape[2:])
         temps = []
-        term = "None" if disjoint else _temp(temps, g.shape, dtype, order_of(g))
+        gcm = "None"
+        order = order_of(g)
+        if W.needs_g_copy(g, out):  # g copied channel-major first
+            order = W.cm_axes(g.ndim)
+            gcm = _temp(temps, g.shape, g.dtype, order)
+        term = "None" if disjoint else _temp(temps, g.shape, dtype, order)
         return Lowered((f"{{c0}}({{i0}}, {{i1}}, {{c1}}, {{c2}}, {{c3}}, {{c4}}, {{c5}}, {{o}}, "
-                        f"{term})",), temps=tuple(temps),
+                        f"{term}, False, {gcm})",), temps=tuple(temps),
                        consts=(W.window_scatter, tuple(attrs["x_shape"]), *geo))
 
 

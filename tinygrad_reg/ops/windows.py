@@ -344,16 +344,33 @@ def _window_slice(a: np.ndarray, windows: tuple) -> np.ndarray:
         w if a.shape[lead + i] != 1 else slice(None) for i, w in enumerate(windows))]
 
 
+def needs_g_copy(g: np.ndarray, out: np.ndarray) -> bool:
+    """Whether :func:`window_scatter` copies g into channel-major order first."""
+    return is_cm(out) and not is_cm(g)
+
+
+def _copy_cm(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    out = empty_cm(a.shape, a.dtype) if out is None else out
+    np.copyto(out, a)
+    return out
+
+
 def window_scatter(g: np.ndarray, s: np.ndarray, x_shape: tuple, kernel: tuple, stride: tuple,
                    padding: tuple, dilation: tuple, out: np.ndarray | None = None,
-                   term: np.ndarray | None = None, cm: bool = False) -> np.ndarray:
+                   term: np.ndarray | None = None, cm: bool = False,
+                   gcm: np.ndarray | None = None) -> np.ndarray:
     """dx (``x_shape``, laid out as g is, or channel-major with ``cm``) = the terms g · s[k]
     put back where window k-th elements came from (:func:`col2im`): pooling's gradient.
-    ``term``: a buffer of g's shape for the terms that are added (when windows overlap)."""
+    ``term``: a buffer of g's shape for the terms that are added (when windows overlap).
+    A channel-major dx from a g that is not (the gradient of a flattened pooling) copies g
+    into that layout first (into ``gcm`` when given): one pass between two memory orders
+    over g, rather than one per kernel offset over dx."""
     dtype = np.result_type(g, s)
     if out is None:
         out = empty_cm(tuple(x_shape), dtype) if cm else empty_like_order(g, tuple(x_shape),
                                                                           dtype)
+    if needs_g_copy(g, out):  # (gcm: an (N, C, *out) array laid out channel-major)
+        g = _copy_cm(g, gcm)
     q = g.shape[2:]
 
     def put(k: tuple, windows: tuple, dest: np.ndarray, add: bool) -> None:
@@ -374,4 +391,4 @@ __all__ = ["cm_axes", "to_cm", "is_cm", "from_cm", "empty_cm", "memory_order", "
            "out_size", "padded_size", "offsets", "lowest", "pad_into", "needs_cm_copy",
            "channel_major", "padded_like", "scratch", "im2col", "covers_once", "col2im",
            "conv_forward", "conv_weight_grad", "conv_input_grad", "window_gather",
-           "window_scatter"]
+           "window_scatter", "needs_g_copy"]
