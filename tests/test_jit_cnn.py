@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_reg as tg
@@ -96,12 +96,13 @@ def conv_nets(draw):
     pool_k = draw(st.integers(1, max(1, min(q, 3))))
     pool_s = draw(st.integers(1, pool_k))
     pool_p = draw(st.integers(0, pool_k // 2))
-    return dict(n=draw(st.integers(1, 3)), c=c, o=o, size=size,
+    n = draw(st.integers(1, 3))
+    return dict(n=n, c=c, o=o, size=size,
                 conv=dict(kernel_size=k, stride=stride, padding=padding, dilation=dilation,
                           groups=groups, bias=draw(st.booleans())),
                 pool=dict(kernel_size=pool_k, stride=pool_s, padding=pool_p),
                 act=draw(st.sampled_from(["sigmoid", "relu", "tanh"])),
-                norm=draw(st.booleans()),
+                norm=draw(st.booleans()) and n * q * q > 1,  # (batch norm needs 2 values)
                 dtype=draw(st.sampled_from([np.float32, np.float64])))
 
 
@@ -115,7 +116,6 @@ def _net(spec):
     return model.to(dtype=spec["dtype"]) if spec["dtype"] is np.float64 else model
 
 
-@settings(deadline=None, max_examples=40)
 @given(conv_nets(), st.integers(0, 2**16))
 def test_conv_pool_and_norm_replays_are_bitwise_for_any_geometry(spec, seed):
     rng = np.random.default_rng(seed)
