@@ -4,8 +4,11 @@ eval behaviour, and the errors."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_reg as tg
@@ -194,3 +197,23 @@ def test_embedding_padding_row_starts_at_zero_and_gets_no_gradient():
     out.sum().backward()
     np.testing.assert_array_equal(emb.weight.grad.data[:, 0], [1.0, 0.0, 0.0, 0.0, 1.0])
     assert list(emb.state_dict()) == ["weight"]
+
+
+@given(st.sampled_from([(3, 2), (4, 3, 5), (2, 3, 2, 2), (5, 2, 1, 3), (1, 2, 1)]),
+       st.sampled_from([np.float32, np.float64]), st.booleans(), st.integers(0, 2**16))
+def test_batch_moments_are_np_mean_and_var_bit_for_bit(shape, dtype, channel_major, seed):
+    # batch norm's running statistics: one op, the very bits of x.mean() and x.var(ddof=1)
+    from tinygrad_reg.ops.normalization import moments_kernel
+
+    x = (np.random.default_rng(seed).standard_normal(shape) * 3 + 1).astype(dtype)
+    if channel_major and x.ndim > 2:  # laid out as a convolution leaves it
+        x = np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 0, -1)), -1, 0)
+    axes = (0,) + tuple(range(2, x.ndim))
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (one value per channel: nan)
+        got = moments_kernel(x, axes)
+        want_var = np.var(x, axis=axes, ddof=1)
+    assert got.dtype == dtype and got.shape == (2, shape[1])
+    assert got[0].tobytes() == np.mean(x, axis=axes).tobytes()
+    assert np.array_equal(got[1], want_var, equal_nan=True)
+    assert got[1].tobytes() == want_var.tobytes() or np.isnan(want_var).all()

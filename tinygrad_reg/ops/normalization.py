@@ -4,6 +4,7 @@ running statistics live in the modules of :mod:`tinygrad_reg.nn.normalization`).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -170,6 +171,51 @@ class NormalizeBackward(Function):
                        consts=(normalize_grad_kernel, tuple(attrs["axes"]), attrs["eps"]))
 
 
+def moments_kernel(x: np.ndarray, axes: tuple, out: Any = None, sq: Any = None) -> np.ndarray:
+    """[mean, unbiased variance] of x over ``axes`` as a (2, C) array (C: the elements of the
+    other axes), the same bits as ``np.mean`` and ``np.var(ddof=1)`` give (the mean, the
+    squared deviations, their sum over n - 1), in four passes instead of their five; into
+    ``out`` (and the squared deviations into ``sq``, x's shape) when given."""
+    keep = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+    n = np.intp(math.prod(x.shape[i] for i in axes))
+    if out is None:
+        out = np.empty((2, math.prod(keep)), np.result_type(x, 1.0))
+    mean, var = out[0].reshape(keep), out[1].reshape(keep)
+    np.mean(x, axis=axes, keepdims=True, out=mean)
+    sq = np.subtract(x, mean, out=sq)
+    np.square(sq, out=sq)
+    np.sum(sq, axis=axes, keepdims=True, out=var)
+    np.true_divide(var, np.maximum(n - 1, 0), out=var, casting="unsafe")
+    return out
+
+
+class BatchMoments(Function):
+    """out = [mean(x), Σ (x - mean(x))² / (n - 1)] over ``axes``, stacked (2, C): the batch
+    statistics a batch norm layer folds into its running ones (under no_grad), in one op.
+    Not differentiable: its backward raises."""
+
+    @staticmethod
+    def forward(ctx, x, *, axes):
+        with np.errstate(divide="ignore", invalid="ignore"):  # (n = 1: nan, as np.var)
+            return moments_kernel(x, axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("BatchMoments (batch norm's running statistics) is not "
+                           "differentiable: compute x.mean() and x.var() for a gradient")
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: moments_kernel into the output buffer, the squared deviations into a
+        # scratch buffer laid out as x
+        (x,) = ins
+        if x.dtype not in _FLOATS or out.dtype != x.dtype or not out.flags.c_contiguous:
+            return None
+        return Lowered(("{c0}({i0}, {c1}, {o}, {t0})",), consts=(
+            moments_kernel, tuple(attrs["axes"])),
+            temps=((x.shape, x.dtype, jit_rules.order_of(x)),))
+
+
 class BatchNorm(Normalize):
     """:class:`Normalize` over the batch and spatial axes (its name in graphs)."""
 
@@ -226,8 +272,13 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                     num_batches_tracked.add_(1)
                 elif m is None:
                     raise ValueError("batch_norm: momentum=None needs num_batches_tracked")
-                mean = x.mean(dim=axes).astype(running_mean.dtype)
-                var = x.var(dim=axes, correction=1).astype(running_var.dtype)
+                if x.dtype in _FLOATS:  # both in one op, the same bits
+                    stats = BatchMoments.apply(x, axes=axes)
+                    mean, var = stats[0], stats[1]
+                else:
+                    mean, var = x.mean(dim=axes), x.var(dim=axes, correction=1)
+                mean = mean.astype(running_mean.dtype)
+                var = var.astype(running_var.dtype)
                 if m is None:  # the cumulative average: m = 1/n
                     # computed from the count with ops (kernels a tg.jit replay runs again),
                     # rounded as the Python float 1.0 / n would be
@@ -271,6 +322,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Any = None,  # noqa: A002
     return _affine(y, weight, bias, (1, -1) + (1,) * (x.ndim - 2))
 
 
-__all__ = ["Normalize", "NormalizeBackward", "normalize_kernel", "normalize_grad_kernel",
+__all__ = ["Normalize", "NormalizeBackward", "BatchMoments", "moments_kernel",
+           "normalize_kernel", "normalize_grad_kernel",
            "BatchNorm", "LayerNorm", "GroupNorm", "normalize", "batch_norm",
            "layer_norm", "group_norm"]
