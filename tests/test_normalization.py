@@ -217,3 +217,13 @@ def test_batch_moments_are_np_mean_and_var_bit_for_bit(shape, dtype, channel_maj
     assert got[0].tobytes() == np.mean(x, axis=axes).tobytes()
     assert np.array_equal(got[1], want_var, equal_nan=True)
     assert got[1].tobytes() == want_var.tobytes() or np.isnan(want_var).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_normalize_gradient_of_a_constant_upstream_gradient_is_exactly_zero(dtype):
+    # dx = (g - mean(g) - x̂ · mean(g · x̂)) / σ is 0 for a constant g; the rounded mean of x
+    # must not leak into it (times 1/σ³), even for data far from zero
+    x = (1000.0 + np.random.default_rng(0).standard_normal((4, 3, 5)) * 0.01).astype(dtype)
+    g = np.full_like(x, 2.0)
+    dx = NormalizeBackward.apply(tg.tensor(g), tg.tensor(x), axes=(0, 2), eps=1e-5).numpy()
+    assert dx.dtype == dtype and not dx.any()

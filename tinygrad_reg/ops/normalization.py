@@ -40,19 +40,26 @@ def normalize_kernel(x: np.ndarray, axes: tuple, eps: float, out: Any = None, me
 
 def normalize_grad_kernel(g: np.ndarray, x: np.ndarray, axes: tuple, eps: float,
                           mean: Any = None, inv: Any = None, out: Any = None, xc: Any = None,
-                          gx: Any = None, gm: Any = None, dot: Any = None) -> np.ndarray:
+                          gx: Any = None, gm: Any = None, dot: Any = None,
+                          xm: Any = None) -> np.ndarray:
     """dx = (g - mean(g) - x̂ · mean(g · x̂)) / σ, computed as
-    (g - mean(g)) · (1/σ) - (x - μ) · (mean(g · (x - μ)) / σ³): eight passes over x's size.
-    ``mean`` and ``inv`` (μ and 1/σ) are the forward's when given, else recomputed alike
-    (with ``xc`` and ``gx`` as scratch); the other arguments are buffers (x's shape: ``out``,
-    ``xc``, ``gx``; the statistics' shape: ``gm``, ``dot``) written when given."""
+    (g - mean(g)) · (1/σ) - (x - μ) · (c / σ³), c = mean(g · (x - μ)) - mean(g) · mean(x - μ):
+    nine passes over x's size. The second term of c is zero in exact arithmetic, but μ is
+    rounded, and without it that rounding, times 1/σ³, shows in dx (for a constant g, where
+    dx is exactly 0, as noise that finite differences magnify). ``mean`` and ``inv`` (μ and
+    1/σ) are the forward's when given, else recomputed alike (with ``xc`` and ``gx`` as
+    scratch); the other arguments are buffers (x's shape: ``out``, ``xc``, ``gx``; the
+    statistics' shape: ``gm``, ``dot``, ``xm``) written when given."""
     if mean is None or inv is None:
         xc, mean, inv = _stats(x, axes, eps, xc, sq=gx)
     else:
         xc = np.subtract(x, mean, out=xc)
     gm = np.asarray(np.mean(g, axis=axes, keepdims=True, out=gm))
     t = np.multiply(g, xc, out=gx)
-    k = np.asarray(np.mean(t, axis=axes, keepdims=True, out=dot))  # mean(g·(x - μ)), then / σ³
+    k = np.asarray(np.mean(t, axis=axes, keepdims=True, out=dot))  # c, then c / σ³
+    xm = np.asarray(np.mean(xc, axis=axes, keepdims=True, out=xm))
+    np.multiply(xm, gm, out=xm)
+    np.subtract(k, xm, out=k)
     for _ in range(3):
         np.multiply(k, inv, out=k)
     np.multiply(xc, k, out=xc)
@@ -165,9 +172,9 @@ class NormalizeBackward(Function):
         cached = attrs.get("_mean") is not None and attrs.get("_inv") is not None
         stats = "{a__mean}, {a__inv}" if cached else "None, None"
         return Lowered((f"{{c0}}({{i0}}, {{i1}}, {{c1}}, {{c2}}, {stats}, {{o}}, {{t0}}, {{t1}}, "
-                        f"{{t2}}, {{t3}})",),
+                        f"{{t2}}, {{t3}}, {{t4}})",),
                        temps=((x.shape, x.dtype, order), (x.shape, x.dtype, order),
-                              (stat, x.dtype), (stat, x.dtype)),
+                              (stat, x.dtype), (stat, x.dtype), (stat, x.dtype)),
                        consts=(normalize_grad_kernel, tuple(attrs["axes"]), attrs["eps"]))
 
 
