@@ -409,6 +409,28 @@ def w5_table() -> list[str]:
     return out
 
 
+def w6_table() -> list[str]:
+    """W6 (BN-LeNet beside PyTorch): its six rounds, their medians and how it was run
+    (``python benchmarks/run.py --only W6 --merge`` writes them under the ``w6`` key)."""
+    r = bench()["w6"]
+    out = []
+    for i, t in enumerate(r["per_round"], 1):
+        out.append(f"| {i} | {g3(t['tinygrad_reg'])} ms | {g3(t['jit'])} ms | "
+                   f"{g3(t['torch'])} ms | {t['tinygrad_reg'] / t['torch']:.2f}x | "
+                   f"{t['jit'] / t['torch']:.2f}x |")
+    eager, jit = r["eager_vs_torch"], r["jit_vs_torch"]
+    goal_e, goal_j = r["targets"]["eager_vs_torch"], r["targets"]["jit_vs_torch"]
+    out.append(f"| median of the rounds | {g3(r['tinygrad_reg'])} ms | {g3(r['jit'])} ms | "
+               f"{g3(r['torch'])} ms | **{eager:.2f}x** (≤ {goal_e}x — {verdict(eager, goal_e)})"
+               f" | **{jit:.2f}x** (≤ {goal_j}x — {verdict(jit, goal_j)}) |")
+    out += [f"`{r['command']}` on {r['date']}, PyTorch {r['torch_version']} at "
+            f"{r['threads']} thread, load average {r['load'][0]:.2f} when it started and "
+            f"{r['load'][1]:.2f} when it ended",
+            f"{r['rounds']} rounds of {r['repeats']} steps of each",
+            f"the jitted step takes {r['jit_vs_eager']:.2f}x the eager step's time"]
+    return out
+
+
 def jit_table() -> list[str]:
     out = []
     for dtype in ("float64", "float32"):
@@ -575,6 +597,7 @@ CLAIMS: list[tuple[str, Callable[[], list[str]]]] = [
     ("docs/benchmarks.md", machine_line), ("docs/benchmarks.md", calibration),
     ("docs/benchmarks.md", results_table), ("docs/benchmarks.md", results_prose),
     ("docs/benchmarks.md", torch_table), ("docs/benchmarks.md", w5_table),
+    ("docs/benchmarks.md", w6_table),
     ("docs/benchmarks.md", jit_table), ("docs/debugging.md", anomaly_table),
     ("docs/internals.md", reading_path),
     ("docs/visualization.md", viz_page_size), ("docs/visualization.md", viz_walk_times),
@@ -621,6 +644,11 @@ def test_every_asset_records_its_command():
             assert not record["quick"] and record["torch"] is not None
             assert [r["workload"][:3] for r in record["rows"]] == \
                 ["W1 "] * 2 + ["W2 "] * 2 + ["W3 "] + ["W4 "] * 4 + ["W5 "] * 2 + ["imp"] * 2
+            # W6 under its own key: from the full run or from W6 alone, merged in
+            w6 = record["w6"]
+            assert w6["command"] in ("python benchmarks/run.py",
+                                     "python benchmarks/run.py --only W6 --merge"), w6["command"]
+            assert w6["rounds"] == len(w6["per_round"]) == 6 and "torch" in w6["per_round"][0]
         elif path.stem == "visualization":
             assert record["command"] == "python docs/make_figures.py", record["command"]
         else:
@@ -674,6 +702,7 @@ NOT_MEASURED: dict[str, list[str]] = {
         "≤ 1.5x the GEMM floor, ≤ 2x PyTorch",  # the targets
         "W1 ≤ 1.00x float64, ≤ 0.95x float32; W2 ≤ 1.2x",
         "float64 to 1e-10, float32 to 2e-4",    # tolerances
+        "≤ 1.3x PyTorch eager, jitted ≤ 1.0x",  # W6's targets
     ],
 }
 
