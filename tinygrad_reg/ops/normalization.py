@@ -284,8 +284,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                     mean, var = stats[0], stats[1]
                 else:
                     mean, var = x.mean(dim=axes), x.var(dim=axes, correction=1)
-                mean = mean.astype(running_mean.dtype)
-                var = var.astype(running_var.dtype)
+                if mean.dtype != running_mean.dtype:  # (an op less per layer when alike)
+                    mean = mean.astype(running_mean.dtype)
+                if var.dtype != running_var.dtype:
+                    var = var.astype(running_var.dtype)
                 if m is None:  # the cumulative average: m = 1/n
                     # computed from the count with ops (kernels a tg.jit replay runs again),
                     # rounded as the Python float 1.0 / n would be
