@@ -11,6 +11,8 @@ W4  peak RSS growth over one W1 epoch (a fresh process each), memory of one forw
 W5  one training step of two small CNNs, batch 64, float32, beside their GEMMs alone (cnn.py)
 W6  one training step of a 2-layer LSTM (batch 32, 30 steps, Adam), float32, beside PyTorch's,
     both at one thread in a process of their own (lstm.py)
+W7  one SGD step of d2l's BN-LeNet, batch 128, float32: eager and tg.jit beside PyTorch,
+    all at one thread in a process of their own, six interleaved rounds (bnlenet.py)
 IMP import time of tinygrad_reg beside numpy (fresh processes)
 
 Implementations alternate in one process (warm-up first); each figure is the median of many
@@ -25,7 +27,7 @@ quote (tests/test_docs_figures.py checks every quote against it); the suite neve
 the benchmarks. Other runs write JSON only where --json says, except ``--only ... --into-docs``:
 it measures the workloads named and replaces their rows in docs/assets/benchmarks.json (the
 other rows and the PyTorch table stay), each such row recording the command and the date
-that measured it.
+that measured it (W7's figures live under their own key, "w7", replaced the same way).
 """
 
 from __future__ import annotations
@@ -270,12 +272,42 @@ def w5(quick: bool) -> list[dict]:
     return rows
 
 
+ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
 def w6(quick: bool) -> list[dict]:
     """The LSTM step beside PyTorch's (when torch is importable) and jitted, interleaved in a
     process of their own with every thread pool at one thread (lstm.py)."""
-    one = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     code = f"import json, lstm; print(json.dumps(lstm.measure({quick!r}), default=float))"
-    return [json.loads(_child(code, one))]
+    return [json.loads(_child(code, ONE_THREAD))]
+
+
+def w7(quick: bool) -> dict:
+    """BN-LeNet's step, eager and jitted, beside PyTorch (when importable) in a process of
+    its own at one thread; six interleaved rounds (bnlenet.py)."""
+    before = load()
+    out = json.loads(_child(f"import bnlenet, json; print(json.dumps(bnlenet.run({quick!r})))",
+                            ONE_THREAD))
+    out["load"] = [before[0], load()[0]]
+    return out
+
+
+def print_w7(r: dict) -> None:
+    print(f"\n{r['workload']} ({r['rounds']} rounds of {r['repeats']} steps each, one thread; "
+          f"load average {r['load'][0]:.2f} -> {r['load'][1]:.2f}):")
+    for i, t in enumerate(r["per_round"], 1):
+        line = f"  round {i}: eager {t['tinygrad_reg']:.2f} ms, jitted {t['jit']:.2f} ms"
+        if "torch" in t:
+            line += (f", PyTorch {t['torch']:.2f} ms; eager/torch "
+                     f"{t['tinygrad_reg'] / t['torch']:.2f}x, jitted/torch "
+                     f"{t['jit'] / t['torch']:.2f}x")
+        print(line)
+    if "eager_vs_torch" in r:
+        tg_ = r["targets"]
+        print(f"  median of the rounds: eager/torch {r['eager_vs_torch']:.2f}x (target <= "
+              f"{tg_['eager_vs_torch']}x), jitted/torch {r['jit_vs_torch']:.2f}x (target <= "
+              f"{tg_['jit_vs_torch']}x)")
+    print(f"  jitted/eager {r['jit_vs_eager']:.2f}x")
 
 
 def _child(code: str, env_update: dict | None = None) -> str:
@@ -446,9 +478,11 @@ def print_table(rows: list[dict]) -> None:
                   f" {a['numpy']['minflt']:>28.0f}   floor {a['gemm']['minflt']:.0f}")
 
 
+ALL = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "IMP"]
+
+
 def argv_only_default(only: str) -> bool:
-    return [k.strip().upper() for k in only.split(",")] == ["W1", "W2", "W3", "W4", "W5", "W6",
-                                                             "IMP"]
+    return [k.strip().upper() for k in only.split(",")] == ALL
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -458,8 +492,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", metavar="OUT",
                     help="also write every figure to this file (default for the full run: "
                          "docs/assets/benchmarks.json, which the docs quote)")
-    ap.add_argument("--only", default="W1,W2,W3,W4,W5,W6,IMP",
-                    help="comma-separated subset of W1,W2,W3,W4,W5,W6,IMP")
+    ap.add_argument("--only", default=",".join(ALL),
+                    help="comma-separated subset of " + ",".join(ALL))
     ap.add_argument("--into-docs", action="store_true",
                     help="with --only: replace those workloads' rows in "
                          "docs/assets/benchmarks.json, keeping the rest")
@@ -476,37 +510,44 @@ def main(argv: list[str] | None = None) -> None:
     print(f"BLAS: {blas_line(info)}; env: {info['env'] or 'none of ' + ', '.join(ENV_KEYS[:4])}")
     print("medians [min..max]; ratio = tinygrad_reg / numpy (W5: / its GEMM floor)\n")
     table = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "IMP": imports}
+    keys = [k.strip().upper() for k in args.only.split(",")]
     rows = []
-    for key in args.only.split(","):
-        rows += table[key.strip().upper()](args.quick)
+    for key in keys:
+        if key != "W7":  # (W7 has a record of its own: below)
+            rows += table[key](args.quick)
+    bnlenet = w7(args.quick) if "W7" in keys else None
     into_docs = args.into_docs and not full and not args.quick
     torch = torch_table(args.quick) if not (args.no_torch or into_docs) else None
     print_table(rows)
     if torch:
         print_torch(torch)
+    if bnlenet:
+        print_w7(bnlenet)
     info["load_after"] = load()
+    command = " ".join(["python benchmarks/run.py", *(argv if argv is not None
+                                                       else sys.argv[1:])]).strip()
+    if bnlenet:
+        bnlenet.update(command=command, date=datetime.date.today().isoformat())
     if out:
-        command = " ".join(["python benchmarks/run.py", *(argv if argv is not None
-                                                           else sys.argv[1:])]).strip()
         record = {"command": command, "date": datetime.date.today().isoformat(),
                   "machine": info, "quick": args.quick, "rows": _without_times(rows),
-                  "torch": torch}
+                  "torch": torch, "w7": _without_times(bnlenet)}
         with open(out, "w") as f:
             json.dump(record, f, indent=1, default=float)
             f.write("\n")
         print(f"\nwrote {os.path.relpath(out)}")
     elif into_docs:
-        command = " ".join(["python benchmarks/run.py", *(argv if argv is not None
-                                                           else sys.argv[1:])]).strip()
-        replace_rows(rows, command, info)
+        replace_rows(rows, command, info, bnlenet)
 
 
-def replace_rows(rows: list[dict], command: str, info: dict) -> None:
+def replace_rows(rows: list[dict], command: str, info: dict, bnlenet: dict | None) -> None:
     """Put ``rows`` into docs/assets/benchmarks.json in place of the rows of their workloads
     (a new workload goes before the import rows), each marked with the command, the date and
-    the load that measured it."""
+    the load that measured it; and W7's record (``bnlenet``), if it ran, under its key."""
     with open(DOCS_JSON) as f:
         record = json.load(f)
+    if bnlenet is not None:
+        record["w7"] = _without_times(bnlenet)
     old = record["rows"]
     for row in _without_times(rows):
         row.update(command=command, date=datetime.date.today().isoformat(),

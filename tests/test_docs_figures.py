@@ -420,6 +420,28 @@ def w6_claims() -> list[str]:
             f"≤ {r['target']}x — {verdict(r['ratio'], r['target'])} |"]
 
 
+def w7_table() -> list[str]:
+    """W7 (BN-LeNet beside PyTorch): its six rounds, their medians and how it was run
+    (``python benchmarks/run.py --only W7 --into-docs`` writes them under the ``w7`` key)."""
+    r = bench()["w7"]
+    out = []
+    for i, t in enumerate(r["per_round"], 1):
+        out.append(f"| {i} | {g3(t['tinygrad_reg'])} ms | {g3(t['jit'])} ms | "
+                   f"{g3(t['torch'])} ms | {t['tinygrad_reg'] / t['torch']:.2f}x | "
+                   f"{t['jit'] / t['torch']:.2f}x |")
+    eager, jit = r["eager_vs_torch"], r["jit_vs_torch"]
+    goal_e, goal_j = r["targets"]["eager_vs_torch"], r["targets"]["jit_vs_torch"]
+    out.append(f"| median of the rounds | {g3(r['tinygrad_reg'])} ms | {g3(r['jit'])} ms | "
+               f"{g3(r['torch'])} ms | **{eager:.2f}x** (≤ {goal_e}x — {verdict(eager, goal_e)})"
+               f" | **{jit:.2f}x** (≤ {goal_j}x — {verdict(jit, goal_j)}) |")
+    out += [f"`{r['command']}` on {r['date']}, PyTorch {r['torch_version']} at "
+            f"{r['threads']} thread, load average {r['load'][0]:.2f} when it started and "
+            f"{r['load'][1]:.2f} when it ended",
+            f"{r['rounds']} rounds of {r['repeats']} steps of each",
+            f"the jitted step takes {r['jit_vs_eager']:.2f}x the eager step's time"]
+    return out
+
+
 def jit_table() -> list[str]:
     out = []
     for dtype in ("float64", "float32"):
@@ -587,7 +609,7 @@ CLAIMS: list[tuple[str, Callable[[], list[str]]]] = [
     ("docs/benchmarks.md", results_table), ("docs/benchmarks.md", results_prose),
     ("docs/benchmarks.md", torch_table), ("docs/benchmarks.md", w5_table),
     ("docs/benchmarks.md", jit_table), ("docs/benchmarks.md", w6_claims),
-    ("docs/debugging.md", anomaly_table),
+    ("docs/benchmarks.md", w7_table), ("docs/debugging.md", anomaly_table),
     ("docs/internals.md", reading_path),
     ("docs/visualization.md", viz_page_size), ("docs/visualization.md", viz_walk_times),
     ("docs/visualization.md", viz_wasm_time),
@@ -634,6 +656,12 @@ def test_every_asset_records_its_command():
             assert [r["workload"][:3] for r in record["rows"]] == \
                 ["W1 "] * 2 + ["W2 "] * 2 + ["W3 "] + ["W4 "] * 4 + ["W5 "] * 2 + ["W6 "] + \
                 ["imp"] * 2
+            # W7 under its own key: from the full run or from W7 alone, put in
+            w7 = record["w7"]
+            assert w7["command"] in ("python benchmarks/run.py",
+                                     "python benchmarks/run.py --only W7 --into-docs"), \
+                w7["command"]
+            assert w7["rounds"] == len(w7["per_round"]) == 6 and "torch" in w7["per_round"][0]
         elif path.stem == "visualization":
             assert record["command"] == "python docs/make_figures.py", record["command"]
         else:
@@ -688,6 +716,7 @@ NOT_MEASURED: dict[str, list[str]] = {
         "(target ≤ 1.5x PyTorch)",  # W6's target
         "W1 ≤ 1.00x float64, ≤ 0.95x float32; W2 ≤ 1.2x",
         "float64 to 1e-10, float32 to 2e-4",    # tolerances
+        "≤ 1.3x PyTorch eager, jitted ≤ 1.0x",  # W7's targets
     ],
 }
 

@@ -4,13 +4,17 @@ eval behaviour, and the errors."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_reg as tg
 from tinygrad_reg import nn
 from tinygrad_reg.nn import functional as F
+from tinygrad_reg.ops.normalization import NormalizeBackward
 from tinygrad_reg.testing import strategies as S
 
 
@@ -58,6 +62,23 @@ def _ref_gn(x, w, b, groups=2):
     return y * w.reshape(shape) + b.reshape(shape)
 
 
+@st.composite
+def grad_inputs(draw):
+    """(g, x, axes) for Normalize's gradient node: any upstream g, distinct x."""
+    shape, axes = draw(st.sampled_from([((3, 2), (0,)), ((2, 3, 4), (0, 2)),
+                                        ((2, 2, 3), (2,)), ((2, 2, 2, 2), (0, 2, 3))]))
+    x = draw(S.distinct_arrays(shape, low=-3.0, high=3.0, gap=0.03).map(
+        lambda a: tg.Tensor(a, requires_grad=True)))
+    return draw(S.tensors(shape)), x, axes
+
+
+def _ref_normalize_grad(g, x, axes, eps=1e-5):
+    xh = _normalize(x, axes, eps)
+    s = 1.0 / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+    return (g - g.mean(axis=axes, keepdims=True)
+            - xh * (g * xh).mean(axis=axes, keepdims=True)) * s
+
+
 def case(name, op, ref, *inputs, **options):
     return pytest.param(name, op, ref, inputs, options, id=name)
 
@@ -69,6 +90,11 @@ CASES = [
     case("layer_norm", lambda x, w, b: F.layer_norm(x, x.shape[-1:], w, b),
          lambda x, w, b: _normalize(x, (-1,)) * w + b, ln_inputs()),
     case("group_norm", lambda x, w, b: F.group_norm(x, 2, w, b), _ref_gn, gn_inputs()),
+    # Normalize's gradient as one node: its own first and second derivatives (the third of
+    # normalization) through g and x
+    case("normalize_backward",
+         lambda g, x, axes: NormalizeBackward.apply(g, x, axes=axes, eps=1e-5),
+         _ref_normalize_grad, grad_inputs()),
     case("embedding", lambda w, idx: F.embedding(idx, w),
          lambda w, idx: w[idx],
          st.tuples(S.tensors((4, 3)), st.just(np.array([[0, 1, 3], [3, 3, 2]]))),
@@ -171,3 +197,33 @@ def test_embedding_padding_row_starts_at_zero_and_gets_no_gradient():
     out.sum().backward()
     np.testing.assert_array_equal(emb.weight.grad.data[:, 0], [1.0, 0.0, 0.0, 0.0, 1.0])
     assert list(emb.state_dict()) == ["weight"]
+
+
+@given(st.sampled_from([(3, 2), (4, 3, 5), (2, 3, 2, 2), (5, 2, 1, 3), (1, 2, 1)]),
+       st.sampled_from([np.float32, np.float64]), st.booleans(), st.integers(0, 2**16))
+def test_batch_moments_are_np_mean_and_var_bit_for_bit(shape, dtype, channel_major, seed):
+    # batch norm's running statistics: one op, the very bits of x.mean() and x.var(ddof=1)
+    from tinygrad_reg.ops.normalization import moments_kernel
+
+    x = (np.random.default_rng(seed).standard_normal(shape) * 3 + 1).astype(dtype)
+    if channel_major and x.ndim > 2:  # laid out as a convolution leaves it
+        x = np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 0, -1)), -1, 0)
+    axes = (0,) + tuple(range(2, x.ndim))
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (one value per channel: nan)
+        got = moments_kernel(x, axes)
+        want_var = np.var(x, axis=axes, ddof=1)
+    assert got.dtype == dtype and got.shape == (2, shape[1])
+    assert got[0].tobytes() == np.mean(x, axis=axes).tobytes()
+    assert np.array_equal(got[1], want_var, equal_nan=True)
+    assert got[1].tobytes() == want_var.tobytes() or np.isnan(want_var).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_normalize_gradient_of_a_constant_upstream_gradient_is_exactly_zero(dtype):
+    # dx = (g - mean(g) - x̂ · mean(g · x̂)) / σ is 0 for a constant g; the rounded mean of x
+    # must not leak into it (times 1/σ³), even for data far from zero
+    x = (1000.0 + np.random.default_rng(0).standard_normal((4, 3, 5)) * 0.01).astype(dtype)
+    g = np.full_like(x, 2.0)
+    dx = NormalizeBackward.apply(tg.tensor(g), tg.tensor(x), axes=(0, 2), eps=1e-5).numpy()
+    assert dx.dtype == dtype and not dx.any()

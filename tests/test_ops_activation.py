@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -160,3 +161,29 @@ def test_softmax_of_a_scalar_is_one_with_zero_gradient():
         (g,) = tg.grad(y, x)
         assert g.item() == 0.0
 
+
+
+def test_sigmoid_and_tanh_of_integers_give_float32_as_pytorch():
+    x = tg.tensor([-2, 0, 3])
+    # values from PyTorch 2.13: torch.sigmoid / torch.tanh of tensor([-2, 0, 3]) (float32)
+    for fn, want in ((tg.sigmoid, [0.11920292, 0.5, 0.95257413]),
+                     (tg.tanh, [-0.9640276, 0.0, 0.9950548])):
+        y = fn(x)
+        assert y.dtype == np.float32
+        assert y.numpy().tobytes() == np.array(want, np.float32).tobytes()
+
+
+def test_sigmoid_far_from_zero_neither_overflows_nor_warns():
+    big = [-1000.0, -100.0, -20.0, 20.0, 100.0, 1000.0]
+    # values from PyTorch 2.13: torch.sigmoid of these, float64
+    want = [0.0, 3.7200759760208356e-44, 2.0611536181902037e-09, 0.9999999979388463, 1.0, 1.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y64 = tg.sigmoid(tg.tensor(big, dtype=tg.float64)).numpy()
+        y32 = tg.sigmoid(tg.tensor(big, dtype=tg.float32)).numpy()
+    np.testing.assert_allclose(y64, want, rtol=1e-15, atol=0)  # (ours: exp(-100) there)
+    # float32: PyTorch gives 0.0 at -100 (where the true value, 3.7e-44, is a subnormal we
+    # keep); the rest as PyTorch: [0.0, 0.0, 2.06115369216775e-09, 1.0, 1.0, 1.0]
+    assert y32[[0, 3, 4, 5]].tolist() == [0.0, 1.0, 1.0, 1.0]
+    np.testing.assert_allclose(y32[[1, 2]], [3.7200759760208356e-44, 2.06115369216775e-09],
+                               rtol=1e-6, atol=1e-45)

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.accumulate import _iadd
-from ..ops.jit_rules import Lowered
+from ..ops.jit_rules import Lowered, dense_order
 from ..optim import SGD
 from ..optim.optimizer import _replay_update
 
@@ -66,22 +66,40 @@ def is_inplace(fn: Any) -> bool:
     return fn is _iadd
 
 
-def lower(step: tuple, ins: list, out: Any) -> Lowered | None:
-    """The lowering of one plan step, given the arrays of its traced call, or None."""
+def lower(step: tuple, ins: list, out: Any, more: dict | None = None) -> Lowered | None:
+    """The lowering of one plan step, given the arrays of its traced call, or None.
+    ``more``: the traced arrays of an op step's array attributes (by name) and of what its
+    forward saved or set on ctx (``v0``... by position, ``e_<name>`` by name)."""
     if step[0] == "op":
         rule = rule_for(step[1])
-        if rule is None or step[4] or step[6] or step[7]:  # dynamic attrs, saved/extra arrays
+        if rule is None:
             return None
+        more = more or {}
+        made = [f"v{p}" for p, _ in step[6]] + [f"e_{k}" for k, _ in step[7]]
+        attrs = step[3]
+        if step[4] or made:  # array attributes (a cache such as Conv's columns) and what the
+            # forward saves or sets: the rule sees their traced arrays by name
+            attrs = {**attrs, **{k: more.get(k) for k, _ in step[4]},
+                     **{name: more.get(name) for name in made}}
         if getattr(rule, "assigns", False):  # no buffer: no checks of the traced output
-            return rule(ins, out, step[3]) if isinstance(ins[0], np.ndarray) else None
-        if not isinstance(out, np.ndarray) or out.base is not None or any(
-                o is out for o in ins):
-            return None
-        if not (out.flags.c_contiguous or out.flags.f_contiguous):
+            if step[4] or step[6] or step[7]:
+                return None
+            return rule(ins, out, attrs) if isinstance(ins[0], np.ndarray) else None
+        if not own_dense(out, ins):
             return None
         if not all(isinstance(a, np.ndarray) for a in ins):
             return None
-        return rule(ins, out, step[3])
+        if any(not own_dense(more.get(name), ins) for name in made):
+            return None
+        low = rule(ins, out, attrs)
+        if low is None:
+            return None
+        text = "\n".join(low.lines)
+        # every array the forward saves or sets must be written by the lines (a later
+        # backward op reads it); an array attribute is read through its name
+        if any("{" + name + "}" not in text for name in made):
+            return None
+        return low
     fn = step[1]
     if fn is _iadd:
         return _ACCUMULATE
@@ -90,9 +108,26 @@ def lower(step: tuple, ins: list, out: Any) -> Lowered | None:
         return _sgd(fn, ins[0])
     if fn is not np.add or not isinstance(out, np.ndarray) or out.base is not None:
         return None
-    if not (out.flags.c_contiguous or out.flags.f_contiguous):
-        return None
-    return _SUM
+    return _SUM if dense_order(out) is not None else None
+
+
+def own_dense(a: Any, ins: list) -> bool:
+    """Whether ``a`` is an array a buffer can stand for: dense (its elements fill one block
+    of memory, in some order of the axes: :func:`dense_order`) and sharing no memory with
+    an input (not a view of one, which later writes through the input would have to
+    reach)."""
+    if not isinstance(a, np.ndarray) or dense_order(a) is None:
+        return False
+    return not any(isinstance(i, np.ndarray) and np.may_share_memory(a, i) for i in ins)
+
+
+def alloc(shape: tuple, dtype: Any, order: Any = "C") -> np.ndarray:
+    """An uninitialised array of ``shape`` whose memory order is ``order`` (see
+    :func:`~tinygrad_reg.ops.jit_rules.dense_order`)."""
+    if isinstance(order, str):
+        return np.empty(shape, dtype, order=order)
+    inner = np.empty(tuple(shape[i] for i in order), dtype)
+    return inner.transpose(np.argsort(order))
 
 
 def _sgd(update: functools.partial, g: np.ndarray) -> Lowered:
@@ -119,9 +154,10 @@ def is_pure(fn: Any) -> bool:
 
 
 def layout(a: np.ndarray) -> tuple:
-    """(shape, dtype, order) of an array a buffer must reproduce."""
-    order = "F" if a.flags.f_contiguous and not a.flags.c_contiguous else "C"
-    return (a.shape, a.dtype, order)
+    """(shape, dtype, order) of an array a buffer must reproduce (``order``: see
+    :func:`dense_order`)."""
+    return (a.shape, a.dtype, dense_order(a) or "C")
 
 
-__all__ = ["Lowered", "NUMPY", "lower", "rule_for", "is_pure", "is_inplace", "layout"]
+__all__ = ["Lowered", "NUMPY", "lower", "rule_for", "is_pure", "is_inplace", "layout",
+           "alloc", "dense_order", "own_dense"]

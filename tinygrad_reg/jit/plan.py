@@ -443,7 +443,8 @@ class _Plan:
         buffers shared by slots whose lives do not overlap, then compile the function."""
         owner = {id(a): s for s, a in arrays.items() if isinstance(a, np.ndarray)}
         lows = [codegen.lower(step, [arrays.get(v) if s else v for s, v in step.spec],
-                              arrays.get(step.out) if step.out is not None else None)
+                              arrays.get(step.out) if step.out is not None else None,
+                              _made(step, arrays))
                 for step in self.steps]
         order = _schedule(self.steps, lows)
         steps = [self.steps[i] for i in order]
@@ -488,8 +489,7 @@ class _Plan:
         """This thread's buffers (allocated on its first replay)."""
         bufs = getattr(self._local, "bufs", None)
         if bufs is None:
-            bufs = self._local.bufs = [np.empty(shape, dtype, order=order)
-                                       for shape, dtype, order in self.layouts]
+            bufs = self._local.bufs = [codegen.alloc(*lay) for lay in self.layouts]
         return bufs
 
     def run(self, args: tuple) -> Any:
@@ -521,7 +521,7 @@ class _Emitter:
 
     def __init__(self, arrays: dict[int, Any], escape: set[int], last: dict[int, int]) -> None:
         self.ns: dict[str, Any] = {**codegen.NUMPY, "ndarray": np.ndarray, "Stub": _Stub,
-                                   "prep": prepare_inplace}
+                                   "prep": prepare_inplace, "alloc": codegen.alloc}
         self.arrays, self.escape, self.last = arrays, escape, last
         self.names: dict[int, str] = {}
         self.layouts: list[tuple] = []  # of the buffers b0, b1, ...
@@ -557,7 +557,10 @@ class _Emitter:
             self._op_call(step, ins)
         else:
             self._fn_call(step, ins)
-        for s in {v for s_, v in step.spec if s_} | ({step.out} if step.out is not None else set()):
+        touched = _reads(step) | ({step.out} if step.out is not None else set())
+        if step.kind == "op":
+            touched.update(i for _, i in step.saved + step.extra)
+        for s in touched:
             if s in self.holder and self.last.get(s, -1) <= k:
                 name = self.holder.pop(s)
                 self.free.setdefault(self.layouts[int(name[1:])], []).append(name)
@@ -570,9 +573,14 @@ class _Emitter:
             fmt["o"] = f"s{out_slot}"
         elif out_slot is not None and (step.kind == "op" or not codegen.is_inplace(step.fn)):
             fmt["o"] = self._output(k, step, low, out_slot)
+        if step.kind == "op":  # array attributes read, arrays saved or set for backward
+            fmt.update({f"a_{key}": self.var.get(i, f"s{i}") for key, i in step.dyn})
+            for name, i in [(f"v{p}", i) for p, i in step.saved] + \
+                    [(f"e_{key}", i) for key, i in step.extra]:
+                fmt[name] = self._output(k, step, None, i)
         temps = []
-        for n, (shape, dtype) in enumerate(low.temps):
-            lay = (shape, np.dtype(dtype), "C")
+        for n, temp in enumerate(low.temps):
+            lay = (temp[0], np.dtype(temp[1]), temp[2] if len(temp) > 2 else "C")
             fmt[f"t{n}"] = self.take(lay)
             temps.append((fmt[f"t{n}"], lay))
         self.body.extend(line.format(**fmt) for line in low.lines)
@@ -580,16 +588,17 @@ class _Emitter:
             self.free.setdefault(lay, []).append(name)
 
     def _output(self, k: int, step: OpStep | FnStep, low: Any, out_slot: int) -> str:
-        """Where a lowered step writes: a fresh array for a slot that leaves the replay,
-        else the buffer of an input read for the last time here, else a buffer."""
+        """Where a lowered step writes (its result, or with ``low`` None an array it saves):
+        a fresh array for a slot that leaves the replay, else the buffer of an input read
+        for the last time here, else a buffer."""
         out_b = self.arrays.get(out_slot)
         if out_slot in self.escape:  # a fresh array, as eager mode gives
             shape, dtype, order = codegen.layout(out_b)
-            self.body.append(f"s{out_slot} = empty({shape!r}, {self.const(dtype)}, {order!r})")
+            self.body.append(f"s{out_slot} = alloc({shape!r}, {self.const(dtype)}, {order!r})")
             return f"s{out_slot}"
         lay = codegen.layout(out_b)
         o = None
-        for pos in low.inplace:  # an input read for the last time here
+        for pos in low.inplace if low is not None else ():  # an input read for the last time
             s_, v = step.spec[pos]
             if s_ and v in self.holder and self.last.get(v, -1) <= k and \
                     self.var.get(v) == self.holder[v] and \
@@ -669,6 +678,23 @@ def _last_reads(steps: list, arrays: dict[int, Any],
     return last
 
 
+def _made(step: OpStep | FnStep, arrays: dict[int, Any]) -> dict[str, Any]:
+    """The traced arrays of an op step's array attributes (by name) and of what its forward
+    saved (``v0``...) or set on ctx (``e_<name>``), for its lowering."""
+    if step.kind != "op":
+        return {}
+    made = {key: arrays.get(i) for key, i in step.dyn}
+    made.update({f"v{p}": arrays.get(i) for p, i in step.saved})
+    made.update({f"e_{key}": arrays.get(i) for key, i in step.extra})
+    return made
+
+
+def _writes_more(step: OpStep | FnStep) -> bool:
+    """Whether a step writes arrays besides its result (what an op's forward saves or sets):
+    such a step is not moved (readers of those arrays are not tracked by the schedule)."""
+    return step.kind == "op" and bool(step.saved or step.extra)
+
+
 def _reads(step: OpStep | FnStep) -> set[int]:
     reads = {v for s, v in step.spec if s}
     if step.kind == "op":
@@ -718,7 +744,7 @@ def _schedule(steps: list, lows: list) -> list[int]:
                 place(j)
         reader = first_reader.get(out_slot) if out_slot is not None else None
         if low is not None and reader is not None and not barrier(steps[reader]) and \
-                out_slot not in pending and not barrier(step):
+                out_slot not in pending and not barrier(step) and not _writes_more(step):
             pending[out_slot] = i
         else:
             order.append(i)

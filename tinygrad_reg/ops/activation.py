@@ -12,7 +12,7 @@ from .._tensor import OPS, Tensor
 from ..autograd import Function
 from . import _erf, jit_rules, numerics, onnx_rules
 from .common import dim_args, one_axis
-from .elementwise import Clip
+from .elementwise import Clip, _floating
 from .jit_rules import Lowered
 from .numerics import SELU_ALPHA, SELU_SCALE
 
@@ -60,8 +60,8 @@ class ReLUBackward(Function):
 
 
 class Sigmoid(Function):
-    """out = 1 / (1 + e⁻ˣ), computed from e^(-|x|) so it never overflows.
-    dx = grad · out · (1 - out)."""
+    """out = 1 / (1 + e⁻ˣ), computed from e^(-|x|) so it never overflows
+    (:func:`~tinygrad_reg.ops.numerics.sigmoid`).   dx = grad · out · (1 - out)."""
     to_onnx = onnx_rules.simple("Sigmoid")
 
     @staticmethod
@@ -75,6 +75,17 @@ class Sigmoid(Function):
         (out,) = ctx.saved_tensors
         return SigmoidBackward.apply(grad, out)
 
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: numerics.sigmoid(x), here into the output buffer with two scratch buffers
+        (x,) = ins
+        if x.dtype.kind != "f" or out.dtype != x.dtype or out.shape != x.shape:
+            return None
+        order = jit_rules.order_of(out)
+        return Lowered(("{c0}({i0}, {o}, {t0}, {t1})",), consts=(numerics.sigmoid,),
+                       temps=((x.shape, x.dtype, order), (x.shape, np.dtype(bool), order)),
+                       inplace=(0,))
+
 
 class SigmoidBackward(Function):
     """out = g · y · (1 - y): Sigmoid's gradient as one node, so the first-order pass costs one
@@ -83,7 +94,9 @@ class SigmoidBackward(Function):
     @staticmethod
     def forward(ctx, g, y):
         ctx.save_for_backward(g, y)
-        return g * y * (1.0 - y)
+        out = g * y
+        out *= 1.0 - y  # (in place: one fresh array of the activation's size fewer)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -91,6 +104,16 @@ class SigmoidBackward(Function):
         need_g, need_y = ctx.needs_input_grad
         return ((grad * y * (1.0 - y)) if need_g else None,
                 (grad * g * (1.0 - 2.0 * y)) if need_y else None)
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: (g * y) * (1.0 - y), the product in the output buffer
+        g, y = ins
+        if not (g.shape == y.shape == out.shape and g.dtype == y.dtype == out.dtype):
+            return None
+        return Lowered(("subtract(1.0, {i1}, out={t0})", "multiply({i0}, {i1}, out={o})",
+                        "multiply({o}, {t0}, out={o})"),
+                       temps=((y.shape, y.dtype, jit_rules.order_of(out)),), inplace=(0, 1))
 
 
 class Tanh(Function):
@@ -466,13 +489,14 @@ def relu(x: Tensor) -> Tensor:
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    """The logistic function, stable for any x."""
-    return Sigmoid.apply(x)
+    """The logistic function, stable for any x (an integer tensor gives float32, as
+    PyTorch)."""
+    return Sigmoid.apply(_floating(x))
 
 
 def tanh(x: Tensor) -> Tensor:
-    """Hyperbolic tangent."""
-    return Tanh.apply(x)
+    """Hyperbolic tangent (an integer tensor gives float32, as PyTorch)."""
+    return Tanh.apply(_floating(x))
 
 
 def _softmax_like(cls: type[Function], name: str, x: Tensor, dim: Any, axis: Any) -> Tensor:

@@ -26,171 +26,23 @@ split evenly between tied maxima, as every max in the project), so their backwar
 from __future__ import annotations
 
 import math
-import sys
-import threading
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from .._tensor import OPS, Tensor
 from ..autograd import Function
 from ..errors import ArgumentError, ShapeError
 from . import onnx_rules
+from . import windows as W
 from .common import mixed_dtypes
 from .indexing import Scatter
+from .jit_rules import Lowered, order_of
 
-# -- geometry ---------------------------------------------------------------------------------
+# -- geometry (the kernels live in .windows) ----------------------------------------------------
 
-
-def _windows(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
-             out: tuple) -> np.ndarray:
-    """A read-only view (N, C, *out, *kernel) of the padded input ``xp``: window i starts at
-    i·stride, and its k-th element sits k·dilation further."""
-    d = len(kernel)
-    lead = xp.strides[:-d]
-    sp = xp.strides[-d:]
-    shape = xp.shape[:-d] + tuple(out) + tuple(kernel)
-    strides = lead + tuple(s * st for s, st in zip(sp, stride)) + tuple(
-        s * dl for s, dl in zip(sp, dilation))
-    return as_strided(xp, shape=shape, strides=strides, writeable=False)
-
-
-def _pad(x: np.ndarray, padding: tuple, value: float = 0.0) -> np.ndarray:
-    if not any(lo or hi for lo, hi in padding):
-        return x
-    widths = [(0, 0)] * (x.ndim - len(padding)) + [tuple(p) for p in padding]
-    return np.pad(x, widths, mode="constant", constant_values=value)
-
-
-def _offsets(kernel: tuple, stride: tuple, dilation: tuple, out: tuple):
-    """For each kernel offset k (in C order): k and the index of the input elements it meets
-    in every window, a strided slice of the padded input: window i's k-th element is
-    i·stride + k·dilation."""
-    for offset in np.ndindex(*kernel):
-        yield offset, (Ellipsis,) + tuple(slice(k * dl, k * dl + st * (o - 1) + 1, st)
-                                          for k, dl, st, o in zip(offset, dilation, stride, out))
-
-
-def _scatter(terms, padded_shape: tuple, dtype: Any, kernel: tuple, stride: tuple,
-             dilation: tuple, padding: tuple, out: tuple) -> np.ndarray:
-    """The reverse of gathering windows (col2im): add ``terms(offset)``, an (N, C, *out)
-    array per kernel offset, where that offset's elements came from, then drop the padding.
-    One strided add per kernel offset."""
-    d = len(kernel)
-    xp = np.zeros(padded_shape, dtype=dtype)
-    for offset, index in _offsets(kernel, stride, dilation, out):
-        xp[index] += terms(offset)
-    crop = tuple(slice(lo, n - hi) for (lo, hi), n in zip(padding, padded_shape[-d:]))
-    return xp[(Ellipsis,) + crop]
-
-
-def _split_channels(win: np.ndarray, groups: int) -> np.ndarray:
-    """(N, C, ...) -> (N, g, C/g, ...) as a view (splitting an axis never copies)."""
-    return win.reshape(win.shape[0], groups, win.shape[1] // groups, *win.shape[2:])
-
-
-def _im2col(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
-            groups: int, out: tuple | None = None) -> np.ndarray:
-    """Every window of the padded input as a column: (g, cg·k, N·out), row (c, k) of group g
-    holding x_pad[n, g·cg + c, i·stride + k·dilation] for every (n, i). One copy."""
-    d = len(kernel)
-    xp = _pad(x, padding)
-    if out is None:
-        out = _out_size(xp.shape[2:], kernel, stride, dilation)
-    win = _split_channels(_windows(xp, kernel, stride, dilation, out), groups)
-    # (N, g, cg, *out, *k) -> (g, cg, *k, N, *out) -> (g, cg·k, N·out)
-    perm = (1, 2, *range(3 + d, 3 + 2 * d), 0, *range(3, 3 + d))
-    src = win.transpose(perm)
-    buf = _scratch(src.shape, x.dtype)
-    np.copyto(buf, src)
-    return buf.reshape(groups, -1, x.shape[0] * math.prod(out))
-
-
-_POOL = threading.local()
-_POOL_PER_SHAPE = 4
-
-
-def _scratch(shape: tuple, dtype: Any) -> np.ndarray:
-    """An uninitialised array for im2col columns, reused across training steps. The columns
-    are large (k² times the input) and live from the forward pass to the weight gradient;
-    allocating them afresh at every step costs more in page faults than the copy itself.
-    A buffer is handed out again only once nothing but this pool refers to it (the node that
-    kept it has run backward or was dropped); at most a few per shape, per thread."""
-    pool = _POOL.__dict__.setdefault("buffers", {})
-    key = (shape, np.dtype(dtype))
-    free = pool.setdefault(key, [])
-    for buf in free:
-        if sys.getrefcount(buf) <= 3:  # the list, this loop's name, getrefcount's argument
-            return buf
-    buf = np.empty(shape, dtype)
-    if len(free) < _POOL_PER_SHAPE:
-        free.append(buf)
-    return buf
-
-
-def _by_group(g: np.ndarray, groups: int) -> np.ndarray:
-    """(N, O, *out) -> (g, og, N·out), the layout of the products."""
-    d = g.ndim - 2
-    return _split_channels(g, groups).transpose(1, 2, 0, *range(3, 3 + d)).reshape(
-        groups, g.shape[1] // groups, -1)
-
-
-def _conv_core(x: np.ndarray, w: np.ndarray, stride: tuple, padding: tuple, dilation: tuple,
-               groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """(N, C, *in) ⋆ (O, C/g, *k) -> (N, O, *out) and the im2col columns: one copy and one
-    batched matmul over the groups."""
-    d = w.ndim - 2
-    kernel = w.shape[2:]
-    cols = _im2col(x, kernel, stride, padding, dilation, groups)
-    n, o = x.shape[0], w.shape[0]
-    out = _out_size(tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], padding)), kernel,
-                    stride, dilation)
-    y = np.matmul(w.reshape(groups, o // groups, -1), cols)  # (g, og, N·out)
-    y = y.reshape(groups, o // groups, n, *out)
-    # (N, O, *out) as a view of the product (a C-order copy measured 2-5 % slower per step)
-    return y.transpose(2, 0, 1, *range(3, 3 + d)).reshape(n, o, *out), cols
-
-
-def _conv_input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple, stride: tuple,
-                     padding: tuple, dilation: tuple, groups: int) -> np.ndarray:
-    """The transposed convolution: dL/dx for y = x ⋆ w, given g = dL/dy (N, O, *out)."""
-    kernel = w.shape[2:]
-    n, o = g.shape[:2]
-    out = g.shape[2:]
-    c = x_shape[1]
-    og = o // groups
-    gm = _by_group(g, groups)  # (g, og, N·out); wᵀ @ gm: (g, cg·k, N·out)
-    wt = w.reshape(groups, og, -1).transpose(0, 2, 1)
-    cols = np.matmul(wt, gm, out=_scratch((groups, wt.shape[1], gm.shape[2]),
-                                          np.result_type(wt, gm)))
-    # (g, cg·k, N·out) -> (C, *k, N, *out): g and cg merge back into C (no copy)
-    cols = cols.reshape(c, *kernel, n, *out)
-    padded = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], padding))
-    return _scatter(lambda k: cols[(slice(None),) + k].swapaxes(0, 1), (n, c) + padded,
-                    cols.dtype, kernel, stride, dilation, padding, out)
-
-
-def _conv_weight_grad(x: np.ndarray, g: np.ndarray, w_shape: tuple, stride: tuple,
-                      padding: tuple, dilation: tuple, groups: int,
-                      cols: np.ndarray | None = None) -> np.ndarray:
-    """dL/dw for y = x ⋆ w, given g = dL/dy: the correlation of x's windows with g, as
-    cols @ gmᵀ (the im2col columns of the forward pass when given)."""
-    if cols is None:
-        cols = _im2col(x, w_shape[2:], stride, padding, dilation, groups, g.shape[2:])
-    dw = np.matmul(cols, _by_group(g, groups).transpose(0, 2, 1))  # (g, cg·k, og)
-    return dw.transpose(0, 2, 1).reshape(w_shape)
-
-
-def _lowest(dtype: np.dtype) -> Any:
-    """What padding holds for a maximum: -inf, or the smallest integer of an integer dtype."""
-    return -np.inf if dtype.kind in "fc" else np.iinfo(dtype).min if dtype.kind in "iu" \
-        else False
-
-
-def _out_size(padded: tuple, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
-    return tuple((p - dl * (k - 1) - 1) // st + 1
-                 for p, k, st, dl in zip(padded, kernel, stride, dilation))
+_out_size = W.out_size
+_lowest = W.lowest
 
 
 # -- convolution ---------------------------------------------------------------------------------
@@ -205,11 +57,9 @@ class Conv(Function):
     def forward(ctx, x, w, b=None, *, stride, padding, dilation, groups):
         need = ctx.needs_input_grad or (False, False)
         ctx.save_for_backward(x if need[1] else None, w if need[0] else None)
-        y, cols = _conv_core(x, w, stride, padding, dilation, groups)
+        y, cols = W.conv_forward(x, w, b, stride, padding, dilation, groups)
         if need[1]:
             ctx.cols = cols  # for the weight gradient (x is saved: it cannot change meanwhile)
-        if b is not None:
-            y += b.reshape((1, -1) + (1,) * (y.ndim - 2))
         return y
 
     @staticmethod
@@ -232,6 +82,27 @@ class Conv(Function):
                       strides=list(attrs["stride"]), pads=onnx_rules.pads(attrs["padding"]),
                       dilations=list(attrs["dilation"]), group=int(attrs["groups"]))
 
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: windows.conv_forward, into the output buffer, the columns into the
+        # array the weight gradient reads (or a scratch buffer) and x's channel-major copy
+        x, w = ins[0], ins[1]
+        geo = _geo_consts(attrs)
+        if out.dtype != np.result_type(x, w) or not W.to_cm(out).flags.c_contiguous:
+            return None
+        q = out.shape[2:]
+        temps = []
+        if "e_cols" in attrs:
+            cols = "{e_cols}"
+        else:
+            cols = _temp(temps, _cols_shape(x.shape, w.shape, q, attrs["groups"]), x.dtype)
+        xp = "None"
+        if W.needs_cm_copy(x, attrs["padding"]):
+            xp = _temp(temps, _cm_shape(x.shape, attrs["padding"]), x.dtype)
+        bias = "{i2}" if len(ins) > 2 else "None"
+        return Lowered((f"{{c0}}({{i0}}, {{i1}}, {bias}, {geo}, {{o}}, {cols}, {xp})",),
+                       temps=tuple(temps), consts=(W.conv_forward, *_geometry(attrs).values()))
+
 
 class Conv1d(Conv):
     """:class:`Conv` over one spatial dim (its name in graphs)."""
@@ -249,6 +120,38 @@ def _geometry(attrs: dict) -> dict:
     return {k: attrs[k] for k in ("stride", "padding", "dilation", "groups")}
 
 
+# -- pieces of the lowerings: the kernels of .windows called with buffers --------------------
+
+
+def _geo_consts(attrs: dict, first: int = 1) -> str:
+    """The source of the geometry arguments (stride, padding, dilation, groups) as constants
+    ``{c<first>}``... (the rule passes ``_geometry(attrs).values()`` in that order)."""
+    return ", ".join(f"{{c{first + i}}}" for i in range(4))
+
+
+def _temp(temps: list, shape: tuple, dtype: Any, order: Any = "C") -> str:
+    """Add a scratch buffer to a lowering's temps; its name in the lines."""
+    temps.append((tuple(shape), np.dtype(dtype), order))
+    return f"{{t{len(temps) - 1}}}"
+
+
+def _cols_shape(x_shape: tuple, w_shape: tuple, q: tuple, groups: int) -> tuple:
+    """The im2col columns (g, cg·k, out·N) of a convolution."""
+    return (groups, w_shape[1] * math.prod(w_shape[2:]), math.prod(q) * x_shape[0])
+
+
+def _cm_shape(shape: tuple, padding: tuple) -> tuple:
+    """The channel-major padded copy (C, *padded, N) of an (N, C, *spatial) array."""
+    return (shape[1], *W.padded_size(shape[2:], padding), shape[0])
+
+
+def _grad_buffer(temps: list, g: np.ndarray) -> str:
+    """A channel-major copy of the upstream gradient when it is not so laid out."""
+    if not W.needs_cm_copy(g, ((0, 0),) * (g.ndim - 2)):
+        return "None"
+    return _temp(temps, _cm_shape(g.shape, ((0, 0),) * (g.ndim - 2)), g.dtype)
+
+
 class ConvInputGrad(Function):
     """dx = the transposed convolution of g with w, for x of shape ``x_shape``:
     dx[n, c, j] = Σ_{o, k: i·stride + k·dilation = j} g[n, o, i] · w[o, c, k] (then the padding
@@ -258,7 +161,7 @@ class ConvInputGrad(Function):
     def forward(ctx, g, w, *, x_shape, stride, padding, dilation, groups):
         need_g, need_w = ctx.needs_input_grad or (False, False)
         ctx.save_for_backward(g if need_w else None, w if need_g else None)
-        return _conv_input_grad(g, w, x_shape, stride, padding, dilation, groups)
+        return W.conv_input_grad(g, w, x_shape, stride, padding, dilation, groups)
 
     @staticmethod
     def backward(ctx, u):
@@ -268,6 +171,21 @@ class ConvInputGrad(Function):
         dg = _fit(_conv_apply(u, w, None, geo), ctx.inputs[0].shape) if need_g else None
         dw = ConvWeightGrad.apply(u, g, w_shape=ctx.inputs[1].shape, **geo) if need_w else None
         return dg, dw
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: windows.conv_input_grad, the columns in a scratch buffer
+        g, w = ins
+        dtype = np.result_type(g, w)
+        if out.dtype != dtype or not W.to_cm(out).flags.c_contiguous:
+            return None
+        temps = []
+        gbuf = _grad_buffer(temps, g)
+        cols = _temp(temps, _cols_shape(out.shape, w.shape, g.shape[2:], attrs["groups"]), dtype)
+        return Lowered((f"{{c0}}({{i0}}, {{i1}}, {{c5}}, {_geo_consts(attrs)}, {{o}}, {gbuf}, "
+                        f"{cols})",), temps=tuple(temps),
+                       consts=(W.conv_input_grad, *_geometry(attrs).values(),
+                               tuple(attrs["x_shape"])))
 
 
 class ConvWeightGrad(Function):
@@ -279,7 +197,7 @@ class ConvWeightGrad(Function):
     def forward(ctx, x, g, *, w_shape, stride, padding, dilation, groups, _cols=None):
         need_x, need_g = ctx.needs_input_grad or (False, False)
         ctx.save_for_backward(x if need_g else None, g if need_x else None)
-        return _conv_weight_grad(x, g, w_shape, stride, padding, dilation, groups, _cols)
+        return W.conv_weight_grad(x, g, w_shape, stride, padding, dilation, groups, _cols)
 
     @staticmethod
     def backward(ctx, u):
@@ -289,6 +207,34 @@ class ConvWeightGrad(Function):
         dx = ConvInputGrad.apply(g, u, x_shape=ctx.inputs[0].shape, **geo) if need_x else None
         dg = _fit(_conv_apply(x, u, None, geo), ctx.inputs[1].shape) if need_g else None
         return dx, dg
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: windows.conv_weight_grad, reading the forward's columns when it kept them
+        x, g = ins
+        if not out.flags.c_contiguous:
+            return None
+        temps = []
+        gbuf = _grad_buffer(temps, g)
+        cols = attrs.get("_cols")
+        xp = colsbuf = "None"
+        if cols is None:
+            colsbuf = _temp(temps, _cols_shape(x.shape, out.shape, g.shape[2:],
+                                               attrs["groups"]), x.dtype)
+            if W.needs_cm_copy(x, attrs["padding"]):
+                xp = _temp(temps, _cm_shape(x.shape, attrs["padding"]), x.dtype)
+            cols_src = "None"
+        else:
+            cols_src = "{a__cols}"
+        w_shape = tuple(attrs["w_shape"])
+        groups = attrs["groups"]
+        prod_dtype = np.result_type(cols if cols is not None else x, g)
+        if out.dtype != prod_dtype:
+            return None
+        prod = _temp(temps, (groups, math.prod(w_shape[1:]), w_shape[0] // groups), prod_dtype)
+        return Lowered((f"{{c0}}({{i0}}, {{i1}}, {{c5}}, {_geo_consts(attrs)}, {cols_src}, "
+                        f"{{o}}, {gbuf}, {xp}, {colsbuf}, {prod})",), temps=tuple(temps),
+                       consts=(W.conv_weight_grad, *_geometry(attrs).values(), w_shape))
 
 
 class ConvTranspose(ConvInputGrad):
@@ -325,16 +271,7 @@ class WindowGather(Function):
     @staticmethod
     def forward(ctx, x, s, *, kernel, stride, padding, dilation, pad_value):
         ctx.save_for_backward(s)
-        xp = _pad(x, padding, pad_value)
-        out = _out_size(xp.shape[2:], kernel, stride, dilation)
-        y = None
-        for offset, index in _offsets(kernel, stride, dilation, out):
-            term = xp[index] * s[offset]
-            if y is None:
-                y = term
-            else:
-                y += term
-        return y
+        return W.window_gather(x, s, kernel, stride, padding, dilation, pad_value)
 
     @staticmethod
     def backward(ctx, grad):
@@ -342,20 +279,42 @@ class WindowGather(Function):
         a = ctx.attrs
         return WindowScatter.apply(grad, s, x_shape=ctx.inputs[0].shape, kernel=a["kernel"],
                                    stride=a["stride"], padding=a["padding"],
-                                   dilation=a["dilation"]), None
+                                   dilation=a["dilation"], _cm=W.is_cm(ctx.inputs[0]._data)), None
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        return _gather_lowering(ins, out, attrs, attrs["pad_value"])
+
+
+def _gather_lowering(ins: list, out: np.ndarray, attrs: dict, pad_value: Any) -> Lowered | None:
+    """windows.window_gather into the output buffer, the later terms in a scratch buffer
+    laid out as the output, x's padded copy in one laid out as x."""
+    x, s = ins
+    if out.dtype != np.result_type(x, s):
+        return None
+    temps = []
+    xp = term = "None"
+    if not W._unpadded(attrs["padding"]):
+        shape = x.shape[:2] + W.padded_size(x.shape[2:], attrs["padding"])
+        xp = _temp(temps, shape, x.dtype, W.memory_order(x))
+    if math.prod(attrs["kernel"]) > 1:
+        term = _temp(temps, out.shape, out.dtype, order_of(out))
+    return Lowered((f"{{c0}}({{i0}}, {{i1}}, {{c1}}, {{c2}}, {{c3}}, {{c4}}, {{c5}}, {{o}}, {xp}, "
+                    f"{term})",), temps=tuple(temps),
+                   consts=(W.window_gather, *(attrs[k] for k in (
+                       "kernel", "stride", "padding", "dilation")), pad_value))
 
 
 class WindowScatter(Function):
     """dx[n, c, j] = Σ_{i, k: i·stride + k·dilation = j} g[n, c, i] · s[k, ..., i], then the
     padding dropped: pooling's gradient (a col2im of g ⊗ s).
-    dg = WindowGather(u, s) (the adjoint); s gets none."""
+    dg = WindowGather(u, s) (the adjoint); s gets none. ``_cm``: lay dx out channel-major
+    (as the pooled input was; a hint for speed, the values are the same)."""
 
     @staticmethod
-    def forward(ctx, g, s, *, x_shape, kernel, stride, padding, dilation):
+    def forward(ctx, g, s, *, x_shape, kernel, stride, padding, dilation, _cm=False):
         ctx.save_for_backward(s)
-        padded = tuple(n + lo + hi for n, (lo, hi) in zip(x_shape[2:], padding))
-        return _scatter(lambda k: g * s[k], tuple(x_shape[:2]) + padded,
-                        np.result_type(g, s), kernel, stride, dilation, padding, g.shape[2:])
+        return W.window_scatter(g, s, x_shape, kernel, stride, padding, dilation, cm=_cm)
 
     @staticmethod
     def backward(ctx, u):
@@ -364,6 +323,29 @@ class WindowScatter(Function):
         return WindowGather.apply(u, s, kernel=a["kernel"], stride=a["stride"],
                                   padding=a["padding"], dilation=a["dilation"],
                                   pad_value=0.0), None
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: windows.window_scatter into the output buffer (laid out as g, or
+        # channel-major), the terms that are added (overlapping windows) and g's
+        # channel-major copy (when it makes one) in scratch buffers
+        g, s = ins
+        dtype = np.result_type(g, s)
+        laid_out = W.is_cm(out) if attrs.get("_cm") else W.memory_order(out) == W.memory_order(g)
+        if out.dtype != dtype or not laid_out:
+            return None
+        geo = [attrs[k] for k in ("kernel", "stride", "padding", "dilation")]
+        disjoint, _ = W.covers_once(out.shape[2:], *geo[:2], geo[3], geo[2], g.shape[2:])
+        temps = []
+        gcm = "None"
+        order = order_of(g)
+        if W.needs_g_copy(g, out):  # g copied channel-major first
+            order = W.cm_axes(g.ndim)
+            gcm = _temp(temps, g.shape, g.dtype, order)
+        term = "None" if disjoint else _temp(temps, g.shape, dtype, order)
+        return Lowered((f"{{c0}}({{i0}}, {{i1}}, {{c1}}, {{c2}}, {{c3}}, {{c4}}, {{c5}}, {{o}}, "
+                        f"{term}, False, {gcm})",), temps=tuple(temps),
+                       consts=(W.window_scatter, tuple(attrs["x_shape"]), *geo))
 
 
 class MaxPool(Function):
@@ -376,9 +358,9 @@ class MaxPool(Function):
 
     @staticmethod
     def forward(ctx, x, *, kernel, stride, padding, dilation):
-        xp = _pad(x, padding, _lowest(x.dtype))
+        xp = W.padded_like(x, padding, _lowest(x.dtype))
         out = _out_size(xp.shape[2:], kernel, stride, dilation)
-        parts = [xp[index] for _, index in _offsets(kernel, stride, dilation, out)]
+        parts = [xp[index] for _, index in W.offsets(kernel, stride, dilation, out)]
         y = parts[0].copy()
         for part in parts[1:]:
             np.maximum(y, part, out=y)
@@ -399,7 +381,7 @@ class MaxPool(Function):
         a = ctx.attrs
         return WindowScatter.apply(grad, share, x_shape=x.shape, kernel=a["kernel"],
                                    stride=a["stride"], padding=a["padding"],
-                                   dilation=a["dilation"])
+                                   dilation=a["dilation"], _cm=W.is_cm(x._data))
 
     @staticmethod
     def to_onnx(g, inputs, attrs, arrays, out):
@@ -427,9 +409,9 @@ class MaxPoolIndex(Function):
 
     @staticmethod
     def forward(ctx, x, *, kernel, stride, padding, dilation):
-        xp = _pad(x, padding, _lowest(x.dtype))
+        xp = W.padded_like(x, padding, _lowest(x.dtype))
         out = _out_size(xp.shape[2:], kernel, stride, dilation)
-        parts = np.stack([xp[index] for _, index in _offsets(kernel, stride, dilation, out)])
+        parts = np.stack([xp[index] for _, index in W.offsets(kernel, stride, dilation, out)])
         best = parts.argmax(0)  # (the first maximum; numpy's argmax stops at a nan too)
         offset = np.unravel_index(best, kernel)  # the kernel offset of each window's maximum
         flat = np.zeros(best.shape, dtype=np.int64)
@@ -457,12 +439,16 @@ class AvgPool(Function):
                                     dilation=dilation, pad_value=0.0)
 
     @staticmethod
+    def lower(ins, out, attrs):
+        return _gather_lowering(ins, out, attrs, 0.0)
+
+    @staticmethod
     def backward(ctx, grad):
         (s,) = ctx.saved_tensors  # (saved by WindowGather.forward)
         a = ctx.attrs
         return WindowScatter.apply(grad, s, x_shape=ctx.inputs[0].shape, kernel=a["kernel"],
                                    stride=a["stride"], padding=a["padding"],
-                                   dilation=a["dilation"]), None
+                                   dilation=a["dilation"], _cm=W.is_cm(ctx.inputs[0]._data)), None
 
     @staticmethod
     def to_onnx(g, inputs, attrs, arrays, out):

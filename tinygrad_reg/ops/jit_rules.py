@@ -32,14 +32,19 @@ import numpy as np
 
 class Lowered(NamedTuple):
     """Source lines for one step: ``{o}`` is the output, ``{i0}``, ``{i1}``... the inputs,
-    ``{t0}``... temporary buffers of the given (shape, dtype), ``{c0}``... constants.
-    ``assigns``: the lines assign ``{o}`` themselves (a view of an input, or a small fresh
-    result such as a loss), so it takes no buffer. ``inplace``: the
+    ``{t0}``... temporary buffers of the given (shape, dtype) or (shape, dtype, order) (an
+    order as :func:`tinygrad_reg.jit.codegen.dense_order` gives it: "C", "F" or a tuple of
+    axes), ``{c0}``... constants. An op whose forward keeps arrays for its backward writes
+    them too, into buffers of their traced layout: ``{v0}``... what it saved (by position in
+    ``save_for_backward``), ``{e_<name>}`` what it set as ``ctx.<name>``; an array attribute
+    (a private cache such as ``_cols``) is read as ``{a_<name>}`` (the rule gets its traced
+    array in ``attrs``). ``assigns``: the lines assign ``{o}`` themselves (a view of an
+    input, or a small fresh result such as a loss), so it takes no buffer. ``inplace``: the
     inputs whose buffer may also be the output's (the lines read them before, or only
     where, they write ``{o}``), used when that input is read for the last time here."""
 
     lines: tuple[str, ...]
-    temps: tuple[tuple[tuple[int, ...], Any], ...] = ()
+    temps: tuple[tuple, ...] = ()
     consts: tuple[Any, ...] = ()
     assigns: bool = False
     inplace: tuple[int, ...] = ()
@@ -61,6 +66,30 @@ def ufunc(name: str, arity: int) -> Rule:
     return rule
 
 
+def dense_order(a: np.ndarray) -> Any:
+    """The memory order of a dense array: "C", "F", or the tuple of its axes from the
+    slowest-varying in memory to the fastest (a channel-major (N, C, H, W) array, a view of
+    a C-contiguous (C, H, W, N) one, gives (1, 2, 3, 0)); None when it has gaps or
+    overlaps."""
+    if a.flags.c_contiguous:
+        return "C"
+    if a.flags.f_contiguous:
+        return "F"
+    perm = tuple(sorted(range(a.ndim), key=lambda i: (-a.strides[i], i)))
+    step = a.itemsize
+    for i in reversed(perm):
+        if a.shape[i] != 1 and a.strides[i] != step:
+            return None
+        step *= a.shape[i]
+    return perm
+
+
+def order_of(a: np.ndarray) -> Any:
+    """The order for a temporary buffer laid out like ``a`` (:func:`dense_order`; "C" for
+    an array with gaps)."""
+    return dense_order(a) or "C"
+
+
 def assigning(rule: Rule) -> Rule:
     """Mark a lowering whose lines assign ``{o}`` themselves (``Lowered(assigns=True)``): it
     takes no buffer, so the traced output is not checked to be one the replay could
@@ -69,4 +98,4 @@ def assigning(rule: Rule) -> Rule:
     return rule
 
 
-__all__ = ["Lowered", "ufunc", "assigning"]
+__all__ = ["Lowered", "ufunc", "assigning", "dense_order", "order_of"]

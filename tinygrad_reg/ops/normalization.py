@@ -4,41 +4,96 @@ running statistics live in the modules of :mod:`tinygrad_reg.nn.normalization`).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import Function
-from . import onnx_rules
+from . import jit_rules, onnx_rules
+from .jit_rules import Lowered
+
+
+def _stats(x: np.ndarray, axes: tuple, eps: float, xc: Any = None, mean: Any = None,
+           inv: Any = None, sq: Any = None) -> tuple:
+    """(x - μ, μ, 1/σ) over ``axes`` (keepdims), σ = √(mean((x - μ)²) + eps): the arithmetic
+    of :class:`Normalize`'s forward, written into the buffers given (any may be None)."""
+    mean = np.asarray(np.mean(x, axis=axes, keepdims=True, out=mean))
+    xc = np.subtract(x, mean, out=xc)
+    sq = np.multiply(xc, xc, out=sq)
+    inv = np.asarray(np.mean(sq, axis=axes, keepdims=True, out=inv))
+    np.add(inv, eps, out=inv)
+    np.sqrt(inv, out=inv)
+    np.divide(1.0, inv, out=inv)
+    return xc, mean, inv
+
+
+def normalize_kernel(x: np.ndarray, axes: tuple, eps: float, out: Any = None, mean: Any = None,
+                     inv: Any = None, sq: Any = None) -> tuple:
+    """(x̂, μ, 1/σ): x̂ = (x - μ) · (1/σ), into ``out`` (and the statistics into ``mean`` and
+    ``inv``, (x - μ)² into ``sq``) when given. One function for :class:`Normalize`'s forward
+    and its jit lowering, so the two give the same bits."""
+    xc, mean, inv = _stats(x, axes, eps, out, mean, inv, sq)
+    return np.multiply(xc, inv, out=xc), mean, inv
+
+
+def normalize_grad_kernel(g: np.ndarray, x: np.ndarray, axes: tuple, eps: float,
+                          mean: Any = None, inv: Any = None, out: Any = None, xc: Any = None,
+                          gx: Any = None, gm: Any = None, dot: Any = None,
+                          xm: Any = None) -> np.ndarray:
+    """dx = (g - mean(g) - x̂ · mean(g · x̂)) / σ, computed as
+    (g - mean(g)) · (1/σ) - (x - μ) · (c / σ³), c = mean(g · (x - μ)) - mean(g) · mean(x - μ):
+    nine passes over x's size. The second term of c is zero in exact arithmetic, but μ is
+    rounded, and without it that rounding, times 1/σ³, shows in dx (for a constant g, where
+    dx is exactly 0, as noise that finite differences magnify). ``mean`` and ``inv`` (μ and
+    1/σ) are the forward's when given, else recomputed alike (with ``xc`` and ``gx`` as
+    scratch); the other arguments are buffers (x's shape: ``out``, ``xc``, ``gx``; the
+    statistics' shape: ``gm``, ``dot``, ``xm``) written when given."""
+    if mean is None or inv is None:
+        xc, mean, inv = _stats(x, axes, eps, xc, sq=gx)
+    else:
+        xc = np.subtract(x, mean, out=xc)
+    gm = np.asarray(np.mean(g, axis=axes, keepdims=True, out=gm))
+    t = np.multiply(g, xc, out=gx)
+    k = np.asarray(np.mean(t, axis=axes, keepdims=True, out=dot))  # c, then c / σ³
+    xm = np.asarray(np.mean(xc, axis=axes, keepdims=True, out=xm))
+    np.multiply(xm, gm, out=xm)
+    np.subtract(k, xm, out=k)
+    for _ in range(3):
+        np.multiply(k, inv, out=k)
+    np.multiply(xc, k, out=xc)
+    out = np.subtract(g, gm, out=out)
+    np.multiply(out, inv, out=out)
+    return np.subtract(out, xc, out=out)
+
+
+def _mean(t: Tensor, axes: tuple) -> Tensor:
+    return t.mean(axis=axes, keepdims=True)
 
 
 class Normalize(Function):
     """x̂ = (x - μ) / σ with μ = mean(x), σ = √(var(x) + eps) over ``axes`` (the biased
-    variance, as every normalization layer uses).
+    variance, as every normalization layer uses), computed as (x - μ) · (1/σ).
     dx = (g - mean(g) - x̂ · mean(g · x̂)) / σ (means over ``axes``): exact through the
-    statistics, and written in Tensor ops (the statistics recomputed from x), so second
-    derivatives are exact too. Named BatchNorm, LayerNorm or GroupNorm in graphs."""
+    statistics, as one node (:class:`NormalizeBackward`, whose own backward is in Tensor
+    ops, so derivatives of any order are exact). Named BatchNorm, LayerNorm or GroupNorm in
+    graphs."""
 
     @staticmethod
     def forward(ctx, x, axes, eps):
         ctx.save_for_backward(x)
-        mean = x.mean(axis=axes, keepdims=True)
-        xc = x - mean
-        var = np.mean(xc * xc, axis=axes, keepdims=True)
-        xc *= 1.0 / np.sqrt(var + eps)
-        return xc.astype(x.dtype, copy=False)
+        y, mean, inv = normalize_kernel(x, axes, eps)
+        if ctx.needs_input_grad and ctx.needs_input_grad[0]:
+            ctx.mean, ctx.inv = mean, inv  # the statistics, for the backward's one pass
+        return y.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        axes, eps = ctx.attrs["axes"], ctx.attrs["eps"]
-        xc = x - x.mean(axis=axes, keepdims=True)
-        inv = ((xc * xc).mean(axis=axes, keepdims=True) + eps).rsqrt()
-        xh = xc * inv
-        gm = g.mean(axis=axes, keepdims=True)
-        gxm = (g * xh).mean(axis=axes, keepdims=True)
-        return (g - gm - xh * gxm) * inv
+        d = ctx.__dict__
+        return NormalizeBackward.apply(g, x, axes=ctx.attrs["axes"], eps=ctx.attrs["eps"],
+                                       _mean=d.get("mean"), _inv=d.get("inv"))
 
     @staticmethod
     def to_onnx(g, inputs, attrs, arrays, out):
@@ -47,6 +102,125 @@ class Normalize(Function):
         var = g.reduce("ReduceMean", g.node("Mul", [d, d]), axes, True, nd)
         std = g.node("Sqrt", [g.node("Add", [var, onnx_rules.scalar(g, attrs["eps"], out)])])
         return g.node("Div", [d, std])
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: normalize_kernel into the output buffer, the statistics into the arrays
+        # the backward reads (or scratch buffers), (x - μ)² into a scratch buffer
+        (x,) = ins
+        if x.dtype not in _FLOATS or out.dtype != x.dtype or out.shape != x.shape:
+            return None
+        temps = []
+        stat = tuple(1 if i in attrs["axes"] else n for i, n in enumerate(x.shape))
+        names = []
+        for key in ("e_mean", "e_inv"):
+            if key in attrs:
+                names.append("{" + key + "}")
+            else:
+                temps.append((stat, x.dtype))
+                names.append(f"{{t{len(temps) - 1}}}")
+        temps.append((x.shape, x.dtype, jit_rules.order_of(out)))
+        return Lowered((f"{{c0}}({{i0}}, {{c1}}, {{c2}}, {{o}}, {names[0]}, {names[1]}, "
+                        f"{{t{len(temps) - 1}}})",), temps=tuple(temps),
+                       consts=(normalize_kernel, tuple(attrs["axes"]), attrs["eps"]))
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class NormalizeBackward(Function):
+    """dx = (g - mean(g) - x̂ · mean(g · x̂)) · s, :class:`Normalize`'s gradient as one node
+    (x̂ = (x - μ) · s, s = 1/σ, means over ``axes``; ``_mean``, ``_inv``: the forward's μ and
+    s, a cache). The map g ↦ dx is s·P with P = I - mean - x̂ mean(x̂ ·) symmetric, so
+    dg = NormalizeBackward(u, x); through x,
+    dx' = -s · mean(g · dg) · x̂ - s · NormalizeBackward(mean(g · x̂) · u + mean(u · x̂) · g, x)
+    for the upstream gradient u (δs = -s² mean(x̂ δ), δx̂ = s P δ)."""
+
+    @staticmethod
+    def forward(ctx, g, x, *, axes, eps, _mean=None, _inv=None):
+        need_g, need_x = ctx.needs_input_grad or (False, False)
+        ctx.save_for_backward(g if need_x else None, x if need_g or need_x else None)
+        return normalize_grad_kernel(g, x, axes, eps, _mean, _inv).astype(
+            np.result_type(g, x), copy=False)
+
+    @staticmethod
+    def backward(ctx, u):
+        g, x = ctx.saved_tensors
+        axes, eps = ctx.attrs["axes"], ctx.attrs["eps"]
+        need_g, need_x = ctx.needs_input_grad
+        dg = NormalizeBackward.apply(u, x, axes=axes, eps=eps)
+        if not need_x:
+            return dg, None
+        xc = x - _mean(x, axes)
+        s = (_mean(xc * xc, axes) + eps).rsqrt()
+        xh = xc * s
+        v = _mean(g * xh, axes) * u + _mean(u * xh, axes) * g
+        dx = -(s * _mean(g * dg, axes)) * xh - s * NormalizeBackward.apply(v, x, axes=axes,
+                                                                           eps=eps)
+        return (dg if need_g else None), dx
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: normalize_grad_kernel into the output buffer, with the forward's
+        # statistics (an array attribute) when it kept them, and scratch buffers
+        g, x = ins
+        if not (g.dtype == x.dtype == out.dtype and x.dtype in _FLOATS
+                and g.shape == x.shape == out.shape):
+            return None
+        order = jit_rules.order_of(out)
+        stat = tuple(1 if i in attrs["axes"] else n for i, n in enumerate(x.shape))
+        cached = attrs.get("_mean") is not None and attrs.get("_inv") is not None
+        stats = "{a__mean}, {a__inv}" if cached else "None, None"
+        return Lowered((f"{{c0}}({{i0}}, {{i1}}, {{c1}}, {{c2}}, {stats}, {{o}}, {{t0}}, {{t1}}, "
+                        f"{{t2}}, {{t3}}, {{t4}})",),
+                       temps=((x.shape, x.dtype, order), (x.shape, x.dtype, order),
+                              (stat, x.dtype), (stat, x.dtype), (stat, x.dtype)),
+                       consts=(normalize_grad_kernel, tuple(attrs["axes"]), attrs["eps"]))
+
+
+def moments_kernel(x: np.ndarray, axes: tuple, out: Any = None, sq: Any = None) -> np.ndarray:
+    """[mean, unbiased variance] of x over ``axes`` as a (2, C) array (C: the elements of the
+    other axes), the same bits as ``np.mean`` and ``np.var(ddof=1)`` give (the mean, the
+    squared deviations, their sum over n - 1), in four passes instead of their five; into
+    ``out`` (and the squared deviations into ``sq``, x's shape) when given."""
+    keep = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+    n = np.intp(math.prod(x.shape[i] for i in axes))
+    if out is None:
+        out = np.empty((2, math.prod(keep)), np.result_type(x, 1.0))
+    mean, var = out[0].reshape(keep), out[1].reshape(keep)
+    np.mean(x, axis=axes, keepdims=True, out=mean)
+    sq = np.subtract(x, mean, out=sq)
+    np.square(sq, out=sq)
+    np.sum(sq, axis=axes, keepdims=True, out=var)
+    np.true_divide(var, np.maximum(n - 1, 0), out=var, casting="unsafe")
+    return out
+
+
+class BatchMoments(Function):
+    """out = [mean(x), Σ (x - mean(x))² / (n - 1)] over ``axes``, stacked (2, C): the batch
+    statistics a batch norm layer folds into its running ones (under no_grad), in one op.
+    Not differentiable: its backward raises."""
+
+    @staticmethod
+    def forward(ctx, x, *, axes):
+        with np.errstate(divide="ignore", invalid="ignore"):  # (n = 1: nan, as np.var)
+            return moments_kernel(x, axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("BatchMoments (batch norm's running statistics) is not "
+                           "differentiable: compute x.mean() and x.var() for a gradient")
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: moments_kernel into the output buffer, the squared deviations into a
+        # scratch buffer laid out as x
+        (x,) = ins
+        if x.dtype not in _FLOATS or out.dtype != x.dtype or not out.flags.c_contiguous:
+            return None
+        return Lowered(("{c0}({i0}, {c1}, {o}, {t0})",), consts=(
+            moments_kernel, tuple(attrs["axes"])),
+            temps=((x.shape, x.dtype, jit_rules.order_of(x)),))
 
 
 class BatchNorm(Normalize):
@@ -105,8 +279,15 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                     num_batches_tracked.add_(1)
                 elif m is None:
                     raise ValueError("batch_norm: momentum=None needs num_batches_tracked")
-                mean = x.mean(dim=axes).astype(running_mean.dtype)
-                var = x.var(dim=axes, correction=1).astype(running_var.dtype)
+                if x.dtype in _FLOATS:  # both in one op, the same bits
+                    stats = BatchMoments.apply(x, axes=axes)
+                    mean, var = stats[0], stats[1]
+                else:
+                    mean, var = x.mean(dim=axes), x.var(dim=axes, correction=1)
+                if mean.dtype != running_mean.dtype:  # (an op less per layer when alike)
+                    mean = mean.astype(running_mean.dtype)
+                if var.dtype != running_var.dtype:
+                    var = var.astype(running_var.dtype)
                 if m is None:  # the cumulative average: m = 1/n
                     # computed from the count with ops (kernels a tg.jit replay runs again),
                     # rounded as the Python float 1.0 / n would be
@@ -150,5 +331,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Any = None,  # noqa: A002
     return _affine(y, weight, bias, (1, -1) + (1,) * (x.ndim - 2))
 
 
-__all__ = ["Normalize", "BatchNorm", "LayerNorm", "GroupNorm", "normalize", "batch_norm",
+__all__ = ["Normalize", "NormalizeBackward", "BatchMoments", "moments_kernel",
+           "normalize_kernel", "normalize_grad_kernel",
+           "BatchNorm", "LayerNorm", "GroupNorm", "normalize", "batch_norm",
            "layer_norm", "group_norm"]

@@ -113,11 +113,16 @@ def positive_arrays(shape: Shape | st.SearchStrategy[Shape], low: float = 0.5,
 def _distinct(draw: Any, shape: Any, low: float, high: float, gap: float) -> np.ndarray:
     shape = draw(shape) if isinstance(shape, st.SearchStrategy) else tuple(shape)
     n = int(np.prod(shape))
-    slots = int((high - low) // (2 * gap))
+    # slot k spans [low + 2k·gap, low + (2k+1)·gap] and must end by high; rounded, so that
+    # 8 // 0.02 (399.0 in floating point) does not lose the last slot
+    slots = int((round((high - low) / gap, 9) + 1) // 2)
     if n > slots:
         raise ValueError(f"distinct_arrays: {n} values {gap} apart do not fit in "
                          f"[{low}, {high}]")
-    ks = draw(st.lists(st.integers(0, slots - 1), min_size=n, max_size=n, unique=True))
+    if n * 2 > slots:  # (a unique list that nearly fills its range is slow to draw)
+        ks = draw(st.permutations(range(slots)))[:n]
+    else:
+        ks = draw(st.lists(st.integers(0, slots - 1), min_size=n, max_size=n, unique=True))
     jitter = draw(hnp.arrays(np.float64, (n,), elements=st.floats(0.0, gap)))
     # slot k spans [low + 2k·gap, low + (2k+1)·gap]: any two values are >= gap apart
     return (low + 2 * gap * np.asarray(ks, dtype=np.float64) + jitter).reshape(shape)

@@ -1,0 +1,394 @@
+"""The numpy kernels of convolution and pooling: windows of a padded input (im2col), terms
+added back where their windows came from (col2im), and the layout they share.
+
+**Channel-major layout.** A convolution's result (N, O, *out) is a view of a C-contiguous
+(O, *out, N) array: the channels outermost, the batch innermost. Its product is then one
+matrix product per group with no copy on either side (w (O, C·k) @ columns (C·k, out·N)),
+the weight gradient's operand is a view of the upstream gradient (which elementwise ops,
+batch norm and pooling hand on in the same layout), and every window of a kernel offset is
+a block whose innermost run is the whole batch: the im2col copy, the col2im adds and the
+pooling sums run over long contiguous rows instead of a row of the image at a time, and a
+channel's statistics are one contiguous block. Inputs in any other layout are copied into
+this one (once, with the padding); results are the same numbers whatever the layouts.
+
+**One kernel for eager mode and tg.jit.** Each kernel takes the arrays it writes as
+optional arguments (``out=``, scratch buffers) and allocates what it is not given: an op's
+forward calls it with nothing, the op's jit lowering with buffers reused from replay to
+replay, so both compute the same bits by construction (tests/test_jit_cnn.py checks
+replays against eager steps). Large im2col columns come from a small per-thread pool in eager
+mode (:func:`scratch`).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+# -- layouts and geometry -------------------------------------------------------------------
+
+
+def cm_axes(nd: int) -> tuple[int, ...]:
+    """The axes of an (N, C, *spatial) array in channel-major memory order: (1, 2, ..., 0)."""
+    return (*range(1, nd), 0)
+
+
+def to_cm(a: np.ndarray) -> np.ndarray:
+    """(N, C, *spatial) -> its (C, *spatial, N) view."""
+    return a.transpose(cm_axes(a.ndim))
+
+
+def from_cm(a: np.ndarray) -> np.ndarray:
+    """(C, *spatial, N) -> its (N, C, *spatial) view."""
+    return a.transpose(a.ndim - 1, *range(a.ndim - 1))
+
+
+def empty_cm(shape: tuple, dtype: Any) -> np.ndarray:
+    """An uninitialised (N, C, *spatial) array laid out channel-major."""
+    return from_cm(np.empty((*shape[1:], shape[0]), dtype))
+
+
+def is_cm(a: np.ndarray) -> bool:
+    """Whether an (N, C, *spatial) array is laid out channel-major (and has spatial dims)."""
+    return a.ndim > 2 and to_cm(a).flags.c_contiguous and not a.flags.c_contiguous
+
+
+def memory_order(a: np.ndarray) -> tuple[int, ...]:
+    """a's axes from the slowest-varying in memory to the fastest (C order for ties)."""
+    return tuple(sorted(range(a.ndim), key=lambda i: (-abs(a.strides[i]), i)))
+
+
+def empty_like_order(a: np.ndarray, shape: tuple, dtype: Any) -> np.ndarray:
+    """An uninitialised array of ``shape`` whose axes are laid out in memory as a's are."""
+    order = memory_order(a)
+    return np.empty(tuple(shape[i] for i in order), dtype).transpose(np.argsort(order))
+
+
+def out_size(padded: tuple, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
+    """The number of windows along each spatial dim of a padded input."""
+    return tuple((p - dl * (k - 1) - 1) // st + 1
+                 for p, k, st, dl in zip(padded, kernel, stride, dilation))
+
+
+def padded_size(size: tuple, padding: tuple) -> tuple:
+    return tuple(n + lo + hi for n, (lo, hi) in zip(size, padding))
+
+
+def offsets(kernel: tuple, stride: tuple, dilation: tuple, out: tuple):
+    """For each kernel offset k (in C order): k and the index of the elements of the padded
+    input (N, C, *spatial) that it meets in every window: window i's k-th element is
+    i·stride + k·dilation."""
+    for offset in np.ndindex(*kernel):
+        yield offset, (Ellipsis,) + tuple(slice(k * dl, k * dl + st * (o - 1) + 1, st)
+                                          for k, dl, st, o in zip(offset, dilation, stride, out))
+
+
+def lowest(dtype: np.dtype) -> Any:
+    """What padding holds for a maximum: -inf, or the smallest integer of an integer dtype."""
+    return -np.inf if dtype.kind in "fc" else np.iinfo(dtype).min if dtype.kind in "iu" \
+        else False
+
+
+def _unpadded(padding: tuple) -> bool:
+    return not any(lo or hi for lo, hi in padding)
+
+
+def pad_into(x: np.ndarray, padding: tuple, value: Any, out: np.ndarray) -> np.ndarray:
+    """x (N, C, *spatial) written into the middle of ``out`` (its padded shape, any layout),
+    the borders set to ``value``; returns ``out``."""
+    full = (slice(None),) * 2
+    for i, (lo, hi) in enumerate(padding):
+        n = out.shape[2 + i]
+        if lo:
+            out[full + (slice(None),) * i + (slice(0, lo),)] = value
+        if hi:
+            out[full + (slice(None),) * i + (slice(n - hi, n),)] = value
+    np.copyto(out[full + tuple(slice(lo, lo + n) for (lo, _), n in zip(padding, x.shape[2:]))],
+              x)
+    return out
+
+
+def needs_cm_copy(x: np.ndarray, padding: tuple) -> bool:
+    """Whether :func:`channel_major` copies x (padded, or not laid out channel-major)."""
+    return not (_unpadded(padding) and to_cm(x).flags.c_contiguous)
+
+
+def channel_major(x: np.ndarray, padding: tuple, out: np.ndarray | None = None) -> np.ndarray:
+    """x (N, C, *spatial) padded with zeros, as a C-contiguous (C, *padded, N) array: x's own
+    memory when x is so laid out and unpadded, else a copy (into ``out``, that shape, when
+    given)."""
+    if not needs_cm_copy(x, padding):
+        return to_cm(x)
+    shape = (x.shape[1], *padded_size(x.shape[2:], padding), x.shape[0])
+    if out is None:
+        out = np.empty(shape, x.dtype)
+    pad_into(x, padding, 0, from_cm(out))
+    return out
+
+
+def padded_like(x: np.ndarray, padding: tuple, value: Any,
+                out: np.ndarray | None = None) -> np.ndarray:
+    """x (N, C, *spatial) with ``padding`` of ``value``, laid out in memory as x is (x itself
+    when unpadded; into ``out`` when given)."""
+    if _unpadded(padding):
+        return x
+    shape = x.shape[:2] + padded_size(x.shape[2:], padding)
+    if out is None:
+        out = empty_like_order(x, shape, x.dtype)
+    return pad_into(x, padding, value, out)
+
+
+_POOL = threading.local()
+_POOL_PER_SHAPE = 4
+
+
+def scratch(shape: tuple, dtype: Any) -> np.ndarray:
+    """An uninitialised array for im2col columns, reused across training steps. The columns
+    are large (k² times the input) and live from the forward pass to the weight gradient;
+    allocating them afresh at every step costs more in page faults than the copy itself.
+    A buffer is handed out again only once nothing but this pool refers to it (the node that
+    kept it has run backward or was dropped); at most a few per shape, per thread."""
+    pool = _POOL.__dict__.setdefault("buffers", {})
+    key = (shape, np.dtype(dtype))
+    free = pool.setdefault(key, [])
+    for buf in free:
+        if sys.getrefcount(buf) <= 3:  # the list, this loop's name, getrefcount's argument
+            return buf
+    buf = np.empty(shape, dtype)
+    if len(free) < _POOL_PER_SHAPE:
+        free.append(buf)
+    return buf
+
+
+# -- im2col and col2im ------------------------------------------------------------------------
+
+
+def im2col(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, out_sizes: tuple,
+           groups: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Every window of the channel-major padded input ``xp`` (C, *padded, N) as a column:
+    (g, cg·k, out·N), row (c, k) of group g holding xp[g·cg + c, i·stride + k·dilation, n]
+    in column (i, n). One copy, whose innermost run is the batch (with stride 1, a whole
+    row of windows)."""
+    c, n = xp.shape[0], xp.shape[-1]
+    sp = xp.strides[1:-1]
+    shape = (c, *kernel, *out_sizes, n)
+    strides = (xp.strides[0], *(s * dl for s, dl in zip(sp, dilation)),
+               *(s * st for s, st in zip(sp, stride)), xp.strides[-1])
+    win = as_strided(xp, shape=shape, strides=strides, writeable=False)
+    if out is None:
+        out = scratch((groups, c // groups * math.prod(kernel), math.prod(out_sizes) * n),
+                      xp.dtype)
+    np.copyto(out.reshape(shape), win)
+    return out
+
+
+def covers_once(size: tuple, kernel: tuple, stride: tuple, dilation: tuple, padding: tuple,
+                out_sizes: tuple) -> tuple[bool, bool]:
+    """(disjoint, complete) for windows over an input of ``size``: no two windows share an
+    element (stride ≥ the window's span), and together they cover every element."""
+    disjoint = all(st >= dl * (k - 1) + 1 for k, st, dl in zip(kernel, stride, dilation))
+    complete = disjoint and all(
+        k == 1 and st == 1 or (dl == 1 and st == k)
+        for k, st, dl in zip(kernel, stride, dilation)) and all(
+        o * st - lo >= n for n, o, st, (lo, _) in zip(size, out_sizes, stride, padding))
+    return disjoint, complete
+
+
+def col2im(dx: np.ndarray, out_sizes: tuple, kernel: tuple, stride: tuple, dilation: tuple,
+           padding: tuple, put: Callable[[tuple, tuple, np.ndarray, bool], None]) -> None:
+    """Write into ``dx`` (N, C, *size) the sum over kernel offsets k of each window's k-th
+    term, put where it came from: window i's k-th element is input element
+    i·stride + k·dilation - padding. ``put(k, windows, dest, add)`` writes offset k's terms
+    for ``windows`` (a slice per spatial dim: those whose k-th element lies in the input,
+    not in the padding) into ``dest`` (those elements of dx, a strided view): added when
+    windows overlap (dx starts at zero, and offsets are taken in C order), assigned when no
+    two windows share an element (dx starts at zero only if some element is in no
+    window). So an element in a single window gets its term as it is: a -0.0 stays -0.0."""
+    size = dx.shape[2:]
+    disjoint, complete = covers_once(size, kernel, stride, dilation, padding, out_sizes)
+    if not complete:
+        dx.fill(0)
+    for offset in np.ndindex(*kernel):
+        windows, elements = [], []
+        for k, n, o, st, dl, (lo, _) in zip(offset, size, out_sizes, stride, dilation,
+                                            padding):
+            start = k * dl - lo  # where window 0's k-th element lands
+            first = max(0, -(start // st)) if start < 0 else 0
+            last = min(o, -((start - n) // st))  # windows whose element is < n
+            if last <= first:
+                break
+            windows.append(slice(first, last))
+            elements.append(slice(first * st + start, (last - 1) * st + start + 1, st))
+        else:
+            put(offset, tuple(windows), dx[(Ellipsis, *elements)], not disjoint)
+
+
+# -- convolution ----------------------------------------------------------------------------
+
+
+def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: tuple,
+                 padding: tuple, dilation: tuple, groups: int, out: np.ndarray | None = None,
+                 cols: np.ndarray | None = None,
+                 xp: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """y = x ⋆ w (+ b) (N, O, *out), channel-major, and its im2col columns: one copy of the
+    windows, one matrix product per group, the bias added in place. ``out`` (channel-major),
+    ``cols`` ((g, cg·k, out·N)) and ``xp`` (the channel-major padded copy of x, needed when
+    :func:`needs_cm_copy`) are written when given."""
+    d = w.ndim - 2
+    o, kernel = w.shape[0], w.shape[2:]
+    xp = channel_major(x, padding, xp)
+    q = out_size(xp.shape[1:-1], kernel, stride, dilation)
+    cols = im2col(xp, kernel, stride, dilation, q, groups, cols)
+    if out is None:
+        out = empty_cm((x.shape[0], o, *q), np.result_type(x, w))
+    y = to_cm(out)  # (O, *out, N), C-contiguous
+    np.matmul(w.reshape(groups, o // groups, -1), cols, out=y.reshape(groups, o // groups, -1))
+    if b is not None:
+        np.add(y, b.reshape((o,) + (1,) * (d + 1)), out=y)
+    return out, cols
+
+
+def _grad_columns(g: np.ndarray, groups: int, out: np.ndarray | None) -> np.ndarray:
+    """The upstream gradient (N, O, *out) as (g, og, out·N): a view when it is channel-major
+    (as a convolution's result and what elementwise ops make of it are), else a copy."""
+    gm = channel_major(g, ((0, 0),) * (g.ndim - 2), out)
+    return gm.reshape(groups, g.shape[1] // groups, -1)
+
+
+def conv_weight_grad(x: np.ndarray, g: np.ndarray, w_shape: tuple, stride: tuple,
+                     padding: tuple, dilation: tuple, groups: int,
+                     cols: np.ndarray | None = None, out: np.ndarray | None = None,
+                     gbuf: np.ndarray | None = None, xp: np.ndarray | None = None,
+                     colsbuf: np.ndarray | None = None,
+                     prod: np.ndarray | None = None) -> np.ndarray:
+    """dw = the correlation of x's windows with g, as cols @ gᵀ per group ((g, cg·k, og),
+    then transposed into w's shape): the forward's im2col columns when given, else x's
+    windows copied (into ``colsbuf``; ``xp`` as in :func:`conv_forward`). ``gbuf``: g's
+    channel-major copy when g is not so laid out; ``prod``: the (g, cg·k, og) product."""
+    o = w_shape[0]
+    if cols is None:
+        xp_ = channel_major(x, padding, xp)
+        cols = im2col(xp_, w_shape[2:], stride, dilation, g.shape[2:], groups, colsbuf)
+    gm = _grad_columns(g, groups, gbuf)
+    dwt = np.matmul(cols, gm.transpose(0, 2, 1), out=prod)  # (g, cg·k, og)
+    if out is None:
+        out = np.empty(w_shape, dwt.dtype)
+    np.copyto(out.reshape(groups, o // groups, -1), dwt.transpose(0, 2, 1))
+    return out
+
+
+def conv_input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple, stride: tuple,
+                    padding: tuple, dilation: tuple, groups: int,
+                    out: np.ndarray | None = None, gbuf: np.ndarray | None = None,
+                    cols: np.ndarray | None = None) -> np.ndarray:
+    """dx (``x_shape``, channel-major) for y = x ⋆ w given g = dL/dy: the columns wᵀ @ g per
+    group ((g, cg·k, out·N), into ``cols`` when given), each kernel offset's block added
+    back where its windows came from (:func:`col2im`)."""
+    o, kernel = w.shape[0], w.shape[2:]
+    og = o // groups
+    q = g.shape[2:]
+    gm = _grad_columns(g, groups, gbuf)
+    wt = w.reshape(groups, og, -1).transpose(0, 2, 1)
+    if cols is None:
+        cols = scratch((groups, wt.shape[1], gm.shape[2]), np.result_type(wt, gm))
+    np.matmul(wt, gm, out=cols)
+    blocks = cols.reshape(x_shape[1], *kernel, *q, x_shape[0])  # (C, *k, *out, N)
+    if out is None:
+        out = empty_cm(tuple(x_shape), cols.dtype)
+    lead = (slice(None),)
+
+    def put(k: tuple, windows: tuple, dest: np.ndarray, add: bool) -> None:
+        term = from_cm(blocks[lead + k + windows])
+        if add:
+            np.add(dest, term, out=dest)
+        else:
+            np.copyto(dest, term)
+
+    col2im(out, q, kernel, stride, dilation, padding, put)
+    return out
+
+
+# -- pooling ----------------------------------------------------------------------------------
+
+
+def window_gather(x: np.ndarray, s: np.ndarray, kernel: tuple, stride: tuple, padding: tuple,
+                  dilation: tuple, pad_value: Any, out: np.ndarray | None = None,
+                  xp: np.ndarray | None = None, term: np.ndarray | None = None) -> np.ndarray:
+    """y = Σ_k x_pad[window's k-th element] · s[k], the terms added in the kernel's C order
+    into the first one (pooling's arithmetic). ``xp``: x padded with ``pad_value`` (in x's
+    layout) when there is padding; ``term``: the buffer of each later term."""
+    xp = padded_like(x, padding, pad_value, xp)
+    q = out_size(xp.shape[2:], kernel, stride, dilation)
+    y = None
+    for offset, index in offsets(kernel, stride, dilation, q):
+        if y is None:
+            y = np.multiply(xp[index], s[offset], out=out)
+        else:
+            np.add(y, np.multiply(xp[index], s[offset], out=term), out=y)
+    return y
+
+
+def _window_slice(a: np.ndarray, windows: tuple) -> np.ndarray:
+    """The per-window weights ``a`` (broadcasting against (N, C, *out)) for some windows: its
+    trailing spatial dims sliced where they are not 1 (broadcast)."""
+    d = len(windows)
+    lead = a.ndim - d
+    if lead < 0:
+        return a
+    return a[(slice(None),) * lead + tuple(
+        w if a.shape[lead + i] != 1 else slice(None) for i, w in enumerate(windows))]
+
+
+def needs_g_copy(g: np.ndarray, out: np.ndarray) -> bool:
+    """Whether :func:`window_scatter` copies g into channel-major order first."""
+    return is_cm(out) and not is_cm(g)
+
+
+def _copy_cm(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    out = empty_cm(a.shape, a.dtype) if out is None else out
+    np.copyto(out, a)
+    return out
+
+
+def window_scatter(g: np.ndarray, s: np.ndarray, x_shape: tuple, kernel: tuple, stride: tuple,
+                   padding: tuple, dilation: tuple, out: np.ndarray | None = None,
+                   term: np.ndarray | None = None, cm: bool = False,
+                   gcm: np.ndarray | None = None) -> np.ndarray:
+    """dx (``x_shape``, laid out as g is, or channel-major with ``cm``) = the terms g · s[k]
+    put back where window k-th elements came from (:func:`col2im`): pooling's gradient.
+    ``term``: a buffer of g's shape for the terms that are added (when windows overlap).
+    A channel-major dx from a g that is not (the gradient of a flattened pooling) copies g
+    into that layout first (into ``gcm`` when given): one pass between two memory orders
+    over g, rather than one per kernel offset over dx."""
+    dtype = np.result_type(g, s)
+    if out is None:
+        out = empty_cm(tuple(x_shape), dtype) if cm else empty_like_order(g, tuple(x_shape),
+                                                                          dtype)
+    if needs_g_copy(g, out):  # (gcm: an (N, C, *out) array laid out channel-major)
+        g = _copy_cm(g, gcm)
+    q = g.shape[2:]
+
+    def put(k: tuple, windows: tuple, dest: np.ndarray, add: bool) -> None:
+        gk = g[(Ellipsis, *windows)]
+        sk = _window_slice(s[k], windows)
+        if add:
+            t = None if term is None else term[(Ellipsis, *(slice(0, w.stop - w.start)
+                                                            for w in windows))]
+            np.add(dest, np.multiply(gk, sk, out=t), out=dest)
+        else:
+            np.multiply(gk, sk, out=dest)
+
+    col2im(out, q, kernel, stride, dilation, padding, put)
+    return out
+
+
+__all__ = ["cm_axes", "to_cm", "is_cm", "from_cm", "empty_cm", "memory_order", "empty_like_order",
+           "out_size", "padded_size", "offsets", "lowest", "pad_into", "needs_cm_copy",
+           "channel_major", "padded_like", "scratch", "im2col", "covers_once", "col2im",
+           "conv_forward", "conv_weight_grad", "conv_input_grad", "window_gather",
+           "window_scatter", "needs_g_copy"]
