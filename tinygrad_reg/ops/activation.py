@@ -491,12 +491,16 @@ def relu(x: Tensor) -> Tensor:
 def sigmoid(x: Tensor) -> Tensor:
     """The logistic function, stable for any x (an integer tensor gives float32, as
     PyTorch)."""
-    return Sigmoid.apply(_floating(x))
+    if type(x) is not Tensor or x._data.dtype.kind in "biu":  # (a float tensor: no call)
+        x = _floating(x)
+    return Sigmoid.apply(x)
 
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent (an integer tensor gives float32, as PyTorch)."""
-    return Tanh.apply(_floating(x))
+    if type(x) is not Tensor or x._data.dtype.kind in "biu":  # (a float tensor: no call)
+        x = _floating(x)
+    return Tanh.apply(x)
 
 
 def _softmax_like(cls: type[Function], name: str, x: Tensor, dim: Any, axis: Any) -> Tensor:
