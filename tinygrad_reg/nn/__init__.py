@@ -3,6 +3,7 @@
 functional face (:mod:`tinygrad_reg.nn.functional`)."""
 
 from . import functional, init, losses
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import (
     AdaptiveAvgPool2d,
     AvgPool1d,
@@ -75,7 +76,7 @@ from .losses import (
     NLLLoss,
     SmoothL1Loss,
 )
-from .module import IncompatibleKeys, Module, ModuleList, Sequential
+from .module import IncompatibleKeys, Module
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .parameter import Parameter, UninitializedBuffer, UninitializedParameter
 
@@ -92,4 +93,4 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys"
            "LazyBatchNorm2d", "LazyModuleMixin", "UninitializedParameter",
            "UninitializedBuffer", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d", "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
-           "AvgPool3d", "Softmin"]
+           "AvgPool3d", "Softmin", "ModuleDict", "ParameterList", "ParameterDict"]
