@@ -2,7 +2,7 @@
 (:mod:`tinygrad_reg.nn.init`), losses and their modules (:mod:`tinygrad_reg.nn.losses`) and the
 functional face (:mod:`tinygrad_reg.nn.functional`)."""
 
-from . import functional, init, losses
+from . import functional, init, losses, utils
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import (
     AdaptiveAvgPool2d,
@@ -93,4 +93,4 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys"
            "LazyBatchNorm2d", "LazyModuleMixin", "UninitializedParameter",
            "UninitializedBuffer", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d", "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
-           "AvgPool3d", "Softmin", "ModuleDict", "ParameterList", "ParameterDict"]
+           "AvgPool3d", "Softmin", "ModuleDict", "ParameterList", "ParameterDict", "utils"]
