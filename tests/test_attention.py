@@ -86,3 +86,28 @@ def test_attention_refusals_and_dropout():
                                          tg.ones(1, 1, 8, 1), dropout_p=0.5, generator=gen)
     assert set(np.round(out.numpy().ravel() * 8, 6)) <= set(range(0, 17, 2))
     assert 0.8 < out.numpy().mean() < 1.2
+
+
+def test_a_fully_masked_row_gives_zeros_and_finite_gradients_as_pytorch_2_13():
+    # PyTorch 2.13's F.scaled_dot_product_attention (its _safe_softmax): a query that may
+    # attend to nothing gets zero weights, hence a zero output row and zero gradient
+    def inp(phase):
+        x = np.sin(np.arange(6) * 0.37 + phase).reshape(1, 3, 2) * 1.5
+        return tg.tensor(x, requires_grad=True)
+
+    q, k, v = inp(0.1), inp(0.7), inp(1.9)
+    mask = tg.tensor([[True, False, False], [False, False, False], [True, True, False]])
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    out.sum().backward()
+    pinned = {  # PyTorch 2.13, rounded to 15 decimals
+        "out": [[[1.419450131531122, 1.14803242879388], [0.0, 0.0],
+                 [0.954174843379496, 0.514166113892122]]],
+        "q": [[[0.0, 0.0], [0.0, 0.0], [-0.135056765095926, -0.036687596936376]]],
+        "k": [[[0.388926356141649, 0.361312219796396],
+               [-0.388926356141649, -0.361312219796396], [0.0, 0.0]]],
+        "v": [[[1.333622906311618, 1.333622906311618], [0.666377093688382, 0.666377093688382],
+               [0.0, 0.0]]],
+    }
+    for got, key in [(out, "out"), (q.grad, "q"), (k.grad, "k"), (v.grad, "v")]:
+        np.testing.assert_allclose(got.numpy(), pinned[key], rtol=1e-13, atol=1e-14)
+    assert out.numpy()[0, 1].tolist() == [0.0, 0.0]

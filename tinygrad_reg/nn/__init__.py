@@ -79,6 +79,7 @@ from .losses import (
 from .module import IncompatibleKeys, Module
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .parameter import Parameter, UninitializedBuffer, UninitializedParameter
+from .transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys", "Linear",
            "Identity", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "CELU", "SELU", "GELU",
@@ -93,4 +94,5 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys"
            "LazyBatchNorm2d", "LazyModuleMixin", "UninitializedParameter",
            "UninitializedBuffer", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d", "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
-           "AvgPool3d", "Softmin", "ModuleDict", "ParameterList", "ParameterDict", "utils"]
+           "AvgPool3d", "Softmin", "ModuleDict", "ParameterList", "ParameterDict", "utils",
+           "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder"]

@@ -23,6 +23,15 @@ def _as_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def safe_softmax(scores: Tensor) -> Tensor:
+    """softmax over the last dim, except that a row whose scores are all -inf gives zeros
+    instead of nan (PyTorch's ``_safe_softmax``). Those rows are set to 0 before the softmax
+    and their weights to 0 after it, so the gradient there is 0, not nan."""
+    dead = (scores == -np.inf).all(-1, keepdim=True)
+    weights = softmax(OPS["where"](dead, 0.0, scores), -1)
+    return OPS["where"](dead, 0.0, weights)
+
+
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                  attn_mask: Any = None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale: float | None = None, *,
@@ -33,8 +42,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     ``is_causal`` masks the upper triangle (query i attends to keys 0..i; not together with
     attn_mask); ``dropout_p`` drops attention weights (as :func:`F.dropout`, scaled by
     1/(1 - p)); ``enable_gqa`` lets key and value have fewer heads (dim -3) than the query,
-    each shared by a group of query heads. A row with nothing to attend to gives nan, as
-    PyTorch."""
+    each shared by a group of query heads. A query whose scores are all -inf (a fully masked
+    row) gets zero weights, so its output row is 0 and no nan reaches the gradients, as
+    PyTorch 2.13 (which computes this softmax with its ``_safe_softmax``)."""
     q, k, v = _as_tensor(query), _as_tensor(key), _as_tensor(value)
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
         raise ShapeError(f"scaled_dot_product_attention: query, key and value need at least 2 "
@@ -61,7 +71,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
             scores = OPS["where"](mask, scores, -np.inf)
         else:
             scores = scores + mask
-    weights = softmax(scores, -1)
+        weights = safe_softmax(scores)
+    else:  # (a causal mask leaves key 0 to every query: no row is fully masked)
+        weights = softmax(scores, -1)
     if dropout_p:
         weights = dropout(weights, dropout_p, training=True, generator=generator)
     return weights @ v
