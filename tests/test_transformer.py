@@ -11,13 +11,18 @@ parameters. The inputs are ``inp`` below; the masks are written out in each test
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import strategies as st
 
 import tinygrad_reg as tg
 from tinygrad_reg import nn
+from tinygrad_reg.testing import strategies as S
+
+FEW = None if os.environ.get("HYPOTHESIS_PROFILE") == "deep" else 10
 
 DATA = np.load(Path(__file__).parent / "data" / "torch_transformer.npz")
 
@@ -272,3 +277,79 @@ def test_a_training_step_with_dropout_and_masks_replays_bitwise_under_jit():
     assert jitted.replays == 3
     for p, q in zip(e1.parameters(), e2.parameters()):
         assert p.numpy().tobytes() == q.numpy().tobytes()
+
+
+# -- F.multi_head_attention_forward as a property: every tensor's gradient, any shapes -----
+
+def _np_mha(q, k, v, W, b, Wo, bo, h, masks, need_weights):
+    """numpy reference on (L, N, E) inputs; masks: (bool True = out, or float) broadcast to
+    (N, h, L, S); a row with nothing left gets zero weights unless need_weights."""
+    E = q.shape[-1]
+    d = E // h
+    Q, K, V = (np.swapaxes(x, 0, 1) @ W[i * E:(i + 1) * E].T + b[i * E:(i + 1) * E]
+               for i, x in enumerate((q, k, v)))
+    Q, K, V = (x.reshape(x.shape[0], x.shape[1], h, d).transpose(0, 2, 1, 3) for x in (Q, K, V))
+    z = Q @ np.swapaxes(K, -1, -2) / np.sqrt(d)
+    for m in masks:
+        z = np.where(m, -np.inf, z) if m.dtype == bool else z + m
+    dead = np.isneginf(z).all(-1, keepdims=True) & (not need_weights)
+    z = np.where(dead, 0.0, z)
+    e = np.exp(z - z.max(-1, keepdims=True))
+    w = np.where(dead, 0.0, e / e.sum(-1, keepdims=True))
+    n, _, L, _ = w.shape
+    out = (w @ V).transpose(0, 2, 1, 3).reshape(n, L, E) @ Wo.T + bo
+    return (np.swapaxes(out, 0, 1), w.mean(1)) if need_weights else np.swapaxes(out, 0, 1)
+
+
+@st.composite
+def mha_inputs(draw, kind):
+    h, d, n = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    L, S_ = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    E = h * d
+    ts = [draw(S.tensors(shape)) for shape in ((L, n, E), (S_, n, E), (S_, n, E), (3 * E, E),
+                                              (3 * E,), (E, E), (E,))]
+    if kind == "weights":
+        am = draw(S.tensors((L, S_), requires_grad=False))
+        kpm = draw(S.tensors((n, S_), dtype=bool))
+        kpm.numpy()[:, 0] = False  # (every query keeps key 0)
+        return (*ts, h, am, kpm)
+    am = draw(S.tensors((L, S_), dtype=bool))  # rows may be fully masked
+    return (*ts, h, am, None)
+
+
+def _ref_args(q, k, v, W, b, Wo, bo, h, am, kpm, need_weights):
+    masks = [am] + ([] if kpm is None else [kpm[:, None, None, :]])
+    return _np_mha(q, k, v, W, b, Wo, bo, h, masks, need_weights)
+
+
+@pytest.mark.parametrize("kind", ["weights", "dead_rows"])
+def test_multi_head_attention_forward_property(kind):
+    need = kind == "weights"
+
+    def op(q, k, v, W, b, Wo, bo, h, am, kpm):
+        out = nn.functional.multi_head_attention_forward(
+            q, k, v, q.shape[-1], h, W, b, None, None, False, 0.0, Wo, bo,
+            key_padding_mask=kpm, need_weights=need, attn_mask=am)
+        return out if need else out[0]
+
+    tg.testing.check_op(op, mha_inputs(kind),
+                        ref=lambda *a: _ref_args(*a, need_weights=need), out_shape=None,
+                        name=f"multi_head_attention_forward[{kind}]", max_examples=FEW)
+
+
+def test_the_functional_form_is_the_modules_and_refuses_what_is_not_built():
+    m = nn.MultiheadAttention(4, 2, generator=np.random.default_rng(0))
+    x = tg.randn(3, 2, 4, generator=np.random.default_rng(1))
+    out, w = m(x, x, x)
+    out2, w2 = nn.functional.multi_head_attention_forward(
+        x, x, x, 4, 2, m.in_proj_weight, m.in_proj_bias, None, None, False, 0.0,
+        m.out_proj.weight, m.out_proj.bias)
+    assert np.array_equal(out.numpy(), out2.numpy()) and np.array_equal(w.numpy(), w2.numpy())
+    with pytest.raises(NotImplementedError, match="bias_k, add_zero_attn are not built"):
+        nn.functional.multi_head_attention_forward(
+            x, x, x, 4, 2, m.in_proj_weight, m.in_proj_bias, tg.zeros(1, 1, 4), None, True,
+            0.0, m.out_proj.weight, m.out_proj.bias)
+    with pytest.raises(ValueError, match=r"in_proj_weight must be \(3·E, E\) = \(9, 3\)"):
+        nn.functional.multi_head_attention_forward(
+            x, x, x, 3, 2, m.in_proj_weight, m.in_proj_bias, None, None, False, 0.0,
+            m.out_proj.weight, m.out_proj.bias)

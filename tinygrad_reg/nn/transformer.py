@@ -16,19 +16,16 @@ float mask is added to the scores (-inf excludes).
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .._tensor import OPS, Tensor
-from ..errors import ArgumentError, DTypeError, ShapeError
-from ..ops.activation import gelu, relu, softmax
-from ..ops.linalg import linear
-from ..regularization import dropout as _dropout
+from .._tensor import Tensor
+from ..errors import ArgumentError
+from ..ops.activation import gelu, relu
 from . import init as _init
-from .attention import safe_softmax
+from .attention import attend
 from .containers import ModuleList
 from .dropout import Dropout
 from .layers import Linear, _float_dtype
@@ -39,47 +36,6 @@ from .parameter import Parameter
 
 def _as_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
-
-
-def _mask(mask: Any, name: str) -> Tensor | None:
-    if mask is None:
-        return None
-    m = _as_tensor(mask)
-    if m.dtype != np.bool_ and not np.issubdtype(m.dtype, np.floating):
-        raise DTypeError(f"MultiheadAttention: only bool and floating types of {name} are "
-                         f"supported (as PyTorch), got {m.dtype}; pass mask.bool() (True: "
-                         f"masked out) or a float mask added to the scores")
-    return m
-
-
-def _masks(attn_mask: Any, key_padding_mask: Any, n: int, h: int, L: int, S: int,
-           batched: bool) -> list[Tensor]:
-    """attn_mask ((L, S) or (n·h, L, S)) and key_padding_mask ((n, S)), each reshaped to
-    broadcast against the scores (n, h, L, S)."""
-    masks = []
-    am = _mask(attn_mask, "attn_mask")
-    if am is not None:
-        if am.ndim == 2 and am.shape != (L, S):
-            raise ShapeError(f"MultiheadAttention: the shape of the 2D attn_mask is "
-                             f"{am.shape}, but should be {(L, S)} (target length, source length)")
-        if am.ndim == 3:
-            if am.shape != (n * h, L, S):
-                raise ShapeError(f"MultiheadAttention: the shape of the 3D attn_mask is "
-                                 f"{am.shape}, but should be {(n * h, L, S)} (batch · "
-                                 f"num_heads, target length, source length)")
-            am = am.reshape(n, h, L, S)
-        elif am.ndim != 2:
-            raise ShapeError(f"MultiheadAttention: attn_mask's dimension {am.ndim} is not "
-                             f"supported; give (L, S) or (batch · num_heads, L, S)")
-        masks.append(am)
-    kpm = _mask(key_padding_mask, "key_padding_mask")
-    if kpm is not None:
-        want = (n, S) if batched else (S,)
-        if kpm.shape != want:
-            raise ShapeError(f"MultiheadAttention: expecting key_padding_mask shape of {want} "
-                             f"(batch, source length), but got {kpm.shape}")
-        masks.append(kpm.reshape(n, 1, 1, S))
-    return masks
 
 
 class MultiheadAttention(Module):
@@ -130,39 +86,6 @@ class MultiheadAttention(Module):
         if bias:
             _init.zeros_(self.out_proj.bias)
 
-    def _check(self, query: Tensor, key: Tensor, value: Tensor) -> bool:
-        if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
-            raise ShapeError(f"MultiheadAttention: query, key and value must all be 3-D "
-                             f"(batched) or all 2-D (unbatched), got shapes {query.shape}, "
-                             f"{key.shape}, {value.shape}")
-        if query.shape[-1] != self.embed_dim or key.shape[-1] != self.embed_dim or \
-                value.shape[-1] != self.embed_dim:
-            raise ShapeError(f"MultiheadAttention: was expecting embedding dimension of "
-                             f"{self.embed_dim}, but got query, key, value shapes "
-                             f"{query.shape}, {key.shape}, {value.shape}")
-        if key.shape[:-1] != value.shape[:-1]:
-            raise ShapeError(f"MultiheadAttention: key shape {key.shape} does not match value "
-                             f"shape {value.shape}")
-        if query.ndim == 3:
-            b = 0 if self.batch_first else 1
-            if query.shape[b] != key.shape[b]:
-                raise ShapeError(f"MultiheadAttention: query and key have different batch "
-                                 f"sizes, {query.shape[b]} and {key.shape[b]} (shapes "
-                                 f"{query.shape}, {key.shape}; batch_first={self.batch_first})")
-        return query.ndim == 3
-
-    def _project(self, query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, ...]:
-        """Q, K, V as (N, h, L, d): one matmul when query, key and value are one tensor."""
-        w, b, E = self.in_proj_weight, self.in_proj_bias, self.embed_dim
-        if query is key and key is value:
-            q, k, v = OPS["chunk"](linear(query, w, b), 3, -1)
-        else:
-            bs = (None, None, None) if b is None else (b[:E], b[E:2 * E], b[2 * E:])
-            q, k, v = (linear(x, w[i * E:(i + 1) * E], bs[i])
-                       for i, x in enumerate((query, key, value)))
-        n, h, d = query.shape[0], self.num_heads, self.head_dim
-        return tuple(t.reshape(n, t.shape[1], h, d).transpose(1, 2) for t in (q, k, v))
-
     def forward(self, query: Any, key: Any, value: Any, key_padding_mask: Any = None,
                 need_weights: bool = True, attn_mask: Any = None,
                 average_attn_weights: bool = True,
@@ -178,33 +101,11 @@ class MultiheadAttention(Module):
         ``need_weights=False``, which is what PyTorch 2.13 computes on its ordinary path
         (training, or gradients on). PyTorch's inference fast path (eval mode, no gradients,
         ``batch_first``) gives nan in both cases."""
-        query, key, value = _as_tensor(query), _as_tensor(key), _as_tensor(value)
-        batched = self._check(query, key, value)
-        if is_causal and attn_mask is None:
-            raise ArgumentError("MultiheadAttention: need attn_mask if specifying the "
-                                "is_causal hint (as PyTorch): a causal mask, True "
-                                "above the diagonal, e.g. tg.ones(L, L, dtype=bool).triu(1)")
-        if not batched:
-            query, key, value = (t.unsqueeze(0) for t in (query, key, value))
-        elif not self.batch_first:
-            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
-        n, L, S = query.shape[0], query.shape[1], key.shape[1]
-        masks = _masks(attn_mask, key_padding_mask, n, self.num_heads, L, S, batched)
-        q, k, v = self._project(query, key, value)
-        scores = (q * math.sqrt(1.0 / self.head_dim)) @ k.mT
-        for m in masks:  # bool True: masked out (-inf); float: added
-            scores = OPS["where"](m, -np.inf, scores) if m.dtype == np.bool_ else scores + m
-        weights = softmax(scores, -1) if need_weights or not masks else safe_softmax(scores)
-        if self.training and self.dropout > 0:
-            weights = _dropout(weights, self.dropout, training=True)
-        out = (weights @ v).transpose(1, 2).reshape(n, L, self.embed_dim)
-        out = self.out_proj(out)
-        out = out.squeeze(0) if not batched else out if self.batch_first else out.transpose(0, 1)
-        if not need_weights:
-            return out, None
-        if average_attn_weights:
-            weights = weights.mean(1)
-        return out, (weights if batched else weights.squeeze(0))
+        return attend(query, key, value, self.num_heads, self.in_proj_weight, self.in_proj_bias,
+                      self.out_proj.weight, self.out_proj.bias,
+                      self.dropout if self.training else 0.0, key_padding_mask, need_weights,
+                      attn_mask, average_attn_weights, is_causal, self.batch_first,
+                      "MultiheadAttention")
 
     def extra_repr(self) -> str:
         return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "
