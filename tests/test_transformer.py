@@ -353,3 +353,26 @@ def test_the_functional_form_is_the_modules_and_refuses_what_is_not_built():
         nn.functional.multi_head_attention_forward(
             x, x, x, 3, 2, m.in_proj_weight, m.in_proj_bias, None, None, False, 0.0,
             m.out_proj.weight, m.out_proj.bias)
+
+
+def test_an_encoder_with_masks_exports_to_onnx(tmp_path):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+
+    class Causal(nn.Module):
+        def __init__(self):
+            super().__init__()
+            layer = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True, norm_first=True,
+                                               activation="gelu",
+                                               generator=np.random.default_rng(0))
+            self.enc = nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(8))
+
+        def forward(self, x):
+            return self.enc(x, mask=tg.ones(5, 5, dtype=bool).triu(1))
+
+    model = Causal().eval()
+    x = tg.randn(2, 5, 8, generator=np.random.default_rng(1))
+    tg.onnx.export(model, (x,), tmp_path / "enc.onnx")
+    sess = ort.InferenceSession(str(tmp_path / "enc.onnx"))
+    got = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0]
+    np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-5, atol=1e-5)
