@@ -118,6 +118,13 @@ def digits_about() -> list[str]:
             f"{len(s['seeds'])} seeds"]
 
 
+def sort_gpt_claims() -> list[str]:
+    s = summary("sort_gpt")
+    right = round(s["test_accuracy"] * s["test_problems"])
+    return [f"with {s['parameters']} parameters, sorts {right} of the {s['test_problems']} "
+            f"held-out problems"]
+
+
 def zoo_rows() -> list[str]:
     return [f"| {r['net']} | {r['method']}" for r in summary("regularization_zoo")["rows"]] + \
         [f"{pm({'mean': r['test_mean'], 'std': r['test_std']})} | {r['train_mean']:.4f} |"
@@ -591,7 +598,7 @@ CLAIMS: list[tuple[str, Callable[[], list[str]]]] = [
     ("docs/regularization.md", zoo_prose),
     ("docs/regularization.md", sweep_claims), ("docs/regularization.md", mc_claim),
     ("docs/regularization.md", mc_caption),
-    ("docs/getting-started.md", digits_about),
+    ("docs/getting-started.md", digits_about), ("docs/attention.md", sort_gpt_claims),
     ("docs/benchmarks.md", machine_line), ("docs/benchmarks.md", calibration),
     ("docs/benchmarks.md", results_table), ("docs/benchmarks.md", results_prose),
     ("docs/benchmarks.md", torch_table), ("docs/benchmarks.md", w5_table),

@@ -306,10 +306,13 @@ def mha_inputs(draw, kind):
     h, d, n = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
     L, S_ = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     E = h * d
-    ts = [draw(S.tensors(shape)) for shape in ((L, n, E), (S_, n, E), (S_, n, E), (3 * E, E),
-                                              (3 * E,), (E, E), (E,))]
+    # values in [-1, 1], the scale of real inputs and initial weights: from [-3, 3] the
+    # products query·W·W·key reach scores in the hundreds, the softmax saturates, and the
+    # central differences the gradients are checked against lose their digits to rounding
+    ts = [draw(S.tensors(shape, low=-1.0, high=1.0))
+          for shape in ((L, n, E), (S_, n, E), (S_, n, E), (3 * E, E), (3 * E,), (E, E), (E,))]
     if kind == "weights":
-        am = draw(S.tensors((L, S_), requires_grad=False))
+        am = draw(S.tensors((L, S_), low=-1.0, high=1.0, requires_grad=False))
         kpm = draw(S.tensors((n, S_), dtype=bool))
         kpm.numpy()[:, 0] = False  # (every query keeps key 0)
         return (*ts, h, am, kpm)
