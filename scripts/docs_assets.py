@@ -49,6 +49,7 @@ EXAMPLES = {
     "regularization_zoo": ([], ["zoo.png"]),
     "lambda_sweep": ([], []),
     "mc_dropout": ([], ["mc_dropout.png"]),
+    "sort_gpt": ([], []),
 }
 
 

@@ -18,8 +18,10 @@ FEW = None if os.environ.get("HYPOTHESIS_PROFILE") == "deep" else 10
 
 
 def _softmax(z):
+    dead = np.isneginf(z).all(-1, keepdims=True)  # PyTorch 2.13: a fully masked row -> 0
+    z = np.where(dead, 0.0, z)
     e = np.exp(z - z.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
+    return np.where(dead, 0.0, e / e.sum(-1, keepdims=True))
 
 
 def _ref(q, k, v, mask=None, causal=False, scale=None, groups=1):
@@ -43,9 +45,10 @@ def attention_inputs(draw, kind):
     k, v = draw(S.tensors((2, heads, S_, E))), draw(S.tensors((2, heads, S_, Ev)))
     if kind == "float_mask":
         return q, k, v, draw(S.tensors((L, S_), requires_grad=False))
-    if kind == "bool_mask":
+    if kind in ("bool_mask", "dead_rows"):
         mask = draw(S.tensors((L, S_), dtype=bool))
-        mask.numpy()[:, 0] = True  # (every query attends to something)
+        if kind == "bool_mask":
+            mask.numpy()[:, 0] = True  # (every query attends to something)
         return q, k, v, mask
     return q, k, v, groups
 
@@ -60,6 +63,8 @@ CASES = [
      lambda q, k, v, m: _ref(q, k, v, m)),
     ("bool_mask", lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
      lambda q, k, v, m: _ref(q, k, v, m)),
+    ("dead_rows", lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
+     lambda q, k, v, m: _ref(q, k, v, m)),
     ("gqa", lambda q, k, v, g: F.scaled_dot_product_attention(q, k, v, enable_gqa=True),
      lambda q, k, v, g: _ref(q, k, v, groups=g)),
 ]
@@ -67,7 +72,7 @@ CASES = [
 
 @pytest.mark.parametrize("name, op, ref", CASES, ids=[c[0] for c in CASES])
 def test_attention(name, op, ref):
-    kind = name if name in ("float_mask", "bool_mask", "gqa") else "plain"
+    kind = name if name in ("float_mask", "bool_mask", "dead_rows", "gqa") else "plain"
     tg.testing.check_op(op, attention_inputs(kind), ref=ref, out_shape=None, name=name,
                         max_examples=FEW)
 
@@ -86,3 +91,28 @@ def test_attention_refusals_and_dropout():
                                          tg.ones(1, 1, 8, 1), dropout_p=0.5, generator=gen)
     assert set(np.round(out.numpy().ravel() * 8, 6)) <= set(range(0, 17, 2))
     assert 0.8 < out.numpy().mean() < 1.2
+
+
+def test_a_fully_masked_row_gives_zeros_and_finite_gradients_as_pytorch_2_13():
+    # PyTorch 2.13's F.scaled_dot_product_attention (its _safe_softmax): a query that may
+    # attend to nothing gets zero weights, hence a zero output row and zero gradient
+    def inp(phase):
+        x = np.sin(np.arange(6) * 0.37 + phase).reshape(1, 3, 2) * 1.5
+        return tg.tensor(x, requires_grad=True)
+
+    q, k, v = inp(0.1), inp(0.7), inp(1.9)
+    mask = tg.tensor([[True, False, False], [False, False, False], [True, True, False]])
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    out.sum().backward()
+    pinned = {  # PyTorch 2.13, rounded to 15 decimals
+        "out": [[[1.419450131531122, 1.14803242879388], [0.0, 0.0],
+                 [0.954174843379496, 0.514166113892122]]],
+        "q": [[[0.0, 0.0], [0.0, 0.0], [-0.135056765095926, -0.036687596936376]]],
+        "k": [[[0.388926356141649, 0.361312219796396],
+               [-0.388926356141649, -0.361312219796396], [0.0, 0.0]]],
+        "v": [[[1.333622906311618, 1.333622906311618], [0.666377093688382, 0.666377093688382],
+               [0.0, 0.0]]],
+    }
+    for got, key in [(out, "out"), (q.grad, "q"), (k.grad, "k"), (v.grad, "v")]:
+        np.testing.assert_allclose(got.numpy(), pinned[key], rtol=1e-13, atol=1e-14)
+    assert out.numpy()[0, 1].tolist() == [0.0, 0.0]

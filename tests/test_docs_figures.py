@@ -1,6 +1,6 @@
 """Every measured figure the README and docs/ quote is the figure a script measured.
 
-Three kinds of source, each a JSON file under docs/assets/ that names the command that
+Four kinds of source, each a JSON file under docs/assets/ that names the command that
 wrote it:
 
 - ``<example>.json``: scripts/docs_assets.py runs each example with the arguments its figures
@@ -10,7 +10,9 @@ wrote it:
   quotes, with the machine's load;
 - ``benchmarks.json``: ``python benchmarks/run.py`` (the full run) writes it. The suite never
   reruns the benchmarks: their figures are quoted from that file, with the machine they were
-  measured on.
+  measured on;
+- ``gpt_benchmark.json``: ``python benchmarks/gpt.py`` (W8, a small GPT's step beside
+  PyTorch) writes it.
 
 Each claim below formats figures from those files and looks for the text on its page. Then
 :func:`test_no_figure_is_quoted_without_a_source` reads every page's prose for things that
@@ -114,6 +116,13 @@ def digits_about() -> list[str]:
     s = summary("digits_cnn")
     return [f"about {s['test_accuracy']['mean']:.2f} test accuracy in {s['epochs']} epochs over "
             f"{len(s['seeds'])} seeds"]
+
+
+def sort_gpt_claims() -> list[str]:
+    s = summary("sort_gpt")
+    right = round(s["test_accuracy"] * s["test_problems"])
+    return [f"with {s['parameters']} parameters, sorts {right} of the {s['test_problems']} "
+            f"held-out problems"]
 
 
 def zoo_rows() -> list[str]:
@@ -588,6 +597,24 @@ def reading_path() -> list[str]:
     return [f"in about {round(total, -1)} lines", f"longer than {long} lines of code"]
 
 
+def gpt_bench() -> list[str]:
+    """W8, a small GPT's training step, from docs/assets/gpt_benchmark.json (written by
+    ``python benchmarks/gpt.py``): the table's rows and the machine's load."""
+    g = json.loads((ASSETS / "gpt_benchmark.json").read_text())
+    ms, lo, hi, r = g["ms"], g["min_ms"], g["max_ms"], g["ratio_vs_torch"]
+
+    def row(label: str, key: str, ratio: str) -> str:
+        return f"| {label} | {g3(ms[key])} ms [{g3(lo[key])}..{g3(hi[key])}] | {ratio} |"
+
+    return [row("tinygrad_reg eager", "tinygrad_reg", f"{r['tinygrad_reg']:.2f}x"),
+            row("tinygrad_reg, `tg.jit`", "jit", f"{r['jit']:.2f}x"),
+            row(f"PyTorch {g['torch']} eager", "torch", "1x"),
+            f"{g['parameters']} parameters",
+            f"medians of {g['rounds']} rounds",
+            f"on {g['machine']['cores']} cores at load average "
+            f"{g['machine']['load_before'][0]:.1f}"]
+
+
 CLAIMS: list[tuple[str, Callable[[], list[str]]]] = [
     ("README.md", readme_lines), ("README.md", lambda: op_size()[:1]),
     ("docs/index.md", lambda: op_size()[:1]), ("docs/benchmarks.md", lambda: op_size()[1:]),
@@ -604,12 +631,13 @@ CLAIMS: list[tuple[str, Callable[[], list[str]]]] = [
     ("docs/regularization.md", zoo_prose),
     ("docs/regularization.md", sweep_claims), ("docs/regularization.md", mc_claim),
     ("docs/regularization.md", mc_caption),
-    ("docs/getting-started.md", digits_about),
+    ("docs/getting-started.md", digits_about), ("docs/attention.md", sort_gpt_claims),
     ("docs/benchmarks.md", machine_line), ("docs/benchmarks.md", calibration),
     ("docs/benchmarks.md", results_table), ("docs/benchmarks.md", results_prose),
     ("docs/benchmarks.md", torch_table), ("docs/benchmarks.md", w5_table),
     ("docs/benchmarks.md", jit_table), ("docs/benchmarks.md", w6_claims),
     ("docs/benchmarks.md", w7_table), ("docs/debugging.md", anomaly_table),
+    ("docs/benchmarks.md", gpt_bench),
     ("docs/internals.md", reading_path),
     ("docs/visualization.md", viz_page_size), ("docs/visualization.md", viz_walk_times),
     ("docs/visualization.md", viz_wasm_time),
@@ -664,6 +692,10 @@ def test_every_asset_records_its_command():
             assert w7["rounds"] == len(w7["per_round"]) == 6 and "torch" in w7["per_round"][0]
         elif path.stem == "visualization":
             assert record["command"] == "python docs/make_figures.py", record["command"]
+        elif path.stem == "gpt_benchmark":
+            # the full run of W8, with PyTorch beside it
+            assert record["command"] == "python benchmarks/gpt.py", record["command"]
+            assert record["torch"] is not None and record["rounds"] == 30
         else:
             assert record["command"].startswith(f"python examples/{path.stem}.py")
 

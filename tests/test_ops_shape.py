@@ -297,6 +297,11 @@ CASES = [
                                                          x.shape[dim],
                                                          -(-x.shape[dim] // chunks)), axis=dim)),
          split_inputs(), may_alias=True, out_shape=None),
+    case("unbind", lambda x, dim: x.unbind(dim),
+         lambda x, dim: tuple(np.moveaxis(x, dim, 0)),
+         S.tensors(S.shapes(min_dims=1)).flatmap(
+             lambda x: st.tuples(st.just(x), st.integers(-x.ndim, x.ndim - 1))),
+         may_alias=True, out_shape=None),
     case("clone", lambda x: x.clone(), np.copy, S.tensors()),
     # (a transposed view is rarely contiguous, so contiguous() mostly records a Contiguous
     # node; when it is, x itself comes back, as in PyTorch)
@@ -523,3 +528,9 @@ def test_shape_errors_are_pytorchs_classes():
             bad()
         with pytest.raises(ValueError):
             bad()
+
+
+def test_unbind_of_a_0d_tensor_is_refused():
+    with pytest.raises(IndexError, match="unbind: a 0-d tensor"):
+        tg.tensor(1.0).unbind()
+

@@ -26,6 +26,7 @@ from .checkpoint import load, save
 from .creation import (
     arange,
     as_tensor,
+    bernoulli,
     bool,
     complex64,
     complex128,
@@ -48,11 +49,14 @@ from .creation import (
     int64,
     linspace,
     long,
+    multinomial,
     ones,
     ones_like,
     rand,
+    rand_like,
     randint,
     randn,
+    randn_like,
     randperm,
     short,
     tensor,
@@ -189,6 +193,7 @@ from .ops import (
     tril,
     triu,
     trunc,
+    unbind,
     unflatten,
     unsqueeze,
     var,
@@ -209,7 +214,8 @@ __all__ = [
     # constructors and dtypes
     "tensor", "from_numpy", "as_tensor", "zeros", "ones", "full", "empty", "zeros_like",
     "ones_like", "full_like", "empty_like", "rand", "randn", "randint", "randperm", "arange",
-    "linspace", "eye", "float16", "half", "float32", "float", "float64", "double", "int8",
+    "linspace", "eye", "rand_like", "randn_like", "multinomial", "bernoulli",
+    "float16", "half", "float32", "float", "float64", "double", "int8",
     "int16", "short", "int32", "int", "int64", "long", "uint8", "bool", "complex64",
     "complex128",
     # ops
@@ -228,5 +234,5 @@ __all__ = [
     "isneginf", "isposinf", "logaddexp", "acos", "acosh", "asin", "asinh", "atan", "atan2",
     "atanh", "cosh", "sinh", "cummax", "cummin", "logcumsumexp", "std_mean", "var_mean",
     "masked_select", "meshgrid", "nonzero", "repeat_interleave", "scatter", "scatter_add",
-    "scatter_reduce", "unflatten", "t", "result_type", "promote_types",
+    "scatter_reduce", "unflatten", "t", "result_type", "promote_types", "unbind",
 ]

@@ -409,6 +409,29 @@ class Tensor:
         return OPS["uniform_"](self, a, b, generator=generator)
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         return OPS["normal_"](self, mean, std, generator=generator)
+    def bernoulli_(self, p=0.5, *, generator=None):
+        return OPS["bernoulli_"](self, p, generator=generator)
+
+    # -- random draws and constructors from a tensor (see tinygrad_reg.creation) ----------
+    def bernoulli(self, p=None, *, generator=None):
+        return OPS["bernoulli"](self, p, generator=generator)
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return OPS["multinomial"](self, num_samples, replacement, generator=generator)
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return OPS["new_zeros"](self, *size, dtype=dtype, device=device,
+                                requires_grad=requires_grad)
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return OPS["new_ones"](self, *size, dtype=dtype, device=device,
+                               requires_grad=requires_grad)
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return OPS["new_empty"](self, *size, dtype=dtype, device=device,
+                                requires_grad=requires_grad)
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        return OPS["new_full"](self, size, fill_value, dtype=dtype, device=device,
+                               requires_grad=requires_grad)
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+        return OPS["new_tensor"](self, data, dtype=dtype, device=device,
+                                 requires_grad=requires_grad)
 
     # -- methods: documented on the op functions in tinygrad_reg.ops ------------------
     # (reductions take PyTorch's dim/keepdim and numpy's axis/keepdims; see ops.reduce)
@@ -489,6 +512,7 @@ class Tensor:
         return OPS["split"](self, split_size, dim, axis=axis)
     def chunk(self, chunks, dim=None, *, axis=None):
         return OPS["chunk"](self, chunks, dim, axis=axis)
+    def unbind(self, dim=0): return OPS["unbind"](self, dim)
     def t(self): return OPS["t"](self)
     def unflatten(self, dim, sizes): return OPS["unflatten"](self, dim, sizes)
     def unfold(self, dimension, size, step): return OPS["unfold"](self, dimension, size, step)

@@ -22,7 +22,7 @@ import numpy as np
 
 from ._tensor import Tensor, to_array
 from .autograd.modes import TRACE, mode
-from .errors import ArgumentError, NotSupportedError
+from .errors import ArgumentError, DTypeError, NotSupportedError, ShapeError
 from .random import resolve
 from .trace import record
 
@@ -261,6 +261,182 @@ def randperm(n: _builtin_int, *, generator: np.random.Generator | None = None,
     return Tensor(_drawn("randperm", _permutation, generator, n, dt))
 
 
+def _float_like(fn: str, input: Any, dtype: Any) -> tuple[tuple, np.dtype]:  # noqa: A002
+    ref = input._data if isinstance(input, Tensor) else np.asarray(input)
+    dt = _dtype(dtype, ref.dtype, fn)
+    if dt.kind != "f":
+        raise NotSupportedError(f"{fn}: draws floats, and the input has dtype {dt} (PyTorch's "
+                                f"NotImplementedError); pass dtype=tg.float32")
+    return ref.shape, dt
+
+
+def rand_like(input: Any, *, generator: np.random.Generator | None = None,  # noqa: A002
+              dtype: Any = None, requires_grad: _builtin_bool = False,
+              device: Any = None) -> Tensor:
+    """Uniform draws from [0, 1) with ``input``'s shape and (unless given) dtype, which must
+    be a float dtype (PyTorch's ``rand_like``)."""
+    _cpu(device, "rand_like")
+    shape, dt = _float_like("rand_like", input, dtype)
+    resolve(generator)
+    return _make(_drawn("rand_like", _uniform, generator, shape, dt), requires_grad,
+                 "rand_like")
+
+
+def randn_like(input: Any, *, generator: np.random.Generator | None = None,  # noqa: A002
+               dtype: Any = None, requires_grad: _builtin_bool = False,
+               device: Any = None) -> Tensor:
+    """Standard normal draws with ``input``'s shape and (unless given) dtype, which must be a
+    float dtype (PyTorch's ``randn_like``)."""
+    _cpu(device, "randn_like")
+    shape, dt = _float_like("randn_like", input, dtype)
+    resolve(generator)
+    return _make(_drawn("randn_like", _normal, generator, shape, dt), requires_grad,
+                 "randn_like")
+
+
+def _drawn_from(fn: str, draw: Any, arrays: tuple, *args: Any) -> np.ndarray:
+    """``draw(*args, *arrays)``: a draw that reads arrays (probabilities); a tg.jit trace
+    records it as a kernel of those arrays, so a replay draws afresh from the values then."""
+    arr = draw(*args, *arrays)
+    if mode() & TRACE:
+        record(functools.partial(draw, *args), arrays, arr, ("draw", fn))
+    return arr
+
+
+def _multinomial_rows(generator: Any, n: _builtin_int, replacement: _builtin_bool,
+                      probs: np.ndarray) -> np.ndarray:
+    rng = resolve(generator)
+    rows = probs.reshape(-1, probs.shape[-1]).astype(np.float64)
+    out = np.empty((rows.shape[0], n), dtype=np.int64)
+    if replacement:  # inverse CDF: the first category whose cumulative weight exceeds u·total
+        u = rng.random((rows.shape[0], n))
+        for i, row in enumerate(rows):
+            cdf = np.cumsum(row)
+            out[i] = np.searchsorted(cdf, u[i] * cdf[-1], side="right")
+    else:  # the k largest w / E with E ~ Exp(1): k draws without replacement, in draw order
+        keys = rows / rng.standard_exponential(rows.shape)
+        out[...] = np.argsort(-keys, axis=-1, kind="stable")[:, :n]
+    return out.reshape(probs.shape[:-1] + (n,))
+
+
+def multinomial(input: Tensor, num_samples: _builtin_int,  # noqa: A002
+                replacement: _builtin_bool = False, *,
+                generator: np.random.Generator | None = None) -> Tensor:
+    """Indices drawn from the categories of the last dim of ``input`` (1-D: one distribution;
+    2-D: one per row), each with probability weight / sum of the row's weights (the weights
+    need not sum to 1): int64 of shape (num_samples,) or (rows, num_samples), as PyTorch's
+    ``multinomial``. Without ``replacement`` a category is drawn at most once per row (so
+    ``num_samples`` is at most the number of categories; once the categories of nonzero
+    weight are used up, the zero-weight ones follow, as in PyTorch); with it, the draws are
+    independent. Not differentiable. ``generator``: an ``np.random.Generator``, else the
+    package generator; under tg.jit each replay draws afresh."""
+    x = input if isinstance(input, Tensor) else Tensor(input)
+    p = x._data
+    if p.dtype.kind != "f":
+        raise DTypeError(f"multinomial: only supports floating-point dtypes for input, got "
+                         f"{p.dtype}; convert first (weights.float())")
+    if p.ndim not in (1, 2):
+        raise ShapeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {p.shape}")
+    if isinstance(num_samples, _builtin_bool) or not isinstance(
+            num_samples, (_builtin_int, np.integer)) or num_samples <= 0:
+        raise ArgumentError(f"multinomial: cannot sample n_sample <= 0 samples (got "
+                            f"num_samples={num_samples!r})")
+    if not replacement and num_samples > p.shape[-1]:
+        raise ArgumentError(f"multinomial: cannot sample n_sample > prob_dist.size(-1) "
+                            f"samples without replacement ({num_samples} > {p.shape[-1]}); "
+                            f"pass replacement=True")
+    if p.size and (not np.isfinite(p).all() or (p < 0).any()):
+        raise ArgumentError("multinomial: probability tensor contains either `inf`, `nan` or "
+                            "element < 0")
+    if p.shape[-1] == 0 or (p.sum(axis=-1) <= 0).any():
+        raise ArgumentError(f"multinomial: invalid multinomial distribution (sum of "
+                            f"probabilities <= 0) in input of shape {p.shape}")
+    resolve(generator)
+    return Tensor(_drawn_from("multinomial", _multinomial_rows, (p,), generator,
+                              _builtin_int(num_samples), _builtin_bool(replacement)))
+
+
+def _bernoulli_draw(generator: Any, probs: np.ndarray) -> np.ndarray:
+    u = resolve(generator).random(probs.shape, dtype=np.float64)
+    return (u < probs).astype(probs.dtype)
+
+
+def _bernoulli_scalar(generator: Any, shape: tuple, p: _builtin_float,
+                      dt: np.dtype) -> np.ndarray:
+    return (resolve(generator).random(shape, dtype=np.float64) < p).astype(dt)
+
+
+def check_probability(fn: str, p: Any) -> None:
+    """Refuse probabilities outside [0, 1] (NaN included), naming the op."""
+    arr = np.asarray(p)
+    if arr.size and not ((arr >= 0) & (arr <= 1)).all():
+        shown = arr.item() if arr.size == 1 else f"values in [{arr.min()}, {arr.max()}]"
+        raise ArgumentError(f"{fn}: expects p to be in [0, 1], but got p={shown}")
+
+
+def bernoulli(input: Tensor, p: Any = None, *,  # noqa: A002
+              generator: np.random.Generator | None = None) -> Tensor:
+    """1 with probability ``input`` (element by element), else 0, in ``input``'s float dtype
+    (PyTorch's ``bernoulli``); with a number ``p``, every element is 1 with probability p and
+    only ``input``'s shape and dtype are used. A draw is u < p with u ~ U[0, 1) in float64.
+    Not differentiable: the result is a constant (PyTorch's gradient to ``input`` is zero)."""
+    x = input if isinstance(input, Tensor) else Tensor(input)
+    a = x._data
+    resolve(generator)
+    if p is not None:
+        check_probability("bernoulli", p)
+        if a.dtype.kind not in "fc":
+            raise NotSupportedError(f"bernoulli: not implemented for dtype {a.dtype}; use a "
+                                    f"float tensor")
+        return Tensor(_drawn("bernoulli", _bernoulli_scalar, generator, a.shape,
+                             _builtin_float(p), a.dtype))
+    if a.dtype.kind != "f":
+        raise NotSupportedError(f"bernoulli: not implemented for dtype {a.dtype} (the input "
+                                f"holds probabilities); convert first (probs.float())")
+    check_probability("bernoulli", a)
+    return Tensor(_drawn_from("bernoulli", _bernoulli_draw, (a,), generator))
+
+
+def _new(fn: str, t: Tensor, size: tuple, value: Any, dtype: Any, requires_grad: Any,
+         device: Any) -> Tensor:
+    return _filled(fn, size, value, t._data.dtype if dtype is None else dtype, requires_grad,
+                   device)
+
+
+def new_zeros(t: Tensor, *size: Any, dtype: Any = None, device: Any = None,
+              requires_grad: _builtin_bool = False) -> Tensor:
+    """Zeros of ``size`` with t's dtype unless given (PyTorch's ``Tensor.new_zeros``)."""
+    return _new("new_zeros", t, size, 0, dtype, requires_grad, device)
+
+
+def new_ones(t: Tensor, *size: Any, dtype: Any = None, device: Any = None,
+             requires_grad: _builtin_bool = False) -> Tensor:
+    """Ones of ``size`` with t's dtype unless given (PyTorch's ``Tensor.new_ones``)."""
+    return _new("new_ones", t, size, 1, dtype, requires_grad, device)
+
+
+def new_empty(t: Tensor, *size: Any, dtype: Any = None, device: Any = None,
+              requires_grad: _builtin_bool = False) -> Tensor:
+    """Uninitialised, of ``size``, with t's dtype unless given (``Tensor.new_empty``)."""
+    return _new("new_empty", t, size, None, dtype, requires_grad, device)
+
+
+def new_full(t: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+             requires_grad: _builtin_bool = False) -> Tensor:
+    """``fill_value`` in a tensor of ``size`` with t's dtype unless given
+    (``Tensor.new_full``)."""
+    return _new("new_full", t, (size,), fill_value, dtype, requires_grad, device)
+
+
+def new_tensor(t: Tensor, data: Any, *, dtype: Any = None, device: Any = None,
+               requires_grad: _builtin_bool = False) -> Tensor:
+    """A copy of ``data`` with t's dtype unless given, whatever the data's own type
+    (PyTorch's ``Tensor.new_tensor``: ``int_tensor.new_tensor([1.5])`` is int64)."""
+    _cpu(device, "new_tensor")
+    return tensor(data, t._data.dtype if dtype is None else dtype,
+                  requires_grad=requires_grad)
+
+
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,
            requires_grad: _builtin_bool = False, device: Any = None) -> Tensor:
     """start, start + step, … up to (not including) end; ``arange(n)`` is 0 … n-1. int64 when
@@ -301,6 +477,8 @@ def eye(n: _builtin_int, m: _builtin_int | None = None, *, dtype: Any = None,
 
 __all__ = ["tensor", "from_numpy", "as_tensor", "zeros", "ones", "full", "empty", "zeros_like",
            "ones_like", "full_like", "empty_like", "rand", "randn", "randint", "randperm",
+           "rand_like", "randn_like", "multinomial", "bernoulli", "new_zeros", "new_ones",
+           "new_empty", "new_full", "new_tensor",
            "arange", "linspace", "eye", "float16", "half", "float32", "float", "float64",
            "double", "int8", "int16", "short", "int32", "int", "int64", "long", "uint8", "bool",
            "complex64", "complex128"]

@@ -57,7 +57,7 @@ from ..regularization import (
     gaussian_dropout,
     gaussian_noise,
 )
-from .attention import scaled_dot_product_attention
+from .attention import multi_head_attention_forward, scaled_dot_product_attention
 from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -79,5 +79,6 @@ __all__ = ["linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "leaky
            "adaptive_avg_pool2d", "batch_norm", "layer_norm", "group_norm", "embedding",
            "one_hot", "normalize", "softmin", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d",
-           "avg_pool3d", "interpolate", "scaled_dot_product_attention"]
+           "avg_pool3d", "interpolate", "scaled_dot_product_attention",
+           "multi_head_attention_forward"]
 

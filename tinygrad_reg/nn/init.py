@@ -24,7 +24,8 @@ field, fan_out = out · receptive field, as in PyTorch.
 PyTorch's in-place forms fill a tensor and return it, with PyTorch's arguments:
 ``kaiming_uniform_(w, a=0, mode="fan_in", nonlinearity="leaky_relu")``, ``kaiming_normal_``,
 ``xavier_uniform_(w, gain=1.0)``, ``xavier_normal_``, ``normal_(w, mean, std)``,
-``uniform_(w, a, b)``, ``constant_``, ``zeros_``, ``ones_``; :func:`calculate_gain`. Each also
+``uniform_(w, a, b)``, ``constant_``, ``zeros_``, ``ones_``, ``orthogonal_(w, gain=1)``;
+:func:`calculate_gain`. Each also
 takes ``generator=``.
 """
 
@@ -285,7 +286,34 @@ def ones_(tensor: Any) -> Any:
     return constant_(tensor, 1.0)
 
 
+def orthogonal_(tensor: Any, gain: float = 1.0, *,
+                generator: np.random.Generator | None = None) -> Any:
+    """Fill ``tensor`` (at least 2 dims; the trailing dims flattened: (rows, cols)) in place
+    with a (semi-)orthogonal matrix times ``gain``, as PyTorch's ``orthogonal_`` (Saxe et al.
+    2013): Q of the QR decomposition of a standard normal (rows, cols) matrix (of its
+    transpose when rows < cols), each column's sign flipped to make diag(R) positive, so Q
+    is uniformly distributed. Rows (or columns, whichever are fewer) are orthonormal:
+    W Wᵀ = gain²·I or Wᵀ W = gain²·I. Returns it."""
+    shape = tuple(tensor.shape)
+    if len(shape) < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, "
+                         f"got shape {shape}")
+    if math.prod(shape) == 0:
+        return tensor  # (PyTorch warns and leaves it)
+    rows = shape[0]
+    cols = math.prod(shape) // rows
+    a = resolve(generator).standard_normal((rows, cols))
+    if rows < cols:
+        a = a.T
+    q, r = np.linalg.qr(a)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, (q * gain).reshape(shape))
+
+
 __all__ = ["he_normal", "xavier_uniform", "xavier_normal", "scaled_normal", "fan_in_uniform",
-           "bias_uniform", "calculate_gain", "INITIALISERS", "get", "kaiming_normal_",
+           "orthogonal_", "bias_uniform", "calculate_gain", "INITIALISERS", "get",
+           "kaiming_normal_",
            "kaiming_uniform_", "xavier_uniform_", "xavier_normal_", "normal_", "uniform_",
            "constant_", "zeros_", "ones_"]

@@ -224,17 +224,50 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  *, generator: np.random.Generator | None = None,
-                 dtype: Any = np.float32) -> None:
+                 dtype: Any = np.float32, _weight: Any = None, _freeze: bool = False) -> None:
         super().__init__()
         self.num_embeddings = _positive_int(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = _positive_int(embedding_dim, "embedding_dim", "Embedding")
         padding_idx = _padding_index("Embedding", padding_idx, self.num_embeddings)
         self.padding_idx = padding_idx
+        if _weight is not None:  # (PyTorch's private argument: a given weight, not drawn)
+            w = _weight._data if isinstance(_weight, Tensor) else np.asarray(_weight)
+            if w.shape != (num_embeddings, embedding_dim):
+                raise ValueError(f"Embedding: shape of weight {w.shape} does not match "
+                                 f"num_embeddings and embedding_dim "
+                                 f"{(num_embeddings, embedding_dim)}")
+            self.weight = Parameter(w)
+            self.weight.requires_grad_(not _freeze)
+            return
         dt = np.dtype(dtype)
         w = resolve(generator).standard_normal((num_embeddings, embedding_dim)).astype(dt)
         if padding_idx is not None:
             w[padding_idx] = 0.0
         self.weight = Parameter(w)
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Any, freeze: bool = True,
+                        padding_idx: int | None = None, max_norm: float | None = None,
+                        norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> Embedding:
+        """An Embedding whose weight is ``embeddings`` (a 2-D float tensor or array of shape
+        (num_embeddings, embedding_dim), shared, not copied, as PyTorch's
+        ``Embedding.from_pretrained``), frozen (``requires_grad=False``) unless
+        ``freeze=False``. The ``padding_idx`` row keeps its values and gets no gradient.
+        ``max_norm``, ``scale_grad_by_freq`` and ``sparse`` are not supported here."""
+        if max_norm is not None or scale_grad_by_freq or sparse:
+            raise NotImplementedError("Embedding.from_pretrained: max_norm, scale_grad_by_freq "
+                                      "and sparse are not supported; leave them at their "
+                                      "defaults")
+        weight = embeddings._data if isinstance(embeddings, Tensor) else np.asarray(embeddings)
+        if weight.ndim != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings parameter is expected to "
+                             f"be 2-dimensional, got shape {weight.shape}")
+        if weight.dtype.kind != "f":
+            raise TypeError(f"Embedding.from_pretrained: embeddings must be floating-point, "
+                            f"got dtype {weight.dtype}")
+        rows, dim = weight.shape
+        return cls(rows, dim, padding_idx, _weight=weight, _freeze=freeze)
 
     def forward(self, index: Any) -> Tensor:
         return embedding(index, self.weight, self.padding_idx)

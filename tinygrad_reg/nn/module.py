@@ -1,4 +1,5 @@
-"""Module and the containers Sequential and ModuleList (PyTorch's design); Parameter is in
+"""Module (PyTorch's design); the containers (Sequential, ModuleList, ModuleDict,
+ParameterList, ParameterDict) are in :mod:`tinygrad_reg.nn.containers`, Parameter in
 :mod:`tinygrad_reg.nn.parameter`.
 
 A Module registers every :class:`Parameter` and sub-Module assigned to one of its attributes,
@@ -12,7 +13,7 @@ in (a rendered graph can draw one cluster per module).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -144,19 +145,33 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         """(dotted name, module) for this module (named ``prefix``, "" by default) and every
-        module below it, depth first in registration order, each module once (a shared module
-        under the first name it is reached by). Iterative: no recursion limit."""
-        seen: set[int] = set()
-        stack: list[tuple[str, Module]] = [(prefix, self)]
+        module below it, depth first in registration order (PyTorch's signature). A module
+        reached twice (shared by two parents) comes once, under the first name it is reached
+        by, unless ``remove_duplicate=False``, which gives every path (as state dicts
+        list them); ``memo``, a set of modules, is filled as they are given and those already
+        in it are skipped. Iterative: no recursion limit."""
+        seen: set[int] | None = None
+        if remove_duplicate:
+            seen = {id(m) for m in memo} if memo is not None else set()
+        stack: list[tuple[str, Module, tuple]] = [(prefix, self, ())]
         while stack:
-            name, m = stack.pop()
-            if id(m) in seen:
-                continue
-            seen.add(id(m))
+            name, m, path = stack.pop()
+            if seen is not None:
+                if id(m) in seen:
+                    continue
+                seen.add(id(m))
+                if memo is not None:
+                    memo.add(m)
+            elif id(m) in path:
+                raise RuntimeError(f"named_modules: the module {name!r} "
+                                   f"({type(m).__name__}) contains itself; a module cannot be "
+                                   f"its own descendant")
             yield name, m
-            kids = [(f"{name}.{k}" if name else k, c) for k, c in m.named_children()]
+            below = path + (id(m),) if seen is None else path
+            kids = [(f"{name}.{k}" if name else k, c, below) for k, c in m.named_children()]
             stack.extend(reversed(kids))
 
     def modules(self) -> Iterator[Module]:
@@ -173,39 +188,103 @@ class Module:
             if m._modules:  # most modules are leaves: skip building an empty list for them
                 stack.extend(reversed([c for c in m._modules.values() if c is not None]))
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+    def _named_members(self, kind: str, prefix: str, recurse: bool,
+                       remove_duplicate: bool) -> Iterator[tuple[str, Any]]:
+        """(dotted name, member) of the ``_parameters`` or ``_buffers`` (``kind``) of this
+        module (and, with ``recurse``, of every module below), as PyTorch's
+        ``_named_members``: with ``remove_duplicate`` each tensor once, under its first
+        name; without, every name of every path."""
+        seen: set[int] = set()
+        walk = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+                if recurse else [(prefix, self)])
+        for mname, m in walk:
+            for key, t in getattr(m, kind).items():
+                if t is None or id(t) in seen:
+                    continue
+                if remove_duplicate:
+                    seen.add(id(t))
+                yield (f"{mname}.{key}" if mname else key), t
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter), e.g. ``("layers.0.weight", W)``: a module's own parameters
-        first, then its children's, in registration order; a shared parameter once."""
-        seen: set[int] = set()
-        for mname, m in self.named_modules(prefix):
-            for pname, p in m._parameters.items():
-                if p is not None and id(p) not in seen:
-                    seen.add(id(p))
-                    yield (f"{mname}.{pname}" if mname else pname), p
+        first, then its children's, in registration order; a shared (tied) parameter once,
+        under its first name, unless ``remove_duplicate=False``. ``recurse=False``: this
+        module's own parameters only. ``prefix`` is put before every name."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
-    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
-        """(dotted name, buffer) for every buffer, in the order of :meth:`named_modules`."""
-        seen: set[int] = set()
-        for mname, m in self.named_modules(prefix):
-            for bname, b in m._buffers.items():
-                if b is not None and id(b) not in seen:
-                    seen.add(id(b))
-                    yield (f"{mname}.{bname}" if mname else bname), b
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, buffer) for every buffer, in the order of :meth:`named_modules`;
+        ``prefix``, ``recurse`` and ``remove_duplicate`` as :meth:`named_parameters`."""
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self) -> Iterator[Tensor]:
-        """Every buffer, each once."""
-        for _, b in self.named_buffers():
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer, each once (``recurse=False``: this module's own)."""
+        for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def parameters(self) -> Iterator[Parameter]:
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """Every parameter, each once, in the order of :meth:`named_parameters` (without
-        building the names: ``l2_penalty(model)`` calls this every step)."""
+        building the names: ``l2_penalty(model)`` calls this every step);
+        ``recurse=False``: this module's own."""
         seen: set[int] = set()
-        for m in self.modules():
+        for m in (self.modules() if recurse else (self,)):
             for p in m._parameters.values():
                 if p is not None and id(p) not in seen:
                     seen.add(id(p))
                     yield p
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` (or None) as the child ``name``: ``self.name = module`` for a
+        name that is not a valid attribute (PyTorch's ``add_module``; also
+        ``register_module``)."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"add_module: the name must be a non-empty string without '.', got "
+                           f"{name!r}")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {type(module).__name__} is not a Module subclass")
+        if hasattr(type(self), name) or (name in self.__dict__ and name not in self._modules):
+            raise KeyError(f"add_module: attribute {name!r} already exists")
+        if module is not None:
+            setattr(self, name, module)
+        else:
+            object.__setattr__(self, "_version", self.__dict__.get("_version", 0) + 1)
+            self._modules[name] = None
+            object.__setattr__(self, name, None)
+
+    register_module = add_module
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` (a Parameter, or None) under ``name`` (PyTorch's
+        ``register_parameter``)."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_parameter: the name must be a non-empty string without "
+                           f"'.', got {name!r}")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: cannot assign a {type(param).__name__} as "
+                            f"parameter {name!r} (a Parameter or None is required)")
+        if name in self._modules or name in self._buffers or (
+                name in self.__dict__ and name not in self._parameters):
+            raise KeyError(f"register_parameter: attribute {name!r} already exists")
+        if param is None:
+            object.__setattr__(self, "_version", self.__dict__.get("_version", 0) + 1)
+            self._parameters[name] = None
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, param)
+
+    def get_submodule(self, target: str) -> Module:
+        """The module at dotted path ``target`` ("" is this module), as PyTorch's
+        ``get_submodule``."""
+        m: Module = self
+        for part in target.split(".") if target else []:
+            child = m._modules.get(part)
+            if child is None:
+                raise AttributeError(f"get_submodule: {type(m).__name__} has no submodule "
+                                     f"{part!r} (looking for {target!r})")
+            m = child
+        return m
 
     def apply(self, fn: Any) -> Module:
         """Call ``fn(module)`` on every sub-module, children before their parent, and last on
@@ -242,6 +321,16 @@ class Module:
         """Evaluation mode (``train(False)``): dropout passes its input through unchanged."""
         return self.train(False)
 
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` of every parameter (``requires_grad_(False)`` freezes the
+        module: the engine gives its parameters no gradient and optimizers skip them);
+        returns self, as PyTorch's."""
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(f"requires_grad_: expected True or False, got {requires_grad!r}")
+        for p in self.parameters():
+            p.requires_grad_(bool(requires_grad))
+        return self
+
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (``grad = None``, as PyTorch's default)."""
         for p in self.parameters():
@@ -250,24 +339,25 @@ class Module:
     # -- state ---------------------------------------------------------------------------
     def _state_items(self) -> list[tuple[str, Tensor, bool]]:
         """(name, tensor, is_parameter) of everything in the state dict, in PyTorch's order:
-        each module's parameters, then its persistent buffers, then its children's."""
+        each module's parameters, then its persistent buffers, then its children's. Every
+        path is listed, as PyTorch's state dicts do: a tied weight (``lm_head.weight =
+        wte.weight``) or a module shared by two parents appears under each of its names."""
         items = []
-        seen: set[int] = set()
-        for mname, m in self.named_modules():
+        for mname, m in self.named_modules(remove_duplicate=False):
             for pname, p in m._parameters.items():
-                if p is not None and id(p) not in seen:
-                    seen.add(id(p))
+                if p is not None:
                     items.append((f"{mname}.{pname}" if mname else pname, p, True))
             for bname, b in m._buffers.items():
-                if b is not None and bname not in m._non_persistent and id(b) not in seen:
-                    seen.add(id(b))
+                if b is not None and bname not in m._non_persistent:
                     items.append((f"{mname}.{bname}" if mname else bname, b, False))
         return items
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """name -> a copy of the array of every parameter and persistent buffer, with
         PyTorch's keys, shapes, dtypes and order (``0.weight``, ``0.bias``,
-        ``1.running_mean``, ...). A lazy module that has not run yet has no arrays: its
+        ``1.running_mean``, ...); a tensor registered under several names (tied weights) is
+        under each of them, as in PyTorch, and :meth:`load_state_dict` expects them all. A
+        lazy module that has not run yet has no arrays: its
         entries are its :class:`~tinygrad_reg.nn.UninitializedParameter` placeholders
         themselves, as in PyTorch (``tg.save`` refuses them)."""
         return {name: (t if is_lazy(t) else t._data.copy())
@@ -388,99 +478,4 @@ class Module:
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
 
-def _check_module(m: Any, where: str) -> Module:
-    if not isinstance(m, Module):
-        raise TypeError(f"{where}: expected a Module, got {type(m).__name__}")
-    return m
-
-
-class ModuleList(Module):
-    """A list of modules, registered as children "0", "1", ... (a plain Python list is not
-    registered: its parameters would be invisible to optimizers and state dicts)."""
-
-    def __init__(self, modules: Iterable[Module] | None = None) -> None:
-        super().__init__()
-        if modules is not None:
-            self.extend(modules)
-
-    def _items(self) -> list[Module]:
-        return list(self._modules.values())
-
-    def _reset(self, items: list[Module]) -> None:
-        for k in list(self._modules):
-            object.__delattr__(self, k)
-        self._modules.clear()
-        object.__setattr__(self, "_version", self._version + 1)
-        for i, m in enumerate(items):
-            setattr(self, str(i), m)
-
-    def _index(self, i: int) -> int:
-        n = len(self._modules)
-        if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
-            raise TypeError(f"{type(self).__name__} indices must be integers or slices, got "
-                            f"{type(i).__name__}")
-        if not -n <= i < n:
-            raise IndexError(f"{type(self).__name__} index {i} is out of range for length {n}")
-        return int(i) % n
-
-    def append(self, module: Module) -> ModuleList:
-        setattr(self, str(len(self._modules)), _check_module(module, "append"))
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> ModuleList:
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index: int, module: Module) -> None:
-        items = self._items()
-        items.insert(index, _check_module(module, "insert"))
-        self._reset(items)
-
-    def __getitem__(self, i: int | slice) -> Any:
-        if isinstance(i, slice):
-            return type(self)(self._items()[i])
-        return self._items()[self._index(i)]
-
-    def __setitem__(self, i: int, module: Module) -> None:
-        setattr(self, str(self._index(i)), _check_module(module, "__setitem__"))
-
-    def __delitem__(self, i: int | slice) -> None:
-        items = self._items()
-        if isinstance(i, slice):
-            del items[i]
-        else:
-            del items[self._index(i)]
-        self._reset(items)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._items())
-
-    def forward(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("ModuleList has no forward: iterate over it in your "
-                                  "module's forward, or use Sequential")
-
-
-class Sequential(ModuleList):
-    """Modules applied one after another: ``Sequential(Linear(200, 100), ReLU(), ...)(x)``.
-    Children are named "0", "1", ...; indexing, slicing (a new Sequential sharing the
-    modules), ``len``, iteration and ``append`` work as for a list."""
-
-    def __init__(self, *modules: Module) -> None:
-        super().__init__(modules)
-
-    def __getitem__(self, i: int | slice) -> Any:
-        if isinstance(i, slice):
-            return Sequential(*self._items()[i])
-        return self._items()[self._index(i)]
-
-    def forward(self, x: Any) -> Any:
-        for m in self._modules.values():
-            x = m(x)
-        return x
-
-
-__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "IncompatibleKeys"]
+__all__ = ["Module", "Parameter", "IncompatibleKeys"]

@@ -1,6 +1,7 @@
 """Every built-in op, one small Function each, grouped by family. Importing this package fills
 the operator table that Tensor's operators and methods use."""
 
+from .. import creation as _creation
 from .._tensor import OPS
 from ..autograd.hooks import register_hook, retain_grad
 from . import (
@@ -168,6 +169,7 @@ from .shape import (
     transpose,
     tril,
     triu,
+    unbind,
     unflatten,
     unsqueeze,
     view,
@@ -182,6 +184,9 @@ for _module in (elementwise, reduce, shape, activation, inplace, arith, bitwise,
                 if callable(getattr(_module, name))})
 del _module
 OPS.update(register_hook=register_hook, retain_grad=retain_grad)
+OPS.update({name: getattr(_creation, name) for name in (
+    "multinomial", "bernoulli", "new_zeros", "new_ones", "new_empty", "new_full",
+    "new_tensor")})
 
 __all__ = [
     "abs",
@@ -342,4 +347,5 @@ __all__ = [
     "unfold",
     "t",
     "unflatten",
+    "unbind",
 ]

@@ -217,8 +217,37 @@ def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, *,
     return t
 
 
+def _bernoulli_into(generator: Any, arr: np.ndarray, p: Any) -> None:
+    u = resolve(generator).random(arr.shape, dtype=np.float64)
+    np.copyto(arr, u < p, casting="unsafe")
+
+
+def bernoulli_(t: Tensor, p: Any = 0.5, *,
+               generator: np.random.Generator | None = None) -> Tensor:
+    """Fill with 1 where u < p and 0 elsewhere, u ~ U[0, 1) drawn in float64 (PyTorch's
+    ``bernoulli_``): ``p`` a number or a float tensor that broadcasts to t's shape, in
+    [0, 1]."""
+    from ..creation import check_probability
+
+    arr = _target(t, "bernoulli_")
+    resolve(generator)
+    pv = _value(p)
+    check_probability("bernoulli_", pv)
+    if isinstance(pv, np.ndarray):
+        if pv.dtype.kind != "f":
+            raise TypeError(f"bernoulli_: p must be a number or a float tensor, got dtype "
+                            f"{pv.dtype}")
+        try:
+            np.broadcast_to(pv, arr.shape)
+        except ValueError:
+            raise ValueError(f"bernoulli_: p of shape {pv.shape} does not broadcast to the "
+                             f"tensor's shape {arr.shape}") from None
+    _write("bernoulli_", arr, functools.partial(_bernoulli_into, generator), pv)
+    return t
+
+
 __all__ = ["fill_", "zero_", "copy_", "add_", "sub_", "mul_", "div_", "clamp_",
-           "masked_fill_", "setitem", "uniform_", "normal_"]
+           "masked_fill_", "setitem", "uniform_", "normal_", "bernoulli_"]
 
 
 def _augmented(t: Tensor, other: Any, op: str, ufunc: np.ufunc, out_of_place: str) -> Tensor:

@@ -1052,6 +1052,22 @@ def chunk(x: Tensor, chunks: int, dim: int | None = None, *,
     return _pieces(x, [size] * (n // size) + ([n % size] if n % size else []), d, "chunk")
 
 
+def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices of x along ``dim``, with that dim removed (PyTorch's ``unbind``): a tuple
+    of x.shape[dim] views of x.   dx: each slice's gradient scattered back into its place."""
+    if x.ndim == 0:
+        raise DimError("unbind: a 0-d tensor has no dim to unbind (as PyTorch)")
+    d = one_axis("unbind", dim, x.ndim)
+    n = x.shape[d]
+    out = []
+    for k in range(n):
+        piece = Split.apply(x, index=(slice(None),) * d + (k,), fn="unbind",
+                            piece=f"{k + 1}/{n}", dim=d)
+        share_version(x, piece)
+        out.append(piece)
+    return tuple(out)
+
+
 def flip(x: Tensor, *dims: Any) -> Tensor:
     """x reversed along ``dims`` (PyTorch's ``flip``: ``x.flip(0)`` or ``x.flip((0, 1))``)."""
     axes = normalize_axis(_ints("flip", dims), x.ndim, "flip")
@@ -1256,7 +1272,7 @@ def contiguous(x: Tensor) -> Tensor:
     return x if x._data.flags.c_contiguous else Contiguous.apply(x)
 
 
-__all__ = ["reshape", "view", "transpose", "t", "unflatten", "permute", "swap_last",
+__all__ = ["unbind", "reshape", "view", "transpose", "t", "unflatten", "permute", "swap_last",
            "broadcast_to", "expand", "sum_to", "squeeze", "unsqueeze", "expand_dims", "flatten",
            "getitem",
            "concatenate", "cat", "stack", "split", "chunk", "flip", "roll", "pad", "tril",
