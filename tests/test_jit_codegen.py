@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import tinygrad_reg as tg
 from tinygrad_reg import nn, trace
 from tinygrad_reg.jit import codegen
-from tinygrad_reg.jit.plan import _Stub
+from tinygrad_reg.jit.plan import OpStep, _Stub
 from tinygrad_reg.ops.activation import ReLU, ReLUBackward, Tanh, TanhBackward
 from tinygrad_reg.ops.elementwise import Add, Div, Mul, Neg, Sub
 from tinygrad_reg.ops.linalg import Linear, MatMul
@@ -37,8 +37,8 @@ def lowered(cls, ins, attrs=None):
     with np.errstate(all="ignore"):
         ref = cls.forward(_Stub((True,) * len(ins)), *ins, **attrs)
         ref = np.asarray(ref)
-        step = ("op", cls, tuple((True, i) for i in range(len(ins))), attrs, (), len(ins), (),
-                (), (True,) * len(ins))
+        step = OpStep("op", cls, tuple((True, i) for i in range(len(ins))), attrs, (), len(ins),
+                      (), (), (True,) * len(ins))
         low = codegen.lower(step, list(ins), ref)
         assert low is not None, f"{cls.__name__} was not lowered"
         ns = dict(codegen.NUMPY)
@@ -219,7 +219,7 @@ def test_a_jitted_sgd_step_follows_hyperparameters_set_after_the_trace(later):
 def test_lowerings_refuse_what_they_do_not_reproduce():
     def low(cls, ins, attrs=None):
         ref = np.asarray(cls.forward(_Stub((True,) * len(ins)), *ins, **(attrs or {})))
-        step = ("op", cls, (), attrs or {}, (), 0, (), (), ())
+        step = OpStep("op", cls, (), attrs or {}, (), 0, (), (), ())
         return codegen.lower(step, ins, ref)
 
     f32, f64 = np.ones((2, 3), np.float32), np.ones((2, 3))

@@ -66,23 +66,24 @@ def is_inplace(fn: Any) -> bool:
     return fn is _iadd
 
 
-def lower(step: tuple, ins: list, out: Any, more: dict | None = None) -> Lowered | None:
+def lower(step: Any, ins: list, out: Any, more: dict | None = None) -> Lowered | None:
     """The lowering of one plan step, given the arrays of its traced call, or None.
     ``more``: the traced arrays of an op step's array attributes (by name) and of what its
-    forward saved or set on ctx (``v0``... by position, ``e_<name>`` by name)."""
-    if step[0] == "op":
-        rule = rule_for(step[1])
+    forward saved or set on ctx (``v0``... by position, ``e_<name>`` by name). ``step`` is
+    the plan's OpStep or FnStep."""
+    if step.kind == "op":
+        rule = rule_for(step.cls)
         if rule is None:
             return None
         more = more or {}
-        made = [f"v{p}" for p, _ in step[6]] + [f"e_{k}" for k, _ in step[7]]
-        attrs = step[3]
-        if step[4] or made:  # array attributes (a cache such as Conv's columns) and what the
+        made = [f"v{p}" for p, _ in step.saved] + [f"e_{k}" for k, _ in step.extra]
+        attrs = step.attrs
+        if step.dyn or made:  # array attributes (a cache such as Conv's columns) and what the
             # forward saves or sets: the rule sees their traced arrays by name
-            attrs = {**attrs, **{k: more.get(k) for k, _ in step[4]},
+            attrs = {**attrs, **{k: more.get(k) for k, _ in step.dyn},
                      **{name: more.get(name) for name in made}}
         if getattr(rule, "assigns", False):  # no buffer: no checks of the traced output
-            if step[4] or step[6] or step[7]:
+            if step.dyn or made:
                 return None
             return rule(ins, out, attrs) if isinstance(ins[0], np.ndarray) else None
         if not own_dense(out, ins):
@@ -100,7 +101,7 @@ def lower(step: tuple, ins: list, out: Any, more: dict | None = None) -> Lowered
         if any("{" + name + "}" not in text for name in made):
             return None
         return low
-    fn = step[1]
+    fn = step.fn
     if fn is _iadd:
         return _ACCUMULATE
     if isinstance(fn, functools.partial) and fn.func is _replay_update and \
