@@ -56,7 +56,7 @@ class TinygradStep:
     def grads(self):
         self.opt.zero_grad()
         cross_entropy(self.model(self.X), self.labels).backward()
-        return [p.grad.data for p in self.model.parameters()]
+        return [p.grad.numpy() for p in self.model.parameters()]
 
 
 class NumpyStep:

@@ -55,8 +55,8 @@ def tg_chain(x0: np.ndarray, c: np.ndarray) -> np.ndarray:
             y = y * ct
         else:
             y = y.tanh()
-    y.backward(tg.Tensor(np.ones_like(y.data)))
-    return x.grad.data
+    y.backward(tg.Tensor(np.ones_like(y.numpy())))
+    return x.grad.numpy()
 
 
 def _chain_step(x, ct):
@@ -78,7 +78,7 @@ _jitted = tg.jit(_chain_step)
 
 def tg_chain_jit(x0: np.ndarray, c: np.ndarray) -> np.ndarray:
     """The same chain as a ``tg.jit`` function (traced on its first two calls per shape)."""
-    return _jitted(tg.Tensor(x0, requires_grad=True), tg.Tensor(c)).data
+    return _jitted(tg.Tensor(x0, requires_grad=True), tg.Tensor(c)).numpy()
 
 
 def tg_chain_anomaly(x0: np.ndarray, c: np.ndarray) -> np.ndarray:

@@ -88,7 +88,7 @@ class TinygradEpoch:
         return total
 
     def weights(self) -> list[np.ndarray]:
-        return [p.data for p in self.model.parameters()]
+        return [p.numpy() for p in self.model.parameters()]
 
 
 class TinygradJitEpoch(TinygradEpoch):
@@ -268,8 +268,8 @@ def check_parity(dtype) -> dict:
     grads_n = [a for dW, db in n.backward(yb, cache) for a in (dW, db)]
     np.testing.assert_allclose(loss_t.item(), loss_n, rtol=tol)
     for p, g in zip(t.model.parameters(), grads_n):
-        assert p.grad.data.dtype == np.dtype(dtype)
-        np.testing.assert_allclose(p.grad.data, g, rtol=tol, atol=tol * np.abs(g).max())
+        assert p.grad.numpy().dtype == np.dtype(dtype)
+        np.testing.assert_allclose(p.grad.numpy(), g, rtol=tol, atol=tol * np.abs(g).max())
     for impl in ("tinygrad_reg", "jit", "numpy_prealloc"):  # (jit: 38 of 40 steps replayed)
         t, n = make(impl, dtype), make("numpy", dtype)
         total_t, total_n = t.epoch(), n.epoch()

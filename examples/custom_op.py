@@ -90,7 +90,7 @@ def huber_inputs(draw: st.DrawFn) -> tuple[tg.Tensor, tg.Tensor, float]:
     shape = draw(S.shapes())
     target = draw(S.tensors(shape))
     r = draw(S.tensors(shape, avoid=[-delta, delta], low=-3 * delta, high=3 * delta))
-    return tg.Tensor(target.data + r.data, requires_grad=True), target, delta
+    return tg.Tensor(target.numpy() + r.numpy(), requires_grad=True), target, delta
 
 
 def check_huber(max_examples: int) -> None:
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> dict:
     for name in ("squared error", "Huber"):
         model = fit(name, x, y, steps, args.seed)
         with tg.no_grad():
-            curves[name] = model(tg.Tensor(grid)).data
+            curves[name] = model(tg.Tensor(grid)).numpy()
         errors[name] = float(np.sqrt(np.mean((curves[name] - np.sin(grid)) ** 2)))
         print(f"{name:>14} fit: RMSE against the clean sin x = {errors[name]:.4f}")
 

@@ -80,7 +80,7 @@ def train(name: str, data: tuple, steps: int, seed: int) -> nn.Module:
 
 @tg.no_grad()
 def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean((model(tg.Tensor(X)).data > 0) == (y > 0.5)))
+    return float(np.mean((model(tg.Tensor(X)).numpy() > 0) == (y > 0.5)))
 
 
 def plot(models: dict[str, nn.Module], data: tuple, scores: dict[str, tuple[float, float]],
@@ -98,7 +98,7 @@ def plot(models: dict[str, nn.Module], data: tuple, scores: dict[str, tuple[floa
     fig, axes = plt.subplots(1, len(models), figsize=(4 * len(models), 4.2), sharey=True)
     for ax, (name, model) in zip(axes, models.items(), strict=True):
         with tg.no_grad():
-            probs = model(tg.Tensor(grid)).sigmoid().data.reshape(gx.shape)
+            probs = model(tg.Tensor(grid)).sigmoid().numpy().reshape(gx.shape)
         ax.contourf(gx, gy, probs, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6)
         ax.contour(gx, gy, probs, levels=[0.5], colors="black", linewidths=1.5)
         ax.scatter(X_test[:, 0], X_test[:, 1], c=y_test[:, 0], cmap="RdBu_r", s=4, alpha=0.25,

@@ -75,12 +75,12 @@ def train(name: str, data: tuple, epochs: int, seed: int) -> nn.Module:
 
 def weights(model: nn.Module) -> np.ndarray:
     """Every entry of the weight matrices (the biases are not penalised)."""
-    return np.concatenate([p.data.ravel() for p in model.parameters() if p.ndim == 2])
+    return np.concatenate([p.numpy().ravel() for p in model.parameters() if p.ndim == 2])
 
 
 @tg.no_grad()
 def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean((model(tg.Tensor(X)).data > 0) == (y > 0.5)))
+    return float(np.mean((model(tg.Tensor(X)).numpy() > 0) == (y > 0.5)))
 
 
 def plot(models: dict[str, nn.Module], path: Path) -> None:
@@ -105,7 +105,7 @@ def plot(models: dict[str, nn.Module], path: Path) -> None:
     features = np.arange(N_FEATURES)
     width = 0.27
     for k, name in enumerate(("none", "L1", "L2")):
-        w1 = models[name][0].weight.data  # (32, N_FEATURES): column j = input feature j
+        w1 = models[name][0].weight.numpy()  # (32, N_FEATURES): column j = input feature j
         ax2.bar(features + (k - 1) * width, np.linalg.norm(w1, axis=0), width,
                 color=colors[name], label=name)
     ax2.axvspan(-0.5, N_INFORMATIVE - 0.5, color="gold", alpha=0.2,

@@ -106,7 +106,7 @@ def evaluate(model: nn.Module, X: np.ndarray, y: np.ndarray) -> tuple[float, flo
     logits = model(tg.Tensor(X))
     model.train()
     loss = F.binary_cross_entropy_with_logits(logits, tg.Tensor(y)).item()
-    accuracy = float(np.mean((logits.data > 0) == (y > 0.5)))
+    accuracy = float(np.mean((logits.numpy() > 0) == (y > 0.5)))
     return loss, accuracy
 
 
@@ -143,7 +143,7 @@ def train(cfg: Config, data: tuple, epochs: int, seed: int, progress,
     seconds = time.perf_counter() - start
     train_loss, train_acc = evaluate(model, X_train, y_train)
     test_loss, test_acc = evaluate(model, X_test, y_test)
-    weights = np.concatenate([p.data.ravel() for name, p in model.named_parameters()
+    weights = np.concatenate([p.numpy().ravel() for name, p in model.named_parameters()
                               if p.ndim >= 2])
     return {"train_loss": train_loss, "batch_loss": batch_loss,
             "l2_term": l2_term(model, cfg.l2_lambda), "train_accuracy": train_acc,

@@ -164,7 +164,7 @@ def test_wrong_second_derivative_only_fails_gradgradcheck():
 def test_once_differentiable_op_needs_second_order_false():
     def numpy_backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return 2.0 * grad.data * x.data
+        return 2.0 * grad.numpy() * x.numpy()
 
     bad = square_op(backward=numpy_backward, name="NumpySquare")
     with pytest.raises(RuntimeError, match="once-differentiable") as excinfo:
@@ -221,16 +221,24 @@ def test_backward_mutating_the_upstream_gradient_is_caught():
 
 
 def test_backward_mutating_its_input_is_caught():
+    # a write through .data is an in-place write like any other: the version guard refuses
+    # the backward that would read the changed value (the ndarray route, an array the forward
+    # kept, is caught by check_op itself: tests/test_docs_messages.py)
     def bwd(ctx, grad):
         (x,) = ctx.saved_tensors
         out = grad * x * 2.0
-        x.data[...] = 0.0  # (.data hands the array out writable)
+        x.data[...] = 0.0
         return out
 
     bad = square_op(backward=bwd, name="ZeroingBackward")
-    with pytest.raises(AssertionError, match=r"check_op\(ZeroingBackward\): input 0 was "
-                                             r"changed in place by backward"):
+    with pytest.raises(Exception) as info:
         check_op(bad, vec(), max_examples=FEW)
+    # Hypothesis may report both routes (as an ExceptionGroup): check_op's own comparison
+    # of the input with its pristine copy, and the version guard of a node that saved it
+    found = getattr(info.value, "exceptions", None) or [info.value]  # (an ExceptionGroup)
+    expected = (r"check_op\(ZeroingBackward\): input 0 was changed in place by backward",
+                r"modified by an in-place operation after it was saved")
+    assert found and all(any(re.search(e, str(f)) for e in expected) for f in found), found
 
 
 def test_backward_writing_into_a_saved_array_fails_at_the_write():
@@ -327,7 +335,7 @@ def test_gradient_with_an_extra_broadcast_axis_is_summed_and_then_wrong():
 def test_output_must_be_a_tensor():
     with pytest.raises(AssertionError, match=r"check_op\(raw\): the op must return a Tensor "
                                              r"or a tuple of Tensors, got ndarray"):
-        check_op(lambda x: x.data * 2.0, vec(), max_examples=FEW, name="raw")
+        check_op(lambda x: x.numpy() * 2.0, vec(), max_examples=FEW, name="raw")
 
 
 def test_several_outputs_are_checked_each():
@@ -406,7 +414,7 @@ TOL = 1e-12  # interval ends such as 0.5 - 0.1 are rounded
 def test_tensors_keep_the_margin_from_every_avoided_point(x):
     assert isinstance(x, tg.Tensor) and x.dtype == np.float64 and x.requires_grad
     assert x.ndim <= 3 and all(1 <= n <= 3 for n in x.shape)
-    d = x.data
+    d = x.numpy()
     assert np.all((np.abs(d + 1.0) >= 0.2 - TOL) & (np.abs(d - 0.5) >= 0.2 - TOL))
     assert np.all((d >= -3.0) & (d <= 3.0))
 
@@ -414,9 +422,9 @@ def test_tensors_keep_the_margin_from_every_avoided_point(x):
 @given(S.tensors(positive=True), S.tensors(positive=True, low=1.0, high=2.0),
        S.tensors(positive=True, avoid=[1.0], margin=0.25))
 def test_positive_tensors(x, y, z):
-    assert np.all((x.data >= S.POSITIVE_FLOOR) & (x.data <= 3.0))
-    assert np.all((y.data >= 1.0) & (y.data <= 2.0))
-    assert np.all((z.data >= 0.5) & (np.abs(z.data - 1.0) >= 0.25 - TOL))
+    assert np.all((x.numpy() >= S.POSITIVE_FLOOR) & (x.numpy() <= 3.0))
+    assert np.all((y.numpy() >= 1.0) & (y.numpy() <= 2.0))
+    assert np.all((z.numpy() >= 0.5) & (np.abs(z.numpy() - 1.0) >= 0.25 - TOL))
 
 
 @given(S.tensors((2, 3), dtype=np.float32), S.tensors(4, dtype=bool),
@@ -426,9 +434,9 @@ def test_tensors_dtypes_shapes_and_requires_grad(f32, mask, ints, uints, fixed):
     assert f32.dtype == np.float32 and f32.shape == (2, 3) and f32.requires_grad
     assert mask.dtype == np.bool_ and mask.shape == (4,) and not mask.requires_grad
     assert ints.dtype == np.int64 and not ints.requires_grad
-    assert np.all((ints.data != 0) & (np.abs(ints.data) <= 3))
-    assert uints.dtype == np.uint8 and np.all(uints.data <= 3)
-    assert np.array_equal(fixed.data, [7.0, 7.0])
+    assert np.all((ints.numpy() != 0) & (np.abs(ints.numpy()) <= 3))
+    assert uints.dtype == np.uint8 and np.all(uints.numpy() <= 3)
+    assert np.array_equal(fixed.numpy(), [7.0, 7.0])
 
 
 @given(S.broadcastable_tensors(3, avoid=[0.0], margin=0.3, max_dims=2, max_side=2),
@@ -437,7 +445,7 @@ def test_broadcastable_tensors(xs, masks):
     assert len(xs) == 3 and all(isinstance(x, tg.Tensor) and x.requires_grad for x in xs)
     np.broadcast_shapes(*(x.shape for x in xs))  # raises if they do not broadcast
     assert all(x.ndim <= 2 and all(n <= 2 for n in x.shape) for x in xs)
-    assert all(np.all(np.abs(x.data) >= 0.3) for x in xs)
+    assert all(np.all(np.abs(x.numpy()) >= 0.3) for x in xs)
     assert all(m.dtype == np.bool_ and not m.requires_grad for m in masks)
 
 

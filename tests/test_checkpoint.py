@@ -44,7 +44,7 @@ def test_module_round_trip(tmp_path):
     assert state["0.weight"].dtype == np.float32 and state["3.weight"].dtype == np.float64
     b.load_state_dict(state)
     x = tg.Tensor(np.random.default_rng(2).normal(size=(5, 4)).astype(np.float32))
-    np.testing.assert_array_equal(a(x).data, b(x).data)
+    np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
 
 
 def test_nested_dict_and_optimizer_state_round_trip(tmp_path):
@@ -61,7 +61,7 @@ def test_nested_dict_and_optimizer_state_round_trip(tmp_path):
     assert got["epoch"] == 3 and type(got["epoch"]) is int and got["note"] == "run 1"
     assert got["best"] is None and got["history"] == [0.5, 0.25] and got["shape"] == (2, 3)
     assert got[7].dtype == np.float32 and got[7] == 1.5  # a numpy scalar keeps its dtype
-    np.testing.assert_array_equal(got["model"]["0.weight"], m[0].weight.data)
+    np.testing.assert_array_equal(got["model"]["0.weight"], m[0].weight.numpy())
     hyper = got["optim"]["param_groups"][0]  # PyTorch's layout, integer keys kept
     assert hyper["lr"] == 0.01 and hyper["betas"] == (0.8, 0.9) and hyper["params"] == [0, 1, 2, 3]
     assert got["optim"]["state"][0]["step"] == 1

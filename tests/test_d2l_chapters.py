@@ -9,9 +9,7 @@ initialiser that compares ``type(m) == nn.Linear``, ``Tensor.type``, a batch nor
 that keeps its moving statistics out of the graph, ``backward()`` inside ``torch.no_grad()``).
 Small synthetic data replaces the downloads, and a few steps replace the epochs.
 
-The only PyTorch-specific lines are the three imports just below (and one line of the batch
-norm by hand, which writes ``.detach()`` where the book writes ``.data``: see ``batch_norm``
-and the xfail test at the end). With them changed to
+The only PyTorch-specific lines are the three imports just below. With them changed to
 ``import torch``, ``from torch import nn``, ``from torch.nn import functional as F``, the
 same source was run once under PyTorch 2.13 (CPU), and the numbers it gave are pinned in
 ``PYTORCH``. For that run the random draws were made equal: the data and the initial weights
@@ -239,7 +237,7 @@ def run_weight_decay_concise(wd):
     share_initial_weights(model, seed=11)
     trainer = Trainer(max_epochs=2).fit(model, tensor_loader([Xt, yt], 5),
                                         tensor_loader([Xv, yv], 50), optim=optim)
-    w = model.net.weight.data  # the book reads the weight's .data for its norm
+    w = model.net.weight.numpy()  # the book reads the weight's .data for its norm
     return {"train": trainer.train_losses, "val": trainer.val_metrics,
             "l2": float(l2_penalty(w)), "params": summary(model.net.named_parameters())}
 
@@ -330,10 +328,7 @@ def batch_norm(X, gamma, beta, moving_mean, moving_var, eps, momentum):
         moving_mean = (1.0 - momentum) * moving_mean + momentum * mean
         moving_var = (1.0 - momentum) * moving_var + momentum * var
     Y = gamma * X_hat + beta
-    # The book returns moving_mean.data: here .data is the ndarray, whose own .data is a
-    # memoryview, so the second call in eval mode would fail (see the xfail test below);
-    # detach() gives what PyTorch's .data gives, a tensor cut off from the graph.
-    return Y, moving_mean.detach(), moving_var.detach()
+    return Y, moving_mean.data, moving_var.data
 
 
 class BatchNorm(nn.Module):
@@ -798,10 +793,6 @@ def test_batch_norm_lenet(name):
     assert_matches_pytorch(run_bn_lenet(model_class), PYTORCH[name], name)
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="the book's batch_norm returns moving_mean.data: tinygrad_reg's .data "
-                          "is the ndarray (docs/api.md), whose own .data is a memoryview, "
-                          "without .device; PyTorch's .data is a detached tensor")
 def test_the_books_batch_norm_keeping_data_runs_twice_in_eval_mode():
     def batch_norm_2d(X, gamma, beta, moving_mean, moving_var, eps, momentum):
         if not torch.is_grad_enabled():
@@ -824,3 +815,8 @@ def test_the_books_batch_norm_keeping_data_runs_twice_in_eval_mode():
             assert moving_mean.device == X.device  # the book's check before each call
             _, moving_mean, moving_var = batch_norm_2d(X, gamma, beta, moving_mean,
                                                        moving_var, 1e-5, 0.1)
+    # .data is PyTorch's: a tensor cut off from the graph, holding the updated statistics
+    assert isinstance(moving_mean, torch.Tensor) and moving_mean.grad_fn is None
+    assert not moving_mean.requires_grad and not moving_var.requires_grad
+    np.testing.assert_allclose(moving_mean.numpy(), [[0.45, 0.55, 0.65]], rtol=1e-6)
+    np.testing.assert_allclose(moving_var.numpy(), [[2.025] * 3], rtol=1e-6)

@@ -28,29 +28,29 @@ def test_gradients_accumulate_across_uses_in_one_graph():
     x = t64([1.0, -2.0, 3.0])
     y = (x * x + x * 3.0 + x).sum()
     y.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * x.data + 4.0)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() + 4.0)
 
 
 def test_gradients_accumulate_across_backward_calls_until_cleared():
     x = t64([1.0, 2.0])
     (x * 3.0).sum().backward()
     (x * x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, 3.0 + 2 * x.data)
+    np.testing.assert_allclose(x.grad.numpy(), 3.0 + 2 * x.numpy())
     x.zero_grad()
     assert x.grad is None
     (x * 5.0).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [5.0, 5.0])
+    np.testing.assert_allclose(x.grad.numpy(), [5.0, 5.0])
 
 
 def test_accumulation_never_writes_into_arrays_held_elsewhere():
     x = t64(np.zeros((2, 2)))
     g = np.arange(4.0).reshape(2, 2)
     x.reshape(4).reshape(2, 2).backward(g)  # the gradient reaching x may be g itself
-    first = x.grad.data
+    first = x.grad.numpy()
     (x + x).backward(g)
     np.testing.assert_array_equal(g, np.arange(4.0).reshape(2, 2))
     np.testing.assert_array_equal(first, g)  # an earlier .grad is not updated in place...
-    np.testing.assert_array_equal(x.grad.data, 3 * g)
+    np.testing.assert_array_equal(x.grad.numpy(), 3 * g)
     x.grad.data[0, 0] = 100.0  # ...and the user's edits to .grad do not reach g
     assert g[0, 0] == 0.0
 
@@ -58,7 +58,7 @@ def test_accumulation_never_writes_into_arrays_held_elsewhere():
 def test_each_leaf_owns_its_grad_array():
     a, b = t64([1.0, 2.0]), t64([3.0, 4.0])
     (a + b).sum().backward()
-    assert not np.shares_memory(a.grad.data, b.grad.data)
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
 
 
 # -- graph freeing --------------------------------------------------------------------------
@@ -76,7 +76,7 @@ def test_retain_graph_allows_a_second_backward():
     y = (x.exp() * x).sum()
     y.backward(retain_graph=True)
     y.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * (np.exp(x.data) * (x.data + 1)))
+    np.testing.assert_allclose(x.grad.numpy(), 2 * (np.exp(x.numpy()) * (x.numpy() + 1)))
     with pytest.raises(RuntimeError, match="second time"):
         y.backward()
 
@@ -103,7 +103,7 @@ def test_intermediate_arrays_are_freed_after_backward():
     x = t64(rand(50))
     h = x * 3.0
     y = (h * h).sum()  # Mul saves h's array
-    ref = weakref.ref(h.data)
+    ref = weakref.ref(h.numpy())
     del h
     gc.collect()
     assert ref() is not None  # held by the graph
@@ -135,7 +135,7 @@ def test_memory_falls_as_backward_proceeds():
     Probe.watched = []
     for _ in range(5):
         h = (h * 1.5).tanh()  # Tanh saves its output, Mul its inputs
-        Probe.watched.append(weakref.ref(h.data))
+        Probe.watched.append(weakref.ref(h.numpy()))
     y = h.sum()
     del h
     y.backward()
@@ -187,7 +187,7 @@ def test_chain_of_100000_ops_backpropagates_without_recursion():
         y = y + 1.0
     assert len(iter_graph([y])) == 100_000
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, [1.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0])
     del y  # tearing down a freed 100 000-node graph must not recurse either
     gc.collect()
 
@@ -199,8 +199,8 @@ def test_deep_chain_tg_grad_and_second_order():
         y = y * 1.0
     (g,) = tg.grad(y * y, [x], create_graph=True)
     (h,) = tg.grad(g, [x])
-    np.testing.assert_allclose(g.data, [0.6])
-    np.testing.assert_allclose(h.data, [2.0])
+    np.testing.assert_allclose(g.numpy(), [0.6])
+    np.testing.assert_allclose(h.numpy(), [2.0])
 
 
 # -- conventions at kinks and ties (exact) --------------------------------------------------
@@ -208,7 +208,7 @@ def test_deep_chain_tg_grad_and_second_order():
 def grad_of(fn, x, up):
     x = t64(x)
     (g,) = tg.grad(fn(x), [x], t64(up, grad=False))
-    return g.data
+    return g.numpy()
 
 
 def test_relu_derivative_at_zero_is_zero():
@@ -249,22 +249,22 @@ def test_max_and_min_reductions_split_ties_evenly():
 def test_maximum_and_minimum_ties_split_evenly():
     a, b = t64([1.0, 2.0, 3.0]), t64([1.0, 5.0, 0.0])
     ga, gb = tg.grad(tg.maximum(a, b), [a, b], t64([2.0, 4.0, 6.0], grad=False))
-    np.testing.assert_array_equal(ga.data, [1.0, 0.0, 6.0])
-    np.testing.assert_array_equal(gb.data, [1.0, 4.0, 0.0])
+    np.testing.assert_array_equal(ga.numpy(), [1.0, 0.0, 6.0])
+    np.testing.assert_array_equal(gb.numpy(), [1.0, 4.0, 0.0])
     ga, gb = tg.grad(tg.minimum(a, b), [a, b], t64([2.0, 4.0, 6.0], grad=False))
-    np.testing.assert_array_equal(ga.data, [1.0, 4.0, 0.0])
-    np.testing.assert_array_equal(gb.data, [1.0, 0.0, 6.0])
+    np.testing.assert_array_equal(ga.numpy(), [1.0, 4.0, 0.0])
+    np.testing.assert_array_equal(gb.numpy(), [1.0, 0.0, 6.0])
     # a broadcast scalar collects its halves from every tie
     x, s = t64([0.0, 1.0, 1.0]), t64(1.0)
     gx, gs = tg.grad(tg.maximum(x, s).sum(), [x, s])
-    np.testing.assert_array_equal(gx.data, [0.0, 0.5, 0.5])
+    np.testing.assert_array_equal(gx.numpy(), [0.0, 0.5, 0.5])
     assert gs.item() == 2.0
 
 
 def test_getitem_with_repeated_indices_accumulates():
     x = t64([1.0, 2.0, 3.0])
     (g,) = tg.grad(x[[0, 2, 0, 0]], [x], t64([1.0, 10.0, 100.0, 1000.0], grad=False))
-    np.testing.assert_array_equal(g.data, [1101.0, 0.0, 10.0])
+    np.testing.assert_array_equal(g.numpy(), [1101.0, 0.0, 10.0])
 
 
 # -- tg.grad --------------------------------------------------------------------------------
@@ -273,8 +273,8 @@ def test_tg_grad_does_not_touch_dot_grad():
     x = t64([1.0, 2.0])
     x.grad = tg.Tensor(np.array([7.0, 7.0]))
     (g,) = tg.grad((x * x).sum(), [x])
-    np.testing.assert_array_equal(g.data, [2.0, 4.0])
-    np.testing.assert_array_equal(x.grad.data, [7.0, 7.0])
+    np.testing.assert_array_equal(g.numpy(), [2.0, 4.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [7.0, 7.0])
     y = t64([1.0])
     tg.grad((y * 3.0).sum(), y)
     assert y.grad is None
@@ -293,8 +293,8 @@ def test_tg_grad_of_intermediate_and_several_outputs():
     h = x * 3.0
     a, b = h.sum(), (h * h).sum()
     gh, gx = tg.grad([a, b], [h, x])
-    np.testing.assert_allclose(gh.data, 1.0 + 2 * h.data)
-    np.testing.assert_allclose(gx.data, 3.0 * (1.0 + 2 * h.data))
+    np.testing.assert_allclose(gh.numpy(), 1.0 + 2 * h.numpy())
+    np.testing.assert_allclose(gx.numpy(), 3.0 * (1.0 + 2 * h.numpy()))
 
 
 def test_create_graph_gives_hessian_vector_products():
@@ -303,10 +303,10 @@ def test_create_graph_gives_hessian_vector_products():
     x, v = t64(rng.standard_normal(4)), rng.standard_normal(4)
     f = 0.5 * (x @ (tg.Tensor(A) @ x)) + (x ** 3).sum() / 3.0
     (g,) = tg.grad(f, [x], create_graph=True)
-    np.testing.assert_allclose(g.data, 0.5 * (A + A.T) @ x.data + x.data ** 2, rtol=1e-12)
+    np.testing.assert_allclose(g.numpy(), 0.5 * (A + A.T) @ x.numpy() + x.numpy() ** 2, rtol=1e-12)
     (hv,) = tg.grad((g * tg.Tensor(v)).sum(), [x])
-    H = 0.5 * (A + A.T) + np.diag(2 * x.data)
-    np.testing.assert_allclose(hv.data, H @ v, rtol=1e-12)
+    H = 0.5 * (A + A.T) + np.diag(2 * x.numpy())
+    np.testing.assert_allclose(hv.numpy(), H @ v, rtol=1e-12)
 
 
 def test_gradient_penalty_trains_through_the_gradient():
@@ -328,7 +328,7 @@ def test_backward_with_create_graph_records_grad_graph():
     g = x.grad
     x.grad = None
     g.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [6 * 1.5])
+    np.testing.assert_allclose(x.grad.numpy(), [6 * 1.5])
 
 
 # -- grad mode ------------------------------------------------------------------------------
@@ -414,7 +414,7 @@ class Huber(tg.Function):
 def test_extension_softplus_is_twice_differentiable():
     x = t64(rand(3, 2))
     y = Softplus.apply(x)
-    np.testing.assert_allclose(y.data, np.log1p(np.exp(x.data)))
+    np.testing.assert_allclose(y.numpy(), np.log1p(np.exp(x.numpy())))
     assert y.grad_fn.name == "Softplus"
     assert gradcheck(Softplus.apply, [x])
     assert gradgradcheck(Softplus.apply, [x])
@@ -426,7 +426,7 @@ def test_extension_kwargs_and_ctx_attributes():
     assert y.grad_fn.attrs == {"delta": 1.0}
     assert "delta=1.0" in repr(y.grad_fn)
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [0.5, -1.0, 1.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [0.5, -1.0, 1.0])
     assert gradcheck(lambda t: Huber.apply(t, delta=1.0), [x])
 
 
@@ -475,7 +475,7 @@ def test_numpy_backward_gives_correct_first_derivative_and_refuses_second():
         @staticmethod
         def backward(ctx, grad):
             (x,) = ctx.saved_tensors
-            return 3.0 * x.data ** 2 * grad.data
+            return 3.0 * x.numpy() ** 2 * grad.numpy()
 
     x = t64([2.0])
     Cube.apply(x).sum().backward()

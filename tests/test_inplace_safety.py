@@ -35,9 +35,9 @@ def test_writing_into_the_array_the_tensor_was_made_from_fails():
     with pytest.raises(ValueError, match=READ_ONLY):
         a[0] = 10.0
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])  # not [20, 4]
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])  # not [20, 4]
     a[0] = 10.0  # after backward the array is writable again
-    assert x.data[0] == 10.0
+    assert x.numpy()[0] == 10.0
 
 
 def test_writing_into_what_numpy_returned_fails_for_leaves_and_results():
@@ -49,7 +49,7 @@ def test_writing_into_what_numpy_returned_fails_for_leaves_and_results():
         with pytest.raises(ValueError, match=READ_ONLY):
             arr[0] = 100.0
     y.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * np.exp(2 * np.array([1.0, 2.0])) + [2.0, 4.0])
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp(2 * np.array([1.0, 2.0])) + [2.0, 4.0])
     h.numpy()[0] = 0.0  # the graph has run backward: writable
     x.numpy()[1] = 5.0
 
@@ -61,10 +61,10 @@ def test_writing_into_the_base_of_a_leaf_made_from_a_slice_fails():
     with pytest.raises(ValueError, match=READ_ONLY):
         base[0] = 100.0  # would change x behind the graph's back
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])  # not [200, 4]
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])  # not [200, 4]
     base[0] = 100.0  # writable again, base and view
     x.numpy()[1] = 5.0
-    assert x.data.tolist() == [100.0, 5.0]
+    assert x.numpy().tolist() == [100.0, 5.0]
 
 
 def test_two_leaves_over_one_base_keep_it_guarded_until_both_graphs_are_done():
@@ -77,7 +77,7 @@ def test_two_leaves_over_one_base_keep_it_guarded_until_both_graphs_are_done():
     with pytest.raises(ValueError, match=READ_ONLY):
         base[2] = 100.0  # y2's graph still needs it
     y2.backward()
-    np.testing.assert_array_equal(x2.grad.data, [4.0, 6.0])
+    np.testing.assert_array_equal(x2.grad.numpy(), [4.0, 6.0])
     base[2] = 100.0
 
 
@@ -88,7 +88,7 @@ def test_a_constant_input_is_guarded_too():
     with pytest.raises(ValueError, match=READ_ONLY):
         c.numpy()[:] = 0.0
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
 
 
 def test_a_graph_dropped_without_backward_gives_the_array_back():
@@ -128,7 +128,7 @@ def test_retain_graph_keeps_the_guard_until_the_last_backward():
     with pytest.raises(ValueError, match=READ_ONLY):
         x.numpy()[0] = 5.0
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, [4.0, 8.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [4.0, 8.0])
     x.numpy()[0] = 5.0
 
 
@@ -138,9 +138,11 @@ def test_reading_data_while_a_graph_holds_it_changes_nothing():
     x = leaf([1.0, 2.0])
     h = x.exp()
     y = (h * h).sum()
-    assert h.data is h.numpy() and x.data is x.numpy()  # the tensors' own arrays, shared
+    hd, xd = h.data, x.data  # tensors over the same memory, outside the graph
+    assert hd.numpy() is h.numpy() and xd.numpy() is x.numpy() and hd.grad_fn is None
+    assert float(hd.sum()) == float(h.sum()) and not xd.requires_grad
     (g,) = tg.grad(y, [x], create_graph=True)  # reads of .data do not disturb the graph
-    np.testing.assert_allclose(g.data, 2 * np.exp(2 * np.array([1.0, 2.0])))
+    np.testing.assert_allclose(g.numpy(), 2 * np.exp(2 * np.array([1.0, 2.0])))
 
 
 def test_writing_through_data_after_forward_makes_backward_refuse():
@@ -152,16 +154,19 @@ def test_writing_through_data_after_forward_makes_backward_refuse():
         y.backward()
     y2 = (x * x).sum()  # a graph built after the change uses the new value
     y2.backward()
-    np.testing.assert_array_equal(x.grad.data, [20.0, 4.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [20.0, 4.0])
 
 
-def test_data_writes_that_restore_the_values_are_not_a_change():
+def test_a_write_through_data_counts_even_when_it_restores_the_values():
+    # .data is detach() under its older name: a write through it is an in-place write, as
+    # one through an in-place method is, whatever the values (PyTorch does not count such a
+    # write at all, and backpropagates with whatever the tensor then holds)
     x = leaf([1.0, 2.0])
     y = (x * x).sum()
     x.data[0] = 10.0
-    x.data[0] = 1.0  # the values the graph saved, bit for bit
-    y.backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
+    x.data[0] = 1.0
+    with pytest.raises(RuntimeError, match=r"Mul: .* modified by an in-place operation"):
+        y.backward()
 
 
 def test_assigning_data_keeps_the_old_values_for_a_first_order_backward():
@@ -169,13 +174,13 @@ def test_assigning_data_keeps_the_old_values_for_a_first_order_backward():
     y = (x * x).sum()
     x.data = np.array([10.0, 20.0])  # a new array: the graph keeps the old one
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
     x2 = leaf([1.0, 2.0])
     y2 = (x2 ** 3).sum()
     (g,) = tg.grad(y2, [x2], create_graph=True)  # g = 3x², built from the old values
     x2.data = np.array([5.0, 5.0])
     (gg,) = tg.grad(g.sum(), [x2], retain_graph=True)  # 6x at the values it was built from
-    np.testing.assert_array_equal(gg.data, [6.0, 12.0])
+    np.testing.assert_array_equal(gg.numpy(), [6.0, 12.0])
     with pytest.raises(RuntimeError, match=r"Pow: its input 0 \(shape \(2,\)\) was given a "
                                            r"new array"):  # a graph of it would miss x2
         tg.grad(g.sum(), [x2], create_graph=True)
@@ -192,14 +197,14 @@ def test_newtons_method_with_second_derivatives_converges():
         gx = x.grad
         x.grad = None
         gx.backward()
-        x.data -= gx.data / x.grad.data
+        x.data -= gx.numpy() / x.grad.numpy()
     assert x.item() == pytest.approx(1.0, abs=1e-6)
     x = tg.tensor(2.0, requires_grad=True)  # the same with tg.grad
     for _ in range(10):
         y = x ** 4 - 2 * x ** 2
         (gx,) = tg.grad(y, [x], create_graph=True)
         (gx2,) = tg.grad(gx, [x])
-        x.data -= gx.data / gx2.data
+        x.data -= gx.numpy() / gx2.numpy()
     assert x.item() == pytest.approx(1.0, abs=1e-6)
 
 
@@ -215,8 +220,8 @@ def test_changing_a_weight_whose_value_no_backward_reads_is_allowed():
     with tg.no_grad():
         layer.weight.add_(1.0)
     y.backward()
-    np.testing.assert_array_equal(layer.weight.grad.data, [[4.0, 6.0]])
-    np.testing.assert_array_equal(layer.bias.grad.data, [2.0])
+    np.testing.assert_array_equal(layer.weight.grad.numpy(), [[4.0, 6.0]])
+    np.testing.assert_array_equal(layer.bias.grad.numpy(), [2.0])
 
 
 @pytest.mark.parametrize("fn, grad", [
@@ -233,7 +238,7 @@ def test_a_leaf_no_backward_reads_may_change_before_backward(fn, grad):
     with tg.no_grad():
         w.mul_(3.0)
     y.backward()
-    np.testing.assert_array_equal(w.grad.data, grad)
+    np.testing.assert_array_equal(w.grad.numpy(), grad)
 
 
 def test_an_array_that_was_read_only_already_stays_read_only():
@@ -332,10 +337,10 @@ def test_an_optimizer_step_on_a_weight_no_backward_reads_is_fine():
     opt = optim.SGD(model.parameters(), lr=0.1)
     loss = model(tg.Tensor(np.ones((2, 3)))).sum()
     loss.backward(retain_graph=True)
-    first = model.weight.grad.data.copy()
+    first = model.weight.grad.numpy().copy()
     opt.step()
     loss.backward()  # the weight gradient reads only the input: exact, as in PyTorch
-    np.testing.assert_array_equal(model.weight.grad.data, 2 * first)
+    np.testing.assert_array_equal(model.weight.grad.numpy(), 2 * first)
 
 
 def test_training_after_a_graph_was_built_without_backward_works():
@@ -386,7 +391,7 @@ def test_an_index_given_to_getitem_is_kept_as_it_was():
     idx[0] = 2  # changes the caller's index, not the one the graph kept
     raw[:] = 0
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0, 2.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0, 2.0])
 
 
 def test_penalties_check_the_weights_they_read():
@@ -408,10 +413,10 @@ def test_writing_into_an_expanded_view_is_refused_as_in_pytorch():
         x.expand(4, 3).add_(rows)
     with pytest.raises(RuntimeError, match="fill_: more than one element"):
         x.expand(2, 3).fill_(1.0)
-    np.testing.assert_array_equal(x.data, np.zeros((1, 3)))
+    np.testing.assert_array_equal(x.numpy(), np.zeros((1, 3)))
     y = x.expand(4, 3).clone()
     y.add_(rows)  # a copy: fine
-    np.testing.assert_array_equal(y.data, rows.data)
+    np.testing.assert_array_equal(y.numpy(), rows.numpy())
 
 
 # -- the rules of the in-place methods --------------------------------------------------------
@@ -426,7 +431,7 @@ def test_a_leaf_that_requires_grad_cannot_be_changed_in_place_in_grad_mode():
     with tg.no_grad():
         x -= 0.5  # an SGD step by hand: in place, the same tensor
         x.mul_(2.0)
-    np.testing.assert_array_equal(x.data, [1.0, 3.0])
+    np.testing.assert_array_equal(x.numpy(), [1.0, 3.0])
     assert x.requires_grad and x.is_leaf
 
 
@@ -437,7 +442,7 @@ def test_augmented_assignment_on_a_graph_result_stays_differentiable():
     h += x  # out of place on a result that requires grad: h is rebound
     assert h is not before
     h.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [4.0, 4.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [4.0, 4.0])
     with pytest.raises(RuntimeError, match="not recorded in the graph .*made by Mul"):
         before.zero_()
 
@@ -446,17 +451,17 @@ def test_in_place_methods_write_and_chain():
     t = tg.Tensor(np.zeros((2, 3)))
     assert t.fill_(2.0) is t
     t.add_(1.0).mul_(2.0).sub_(tg.Tensor(np.ones(3)), alpha=2.0).div_(2.0)
-    np.testing.assert_array_equal(t.data, np.full((2, 3), 2.0))
+    np.testing.assert_array_equal(t.numpy(), np.full((2, 3), 2.0))
     t.clamp_(max=1.5)
     t.masked_fill_(tg.Tensor(np.array([True, False, True])), -1.0)
-    np.testing.assert_array_equal(t.data, [[-1.0, 1.5, -1.0]] * 2)
+    np.testing.assert_array_equal(t.numpy(), [[-1.0, 1.5, -1.0]] * 2)
     t.copy_(np.arange(3))
     t[1] = 7.0
-    np.testing.assert_array_equal(t.data, [[0.0, 1.0, 2.0], [7.0, 7.0, 7.0]])
+    np.testing.assert_array_equal(t.numpy(), [[0.0, 1.0, 2.0], [7.0, 7.0, 7.0]])
     t.zero_()
-    assert not t.data.any()
+    assert not t.numpy().any()
     t.uniform_(2.0, 3.0, generator=np.random.default_rng(0))
-    assert ((t.data >= 2.0) & (t.data < 3.0)).all()
+    assert ((t.numpy() >= 2.0) & (t.numpy() < 3.0)).all()
     t.normal_(generator=np.random.default_rng(0))
     with pytest.raises(TypeError, match="masked_fill_: mask must be a bool tensor"):
         t.masked_fill_(tg.Tensor(np.ones(3)), 0.0)
@@ -474,7 +479,7 @@ def test_after_backward_a_kept_loss_holds_no_batch_or_mask_arrays():
                           nn.Dropout(p=0.5, generator=rng), nn.Linear(8, 1, dtype=np.float64))
     X = np.ones((5, 4))
     loss = model(tg.Tensor(X)).sum()
-    masks = [n.inputs[1].data for n in iter_graph([loss]) if n.name == "Dropout"]
+    masks = [n.inputs[1].numpy() for n in iter_graph([loss]) if n.name == "Dropout"]
     refs = [weakref.ref(m) for m in masks]
     batch = weakref.ref(X)
     del masks, X

@@ -49,7 +49,7 @@ def loss_pair(draw, pred=None, target=None, margin_from=None):
         x = draw(S.tensors(shape, **(pred or {})))
     else:
         offset = draw(S.tensors(shape, avoid=margin_from, low=-2.0, high=2.0))
-        x = tg.Tensor(t.data + offset.data, requires_grad=True)
+        x = tg.Tensor(t.numpy() + offset.numpy(), requires_grad=True)
     return x, t, draw(reductions)
 
 
@@ -182,7 +182,7 @@ def test_huber_and_smooth_l1_second_derivative_conventions_at_their_kinks():
         x = t64([0.5, -0.5])
         (g,) = tg.grad(fn(x), x, create_graph=True)
         (h,) = tg.grad(g.sum(), x)
-        np.testing.assert_array_equal(h.data, [want, want])
+        np.testing.assert_array_equal(h.numpy(), [want, want])
 
 
 # -- binary cross-entropy from logits ----------------------------------------------------
@@ -193,13 +193,13 @@ def test_bce_with_logits_is_finite_and_exact_at_plus_minus_1000():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no overflow warning either
         loss = F.binary_cross_entropy_with_logits(z, y, reduction="none")
-        per = loss.data.ravel()
+        per = loss.numpy().ravel()
         assert np.array_equal(per[:4], [0.0, 0.0, 1000.0, 1000.0])
         assert per[4] == pytest.approx(np.log(2.0), rel=1e-15)
         mean = F.binary_cross_entropy_with_logits(z, y)
         mean.backward()
-    assert np.all(np.isfinite(z.grad.data))
-    assert np.array_equal(z.grad.data, (np.array([[1.0], [0.0], [1.0], [0.0], [0.5]]) - y) / 5)
+    assert np.all(np.isfinite(z.grad.numpy()))
+    assert np.array_equal(z.grad.numpy(), (np.array([[1.0], [0.0], [1.0], [0.0], [0.5]]) - y) / 5)
 
 
 def test_bce_with_logits_gradient_is_exactly_sigmoid_minus_y_over_m():
@@ -208,8 +208,8 @@ def test_bce_with_logits_gradient_is_exactly_sigmoid_minus_y_over_m():
     z = t64(rng.standard_normal((m, 1)) * 4)
     y = (rng.random((m, 1)) < 0.5).astype(np.float64)
     F.binary_cross_entropy_with_logits(z, y).backward()
-    assert np.array_equal(z.grad.data, (tg.sigmoid(tg.Tensor(z.data)).data - y) / m)
-    np.testing.assert_allclose(z.grad.data, (_sigmoid(z.data) - y) / m, rtol=1e-14, atol=0)
+    assert np.array_equal(z.grad.numpy(), (tg.sigmoid(tg.Tensor(z.numpy())).numpy() - y) / m)
+    np.testing.assert_allclose(z.grad.numpy(), (_sigmoid(z.numpy()) - y) / m, rtol=1e-14, atol=0)
 
 
 def test_bce_with_logits_matches_the_textbook_formula():
@@ -218,7 +218,7 @@ def test_bce_with_logits_matches_the_textbook_formula():
     a = _sigmoid(z)
     want = -(y * np.log(a) + (1 - y) * np.log(1 - a))
     got = F.binary_cross_entropy_with_logits(t64(z), y, reduction="none")
-    np.testing.assert_allclose(got.data, want, rtol=1e-12)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
     assert F.binary_cross_entropy_with_logits(t64(z), y, "sum").item() == pytest.approx(
         want.sum(), rel=1e-12)
     assert F.binary_cross_entropy_with_logits(t64(z), y).item() == pytest.approx(
@@ -241,19 +241,19 @@ def test_bce_on_probabilities_of_exactly_0_and_1_is_finite_clamped():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the tutorial's log(0) crash and its warning are gone
         loss = F.binary_cross_entropy(p, y, reduction="none")
-        assert np.array_equal(loss.data, [100.0, 100.0, 0.0, 0.0])  # logs clamped at -100
+        assert np.array_equal(loss.numpy(), [100.0, 100.0, 0.0, 0.0])  # logs clamped at -100
         total = F.binary_cross_entropy(p, y, reduction="sum")
         total.backward()
-    assert np.all(np.isfinite(p.grad.data))
+    assert np.all(np.isfinite(p.grad.numpy()))
     # (p - y) / max(p(1 - p), 1e-12): pushes the wrong extremes back hard, the right ones not
-    assert np.array_equal(p.grad.data, [-1e12, 1e12, 0.0, 0.0])
+    assert np.array_equal(p.grad.numpy(), [-1e12, 1e12, 0.0, 0.0])
 
 
 def test_bce_on_probabilities_target_gradient_is_finite_at_the_clamp():
     p, y = t64([0.0, 0.5, 1.0]), t64([0.3, 0.3, 0.3])
     F.binary_cross_entropy(p, y, reduction="sum").backward()
     # d/dy = clamped log(1-p) - clamped log(p)
-    np.testing.assert_allclose(y.grad.data, [100.0, 0.0, -100.0], atol=1e-15)
+    np.testing.assert_allclose(y.grad.numpy(), [100.0, 0.0, -100.0], atol=1e-15)
 
 
 def test_bce_on_probabilities_rejects_values_outside_0_1():
@@ -266,10 +266,10 @@ def test_bce_on_probabilities_rejects_values_outside_0_1():
 def test_cross_entropy_equals_negative_log_softmax_at_the_label():
     rng = np.random.default_rng(3)
     z, labels = rng.standard_normal((5, 4)), np.array([0, 3, 1, 1, 2])
-    lsm = tg.log_softmax(tg.Tensor(z), axis=1).data
+    lsm = tg.log_softmax(tg.Tensor(z), axis=1).numpy()
     want = -lsm[np.arange(5), labels]
     got = F.cross_entropy(t64(z), labels, reduction="none")
-    np.testing.assert_allclose(got.data, want, rtol=1e-13)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-13)
     assert F.cross_entropy(t64(z), labels).item() == pytest.approx(want.mean(), rel=1e-13)
     assert F.cross_entropy(t64(z), tg.Tensor(labels), "sum").item() == pytest.approx(
         want.sum(), rel=1e-13)
@@ -284,7 +284,7 @@ def test_cross_entropy_gradient_is_softmax_minus_onehot_over_n_and_stable():
         loss.backward()
     assert loss.item() == pytest.approx((2000.0 + np.log(3.0)) / 2, rel=1e-15)
     want = np.array([[1.0, -1.0, 0.0], [1 / 3, 1 / 3, -2 / 3]]) / 2
-    np.testing.assert_allclose(z.grad.data, want, rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(z.grad.numpy(), want, rtol=1e-15, atol=1e-300)
 
 
 # -- masked logits (-inf), pinned against PyTorch 2.13 -------------------------------------------
@@ -338,7 +338,7 @@ def _loss_and_derivatives(fn, logits, second=SECOND):
     loss = fn(z)
     (g,) = tg.grad(loss.sum(), z, create_graph=True)
     (h,) = tg.grad((g * tg.Tensor(second)).sum(), z)
-    return loss.data, g.data, h.data
+    return loss.numpy(), g.numpy(), h.numpy()
 
 
 @pytest.mark.parametrize("case", list(MASKED_CROSS_ENTROPY))
@@ -369,7 +369,7 @@ def test_cross_entropy_of_masked_logits_in_float32_and_through_the_module():
         loss.backward()
         assert loss.dtype == np.float32
         np.testing.assert_allclose(loss.item(), 0.5032044053077698, rtol=1e-7)
-        np.testing.assert_allclose(z.grad.data, MASKED_CROSS_ENTROPY["plain"][2], rtol=3e-7,
+        np.testing.assert_allclose(z.grad.numpy(), MASKED_CROSS_ENTROPY["plain"][2], rtol=3e-7,
                                    atol=0)
 
 
@@ -389,7 +389,7 @@ def test_cross_entropy_edges_of_masked_and_ignored_targets_match_pytorch():
         loss = F.cross_entropy(z, np.array([[0.0, 0.5, 0.5], [0.2, 0.0, 0.8]]))
     loss.backward()
     assert np.isnan(loss.item())
-    np.testing.assert_allclose(z.grad.data, [[0.0, 0.0, 0.0],
+    np.testing.assert_allclose(z.grad.numpy(), [[0.0, 0.0, 0.0],
                                              [0.034470710684997546, 0.0, -0.034470710684997574]],
                                rtol=1e-14, atol=1e-17)
     # every target ignored: the mean is 0/0 = nan, and the gradient is 0 (not nan)
@@ -400,31 +400,31 @@ def test_cross_entropy_edges_of_masked_and_ignored_targets_match_pytorch():
         loss = fn(z)
         loss.backward()
         assert np.isnan(loss.item())
-        np.testing.assert_array_equal(z.grad.data, np.zeros((2, 3)))
+        np.testing.assert_array_equal(z.grad.numpy(), np.zeros((2, 3)))
     # total weight 0 (both targets weigh 0): nan, and nan in the rows that were not ignored
     # (nll_loss: only at the targets)
     z = t64(MASKED)
     loss = F.cross_entropy(z, np.array([1, 1]), weight=[1.0, 0.0, 3.0])
     loss.backward()
-    assert np.isnan(loss.item()) and np.isnan(z.grad.data).all()
+    assert np.isnan(loss.item()) and np.isnan(z.grad.numpy()).all()
     z = t64(MASKED)  # ... with smoothing too (inf · the smoothing terms, then inf - inf)
     loss = F.cross_entropy(z, LABELS, weight=[1.0, 0.0, 3.0], ignore_index=2,
                            label_smoothing=0.1)
     loss.backward()
     assert np.isnan(loss.item())
-    np.testing.assert_array_equal(z.grad.data, [[NAN, NAN, NAN], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(z.grad.numpy(), [[NAN, NAN, NAN], [0.0, 0.0, 0.0]])
     x = t64([[-1.0, -2.0, -3.0], [-4.0, -5.0, -6.0]])
     loss = F.nll_loss(x, np.array([1, 1]), weight=[1.0, 0.0, 3.0])
     loss.backward()
     assert np.isnan(loss.item())
-    np.testing.assert_array_equal(x.grad.data, [[0.0, NAN, 0.0], [0.0, NAN, 0.0]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0, NAN, 0.0], [0.0, NAN, 0.0]])
     # an ignored row of all -inf: loss 0; its gradient is nan (softmax of that row is 0/0)
     z = t64([[-INF, 0.0, 0.0], [-INF, -INF, -INF]])
     with np.errstate(invalid="ignore"):
         loss = F.cross_entropy(z, np.array([1, 2]), ignore_index=2, reduction="none")
         loss.sum().backward()
-    np.testing.assert_array_equal(loss.data, [0.6931471805599453, 0.0])
-    np.testing.assert_array_equal(z.grad.data, [[0.0, -0.5, 0.5], [NAN, NAN, NAN]])
+    np.testing.assert_array_equal(loss.numpy(), [0.6931471805599453, 0.0])
+    np.testing.assert_array_equal(z.grad.numpy(), [[0.0, -0.5, 0.5], [NAN, NAN, NAN]])
 
 
 @st.composite
@@ -507,9 +507,9 @@ def test_softmax_log_softmax_and_logsumexp_of_masked_rows_match_pytorch(name):
     upstream = tg.Tensor(U if out.ndim == 2 else U[:, 0])
     (g,) = tg.grad((out * upstream).sum(), z, create_graph=True)
     (h,) = tg.grad((g * tg.Tensor(V)).sum(), z)
-    np.testing.assert_allclose(out.data, want, rtol=1e-15)
-    np.testing.assert_allclose(g.data, want_grad, rtol=1e-14, atol=1e-16)
-    np.testing.assert_allclose(h.data, want_second, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(out.numpy(), want, rtol=1e-15)
+    np.testing.assert_allclose(g.numpy(), want_grad, rtol=1e-14, atol=1e-16)
+    np.testing.assert_allclose(h.numpy(), want_second, rtol=1e-13, atol=1e-15)
 
 
 def test_cross_entropy_bad_labels():
@@ -535,8 +535,8 @@ def test_mse_value_and_gradients():
     loss = F.mse_loss(x, y)
     assert loss.item() == pytest.approx((0.25 + 0 + 1 + 16) / 4)
     loss.backward()
-    assert np.array_equal(x.grad.data, 2 * (x.data - y.data) / 4)
-    assert np.array_equal(y.grad.data, -2 * (x.data - y.data) / 4)
+    assert np.array_equal(x.grad.numpy(), 2 * (x.numpy() - y.numpy()) / 4)
+    assert np.array_equal(y.grad.numpy(), -2 * (x.numpy() - y.numpy()) / 4)
 
 
 # -- shared conventions: reductions, shapes, dtypes, nodes --------------------------------
@@ -555,9 +555,9 @@ def test_reductions_relate_and_each_loss_is_one_node(name, node, pred):
     fn = getattr(F, name)
     none = fn(t64(x), y, reduction="none")
     assert none.shape == (6, 3)
-    assert fn(t64(x), y, reduction="sum").item() == pytest.approx(none.data.sum(), rel=1e-14)
+    assert fn(t64(x), y, reduction="sum").item() == pytest.approx(none.numpy().sum(), rel=1e-14)
     mean = fn(t64(x), y)
-    assert mean.shape == () and mean.item() == pytest.approx(none.data.mean(), rel=1e-14)
+    assert mean.shape == () and mean.item() == pytest.approx(none.numpy().mean(), rel=1e-14)
     assert [n.name for n in iter_graph([mean])] == [node]
     assert mean.grad_fn.attrs == {"reduction": "mean"}
     with pytest.raises(ValueError, match="'avg'"):
@@ -641,9 +641,9 @@ def test_training_the_seed_network_far_stays_finite():
         loss.backward()
         assert np.isfinite(loss.item()) and np.isfinite(probs_loss.item())
         for p in params:
-            assert np.all(np.isfinite(p.grad.data))
-            p.data -= lr * p.grad.data
-        return loss.item(), z.data
+            assert np.all(np.isfinite(p.grad.numpy()))
+            p.data -= lr * p.grad.numpy()
+        return loss.item(), z.numpy()
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no overflow or divide-by-zero anywhere
@@ -660,7 +660,7 @@ def test_training_the_seed_network_far_stays_finite():
         for _ in range(10):
             loss, z = step(0.5)
             assert loss < 1e-3
-    saturated = tg.sigmoid(tg.Tensor(z)).data == 1.0
+    saturated = tg.sigmoid(tg.Tensor(z)).numpy() == 1.0
     assert np.any(saturated & (y == 1))  # the tutorial's (1 - y)·log(1 - a) is 0·log(0) here
 
 # -- losses against PyTorch 2.13's values (float64), pinned -----------------------------------
@@ -676,10 +676,10 @@ def test_cross_entropy_with_weight_ignore_index_and_label_smoothing():
     for reduction, want in (("mean", 2.330583324195692), ("sum", 3.495874986293537),
                             ("none", [0.494345402453632, 3.001529583839906, 0.0])):
         got = F.cross_entropy(t64(Z), y, weight=W, label_smoothing=0.1, reduction=reduction)
-        np.testing.assert_allclose(got.data, want, rtol=1e-13)
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-13)
     z = t64(Z)
     F.cross_entropy(z, y, weight=W, ignore_index=-100, label_smoothing=0.1).backward()
-    np.testing.assert_allclose(z.grad.data, [
+    np.testing.assert_allclose(z.grad.numpy(), [
         [0.07018257820193, -0.013954647417033, -0.072252609191636, 0.016024678406739],
         [-0.583514758961444, 0.003305190941207, 0.002701978111163, 0.577507589909075],
         [0.0, 0.0, 0.0, 0.0]], rtol=1e-11, atol=1e-14)
@@ -690,7 +690,7 @@ def test_cross_entropy_plain_matches_pytorch():
     loss = F.cross_entropy(z, np.array([2, 0, 3]))
     assert loss.item() == pytest.approx(1.331261526553995, rel=1e-13)
     loss.backward()
-    np.testing.assert_allclose(z.grad.data, [
+    np.testing.assert_allclose(z.grad.numpy(), [
         [0.075521082494432, 0.016851031231565, -0.128045747123162, 0.035673633397165],
         [-0.317161671038103, 0.017872450865629, 0.005383078753413, 0.293906141419061],
         [0.006208827477823, 0.045877374542218, 0.075639003251631, -0.127725205271671]],
@@ -703,12 +703,12 @@ def test_cross_entropy_with_class_probabilities():
     loss = F.cross_entropy(z, t, weight=W, label_smoothing=0.2)
     assert loss.item() == pytest.approx(2.696101406804534, rel=1e-13)
     loss.backward()
-    np.testing.assert_allclose(z.grad.data, [
+    np.testing.assert_allclose(z.grad.numpy(), [
         [0.051068019784707, -0.118936210960543, 0.208276149429381, -0.140407958253544],
         [-0.266353087923341, -0.014567259924423, -0.00268110064225, 0.283601448490014],
         [-0.075572298986054, -0.109319948488895, 0.052882087397872, 0.132010160077078]],
         rtol=1e-11)
-    np.testing.assert_allclose(t.grad.data, [
+    np.testing.assert_allclose(t.grad.numpy(), [
         [0.395928302587191, 1.591856605174383, 0.064630817960262, 0.893892453880787],
         [0.806902005551845, 1.560470677770358, 0.550117669442589, 0.050353008327768],
         [1.06217891310416, 1.057691159541652, 0.197756123218746, 0.193268369656239]],
@@ -721,8 +721,8 @@ def test_cross_entropy_over_extra_dims():
     loss = F.cross_entropy(z, y, label_smoothing=0.05)
     assert loss.item() == pytest.approx(1.118480877525487, rel=1e-13)
     loss.backward()
-    np.testing.assert_allclose(z.grad.data[1, :, 3], 0.0)  # the ignored position
-    np.testing.assert_allclose(z.grad.data[0, :, 0],
+    np.testing.assert_allclose(z.grad.numpy()[1, :, 3], 0.0)  # the ignored position
+    np.testing.assert_allclose(z.grad.numpy()[0, :, 0],
                                [-0.103743613513567, 0.013735599599357, 0.090008013914211],
                                rtol=1e-11)
 
@@ -734,7 +734,7 @@ def test_nll_loss_equals_cross_entropy_and_matches_pytorch():
     assert loss.item() == pytest.approx(2.17883205878027, rel=1e-13)
     assert loss.item() == pytest.approx(F.cross_entropy(t64(Z), y, weight=W).item(), rel=1e-14)
     loss.backward()
-    np.testing.assert_allclose(z.grad.data[1], [-0.634323342076206, 0.035744901731259,
+    np.testing.assert_allclose(z.grad.numpy()[1], [-0.634323342076206, 0.035744901731259,
                                                 0.010766157506826, 0.587812282838122],
                                rtol=1e-11)
 
@@ -746,7 +746,7 @@ def test_bce_with_logits_weight_and_pos_weight():
                                               pos_weight=[2.0, 0.5, 1.0])
     assert loss.item() == pytest.approx(2.30179259456581, rel=1e-13)
     loss.backward()
-    np.testing.assert_allclose(x.grad.data, [[-0.125846889599382, 0.044823570228333,
+    np.testing.assert_allclose(x.grad.numpy(), [[-0.125846889599382, 0.044823570228333,
                                               -0.019867153670353],
                                              [0.476287063411217, -0.137458499328119, 0.0]],
                                rtol=1e-11, atol=1e-15)
@@ -763,9 +763,9 @@ def test_bce_with_logits_weight_and_pos_weight():
 def test_robust_regression_losses_at_and_around_their_kinks(fn, values, grads):
     a = t64([0.0, 0.5, 1.0, 1.5, -0.7, 3.0])  # |d| = delta = beta = 0.5 at index 1
     out = fn(a, [0.0, 0.0, 0.0, 0.0, 0.0, 1.0])
-    np.testing.assert_allclose(out.data, values, rtol=1e-14)
+    np.testing.assert_allclose(out.numpy(), values, rtol=1e-14)
     out.sum().backward()
-    np.testing.assert_allclose(a.grad.data, grads, rtol=1e-14)
+    np.testing.assert_allclose(a.grad.numpy(), grads, rtol=1e-14)
 
 
 def test_loss_modules_call_the_functions():

@@ -147,8 +147,8 @@ def test_parameter():
     p = nn.Parameter([1.0, 2.0])
     assert isinstance(p, tg.Tensor) and p.requires_grad and p.dtype == np.float32 and p.is_leaf
     a = np.zeros(3)
-    assert nn.Parameter(a).data is a  # shares memory, keeps float64
-    assert nn.Parameter(tg.Tensor(a)).data is a
+    assert nn.Parameter(a).numpy() is a  # shares memory, keeps float64
+    assert nn.Parameter(tg.Tensor(a)).numpy() is a
     with pytest.raises(TypeError, match="only floating-point"):
         nn.Parameter(np.arange(3))
     with pytest.raises(TypeError, match="only floating-point"):
@@ -183,8 +183,8 @@ def test_module_list_operations():
 def test_sequential_runs_in_order_and_slices():
     seq = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2))
     x = tg.Tensor(np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32))
-    want = seq[2](seq[1](seq[0](x))).data
-    np.testing.assert_array_equal(seq(x).data, want)
+    want = seq[2](seq[1](seq[0](x))).numpy()
+    np.testing.assert_array_equal(seq(x).numpy(), want)
     head = seq[:2]
     assert isinstance(head, nn.Sequential) and head[0] is seq[0] and len(head) == 2
     assert [n for n, _ in seq.named_parameters()] == ["0.weight", "0.bias", "2.weight",
@@ -230,23 +230,23 @@ def test_state_dict_copies_and_round_trips():
     a, b = Net(), Net()
     sd = a.state_dict()
     assert list(sd) == [n for n, _ in a.named_parameters()]
-    before = a.head.bias.data.copy()
+    before = a.head.bias.numpy().copy()
     sd["head.bias"][...] = 7.0  # a copy: the module is untouched
-    np.testing.assert_array_equal(a.head.bias.data, before)
-    arrays = [p.data for p in b.parameters()]
+    np.testing.assert_array_equal(a.head.bias.numpy(), before)
+    arrays = [p.numpy() for p in b.parameters()]
     result = b.load_state_dict(a.state_dict())
     assert result.missing_keys == [] and result.unexpected_keys == []
     for (n, p), (_, q) in zip(a.named_parameters(), b.named_parameters(), strict=True):
-        np.testing.assert_array_equal(p.data, q.data, err_msg=n)
-    assert all(p.data is arr for p, arr in zip(b.parameters(), arrays, strict=True))  # in place
+        np.testing.assert_array_equal(p.numpy(), q.numpy(), err_msg=n)
+    assert all(p.numpy() is arr for p, arr in zip(b.parameters(), arrays, strict=True))  # in place
 
 
 def _snapshot(m):
-    return {n: p.data.copy() for n, p in m.named_parameters()}
+    return {n: p.numpy().copy() for n, p in m.named_parameters()}
 
 
 def _unchanged(m, snap):
-    return all(np.array_equal(p.data, snap[n]) for n, p in m.named_parameters())
+    return all(np.array_equal(p.numpy(), snap[n]) for n, p in m.named_parameters())
 
 
 @pytest.mark.parametrize("edit, err, pattern", [
@@ -278,7 +278,7 @@ def test_load_state_dict_non_strict_and_casts():
     res = net.load_state_dict(sd, strict=False)
     assert res.missing_keys == ["temperature"] and res.unexpected_keys == ["other"]
     assert net.head.weight.dtype == np.float32
-    np.testing.assert_array_equal(net.head.weight.data, sd["head.weight"].astype(np.float32))
+    np.testing.assert_array_equal(net.head.weight.numpy(), sd["head.weight"].astype(np.float32))
     with pytest.raises(ValueError, match="shape"):  # shapes are checked even when not strict
         net.load_state_dict({"head.bias": np.zeros(3)}, strict=False)
     with pytest.raises(TypeError, match="expected a mapping"):
@@ -294,14 +294,15 @@ def test_linear_shapes_init_and_value():
     # PyTorch's default: weight and bias from U(±1/√in_features), weight drawn first
     rng, bound = np.random.default_rng(0), 1 / np.sqrt(5)
     w = rng.random((3, 5), dtype=np.float32) * np.float32(2 * bound) - np.float32(bound)
-    np.testing.assert_array_equal(lin.weight.data, w)
-    np.testing.assert_array_equal(lin.bias.data, rng.uniform(-bound, bound, 3).astype(np.float32))
+    np.testing.assert_array_equal(lin.weight.numpy(), w)
+    np.testing.assert_array_equal(lin.bias.numpy(),
+                                  rng.uniform(-bound, bound, 3).astype(np.float32))
     x = np.random.default_rng(1).normal(size=(4, 5)).astype(np.float32)
     out = lin(tg.Tensor(x))
     assert out.dtype == np.float32 and out.shape == (4, 3)
-    np.testing.assert_allclose(out.data, x @ lin.weight.data.T + lin.bias.data, rtol=1e-6)
+    np.testing.assert_allclose(out.numpy(), x @ lin.weight.numpy().T + lin.bias.numpy(), rtol=1e-6)
     same = nn.Linear(5, 3, generator=np.random.default_rng(0))
-    np.testing.assert_array_equal(same.weight.data, lin.weight.data)  # reproducible
+    np.testing.assert_array_equal(same.weight.numpy(), lin.weight.numpy())  # reproducible
     assert nn.Linear(5, 3, bias=False).bias is None
     assert [n for n, _ in nn.Linear(5, 3, bias=False).named_parameters()] == ["weight"]
 
@@ -338,14 +339,14 @@ def test_linear_equals_matmul_plus_bias(data):
     b = data.draw(hnp.arrays(np.float64, (n_out,), elements=floats))
     xt, wt, bt = t64(x), t64(w), t64(b)
     out = linear(xt, wt, bt)
-    np.testing.assert_allclose(out.data, x @ w.T + b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out.numpy(), x @ w.T + b, rtol=1e-12, atol=1e-12)
     g = np.random.default_rng(0).normal(size=out.shape)
     out.backward(g)
     g2 = g.reshape(-1, n_out)
-    np.testing.assert_allclose(xt.grad.data, g @ w, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(wt.grad.data, g2.T @ x.reshape(-1, n_in), rtol=1e-12,
+    np.testing.assert_allclose(xt.grad.numpy(), g @ w, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(wt.grad.numpy(), g2.T @ x.reshape(-1, n_in), rtol=1e-12,
                                atol=1e-12)
-    np.testing.assert_allclose(bt.grad.data, g2.sum(axis=0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(bt.grad.numpy(), g2.sum(axis=0), rtol=1e-12, atol=1e-12)
 
 
 def test_linear_float32_stays_float32_in_backward():
@@ -398,18 +399,18 @@ def test_linear_init_by_name_and_callable():
     for name, fn in [("he", init.he_normal), ("xavier_uniform", init.xavier_uniform),
                      ("xavier_normal", init.xavier_normal), ("scaled_normal", init.scaled_normal)]:
         lin = nn.Linear(6, 4, init=name, generator=rng())
-        np.testing.assert_array_equal(lin.weight.data, fn((4, 6), generator=rng()))
+        np.testing.assert_array_equal(lin.weight.numpy(), fn((4, 6), generator=rng()))
     custom = functools.partial(init.scaled_normal, std=0.5)
     lin = nn.Linear(6, 4, init=custom, generator=rng(), dtype=np.float64)
-    np.testing.assert_array_equal(lin.weight.data,
+    np.testing.assert_array_equal(lin.weight.numpy(),
                                   rng().standard_normal((4, 6)) * 0.5)
     # another initialiser leaves the bias at zero (the tutorial's b = 0), PyTorch's does not
-    assert (nn.Linear(6, 4, init="scaled_normal").bias.data == 0).all()
+    assert (nn.Linear(6, 4, init="scaled_normal").bias.numpy() == 0).all()
     for name in ("pytorch", "fan_in_uniform"):
         explicit = nn.Linear(6, 4, init=name, generator=rng())
         default = nn.Linear(6, 4, generator=rng())
-        np.testing.assert_array_equal(explicit.bias.data, default.bias.data)
-        assert (default.bias.data != 0).all()
+        np.testing.assert_array_equal(explicit.bias.numpy(), default.bias.numpy())
+        assert (default.bias.numpy() != 0).all()
 
 
 def test_linear_default_init_is_pytorchs_distribution():
@@ -417,22 +418,22 @@ def test_linear_default_init_is_pytorchs_distribution():
     lin = nn.Linear(400, 300, generator=np.random.default_rng(0), dtype=np.float64)
     bound = 1 / np.sqrt(400)
     for p, n in ((lin.weight, 120_000), (lin.bias, 300)):
-        assert p.data.dtype == np.float64 and p.data.size == n
-        assert -bound <= p.data.min() and p.data.max() < bound
-        assert p.data.max() > (1 - 50 / n) * bound and p.data.min() < -(1 - 50 / n) * bound
+        assert p.numpy().dtype == np.float64 and p.numpy().size == n
+        assert -bound <= p.numpy().min() and p.numpy().max() < bound
+        assert p.numpy().max() > (1 - 50 / n) * bound and p.numpy().min() < -(1 - 50 / n) * bound
     # uniform: std = bound/√3 (120 000 draws: within 1 %)
-    assert abs(lin.weight.data.std() / (bound / np.sqrt(3)) - 1) < 0.01
-    assert abs(lin.weight.data.mean()) < 4 * bound / np.sqrt(3 * 120_000)
+    assert abs(lin.weight.numpy().std() / (bound / np.sqrt(3)) - 1) < 0.01
+    assert abs(lin.weight.numpy().mean()) < 4 * bound / np.sqrt(3 * 120_000)
 
 
 def test_reset_parameters_redraws_in_place_as_pytorch():
     gen = np.random.default_rng(0)
     for layer in (nn.Linear(3, 2, generator=gen), nn.Conv2d(2, 3, 3, generator=gen)):
         w, b = layer.weight, layer.bias
-        before = w.data.copy(), b.data.copy()
+        before = w.numpy().copy(), b.numpy().copy()
         layer.reset_parameters()
         assert layer.weight is w and layer.bias is b  # in place: optimizers keep them
-        assert not np.array_equal(w.data, before[0]) and not np.array_equal(b.data, before[1])
+        assert not np.array_equal(w.numpy(), before[0]) and not np.array_equal(b.numpy(), before[1])
     bn = nn.BatchNorm1d(3)
     bn(tg.tensor([[1.0, 2.0, 3.0], [0.0, 5.0, 1.0]]))
     with tg.no_grad():
@@ -446,12 +447,12 @@ def test_default_initial_values_of_the_other_layers_are_pytorchs():
     gen = np.random.default_rng(1)
     conv = nn.Conv2d(4, 6, (3, 2), groups=2, generator=gen, dtype=np.float64)
     bound = 1 / np.sqrt(2 * 3 * 2)  # fan_in = in_channels/groups · kernel
-    assert np.abs(conv.weight.data).max() < bound and np.abs(conv.bias.data).max() < bound
-    assert np.abs(conv.weight.data).max() > 0.8 * bound
+    assert np.abs(conv.weight.numpy()).max() < bound and np.abs(conv.bias.numpy()).max() < bound
+    assert np.abs(conv.weight.numpy()).max() > 0.8 * bound
     conv1 = nn.Conv1d(3, 5, 4, generator=gen)
-    assert np.abs(conv1.weight.data).max() < 1 / np.sqrt(12)
+    assert np.abs(conv1.weight.numpy()).max() < 1 / np.sqrt(12)
     emb = nn.Embedding(1000, 100, generator=gen)  # N(0, 1)
-    assert abs(emb.weight.data.std() - 1) < 0.01 and abs(emb.weight.data.mean()) < 0.01
+    assert abs(emb.weight.numpy().std() - 1) < 0.01 and abs(emb.weight.numpy().mean()) < 0.01
     for norm in (nn.BatchNorm1d(3), nn.BatchNorm2d(3), nn.LayerNorm(3), nn.GroupNorm(1, 3)):
         assert norm.weight.tolist() == [1, 1, 1] and norm.bias.tolist() == [0, 0, 0]
 
@@ -475,16 +476,16 @@ def test_in_place_initialisers_take_pytorchs_arguments():
                           ({"nonlinearity": "relu"}, np.sqrt(6 / 50)),
                           ({"nonlinearity": "tanh"}, 5 / 3 * np.sqrt(3 / 50))]:
         assert init.kaiming_uniform_(w, generator=gen, **kwargs) is w
-        assert np.abs(w.data).max() <= bound and np.abs(w.data).max() > 0.99 * bound, kwargs
+        assert np.abs(w.numpy()).max() <= bound and np.abs(w.numpy()).max() > 0.99 * bound, kwargs
     init.kaiming_normal_(w, nonlinearity="relu", generator=gen)
-    assert abs(w.data.std() / np.sqrt(2 / 50) - 1) < 0.01
+    assert abs(w.numpy().std() / np.sqrt(2 / 50) - 1) < 0.01
     init.kaiming_normal_(w, mode="fan_out", generator=gen)
-    assert abs(w.data.std() / np.sqrt(2 / 1000) - 1) < 0.01
+    assert abs(w.numpy().std() / np.sqrt(2 / 1000) - 1) < 0.01
     init.xavier_uniform_(w, gain=2.0, generator=gen)
-    assert np.abs(w.data).max() <= 2 * np.sqrt(6 / 1050)
-    assert np.abs(w.data).max() > 0.99 * 2 * np.sqrt(6 / 1050)
+    assert np.abs(w.numpy()).max() <= 2 * np.sqrt(6 / 1050)
+    assert np.abs(w.numpy()).max() > 0.99 * 2 * np.sqrt(6 / 1050)
     init.xavier_normal_(w, gain=0.5, generator=gen)
-    assert abs(w.data.std() / (0.5 * np.sqrt(2 / 1050)) - 1) < 0.01
+    assert abs(w.numpy().std() / (0.5 * np.sqrt(2 / 1050)) - 1) < 0.01
     with pytest.raises(ValueError, match="mode must be 'fan_in' or 'fan_out'"):
         init.kaiming_uniform_(w, mode="fan")
     with pytest.raises(ValueError, match="unsupported nonlinearity 'swish'"):
@@ -541,7 +542,7 @@ def test_he_normal_uses_receptive_field_fan_in():
 def test_activation_modules_match_functional():
     x = tg.Tensor(np.linspace(-3, 3, 7))
     for mod, fn in ((nn.ReLU(), F.relu), (nn.Sigmoid(), F.sigmoid), (nn.Tanh(), F.tanh)):
-        np.testing.assert_array_equal(mod(x).data, fn(x).data)
+        np.testing.assert_array_equal(mod(x).numpy(), fn(x).numpy())
 
 
 def test_dropout_module_train_and_eval():
@@ -549,11 +550,11 @@ def test_dropout_module_train_and_eval():
     drop = nn.Dropout(0.3, generator=np.random.default_rng(0))
     out = drop(x)
     want = F.dropout(x, 0.3, generator=np.random.default_rng(0))
-    np.testing.assert_array_equal(out.data, want.data)
-    assert (out.data == 0).any() and set(np.unique(out.data)) <= {0.0, 1 / 0.7}
+    np.testing.assert_array_equal(out.numpy(), want.numpy())
+    assert (out.numpy() == 0).any() and set(np.unique(out.numpy())) <= {0.0, 1 / 0.7}
     drop.eval()
     assert drop(x) is x  # the identity: no node, no mask
-    a, b = drop(x).data, drop(x).data
+    a, b = drop(x).numpy(), drop(x).numpy()
     np.testing.assert_array_equal(a, b)
 
 
@@ -561,7 +562,7 @@ def test_dropout_keep_prob_alias():
     x = tg.Tensor(np.ones((20, 20)))
     a = nn.Dropout(keep_prob=0.8, generator=np.random.default_rng(1))
     b = nn.Dropout(p=0.2, generator=np.random.default_rng(1))
-    np.testing.assert_array_equal(a(x).data, b(x).data)
+    np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
     assert a.p == pytest.approx(0.2) and nn.Dropout().p == 0.5
     assert repr(a) == "Dropout(keep_prob=0.8)" and repr(b) == "Dropout(p=0.2)"
 
@@ -584,11 +585,11 @@ def test_flatten():
     x = tg.Tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
     out = nn.Flatten()(x)
     assert out.shape == (2, 12)
-    np.testing.assert_array_equal(out.data, np.arange(24.0).reshape(2, 12))
+    np.testing.assert_array_equal(out.numpy(), np.arange(24.0).reshape(2, 12))
     assert nn.Flatten(0)(x).shape == (24,)
     assert nn.Flatten(0, 1)(x).shape == (6, 4)
     out.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, np.ones((2, 3, 4)))
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((2, 3, 4)))
     with pytest.raises(ValueError, match="start_dim=2 comes after end_dim=1"):
         nn.Flatten(2, 1)(x)
     with pytest.raises(ValueError, match="dim 5 is out of range"):
@@ -617,12 +618,12 @@ def test_embedding_padding_idx_minus_one_is_the_last_row():
     # w.grad = [[1, 1], [0, 0], [0, 0], [0, 0]]
     emb = nn.Embedding(4, 2, padding_idx=-1, dtype=np.float64)
     assert emb.padding_idx == 3 and repr(emb) == "Embedding(4, 2, padding_idx=3)"
-    assert not emb.weight.data[3].any() and emb.weight.data[:3].all()
+    assert not emb.weight.numpy()[3].any() and emb.weight.numpy()[:3].all()
     emb(tg.tensor([3, 0, 3])).sum().backward()
-    np.testing.assert_array_equal(emb.weight.grad.data, [[1, 1], [0, 0], [0, 0], [0, 0]])
+    np.testing.assert_array_equal(emb.weight.grad.numpy(), [[1, 1], [0, 0], [0, 0], [0, 0]])
     w = t64(np.ones((4, 2)))
     F.embedding(tg.tensor([3, 0, 3]), w, padding_idx=-1).sum().backward()
-    np.testing.assert_array_equal(w.grad.data, [[1, 1], [0, 0], [0, 0], [0, 0]])
+    np.testing.assert_array_equal(w.grad.numpy(), [[1, 1], [0, 0], [0, 0], [0, 0]])
     for bad in (4, -5):
         with pytest.raises(ValueError, match=f"padding_idx={bad} must be within "
                                              f"num_embeddings=4"):

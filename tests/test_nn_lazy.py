@@ -59,8 +59,8 @@ def test_a_fill_through_data_before_the_first_call_changes_nothing_as_in_pytorch
     lazy.bias.data.fill_(0)
     lazy(np.ones((1, 4), dtype=np.float32))
     eager = nn.Linear(4, 2, generator=rng(3))
-    np.testing.assert_array_equal(lazy.weight.data, eager.weight.data)
-    np.testing.assert_array_equal(lazy.bias.data, eager.bias.data)
+    np.testing.assert_array_equal(lazy.weight.numpy(), eager.weight.numpy())
+    np.testing.assert_array_equal(lazy.bias.numpy(), eager.bias.numpy())
 
 
 def test_an_optimizer_built_before_the_first_call_trains_the_materialized_parameters():
@@ -81,7 +81,7 @@ def test_an_optimizer_built_before_the_first_call_trains_the_materialized_parame
             opt.step()
         assert [p for p in model.parameters()] == held  # the same objects, now Parameters
         assert all(type(p) is nn.Parameter for p in held)
-        results.append((loss.item(), [p.data.copy() for p in held]))
+        results.append((loss.item(), [p.numpy().copy() for p in held]))
     (lazy_loss, lazy_params), (eager_loss, eager_params) = results
     assert lazy_loss == eager_loss
     for a, b in zip(lazy_params, eager_params):
@@ -107,10 +107,10 @@ def test_reset_parameters_waits_for_the_sizes_as_in_pytorch():
     src = nn.Linear(4, 3)
     loaded.load_state_dict(src.state_dict())
     loaded.reset_parameters()  # in_features is not known until the first call: kept as loaded
-    np.testing.assert_array_equal(loaded.weight.data, src.weight.data)
+    np.testing.assert_array_equal(loaded.weight.numpy(), src.weight.numpy())
     loaded(tg.ones(1, 4))
     loaded.reset_parameters()  # now an ordinary Linear: redrawn
-    assert not np.array_equal(loaded.weight.data, src.weight.data)
+    assert not np.array_equal(loaded.weight.numpy(), src.weight.numpy())
 
 
 # -- the first call ----------------------------------------------------------------------------
@@ -124,9 +124,9 @@ def test_the_first_call_makes_the_eager_layer_in_place():
     assert w.shape == (3, 7) and b.shape == (3,) and out.shape == (2, 3)
     assert repr(m) == "Linear(in_features=7, out_features=3, bias=True)"
     eager = nn.Linear(7, 3, generator=rng(0))
-    np.testing.assert_array_equal(w.data, eager.weight.data)
-    np.testing.assert_array_equal(b.data, eager.bias.data)
-    np.testing.assert_array_equal(m(tg.ones(2, 7)).data, eager(tg.ones(2, 7)).data)
+    np.testing.assert_array_equal(w.numpy(), eager.weight.numpy())
+    np.testing.assert_array_equal(b.numpy(), eager.bias.numpy())
+    np.testing.assert_array_equal(m(tg.ones(2, 7)).numpy(), eager(tg.ones(2, 7)).numpy())
     with pytest.raises(ValueError):  # now an ordinary Linear of 7 inputs
         m(tg.ones(2, 4))
 
@@ -139,7 +139,7 @@ def test_lazy_linear_takes_linears_options():
     eager = nn.Linear(3, 2, bias=False, dtype=tg.float64, init="xavier_uniform",
                       generator=rng(4))
     assert m.weight.dtype == np.float64
-    np.testing.assert_array_equal(m.weight.data, eager.weight.data)
+    np.testing.assert_array_equal(m.weight.numpy(), eager.weight.numpy())
     assert nn.LazyLinear(2, device=tg.device("cpu")).out_features == 2
     with pytest.raises(ValueError, match="device 'cuda:0' is not available"):
         nn.LazyLinear(2, device=tg.device("cuda:0"))
@@ -157,9 +157,9 @@ def test_lazy_conv_infers_in_channels_and_draws_as_conv():
     out = m(tg.tensor(x))
     eager = nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2, generator=rng(6))
     assert type(m) is nn.Conv2d and m.in_channels == 4 and m.weight.shape == (6, 2, 3, 3)
-    np.testing.assert_array_equal(m.weight.data, eager.weight.data)
-    np.testing.assert_array_equal(m.bias.data, eager.bias.data)
-    np.testing.assert_array_equal(out.data, eager(tg.tensor(x)).data)
+    np.testing.assert_array_equal(m.weight.numpy(), eager.weight.numpy())
+    np.testing.assert_array_equal(m.bias.numpy(), eager.bias.numpy())
+    np.testing.assert_array_equal(out.numpy(), eager(tg.tensor(x)).numpy())
     c1 = nn.LazyConv1d(3, 2)
     assert c1(tg.ones(1, 5, 7)).shape == (1, 3, 6) and type(c1) is nn.Conv1d
     assert c1.weight.shape == (3, 5, 2)
@@ -194,7 +194,7 @@ def test_lazy_batch_norm_matches_batch_norm(lazy, eager, shape):
         np.testing.assert_array_equal(m.state_dict()[k], v, err_msg=k)
     m.eval()
     ref.eval()
-    np.testing.assert_array_equal(m(tg.tensor(x)).data, ref(tg.tensor(x)).data)
+    np.testing.assert_array_equal(m(tg.tensor(x)).numpy(), ref(tg.tensor(x)).numpy())
 
 
 def test_lazy_batch_norm_without_affine_or_statistics():
@@ -202,7 +202,7 @@ def test_lazy_batch_norm_without_affine_or_statistics():
     assert list(m.parameters()) == [] and m.state_dict() == {}
     out = m(tg.tensor([[1.0, 2.0], [3.0, 6.0]]))
     assert type(m) is nn.BatchNorm1d and m.num_features == 2
-    np.testing.assert_allclose(out.data, [[-1, -1], [1, 1]], atol=1e-4)
+    np.testing.assert_allclose(out.numpy(), [[-1, -1], [1, 1]], atol=1e-4)
     with pytest.raises(ValueError, match=r"LazyBatchNorm2d: expected an input of 4 dims"):
         nn.LazyBatchNorm2d()(tg.ones(2, 3))
 
@@ -238,7 +238,7 @@ def test_load_state_dict_gives_a_lazy_module_the_states_shapes():
     m.eval()
     src.eval()
     x = rng(9).normal(size=(5, 4)).astype(np.float32)
-    np.testing.assert_array_equal(m(tg.tensor(x)).data, src(tg.tensor(x)).data)  # no redraw
+    np.testing.assert_array_equal(m(tg.tensor(x)).numpy(), src(tg.tensor(x)).numpy())  # no redraw
     assert type(m[0]) is nn.Linear and m[0].in_features == 4
 
 

@@ -118,13 +118,13 @@ def test_batch_norm_running_statistics_follow_pytorchs_formulas():
             m = 0.1 if momentum is not None else 1.0 / step  # None: the cumulative average
             mean = (1 - m) * mean + m * x.mean(axis=(0, 2, 3))
             var = (1 - m) * var + m * x.var(axis=(0, 2, 3), ddof=1)  # unbiased, kept
-            np.testing.assert_allclose(bn.running_mean.data, mean, rtol=1e-13)
-            np.testing.assert_allclose(bn.running_var.data, var, rtol=1e-13)
+            np.testing.assert_allclose(bn.running_mean.numpy(), mean, rtol=1e-13)
+            np.testing.assert_allclose(bn.running_var.numpy(), var, rtol=1e-13)
             assert bn.num_batches_tracked.item() == step
         bn.eval()  # normalizes with the running statistics, and leaves them alone
         x = rng.standard_normal((2, 3, 2, 2))
         want = (x - mean.reshape(1, 3, 1, 1)) / np.sqrt(var.reshape(1, 3, 1, 1) + 1e-5)
-        np.testing.assert_allclose(bn(tg.tensor(x)).data, want, rtol=1e-12)
+        np.testing.assert_allclose(bn(tg.tensor(x)).numpy(), want, rtol=1e-12)
         assert bn.num_batches_tracked.item() == 3
 
 
@@ -146,14 +146,14 @@ def test_batch_norm_state_dict_has_pytorchs_keys_shapes_and_dtypes():
     other = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
     model(tg.randn(2, 1, 4, 4))
     other.load_state_dict(model.state_dict())
-    np.testing.assert_array_equal(other[1].running_mean.data, model[1].running_mean.data)
+    np.testing.assert_array_equal(other[1].running_mean.numpy(), model[1].running_mean.numpy())
     assert other[1].num_batches_tracked.item() == 1
 
 
 def test_batch_norm_without_running_stats_uses_the_batch_in_eval_too():
     bn = nn.BatchNorm1d(2, track_running_stats=False, dtype=np.float64).eval()
     x = np.array([[1.0, 2.0], [3.0, 6.0]])
-    np.testing.assert_allclose(bn(tg.tensor(x)).data, _normalize(x, (0,)), rtol=1e-12)
+    np.testing.assert_allclose(bn(tg.tensor(x)).numpy(), _normalize(x, (0,)), rtol=1e-12)
 
 
 def test_one_value_per_channel_is_refused_in_training_only():
@@ -191,11 +191,11 @@ def test_bad_arguments_are_clear_errors(call, err, words):
 
 def test_embedding_padding_row_starts_at_zero_and_gets_no_gradient():
     emb = nn.Embedding(5, 3, padding_idx=2, dtype=np.float64)
-    assert not emb.weight.data[2].any()
+    assert not emb.weight.numpy()[2].any()
     out = emb(tg.tensor([[2, 0], [2, 4]]))
     assert out.shape == (2, 2, 3)
     out.sum().backward()
-    np.testing.assert_array_equal(emb.weight.grad.data[:, 0], [1.0, 0.0, 0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(emb.weight.grad.numpy()[:, 0], [1.0, 0.0, 0.0, 0.0, 1.0])
     assert list(emb.state_dict()) == ["weight"]
 
 

@@ -95,7 +95,7 @@ def grad_of(fn, values):
     x = t64(values)
     out = fn(x)
     out.sum().backward()
-    return out.data, x.grad.data
+    return out.numpy(), x.grad.numpy()
 
 
 POINTS = [-3.0, -1.0, 0.0, 1.0, 3.0, 6.0, 10.0]

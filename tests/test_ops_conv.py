@@ -267,11 +267,11 @@ def test_max_pool_splits_a_tie_within_a_window_and_sums_over_windows():
                               [0.0, 0.0, 0.0],
                               [0.0, 0.0, 2.0]]]]), requires_grad=True)
     y = F.max_pool2d(x, 2, stride=1)  # 4 overlapping 2x2 windows
-    np.testing.assert_array_equal(y.data[0, 0], [[1.0, 1.0], [0.0, 2.0]])
+    np.testing.assert_array_equal(y.numpy()[0, 0], [[1.0, 1.0], [0.0, 2.0]])
     y.sum().backward()
     # window (0,0): two tied 1s share 1; window (0,1): the 1 at (0,1) wins alone; window
     # (1,0): four tied 0s share 1; window (1,1): the 2 wins
-    np.testing.assert_array_equal(x.grad.data[0, 0], [[0.5, 1.5, 0.0],
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[0.5, 1.5, 0.0],
                                                       [0.25, 0.25, 0.0],
                                                       [0.25, 0.25, 1.0]])
 
@@ -284,18 +284,18 @@ def test_conv_second_derivative_mixes_input_and_weight():
     w = tg.Tensor(np.zeros((1, 1, 2, 2)), requires_grad=True)
     (gx,) = tg.grad(F.conv2d(x, w).sum(), x, create_graph=True)
     (gw,) = tg.grad(gx[0, 0, 1, 1], w, retain_graph=True)  # the centre meets every entry once
-    np.testing.assert_array_equal(gw.data[0, 0], np.ones((2, 2)))
+    np.testing.assert_array_equal(gw.numpy()[0, 0], np.ones((2, 2)))
     (gw,) = tg.grad(gx[0, 0, 0, 0], w)  # the corner meets only w[0, 0]
-    np.testing.assert_array_equal(gw.data[0, 0], [[1.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(gw.numpy()[0, 0], [[1.0, 0.0], [0.0, 0.0]])
 
 
 def test_padding_modes_of_the_module():
     x = tg.Tensor(np.arange(16.0).reshape(1, 1, 4, 4))
     for mode, np_mode in (("reflect", "reflect"), ("replicate", "edge"), ("circular", "wrap")):
         conv = tg.nn.Conv2d(1, 1, 3, padding=1, padding_mode=mode, bias=False, dtype=np.float64)
-        want = ref_conv(np.pad(x.data, [(0, 0), (0, 0), (1, 1), (1, 1)], mode=np_mode),
-                        conv.weight.data)
-        np.testing.assert_allclose(conv(x).data, want, rtol=1e-12)
+        want = ref_conv(np.pad(x.numpy(), [(0, 0), (0, 0), (1, 1), (1, 1)], mode=np_mode),
+                        conv.weight.numpy())
+        np.testing.assert_allclose(conv(x).numpy(), want, rtol=1e-12)
 
 
 # -- errors ---------------------------------------------------------------------------------------

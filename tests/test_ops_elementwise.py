@@ -149,7 +149,7 @@ def t64(values, grad=True):
 
 def assert_same(got, want):
     """Equal up to rounding, with nan where want has nan and infinities of the same sign."""
-    got = np.asarray(got.data if isinstance(got, tg.Tensor) else got, dtype=np.float64)
+    got = np.asarray(got.numpy() if isinstance(got, tg.Tensor) else got, dtype=np.float64)
     np.testing.assert_allclose(got, np.asarray(want, dtype=np.float64), rtol=1e-15, atol=0)
 
 
@@ -163,10 +163,10 @@ def derivatives(fn, *values):
     for g in first:
         if g.requires_grad:
             hs = tg.grad(g.sum(), xs, retain_graph=True, allow_unused=True)
-            second.append([np.zeros(len(values[0])) if h is None else h.data for h in hs])
+            second.append([np.zeros(len(values[0])) if h is None else h.numpy() for h in hs])
         else:  # a constant first derivative (x ** 0): the second is 0
             second.append([np.zeros(len(values[0]))] * len(xs))
-    return out.data, [g.data for g in first], second
+    return out.numpy(), [g.numpy() for g in first], second
 
 
 POW_A = [-2.0, 0.0, 1.5]
@@ -271,8 +271,8 @@ def test_clamp_with_number_bounds_matches_pytorch(bounds, spelling):
     out = fn(x)
     out.sum().backward()
     want_out, want_dx = CLAMP[bounds]
-    np.testing.assert_array_equal(out.data, want_out)
-    np.testing.assert_array_equal(x.grad.data, want_dx)
+    np.testing.assert_array_equal(out.numpy(), want_out)
+    np.testing.assert_array_equal(x.grad.numpy(), want_dx)
 
 
 # torch.clamp(x, lo, hi) with tensor bounds (each filled with one value), from PyTorch 2.13:
@@ -299,10 +299,10 @@ def test_clamp_with_tensor_bounds_matches_pytorch(bounds):
     out = x.clamp(lo, hi)
     out.sum().backward()
     want = CLAMP_TENSOR[bounds]
-    np.testing.assert_array_equal(out.data, want[0])
+    np.testing.assert_array_equal(out.numpy(), want[0])
     for t, w in zip((x, lo, hi), want[1:]):
         if w is not None:
-            np.testing.assert_array_equal(t.grad.data, w)
+            np.testing.assert_array_equal(t.grad.numpy(), w)
 
 
 @edge
@@ -311,10 +311,10 @@ def test_clamp_with_nan_tensor_bounds_and_broadcast_bounds():
     x, lo, hi = t64(CLAMP_X), t64([nan, -1, -1, -1, -1, -1]), t64([1, 1, 1, nan, 1, 1])
     out = x.clamp(lo, hi)
     out.sum().backward()
-    np.testing.assert_array_equal(out.data, [nan, -1.0, 0.0, nan, 1.0, nan])
-    np.testing.assert_array_equal(x.grad.data, [0.0, 1.0, 1.0, 0.0, 0.0, 0.0])
-    np.testing.assert_array_equal(lo.grad.data, [0.0] * 6)
-    np.testing.assert_array_equal(hi.grad.data, [0.0, 0.0, 0.0, 0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(out.numpy(), [nan, -1.0, 0.0, nan, 1.0, nan])
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 1.0, 0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(lo.grad.numpy(), [0.0] * 6)
+    np.testing.assert_array_equal(hi.grad.numpy(), [0.0, 0.0, 0.0, 0.0, 1.0, 0.0])
     # 0-d tensor bounds broadcast, and their gradient is summed (PyTorch: 1.0 and 1.0)
     x, lo, hi = t64(CLAMP_X), t64(-1.0), t64(1.0)
     x.clamp(lo, hi).sum().backward()
@@ -332,8 +332,8 @@ def test_hardtanh_and_relu6_keep_pytorchs_strict_convention():
         x = t64(CLAMP_X)
         out = fn(x)
         out.sum().backward()
-        np.testing.assert_array_equal(out.data, want_out)
-        np.testing.assert_array_equal(x.grad.data, want_dx)
+        np.testing.assert_array_equal(out.numpy(), want_out)
+        np.testing.assert_array_equal(x.grad.numpy(), want_dx)
 
 
 def test_clamp_without_bounds_is_an_error():
@@ -348,7 +348,7 @@ def grad_of(fn, values):
     x = t64(values)
     out = fn(x)
     out.sum().backward()
-    return out.data, x.grad.data
+    return out.numpy(), x.grad.numpy()
 
 
 KINKS = [-3.0, -1.0, 0.0, 1.0, 3.0, 6.0, 10.0]
@@ -366,8 +366,8 @@ def test_clamp_passes_the_gradient_at_its_bounds_and_hardtanh_does_not():
 def test_tensor_bounds_in_clamp_send_the_gradient_to_the_winner():
     x, lo = t64([0.5, -2.0, 1.0]), t64([0.0, 0.0, 0.0])
     x.clamp(min=lo).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [1.0, 0.0, 1.0])
-    np.testing.assert_array_equal(lo.grad.data, [0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(lo.grad.numpy(), [0.0, 1.0, 0.0])
 
 
 ERF_POINTS = np.concatenate([np.linspace(-7, 7, 20001), [0.0, -0.0, 1e-300, -1e-300, 5e-324,
@@ -403,13 +403,13 @@ def test_normal_with_number_mean_and_std_is_a_tensor_of_the_size():
     assert tg.normal(1.0, 2.0, 5).shape == (5,)  # an int size (PyTorch: a tuple only)
     x = tg.normal(2.0, 3.0, (4,), generator=np.random.default_rng(0), dtype=tg.float64)
     eps = np.random.default_rng(0).standard_normal(4)
-    np.testing.assert_array_equal(x.data, eps * 3.0 + 2.0)
+    np.testing.assert_array_equal(x.numpy(), eps * 3.0 + 2.0)
     y = tg.normal(2.0, 3.0, (4,), generator=np.random.default_rng(0))
     eps32 = np.random.default_rng(0).standard_normal(4, dtype=np.float32)
-    np.testing.assert_array_equal(y.data, eps32 * np.float32(3.0) + np.float32(2.0))
+    np.testing.assert_array_equal(y.numpy(), eps32 * np.float32(3.0) + np.float32(2.0))
     assert not tg.normal(0, 1, (2,)).requires_grad
-    np.testing.assert_array_equal(tg.normal(1.5, 0.0, (3,)).data, [1.5, 1.5, 1.5])
-    big = tg.normal(-1.0, 0.5, (200_000,), generator=np.random.default_rng(1)).data
+    np.testing.assert_array_equal(tg.normal(1.5, 0.0, (3,)).numpy(), [1.5, 1.5, 1.5])
+    big = tg.normal(-1.0, 0.5, (200_000,), generator=np.random.default_rng(1)).numpy()
     assert abs(big.mean() + 1.0) < 0.005 and abs(big.std() - 0.5) < 0.005
     assert tg.normal(0, 1, (2, 2), dtype=tg.float16).dtype == np.float16
 
@@ -421,7 +421,7 @@ def test_normal_with_tensor_means_or_stds_draws_per_element():
     out = tg.normal(mean, std, generator=gen)
     eps = np.random.default_rng(2).standard_normal((3, 4))
     assert out.shape == (3, 4) and out.dtype == np.float64
-    np.testing.assert_array_equal(out.data, mean.data + std.data * eps)
+    np.testing.assert_array_equal(out.numpy(), mean.numpy() + std.numpy() * eps)
     assert tg.normal(tg.zeros(3)).dtype == np.float32  # std = 1 by default
     assert tg.normal(tg.zeros(3), 2.0).shape == (3,)
     assert tg.normal(0.0, tg.ones(2, 2, dtype=tg.float64)).dtype == np.float64

@@ -254,8 +254,8 @@ def test_std_and_var_at_their_edges_match_pytorch(name):
     out = fn(x)
     (d,) = tg.grad(out.sum(), x, create_graph=True)
     (d2,) = tg.grad(d.sum(), x, allow_unused=True) if d.requires_grad else (None,)
-    d2 = np.zeros(x.shape) if d2 is None else d2.data
-    for got, want in ((out.data, want_out), (d.data, want_d), (d2, want_d2)):
+    d2 = np.zeros(x.shape) if d2 is None else d2.numpy()
+    for got, want in ((out.numpy(), want_out), (d.numpy(), want_d), (d2, want_d2)):
         np.testing.assert_allclose(got, np.asarray(want, dtype=np.float64), rtol=1e-15, atol=0)
 
 # -- products, scans and norms at zeros: exact values -----------------------------------------
@@ -268,7 +268,7 @@ def grad_of(fn, values):
     x = t64(values)
     out = fn(x)
     out.sum().backward()
-    return out.data, x.grad.data
+    return out.numpy(), x.grad.numpy()
 
 
 def test_prod_and_cumprod_gradients_are_exact_at_zeros():
@@ -277,7 +277,7 @@ def test_prod_and_cumprod_gradients_are_exact_at_zeros():
     np.testing.assert_array_equal(g, [[0.0, 6.0, 0.0], [0.0, 0.0, 0.0], [-2.0, -1.5, 3.0]])
     x = t64(values)
     (x.cumprod(1) * tg.tensor([1.0, 2.0, 3.0], dtype=np.float64)).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[1.0, 22.0, 0.0], [1.0, 0.0, 0.0],
+    np.testing.assert_array_equal(x.grad.numpy(), [[1.0, 22.0, 0.0], [1.0, 0.0, 0.0],
                                                 [-1.0, -1.5, 9.0]])
 
 
@@ -286,11 +286,11 @@ def test_second_derivatives_of_products_through_zeros():
     x = t64([0.0, 0.0, 4.0])
     (g,) = tg.grad(x.prod(), x, create_graph=True)
     (h,) = tg.grad(g[1], x)
-    np.testing.assert_array_equal(h.data, [4.0, 0.0, 0.0])
+    np.testing.assert_array_equal(h.numpy(), [4.0, 0.0, 0.0])
     x = t64([0.0, 0.0])
     (g,) = tg.grad(x.cumprod(0).sum(), x, create_graph=True)  # g = [1 + x1, x0]
     (h,) = tg.grad(g[1], x)
-    np.testing.assert_array_equal(h.data, [1.0, 0.0])
+    np.testing.assert_array_equal(h.numpy(), [1.0, 0.0])
 
 
 def test_norm_has_gradient_zero_at_zero_and_std_at_zero_variance():
@@ -305,21 +305,21 @@ def test_norm_has_gradient_zero_at_zero_and_std_at_zero_variance():
 def test_norm_values():
     x = t64([[3.0, -4.0], [1.0, 0.0]])
     assert x.norm().item() == pytest.approx(math.sqrt(26))
-    np.testing.assert_allclose(x.norm(2, dim=1).data, [5.0, 1.0])
-    np.testing.assert_allclose(x.norm(1, dim=0).data, [4.0, 4.0])
-    np.testing.assert_allclose(x.norm(np.inf, dim=1).data, [4.0, 1.0])
-    np.testing.assert_allclose(x.norm(-np.inf, dim=1).data, [3.0, 0.0])
-    np.testing.assert_allclose(x.norm(0, dim=1).data, [2.0, 1.0])
+    np.testing.assert_allclose(x.norm(2, dim=1).numpy(), [5.0, 1.0])
+    np.testing.assert_allclose(x.norm(1, dim=0).numpy(), [4.0, 4.0])
+    np.testing.assert_allclose(x.norm(np.inf, dim=1).numpy(), [4.0, 1.0])
+    np.testing.assert_allclose(x.norm(-np.inf, dim=1).numpy(), [3.0, 0.0])
+    np.testing.assert_allclose(x.norm(0, dim=1).numpy(), [2.0, 1.0])
     # a negative p is PyTorch's (Σ |x|^p)^(1/p); a zero makes the norm 0 and its slice's
     # gradient 0 (values from PyTorch 2.13)
     y = t64([[3.0, -4.0], [1.0, 0.0]])
     n = y.norm(-1, dim=1)
-    np.testing.assert_allclose(n.data, [12 / 7, 0.0])
+    np.testing.assert_allclose(n.numpy(), [12 / 7, 0.0])
     n.sum().backward()
-    np.testing.assert_allclose(y.grad.data, [[16 / 49, -9 / 49], [0.0, 0.0]])
+    np.testing.assert_allclose(y.grad.numpy(), [[16 / 49, -9 / 49], [0.0, 0.0]])
     y.grad = None
     y.norm(-1).backward()
-    np.testing.assert_array_equal(y.grad.data, np.zeros((2, 2)))
+    np.testing.assert_array_equal(y.grad.numpy(), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="p must be"):
         x.norm(float("nan"))
 

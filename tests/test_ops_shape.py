@@ -219,7 +219,7 @@ def gather_inputs(draw):
 
 
 def _ref_gather(x, dim, index):
-    idx = index.data if isinstance(index, tg.Tensor) else index
+    idx = index.numpy() if isinstance(index, tg.Tensor) else index
     sliced = x[tuple(slice(0, n) if i != dim else slice(None) for i, n in enumerate(idx.shape))]
     return np.take_along_axis(sliced, idx, axis=dim)
 
@@ -275,7 +275,7 @@ CASES = [
     case("flatten", lambda x, s, e: x.flatten(s, e), _ref_flatten, flatten_inputs(),
          may_alias=True),
     case("view", lambda x, shape: x.view(shape), np.reshape,
-         reshape_inputs().filter(lambda a: a[0].data.flags.c_contiguous), may_alias=True),
+         reshape_inputs().filter(lambda a: a[0].numpy().flags.c_contiguous), may_alias=True),
     case("expand", lambda x, shape: x.expand(*shape), np.broadcast_to, broadcast_to_inputs(),
          may_alias=True),
     case("repeat", lambda x, reps: x.repeat(*reps), np.tile, repeat_inputs()),
@@ -342,7 +342,7 @@ def test_a_boolean_mask_of_the_wrong_shape_is_an_index_error(shape, index, words
     x = tg.Tensor(np.zeros(shape))
     with pytest.raises(IndexError, match="__setitem__: a boolean " + words):
         x[index(tg.tensor)] = 1.0
-    assert not x.data.any()
+    assert not x.numpy().any()
 
 
 def _pytorch_index(arr, index):
@@ -366,13 +366,13 @@ def test_boolean_masks_that_fit_index_as_numpy():
         out = x[idx]
         # (None, mask, None, 1) is PyTorch's (1, 3, 1, 2), not numpy's (3, 1, 1, 2)
         want = _pytorch_index(arr, index)
-        np.testing.assert_array_equal(out.data, want)
+        np.testing.assert_array_equal(out.numpy(), want)
         out.sum().backward()
-        np.testing.assert_array_equal(x.grad.data, np.isin(np.arange(arr.size),
+        np.testing.assert_array_equal(x.grad.numpy(), np.isin(np.arange(arr.size),
                                                            want).reshape(arr.shape))
     x = tg.Tensor(a.copy())
     x[tg.tensor(rows)] = -1.0
-    np.testing.assert_array_equal(x.data[rows], -1.0)
+    np.testing.assert_array_equal(x.numpy()[rows], -1.0)
 
 
 # -- PyTorch's placement where ints and array indices mix -----------------------------------

@@ -50,7 +50,7 @@ def run(make_opt, steps=STEPS, extra=None):
             loss = loss + extra(ps)
         loss.backward()
         opt.step()
-        path.append([p.data.copy() for p in ps])
+        path.append([p.numpy().copy() for p in ps])
     return path
 
 
@@ -221,14 +221,14 @@ def test_accepts_a_module_and_a_generator():
 def test_step_is_in_place_and_leaves_grad_alone(make):
     ps = params()
     opt = make(ps)
-    arrays = [p.data for p in ps]
+    arrays = [p.numpy() for p in ps]
     loss_fn(*ps).backward()
-    grads = [p.grad.data.copy() for p in ps]
+    grads = [p.grad.numpy().copy() for p in ps]
     opt.step()
-    assert all(p.data is a for p, a in zip(ps, arrays, strict=True))
+    assert all(p.numpy() is a for p, a in zip(ps, arrays, strict=True))
     for p, g in zip(ps, grads, strict=True):
-        np.testing.assert_array_equal(p.grad.data, g)
-    assert not np.array_equal(ps[0].data, W0)
+        np.testing.assert_array_equal(p.grad.numpy(), g)
+    assert not np.array_equal(ps[0].numpy(), W0)
 
 
 def test_params_without_grad_are_skipped_and_zero_grad_sets_none():
@@ -237,8 +237,8 @@ def test_params_without_grad_are_skipped_and_zero_grad_sets_none():
     (ps[0] * ps[0]).sum().backward()
     assert ps[1].grad is None
     opt.step()
-    np.testing.assert_array_equal(ps[1].data, B0)
-    assert not np.array_equal(ps[0].data, W0)
+    np.testing.assert_array_equal(ps[1].numpy(), B0)
+    assert not np.array_equal(ps[0].numpy(), W0)
     assert ps[1] not in opt.state and opt.state[ps[0]]["step"] == 1
     opt.zero_grad()
     assert ps[0].grad is None and ps[1].grad is None
@@ -263,7 +263,7 @@ def test_learning_rate_is_a_plain_attribute():
     opt.lr = 0.0  # a schedule may set it to anything, including 0
     loss_fn(*ps).backward()
     opt.step()
-    np.testing.assert_array_equal(ps[0].data, W0)
+    np.testing.assert_array_equal(ps[0].numpy(), W0)
 
 
 @pytest.mark.parametrize("make", [
@@ -289,7 +289,7 @@ def test_state_dict_resumes_exactly(make, tmp_path):
         opt2.zero_grad()
         loss_fn(*ps2).backward()
         opt2.step()
-    assert_paths_equal([[p.data for p in ps2]], [straight[-1]], atol=0)
+    assert_paths_equal([[p.numpy() for p in ps2]], [straight[-1]], atol=0)
 
 
 def test_load_state_dict_validates_before_changing_anything():
@@ -341,7 +341,7 @@ def test_adam_bias_correction_first_step_is_lr_times_sign():
     opt = optim.Adam([p], lr=0.1, eps=0.0)
     (p * tg.Tensor(np.array([1e-3, 5.0, -7.0]))).sum().backward()
     opt.step()
-    np.testing.assert_allclose(p.data, [3.0 - 0.1, -2.0 - 0.1, 0.5 + 0.1], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(p.numpy(), [3.0 - 0.1, -2.0 - 0.1, 0.5 + 0.1], rtol=0, atol=1e-15)
     assert math.isclose(opt.state[p]["exp_avg"][1], 0.5)
 
 
@@ -372,4 +372,4 @@ def test_shared_scratch_buffers_across_sizes_and_dtypes(make):
             o.step()
     for a, b in zip(together, apart, strict=True):
         assert a.dtype == b.dtype
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

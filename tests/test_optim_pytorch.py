@@ -30,7 +30,7 @@ def run(make, steps=6):
         opt.zero_grad()
         loss_fn(w, b).backward()
         opt.step()
-    return w.data, b.data
+    return w.numpy(), b.numpy()
 
 
 # PyTorch 2.13's parameters after 6 steps
@@ -225,7 +225,7 @@ def test_zero_grad_to_none_or_to_zeros():
     (w * w).sum().backward()
     grad = w.grad
     opt.zero_grad(set_to_none=False)
-    assert w.grad is grad and not w.grad.data.any()
+    assert w.grad is grad and not w.grad.numpy().any()
     opt.zero_grad()
     assert w.grad is None
 

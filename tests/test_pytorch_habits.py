@@ -32,7 +32,7 @@ def test_every_reduction_takes_dim_keepdim_and_axis_keepdims(name):
         a, b = call(dim=1, keepdim=True), getattr(tg, name)(x, 1, True)
     else:
         a, b = call(dim=1, keepdim=True), call(axis=1, keepdims=True)
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert a.shape[1] == 1 and a.ndim == 3
     if name not in ("amax", "amin", "norm"):
         with pytest.raises(TypeError, match=r"both dim=1 \(PyTorch's name\) and axis=1"):
@@ -43,9 +43,9 @@ def test_every_reduction_takes_dim_keepdim_and_axis_keepdims(name):
 
 def test_tuple_dims_and_negative_dims():
     x = t64(X)
-    np.testing.assert_array_equal(x.sum(dim=(0, -1)).data, X.sum(axis=(0, 2)))
-    np.testing.assert_array_equal(tg.sum(x, [0, 2]).data, X.sum(axis=(0, 2)))
-    np.testing.assert_array_equal(tg.mean(x, -1, True).data, X.mean(axis=-1, keepdims=True))
+    np.testing.assert_array_equal(x.sum(dim=(0, -1)).numpy(), X.sum(axis=(0, 2)))
+    np.testing.assert_array_equal(tg.sum(x, [0, 2]).numpy(), X.sum(axis=(0, 2)))
+    np.testing.assert_array_equal(tg.mean(x, -1, True).numpy(), X.mean(axis=-1, keepdims=True))
     with pytest.raises(ValueError, match=r"dim 3 is out of range for a tensor of 3 dims"):
         x.sum(3)
 
@@ -54,30 +54,30 @@ def test_max_with_dim_returns_values_and_indices_like_pytorch():
     x = t64([[1.0, 5.0, 3.0], [7.0, 2.0, 7.0]])
     out = x.max(dim=1)
     assert type(out).__name__ == "max_min" and out._fields == ("values", "indices")
-    np.testing.assert_array_equal(out.values.data, [5.0, 7.0])
-    np.testing.assert_array_equal(out.indices.data, [1, 0])  # the first of a tie
+    np.testing.assert_array_equal(out.values.numpy(), [5.0, 7.0])
+    np.testing.assert_array_equal(out.indices.numpy(), [1, 0])  # the first of a tie
     assert out.indices.dtype == np.int64
     values, indices = x.min(1, keepdim=True)
-    assert values.shape == (2, 1) and indices.data.tolist() == [[0], [1]]
+    assert values.shape == (2, 1) and indices.numpy().tolist() == [[0], [1]]
     # axis is PyTorch's alias of dim: (values, indices) too; the full reduction is the value,
     # amax the values over any dims
-    assert x.max().item() == 7.0 and x.max(axis=1).values.data.tolist() == [5.0, 7.0]
-    assert x.max(axis=1, keepdims=True).indices.data.tolist() == [[1], [0]]
+    assert x.max().item() == 7.0 and x.max(axis=1).values.numpy().tolist() == [5.0, 7.0]
+    assert x.max(axis=1, keepdims=True).indices.numpy().tolist() == [[1], [0]]
     assert x.amax(axis=(0, 1)).item() == 7.0
     with pytest.raises(TypeError, match=r"write amax\(x, dim=\(0, 1\)\)"):
         x.max(axis=(0, 1))
     # torch.max(a, b) is the elementwise maximum
-    np.testing.assert_array_equal(tg.max(x, t64([[2.0] * 3] * 2)).data, [[2, 5, 3], [7, 2, 7]])
+    np.testing.assert_array_equal(tg.max(x, t64([[2.0] * 3] * 2)).numpy(), [[2, 5, 3], [7, 2, 7]])
     out.values.sum().backward()  # the values carry the gradient (ties split)
-    np.testing.assert_array_equal(x.grad.data, [[0, 1, 0], [0.5, 0, 0.5]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 1, 0], [0.5, 0, 0.5]])
 
 
 def test_argmax_argmin():
     x = t64([[1.0, 5.0, 3.0], [7.0, 2.0, 7.0]])
     assert x.argmax().item() == 3 and x.argmax().dtype == np.int64  # of the flattened tensor
-    assert x.argmax(dim=1).data.tolist() == [1, 0]
+    assert x.argmax(dim=1).numpy().tolist() == [1, 0]
     assert x.argmin(1, keepdim=True).shape == (2, 1)
-    assert tg.argmax(x, axis=0).data.tolist() == [1, 0, 1]
+    assert tg.argmax(x, axis=0).numpy().tolist() == [1, 0, 1]
     assert x.argmax(dim=1).grad_fn is None and not x.argmax(1).requires_grad
 
 
@@ -90,7 +90,7 @@ def test_transpose_two_dims_swaps_them_numpy_forms_permute():
     assert x.transpose(2, 0, 1).shape == (4, 2, 3)
     assert x.permute(2, 0, 1).shape == (4, 2, 3) and x.permute((2, 0, 1)).shape == (4, 2, 3)
     m = t64([[1.0, 2.0], [3.0, 4.0]])
-    np.testing.assert_array_equal(m.transpose(0, 1).data, [[1, 3], [2, 4]])
+    np.testing.assert_array_equal(m.transpose(0, 1).numpy(), [[1, 3], [2, 4]])
     assert x.mT.shape == (2, 4, 3) and m.T.shape == (2, 2)
     with pytest.raises(RuntimeError, match="names a dim more than once"):  # PyTorch: duplicate dims
         x.permute(0, 0, 1)
@@ -117,11 +117,11 @@ def test_tg_tensor_infers_pytorchs_dtypes_and_copies():
     assert tg.tensor([1, 2], dtype=tg.float64).dtype == np.float64
     a = np.arange(3.0)
     t = tg.tensor(a)
-    assert t.dtype == np.float64 and not np.shares_memory(t.data, a)  # copies, keeps dtype
+    assert t.dtype == np.float64 and not np.shares_memory(t.numpy(), a)  # copies, keeps dtype
     s = tg.from_numpy(a)
-    assert np.shares_memory(s.data, a)
+    assert np.shares_memory(s.numpy(), a)
     a[0] = 9.0
-    assert s.data[0] == 9.0 and t.data[0] == 0.0
+    assert s.numpy()[0] == 9.0 and t.numpy()[0] == 0.0
     assert tg.Tensor([1, 2]).dtype == np.float32  # torch.Tensor's rule: float32
     assert tg.tensor([1.0], requires_grad=True).requires_grad
     with pytest.raises(TypeError, match="only floating-point tensors can require grad"):
@@ -143,29 +143,29 @@ def test_tg_tensor_refuses_what_is_not_numbers(data, err, words):
 def test_constructors():
     assert tg.zeros(2, 3).shape == (2, 3) and tg.zeros(2, 3).dtype == np.float32
     assert tg.zeros((2, 3)).shape == (2, 3)
-    assert tg.ones(4, dtype=tg.int64).data.tolist() == [1, 1, 1, 1]
+    assert tg.ones(4, dtype=tg.int64).numpy().tolist() == [1, 1, 1, 1]
     assert tg.full((2,), 7).dtype == np.int64 and tg.full((2,), 0.5).dtype == np.float32
     assert tg.full((2,), True).dtype == np.bool_
     assert tg.empty(3).shape == (3,)
     x = tg.randn(2, 2, generator=np.random.default_rng(0), dtype=tg.float64)
     y = tg.randn(2, 2, generator=np.random.default_rng(0), dtype=tg.float64)
-    np.testing.assert_array_equal(x.data, y.data)
-    u = tg.rand(50).data
+    np.testing.assert_array_equal(x.numpy(), y.numpy())
+    u = tg.rand(50).numpy()
     assert tg.rand(5).dtype == np.float32 and ((u >= 0) & (u < 1)).all()
     r = tg.randint(0, 3, (100,), generator=np.random.default_rng(1))
-    assert r.dtype == np.int64 and set(r.data.tolist()) == {0, 1, 2}
-    assert tg.randint(5, (3,)).data.max() < 5
-    assert tg.arange(5).dtype == np.int64 and tg.arange(5).data.tolist() == [0, 1, 2, 3, 4]
+    assert r.dtype == np.int64 and set(r.numpy().tolist()) == {0, 1, 2}
+    assert tg.randint(5, (3,)).numpy().max() < 5
+    assert tg.arange(5).dtype == np.int64 and tg.arange(5).numpy().tolist() == [0, 1, 2, 3, 4]
     assert tg.arange(0, 1, 0.25).dtype == np.float32 and tg.arange(0, 1, 0.25).shape == (4,)
-    assert tg.linspace(0, 1, 5).data.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
-    np.testing.assert_array_equal(tg.eye(2, 3).data, np.eye(2, 3))
+    assert tg.linspace(0, 1, 5).numpy().tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    np.testing.assert_array_equal(tg.eye(2, 3).numpy(), np.eye(2, 3))
     z = tg.zeros_like(x)
     assert z.dtype == np.float64 and z.shape == (2, 2)
     assert tg.ones_like(x, dtype=tg.float32).dtype == np.float32
-    assert tg.full_like(x, 3.0).data.tolist() == [[3.0, 3.0], [3.0, 3.0]]
+    assert tg.full_like(x, 3.0).numpy().tolist() == [[3.0, 3.0], [3.0, 3.0]]
     w = tg.zeros(3, requires_grad=True)
     assert w.requires_grad and w.is_leaf
-    assert sorted(tg.randperm(4).data.tolist()) == [0, 1, 2, 3]
+    assert sorted(tg.randperm(4).numpy().tolist()) == [0, 1, 2, 3]
     with pytest.raises(ValueError, match="device 'cuda' is not available"):
         tg.zeros(2, device="cuda")
     with pytest.raises(ValueError, match="sizes must be >= 0"):
@@ -176,7 +176,7 @@ def test_the_everyday_tensor_methods():
     x = t64(X)
     assert x.size() == (2, 3, 4) and x.size(-1) == 4 and x.dim() == 3 and x.numel() == 24
     assert x.view(6, -1).shape == (6, 4) and x.reshape(-1).shape == (24,)
-    assert x.view(-1, 4).data.base is not None  # a view
+    assert x.view(-1, 4).numpy().base is not None  # a view
     with pytest.raises(RuntimeError, match=r"use \.reshape\(\.\.\.\) instead"):
         x.transpose(0, 2).view(24)
     assert x.unsqueeze(0).shape == (1, 2, 3, 4) and x.unsqueeze(-1).shape == (2, 3, 4, 1)
@@ -191,8 +191,8 @@ def test_the_everyday_tensor_methods():
         col.expand(3, 3)
     assert col.repeat(2, 3).shape == (4, 3) and col.repeat(2, 1, 1).shape == (2, 2, 1)
     c = x.clone()
-    assert not np.shares_memory(c.data, x.data) and c.grad_fn is not None
-    assert x.contiguous() is x and x.transpose(0, 1).contiguous().data.flags.c_contiguous
+    assert not np.shares_memory(c.numpy(), x.numpy()) and c.grad_fn is not None
+    assert x.contiguous() is x and x.transpose(0, 1).contiguous().numpy().flags.c_contiguous
     assert t64([2.5]).item() == 2.5 and x.tolist() == X.tolist()
     assert x.float().dtype == np.float32 and x.float().double().dtype == np.float64
     assert x.long().dtype == np.int64 and x.int().dtype == np.int32 and x.bool().dtype == bool
@@ -201,15 +201,15 @@ def test_the_everyday_tensor_methods():
     with pytest.raises(ValueError, match="device 'cuda:0' is not available"):
         x.to("cuda:0")
     m = x.masked_fill(x > 0, 0.0)
-    assert m.data.max() == 0.0 and m.requires_grad
-    assert x.clamp(min=-1, max=1).data.min() == -1.0 and x.clamp(max=0).data.max() == 0.0
+    assert m.numpy().max() == 0.0 and m.requires_grad
+    assert x.clamp(min=-1, max=1).numpy().min() == -1.0 and x.clamp(max=0).numpy().max() == 0.0
     assert x.device == "cpu"
 
 
 def test_backward_takes_gradient_as_pytorch_calls_it():
     x = t64([1.0, 2.0])
     (x * x).backward(gradient=tg.tensor([1.0, 0.5], dtype=tg.float64))
-    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
     with pytest.raises(TypeError, match="both grad and gradient"):
         (x * x).backward(np.ones(2), gradient=np.ones(2))
 
@@ -220,7 +220,7 @@ def test_cat_split_chunk_stack():
     assert tg.cat([a, b]).shape == (2, 2) and tg.cat([a, b], dim=1).shape == (1, 4)
     assert tg.cat((a, b), axis=1).shape == (1, 4) and tg.stack([a, b], dim=1).shape == (1, 2, 2)
     parts = tg.arange(10).split(4)
-    assert [p.data.tolist() for p in parts] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert [p.numpy().tolist() for p in parts] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     assert [p.shape for p in tg.split(t64(X), [1, 2], dim=1)] == [(2, 1, 4), (2, 2, 4)]
     assert [p.numel() for p in tg.arange(10).chunk(3)] == [4, 4, 2]
     assert [p.numel() for p in tg.arange(6).chunk(4)] == [2, 2, 2]  # PyTorch: fewer pieces
@@ -231,16 +231,16 @@ def test_cat_split_chunk_stack():
 def test_where_with_two_python_numbers():
     cond = tg.tensor([True, False, True])
     out = tg.where(cond, 4, 2)
-    assert out.data.tolist() == [4, 2, 4] and out.dtype == np.int64
+    assert out.numpy().tolist() == [4, 2, 4] and out.dtype == np.int64
     assert tg.where(cond, 1.5, 2).dtype == np.float32
-    assert tg.tensor([1.0, -1.0]).where(cond[:2], 0.0).data.tolist() == [1.0, 0.0]
+    assert tg.tensor([1.0, -1.0]).where(cond[:2], 0.0).numpy().tolist() == [1.0, 0.0]
 
 
 def test_logic_and_comparisons_are_bool_tensors():
     x = tg.tensor([-1.0, 0.5, 2.0])
     m = (x > 0) & (x < 1)
-    assert m.dtype == bool and m.data.tolist() == [False, True, False]
-    assert (~m).data.tolist() == [True, False, True] and ((x > 0) | m).data.tolist()[2]
+    assert m.dtype == bool and m.numpy().tolist() == [False, True, False]
+    assert (~m).numpy().tolist() == [True, False, True] and ((x > 0) | m).numpy().tolist()[2]
     assert (x > 0).any().item() and not (x > 0).all().item()
     with pytest.raises(TypeError, match="needs bool or integer tensors"):
         x & m
@@ -323,7 +323,7 @@ def test_a_training_script_in_pytorchs_shape_runs():
         pred = model(X).argmax(dim=1)
     accuracy = (pred == y).float().mean().item()
     assert accuracy > 0.9, accuracy
-    assert F.softmax(model(X), dim=1).sum(dim=1).data == pytest.approx(np.ones(120))
+    assert F.softmax(model(X), dim=1).sum(dim=1).numpy() == pytest.approx(np.ones(120))
 
 
 # -- devices, tensor type names, torch.utils.data, Module.apply ---------------------------------
@@ -460,9 +460,9 @@ def test_module_apply_initialises_layers_the_way_pytorch_code_does():
 
     model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
     model.apply(init_weights)
-    assert all((m.bias.data == 0).all() for m in model if isinstance(m, nn.Linear))
+    assert all((m.bias.numpy() == 0).all() for m in model if isinstance(m, nn.Linear))
     bound = np.sqrt(6 / (4 + 3))
-    assert np.abs(model[0].weight.data).max() <= bound
+    assert np.abs(model[0].weight.numpy()).max() <= bound
     # deep chains: iterative, no recursion limit
     deep = nn.Sequential(nn.Identity())
     for _ in range(3000):
@@ -470,3 +470,26 @@ def test_module_apply_initialises_layers_the_way_pytorch_code_does():
     count = []
     deep.apply(lambda m: count.append(1))
     assert len(count) == 3002
+
+
+def test_data_is_a_tensor_sharing_memory_cut_off_from_the_graph():
+    # PyTorch's .data: a Tensor (not the ndarray), requires_grad False, no grad_fn, the same
+    # memory; the spellings of manual SGD and of in-place initialisation work through it
+    p = tg.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (p * p).sum().backward()
+    d = p.data
+    assert type(d) is tg.Tensor and not d.requires_grad and d.grad_fn is None
+    assert np.shares_memory(d.numpy(), p.numpy())
+    p.data -= 0.5 * p.grad  # p - 0.5 * 2p = 0
+    np.testing.assert_array_equal(p.numpy(), [0.0, 0.0])
+    p.data.add_(3.0).mul_(2.0)
+    np.testing.assert_array_equal(p.numpy(), [6.0, 6.0])
+    p.data[0] = -1.0
+    np.testing.assert_array_equal(p.numpy(), [-1.0, 6.0])
+    assert p.requires_grad and p.grad_fn is None  # p itself is unchanged as a leaf
+    y = p * 2.0
+    assert y.data.grad_fn is None and y.data.data.shape == (2,)  # .data of .data works
+    p.data = tg.Tensor(np.array([5.0, 7.0]))  # assigning a tensor replaces the memory
+    np.testing.assert_array_equal(p.numpy(), [5.0, 7.0])
+    p.data = np.array([1.0, 1.0])  # numpy's spelling, an array, is accepted too
+    np.testing.assert_array_equal(p.numpy(), [1.0, 1.0])

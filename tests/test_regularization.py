@@ -67,25 +67,25 @@ def test_dropout_backward_is_mask_over_keep_exactly(dtype, p):
     rng = np.random.default_rng(7)
     x = tg.Tensor(rng.uniform(0.5, 2.0, (50, 40)).astype(dtype), requires_grad=True)
     out = F.dropout(x, p, generator=np.random.default_rng(3))
-    mask = out.data != 0  # x has no zeros, so the kept units are exactly the non-zeros
+    mask = out.numpy() != 0  # x has no zeros, so the kept units are exactly the non-zeros
     keep = 1.0 - p
     assert 0 < mask.sum() < mask.size
-    assert np.array_equal(out.data, x.data * mask / keep)
+    assert np.array_equal(out.numpy(), x.numpy() * mask / keep)
     g = rng.standard_normal(out.shape).astype(dtype)
     out.backward(tg.Tensor(g))
     assert x.grad.dtype == dtype and out.dtype == dtype
-    assert np.array_equal(x.grad.data, g * mask / keep)
+    assert np.array_equal(x.grad.numpy(), g * mask / keep)
 
 
 def test_dropout_double_backward_reuses_the_mask():
     x = t64(np.random.default_rng(0).uniform(1, 2, (6, 5)))
     out = F.dropout(x, 0.4, generator=np.random.default_rng(5))
-    mask = out.data != 0
+    mask = out.numpy() != 0
     v = t64(np.random.default_rng(1).standard_normal((6, 5)))
     (gx,) = tg.grad(out, [x], v, create_graph=True)
-    assert np.array_equal(gx.data, v.data * mask / 0.6)
+    assert np.array_equal(gx.numpy(), v.numpy() * mask / 0.6)
     (gv,) = tg.grad(gx.sum(), [v])  # d(gx)/dv is again mask/(1-p)
-    assert np.array_equal(gv.data, np.ones((6, 5)) * mask / 0.6)
+    assert np.array_equal(gv.numpy(), np.ones((6, 5)) * mask / 0.6)
 
 
 def test_dropout_is_one_node_carrying_p_with_a_bool_mask():
@@ -96,14 +96,14 @@ def test_dropout_is_one_node_carrying_p_with_a_bool_mask():
     assert out.grad_fn.attrs == {"p": 0.2}  # written short, and 1 - p is exactly keep_prob
     mask = out.grad_fn.inputs[1]
     assert mask.dtype == np.bool_ and mask.shape == (4, 3) and not mask.requires_grad
-    assert np.array_equal(out.data, np.float32(1) * mask.data / 0.8)
+    assert np.array_equal(out.numpy(), np.float32(1) * mask.numpy() / 0.8)
 
 
 def test_keep_prob_is_one_minus_p():
     x = t64(np.random.default_rng(0).uniform(1, 2, (30, 30)))
     a = F.dropout(x, keep_prob=0.7, generator=np.random.default_rng(9))
     b = F.dropout(x, p=0.3, generator=np.random.default_rng(9))
-    assert np.array_equal(a.data, b.data)
+    assert np.array_equal(a.numpy(), b.numpy())
     assert F.dropout(x, generator=np.random.default_rng(9)).grad_fn.attrs["p"] == 0.5
 
 
@@ -113,7 +113,7 @@ def test_keep_prob_is_one_minus_p():
 def test_dropout_keeps_one_minus_p_and_preserves_the_mean(p):
     n = 10**6
     x_np = np.random.default_rng(11).uniform(1.0, 2.0, n).astype(np.float32)
-    out = F.dropout(tg.Tensor(x_np), p, generator=np.random.default_rng(12)).data
+    out = F.dropout(tg.Tensor(x_np), p, generator=np.random.default_rng(12)).numpy()
     keep = 1.0 - p
     kept = np.count_nonzero(out) / n
     assert abs(kept - keep) <= 4 * np.sqrt(p * keep / n)
@@ -127,14 +127,14 @@ def test_dropout_keeps_one_minus_p_and_preserves_the_mean(p):
 def test_same_seed_same_mask_and_fresh_mask_per_call():
     x = tg.Tensor(np.ones((20, 20), np.float32))
     tg.manual_seed(123)
-    a = F.dropout(x, 0.5).data
-    b = F.dropout(x, 0.5).data
+    a = F.dropout(x, 0.5).numpy()
+    b = F.dropout(x, 0.5).numpy()
     tg.manual_seed(123)
-    assert np.array_equal(F.dropout(x, 0.5).data, a)
+    assert np.array_equal(F.dropout(x, 0.5).numpy(), a)
     assert not np.array_equal(a, b)  # a fresh mask each forward pass
     rng = np.random.default_rng(4)
-    c = F.dropout(x, 0.5, generator=rng).data
-    assert np.array_equal(F.dropout(x, 0.5, generator=np.random.default_rng(4)).data, c)
+    c = F.dropout(x, 0.5, generator=rng).numpy()
+    assert np.array_equal(F.dropout(x, 0.5, generator=np.random.default_rng(4)).numpy(), c)
     assert R.dropout is F.dropout
 
 
@@ -142,7 +142,7 @@ def test_dropout_drops_under_no_grad_in_training_mode():
     x = tg.Tensor(np.ones((30, 30)), requires_grad=True)
     with tg.no_grad():
         out = F.dropout(x, 0.5, generator=np.random.default_rng(0))
-    assert out.grad_fn is None and 0 < np.count_nonzero(out.data) < out.numel()
+    assert out.grad_fn is None and 0 < np.count_nonzero(out.numpy()) < out.numel()
 
 
 # -- dropout: edge cases and bad arguments -----------------------------------------------
@@ -166,11 +166,11 @@ def test_p_one_gives_zeros_and_zero_gradients_without_nan():
         out = F.dropout(x, 1.0, generator=np.random.default_rng(0))
         (out * 2.0).sum().backward()
     assert out.grad_fn.name == "Dropout"
-    assert np.array_equal(out.data, np.zeros((5, 5))) and out.dtype == np.float32
-    assert np.array_equal(x.grad.data, np.zeros((5, 5))) and x.grad.dtype == np.float32
+    assert np.array_equal(out.numpy(), np.zeros((5, 5))) and out.dtype == np.float32
+    assert np.array_equal(x.grad.numpy(), np.zeros((5, 5))) and x.grad.dtype == np.float32
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert np.array_equal(F.dropout(x, keep_prob=0.0).data, np.zeros((5, 5)))
+        assert np.array_equal(F.dropout(x, keep_prob=0.0).numpy(), np.zeros((5, 5)))
 
 
 @pytest.mark.parametrize("kwargs, shown", [
@@ -232,21 +232,21 @@ def _weights(dtype=np.float64):
 def test_l2_value_and_gradient_is_exactly_lam_w():
     ws, lam = _weights(), 0.37
     pen = R.l2_penalty(ws, lam)
-    want = lam / 2 * sum(float(np.sum(w.data**2)) for w in ws)
+    want = lam / 2 * sum(float(np.sum(w.numpy()**2)) for w in ws)
     assert pen.shape == () and pen.item() == pytest.approx(want, rel=1e-14)
     pen.backward()
     for w in ws:  # the term PyTorch's SGD adds for weight_decay=lam, bit for bit
-        assert np.array_equal(w.grad.data, lam * w.data)
+        assert np.array_equal(w.grad.numpy(), lam * w.numpy())
 
 
 def test_l1_value_and_gradient_is_lam_sign_with_zero_at_zero():
     ws, lam = _weights(), 0.5
     pen = R.l1_penalty(ws, lam)
-    assert pen.item() == pytest.approx(lam * sum(np.abs(w.data).sum() for w in ws), rel=1e-14)
+    assert pen.item() == pytest.approx(lam * sum(np.abs(w.numpy()).sum() for w in ws), rel=1e-14)
     pen.backward()
     for w in ws:
-        assert np.array_equal(w.grad.data, lam * np.sign(w.data))
-    assert ws[0].grad.data[1, 2] == 0.0
+        assert np.array_equal(w.grad.numpy(), lam * np.sign(w.numpy()))
+    assert ws[0].grad.numpy()[1, 2] == 0.0
 
 
 def test_elastic_net_is_the_sum_of_l1_and_l2():
@@ -258,7 +258,7 @@ def test_elastic_net_is_the_sum_of_l1_and_l2():
     assert pen.item() == pytest.approx(parts, rel=1e-14)
     pen.backward()
     for w in ws:
-        np.testing.assert_allclose(w.grad.data, l1 * np.sign(w.data) + l2 * w.data,
+        np.testing.assert_allclose(w.grad.numpy(), l1 * np.sign(w.numpy()) + l2 * w.numpy(),
                                    rtol=1e-15, atol=0)
 
 
@@ -298,7 +298,7 @@ def test_penalty_skips_parameters_that_do_not_require_grad():
     pen = R.l2_penalty([a, b], 1.0)
     assert pen.item() == pytest.approx(4.0)
     pen.backward()
-    assert np.array_equal(a.grad.data, np.ones((2, 2))) and b.grad is None
+    assert np.array_equal(a.grad.numpy(), np.ones((2, 2))) and b.grad is None
 
 
 class _DuckModule:
@@ -319,7 +319,7 @@ def test_module_penalty_covers_weight_matrices_only_each_once():
     assert len(pen.grad_fn.inputs) == 2
     pen.backward()
     assert b1.grad is None and b2.grad is None
-    assert np.array_equal(w1.grad.data, 2 * np.ones((3, 2)))
+    assert np.array_equal(w1.grad.numpy(), 2 * np.ones((3, 2)))
 
 
 def test_real_module_penalty_covers_linear_weights_not_biases():
@@ -331,11 +331,11 @@ def test_real_module_penalty_covers_linear_weights_not_biases():
     biases = [p for p in model.parameters() if p.ndim < 2]
     assert len(weights) == 2 and len(biases) == 2
     pen = R.l2_penalty(model, 0.5)
-    want = 0.25 * sum(float(np.sum(w.data**2)) for w in weights)
+    want = 0.25 * sum(float(np.sum(w.numpy()**2)) for w in weights)
     assert pen.item() == pytest.approx(want, rel=1e-6)
     pen.backward()
     for w in weights:
-        assert np.array_equal(w.grad.data, np.asarray(0.5, w.dtype) * w.data)
+        assert np.array_equal(w.grad.numpy(), np.asarray(0.5, w.dtype) * w.numpy())
     assert all(b.grad is None for b in biases)
 
 
@@ -369,7 +369,7 @@ def test_zero_lam_is_a_zero_penalty_with_zero_gradient():
     w = t64(np.ones((2, 2)))
     pen = R.l2_penalty(w, 0)
     pen.backward()
-    assert pen.item() == 0.0 and np.array_equal(w.grad.data, np.zeros((2, 2)))
+    assert pen.item() == 0.0 and np.array_equal(w.grad.numpy(), np.zeros((2, 2)))
 
 
 # -- conventions across frameworks -------------------------------------------------------
@@ -383,12 +383,12 @@ def test_sgd_step_with_l2_penalty_equals_pytorch_weight_decay_step():
     (g_data,) = tg.grad(loss, [w], retain_graph=True)
     (loss + R.l2_penalty(w, wd)).backward()
     # PyTorch's SGD with weight_decay=wd: d_p = grad + wd·p; p -= lr·d_p
-    assert np.array_equal(w0 - lr * w.grad.data, w0 - lr * (g_data.data + wd * w0))
+    assert np.array_equal(w0 - lr * w.grad.numpy(), w0 - lr * (g_data.numpy() + wd * w0))
 
 
 def test_tutorial_and_keras_conventions():
     ws, lam, m = _weights(), 0.7, 200
-    sq = sum(float(np.sum(w.data**2)) for w in ws)
+    sq = sum(float(np.sum(w.numpy()**2)) for w in ws)
     # the tutorial's λ/(2m)·ΣW² is l2_penalty(lam=λ/m)
     assert R.l2_penalty(ws, lam / m).item() == pytest.approx(lam / (2 * m) * sq, rel=1e-14)
     # Keras's l2(x) = x·ΣW² (no ½) is l2_penalty(lam=2x)
@@ -437,9 +437,9 @@ def test_seed_network_gradients_match_the_hand_derivation():
     want = [(1 / m) * dz @ a_prev.T + (lam / m) * w
             for dz, a_prev, w in zip([dz1, dz2, dz3], [x, a1, a2], ws, strict=True)]
     for got, w in zip(W, want, strict=True):
-        np.testing.assert_allclose(got.grad.data, w, rtol=1e-10, atol=1e-10 * np.abs(w).max())
+        np.testing.assert_allclose(got.grad.numpy(), w, rtol=1e-10, atol=1e-10 * np.abs(w).max())
     for got, dz in zip(B, [dz1, dz2, dz3], strict=True):  # biases: no penalty term
-        np.testing.assert_allclose(got.grad.data, dz.mean(axis=1, keepdims=True), rtol=1e-10,
+        np.testing.assert_allclose(got.grad.numpy(), dz.mean(axis=1, keepdims=True), rtol=1e-10,
                                    atol=1e-12)
     # a factor-2 slip in the penalty (λ/m vs λ/(2m)) would be far outside the tolerance
     for w, g in zip(ws, want, strict=True):
@@ -467,8 +467,8 @@ def test_seed_network_as_modules_gradients_match_the_hand_derivation():
                                                                                      lam / m)
     cost.backward()
 
-    ws = [layer.weight.data for layer in layers]
-    bs = [layer.bias.data for layer in layers]
+    ws = [layer.weight.numpy() for layer in layers]
+    bs = [layer.bias.numpy() for layer in layers]
     z1 = x @ ws[0].T + bs[0]
     a1 = _relu(z1)
     z2 = a1 @ ws[1].T + bs[1]
@@ -479,9 +479,9 @@ def test_seed_network_as_modules_gradients_match_the_hand_derivation():
     dz1 = (dz2 @ ws[1]) * (z1 > 0)
     for layer, dz, a_prev, w in zip(layers, [dz1, dz2, dz3], [x, a1, a2], ws, strict=True):
         want = (1 / m) * dz.T @ a_prev + (lam / m) * w
-        np.testing.assert_allclose(layer.weight.grad.data, want, rtol=1e-10,
+        np.testing.assert_allclose(layer.weight.grad.numpy(), want, rtol=1e-10,
                                    atol=1e-10 * np.abs(want).max())
-        np.testing.assert_allclose(layer.bias.grad.data.reshape(-1), dz.mean(axis=0),
+        np.testing.assert_allclose(layer.bias.grad.numpy().reshape(-1), dz.mean(axis=0),
                                    rtol=1e-10, atol=1e-12)
 
 
@@ -520,7 +520,7 @@ def test_coupled_weight_decay_is_exactly_an_l2_penalty(name):
             "Adam": lambda ps, wd=0.0: optim.Adam(ps, lr=0.01, weight_decay=wd)}[name]
     for pa, pb in _twin_trajectories(make, make, wd=0.05):
         for u, v in zip(pa, pb, strict=True):  # bit for bit, at every step
-            assert np.array_equal(u.data, v.data)
+            assert np.array_equal(u.numpy(), v.numpy())
 
 
 def test_decoupled_adamw_is_not_an_l2_penalty():
@@ -529,7 +529,7 @@ def test_decoupled_adamw_is_not_an_l2_penalty():
     traj = list(_twin_trajectories(lambda ps, wd: optim.AdamW(ps, lr=0.01, weight_decay=wd),
                                    lambda ps: optim.Adam(ps, lr=0.01), wd=0.05))
     pa, pb = traj[-1]
-    assert max(np.abs(u.data - v.data).max() for u, v in zip(pa, pb, strict=True)) > 1e-6
+    assert max(np.abs(u.numpy() - v.numpy()).max() for u, v in zip(pa, pb, strict=True)) > 1e-6
 
 
 # -- the dropout mask: drawn from the generator's bits, the same as from floats -------------

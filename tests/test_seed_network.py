@@ -67,15 +67,15 @@ def test_seed_network_trains_and_evaluates_deterministically():
 
     model.eval()
     with tg.no_grad():
-        p1 = model(tg.Tensor(Xte)).data
-        p2 = model(tg.Tensor(Xte)).data
+        p1 = model(tg.Tensor(Xte)).numpy()
+        p2 = model(tg.Tensor(Xte)).numpy()
     np.testing.assert_array_equal(p1, p2)  # eval: no unit dropped, predictions repeat
     # 400 examples in 200 dimensions: the point is that it learns, not that it generalises
-    train_accuracy = ((model(tg.Tensor(Xtr)).data > 0) == (ytr > 0.5)).mean()
+    train_accuracy = ((model(tg.Tensor(Xtr)).numpy() > 0) == (ytr > 0.5)).mean()
     assert train_accuracy > 0.9, train_accuracy
 
     model.train()  # and back: dropout draws fresh masks again
-    q1, q2 = model(tg.Tensor(Xte)).data, model(tg.Tensor(Xte)).data
+    q1, q2 = model(tg.Tensor(Xte)).numpy(), model(tg.Tensor(Xte)).numpy()
     assert not np.array_equal(q1, q2)
 
 
@@ -87,8 +87,8 @@ def test_one_step_equals_the_tutorials_hand_written_maths():
     X, y = X.astype(np.float64), y.astype(np.float64)
     model = seed_network(keep_prob=1.0, generator=np.random.default_rng(4), dtype=np.float64,
                          init="scaled_normal")
-    W = [model[i].weight.data.copy() for i in (0, 3, 6)]
-    b = [model[i].bias.data.copy() for i in (0, 3, 6)]
+    W = [model[i].weight.numpy().copy() for i in (0, 3, 6)]
+    b = [model[i].bias.numpy().copy() for i in (0, 3, 6)]
     lam, lr, m = 0.7, 0.5, len(X)
 
     # the tutorial, by hand
@@ -116,8 +116,8 @@ def test_one_step_equals_the_tutorials_hand_written_maths():
     np.testing.assert_allclose(loss.item(), cost, rtol=1e-12)
     loss.backward()
     for i, (dw, db) in zip((0, 3, 6), ((dW1, db1), (dW2, db2), (dW3, db3)), strict=True):
-        np.testing.assert_allclose(model[i].weight.grad.data, dw, rtol=1e-10, atol=1e-14)
-        np.testing.assert_allclose(model[i].bias.grad.data, db, rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(model[i].weight.grad.numpy(), dw, rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(model[i].bias.grad.numpy(), db, rtol=1e-10, atol=1e-14)
     opt.step()
     for i, w, dw in zip((0, 3, 6), W, (dW1, dW2, dW3), strict=True):
-        np.testing.assert_allclose(model[i].weight.data, w - lr * dw, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(model[i].weight.numpy(), w - lr * dw, rtol=0, atol=1e-12)

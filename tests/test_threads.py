@@ -155,7 +155,7 @@ def _train(seed: int, steps: int = 25) -> list[np.ndarray]:
             model.eval()
             model(tg.Tensor(X))
             model.train()
-    return [p.data.copy() for p in model.parameters()]
+    return [p.numpy().copy() for p in model.parameters()]
 
 
 def test_threads_training_their_own_models_match_sequential_runs_bitwise():

@@ -466,7 +466,7 @@ def test_seed_network_shows_dropout_penalty_and_named_parameters():
     assert nodes_and_edges(after)[1] == edges
     grads = {s.split("\\n")[0]: s for s in nodes_and_edges(after)[0].values() if "‖grad‖" in s}
     assert set(grads) == PARAM_NAMES
-    norm = np.linalg.norm(model[0].weight.grad.data.astype(np.float64))
+    norm = np.linalg.norm(model[0].weight.grad.numpy().astype(np.float64))
     assert grads["0.weight"].endswith(f"‖grad‖ = {norm:.4g}")
 
 

@@ -207,7 +207,7 @@ def test_collapsed_views_are_true(spec, seed):
             if node.call.of > 1:
                 head += f" (call {node.call.number}/{node.call.of})"
             assert firsts[k] == head
-            count = sum(p.data.size for p in m.parameters())
+            count = sum(p.numpy().size for p in m.parameters())
             assert (labels.fmt_count(count) in nodes[k].split("\n")) == (count > 0)
         # the number of call nodes is the number of calls that are collapsed at this depth
         collapsed = {t for t in holders.values() if t[0] == "call"}

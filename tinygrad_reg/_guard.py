@@ -1,6 +1,6 @@
 """Guards that keep a gradient from silently using a value changed after the forward pass.
 
-Graph nodes save what their backward reads. Three mechanisms keep those values intact, or
+Graph nodes save what their backward reads. Two mechanisms keep those values intact, or
 make backward refuse:
 
 * **Version counters.** A tensor and its views (and ``detach()``-ed aliases) share one
@@ -16,11 +16,9 @@ make backward refuse:
   holders of each array and gives it back its write flag when the last one lets go. That
   table is the one piece of process-wide state here, as the flag it counts is process-wide
   too; a mutex keeps threads that share arrays consistent.
-* **Handed-out arrays.** ``Tensor.data`` is the door around autograd (PyTorch's): it hands
-  a guarded array out writable, with a snapshot of its values kept on the version counter.
-  The next time a node reads or records that tensor's version (:func:`sync`), a change
-  counts as an in-place write and the array is guarded again: a node that saved the old
-  values refuses to backward.
+* **``.data``.** PyTorch's door around autograd is, here, ``detach()`` under its older
+  name: the tensor it gives shares the version counter, so a write through it (``p.data -=
+  lr * p.grad``) counts as an in-place write like any other.
 
 Arrays that were read-only before (a broadcast, a read-only memory map) are never touched.
 """
@@ -34,14 +32,12 @@ import numpy as np
 
 
 class Version:
-    """A version counter, shared by a tensor and every view of it; ``handed`` lists the
-    ``[array, snapshot]`` pairs that ``.data`` handed out writable since the last sync."""
+    """A version counter, shared by a tensor and every view of it."""
 
-    __slots__ = ("value", "handed")
+    __slots__ = ("value",)
 
     def __init__(self) -> None:
         self.value = 0
-        self.handed = None
 
 
 class Aux:
@@ -108,7 +104,7 @@ def lock(arr: np.ndarray, into: list) -> None:
             entry = _LOCKS.get(id(a))
             if entry is not None and entry[0] is a:
                 entry[1] += 1
-                if a.flags.writeable:  # handed out through .data meanwhile
+                if a.flags.writeable:  # an in-place write made it writable meanwhile
                     _set_writeable(a, False)
                 into.append(a)
             elif a.flags.writeable:
@@ -178,48 +174,6 @@ def release_all(t: Any) -> None:
         unlock(locks)
 
 
-# -- .data: handing a guarded array out -------------------------------------------------
-
-def hand_out(t: Any) -> None:
-    """``t.data`` is about to be handed out: if a guard holds its array, snapshot the values
-    on t's version counter and make the array writable (unless a base of it is guarded for
-    another tensor: then it stays read-only)."""
-    arr = t._data
-    if not is_locked(arr):
-        return
-    try:
-        arr.flags.writeable = True
-    except ValueError:
-        return
-    v = version_of(t)
-    if v.handed is None:
-        v.handed = []
-    if not any(h[0] is arr for h in v.handed):
-        v.handed.append([arr, arr.copy()])
-
-
-def sync(v: Version) -> None:
-    """Settle what ``.data`` handed out under version counter ``v``: a changed array counts
-    as one in-place write, and every array a guard still holds becomes read-only again."""
-    handed, v.handed = v.handed, None
-    for arr, snap in handed:
-        if not _same(arr, snap):
-            v.value += 1
-            break
-    with _MUTEX:
-        for arr, _ in handed:
-            if is_locked(arr):
-                _set_writeable(arr, False)
-
-
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    """Bit for bit equal (NaN payloads and signed zeros included)."""
-    if a.shape != b.shape or a.dtype != b.dtype:
-        return False
-    return (np.ascontiguousarray(a).reshape(-1).view(np.uint8).tobytes()
-            == np.ascontiguousarray(b).reshape(-1).view(np.uint8).tobytes())
-
-
 # -- sanctioned in-place writes ------------------------------------------------------------
 
 def overlapping(arr: np.ndarray) -> bool:
@@ -240,10 +194,7 @@ def prepare_inplace(t: Any, op: str = "in-place write") -> np.ndarray:
             f"{op}: more than one element of the written-to tensor (shape {arr.shape}, "
             f"strides {arr.strides}) refers to a single memory location, as after expand() "
             f"or broadcast_to(); clone() the tensor before writing into it")
-    v = version_of(t)
-    if v.handed is not None:
-        sync(v)
-    v.value += 1
+    version_of(t).value += 1
     if not arr.flags.writeable:
         # read-only because a guard holds it (or its base: t may be a view of a guarded
         # array), or for another reason (a read-only memory map): make the chain writable
@@ -265,7 +216,7 @@ def prepare_inplace(t: Any, op: str = "in-place write") -> np.ndarray:
 # -- reaching an array through a tensor ---------------------------------------------------
 
 def expose(t: Any) -> None:
-    """``t``'s array is being handed to the user (``numpy()``, ``np.asarray``, ``.data``):
+    """``t``'s array is being handed to the user (``numpy()``, ``np.asarray``):
     guard it for as long as a graph may read it. An op result's array is guarded by the node
     that made its memory (following views and ``detach()`` back to it, since that node
     outlives every node that saved the array); a leaf's view, by the leaf while nodes hold

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._device import CPU
-from ._guard import aux, expose, hand_out, share_version, view_root
+from ._guard import aux, expose, share_version, view_root
 
 # name -> function(Tensor, ...) -> Tensor; filled by tinygrad_reg.ops at import time.
 OPS: dict[str, Any] = {}
@@ -30,18 +30,18 @@ class Tensor:
     grad. Strings, bytes, object arrays and ragged lists are refused with a TypeError or
     ValueError.
 
-    Attributes: ``data`` (the ndarray; see below), ``grad`` (a Tensor, or None until a
+    Attributes: ``data`` (PyTorch's: a tensor sharing the memory, cut off from the graph;
+    the ndarray itself is :meth:`numpy`), ``grad`` (a Tensor, or None until a
     backward pass reaches this tensor), ``requires_grad``, ``grad_fn`` (the op node that made
     this tensor, None for leaves), ``name`` (shown in rendered graphs).
 
     While a graph that has not yet run backward needs an array (it saved it for backward),
     that array is read-only, so that a raw numpy write into it (through :meth:`numpy`, a
     ``detach()``-ed alias, or the ndarray the tensor was made from) fails at the write; the
-    flag is restored when the graph has run backward or been dropped. ``data`` is the door
-    around autograd, as in PyTorch: it hands the array out writable, and a backward that
-    would read values changed through it refuses with a RuntimeError naming the op.
-    Sanctioned in-place writes (``zero_()``, ``fill_()``, optimizer steps) are allowed and
-    counted instead: a graph that saved the old value then refuses to backward.
+    flag is restored when the graph has run backward or been dropped. Sanctioned in-place
+    writes (``zero_()``, ``fill_()``, ``t[i] = v``, writes through ``data``, optimizer steps)
+    are allowed and counted instead: a graph that saved the old value then refuses to
+    backward, naming the op.
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "name", "_aux", "__weakref__")
@@ -64,19 +64,21 @@ class Tensor:
             aux(self).shared = True  # memory the caller holds too (see _guard.hold)
 
     @property
-    def data(self) -> np.ndarray:
-        """The tensor's ndarray (shared memory, not a copy): PyTorch's ``.data``, the way to
-        change values outside autograd (``x.data -= lr * x.grad.data``). It is writable even
-        while a live graph saved it for backward: the graph then keeps a snapshot of the
-        values, and a backward that would read values changed since refuses with a
-        RuntimeError naming the op. Assigning ``t.data = array`` replaces the array (a live
-        graph keeps the old one)."""
-        arr = self._data
-        if arr.flags.writeable:
-            expose(self)  # guarded from here on if a live graph may read it...
-        if not arr.flags.writeable:
-            hand_out(self)  # ...and handed out with a snapshot if it is
-        return arr
+    def data(self) -> Tensor:
+        """PyTorch's ``.data``: a tensor sharing this tensor's memory, cut off from the graph
+        (``requires_grad`` False), the way to change values outside autograd::
+
+            p.data -= lr * p.grad        # manual SGD
+            layer.weight.data.normal_(0, 0.01)
+
+        It is :meth:`detach` under PyTorch's older name, with one difference from PyTorch
+        that keeps gradients right: PyTorch does not count a write through ``.data`` as an
+        in-place change, so a graph that saved the old values backpropagates with the new
+        ones, silently; here the write counts, and that backward refuses with a
+        RuntimeError naming the op. The ndarray itself is :meth:`numpy`. Assigning
+        ``t.data = tensor_or_array`` replaces the memory (a live graph keeps the old
+        values)."""
+        return self.detach()
 
     @data.setter
     def data(self, value: Any) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .._guard import aux, hold, lock, release_all, share_version, sync, unlock, view_root
+from .._guard import aux, hold, lock, release_all, share_version, unlock, view_root
 from .._tensor import Tensor
 from ..errors import ShapeError
 from ..trace import tracer
@@ -251,8 +251,6 @@ class Context:
         aux = t._aux
         if aux is None or aux.version is None:
             return
-        if aux.version.handed is not None:  # handed out through .data: changed since?
-            sync(aux.version)
         expected = 0
         if i >= 0 and self._versions is not None:
             expected = self._versions[i]
@@ -304,13 +302,11 @@ class Context:
 
 
 def _versions(inputs: tuple) -> tuple:
-    """Each input's version (settling first what ``.data`` handed out of it)."""
+    """Each input's version."""
     found = []
     for t in inputs:
         a = t._aux
         v = a.version if a is not None else None
-        if v is not None and v.handed is not None:
-            sync(v)
         found.append(0 if v is None else v.value)
     return tuple(found)
 
