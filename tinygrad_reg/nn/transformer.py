@@ -1,6 +1,7 @@
-"""Multi-head attention and the transformer encoder, as PyTorch's ``nn.MultiheadAttention``,
-``nn.TransformerEncoderLayer`` and ``nn.TransformerEncoder``: the same arguments, defaults,
-parameter names and shapes (a PyTorch ``state_dict`` loads strictly), and the same values.
+"""Multi-head attention and the transformer, as PyTorch's ``nn.MultiheadAttention``,
+``nn.TransformerEncoderLayer``/``TransformerEncoder``, ``nn.TransformerDecoderLayer``/
+``TransformerDecoder`` and ``nn.Transformer``: the same arguments, defaults, parameter names
+and shapes (a PyTorch ``state_dict`` loads strictly), and the same values.
 
 Multi-head attention with h heads of width d = E / h, on query (L, E), key (S, E), value (S, E):
 
@@ -115,6 +116,28 @@ class MultiheadAttention(Module):
 _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"relu": relu, "gelu": gelu}
 
 
+def _activation(activation: Any, who: str) -> Callable[[Tensor], Tensor]:
+    """"relu", "gelu" or a callable, as PyTorch's layers take it."""
+    if isinstance(activation, str):
+        if activation not in _ACTIVATIONS:
+            raise ArgumentError(f"{who}: activation should be relu/gelu, not {activation}")
+        return _ACTIVATIONS[activation]
+    if not callable(activation):
+        raise ArgumentError(f"{who}: activation must be 'relu', 'gelu' or a callable, got "
+                            f"{type(activation).__name__}")
+    return activation
+
+
+def _copies(layer: Any, num_layers: Any, who: str) -> ModuleList:
+    """``num_layers`` deep copies of ``layer`` (each starting from the same values)."""
+    if not isinstance(layer, Module):
+        raise ArgumentError(f"{who}: the layer must be a Module, got {type(layer).__name__}")
+    if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or \
+            num_layers < 0:
+        raise ArgumentError(f"{who}: num_layers must be an int >= 0, got {num_layers!r}")
+    return ModuleList([copy.deepcopy(layer) for _ in range(num_layers)])
+
+
 class TransformerEncoderLayer(Module):
     """``nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward=2048, dropout=0.1,
     activation="relu", layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
@@ -135,14 +158,7 @@ class TransformerEncoderLayer(Module):
                  norm_first: bool = False, bias: bool = True, device: Any = None,
                  dtype: Any = None, *, generator: np.random.Generator | None = None) -> None:
         super().__init__()
-        if isinstance(activation, str):
-            if activation not in _ACTIVATIONS:
-                raise ArgumentError(f"TransformerEncoderLayer: activation should be relu/gelu, "
-                                    f"not {activation}")
-            activation = _ACTIVATIONS[activation]
-        elif not callable(activation):
-            raise ArgumentError(f"TransformerEncoderLayer: activation must be 'relu', 'gelu' or "
-                                f"a callable, got {type(activation).__name__}")
+        activation = _activation(activation, "TransformerEncoderLayer")
         dt = _float_dtype(dtype, device, "TransformerEncoderLayer")
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, dtype=dt,
@@ -189,14 +205,7 @@ class TransformerEncoder(Module):
     def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None,
                  enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
         super().__init__()
-        if not isinstance(encoder_layer, Module):
-            raise ArgumentError(f"TransformerEncoder: encoder_layer must be a Module (a "
-                                f"TransformerEncoderLayer), got {type(encoder_layer).__name__}")
-        if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or \
-                num_layers < 0:
-            raise ArgumentError(f"TransformerEncoder: num_layers must be an int >= 0, got "
-                                f"{num_layers!r}")
-        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
+        self.layers = _copies(encoder_layer, num_layers, "TransformerEncoder")
         self.num_layers = int(num_layers)
         self.norm = norm
         self.enable_nested_tensor = bool(enable_nested_tensor)
@@ -213,4 +222,190 @@ class TransformerEncoder(Module):
         return self.norm(x) if self.norm is not None else x
 
 
-__all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder"]
+class TransformerDecoderLayer(Module):
+    """``nn.TransformerDecoderLayer(d_model, nhead, dim_feedforward=2048, dropout=0.1,
+    activation="relu", layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
+    device=None, dtype=None)``: self-attention over the target, attention from the target to
+    the encoder's output (``memory``), and a feed-forward block, each with a residual
+    connection and a LayerNorm (``norm1``, ``norm2``, ``norm3``)::
+
+        post-norm (default): x = norm1(x + sa(x));  x = norm2(x + mha(x, m));  x = norm3(x + ff(x))
+        norm_first:          x = x + sa(norm1(x));  x = x + mha(norm2(x), m);  x = x + ff(norm3(x))
+        sa(x)     = dropout1(self_attn(x, x, x)[0])
+        mha(x, m) = dropout2(multihead_attn(x, m, m)[0])
+        ff(x)     = dropout3(linear2(dropout(act(linear1(x)))))
+
+    Parameter names as PyTorch's (``self_attn.*``, ``multihead_attn.*``, ``linear1``,
+    ``linear2``, ``norm1``..``norm3``)."""
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation: str | Callable[[Tensor], Tensor] = "relu",
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, device: Any = None,
+                 dtype: Any = None, *, generator: np.random.Generator | None = None) -> None:
+        super().__init__()
+        activation = _activation(activation, "TransformerDecoderLayer")
+        dt = _float_dtype(dtype, device, "TransformerDecoderLayer")
+        kw = dict(dropout=dropout, bias=bias, batch_first=batch_first, dtype=dt,
+                  generator=generator)
+        self.self_attn = MultiheadAttention(d_model, nhead, **kw)
+        self.multihead_attn = MultiheadAttention(d_model, nhead, **kw)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dt, generator=generator)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dt, generator=generator)
+        self.norm_first = bool(norm_first)
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
+        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        self.dropout3 = Dropout(dropout)
+        self.activation = activation
+
+    def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any,
+                  is_causal: bool) -> Tensor:
+        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                           need_weights=False, is_causal=is_causal)[0]
+        return self.dropout1(x)
+
+    def _mha_block(self, x: Tensor, mem: Tensor, attn_mask: Any, key_padding_mask: Any,
+                   is_causal: bool) -> Tensor:
+        x = self.multihead_attn(x, mem, mem, attn_mask=attn_mask,
+                                key_padding_mask=key_padding_mask, need_weights=False,
+                                is_causal=is_causal)[0]
+        return self.dropout2(x)
+
+    def _ff_block(self, x: Tensor) -> Tensor:
+        return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+    def forward(self, tgt: Any, memory: Any, tgt_mask: Any = None, memory_mask: Any = None,
+                tgt_key_padding_mask: Any = None, memory_key_padding_mask: Any = None,
+                tgt_is_causal: bool = False, memory_is_causal: bool = False) -> Tensor:
+        """``tgt`` (T, N, E) and ``memory`` (S, N, E) ((N, T, E), (N, S, E) with
+        ``batch_first``; or unbatched); ``tgt_mask`` (T, T) and ``memory_mask`` (T, S) as
+        :meth:`MultiheadAttention.forward`'s ``attn_mask``, the key padding masks (N, T) and
+        (N, S) as its ``key_padding_mask`` (True = masked out)."""
+        x, mem = _as_tensor(tgt), _as_tensor(memory)
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
+            x = x + self._mha_block(self.norm2(x), mem, memory_mask, memory_key_padding_mask,
+                                    memory_is_causal)
+            return x + self._ff_block(self.norm3(x))
+        x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
+        x = self.norm2(x + self._mha_block(x, mem, memory_mask, memory_key_padding_mask,
+                                           memory_is_causal))
+        return self.norm3(x + self._ff_block(x))
+
+
+class TransformerDecoder(Module):
+    """``nn.TransformerDecoder(decoder_layer, num_layers, norm=None)``: ``num_layers`` deep
+    copies of ``decoder_layer`` (``layers.0``, ...), each on the previous one's output with
+    the same ``memory`` and masks, then ``norm`` if given."""
+
+    def __init__(self, decoder_layer: Module, num_layers: int,
+                 norm: Module | None = None) -> None:
+        super().__init__()
+        self.layers = _copies(decoder_layer, num_layers, "TransformerDecoder")
+        self.num_layers = int(num_layers)
+        self.norm = norm
+
+    def forward(self, tgt: Any, memory: Any, tgt_mask: Any = None, memory_mask: Any = None,
+                tgt_key_padding_mask: Any = None, memory_key_padding_mask: Any = None,
+                tgt_is_causal: bool | None = None, memory_is_causal: bool = False) -> Tensor:
+        """See :meth:`TransformerDecoderLayer.forward`."""
+        x, mem = _as_tensor(tgt), _as_tensor(memory)
+        for layer in self.layers:
+            x = layer(x, mem, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                      tgt_key_padding_mask=tgt_key_padding_mask,
+                      memory_key_padding_mask=memory_key_padding_mask,
+                      tgt_is_causal=bool(tgt_is_causal), memory_is_causal=memory_is_causal)
+        return self.norm(x) if self.norm is not None else x
+
+
+class Transformer(Module):
+    """``nn.Transformer(d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6,
+    dim_feedforward=2048, dropout=0.1, activation="relu", custom_encoder=None,
+    custom_decoder=None, layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
+    device=None, dtype=None)``: the encoder-decoder of "Attention Is All You Need"::
+
+        memory = encoder(src)             # TransformerEncoder, final LayerNorm encoder.norm
+        out    = decoder(tgt, memory)     # TransformerDecoder, final LayerNorm decoder.norm
+
+    As PyTorch, every parameter with more than one dim is then re-drawn xavier-uniform (the
+    attention projections, the feed-forward weights); biases and norms keep their start.
+    Keys as PyTorch's (``encoder.layers.0.self_attn.in_proj_weight``, ``decoder.norm.weight``,
+    ...), so its ``state_dict`` loads strictly."""
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,
+                 num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation: str | Callable[[Tensor], Tensor] = "relu",
+                 custom_encoder: Module | None = None, custom_decoder: Module | None = None,
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, device: Any = None,
+                 dtype: Any = None, *, generator: np.random.Generator | None = None) -> None:
+        super().__init__()
+        dt = _float_dtype(dtype, device, "Transformer")
+        kw = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
+                  layer_norm_eps=layer_norm_eps, batch_first=batch_first,
+                  norm_first=norm_first, bias=bias, dtype=dt, generator=generator)
+        if custom_encoder is not None:
+            self.encoder = custom_encoder
+        else:
+            self.encoder = TransformerEncoder(
+                TransformerEncoderLayer(d_model, nhead, **kw), num_encoder_layers,
+                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt))
+        if custom_decoder is not None:
+            self.decoder = custom_decoder
+        else:
+            self.decoder = TransformerDecoder(
+                TransformerDecoderLayer(d_model, nhead, **kw), num_decoder_layers,
+                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt))
+        for p in self.parameters():
+            if p.ndim > 1:
+                _init.xavier_uniform_(p, generator=generator)
+        self.d_model, self.nhead, self.batch_first = int(d_model), int(nhead), bool(batch_first)
+
+    def forward(self, src: Any, tgt: Any, src_mask: Any = None, tgt_mask: Any = None,
+                memory_mask: Any = None, src_key_padding_mask: Any = None,
+                tgt_key_padding_mask: Any = None, memory_key_padding_mask: Any = None,
+                src_is_causal: bool | None = None, tgt_is_causal: bool | None = None,
+                memory_is_causal: bool = False) -> Tensor:
+        """``src`` (S, N, E), ``tgt`` (T, N, E) ((N, S, E), (N, T, E) with ``batch_first``;
+        or unbatched (S, E), (T, E)) to the decoder's output, shaped as ``tgt``. Masks as
+        :meth:`TransformerDecoderLayer.forward` (True = masked out); ``src_mask`` (S, S)."""
+        src, tgt = _as_tensor(src), _as_tensor(tgt)
+        if src.ndim != tgt.ndim:
+            raise ArgumentError(f"Transformer: src and tgt must both be batched (3 dims) or "
+                                f"both unbatched (2 dims), got shapes {src.shape} and "
+                                f"{tgt.shape}")
+        n = 0 if self.batch_first else 1
+        if src.ndim == 3 and src.shape[n] != tgt.shape[n]:
+            raise ArgumentError(f"Transformer: the batch number of src and tgt must be equal, "
+                                f"got shapes {src.shape} and {tgt.shape} (batch_first="
+                                f"{self.batch_first})")
+        if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
+            raise ArgumentError(f"Transformer: the feature number of src and tgt must be equal "
+                                f"to d_model={self.d_model}, got shapes {src.shape} and "
+                                f"{tgt.shape}")
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
+                              is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask,
+                            memory_key_padding_mask=memory_key_padding_mask,
+                            tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz: int, device: Any = None,
+                                        dtype: Any = None) -> Tensor:
+        """The causal mask for a sequence of ``sz``: (sz, sz), 0 on and below the diagonal
+        and -inf above it (float32 unless ``dtype``), to add to attention scores so that
+        position i attends to positions up to i only."""
+        if isinstance(sz, bool) or not isinstance(sz, (int, np.integer)) or sz < 0:
+            raise ArgumentError(f"generate_square_subsequent_mask: sz must be an int >= 0, "
+                                f"got {sz!r}")
+        dt = _float_dtype(dtype, device, "Transformer.generate_square_subsequent_mask")
+        return Tensor(np.triu(np.full((sz, sz), -np.inf, dtype=dt), 1))
+
+
+__all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
+           "TransformerDecoderLayer", "TransformerDecoder", "Transformer"]
