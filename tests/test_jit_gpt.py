@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_jit_cnn import unlowered
 
 import tinygrad_reg as tg
 from tinygrad_reg import nn
 from tinygrad_reg.nn import functional as F
-from test_jit_cnn import unlowered
 
 VOCAB, CONTEXT, WIDTH = 11, 8, 16
 
