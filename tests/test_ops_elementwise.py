@@ -403,7 +403,7 @@ def _erf_f32_ulps(x: np.ndarray) -> np.ndarray:
 
 def test_erf_float32_is_within_4_ulp_on_a_dense_grid_and_odd():
     # every 4099th float32 of [0, 4.5] (about 260,000, with the subnormals), and random
-    # float32 of [0, 4.5]: the bound the module states is 3.6 ulp over all of them
+    # float32 of [0, 4.5]: the module states 3.67 ulp, measured over every float32 of [0, 4.5]
     bits = np.arange(0, np.array(4.5, np.float32).view(np.int32), 4099, dtype=np.int32)
     rand = np.random.default_rng(0).uniform(0, 4.5, 100_000).astype(np.float32)
     for x in (bits.view(np.float32), rand):
