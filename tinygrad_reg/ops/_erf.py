@@ -15,13 +15,13 @@ when first needed (about a millisecond), not typed in.
 
 float32 (and float16, through float32) has a kernel of its own, :func:`erf_float32`, computed
 in float32 in 20 passes over the array (scipy's float32 erf takes the time of about 120):
-erf(x) = tanh(x · g(x²)) with g a degree-8 polynomial and x clamped to [-X, X], X = 3.9192059
+erf(x) = tanh(x · g(x²)) with g a degree-8 polynomial and x clamped to [-X, X], X = 3.9192059,
 the least float32 whose erf rounds to 1. g was fitted once as a weighted minimax polynomial
 (Lawson's iteration on 8,000 points of [0, X]) for atanh(erf x)/x, each point weighted by
 how much an error in the argument of tanh moves erf in float32 ulps, and held to 10.05 at X
 (numpy's float32 tanh is exactly 1 only from 10 on, so erf is exactly ±1 from ±X on, as the
-rounded erf). Measured over every float32 in [0, 4.5] against float64 erf: at most 3.67 ulp
-(ulp: the float32 spacing at the true value); odd (erf(-x) is -erf(x) exactly, -0 gives
+rounded erf). Measured over every float32 in [0, 4.5] against float64 erf: at most 3.67
+ulp (ulp: the float32 spacing at the true value); odd (erf(-x) is -erf(x) exactly, -0 gives
 -0), nan stays nan, ±inf gives ±1. tests/test_ops_elementwise.py checks 4 ulp on a dense
 grid of float32 and the exact tail.
 """
@@ -89,9 +89,9 @@ _X_MAX32 = np.float32(3.919205904006958)  # the least float32 whose erf rounds t
 def erf_float32(x: np.ndarray, out: np.ndarray | None = None,
                 temps: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """erf(x) for a float32 array, in float32: tanh(c · g(c²)) with c = x clamped to
-    [-X, X], X = 3.9192059 (see the module docstring for g and the bound, 3.67 ulp). ``out`` receives
-    the result, ``temps`` two float32 buffers of x's shape (the clamped x and its square;
-    fresh when None); x itself is only read, first, so ``temps[0]`` may be x."""
+    [-X, X], X = 3.9192059 (see the module docstring for g and the bound, 3.67 ulp).
+    ``out`` receives the result, ``temps`` two float32 buffers of x's shape (the clamped x
+    and its square; fresh when None); x itself is only read, first, so ``temps[0]`` may be x."""
     c = _G32
     a, s = temps if temps is not None else (None, None)
     xc = np.clip(x, -_X_MAX32, _X_MAX32, out=a)

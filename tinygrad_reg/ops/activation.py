@@ -305,7 +305,7 @@ _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
-def gelu_kernel(x: np.ndarray, out: Any = None, cdf: Any = None, temp: Any = None) -> tuple:
+def _gelu_kernel(x: np.ndarray, out: Any = None, cdf: Any = None, temp: Any = None) -> tuple:
     """(x · Φ(x), Φ(x)) for a float32 x, Φ(x) = ½ (1 + erf(x/√2)): 22 passes in float32
     (:func:`~tinygrad_reg.ops._erf.erf_float32`), into ``out``, ``cdf`` and the scratch
     buffer ``temp`` when given (x's shape). One function for :class:`GELU`'s forward and
@@ -317,7 +317,7 @@ def gelu_kernel(x: np.ndarray, out: Any = None, cdf: Any = None, temp: Any = Non
     return np.multiply(x, cdf, out=u), cdf
 
 
-def gelu_grad_kernel(g: np.ndarray, x: np.ndarray, cdf: np.ndarray, out: Any = None) -> Any:
+def _gelu_grad_kernel(g: np.ndarray, x: np.ndarray, cdf: np.ndarray, out: Any = None) -> Any:
     """g · (Φ(x) + x · φ(x)), φ(x) = e^(-x²/2)/√(2π), with Φ(x) given: seven passes, into
     ``out`` when given. One function for :class:`GELUBackward` and its jit lowering."""
     t = np.multiply(x, x, out=out)
@@ -335,7 +335,7 @@ class GELU(Function):
     ½ x (1 + tanh(√(2/π) (x + 0.044715 x³))) (``approximate="tanh"``).
     dx = grad · (Φ(x) + x · φ(x)) with φ the standard normal density (for "tanh": the
     derivative of that formula). Smooth: no kink. The exact form computes x · Φ(x) with
-    Φ(x) = (erf(x/√2) + 1) · ½ (for float32 in float32, :func:`gelu_kernel`) and keeps Φ(x)
+    Φ(x) = (erf(x/√2) + 1) · ½ (for float32 in float32, :func:`_gelu_kernel`) and keeps Φ(x)
     for the backward, one node (:class:`GELUBackward`). As PyTorch's, Φ(x) loses its
     relative accuracy far in the negative tail (1 + erf cancels: GELU(-5) in float32 is
     -1.19e-6 in both, -1.43e-6 exactly)."""
@@ -347,7 +347,7 @@ class GELU(Function):
             u = np.sqrt(2.0 / np.pi) * (x + 0.044715 * x ** 3)
             return (0.5 * x * (1.0 + np.tanh(u))).astype(x.dtype, copy=False)
         if x.dtype == np.float32 and x.ndim:  # (numpy makes 0-d results scalars)
-            out, cdf = gelu_kernel(x)
+            out, cdf = _gelu_kernel(x)
         else:
             cdf = (_erf.erf(x * _INV_SQRT2) + 1.0) * 0.5
             out = (x * cdf).astype(x.dtype, copy=False)
@@ -368,7 +368,7 @@ class GELU(Function):
 
     @staticmethod
     def lower(ins, out, attrs):
-        # forward: gelu_kernel into the output buffer, Φ(x) into the saved array
+        # forward: _gelu_kernel into the output buffer, Φ(x) into the saved array
         # (or a scratch buffer when nothing is saved)
         (x,) = ins
         if attrs["approximate"] != "none" or x.dtype != np.float32 or not x.ndim:
@@ -377,7 +377,7 @@ class GELU(Function):
             return None
         temp = (x.shape, x.dtype, jit_rules.order_of(out))
         cdf = "{v1}" if "v1" in attrs else "{t1}"
-        return Lowered((f"{{c0}}({{i0}}, {{o}}, {cdf}, {{t0}})",), consts=(gelu_kernel,),
+        return Lowered((f"{{c0}}({{i0}}, {{o}}, {cdf}, {{t0}})",), consts=(_gelu_kernel,),
                        temps=(temp,) if "v1" in attrs else (temp, temp))
 
     @staticmethod
@@ -403,7 +403,7 @@ class GELUBackward(Function):
     @staticmethod
     def forward(ctx, g, x, cdf):
         if x.dtype == np.float32 and g.dtype == np.float32 and g.shape == x.shape and x.ndim:
-            out = gelu_grad_kernel(g, x, cdf)
+            out = _gelu_grad_kernel(g, x, cdf)
         else:
             out = (g * (cdf + x * np.exp(x * x * -0.5) * _INV_SQRT_2PI))
         if ctx.needs_input_grad and any(ctx.needs_input_grad):
@@ -428,7 +428,7 @@ class GELUBackward(Function):
         if not (g.shape == x.shape == cdf.shape == out.shape and x.ndim and
                 g.dtype == x.dtype == cdf.dtype == out.dtype == np.float32):
             return None
-        return Lowered(("{c0}({i0}, {i1}, {i2}, {o})",), consts=(gelu_grad_kernel,))
+        return Lowered(("{c0}({i0}, {i1}, {i2}, {o})",), consts=(_gelu_grad_kernel,))
 
 
 class SiLU(Function):
