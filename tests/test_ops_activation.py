@@ -187,3 +187,33 @@ def test_sigmoid_far_from_zero_neither_overflows_nor_warns():
     assert y32[[0, 3, 4, 5]].tolist() == [0.0, 1.0, 1.0, 1.0]
     np.testing.assert_allclose(y32[[1, 2]], [3.7200759760208356e-44, 2.06115369216775e-09],
                                rtol=1e-6, atol=1e-45)
+
+
+def test_gelu_float32_kernels_match_float64_to_float32_accuracy():
+    # float32 has kernels of its own (erf in float32, GELU's gradient in one node): forward
+    # and gradient against the float64 formula, within a few float32 ulps of the values
+    x64 = np.concatenate([np.linspace(-6, 6, 4001), [-30.0, -0.0, 1e-20, 30.0]])
+    g64 = np.random.default_rng(0).uniform(0.5, 2.0, x64.size)
+    x = tg.tensor(x64.astype(np.float32), requires_grad=True)
+    out = F.gelu(x)
+    out.backward(tg.tensor(g64.astype(np.float32)))
+    xr = x64.astype(np.float32).astype(np.float64)
+    cdf = 0.5 * (1 + _erf(xr / math.sqrt(2)))
+    want = xr * cdf
+    pdf = np.exp(-xr * xr / 2) / math.sqrt(2 * math.pi)
+    want_grad = g64.astype(np.float32) * (cdf + xr * pdf)
+    assert out.dtype == tg.float32 and x.grad.dtype == tg.float32
+    # absolute slack: the 1 + erf cancellation far left (PyTorch's too, see GELU)
+    np.testing.assert_allclose(out.numpy(), want, rtol=2e-6, atol=3e-7)
+    np.testing.assert_allclose(x.grad.numpy(), want_grad, rtol=2e-6, atol=3e-7)
+    assert out.numpy()[-4] == 0.0 and out.numpy()[-1] == 30.0
+    assert x.grad.numpy()[-1] == np.float32(g64[-1])
+
+
+def test_gelu_backward_node_is_twice_differentiable_in_float32_too():
+    x = tg.tensor(np.array([-1.5, 0.3, 2.0], np.float32), requires_grad=True)
+    (gx,) = tg.autograd.grad(F.gelu(x).sum(), [x], create_graph=True)
+    (gxx,) = tg.autograd.grad(gx.sum(), [x])
+    xr = x.numpy().astype(np.float64)
+    pdf = np.exp(-xr * xr / 2) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(gxx.numpy(), pdf * (2 - xr * xr), rtol=1e-6)

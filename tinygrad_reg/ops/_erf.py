@@ -12,6 +12,18 @@ to ``math.erf`` (tests/test_ops_elementwise.py checks both to 1e-13 against ``ma
 
 The series' coefficients are interpolated from ``math.erf``/``math.erfc`` at Chebyshev points
 when first needed (about a millisecond), not typed in.
+
+float32 (and float16, through float32) has a kernel of its own, :func:`erf_float32`, computed
+in float32 in 20 passes over the array (scipy's float32 erf takes the time of about 120):
+erf(x) = tanh(x · g(x²)) with g a degree-8 polynomial and x clamped to [-X, X], X = 3.9192059,
+the least float32 whose erf rounds to 1. g was fitted once as a weighted minimax polynomial
+(Lawson's iteration on 8,000 points of [0, X]) for atanh(erf x)/x, each point weighted by
+how much an error in the argument of tanh moves erf in float32 ulps, and held to 10.05 at X
+(numpy's float32 tanh is exactly 1 only from 10 on, so erf is exactly ±1 from ±X on, as the
+rounded erf). Measured over every float32 in [0, 4.5] against float64 erf: at most 3.67
+ulp (ulp: the float32 spacing at the true value); odd (erf(-x) is -erf(x) exactly, -0 gives
+-0), nan stays nan, ±inf gives ±1. tests/test_ops_elementwise.py checks 4 ulp on a dense
+grid of float32 and the exact tail.
 """
 
 from __future__ import annotations
@@ -66,6 +78,33 @@ def erf_numpy(x: np.ndarray) -> np.ndarray:
     return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
 
 
+# g(s) = Σ c_k s^k, fitted as the module docstring says (float32 values of the fit)
+_G32 = tuple(np.float32(c) for c in (
+    1.1283792595743938, 0.10276910494303448, -0.00019151001116277902, -0.0006205540260819271,
+    8.835962145350568e-05, -6.02256896457542e-06, 2.326161635952435e-07,
+    -1.1147016002553972e-08, 5.074911384746052e-10))
+_X_MAX32 = np.float32(3.919205904006958)  # the least float32 whose erf rounds to 1
+
+
+def erf_float32(x: np.ndarray, out: np.ndarray | None = None,
+                temps: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """erf(x) for a float32 array, in float32: tanh(c · g(c²)) with c = x clamped to
+    [-X, X], X = 3.9192059 (see the module docstring for g and the bound, 3.67 ulp).
+    ``out`` receives the result, ``temps`` two float32 buffers of x's shape (the clamped x
+    and its square; fresh when None); x itself is only read, first, so ``temps[0]`` may be x."""
+    c = _G32
+    a, s = temps if temps is not None else (None, None)
+    xc = np.clip(x, -_X_MAX32, _X_MAX32, out=a)
+    s = np.multiply(xc, xc, out=s)
+    acc = np.multiply(s, c[8], out=out)
+    for k in (7, 6, 5, 4, 3, 2, 1):
+        acc += c[k]
+        acc *= s
+    acc += c[0]
+    acc *= xc
+    return np.tanh(acc, out=acc)
+
+
 def _pick() -> Any:
     try:
         from scipy.special import erf
@@ -78,8 +117,13 @@ _impl: Any = None
 
 
 def erf(x: np.ndarray) -> np.ndarray:
-    """erf(x) elementwise: scipy's if installed, else :func:`erf_numpy`; keeps float32."""
+    """erf(x) elementwise: :func:`erf_float32` for float32 and float16; otherwise scipy's if
+    installed, else :func:`erf_numpy`. Keeps the float dtype."""
     global _impl
+    if x.dtype == np.float32 or x.dtype == np.float16:  # (a 0-d array as 1-d: numpy gives
+        # scalars, not arrays, for 0-d results)
+        y = erf_float32(np.asarray(x, np.float32).reshape(x.shape or (1,)))
+        return y.reshape(x.shape).astype(x.dtype, copy=False)
     if _impl is None:
         _impl = _pick()
     out = _impl(x)
