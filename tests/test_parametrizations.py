@@ -11,6 +11,7 @@ were set to normalize(arr(shape, 2.0)) and normalize(arr(shape, 2.5)) before it 
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -232,3 +233,29 @@ def test_spectral_norm_of_a_vector_normalizes_it_and_a_zero_vector_stays_zero():
     np.testing.assert_array_equal(ln.weight.numpy(), [0.6, 0.0, -0.8, 0.0])
     ln.parametrizations.weight.original.data = np.zeros(4)
     np.testing.assert_array_equal(ln.weight.numpy(), np.zeros(4))
+
+
+class Double(nn.Module):
+    def forward(self, x):
+        return 2 * x
+
+
+def test_a_deep_copy_has_a_class_of_its_own():
+    # removing (or adding) a parametrization on one copy must not touch the other: the
+    # properties live on the module's class (PyTorch 2.13 shares the class between copies,
+    # and the copy's .weight then raises AttributeError)
+    a = weight_norm(nn.Linear(3, 2, generator=np.random.default_rng(0)))
+    b = copy.deepcopy(a)
+    assert type(b) is not type(a) and type(b).__name__ == "ParametrizedLinear"
+    w = a.weight.numpy().copy()
+    parametrize.remove_parametrizations(a, "weight")
+    assert type(a) is nn.Linear and parametrize.is_parametrized(b, "weight")
+    np.testing.assert_array_equal(b.weight.numpy(), w)
+    x = tg.randn(4, 3, generator=np.random.default_rng(1))
+    np.testing.assert_array_equal(b(x).numpy(), a(x).numpy())
+    c = copy.deepcopy(b)
+    parametrize.register_parametrization(c, "bias", Double())
+    assert not parametrize.is_parametrized(b, "bias") and not hasattr(type(b), "bias")
+    np.testing.assert_array_equal(c.bias.numpy(), 2 * b.bias.numpy())
+    parametrize.remove_parametrizations(b, "weight")  # and the copy of the copy keeps its weight
+    np.testing.assert_array_equal(c.weight.numpy(), w)

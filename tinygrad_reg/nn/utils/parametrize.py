@@ -14,6 +14,7 @@ whose ``weight`` is a property; :func:`remove_parametrizations` changes it back.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from ..._tensor import Tensor
@@ -106,11 +107,26 @@ def _property(name: str) -> property:
 
 
 def _parametrized_class(module: Module) -> type:
+    """The module's own subclass, which carries the properties of its parametrized names (one
+    class per module: registering or removing on one module never touches another)."""
     cls = type(module)
     if getattr(cls, "_is_parametrized_class", False):
         return cls
     return type(f"Parametrized{cls.__name__}", (cls,), {"_is_parametrized_class": True,
-                                                       "_original_class": cls})
+                                                       "_original_class": cls,
+                                                       "__deepcopy__": _deepcopy})
+
+
+def _deepcopy(self: Module, memo: dict) -> Module:
+    """A deep copy with a class of its own, holding the same properties. (PyTorch's copy
+    shares the class, so removing a parametrization from the original deletes the property
+    under the copy too, whose ``weight`` then raises AttributeError.)"""
+    cls = type(self)
+    attrs = {k: v for k, v in cls.__dict__.items() if k not in ("__dict__", "__weakref__")}
+    replica = object.__new__(type(cls.__name__, cls.__bases__, attrs))
+    memo[id(self)] = replica
+    replica.__dict__.update(copy.deepcopy(self.__dict__, memo))
+    return replica
 
 
 def is_parametrized(module: Module, tensor_name: str | None = None) -> bool:
