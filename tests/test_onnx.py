@@ -416,3 +416,17 @@ def test_the_size_estimate_bounds_the_serialized_size():
         proto = tg.onnx.export(model, x)
         actual = len(proto.SerializeToString())
         assert actual <= tg.onnx._estimated_size(proto) <= actual + 8192, actual
+
+
+@pytest.mark.parametrize("p", [0.3, (0.2, 0.7)])
+def test_zoneout_in_eval_mode_exports_as_its_expectation(p):
+    # eval-mode zoneout is p·prev + (1 - p)·new, with p one rate or one per leading row
+    from tinygrad_reg.regularization import zoneout
+
+    model = Fn(lambda m, x: zoneout(x.transpose(0, 1).tanh(), x.transpose(0, 1) * 2.0, p,
+                                    training=m.training))  # x (N, 2, 3): the state (2, N, 3)
+    check(model, floats(2, 3), batches=(4, 6))
+    x = floats(2, 3)(3).transpose(1, 0, 2)
+    keep = np.reshape(p, (-1, 1, 1))
+    np.testing.assert_allclose(model.eval()(tg.tensor(x.transpose(1, 0, 2))).numpy(),
+                               keep * np.tanh(x) + (1 - keep) * 2 * x, rtol=1e-6)
