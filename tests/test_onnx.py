@@ -430,3 +430,18 @@ def test_zoneout_in_eval_mode_exports_as_its_expectation(p):
     keep = np.reshape(p, (-1, 1, 1))
     np.testing.assert_allclose(model.eval()(tg.tensor(x.transpose(1, 0, 2))).numpy(),
                                keep * np.tanh(x) + (1 - keep) * 2 * x, rtol=1e-6)
+
+
+@pytest.mark.parametrize("noise", [
+    lambda x: F.dropout(x, 0.5, training=True),
+    lambda x: F.alpha_dropout(x, 0.2, training=True),
+    lambda x: tg.regularization.gaussian_noise(x, 0.1, training=True),
+])
+def test_noise_forced_on_in_eval_mode_is_refused_with_the_fix(noise):
+    # a draw per call cannot be a graph; the export traces eval mode, so the message says
+    # to follow the module's mode instead of forcing training=True
+    model = Fn(lambda m, x: noise(x @ m.w))
+    with pytest.raises(tg.onnx.ExportError, match=r"drew a random mask or noise while the "
+                                                  r"model was exported in eval mode.*Pass "
+                                                  r"training=self.training"):
+        tg.onnx.export(model.eval(), tg.tensor(floats(4)(2)))

@@ -327,6 +327,12 @@ def _input_name(g: Builder, cls: type, a: np.ndarray, a2: np.ndarray, names: dic
             stored[key] = g.const(a, name=params[key])
         return stored[key]
     if not same(a, a2):
+        if getattr(cls, "kind", None) == "regularization":
+            raise ExportError(f"onnx.export: {cls.__name__} drew a random mask or noise while "
+                              f"the model was exported in eval mode (called with training=True, "
+                              f"as F.dropout(x, p, training=True)?): no ONNX graph computes a "
+                              f"new draw per call. Pass training=self.training, so that the "
+                              f"export gets the eval-mode identity")
         why = "the batch size" if a.shape[:1] != a2.shape[:1] else "the input's values"
         raise ExportError(f"onnx.export: {cls.__name__} uses a constant that depends on {why} "
                           f"(shape {a.shape}): it was computed outside the graph's ops, so the "
