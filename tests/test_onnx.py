@@ -445,3 +445,73 @@ def test_noise_forced_on_in_eval_mode_is_refused_with_the_fix(noise):
                                                   r"model was exported in eval mode.*Pass "
                                                   r"training=self.training"):
         tg.onnx.export(model.eval(), tg.tensor(floats(4)(2)))
+
+
+class Recurrent(nn.Module):
+    """A recurrent module's output sequence and final state(s), all as graph outputs."""
+
+    def __init__(self, rnn):
+        super().__init__()
+        self.rnn = rnn
+
+    def forward(self, x):
+        out, state = self.rnn(x)
+        return (out,) + (tuple(state) if isinstance(state, tuple) else (state,))
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.LSTM(3, 4, generator=rng()),
+    lambda: nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True, generator=rng()),
+    lambda: nn.LSTM(3, 4, bias=False, generator=rng()),
+    lambda: nn.GRU(3, 4, num_layers=2, generator=rng()),
+    lambda: nn.GRU(3, 4, bidirectional=True, bias=False, batch_first=True, generator=rng()),
+    lambda: nn.RNN(3, 4, generator=rng()),
+    lambda: nn.RNN(3, 4, num_layers=2, nonlinearity="relu", bidirectional=True,
+                   generator=rng()),
+], ids=["lstm", "lstm_2layers_bidirectional", "lstm_no_bias", "gru_2layers",
+        "gru_bidirectional_no_bias", "rnn_tanh", "rnn_relu_2layers_bidirectional"])
+def test_recurrent_layers_export_and_match_in_onnxruntime(make):
+    # the gates are PyTorch's order in the weights and ONNX's in its LSTM/GRU/RNN nodes; a
+    # sequence of 5 steps; the default initial state is built for the batch given
+    model = Recurrent(make())
+    seq = (lambda b: floats(5, 3)(b)) if model.rnn.batch_first else \
+        (lambda b: floats(b, 3)(5))
+    if model.rnn.batch_first:  # the batch symbolic (checked at 2 and 5)
+        proto = check(model, seq, atol=1e-5)
+    else:  # dim 0 is time: a symbolic dim 0 would be a symbolic length, so a static export
+        proto = check(model, seq, batches=(2,), atol=1e-5, dynamic_batch=False)
+    assert {n.op_type for n in proto.graph.node} & {"LSTM", "GRU", "RNN"}
+
+
+@pytest.mark.parametrize("cell", [nn.LSTMCell, nn.GRUCell, nn.RNNCell])
+def test_recurrent_cells_export_and_match_in_onnxruntime(cell):
+    class Cell(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = cell(3, 4, generator=rng(1))
+
+        def forward(self, x, h):
+            state = (h, h * 0.5) if cell is nn.LSTMCell else h
+            out = self.cell(x, state)
+            return out if isinstance(out, tuple) else (out,)
+
+    check(Cell(), lambda b: (floats(3)(b), floats(4)(b)[:, ::-1].copy()))
+    check(nn.Sequential(cell(3, 4, generator=rng(2))), floats(3))  # the zero state
+
+
+def test_nested_outputs_are_flattened_and_a_time_first_layer_says_what_to_do():
+    lstm = nn.LSTM(3, 4, batch_first=True, generator=rng()).eval()
+    proto = tg.onnx.export(lstm, tg.tensor(floats(5, 3)(2)))  # (output, (h_n, c_n))
+    assert [o.name for o in proto.graph.output] == ["output_0", "output_1", "output_2"]
+    x = floats(5, 3)(3)
+    out, (h, c) = lstm(tg.tensor(x))
+    for got, want in zip(run_onnx(proto, {"input": x}), (out, h, c)):
+        np.testing.assert_allclose(got, want.numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(tg.onnx.ExportError, match=r"dim 0 is time for a recurrent layer with "
+                                                  r"batch_first=False\), export with "
+                                                  r"dynamic_batch=False"):
+        tg.onnx.export(nn.GRU(3, 4).eval(), tg.randn(5, 2, 3))

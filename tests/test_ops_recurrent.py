@@ -17,6 +17,7 @@ from tinygrad_reg.ops.recurrent import (
     LSTMLayer,
     LSTMStep,
     RNNStep,
+    ZeroState,
     gru_step,
     lstm_layer,
     lstm_step,
@@ -216,3 +217,19 @@ def test_bad_step_arguments_are_refused_with_the_shapes(make, message):
     with pytest.raises((ValueError, TypeError)) as err:
         make(r)
     assert message in str(err.value)
+
+
+@pytest.mark.parametrize("lead,axis", [((), 0), ((2,), 1), ((3,), 0)])
+def test_zero_state(lead, axis):
+    # zeros lead + (N, 5) with N read from x's axis, x's dtype; no gradient reaches x
+    def ref(x):
+        return np.zeros(lead + (x.shape[axis], 5), dtype=x.dtype)
+
+    check_op(lambda x: ZeroState.apply(x, lead=lead, hidden=5, axis=axis),
+             S.tensors(shape=S.shapes(min_dims=2, max_dims=3)), ref=ref, out_shape=None,
+             name="ZeroState")
+    x = tg.ones(4, 3, 2, dtype=tg.float64, requires_grad=True)
+    z = ZeroState.apply(x, lead=lead, hidden=5, axis=axis)
+    assert z.shape == lead + (x.shape[axis], 5) and z.dtype == np.float64
+    (z.sum() + x.sum()).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((4, 3, 2)))

@@ -161,14 +161,15 @@ def export(model: Any, example_input: Any, path: Any = None, *, input_names: Any
     ``onnx.ModelProto``.
 
     Inputs are told apart by their position: the same tensor given for two arguments
-    (``(x, x)``) exports two inputs. ``input_names`` / ``output_names`` name the graph's
-    inputs and outputs (default ``input`` or ``input_0``, ``input_1``..., and ``output`` or
-    ``output_0``...); parameters and buffers are initializers named by their ``state_dict``
-    keys. With ``dynamic_batch`` (the default) dim 0 of every input and of the outputs that
-    follow it is symbolic ("batch"). A model in training mode is switched to eval mode for
-    the trace (with a warning: dropout and noise layers export as the identity, batch norm
-    with its running statistics) and switched back afterwards. ``opset``: 17 (the default)
-    or later.
+    (``(x, x)``) exports two inputs. The model returns a Tensor or a tuple of them (nested
+    tuples are flattened: an LSTM's ``(output, (h_n, c_n))`` gives three outputs). ``input_names`` /
+    ``output_names`` name the graph's inputs and outputs (default ``input`` or ``input_0``,
+    ``input_1``..., and ``output`` or ``output_0``...); parameters and buffers are initializers
+    named by their ``state_dict`` keys. With ``dynamic_batch`` (the default) dim 0 of every
+    input and of the outputs that follow it is symbolic ("batch"). A model in training mode is
+    switched to eval mode for the trace (with a warning: dropout and noise layers export as the
+    identity, batch norm with its running statistics) and switched back afterwards. ``opset``:
+    17 (the default) or later.
 
     A model over protobuf's 2 GB limit for one serialized message is written in ONNX's
     external-data format: the weights (every initializer of 1 KiB or more) to
@@ -192,7 +193,7 @@ def export(model: Any, example_input: Any, path: Any = None, *, input_names: Any
     tensors = _example_tensors(example_input, dynamic_batch)
     in_names = _names(input_names, len(tensors), "input", "input_names")
     trace, out, trace2, out2 = _trace_eval_mode(model, tensors, dynamic_batch)
-    outs = out if isinstance(out, (tuple, list)) else (out,)
+    outs, out2 = _flat(out), _flat(out2)
     if not outs or not all(isinstance(o, Tensor) for o in outs):
         raise ExportError(f"onnx.export: the model must return a Tensor or a tuple of Tensors, "
                           f"got {type(out).__name__}")
@@ -207,10 +208,17 @@ def export(model: Any, example_input: Any, path: Any = None, *, input_names: Any
     names: dict[int, str] = {id(t._data): n for t, n in zip(tensors, in_names)}
     stored = _map_ops(g, trace, trace2, names, params, set(in_names) if dynamic_batch else set())
     _refuse_shadowing(in_names, out_names, {params[k] for k in stored if k in params})
-    outs2 = out2 if isinstance(out2, (tuple, list)) else (out2,)
     proto = _model_proto(g, type(model).__name__, list(zip(tensors, in_names)),
-                         list(zip(outs, outs2, out_names)), names)
+                         list(zip(outs, out2, out_names)), names)
     return _check_and_save(proto, path)
+
+
+def _flat(out: Any) -> tuple:
+    """The model's outputs in order, nested tuples and lists flattened (an LSTM's
+    ``(output, (h_n, c_n))`` gives three graph outputs)."""
+    if not isinstance(out, (tuple, list)):
+        return (out,)
+    return tuple(o for item in out for o in _flat(item))
 
 
 def _example_tensors(example_input: Any, dynamic_batch: bool) -> tuple[Tensor, ...]:
@@ -281,9 +289,13 @@ def _map_ops(g: Builder, trace: _Trace, trace2: _Trace, names: dict[int, str],
         ran = (f" (op {where}: {trace.records[where][0].__name__}, then "
                f"{trace2.records[where][0].__name__})"
                if where < min(len(trace.records), len(trace2.records)) else "")
+        hint = (" If dim 0 of an input is not its batch (dim 0 is time for a recurrent layer "
+                "with batch_first=False), export with dynamic_batch=False, or use "
+                "batch_first=True" if g.dynamic_batch and len(trace.records) != len(
+                    trace2.records) else "")
         raise ExportError(f"onnx.export: the forward ran other ops on another input{ran}: it "
-                          f"depends on the input's values (Python control flow on data), so "
-                          f"no single ONNX graph computes it")
+                          f"depends on the input's values (Python control flow on data) or on "
+                          f"the batch size, so no single ONNX graph computes it.{hint}")
     stored: dict[int, str] = {}
     for (cls, arrays, attrs, out_arr), (_, arrays2, attrs2, out_arr2) in zip(trace.records,
                                                                            trace2.records):

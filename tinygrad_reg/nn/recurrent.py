@@ -35,7 +35,7 @@ import numpy as np
 from .._guard import prepare_inplace
 from .._tensor import Tensor
 from ..errors import ArgumentError, DTypeError, NotSupportedError, ShapeError
-from ..ops.recurrent import NONLINEARITIES, GRUStep, LSTMLayer, LSTMStep, RNNStep
+from ..ops.recurrent import NONLINEARITIES, GRUStep, LSTMLayer, LSTMStep, RNNStep, ZeroState
 from ..ops.shape import GetItem, cat, stack
 from ..random import resolve
 from ..regularization import noise as N
@@ -240,8 +240,8 @@ class RNNBase(Module):
         k = self._expected_hidden(n)[0]
         lstm = self.mode == "LSTM"
         if hx is None:
-            shape = ((2,) if lstm else ()) + (n, self.hidden_size)
-            zeros = Tensor(np.zeros(shape, dtype=x.dtype))
+            zeros = ZeroState.apply(x, lead=(2,) if lstm else (), hidden=self.hidden_size,
+                                    axis=0 if self.batch_first else 1)
             return [zeros] * k
         if lstm:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
@@ -472,7 +472,7 @@ class RNNCellBase(Module):
     def _hidden(self, h: Any, x: Tensor, batched: bool, what: str) -> Tensor:
         name = type(self).__name__
         if h is None:
-            return Tensor(np.zeros((x.shape[0], self.hidden_size), dtype=x.dtype))
+            return ZeroState.apply(x, lead=(), hidden=self.hidden_size, axis=0)
         h = _as_input(h, name)
         if h.ndim not in (1, 2):
             raise ShapeError(f"{name}: Expected {what} to be 1D or 2D, got {h.ndim}D instead")
@@ -526,7 +526,7 @@ class LSTMCell(RNNCellBase):
     def forward(self, input: Any, hx: Any = None) -> tuple[Tensor, Tensor]:
         x, batched = self._input(input)
         if hx is None:
-            state = Tensor(np.zeros((2, x.shape[0], self.hidden_size), dtype=x.dtype))
+            state = ZeroState.apply(x, lead=(2,), hidden=self.hidden_size, axis=0)
         else:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                 raise ArgumentError(f"LSTMCell: hx must be a tuple (h, c), got "

@@ -58,6 +58,68 @@ def _gates(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
     return z
 
 
+# -- ONNX: PyTorch's gate blocks reordered into ONNX's (LSTM i,f,g,o -> i,o,f,c; GRU r,z,n ->
+# z,r,h), as Gather nodes on the weight inputs, so computed weights (weight drop) map too.
+
+def _onnx_weights(g: Any, inputs: list, arrays: list, blocks: tuple) -> tuple:
+    """(W, R, B, hidden) for an ONNX LSTM/GRU/RNN node of one direction: w_ih, w_hh (and
+    b_ih, b_hh, if given) with their gate blocks in ONNX's order and a leading axis of 1."""
+    hidden = arrays[3].shape[1]
+    perm = np.concatenate([np.arange(b * hidden, (b + 1) * hidden) for b in blocks])
+    index = g.const(perm.astype(np.int64))
+    zero = g.ints([0])
+
+    def gather(name: str) -> str:
+        return g.node("Gather", [name, index], axis=0)
+
+    w = g.node("Unsqueeze", [gather(inputs[2]), zero])
+    r = g.node("Unsqueeze", [gather(inputs[3]), zero])
+    b = ""
+    if len(inputs) > 4:
+        b = g.node("Unsqueeze", [g.node("Concat", [gather(inputs[4]), gather(inputs[5])],
+                                        axis=0), zero])
+    return w, r, b, hidden
+
+
+def _onnx_rows(g: Any, name: str, start: int) -> str:
+    """name[start:start + 1] along the first axis (keeping it)."""
+    return g.node("Slice", [name, g.ints([start]), g.ints([start + 1]), g.ints([0])])
+
+
+def _onnx_lstm_step(g: Any, x1: str, h1: str, c1: str, weights: tuple) -> str:
+    """One ONNX LSTM node over a sequence of one step: the state [h'; c'] (2, N, H)."""
+    w, r, b, hidden = weights
+    _, h, c = g.node("LSTM", [x1, w, r, b, "", h1, c1], outputs=3, hidden_size=hidden)
+    return g.node("Concat", [h, c], axis=0)
+
+
+class ZeroState(Function):
+    """A recurrent module's default initial state: zeros of shape ``lead + (N, hidden)``,
+    N = x.shape[axis], x's dtype. An op (not a constant made beside the graph) so that an
+    exported graph builds the zeros for the batch it is given.   dx = 0 (no gradient: the
+    values do not depend on x)."""
+
+    @staticmethod
+    def forward(ctx, x, *, lead, hidden, axis):
+        return np.zeros(tuple(lead) + (x.shape[axis], hidden), dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        from onnx import numpy_helper
+
+        axis = attrs["axis"]
+        batch = g.node("Slice", [g.node("Shape", [inputs[0]]), g.ints([axis]),
+                                 g.ints([axis + 1])])
+        shape = g.node("Concat", [g.ints(attrs["lead"]), batch, g.ints([attrs["hidden"]])],
+                       axis=0)
+        return g.node("ConstantOfShape", [shape],
+                      value=numpy_helper.from_array(np.zeros(1, dtype=out.dtype)))
+
+
 class Piece(Function):
     """out = flat[start:start + size] seen as ``shape`` (a view): one input's gradient out of
     the buffer :class:`RecurrentStepBackward` fills.   dflat = grad, flattened, at
@@ -157,6 +219,13 @@ class LSTMStep(Function):
     dx = dz w_ih, dh = dz w_hh, dc_prev = dc ⊙ f, dw_ih = dzᵀ x, dw_hh = dzᵀ h,
     db_ih = db_hh = Σ_n dz.
     """
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        x1 = (_onnx_rows(g, inputs[0], 0) if arrays[0].ndim == 3
+              else g.node("Unsqueeze", [inputs[0], g.ints([0])]))
+        return _onnx_lstm_step(g, x1, _onnx_rows(g, inputs[1], 0), _onnx_rows(g, inputs[1], 1),
+                               _onnx_weights(g, inputs, arrays, (0, 3, 1, 2)))
 
     @staticmethod
     def forward(ctx, x, state, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -277,6 +346,19 @@ class LSTMLayer(Function):
     recorded backward (``create_graph=True``) unrolls the layer into :class:`LSTMStep` nodes
     and uses their Tensor-op gradients, so it is differentiable again.
     """
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        # ONNX's LSTM gives every step's h but only the last c: one node per step instead
+        weights = _onnx_weights(g, inputs, arrays, (0, 3, 1, 2))
+        h, c = _onnx_rows(g, inputs[1], 0), _onnx_rows(g, inputs[1], 1)
+        steps = arrays[0].shape[0]
+        states: list = [None] * steps
+        for t in (range(steps - 1, -1, -1) if attrs.get("reverse") else range(steps)):
+            states[t] = _onnx_lstm_step(g, _onnx_rows(g, inputs[0], t), h, c, weights)
+            h, c = _onnx_rows(g, states[t], 0), _onnx_rows(g, states[t], 1)
+        zero = g.ints([0])
+        return g.node("Concat", [g.node("Unsqueeze", [s, zero]) for s in states], axis=0)
 
     @staticmethod
     def forward(ctx, x, state, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False):
@@ -409,6 +491,16 @@ class GRUStep(Function):
     """
 
     @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        # ONNX's GRU with linear_before_reset=1 applies the reset gate to w_hn h + b_hn
+        w, r, b, hidden = _onnx_weights(g, inputs, arrays, (1, 0, 2))
+        zero = g.ints([0])
+        x1, h1 = (g.node("Unsqueeze", [n, zero]) for n in inputs[:2])
+        _, h = g.node("GRU", [x1, w, r, b, "", h1], outputs=2, hidden_size=hidden,
+                      linear_before_reset=1)
+        return g.node("Squeeze", [h, zero])
+
+    @staticmethod
     def forward(ctx, x, h, w_ih, w_hh, b_ih=None, b_hh=None):
         n = h.shape[-1]
         a = _gates(x, w_ih, b_ih)
@@ -502,6 +594,16 @@ class RNNStep(Function):
     (``nonlinearity``).   da = grad ⊙ (1 - h'²) for tanh, grad ⊙ [h' > 0] for relu (relu'(0)
     = 0, as the relu op); dx = da w_ih, dh = da w_hh, dw_ih = daᵀ x, dw_hh = daᵀ h,
     db_ih = db_hh = Σ_n da."""
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        w, r, b, hidden = _onnx_weights(g, inputs, arrays, (0,))
+        zero = g.ints([0])
+        x1, h1 = (g.node("Unsqueeze", [n, zero]) for n in inputs[:2])
+        act = "Tanh" if attrs.get("nonlinearity", "tanh") == "tanh" else "Relu"
+        _, h = g.node("RNN", [x1, w, r, b, "", h1], outputs=2, hidden_size=hidden,
+                      activations=[act])
+        return g.node("Squeeze", [h, zero])
 
     @staticmethod
     def forward(ctx, x, h, w_ih, w_hh, b_ih=None, b_hh=None, *, nonlinearity="tanh"):
