@@ -231,9 +231,10 @@ class ConvWeightGrad(Function):
         prod_dtype = np.result_type(cols if cols is not None else x, g)
         if out.dtype != prod_dtype:
             return None
-        prod = _temp(temps, (groups, math.prod(w_shape[1:]), w_shape[0] // groups), prod_dtype)
+        prod_shape = (groups, math.prod(w_shape[1:]), w_shape[0] // groups)
+        prod, part = _temp(temps, prod_shape, prod_dtype), _temp(temps, prod_shape, prod_dtype)
         return Lowered((f"{{c0}}({{i0}}, {{i1}}, {{c5}}, {_geo_consts(attrs)}, {cols_src}, "
-                        f"{{o}}, {gbuf}, {xp}, {colsbuf}, {prod})",), temps=tuple(temps),
+                        f"{{o}}, {gbuf}, {xp}, {colsbuf}, {prod}, {part})",), temps=tuple(temps),
                        consts=(W.conv_weight_grad, *_geometry(attrs).values(), w_shape))
 
 
