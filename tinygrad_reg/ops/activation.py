@@ -60,8 +60,8 @@ class ReLUBackward(Function):
 
 
 class Sigmoid(Function):
-    """out = 1 / (1 + e⁻ˣ), computed from e^(-|x|) so it never overflows
-    (:func:`~tinygrad_reg.ops.numerics.sigmoid`).   dx = grad · out · (1 - out)."""
+    """out = 1 / (1 + e⁻ˣ), as PyTorch computes it (0 where e⁻ˣ overflows, below -88.7 in
+    float32: :func:`~tinygrad_reg.ops.numerics.sigmoid`).   dx = grad · out · (1 - out)."""
     to_onnx = onnx_rules.simple("Sigmoid")
 
     @staticmethod
@@ -77,14 +77,11 @@ class Sigmoid(Function):
 
     @staticmethod
     def lower(ins, out, attrs):
-        # forward: numerics.sigmoid(x), here into the output buffer with two scratch buffers
+        # forward: numerics.sigmoid(x), here into the output buffer
         (x,) = ins
         if x.dtype.kind != "f" or out.dtype != x.dtype or out.shape != x.shape:
             return None
-        order = jit_rules.order_of(out)
-        return Lowered(("{c0}({i0}, {o}, {t0}, {t1})",), consts=(numerics.sigmoid,),
-                       temps=((x.shape, x.dtype, order), (x.shape, np.dtype(bool), order)),
-                       inplace=(0,))
+        return Lowered(("{c0}({i0}, {o})",), consts=(numerics.sigmoid,), inplace=(0,))
 
 
 class SigmoidBackward(Function):

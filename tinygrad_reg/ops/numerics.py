@@ -1,4 +1,4 @@
-"""Numerics that several ops share, each written once: the stable sigmoid and softplus on
+"""Numerics that several ops share, each written once: the sigmoid and softplus on
 arrays, and SELU's constants (the activations, the losses, alpha dropout and the ONNX
 mappings read them here)."""
 
@@ -12,42 +12,24 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
-_SIGN_BIT = {n: np.array(np.iinfo(f"i{n}").min, f"i{n}") for n in (2, 4, 8)}
+def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """σ(x) = 1 / (1 + e⁻ˣ) in x's dtype, as PyTorch computes it: four passes (negate, exp,
+    add 1, reciprocal), into ``out`` when given (x's shape and float dtype; it may be x
+    itself), else a fresh array laid out in memory as x is (a pass between arrays of
+    different memory orders costs several times one between alike ones).
 
-
-def _minus_abs(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """-|x| into ``out``: x's sign bit set, an integer OR (several times faster than
-    ``copysign(x, -1)``, and the same bits, NaN included), when x is a float array of
-    ``out``'s dtype."""
-    if isinstance(x, np.ndarray) and x.dtype == out.dtype and x.dtype.kind == "f" and \
-            x.dtype.itemsize in _SIGN_BIT:
-        ints = _SIGN_BIT[x.dtype.itemsize]
-        np.bitwise_or(x.view(ints.dtype), ints, out=out.view(ints.dtype))
-        return out
-    return np.copysign(x, -1.0, out=out)
-
-
-def sigmoid(x: np.ndarray, out: np.ndarray | None = None, den: np.ndarray | None = None,
-            mask: np.ndarray | None = None) -> np.ndarray:
-    """σ(x) = 1 / (1 + e⁻ˣ) in x's dtype, from e = e^(-|x|) so it never overflows:
-    1 / (1 + e) for x ≥ 0, e / (1 + e) below.
-
-    Written as five passes over arrays and no select: the numerator is max(e, [x ≥ 0]), which
-    is 1 where x ≥ 0 (there e ≤ 1) and e elsewhere (a NaN stays NaN), the same bits as
-    ``where(x >= 0, 1, e)`` at a fraction of its cost (numpy's ``where`` with a scalar is
-    several times slower than a ufunc pass). ``out``, ``den`` (x's shape and float dtype) and
-    ``mask`` (bool) are buffers to write into (``out`` may be ``x`` itself); fresh arrays
-    laid out in memory as x is when not given (a pass between arrays of different memory
-    orders costs several times one between alike ones). (An integer x gives float64; the
-    ops convert integers to float32 first.)"""
-    mask = np.greater_equal(x, 0, out=mask)  # (read first: out may be x's own buffer)
+    e⁻ˣ overflows to inf below x ≈ -88.7 (float32; -709.8 for float64), where σ is then 0
+    (PyTorch gives 0 there too; the exact value is below 1e-38, a subnormal at most), so the
+    overflow is not warned about. Relative error a few ulp elsewhere: 1 + e⁻ˣ and its
+    reciprocal are each correctly rounded. nan stays nan, σ(inf) = 1, σ(-inf) = 0. (An
+    integer x gives float64; the ops convert integers to float32 first.)"""
     if out is None:  # (an array even for a 0-d x, where a ufunc would give a scalar)
-        out = np.empty_like(x, np.result_type(x, 1.0))  # (laid out as x is: see below)
-    e = _minus_abs(x, out)
-    np.exp(e, out=e)
-    den = np.add(e, 1.0, out=den)
-    np.maximum(e, mask, out=e)
-    return np.divide(e, den, out=e)
+        out = np.empty_like(x, np.result_type(x, 1.0))
+    e = np.negative(x, out=out)
+    with np.errstate(over="ignore"):
+        np.exp(e, out=e)
+    np.add(e, 1.0, out=e)
+    return np.reciprocal(e, out=e)
 
 
 def softplus(x: np.ndarray) -> np.ndarray:
