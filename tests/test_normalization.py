@@ -213,10 +213,11 @@ def test_batch_moments_are_np_mean_and_var_bit_for_bit(shape, dtype, channel_maj
         warnings.simplefilter("ignore", RuntimeWarning)  # (one value per channel: nan)
         got = moments_kernel(x, axes)
         want_var = np.var(x, axis=axes, ddof=1)
-    assert got.dtype == dtype and got.shape == (2, shape[1])
+    assert got.dtype == dtype and got.shape == (3, shape[1])
     assert got[0].tobytes() == np.mean(x, axis=axes).tobytes()
     assert np.array_equal(got[1], want_var, equal_nan=True)
     assert got[1].tobytes() == want_var.tobytes() or np.isnan(want_var).all()
+    assert got[2].tobytes() == np.var(x, axis=axes).tobytes()  # (what batch norm divides by)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -30,11 +30,24 @@ def _stats(x: np.ndarray, axes: tuple, eps: float, xc: Any = None, mean: Any = N
 
 
 def normalize_kernel(x: np.ndarray, axes: tuple, eps: float, out: Any = None, mean: Any = None,
-                     inv: Any = None, sq: Any = None) -> tuple:
+                     inv: Any = None, sq: Any = None, moments: Any = None) -> tuple:
     """(x̂, μ, 1/σ): x̂ = (x - μ) · (1/σ), into ``out`` (and the statistics into ``mean`` and
-    ``inv``, (x - μ)² into ``sq``) when given. One function for :class:`Normalize`'s forward
-    and its jit lowering, so the two give the same bits."""
-    xc, mean, inv = _stats(x, axes, eps, out, mean, inv, sq)
+    ``inv``, (x - μ)² into ``sq``) when given. With ``moments`` (:func:`moments_kernel`'s
+    result for this x: its mean and biased variance, the very bits computed here otherwise),
+    two passes over x instead of five. One function for :class:`Normalize`'s forward and its
+    jit lowering, so the two give the same bits."""
+    if moments is None:
+        xc, mean, inv = _stats(x, axes, eps, out, mean, inv, sq)
+    else:
+        keep = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+        if mean is None:
+            mean = moments[0].reshape(keep).copy()
+        else:
+            np.copyto(mean, moments[0].reshape(keep))
+        inv = np.add(moments[2].reshape(keep), eps, out=inv)
+        np.sqrt(inv, out=inv)
+        np.divide(1.0, inv, out=inv)
+        xc = np.subtract(x, mean, out=out)
     return np.multiply(xc, inv, out=xc), mean, inv
 
 
@@ -81,9 +94,9 @@ class Normalize(Function):
     graphs."""
 
     @staticmethod
-    def forward(ctx, x, axes, eps):
+    def forward(ctx, x, axes, eps, _moments=None):
         ctx.save_for_backward(x)
-        y, mean, inv = normalize_kernel(x, axes, eps)
+        y, mean, inv = normalize_kernel(x, axes, eps, moments=_moments)
         if ctx.needs_input_grad and ctx.needs_input_grad[0]:
             ctx.mean, ctx.inv = mean, inv  # the statistics, for the backward's one pass
         return y.astype(x.dtype, copy=False)
@@ -119,9 +132,13 @@ class Normalize(Function):
             else:
                 temps.append((stat, x.dtype))
                 names.append(f"{{t{len(temps) - 1}}}")
-        temps.append((x.shape, x.dtype, jit_rules.order_of(out)))
+        if attrs.get("_moments") is None:
+            temps.append((x.shape, x.dtype, jit_rules.order_of(out)))
+            rest = f"{{t{len(temps) - 1}}}"
+        else:  # (the moments' array, read from its slot)
+            rest = "None, {a__moments}"
         return Lowered((f"{{c0}}({{i0}}, {{c1}}, {{c2}}, {{o}}, {names[0]}, {names[1]}, "
-                        f"{{t{len(temps) - 1}}})",), temps=tuple(temps),
+                        f"{rest})",), temps=tuple(temps),
                        consts=(normalize_kernel, tuple(attrs["axes"]), attrs["eps"]))
 
 
@@ -179,27 +196,33 @@ class NormalizeBackward(Function):
 
 
 def moments_kernel(x: np.ndarray, axes: tuple, out: Any = None, sq: Any = None) -> np.ndarray:
-    """[mean, unbiased variance] of x over ``axes`` as a (2, C) array (C: the elements of the
-    other axes), the same bits as ``np.mean`` and ``np.var(ddof=1)`` give (the mean, the
-    squared deviations, their sum over n - 1), in four passes instead of their five; into
-    ``out`` (and the squared deviations into ``sq``, x's shape) when given."""
+    """[mean, unbiased variance, biased variance] of x over ``axes`` as a (3, C) array (C: the
+    elements of the other axes), the same bits as ``np.mean``, ``np.var(ddof=1)`` and
+    ``np.var`` give (the mean, the squared deviations, their sum over n - 1 and over n), in
+    four passes instead of their eight; into ``out`` (and the squared deviations into
+    ``sq``, x's shape) when given. The biased variance is the one batch norm normalizes
+    with (:func:`normalize_kernel` reads it), the unbiased one goes into its running
+    statistics."""
     keep = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
     n = np.intp(math.prod(x.shape[i] for i in axes))
     if out is None:
-        out = np.empty((2, math.prod(keep)), np.result_type(x, 1.0))
-    mean, var = out[0].reshape(keep), out[1].reshape(keep)
+        out = np.empty((3, math.prod(keep)), np.result_type(x, 1.0))
+    mean, var, biased = (out[i].reshape(keep) for i in range(3))
     np.mean(x, axis=axes, keepdims=True, out=mean)
     sq = np.subtract(x, mean, out=sq)
     np.square(sq, out=sq)
-    np.sum(sq, axis=axes, keepdims=True, out=var)
-    np.true_divide(var, np.maximum(n - 1, 0), out=var, casting="unsafe")
+    np.sum(sq, axis=axes, keepdims=True, out=biased)
+    np.true_divide(biased, np.maximum(n - 1, 0), out=var, casting="unsafe")
+    np.true_divide(biased, n, out=biased, casting="unsafe")
     return out
 
 
 class BatchMoments(Function):
-    """out = [mean(x), Σ (x - mean(x))² / (n - 1)] over ``axes``, stacked (2, C): the batch
-    statistics a batch norm layer folds into its running ones (under no_grad), in one op.
-    Not differentiable: its backward raises."""
+    """out = [mean(x), Σ (x - mean(x))² / (n - 1), Σ (x - mean(x))² / n] over ``axes``,
+    stacked (3, C): the batch statistics a batch norm layer folds into its running ones
+    (under no_grad), in one op; the normalization reads the mean and the biased variance
+    from it too (``_moments``) rather than computing them again. Not differentiable: its
+    backward raises."""
 
     @staticmethod
     def forward(ctx, x, *, axes):
@@ -236,9 +259,14 @@ class GroupNorm(Normalize):
     graphs)."""
 
 
-def normalize(x: Tensor, axes: Any, eps: float, kind: type[Normalize] = Normalize) -> Tensor:
-    """``kind``.apply(x): x̂ over ``axes`` (a tuple of non-negative axes)."""
-    return kind.apply(x, axes=tuple(int(a) for a in axes), eps=float(eps))
+def normalize(x: Tensor, axes: Any, eps: float, kind: type[Normalize] = Normalize,
+              moments: np.ndarray | None = None) -> Tensor:
+    """``kind``.apply(x): x̂ over ``axes`` (a tuple of non-negative axes); ``moments``: x's
+    :func:`moments_kernel` over those axes, when already computed."""
+    axes = tuple(int(a) for a in axes)
+    if moments is None:
+        return kind.apply(x, axes=axes, eps=float(eps))
+    return kind.apply(x, axes=axes, eps=float(eps), _moments=moments)
 
 
 def _affine(y: Tensor, weight: Any, bias: Any, shape: tuple) -> Tensor:
@@ -267,6 +295,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     axes = (0,) + tuple(range(2, x.ndim))
     shape = (1, -1) + (1,) * (x.ndim - 2)
     if training or running_mean is None:
+        moments = None
         n = x.numel() // x.shape[1]
         if training and n <= 1:
             raise ValueError(f"{_caller}: expected more than 1 value per channel when "
@@ -282,6 +311,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                 if x.dtype in _FLOATS:  # both in one op, the same bits
                     stats = BatchMoments.apply(x, axes=axes)
                     mean, var = stats[0], stats[1]
+                    moments = stats._data  # (the normalization's statistics too)
                 else:
                     mean, var = x.mean(dim=axes), x.var(dim=axes, correction=1)
                 if mean.dtype != running_mean.dtype:  # (an op less per layer when alike)
@@ -298,7 +328,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                 else:
                     running_mean.mul_(1.0 - m).add_(mean, alpha=m)
                     running_var.mul_(1.0 - m).add_(var, alpha=m)
-        y = normalize(x, axes, eps, BatchNorm)
+        y = normalize(x, axes, eps, BatchNorm, moments)
     else:
         y = (x - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps).rsqrt()
     return _affine(y, weight, bias, shape)
