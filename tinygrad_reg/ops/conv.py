@@ -343,7 +343,8 @@ class WindowScatter(Function):
         if W.needs_g_copy(g, out):  # g copied channel-major first
             order = W.cm_axes(g.ndim)
             gcm = _temp(temps, g.shape, g.dtype, order)
-        term = "None" if disjoint else _temp(temps, g.shape, dtype, order)
+        same = W.per_window(s, attrs["kernel"]) is not None  # (g · s₀ into term)
+        term = "None" if disjoint and not same else _temp(temps, g.shape, dtype, order)
         return Lowered((f"{{c0}}({{i0}}, {{i1}}, {{c1}}, {{c2}}, {{c3}}, {{c4}}, {{c5}}, {{o}}, "
                         f"{term}, False, {gcm})",), temps=tuple(temps),
                        consts=(W.window_scatter, tuple(attrs["x_shape"]), *geo))

@@ -370,10 +370,22 @@ def window_gather(x: np.ndarray, s: np.ndarray, kernel: tuple, stride: tuple, pa
                   dilation: tuple, pad_value: Any, out: np.ndarray | None = None,
                   xp: np.ndarray | None = None, term: np.ndarray | None = None) -> np.ndarray:
     """y = Σ_k x_pad[window's k-th element] · s[k], the terms added in the kernel's C order
-    into the first one (pooling's arithmetic). ``xp``: x padded with ``pad_value`` (in x's
-    layout) when there is padding; ``term``: the buffer of each later term."""
+    into the first one (pooling's arithmetic). When every kernel offset has the same weights
+    (average pooling's 1/count per window: :func:`per_window`), the window's elements are
+    added first and the sum multiplied once, (x₀ + x₁ + ...) · s: half the passes, and the
+    same bits when s is a power of two (a 2×2 average). ``xp``: x padded with ``pad_value``
+    (in x's layout) when there is padding; ``term``: the buffer of each later term."""
     xp = padded_like(x, padding, pad_value, xp)
     q = out_size(xp.shape[2:], kernel, stride, dilation)
+    same = per_window(s, kernel)
+    if same is not None:
+        parts = [xp[index] for _, index in offsets(kernel, stride, dilation, q)]
+        if len(parts) == 1:
+            return np.multiply(parts[0], same, out=out)
+        y = np.add(parts[0], parts[1], out=out)
+        for part in parts[2:]:
+            np.add(y, part, out=y)
+        return np.multiply(y, same, out=y)
     y = None
     for offset, index in offsets(kernel, stride, dilation, q):
         if y is None:
@@ -381,6 +393,17 @@ def window_gather(x: np.ndarray, s: np.ndarray, kernel: tuple, stride: tuple, pa
         else:
             np.add(y, np.multiply(xp[index], s[offset], out=term), out=y)
     return y
+
+
+def per_window(s: np.ndarray, kernel: tuple) -> np.ndarray | None:
+    """s[0, ..., 0] when the weights ``s`` (*kernel, ...) of a pooling are the same for every
+    kernel offset (average pooling: one 1/count per window) and small (no batch and channel
+    dims), else None."""
+    d = len(kernel)
+    if s.size > 1 << 16 or s.ndim < d:
+        return None
+    flat = s.reshape(math.prod(kernel), -1)
+    return s[(0,) * d] if (flat == flat[0]).all() else None
 
 
 def _window_slice(a: np.ndarray, windows: tuple) -> np.ndarray:
@@ -411,7 +434,9 @@ def window_scatter(g: np.ndarray, s: np.ndarray, x_shape: tuple, kernel: tuple, 
                    gcm: np.ndarray | None = None) -> np.ndarray:
     """dx (``x_shape``, laid out as g is, or channel-major with ``cm``) = the terms g · s[k]
     put back where window k-th elements came from (:func:`col2im`): pooling's gradient.
-    ``term``: a buffer of g's shape for the terms that are added (when windows overlap).
+    ``term``: a buffer of g's shape for the terms that are added (when windows overlap), or
+    for g · s₀ when every kernel offset has the same weights (:func:`per_window`: average
+    pooling), which are then copied (or added) into place.
     A channel-major dx from a g that is not (the gradient of a flattened pooling) copies g
     into that layout first (into ``gcm`` when given): one pass between two memory orders
     over g, rather than one per kernel offset over dx."""
@@ -422,9 +447,18 @@ def window_scatter(g: np.ndarray, s: np.ndarray, x_shape: tuple, kernel: tuple, 
     if needs_g_copy(g, out):  # (gcm: an (N, C, *out) array laid out channel-major)
         g = _copy_cm(g, gcm)
     q = g.shape[2:]
+    same = per_window(s, kernel)
+    if same is not None:  # every offset's term is g · s₀: one product, then copies or adds
+        g = np.multiply(g, same, out=term)
 
     def put(k: tuple, windows: tuple, dest: np.ndarray, add: bool) -> None:
         gk = g[(Ellipsis, *windows)]
+        if same is not None:
+            if add:
+                np.add(dest, gk, out=dest)
+            else:
+                np.copyto(dest, gk)
+            return
         sk = _window_slice(s[k], windows)
         if add:
             t = None if term is None else term[(Ellipsis, *(slice(0, w.stop - w.start)
@@ -442,4 +476,4 @@ __all__ = ["cm_axes", "to_cm", "is_cm", "from_cm", "empty_cm", "memory_order", "
            "channel_major", "padded_like", "scratch", "im2col", "covers_once",
            "SMALL_GEMM", "matmul_cols", "matmul_rows", "col2im",
            "conv_forward", "conv_weight_grad", "conv_input_grad", "window_gather",
-           "window_scatter", "needs_g_copy"]
+           "window_scatter", "needs_g_copy", "per_window"]
