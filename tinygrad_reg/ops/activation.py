@@ -91,6 +91,8 @@ class SigmoidBackward(Function):
     @staticmethod
     def forward(ctx, g, y):
         ctx.save_for_backward(g, y)
+        if g.shape == y.shape and g.dtype == y.dtype:  # (by blocks: numerics.sigmoid_grad)
+            return numerics.sigmoid_grad(g, y)
         out = g * y
         out *= 1.0 - y  # (in place: one fresh array of the activation's size fewer)
         return out
@@ -104,12 +106,11 @@ class SigmoidBackward(Function):
 
     @staticmethod
     def lower(ins, out, attrs):
-        # forward: (g * y) * (1.0 - y), the product in the output buffer
+        # forward: numerics.sigmoid_grad, (g * y) * (1.0 - y), into the output buffer
         g, y = ins
         if not (g.shape == y.shape == out.shape and g.dtype == y.dtype == out.dtype):
             return None
-        return Lowered(("subtract(1.0, {i1}, out={t0})", "multiply({i0}, {i1}, out={o})",
-                        "multiply({o}, {t0}, out={o})"),
+        return Lowered(("{c0}({i0}, {i1}, {o}, {t0})",), consts=(numerics.sigmoid_grad,),
                        temps=((y.shape, y.dtype, jit_rules.order_of(out)),), inplace=(0, 1))
 
 

@@ -25,11 +25,58 @@ def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     integer x gives float64; the ops convert integers to float32 first.)"""
     if out is None:  # (an array even for a 0-d x, where a ufunc would give a scalar)
         out = np.empty_like(x, np.result_type(x, 1.0))
-    e = np.negative(x, out=out)
     with np.errstate(over="ignore"):
-        np.exp(e, out=e)
-    np.add(e, 1.0, out=e)
-    return np.reciprocal(e, out=e)
+        for xb, ob in _blocks(x, out):
+            e = np.negative(xb, out=ob)
+            np.exp(e, out=e)
+            np.add(e, 1.0, out=e)
+            np.reciprocal(e, out=e)
+    return out
+
+
+def sigmoid_grad(g: np.ndarray, y: np.ndarray, out: np.ndarray | None = None,
+                 t: np.ndarray | None = None) -> np.ndarray:
+    """g · y · (1 - y), computed as (g · y) · (1 - y), into ``out`` (and 1 - y into ``t``)
+    when given (arrays of one shape and dtype)."""
+    if out is None:
+        out = np.empty_like(g, np.result_type(g, y))
+    for gb, yb, ob, tb in _blocks(g, y, out, t):
+        u = np.subtract(1.0, yb, out=tb)
+        np.multiply(gb, yb, out=ob)
+        np.multiply(ob, u, out=ob)
+    return out
+
+
+#: Elements per block (256 KB of float32): a kernel of several passes over a large array runs
+#: them block by block, so that every pass after the first reads from the cache.
+BLOCK = 1 << 16
+
+
+def _flat(a: np.ndarray | None, like: np.ndarray) -> np.ndarray | None:
+    """a's elements as a 1-d view in memory order when a is dense and laid out as ``like``
+    (the same strides), else None."""
+    if a is None or a.shape != like.shape or a.strides != like.strides:
+        return None
+    if a.flags.c_contiguous:
+        return a.reshape(-1)
+    order = sorted(range(a.ndim), key=lambda i: -a.strides[i])
+    v = a.transpose(order)
+    return v.reshape(-1) if v.flags.c_contiguous else None
+
+
+def _blocks(first: np.ndarray, *rest: np.ndarray | None):
+    """(first, *rest) — arrays of one shape, ``None`` for a buffer not given — as they are
+    when small or laid out differently, else as blocks of :data:`BLOCK` elements of their
+    1-d views in memory order (elementwise passes give the same bits either way)."""
+    if not isinstance(first, np.ndarray) or first.size <= 2 * BLOCK:
+        yield (first, *rest)
+        return
+    flats = [_flat(first, first)] + [_flat(a, first) for a in rest]
+    if flats[0] is None or any(f is None and a is not None for f, a in zip(flats[1:], rest)):
+        yield (first, *rest)
+        return
+    for s in range(0, first.size, BLOCK):
+        yield tuple(None if f is None else f[s:s + BLOCK] for f in flats)
 
 
 def softplus(x: np.ndarray) -> np.ndarray:
@@ -38,4 +85,4 @@ def softplus(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(0, x)
 
 
-__all__ = ["SELU_ALPHA", "SELU_SCALE", "sigmoid", "softplus"]
+__all__ = ["SELU_ALPHA", "SELU_SCALE", "BLOCK", "sigmoid", "sigmoid_grad", "softplus"]
