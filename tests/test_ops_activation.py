@@ -192,3 +192,24 @@ def test_sigmoid_far_from_zero_neither_overflows_nor_warns():
     # where e^100 overflows; the true value, 3.7e-44, is a subnormal)
     assert y32[[0, 1, 3, 4, 5]].tolist() == [0.0, 0.0, 1.0, 1.0, 1.0]
     np.testing.assert_allclose(y32[2], 2.06115369216775e-09, rtol=1e-6, atol=0)
+
+
+def test_sigmoid_and_its_gradient_by_blocks_give_the_same_bits(monkeypatch):
+    # large arrays run the passes block by block (numerics.BLOCK elements, in memory order,
+    # any one layout); a small block makes these arrays large: the same bits as whole
+    from tinygrad_reg.ops import numerics
+
+    rng = np.random.default_rng(0)
+    x = np.moveaxis(rng.standard_normal((3, 5, 7, 4)) * 4, 0, -1)  # (a transposed layout)
+    g = np.moveaxis(rng.standard_normal((3, 5, 7, 4)), 0, -1)
+    y = numerics.sigmoid(x)
+    whole = (y, numerics.sigmoid_grad(g, y), numerics.sigmoid_grad(g, y, np.empty_like(g),
+                                                                    np.empty_like(g)))
+    monkeypatch.setattr(numerics, "BLOCK", 16)
+    y2 = numerics.sigmoid(x)
+    blocks = (y2, numerics.sigmoid_grad(g, y2), numerics.sigmoid_grad(g, y2, np.empty_like(g),
+                                                                      np.empty_like(g)))
+    for a, b in zip(whole, blocks):
+        assert a.tobytes() == b.tobytes() and a.strides == b.strides
+    tg.testing.check_op(tg.sigmoid, S.tensors((5, 13)), ref=lambda v: 1 / (1 + np.exp(-v)),
+                        name="sigmoid by blocks", max_examples=20)

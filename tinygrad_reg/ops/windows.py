@@ -240,17 +240,20 @@ SMALL_GEMM = 1_000_000
 _MIN_CHUNK = 256
 
 
-def _chunk(rows: int, inner: int, n: int, least: int = _MIN_CHUNK) -> int:
+def _chunk(rows: int, inner: int, n: int, least: int | None = None) -> int:
     """The columns per call for a product (rows, inner) @ (inner, n): n (one call) unless
-    chunks of at least ``least`` columns fit :data:`SMALL_GEMM`."""
+    chunks of at least ``least`` columns (default :data:`_MIN_CHUNK`) fit
+    :data:`SMALL_GEMM`."""
+    least = _MIN_CHUNK if least is None else least
     width = SMALL_GEMM // max(rows * inner, 1)
     return width if least <= width < n else n
 
 
 def matmul_cols(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     """out = a @ b for stacks (g, m, k) @ (g, k, n) -> (g, m, n), in chunks of b's columns
-    when that keeps each call within OpenBLAS's small-matrix kernel (:func:`_chunk`). Each
-    output column is the same dot product whatever the chunking."""
+    when that keeps each call within OpenBLAS's small-matrix kernel (:func:`_chunk`). The
+    chunks follow from the shapes alone, so eager mode and a jit replay compute the same
+    bits (BLAS kernels of other widths may round the last bit differently)."""
     n = b.shape[-1]
     width = _chunk(a.shape[-2], a.shape[-1], n)
     if width == n:
