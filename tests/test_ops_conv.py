@@ -480,7 +480,7 @@ def test_products_in_chunks_are_the_convolution(case, monkeypatch):
     # derivatives as one product's
     from tinygrad_reg.ops import windows
 
-    monkeypatch.setattr(windows, "SMALL_GEMM", 40)
+    monkeypatch.setattr(windows, "SMALL_GEMM", 12)  # (chunks of a column or a few)
     monkeypatch.setattr(windows, "_MIN_CHUNK", 1)
     chunked = []
     chunk = windows._chunk
@@ -489,7 +489,7 @@ def test_products_in_chunks_are_the_convolution(case, monkeypatch):
     d = 2 if case == "conv2d" else 1
     tg.testing.check_op(_conv_op(d), conv_inputs(d), ref=_ref_conv, name=f"{case} chunked",
                         out_shape=None, max_examples=20)
-    assert sum(chunked) > 10  # (products were chunked, in the forward and the gradients)
+    assert sum(chunked) > 5  # (products were chunked, in the forward and the gradients)
 
 
 def test_chunked_products_equal_one_product(monkeypatch):
