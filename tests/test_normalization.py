@@ -307,3 +307,22 @@ def test_batch_norm_gradient_of_a_constant_upstream_gradient_is_exactly_zero(lay
     (y * 2.0).sum().backward()
     assert x.grad.dtype == dtype and not x.grad.numpy().any()
 
+
+def test_batch_norm_affine_node_exports_to_onnx(tmp_path):
+    # batch norm without running statistics normalizes with the batch's in eval mode too,
+    # through the affine node (ChannelAffine: Mul and Add of the reshaped weight and bias)
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3, track_running_stats=False))
+    with tg.no_grad():  # (a weight and a bias that show: not PyTorch's ones and zeros)
+        model[1].weight.mul_(tg.tensor([0.5, 2.0, -1.0]))
+        model[1].bias.add_(tg.tensor([0.25, -1.5, 3.0]))
+    model.eval()
+    x = tg.tensor(np.random.default_rng(0).standard_normal((4, 2, 6, 6)).astype(np.float32))
+    path = str(tmp_path / "bn.onnx")
+    tg.onnx.export(model, x, path)
+    sess = ort.InferenceSession(path)
+    got = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0]
+    np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-5, atol=1e-5)
+

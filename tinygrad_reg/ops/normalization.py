@@ -394,6 +394,89 @@ def normalize(x: Tensor, axes: Any, eps: float, kind: type[Normalize] = Normaliz
     return kind.apply(x, axes=axes, eps=float(eps), _moments=moments)
 
 
+def channel_dot_kernel(g: np.ndarray, x: np.ndarray, axes: tuple,
+                       out: Any = None, t: Any = None) -> np.ndarray:
+    """Σ g·x over ``axes`` (the statistics' shape, C for batch norm), into ``out`` when
+    given: one batched dot product per row when g and x lie as rows per channel (reading
+    both once, writing no product), else the product (into ``t``) summed."""
+    gr, xr = _rows(g, axes), _rows(x, axes)
+    keep = tuple(n for i, n in enumerate(g.shape) if i not in axes)
+    if gr is not None and xr is not None:
+        prod = np.matmul(gr[:, None, :], xr[:, :, None])
+        if out is None:
+            return prod.reshape(keep)
+        np.copyto(out, prod.reshape(keep))
+        return out
+    return np.add.reduce(np.multiply(g, x, out=t), axis=axes, out=out)
+
+
+class ChannelDot(Function):
+    """out[c] = Σ g·x over ``axes`` (all but the channel dim): an affine batch norm's weight
+    gradient Σ g·x̂ without writing the product. dg = u·x, dx = u·g (u broadcast back)."""
+
+    @staticmethod
+    def forward(ctx, g, x, *, axes):
+        return channel_dot_kernel(g, x, axes)
+
+    @staticmethod
+    def backward(ctx, u):
+        g, x = ctx.inputs
+        ub = u.reshape(_channel_shape(g.ndim))
+        need_g, need_x = ctx.needs_input_grad
+        return (ub * x if need_g else None), (ub * g if need_x else None)
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: channel_dot_kernel into the output buffer (a product buffer laid out as g)
+        g, x = ins
+        if not (g.dtype == x.dtype == out.dtype and g.shape == x.shape
+                and out.flags.c_contiguous):
+            return None
+        return Lowered(("{c0}({i0}, {i1}, {c1}, {o}, {t0})",),
+                       temps=((g.shape, g.dtype, jit_rules.order_of(g)),),
+                       consts=(channel_dot_kernel, tuple(attrs["axes"])))
+
+
+def _channel_shape(ndim: int) -> tuple:
+    return (1, -1) + (1,) * (ndim - 2)
+
+
+class ChannelAffine(Function):
+    """y = x · w[c] + b[c] for (N, C, ...) x and per-channel w, b (batch norm's affine part as
+    one node). dx = g · w, dw = ChannelDot(g, x), db = Σ g over all but the channel dim."""
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        shape = _channel_shape(x.ndim)
+        y = np.multiply(x, w.reshape(shape))
+        return np.add(y, b.reshape(shape), out=y)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w, _ = ctx.inputs
+        axes = (0,) + tuple(range(2, x.ndim))
+        need_x, need_w, need_b = ctx.needs_input_grad
+        return ((g * w.reshape(_channel_shape(x.ndim))) if need_x else None,
+                ChannelDot.apply(g, x, axes=axes) if need_w else None,
+                g.sum(axis=axes) if need_b else None)
+
+    @staticmethod
+    def to_onnx(g, inputs, attrs, arrays, out):
+        shape = g.ints(list(_channel_shape(arrays[0].ndim)))
+        y = g.node("Mul", [inputs[0], g.node("Reshape", [inputs[1], shape])])
+        return g.node("Add", [y, g.node("Reshape", [inputs[2], shape])])
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: x * w.reshape(...) into the output buffer, then + b.reshape(...)
+        x, w, b = ins
+        if not (x.dtype == w.dtype == b.dtype == out.dtype and out.shape == x.shape):
+            return None
+        return Lowered(("multiply({i0}, {i1}.reshape({c0}), out={o})",
+                        "add({o}, {i2}.reshape({c0}), out={o})"),
+                       consts=(_channel_shape(x.ndim),), inplace=(0,))
+
+
 def _affine(y: Tensor, weight: Any, bias: Any, shape: tuple) -> Tensor:
     if weight is not None:
         y = y * (weight if isinstance(weight, Tensor) else Tensor(weight)).reshape(shape)
@@ -454,6 +537,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                     running_mean.mul_(1.0 - m).add_(mean, alpha=m)
                     running_var.mul_(1.0 - m).add_(var, alpha=m)
         y = normalize(x, axes, eps, BatchNorm, moments)
+        if isinstance(weight, Tensor) and isinstance(bias, Tensor) and \
+                weight.shape == bias.shape == (x.shape[1],) and \
+                weight.dtype == bias.dtype == y.dtype:  # (one node, its gradient fused)
+            return ChannelAffine.apply(y, weight, bias)
     else:
         y = (x - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps).rsqrt()
     return _affine(y, weight, bias, shape)
@@ -486,7 +573,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Any = None,  # noqa: A002
     return _affine(y, weight, bias, (1, -1) + (1,) * (x.ndim - 2))
 
 
-__all__ = ["Normalize", "NormalizeBackward", "BatchMoments", "moments_kernel",
+__all__ = ["Normalize", "NormalizeBackward", "BatchMoments", "ChannelAffine", "ChannelDot",
+           "channel_dot_kernel", "moments_kernel",
            "normalize_kernel", "normalize_grad_kernel", "normalize_grad_from_output",
            "BatchNorm", "LayerNorm", "GroupNorm", "normalize", "batch_norm",
            "layer_norm", "group_norm"]
