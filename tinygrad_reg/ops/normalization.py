@@ -95,6 +95,8 @@ def _rows(a: np.ndarray, axes: tuple) -> np.ndarray | None:
     in ``axes``, outermost in memory) and the M reduced elements along it, when a is so laid
     out (a channel-major (N, C, H, W) array over (0, 2, 3), a C-order (N, D) over (1,));
     else None."""
+    if a.size == 0:
+        return None
     keep = [i for i in range(a.ndim) if i not in axes]
     v = a.transpose(keep + sorted(axes, key=lambda i: -a.strides[i]))  # (memory order)
     if not v.flags.c_contiguous:
