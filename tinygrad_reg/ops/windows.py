@@ -412,10 +412,11 @@ def window_gather(x: np.ndarray, s: np.ndarray, kernel: tuple, stride: tuple, pa
 
 def per_window(s: np.ndarray, kernel: tuple) -> np.ndarray | None:
     """s[0, ..., 0] when the weights ``s`` (*kernel, ...) of a pooling are the same for every
-    kernel offset (average pooling: one 1/count per window) and small (no batch and channel
-    dims), else None."""
+    kernel offset (average pooling: one 1/count per window), else None. Only weights of
+    shape (*kernel, *out) are looked at (max pooling's shares carry the batch and channel
+    dims too, and differ between offsets: not worth a pass to find out)."""
     d = len(kernel)
-    if s.size > 1 << 16 or s.ndim < d:
+    if s.ndim != 2 * d or s.size > 1 << 16:
         return None
     flat = s.reshape(math.prod(kernel), -1)
     return s[(0,) * d] if (flat == flat[0]).all() else None
