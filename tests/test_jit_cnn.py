@@ -78,7 +78,8 @@ def test_bn_lenet_sgd_steps_replay_bitwise_and_every_layer_is_lowered(dtype):
     # the layers' ops are written into the replay, none called as an allocating forward
     slow = set(unlowered(jitted.code))
     for name in ("Conv2d", "ConvInputGrad", "ConvWeightGrad", "AvgPool2d", "WindowScatter",
-                 "Sigmoid", "SigmoidBackward", "BatchNorm", "NormalizeBackward", "BatchMoments"):
+                 "Sigmoid", "SigmoidBackward", "BatchNorm", "NormalizeBackward", "BatchMoments",
+                 "ChannelAffine", "ChannelDot"):
         assert name not in slow, (name, sorted(slow))
 
 

@@ -213,10 +213,11 @@ def test_batch_moments_are_np_mean_and_var_bit_for_bit(shape, dtype, channel_maj
         warnings.simplefilter("ignore", RuntimeWarning)  # (one value per channel: nan)
         got = moments_kernel(x, axes)
         want_var = np.var(x, axis=axes, ddof=1)
-    assert got.dtype == dtype and got.shape == (2, shape[1])
+    assert got.dtype == dtype and got.shape == (3, shape[1])
     assert got[0].tobytes() == np.mean(x, axis=axes).tobytes()
     assert np.array_equal(got[1], want_var, equal_nan=True)
     assert got[1].tobytes() == want_var.tobytes() or np.isnan(want_var).all()
+    assert got[2].tobytes() == np.var(x, axis=axes).tobytes()  # (what batch norm divides by)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -227,3 +228,101 @@ def test_normalize_gradient_of_a_constant_upstream_gradient_is_exactly_zero(dtyp
     g = np.full_like(x, 2.0)
     dx = NormalizeBackward.apply(tg.tensor(g), tg.tensor(x), axes=(0, 2), eps=1e-5).numpy()
     assert dx.dtype == dtype and not dx.any()
+
+
+def _channel_major(x):
+    """x (N, C, H, W) through a 1×1 identity convolution: the same values, laid out
+    channel-major (C, H, W, N) as a convolution leaves them, so batch norm takes its row paths
+    (a channel's block contiguous: tinygrad_reg.ops.normalization._rows)."""
+    c = x.shape[1]
+    return F.conv2d(x, tg.tensor(np.eye(c, dtype=x.dtype).reshape(c, c, 1, 1)))
+
+
+@st.composite
+def bn4_inputs(draw):
+    shape = draw(st.sampled_from([(2, 2, 2, 3), (3, 2, 1, 2), (2, 3, 2, 2)]))
+    x = draw(S.distinct_arrays(shape, low=-3.0, high=3.0, gap=0.03).map(
+        lambda a: tg.Tensor(a, requires_grad=True)))
+    c = shape[1]
+    return x, draw(S.tensors((c,), low=0.5, high=2.0)), draw(S.tensors((c,)))
+
+
+def _bn_running(x, w, b):
+    c = x.shape[1]
+    rm, rv = tg.tensor(np.zeros(c, x.dtype)), tg.tensor(np.ones(c, x.dtype))
+    return F.batch_norm(x, rm, rv, w, b, training=True)
+
+
+@pytest.mark.parametrize("block", [None, 1])
+@pytest.mark.parametrize("layout", ["C", "channel-major"])
+def test_batch_norm_with_running_statistics_every_layout_and_block(layout, block, monkeypatch):
+    # the training path with running statistics (the normalization reads BatchMoments'
+    # statistics), in either layout: channel-major data takes the row paths, run block by
+    # block of rows (one row per block with block=1); first and second derivatives
+    from tinygrad_reg.ops import normalization
+
+    if block is not None:
+        monkeypatch.setattr(normalization, "_BLOCK", block)
+    op = _bn_running if layout == "C" else (  # (the gradient coming back channel-major too)
+        lambda x, w, b: _channel_major(_bn_running(_channel_major(x), w, b)))
+    tg.testing.check_op(op, bn4_inputs(), ref=_ref_bn, name=f"batch_norm {layout}",
+                        max_examples=15)
+
+
+def test_batch_norm_row_blocks_give_the_same_bits(monkeypatch):
+    # the blocks are a matter of speed: any block size gives the very bits of one block
+    from tinygrad_reg.ops import normalization, windows
+
+    rng = np.random.default_rng(0)
+    x = windows.from_cm((rng.standard_normal((5, 3, 4, 6)) * 2 + 1).astype(np.float32))
+    g = windows.from_cm(rng.standard_normal((5, 3, 4, 6)).astype(np.float32))
+    axes = (0, 2, 3)
+
+    def run():
+        m = normalization.moments_kernel(x, axes)
+        y, _, inv = normalization.normalize_kernel(x, axes, 1e-5, moments=m)
+        return m, y, normalization.normalize_grad_from_output(g, y, axes, inv)
+
+    whole = run()
+    monkeypatch.setattr(normalization, "_BLOCK", 1)
+    for a, b in zip(whole, run()):
+        assert a.tobytes() == b.tobytes()
+    assert whole[0][0].tobytes() == np.mean(x, axis=axes).tobytes()
+    assert whole[0][2].tobytes() == np.var(x, axis=axes).tobytes()
+
+
+@pytest.mark.parametrize("layout", ["C", "channel-major"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_batch_norm_gradient_of_a_constant_upstream_gradient_is_exactly_zero(layout, dtype):
+    # the gradient from the saved x̂: Σ g·x̂ - mean(g)·Σ x̂ cancels exactly for a constant g
+    # (here 1, so that g·x̂ is exact, as NormalizeBackward's own test has 2): the rounded mean
+    # of x does not leak into dx, in either layout
+    x0 = (1000.0 + np.random.default_rng(0).standard_normal((4, 3, 5, 2)) * 0.01).astype(dtype)
+    x = tg.tensor(x0, requires_grad=True)
+    w, b = tg.tensor(np.full(3, 0.5, dtype)), tg.tensor(np.zeros(3, dtype))
+    h = x if layout == "C" else _channel_major(x)
+    y = _bn_running(h, w, b)
+    if layout != "C":
+        y = _channel_major(y)
+    (y * 2.0).sum().backward()
+    assert x.grad.dtype == dtype and not x.grad.numpy().any()
+
+
+def test_batch_norm_affine_node_exports_to_onnx(tmp_path):
+    # batch norm without running statistics normalizes with the batch's in eval mode too,
+    # through the affine node (ChannelAffine: Mul and Add of the reshaped weight and bias)
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3, track_running_stats=False))
+    with tg.no_grad():  # (a weight and a bias that show: not PyTorch's ones and zeros)
+        model[1].weight.mul_(tg.tensor([0.5, 2.0, -1.0]))
+        model[1].bias.add_(tg.tensor([0.25, -1.5, 3.0]))
+    model.eval()
+    x = tg.tensor(np.random.default_rng(0).standard_normal((4, 2, 6, 6)).astype(np.float32))
+    path = str(tmp_path / "bn.onnx")
+    tg.onnx.export(model, x, path)
+    sess = ort.InferenceSession(path)
+    got = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0]
+    np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-5, atol=1e-5)
+

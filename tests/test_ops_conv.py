@@ -470,3 +470,41 @@ def test_unbatched_inputs_are_a_batch_of_one():
     assert tg.nn.Conv1d(2, 4, 3)(tg.ones(2, 7)).shape == (4, 5)
     with pytest.raises(ValueError, match="output_size must have 2 or 4 entries"):
         F.max_unpool2d(v, i, 2, output_size=(9, 5, 6))
+
+
+@pytest.mark.parametrize("case", ["conv2d", "conv1d"])
+def test_products_in_chunks_are_the_convolution(case, monkeypatch):
+    # with few channels, the convolution's products run in chunks of columns (forward, input
+    # gradient) and of positions (weight gradient) to stay in OpenBLAS's small-matrix
+    # kernel; a small bound makes every test-sized product chunked: first and second
+    # derivatives as one product's
+    from tinygrad_reg.ops import windows
+
+    monkeypatch.setattr(windows, "SMALL_GEMM", 12)  # (chunks of a column or a few)
+    monkeypatch.setattr(windows, "_MIN_CHUNK", 1)
+    chunked = []
+    chunk = windows._chunk
+    monkeypatch.setattr(windows, "_chunk", lambda r, i, n, least=None: chunked.append(
+        chunk(r, i, n, least) < n) or chunk(r, i, n, least))
+    d = 2 if case == "conv2d" else 1
+    tg.testing.check_op(_conv_op(d), conv_inputs(d), ref=_ref_conv, name=f"{case} chunked",
+                        out_shape=None, max_examples=20)
+    assert sum(chunked) > 5  # (products were chunked, in the forward and the gradients)
+
+
+def test_chunked_products_equal_one_product(monkeypatch):
+    from tinygrad_reg.ops import windows
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 3, 5)), rng.standard_normal((2, 5, 40))
+    whole, rows = np.matmul(a, b), np.matmul(b, b.transpose(0, 2, 1))
+    monkeypatch.setattr(windows, "SMALL_GEMM", 16)
+    monkeypatch.setattr(windows, "_MIN_CHUNK", 1)
+    assert windows._chunk(3, 5, 40) == 1 and windows._chunk(5, 5, 40, 4) == 40
+    # (BLAS kernels of other widths may round the last bit differently)
+    np.testing.assert_allclose(windows.matmul_cols(a, b, np.empty((2, 3, 40))), whole,
+                               rtol=1e-13)
+    # the weight gradient's sum over chunks of the inner dim
+    monkeypatch.setattr(windows, "SMALL_GEMM", 5 * 5 * 4)
+    np.testing.assert_allclose(windows.matmul_rows(b, b.transpose(0, 2, 1)), rows, rtol=1e-13)
+

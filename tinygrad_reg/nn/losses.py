@@ -132,19 +132,15 @@ class BinaryCrossEntropyWithLogitsBackward(Function):
 
     @staticmethod
     def lower(ins, out, attrs):
-        # forward: out = σ(z) = np.where(z >= 0, 1.0, e) / (1.0 + e) with e = exp(-|z|), then
-        # out -= y; out *= g; out /= n when n != 1
+        # forward: out = numerics.sigmoid(z), then out -= y; out *= g; out /= n when n != 1
         z, y, g = ins
         if not (z.shape == y.shape == out.shape and z.dtype == y.dtype == out.dtype):
             return None
-        lines = ["absolute({i0}, out={o})", "negative({o}, out={o})", "exp({o}, out={o})",
-                 "add({o}, 1.0, out={t1})", "greater_equal({i0}, 0, out={t0})",
-                 "copyto({o}, 1.0, where={t0})", "true_divide({o}, {t1}, out={o})",
-                 "subtract({o}, {i1}, out={o})", "multiply({o}, {i2}, out={o})"]
+        lines = ["{c1}({i0}, {o})", "subtract({o}, {i1}, out={o})",
+                 "multiply({o}, {i2}, out={o})"]
         if attrs["n"] != 1:
             lines.append("true_divide({o}, {c0}, out={o})")
-        return Lowered(tuple(lines), temps=((z.shape, np.dtype(bool)), (z.shape, z.dtype)),
-                       consts=(attrs["n"],))
+        return Lowered(tuple(lines), consts=(attrs["n"], numerics.sigmoid))
 
 
 class WeightedBinaryCrossEntropyWithLogits(Function):

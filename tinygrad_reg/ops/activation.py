@@ -60,8 +60,8 @@ class ReLUBackward(Function):
 
 
 class Sigmoid(Function):
-    """out = 1 / (1 + e⁻ˣ), computed from e^(-|x|) so it never overflows
-    (:func:`~tinygrad_reg.ops.numerics.sigmoid`).   dx = grad · out · (1 - out)."""
+    """out = 1 / (1 + e⁻ˣ), as PyTorch computes it (0 where e⁻ˣ overflows, below -88.7 in
+    float32: :func:`~tinygrad_reg.ops.numerics.sigmoid`).   dx = grad · out · (1 - out)."""
     to_onnx = onnx_rules.simple("Sigmoid")
 
     @staticmethod
@@ -77,14 +77,11 @@ class Sigmoid(Function):
 
     @staticmethod
     def lower(ins, out, attrs):
-        # forward: numerics.sigmoid(x), here into the output buffer with two scratch buffers
+        # forward: numerics.sigmoid(x), here into the output buffer
         (x,) = ins
         if x.dtype.kind != "f" or out.dtype != x.dtype or out.shape != x.shape:
             return None
-        order = jit_rules.order_of(out)
-        return Lowered(("{c0}({i0}, {o}, {t0}, {t1})",), consts=(numerics.sigmoid,),
-                       temps=((x.shape, x.dtype, order), (x.shape, np.dtype(bool), order)),
-                       inplace=(0,))
+        return Lowered(("{c0}({i0}, {o})",), consts=(numerics.sigmoid,), inplace=(0,))
 
 
 class SigmoidBackward(Function):
@@ -94,6 +91,8 @@ class SigmoidBackward(Function):
     @staticmethod
     def forward(ctx, g, y):
         ctx.save_for_backward(g, y)
+        if g.shape == y.shape and g.dtype == y.dtype:  # (by blocks: numerics.sigmoid_grad)
+            return numerics.sigmoid_grad(g, y)
         out = g * y
         out *= 1.0 - y  # (in place: one fresh array of the activation's size fewer)
         return out
@@ -107,12 +106,11 @@ class SigmoidBackward(Function):
 
     @staticmethod
     def lower(ins, out, attrs):
-        # forward: (g * y) * (1.0 - y), the product in the output buffer
+        # forward: numerics.sigmoid_grad, (g * y) * (1.0 - y), into the output buffer
         g, y = ins
         if not (g.shape == y.shape == out.shape and g.dtype == y.dtype == out.dtype):
             return None
-        return Lowered(("subtract(1.0, {i1}, out={t0})", "multiply({i0}, {i1}, out={o})",
-                        "multiply({o}, {t0}, out={o})"),
+        return Lowered(("{c0}({i0}, {i1}, {o}, {t0})",), consts=(numerics.sigmoid_grad,),
                        temps=((y.shape, y.dtype, jit_rules.order_of(out)),), inplace=(0, 1))
 
 

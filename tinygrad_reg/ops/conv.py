@@ -231,9 +231,10 @@ class ConvWeightGrad(Function):
         prod_dtype = np.result_type(cols if cols is not None else x, g)
         if out.dtype != prod_dtype:
             return None
-        prod = _temp(temps, (groups, math.prod(w_shape[1:]), w_shape[0] // groups), prod_dtype)
+        prod_shape = (groups, math.prod(w_shape[1:]), w_shape[0] // groups)
+        prod, part = _temp(temps, prod_shape, prod_dtype), _temp(temps, prod_shape, prod_dtype)
         return Lowered((f"{{c0}}({{i0}}, {{i1}}, {{c5}}, {_geo_consts(attrs)}, {cols_src}, "
-                        f"{{o}}, {gbuf}, {xp}, {colsbuf}, {prod})",), temps=tuple(temps),
+                        f"{{o}}, {gbuf}, {xp}, {colsbuf}, {prod}, {part})",), temps=tuple(temps),
                        consts=(W.conv_weight_grad, *_geometry(attrs).values(), w_shape))
 
 
@@ -342,7 +343,8 @@ class WindowScatter(Function):
         if W.needs_g_copy(g, out):  # g copied channel-major first
             order = W.cm_axes(g.ndim)
             gcm = _temp(temps, g.shape, g.dtype, order)
-        term = "None" if disjoint else _temp(temps, g.shape, dtype, order)
+        same = W.per_window(s, attrs["kernel"]) is not None  # (g · s₀ into term)
+        term = "None" if disjoint and not same else _temp(temps, g.shape, dtype, order)
         return Lowered((f"{{c0}}({{i0}}, {{i1}}, {{c1}}, {{c2}}, {{c3}}, {{c4}}, {{c5}}, {{o}}, "
                         f"{term}, False, {gcm})",), temps=tuple(temps),
                        consts=(W.window_scatter, tuple(attrs["x_shape"]), *geo))

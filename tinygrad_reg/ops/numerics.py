@@ -1,4 +1,4 @@
-"""Numerics that several ops share, each written once: the stable sigmoid and softplus on
+"""Numerics that several ops share, each written once: the sigmoid and softplus on
 arrays, and SELU's constants (the activations, the losses, alpha dropout and the ONNX
 mappings read them here)."""
 
@@ -12,42 +12,71 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
-_SIGN_BIT = {n: np.array(np.iinfo(f"i{n}").min, f"i{n}") for n in (2, 4, 8)}
+def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """σ(x) = 1 / (1 + e⁻ˣ) in x's dtype, as PyTorch computes it: four passes (negate, exp,
+    add 1, reciprocal), into ``out`` when given (x's shape and float dtype; it may be x
+    itself), else a fresh array laid out in memory as x is (a pass between arrays of
+    different memory orders costs several times one between alike ones).
 
-
-def _minus_abs(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """-|x| into ``out``: x's sign bit set, an integer OR (several times faster than
-    ``copysign(x, -1)``, and the same bits, NaN included), when x is a float array of
-    ``out``'s dtype."""
-    if isinstance(x, np.ndarray) and x.dtype == out.dtype and x.dtype.kind == "f" and \
-            x.dtype.itemsize in _SIGN_BIT:
-        ints = _SIGN_BIT[x.dtype.itemsize]
-        np.bitwise_or(x.view(ints.dtype), ints, out=out.view(ints.dtype))
-        return out
-    return np.copysign(x, -1.0, out=out)
-
-
-def sigmoid(x: np.ndarray, out: np.ndarray | None = None, den: np.ndarray | None = None,
-            mask: np.ndarray | None = None) -> np.ndarray:
-    """σ(x) = 1 / (1 + e⁻ˣ) in x's dtype, from e = e^(-|x|) so it never overflows:
-    1 / (1 + e) for x ≥ 0, e / (1 + e) below.
-
-    Written as five passes over arrays and no select: the numerator is max(e, [x ≥ 0]), which
-    is 1 where x ≥ 0 (there e ≤ 1) and e elsewhere (a NaN stays NaN), the same bits as
-    ``where(x >= 0, 1, e)`` at a fraction of its cost (numpy's ``where`` with a scalar is
-    several times slower than a ufunc pass). ``out``, ``den`` (x's shape and float dtype) and
-    ``mask`` (bool) are buffers to write into (``out`` may be ``x`` itself); fresh arrays
-    laid out in memory as x is when not given (a pass between arrays of different memory
-    orders costs several times one between alike ones). (An integer x gives float64; the
-    ops convert integers to float32 first.)"""
-    mask = np.greater_equal(x, 0, out=mask)  # (read first: out may be x's own buffer)
+    e⁻ˣ overflows to inf below x ≈ -88.7 (float32; -709.8 for float64), where σ is then 0
+    (PyTorch gives 0 there too; the exact value is below 1e-38, a subnormal at most), so the
+    overflow is not warned about. Relative error a few ulp elsewhere: 1 + e⁻ˣ and its
+    reciprocal are each correctly rounded. nan stays nan, σ(inf) = 1, σ(-inf) = 0. (An
+    integer x gives float64; the ops convert integers to float32 first.)"""
     if out is None:  # (an array even for a 0-d x, where a ufunc would give a scalar)
-        out = np.empty_like(x, np.result_type(x, 1.0))  # (laid out as x is: see below)
-    e = _minus_abs(x, out)
-    np.exp(e, out=e)
-    den = np.add(e, 1.0, out=den)
-    np.maximum(e, mask, out=e)
-    return np.divide(e, den, out=e)
+        out = np.empty_like(x, np.result_type(x, 1.0))
+    with np.errstate(over="ignore"):
+        for xb, ob in _blocks(x, out):
+            e = np.negative(xb, out=ob)
+            np.exp(e, out=e)
+            np.add(e, 1.0, out=e)
+            np.reciprocal(e, out=e)
+    return out
+
+
+def sigmoid_grad(g: np.ndarray, y: np.ndarray, out: np.ndarray | None = None,
+                 t: np.ndarray | None = None) -> np.ndarray:
+    """g · y · (1 - y), computed as (g · y) · (1 - y), into ``out`` (and 1 - y into ``t``)
+    when given (arrays of one shape and dtype)."""
+    if out is None:
+        out = np.empty_like(g, np.result_type(g, y))
+    for gb, yb, ob, tb in _blocks(g, y, out, t):
+        u = np.subtract(1.0, yb, out=tb)
+        np.multiply(gb, yb, out=ob)
+        np.multiply(ob, u, out=ob)
+    return out
+
+
+#: Elements per block (256 KB of float32): a kernel of several passes over a large array runs
+#: them block by block, so that every pass after the first reads from the cache.
+BLOCK = 1 << 16
+
+
+def _flat(a: np.ndarray | None, like: np.ndarray) -> np.ndarray | None:
+    """a's elements as a 1-d view in memory order when a is dense and laid out as ``like``
+    (the same strides), else None."""
+    if a is None or a.shape != like.shape or a.strides != like.strides:
+        return None
+    if a.flags.c_contiguous:
+        return a.reshape(-1)
+    order = sorted(range(a.ndim), key=lambda i: -a.strides[i])
+    v = a.transpose(order)
+    return v.reshape(-1) if v.flags.c_contiguous else None
+
+
+def _blocks(first: np.ndarray, *rest: np.ndarray | None):
+    """(first, *rest) — arrays of one shape, ``None`` for a buffer not given — as they are
+    when small or laid out differently, else as blocks of :data:`BLOCK` elements of their
+    1-d views in memory order (elementwise passes give the same bits either way)."""
+    if not isinstance(first, np.ndarray) or first.size <= 2 * BLOCK:
+        yield (first, *rest)
+        return
+    flats = [_flat(first, first)] + [_flat(a, first) for a in rest]
+    if flats[0] is None or any(f is None and a is not None for f, a in zip(flats[1:], rest)):
+        yield (first, *rest)
+        return
+    for s in range(0, first.size, BLOCK):
+        yield tuple(None if f is None else f[s:s + BLOCK] for f in flats)
 
 
 def softplus(x: np.ndarray) -> np.ndarray:
@@ -56,4 +85,4 @@ def softplus(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(0, x)
 
 
-__all__ = ["SELU_ALPHA", "SELU_SCALE", "sigmoid", "softplus"]
+__all__ = ["SELU_ALPHA", "SELU_SCALE", "BLOCK", "sigmoid", "sigmoid_grad", "softplus"]

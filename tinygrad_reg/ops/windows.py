@@ -228,6 +228,57 @@ def col2im(dx: np.ndarray, out_sizes: tuple, kernel: tuple, stride: tuple, dilat
             put(offset, tuple(windows), dx[(Ellipsis, *elements)], not disjoint)
 
 
+# -- thin matrix products --------------------------------------------------------------------
+
+#: The largest m·n·k that OpenBLAS (0.3.x, SkylakeX kernels) hands to its small-matrix GEMM
+#: kernel. A convolution with few channels (LeNet's first layer: 6 outputs × 25 taps) makes a
+#: product with a short side and a very long one (every position of every image): as one
+#: call it takes the general path, whose packing runs at a third of the small kernel's speed
+#: there (measured, one thread: 1.15 ms against 0.41 ms for (6, 25) @ (25, 73728)).
+SMALL_GEMM = 1_000_000
+#: Chunks narrower than this are not worth a call each (the product stays whole).
+_MIN_CHUNK = 256
+
+
+def _chunk(rows: int, inner: int, n: int, least: int | None = None) -> int:
+    """The columns per call for a product (rows, inner) @ (inner, n): n (one call) unless
+    chunks of at least ``least`` columns (default :data:`_MIN_CHUNK`) fit
+    :data:`SMALL_GEMM`."""
+    least = _MIN_CHUNK if least is None else least
+    width = SMALL_GEMM // max(rows * inner, 1)
+    return width if least <= width < n else n
+
+
+def matmul_cols(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out = a @ b for stacks (g, m, k) @ (g, k, n) -> (g, m, n), in chunks of b's columns
+    when that keeps each call within OpenBLAS's small-matrix kernel (:func:`_chunk`). The
+    chunks follow from the shapes alone, so eager mode and a jit replay compute the same
+    bits (BLAS kernels of other widths may round the last bit differently)."""
+    n = b.shape[-1]
+    width = _chunk(a.shape[-2], a.shape[-1], n)
+    if width == n:
+        return np.matmul(a, b, out=out)
+    for s in range(0, n, width):
+        np.matmul(a, b[..., s:s + width], out=out[..., s:s + width])
+    return out
+
+
+def matmul_rows(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
+                part: np.ndarray | None = None) -> np.ndarray:
+    """out = a @ b for stacks (g, m, n) @ (g, n, p) -> (g, m, p) with a long inner dim n (a
+    weight gradient: every position of every image), as a sum of products over chunks of n
+    (added in order, the partial products in ``part``) when chunks of at least 1024 fit
+    OpenBLAS's small-matrix kernel, else one product (``out``, ``part``: (g, m, p) buffers)."""
+    n = a.shape[-1]
+    width = _chunk(a.shape[-2], b.shape[-1], n, 4 * _MIN_CHUNK)
+    if width == n:
+        return np.matmul(a, b, out=out)
+    out = np.matmul(a[..., :width], b[..., :width, :], out=out)
+    for s in range(width, n, width):
+        np.add(out, np.matmul(a[..., s:s + width], b[..., s:s + width, :], out=part), out=out)
+    return out
+
+
 # -- convolution ----------------------------------------------------------------------------
 
 
@@ -247,7 +298,7 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: tup
     if out is None:
         out = empty_cm((x.shape[0], o, *q), np.result_type(x, w))
     y = to_cm(out)  # (O, *out, N), C-contiguous
-    np.matmul(w.reshape(groups, o // groups, -1), cols, out=y.reshape(groups, o // groups, -1))
+    matmul_cols(w.reshape(groups, o // groups, -1), cols, y.reshape(groups, o // groups, -1))
     if b is not None:
         np.add(y, b.reshape((o,) + (1,) * (d + 1)), out=y)
     return out, cols
@@ -264,18 +315,20 @@ def conv_weight_grad(x: np.ndarray, g: np.ndarray, w_shape: tuple, stride: tuple
                      padding: tuple, dilation: tuple, groups: int,
                      cols: np.ndarray | None = None, out: np.ndarray | None = None,
                      gbuf: np.ndarray | None = None, xp: np.ndarray | None = None,
-                     colsbuf: np.ndarray | None = None,
-                     prod: np.ndarray | None = None) -> np.ndarray:
+                     colsbuf: np.ndarray | None = None, prod: np.ndarray | None = None,
+                     part: np.ndarray | None = None) -> np.ndarray:
     """dw = the correlation of x's windows with g, as cols @ gᵀ per group ((g, cg·k, og),
-    then transposed into w's shape): the forward's im2col columns when given, else x's
+    then transposed into w's shape; over chunks of the positions when they are many and the
+    channels few, :func:`matmul_rows`): the forward's im2col columns when given, else x's
     windows copied (into ``colsbuf``; ``xp`` as in :func:`conv_forward`). ``gbuf``: g's
-    channel-major copy when g is not so laid out; ``prod``: the (g, cg·k, og) product."""
+    channel-major copy when g is not so laid out; ``prod`` and ``part``: the (g, cg·k, og)
+    product and a chunk's."""
     o = w_shape[0]
     if cols is None:
         xp_ = channel_major(x, padding, xp)
         cols = im2col(xp_, w_shape[2:], stride, dilation, g.shape[2:], groups, colsbuf)
     gm = _grad_columns(g, groups, gbuf)
-    dwt = np.matmul(cols, gm.transpose(0, 2, 1), out=prod)  # (g, cg·k, og)
+    dwt = matmul_rows(cols, gm.transpose(0, 2, 1), prod, part)  # (g, cg·k, og)
     if out is None:
         out = np.empty(w_shape, dwt.dtype)
     np.copyto(out.reshape(groups, o // groups, -1), dwt.transpose(0, 2, 1))
@@ -296,7 +349,7 @@ def conv_input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple, stride: tuple,
     wt = w.reshape(groups, og, -1).transpose(0, 2, 1)
     if cols is None:
         cols = scratch((groups, wt.shape[1], gm.shape[2]), np.result_type(wt, gm))
-    np.matmul(wt, gm, out=cols)
+    matmul_cols(wt, gm, cols)
     blocks = cols.reshape(x_shape[1], *kernel, *q, x_shape[0])  # (C, *k, *out, N)
     if out is None:
         out = empty_cm(tuple(x_shape), cols.dtype)
@@ -309,8 +362,20 @@ def conv_input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple, stride: tuple,
         else:
             np.copyto(dest, term)
 
-    col2im(out, q, kernel, stride, dilation, padding, put)
+    old = np.setbufsize(_COL2IM_BUFSIZE)
+    try:
+        col2im(out, q, kernel, stride, dilation, padding, put)
+    finally:
+        np.setbufsize(old)
     return out
+
+
+#: numpy's ufunc buffer size while col2im adds blocks into dx: with the default (8192
+#: elements), an add whose operands are strided rows shorter than that (a 5×5 kernel's
+#: window of 8 columns × the batch: rows of 1024) is copied through buffers, about 3× the
+#: time of the same add on contiguous arrays; rows of 1024 need no buffer (the second
+#: LeNet layer's input gradient 1.07 -> 0.97 ms).
+_COL2IM_BUFSIZE = 1024
 
 
 # -- pooling ----------------------------------------------------------------------------------
@@ -320,10 +385,22 @@ def window_gather(x: np.ndarray, s: np.ndarray, kernel: tuple, stride: tuple, pa
                   dilation: tuple, pad_value: Any, out: np.ndarray | None = None,
                   xp: np.ndarray | None = None, term: np.ndarray | None = None) -> np.ndarray:
     """y = Σ_k x_pad[window's k-th element] · s[k], the terms added in the kernel's C order
-    into the first one (pooling's arithmetic). ``xp``: x padded with ``pad_value`` (in x's
-    layout) when there is padding; ``term``: the buffer of each later term."""
+    into the first one (pooling's arithmetic). When every kernel offset has the same weights
+    (average pooling's 1/count per window: :func:`per_window`), the window's elements are
+    added first and the sum multiplied once, (x₀ + x₁ + ...) · s: half the passes, and the
+    same bits when s is a power of two (a 2×2 average). ``xp``: x padded with ``pad_value``
+    (in x's layout) when there is padding; ``term``: the buffer of each later term."""
     xp = padded_like(x, padding, pad_value, xp)
     q = out_size(xp.shape[2:], kernel, stride, dilation)
+    same = per_window(s, kernel)
+    if same is not None:
+        parts = [xp[index] for _, index in offsets(kernel, stride, dilation, q)]
+        if len(parts) == 1:
+            return np.multiply(parts[0], same, out=out)
+        y = np.add(parts[0], parts[1], out=out)
+        for part in parts[2:]:
+            np.add(y, part, out=y)
+        return np.multiply(y, same, out=y)
     y = None
     for offset, index in offsets(kernel, stride, dilation, q):
         if y is None:
@@ -331,6 +408,18 @@ def window_gather(x: np.ndarray, s: np.ndarray, kernel: tuple, stride: tuple, pa
         else:
             np.add(y, np.multiply(xp[index], s[offset], out=term), out=y)
     return y
+
+
+def per_window(s: np.ndarray, kernel: tuple) -> np.ndarray | None:
+    """s[0, ..., 0] when the weights ``s`` (*kernel, ...) of a pooling are the same for every
+    kernel offset (average pooling: one 1/count per window), else None. Only weights of
+    shape (*kernel, *out) are looked at (max pooling's shares carry the batch and channel
+    dims too, and differ between offsets: not worth a pass to find out)."""
+    d = len(kernel)
+    if s.ndim != 2 * d or s.size > 1 << 16:
+        return None
+    flat = s.reshape(math.prod(kernel), -1)
+    return s[(0,) * d] if (flat == flat[0]).all() else None
 
 
 def _window_slice(a: np.ndarray, windows: tuple) -> np.ndarray:
@@ -361,7 +450,9 @@ def window_scatter(g: np.ndarray, s: np.ndarray, x_shape: tuple, kernel: tuple, 
                    gcm: np.ndarray | None = None) -> np.ndarray:
     """dx (``x_shape``, laid out as g is, or channel-major with ``cm``) = the terms g · s[k]
     put back where window k-th elements came from (:func:`col2im`): pooling's gradient.
-    ``term``: a buffer of g's shape for the terms that are added (when windows overlap).
+    ``term``: a buffer of g's shape for the terms that are added (when windows overlap), or
+    for g · s₀ when every kernel offset has the same weights (:func:`per_window`: average
+    pooling), which are then copied (or added) into place.
     A channel-major dx from a g that is not (the gradient of a flattened pooling) copies g
     into that layout first (into ``gcm`` when given): one pass between two memory orders
     over g, rather than one per kernel offset over dx."""
@@ -372,9 +463,18 @@ def window_scatter(g: np.ndarray, s: np.ndarray, x_shape: tuple, kernel: tuple, 
     if needs_g_copy(g, out):  # (gcm: an (N, C, *out) array laid out channel-major)
         g = _copy_cm(g, gcm)
     q = g.shape[2:]
+    same = per_window(s, kernel)
+    if same is not None:  # every offset's term is g · s₀: one product, then copies or adds
+        g = np.multiply(g, same, out=term)
 
     def put(k: tuple, windows: tuple, dest: np.ndarray, add: bool) -> None:
         gk = g[(Ellipsis, *windows)]
+        if same is not None:
+            if add:
+                np.add(dest, gk, out=dest)
+            else:
+                np.copyto(dest, gk)
+            return
         sk = _window_slice(s[k], windows)
         if add:
             t = None if term is None else term[(Ellipsis, *(slice(0, w.stop - w.start)
@@ -389,6 +489,7 @@ def window_scatter(g: np.ndarray, s: np.ndarray, x_shape: tuple, kernel: tuple, 
 
 __all__ = ["cm_axes", "to_cm", "is_cm", "from_cm", "empty_cm", "memory_order", "empty_like_order",
            "out_size", "padded_size", "offsets", "lowest", "pad_into", "needs_cm_copy",
-           "channel_major", "padded_like", "scratch", "im2col", "covers_once", "col2im",
+           "channel_major", "padded_like", "scratch", "im2col", "covers_once",
+           "SMALL_GEMM", "matmul_cols", "matmul_rows", "col2im",
            "conv_forward", "conv_weight_grad", "conv_input_grad", "window_gather",
-           "window_scatter", "needs_g_copy"]
+           "window_scatter", "needs_g_copy", "per_window"]
