@@ -108,3 +108,30 @@ def test_the_first_order_kernel_refuses_to_be_differentiated():
     out = packed_attention(x, 1, 1.0)
     (g,) = tg.autograd.grad(out.sum(), x, create_graph=True)
     assert g.requires_grad  # the Tensor-op form, differentiable again
+
+
+@pytest.mark.parametrize("dynamic_batch", [True, False])
+def test_self_attention_with_a_fully_masked_row_exports_to_onnx(tmp_path, dynamic_batch):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    mask = np.zeros((4, 4), bool)
+    mask[1] = True  # query 1 sees no key: its weights are zeros, not nan
+    mask[2, 3] = True
+
+    class SelfAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mha = nn.MultiheadAttention(6, 2, batch_first=True,
+                                             generator=np.random.default_rng(2))
+
+        def forward(self, x):
+            return self.mha(x, x, x, attn_mask=tg.tensor(mask), need_weights=False)[0]
+
+    model = SelfAttention().eval()
+    x = tg.randn(3, 4, 6, generator=np.random.default_rng(4))
+    tg.onnx.export(model, (x,), tmp_path / "mha.onnx", dynamic_batch=dynamic_batch)
+    sess = ort.InferenceSession(str(tmp_path / "mha.onnx"))
+    got = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0]
+    want = model(x).numpy()
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

@@ -186,9 +186,8 @@ class PackedAttention(Function):
             scores = g.node("Where", [inputs[1], onnx_rules.scalar(g, -np.inf, out), scores])
             top = g.reduce("ReduceMax", scores, (-1,), True, 4)
             dead = g.node("Equal", [top, onnx_rules.scalar(g, -np.inf, out)])
-            zero = onnx_rules.scalar(g, 0.0, out)
-            weights = g.node("Softmax", [g.node("Where", [dead, zero, scores])], axis=-1)
-            weights = g.node("Where", [dead, zero, weights])
+            weights = g.node("Softmax", [scores], axis=-1)  # (nan in a dead row, then 0)
+            weights = g.node("Where", [dead, onnx_rules.scalar(g, 0.0, out), weights])
         else:
             weights = g.node("Softmax", [scores], axis=-1)
         heads_out = g.node("Transpose", [g.node("MatMul", [weights, v])], perm=[0, 2, 1, 3])
