@@ -1,5 +1,6 @@
 """Numerics that several ops share, each written once: the stable sigmoid and softplus on
-arrays, and SELU's constants (the activations, the losses, alpha dropout and the ONNX
+arrays, fast maxima and sums over the last axis (softmax, cross-entropy, attention), and
+SELU's constants (the activations, the losses, alpha dropout and the ONNX
 mappings read them here)."""
 
 from __future__ import annotations
@@ -56,4 +57,49 @@ def softplus(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(0, x)
 
 
-__all__ = ["SELU_ALPHA", "SELU_SCALE", "sigmoid", "softplus"]
+
+def row_max(a: np.ndarray) -> np.ndarray:
+    """The maximum over the last axis, keepdims, as a tree of elementwise maxima of the
+    even and odd columns (np.max along a short last axis runs about 6x slower: 0.36 ms for
+    (128, 32, 32) float32). Exact, as max is in any order; nan propagates."""
+    n = a.shape[-1]
+    if n <= 1:
+        return a.max(-1, keepdims=True)  # (a copy; numpy's error for an empty reduction)
+    while n > 1:
+        h = n // 2
+        b = np.maximum(a[..., 0:2 * h:2], a[..., 1:2 * h:2])
+        if n % 2:
+            np.maximum(b[..., :1], a[..., n - 1:], out=b[..., :1])
+        a, n = b, h
+    return a
+
+
+def row_sum(a: np.ndarray) -> np.ndarray:
+    """The sum over the last axis, keepdims, as one BLAS product with a column of ones
+    (np.sum along a short last axis runs about 8x slower). ``a`` C-contiguous."""
+    n = a.shape[-1]
+    return np.dot(a.reshape(-1, n), np.ones((n, 1), a.dtype)).reshape(a.shape[:-1] + (1,))
+
+
+def max_keep(x: np.ndarray, axis: int) -> np.ndarray:
+    """np.max(x, axis, keepdims=True), by :func:`row_max` when ``axis`` is the last of a
+    float array of 8 or more columns (the same values)."""
+    if x.dtype.kind == "f" and x.ndim and axis % x.ndim == x.ndim - 1 and x.shape[-1] >= 8 \
+            and x.size:
+        return row_max(x)
+    return np.max(x, axis=axis, keepdims=True)
+
+
+def sum_keep(x: np.ndarray, axis: int) -> np.ndarray:
+    """np.sum(x, axis, keepdims=True), by :func:`row_sum` (one BLAS product) when ``axis`` is
+    the last of a C-contiguous float32/float64 array of 8 or more columns (the same sum in
+    another order)."""
+    if (x.dtype == np.float32 or x.dtype == np.float64) and x.ndim and \
+            axis % x.ndim == x.ndim - 1 and x.shape[-1] >= 8 and x.size and \
+            x.flags.c_contiguous:
+        return row_sum(x)
+    return np.sum(x, axis=axis, keepdims=True)
+
+
+__all__ = ["SELU_ALPHA", "SELU_SCALE", "sigmoid", "softplus", "row_max", "row_sum",
+           "max_keep", "sum_keep"]
