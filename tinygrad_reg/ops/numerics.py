@@ -5,6 +5,8 @@ mappings read them here)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 #: SELU's constants (Klambauer et al. 2017), as PyTorch: they keep activations at mean 0 and
@@ -74,11 +76,45 @@ def row_max(a: np.ndarray) -> np.ndarray:
     return a
 
 
+_ONES: dict[tuple, np.ndarray] = {}
+
+
+def ones_vector(n: int, dtype: np.dtype) -> np.ndarray:
+    """A read-only vector of n ones of ``dtype``, kept: the weights of the BLAS sums."""
+    key = (n, np.dtype(dtype))
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 256:
+            _ONES.clear()
+        ones = _ONES[key] = np.ones(n, dtype)
+        ones.flags.writeable = False
+    return ones
+
+
 def row_sum(a: np.ndarray) -> np.ndarray:
-    """The sum over the last axis, keepdims, as one BLAS product with a column of ones
+    """The sum over the last axis, keepdims, as one BLAS product with a vector of ones
     (np.sum along a short last axis runs about 8x slower). ``a`` C-contiguous."""
     n = a.shape[-1]
-    return np.dot(a.reshape(-1, n), np.ones((n, 1), a.dtype)).reshape(a.shape[:-1] + (1,))
+    return np.dot(a.reshape(-1, n), ones_vector(n, a.dtype)).reshape(a.shape[:-1] + (1,))
+
+
+def trailing_mean(x: np.ndarray, axes: tuple, out: np.ndarray | None = None) -> np.ndarray:
+    """np.mean(x, axes, keepdims=True) into ``out`` (fresh when None). Over the trailing axes
+    of a C-contiguous float32/float64 array (layer norm's) as one BLAS product with ones,
+    then divided by the count: np.mean along a short last axis is about 3x slower (0.03 ms
+    against 0.01 ms for (1024, 64) float32)."""
+    k, nd = len(axes), x.ndim
+    if k and nd and x.size and (x.dtype == np.float32 or x.dtype == np.float64) and \
+            x.flags.c_contiguous and sorted(a % nd for a in axes) == list(range(nd - k, nd)) \
+            and (out is None or (out.dtype == x.dtype and out.flags.c_contiguous)):
+        n = x.size // math.prod(x.shape[:nd - k])
+        if out is None:
+            out = np.empty(x.shape[:nd - k] + (1,) * k, x.dtype)
+        flat = out.reshape(-1)
+        np.dot(x.reshape(-1, n), ones_vector(n, x.dtype), out=flat)
+        np.divide(flat, n, out=flat)
+        return out
+    return np.asarray(np.mean(x, axis=axes, keepdims=True, out=out))
 
 
 def max_keep(x: np.ndarray, axis: int) -> np.ndarray:
@@ -102,4 +138,4 @@ def sum_keep(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 __all__ = ["SELU_ALPHA", "SELU_SCALE", "sigmoid", "softplus", "row_max", "row_sum",
-           "max_keep", "sum_keep"]
+           "max_keep", "sum_keep", "ones_vector", "trailing_mean"]

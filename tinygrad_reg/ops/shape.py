@@ -27,6 +27,7 @@ from ..errors import ArgumentError, DimError, NotSupportedError, ShapeError
 from . import jit_rules, onnx_rules
 from .common import dim_args, normalize_axis, one_axis
 from .jit_rules import Lowered
+from .numerics import ones_vector
 
 
 class Reshape(Function):
@@ -109,21 +110,6 @@ class BroadcastTo(Function):
         return g.node("Expand", [inputs[0], g.ints(shape)])
 
 
-_ONES: dict[tuple, np.ndarray] = {}
-
-
-def _ones(n: int, dtype: np.dtype) -> np.ndarray:
-    """A read-only vector of n ones (kept: the weights of :func:`_sum_to`'s BLAS sums)."""
-    key = (n, dtype)
-    ones = _ONES.get(key)
-    if ones is None:
-        if len(_ONES) > 256:
-            _ONES.clear()
-        ones = _ONES[key] = np.ones(n, dtype)
-        ones.flags.writeable = False
-    return ones
-
-
 def _blas_sum(x: np.ndarray, shape: tuple, lead: int) -> bool:
     """Whether :func:`_sum_to` sums ``x``'s ``lead`` leading axes as one BLAS product (a
     C-contiguous float32/float64 x): ones(m) @ x seen as (m, rest), several times faster
@@ -139,7 +125,7 @@ def _sum_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if _blas_sum(x, shape, lead):
         m = x.size // max(math.prod(shape), 1)
         out = np.empty(shape, x.dtype)
-        np.dot(_ones(m, x.dtype), x.reshape(m, -1), out=out.reshape(-1))
+        np.dot(ones_vector(m, x.dtype), x.reshape(m, -1), out=out.reshape(-1))
         return out
     if lead and x.shape[lead:] == shape:  # only leading axes were added (a bias's gradient)
         # summed without keepdims: a fresh array, not a reshaped view, which the engine
@@ -180,7 +166,7 @@ class SumTo(Function):
                 return None
             m = x.size // max(math.prod(shape), 1)
             return Lowered(("dot({c0}, {i0}.reshape({c1}, -1), out={o}.reshape(-1))",),
-                           consts=(_ones(m, x.dtype), m))
+                           consts=(ones_vector(m, x.dtype), m))
         axis = 0 if lead == 1 else tuple(range(lead))
         return Lowered(("add.reduce({i0}, axis={c0}, out={o})",), consts=(axis,))
 
