@@ -135,3 +135,10 @@ def test_self_attention_with_a_fully_masked_row_exports_to_onnx(tmp_path, dynami
     want = model(x).numpy()
     assert np.all(np.isfinite(got))
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_bad_shapes_and_masks_are_refused_with_the_shape():
+    with pytest.raises(tg.errors.ShapeError, match=r"\(2, 3, 8\)"):
+        packed_attention(tg.zeros(2, 3, 8), 2, 1.0)
+    with pytest.raises(tg.errors.DTypeError, match="bool"):
+        packed_attention(tg.zeros(2, 3, 6), 1, 1.0, tg.zeros(3, 3))

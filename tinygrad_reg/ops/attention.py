@@ -23,6 +23,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..autograd.modes import GRAD, mode
+from ..errors import DTypeError, ShapeError
 from . import onnx_rules
 from .jit_rules import Lowered
 from .numerics import row_max, row_sum
@@ -218,6 +219,13 @@ def packed_attention(x: Any, heads: int, scale: float, mask: Any = None) -> Any:
     """Multi-head self-attention of a packed (N, L, 3E) projection (see
     :class:`PackedAttention`); ``mask`` a bool Tensor broadcasting against (N, h, L, L),
     True where a key is masked out."""
+    if x.ndim != 3 or heads < 1 or x.shape[-1] % (3 * heads):
+        raise ShapeError(f"packed_attention: x must be (N, L, 3E) with E a multiple of "
+                         f"heads={heads}, got shape {x.shape}")
+    if mask is not None and mask.dtype != np.bool_:
+        raise DTypeError(f"packed_attention: the mask must be bool (True: masked out), got "
+                         f"{mask.dtype}; add a float mask to the scores with the general "
+                         f"path (nn.MultiheadAttention does)")
     if mask is None:
         return PackedAttention.apply(x, heads=heads, scale=scale)
     return PackedAttention.apply(x, mask, heads=heads, scale=scale)
