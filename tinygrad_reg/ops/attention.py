@@ -91,7 +91,6 @@ def _attention_grad_kernel(g: np.ndarray, x: np.ndarray, qs: np.ndarray, w: np.n
 def _graph_grad(grad: Any, x: Any, mask: Any, heads: int, scale: float) -> Any:
     """dx in Tensor ops (the formulas of :class:`PackedAttention`), recomputing the weights
     from x so that everything stays connected to it: for a recorded backward."""
-    from ..nn.attention import safe_softmax
     from .activation import softmax
     from .elementwise import where
     from .shape import cat
@@ -110,8 +109,10 @@ def _graph_grad(grad: Any, x: Any, mask: Any, heads: int, scale: float) -> Any:
     scores = qs @ k.mT
     if mask is None:
         p = softmax(scores, -1)
-    else:
-        p = safe_softmax(where(mask, -np.inf, scores))
+    else:  # a row with every key masked: zeros (and no nan) through both wheres
+        scores = where(mask, -np.inf, scores)
+        dead = (scores == -np.inf).all(-1, keepdim=True)
+        p = where(dead, 0.0, softmax(where(dead, 0.0, scores), -1))
     gh = split(grad)
     dp = gh @ v.mT
     ds = p * (dp - (dp * p).sum(-1, keepdim=True))
