@@ -1,7 +1,8 @@
 """tg.jit on a small GPT training step (pre-norm transformer blocks with the exact GELU, a
 causal mask, AdamW and clip_grad_norm_): the replay is bit-for-bit the eager step, and it
 writes the heavy ops (the exact GELU and its gradient, the dense layers and batched
-products, layer norm and its gradient) into reused buffers instead of calling their
+products, layer norm and its gradient, the packed self-attention and its gradient) into
+reused buffers instead of calling their
 allocating forwards."""
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def test_gpt_adamw_steps_replay_bitwise_and_the_heavy_ops_are_lowered(dtype):
         assert p.numpy().tobytes() == q.numpy().tobytes(), name
     assert jitted.replays == 3
     slow = set(unlowered(jitted.code))
-    heavy = ["Linear", "MatMul", "LayerNorm", "NormalizeBackward"]
+    heavy = ["Linear", "MatMul", "LayerNorm", "NormalizeBackward", "PackedAttention",
+             "PackedAttentionBackward", "LinearWeightGrad", "SumTo"]
     if dtype is np.float32:  # (float64's GELU calls scipy's erf: a forward of its own)
         heavy += ["GELU", "GELUBackward"]
     for name in heavy:

@@ -243,3 +243,33 @@ def test_sigmoid_and_its_gradient_by_blocks_give_the_same_bits(monkeypatch):
         assert a.tobytes() == b.tobytes() and a.strides == b.strides
     tg.testing.check_op(tg.sigmoid, S.tensors((5, 13)), ref=lambda v: 1 / (1 + np.exp(-v)),
                         name="sigmoid by blocks", max_examples=20)
+
+
+def _softmax_ref(x, axis):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _ce(x, f):
+    """Cross-entropy of x's rows against targets 0, 1, 2, ... (mod the width): by ``f`` on
+    a Tensor, or in numpy (f None)."""
+    c = x.shape[-1]
+    rows = x.reshape(-1, c)
+    y = np.arange(rows.shape[0]) % c
+    if f is not None:
+        return f(rows, tg.tensor(y))
+    return np.asarray(-np.mean(np.log(_softmax_ref(rows, -1))[np.arange(rows.shape[0]), y]))
+
+
+# wide rows (8 or more along the last axis) take the tree maximum and the BLAS row sum
+_WIDE = S.tensors(st.sampled_from([(2, 9), (3, 16), (1, 2, 33)]))
+
+
+@pytest.mark.parametrize("name,op,ref", [
+    ("softmax_wide", lambda x: F.softmax(x, -1), lambda x: _softmax_ref(x, -1)),
+    ("log_softmax_wide", lambda x: F.log_softmax(x, -1),
+     lambda x: np.log(_softmax_ref(x, -1))),
+    ("cross_entropy_wide", lambda x: _ce(x, F.cross_entropy), lambda x: _ce(x, None)),
+])
+def test_softmax_family_over_wide_rows(name, op, ref):
+    tg.testing.check_op(op, _WIDE, ref=ref, out_shape=None, name=name)

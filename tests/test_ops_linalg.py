@@ -135,3 +135,19 @@ def test_mm_bmm_refuse_other_shapes():
         tg.mm(tg.ones(2, 3, 4), tg.ones(4, 2))
     with pytest.raises(RuntimeError, match="same batch size"):
         tg.ones(2, 3, 4).bmm(tg.ones(3, 4, 2))
+
+
+@st.composite
+def _weight_grad_inputs(draw):
+    """(g, x) of a Linear layer: any leading (batch) axes, the same for both, or none."""
+    lead = draw(st.sampled_from([(), (2,), (3,), (2, 2)]))
+    n_out, n_in = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    return draw(S.tensors(lead + (n_out,))), draw(S.tensors(lead + (n_in,)))
+
+
+def test_linear_weight_gradient_node():
+    from tinygrad_reg.ops.linalg import LinearWeightGrad
+
+    tg.testing.check_op(LinearWeightGrad, _weight_grad_inputs(),
+                        ref=lambda g, x: g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1]),
+                        out_shape=None, name="linear_weight_grad")

@@ -387,3 +387,24 @@ def test_accumulation_dtypes_are_pytorchs():
     assert tg.tensor([1, 2]).mean(dtype=tg.float32).item() == 1.5
     with pytest.raises(RuntimeError, match=r"mean: needs a floating-point .*x.float\(\)"):
         tg.tensor([1, 2]).mean()
+
+
+@st.composite
+def _several_tensors(draw):
+    n = draw(st.integers(1, 3))
+    # (away from 0: the norm has a kink where every element is 0)
+    return tuple(draw(S.tensors(S.shapes(max_dims=2, max_side=3), avoid=(0.0,)))
+                 for _ in range(n))
+
+
+def test_total_norm_is_the_norm_of_the_norms():
+    from tinygrad_reg.ops.reduce import TotalNorm
+
+    tg.testing.check_op(TotalNorm, _several_tensors(),
+                        ref=lambda *xs: np.asarray(np.sqrt(sum(np.sum(x * x) for x in xs))),
+                        out_shape=None, name="total_norm")
+    # zero inputs: norm 0 and gradient 0 (Norm's convention)
+    xs = [tg.zeros(2, dtype=np.float64, requires_grad=True), tg.zeros(3, dtype=np.float64,
+                                                                     requires_grad=True)]
+    TotalNorm.apply(*xs).backward()
+    assert all(np.all(x.grad.numpy() == 0.0) for x in xs)

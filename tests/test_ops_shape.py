@@ -534,3 +534,36 @@ def test_unbind_of_a_0d_tensor_is_refused():
     with pytest.raises(IndexError, match="unbind: a 0-d tensor"):
         tg.tensor(1.0).unbind()
 
+
+
+@st.composite
+def _many_rows(draw):
+    """index_select with 64 or more indices (IndexAdd's sorted path), repeats and negative
+    indices among them, on axis 0 or 1."""
+    size, n = draw(st.integers(1, 5)), draw(st.integers(64, 90))
+    axis = draw(st.sampled_from([0, 1]))
+    index = np.array(draw(st.lists(st.integers(-size, size - 1), min_size=n, max_size=n)))
+    shape = (size, 2) if axis == 0 else (2, size)
+    return draw(S.tensors(shape)), axis, index
+
+
+def test_index_select_with_many_indices_sums_repeats_into_one_row():
+    tg.testing.check_op(tg.index_select, _many_rows(),
+                        ref=lambda x, axis, index: np.take(x, index, axis=axis),
+                        out_shape=None, name="index_select_many", second_order=False)
+
+
+def test_index_add_with_many_rows_is_np_add_at():
+    from tinygrad_reg.ops.shape import _add_rows
+
+    rng = np.random.default_rng(2)
+    for size, n in [(3, 200), (50, 64), (7, 63)]:
+        index = rng.integers(-size, size, n)
+        rows = rng.standard_normal((n, 4))
+        want = np.zeros((size, 4))
+        np.add.at(want, index, rows)
+        got = np.zeros((size, 4))
+        _add_rows(got, index, rows)
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-14)
+    with pytest.raises(IndexError):
+        _add_rows(np.zeros((3, 4)), np.arange(70) % 4, np.ones((70, 4)))

@@ -16,6 +16,7 @@ import numpy as np
 from .._tensor import OPS, Tensor
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..ops.activation import softmax
+from ..ops.attention import packed_attention
 from ..ops.linalg import linear
 from ..regularization import dropout
 
@@ -175,6 +176,13 @@ def attend(query: Any, key: Any, value: Any, num_heads: int, in_proj_weight: Ten
         query, key, value = (t.transpose(0, 1) for t in (query, key, value))
     n, L, S = query.shape[0], query.shape[1], key.shape[1]
     masks = _masks(attn_mask, key_padding_mask, n, num_heads, L, S, batched, caller)
+    if query is key and key is value and not need_weights and not dropout_p > 0 and \
+            len(masks) <= 1 and all(m.dtype == np.bool_ for m in masks):
+        # self-attention, one bool mask at most: the packed projection's one-node form
+        x = linear(query, in_proj_weight, in_proj_bias)
+        out = packed_attention(x, num_heads, math.sqrt(1.0 / (E // num_heads)),
+                               masks[0] if masks else None)
+        return linear(out, out_proj_weight, out_proj_bias), None  # (batched, batch_first)
     q, k, v = _in_projection(query, key, value, in_proj_weight, in_proj_bias, num_heads)
     scores = (q * math.sqrt(1.0 / (E // num_heads))) @ k.mT
     for m in masks:  # bool True: masked out (-inf); float: added

@@ -244,8 +244,8 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, z, target, weight, reduction, label_smoothing, ignore_index, probs):
         cdim = 1 if z.ndim > 1 else 0
-        shifted = z - z.max(axis=cdim, keepdims=True)
-        logp = shifted - np.log(np.exp(shifted).sum(axis=cdim, keepdims=True))
+        shifted = z - numerics.max_keep(z, cdim)
+        logp = shifted - np.log(numerics.sum_keep(np.exp(shifted), cdim))
         eps = label_smoothing
         if probs:
             a, denom, keep = _probs_target(z, target, weight, eps, cdim)

@@ -165,8 +165,8 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis):
-        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-        out = e / np.sum(e, axis=axis, keepdims=True)
+        e = np.exp(x - numerics.max_keep(x, axis))
+        out = e / numerics.sum_keep(e, axis)
         ctx.save_for_backward(out)
         return out
 
@@ -189,9 +189,8 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis):
-        m = np.max(x, axis=axis, keepdims=True)
-        shifted = x - m
-        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        shifted = x - numerics.max_keep(x, axis)
+        out = shifted - np.log(numerics.sum_keep(np.exp(shifted), axis))
         ctx.save_for_backward(out)
         return out
 

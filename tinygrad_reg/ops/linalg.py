@@ -160,13 +160,7 @@ class Linear(Function):
         # MatMul.apply rather than @: the shapes were checked by linear(), so the operator's
         # dispatch and matmul()'s checks would only add overhead to every layer's backward
         gx = MatMul.apply(grad, w) if need[0] else None
-        gw = None
-        if need[1]:
-            if x._data.ndim == 2:
-                gw = MatMul.apply(grad.T, x)
-            else:  # 1-D or batched input: every leading axis is a batch axis
-                n_out, n_in = ctx.inputs[1].shape
-                gw = MatMul.apply(grad.reshape(-1, n_out).T, x.reshape(-1, n_in))
+        gw = LinearWeightGrad.apply(grad, x) if need[1] else None
         if len(need) == 2:
             return gx, gw
         return gx, gw, (grad if need[2] else None)
@@ -195,6 +189,41 @@ class Linear(Function):
                 return None
             lines.append("add({o}, {i2}, out={o})")
         return Lowered(tuple(lines), consts=(x.shape[-1], ins[1].shape[0]))
+
+
+class LinearWeightGrad(Function):
+    """out = G₂ᵀ X₂ (out_features, in_features), G₂ = g.reshape(-1, out_features) and
+    X₂ = x.reshape(-1, in_features): a Linear layer's weight gradient from the output's
+    gradient g and the input x, every leading axis a batch axis, as one node (not two
+    reshapes, a transpose and a product). For the upstream gradient U:
+    dg = X₂ Uᵀ and dx = G₂ U, each reshaped to its input's shape."""
+
+    @staticmethod
+    def forward(ctx, g, x):
+        need = ctx.needs_input_grad or (False, False)
+        ctx.save_for_backward(x if need[0] else None, g if need[1] else None)
+        return np.dot(g.reshape(-1, g.shape[-1]).T, x.reshape(-1, x.shape[-1]))
+
+    @staticmethod
+    def backward(ctx, u):
+        x, g = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        g_shape, x_shape = ctx.inputs[0].shape, ctx.inputs[1].shape
+        dg = (MatMul.apply(x.reshape(-1, x_shape[-1]), u.T).reshape(g_shape)
+              if need[0] else None)
+        dx = (MatMul.apply(g.reshape(-1, g_shape[-1]), u).reshape(x_shape)
+              if need[1] else None)
+        return dg, dx
+
+    @staticmethod
+    def lower(ins, out, attrs):
+        # forward: np.dot of the two flattened views, the first transposed
+        g, x = ins
+        if np.result_type(g, x) != out.dtype or not out.flags.c_contiguous or \
+                not g.ndim or not x.ndim:
+            return None
+        return Lowered(("dot({i0}.reshape(-1, {c0}).T, {i1}.reshape(-1, {c1}), out={o})",),
+                       consts=(g.shape[-1], x.shape[-1]))
 
 
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:

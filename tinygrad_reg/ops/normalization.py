@@ -13,16 +13,17 @@ from .._tensor import Tensor
 from ..autograd import Function
 from . import jit_rules, onnx_rules
 from .jit_rules import Lowered
+from .numerics import trailing_mean
 
 
 def _stats(x: np.ndarray, axes: tuple, eps: float, xc: Any = None, mean: Any = None,
            inv: Any = None, sq: Any = None) -> tuple:
     """(x - μ, μ, 1/σ) over ``axes`` (keepdims), σ = √(mean((x - μ)²) + eps): the arithmetic
     of :class:`Normalize`'s forward, written into the buffers given (any may be None)."""
-    mean = np.asarray(np.mean(x, axis=axes, keepdims=True, out=mean))
+    mean = trailing_mean(x, axes, mean)
     xc = np.subtract(x, mean, out=xc)
     sq = np.multiply(xc, xc, out=sq)
-    inv = np.asarray(np.mean(sq, axis=axes, keepdims=True, out=inv))
+    inv = trailing_mean(sq, axes, inv)
     np.add(inv, eps, out=inv)
     np.sqrt(inv, out=inv)
     np.divide(1.0, inv, out=inv)
@@ -76,10 +77,10 @@ def normalize_grad_kernel(g: np.ndarray, x: np.ndarray, axes: tuple, eps: float,
         xc, mean, inv = _stats(x, axes, eps, xc, sq=gx)
     else:
         xc = np.subtract(x, mean, out=xc)
-    gm = np.asarray(np.mean(g, axis=axes, keepdims=True, out=gm))
+    gm = trailing_mean(g, axes, gm)
     t = np.multiply(g, xc, out=gx)
-    k = np.asarray(np.mean(t, axis=axes, keepdims=True, out=dot))  # c, then c / σ³
-    xm = np.asarray(np.mean(xc, axis=axes, keepdims=True, out=xm))
+    k = trailing_mean(t, axes, dot)  # c, then c / σ³
+    xm = trailing_mean(xc, axes, xm)
     np.multiply(xm, gm, out=xm)
     np.subtract(k, xm, out=k)
     for _ in range(3):

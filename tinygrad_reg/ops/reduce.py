@@ -593,6 +593,34 @@ def cumprod(x: Tensor, dim: Any = None, *, dtype: Any = None, axis: Any = None) 
     return CumProd.apply(x, axis=d)
 
 
+class TotalNorm(Function):
+    """out = ‖(‖x₁‖, ‖x₂‖, …)‖, the Euclidean norm of the Euclidean norms of several tensors:
+    the norm of all their elements taken as one vector (``clip_grad_norm_``'s total norm),
+    as one node. Each norm is computed as :class:`Norm` computes it (√Σx², in the inputs'
+    dtype), so the result is the bits of stacking the norms and taking the norm of that.
+    dxᵢ = grad · xᵢ / out, with the convention that all-zero inputs (norm 0) get gradient 0
+    (as :class:`Norm`'s)."""
+
+    @staticmethod
+    def forward(ctx, *xs):
+        dtype = np.result_type(*xs)
+        norms = np.array([np.sqrt(np.sum(x * x)) for x in xs], dtype=dtype)
+        out = np.asarray(np.sqrt(np.sum(norms * norms)), dtype=dtype)
+        ctx.save_for_backward(*xs, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        *xs, out = ctx.saved_tensors
+        scale = grad / OPS["where"](out > 0.0, out, 1.0)
+        return tuple(x * scale for x in xs)
+
+
+def total_norm(xs: list) -> Tensor:
+    """‖(‖x₁‖, ‖x₂‖, …)‖ over a list of float tensors of one dtype (:class:`TotalNorm`)."""
+    return TotalNorm.apply(*xs)
+
+
 def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool | None = None, *,
          axis: Any = None, keepdims: bool | None = None) -> Tensor:
     """The p-norm over ``dim`` (None: all elements, as a vector): ``p=2`` or ``"fro"``

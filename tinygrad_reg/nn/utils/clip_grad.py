@@ -18,6 +18,7 @@ import numpy as np
 
 from ..._tensor import Tensor
 from ...autograd import no_grad
+from ...ops.reduce import total_norm as _total_norm
 from ...ops.shape import stack
 
 
@@ -57,6 +58,13 @@ def _vector_norm(t: Tensor, p: float) -> Tensor:
     return t.norm(p)
 
 
+def _stacked_norm(ts: list[Tensor], p: float) -> Tensor:
+    """‖(‖t₁‖_p, ‖t₂‖_p, …)‖_p, the norms in their common dtype."""
+    norms = [_vector_norm(t, p) for t in ts]
+    dt = np.result_type(*[n._data.dtype for n in norms])
+    return _vector_norm(stack([n if n._data.dtype == dt else n.astype(dt) for n in norms]), p)
+
+
 def get_total_norm(tensors: Any, norm_type: float = 2.0, error_if_nonfinite: bool = False,
                    foreach: bool | None = None) -> Tensor:
     """The p-norm of the norms of ``tensors`` (gradients, usually): the norm of all of their
@@ -70,10 +78,11 @@ def get_total_norm(tensors: Any, norm_type: float = 2.0, error_if_nonfinite: boo
     if not ts:
         return Tensor(np.asarray(0.0, dtype=np.float32))
     with no_grad():
-        norms = [_vector_norm(t, p) for t in ts]
-        dt = np.result_type(*[n._data.dtype for n in norms])
-        total = _vector_norm(stack([n if n._data.dtype == dt else n.astype(dt)
-                                    for n in norms]), p)
+        if p == 2 and all(t._data.dtype == ts[0]._data.dtype for t in ts) and \
+                ts[0]._data.dtype.kind == "f":  # one node (not a norm per tensor, stacked)
+            total = _total_norm(ts)
+        else:
+            total = _stacked_norm(ts, p)
     if error_if_nonfinite and not bool(total.isfinite()):
         raise RuntimeError(f"The total norm of order {p} for gradients from `parameters` is "
                            f"non-finite, so it cannot be clipped. To disable this error and "
