@@ -529,8 +529,12 @@ def main(argv: list[str] | None = None) -> None:
     if bnlenet:
         bnlenet.update(command=command, date=datetime.date.today().isoformat())
     if out:
+        marked = _without_times(rows)
+        for row in marked:  # (each row says what measured it, as --into-docs rows do)
+            row.update(command=command, date=datetime.date.today().isoformat(),
+                       load=[info["load_before"], info["load_after"]])
         record = {"command": command, "date": datetime.date.today().isoformat(),
-                  "machine": info, "quick": args.quick, "rows": _without_times(rows),
+                  "machine": info, "quick": args.quick, "rows": marked,
                   "torch": torch, "w7": _without_times(bnlenet)}
         with open(out, "w") as f:
             json.dump(record, f, indent=1, default=float)

@@ -266,7 +266,10 @@ def timing(r: dict, key: str) -> str:
 
 
 def verdict(ratio: float, target: float) -> str:
-    return "met" if ratio <= target else f"missed by {ratio - target:.2f}"
+    """"met", or by how much it is missed (three decimals when two would read 0.00)."""
+    miss = ratio - target
+    return "met" if miss <= 0 else f"missed by {miss:.2f}" if miss >= 0.005 else \
+        f"missed by {miss:.3f}"
 
 
 def quartiles(q: list[float]) -> str:
