@@ -302,16 +302,37 @@ _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
+# Φ(x) = ½ (1 + tanh(x · H(x²))) with H(s) = Σ h_k s^k, a degree-6 fit of atanh(erf(x/√2))/x:
+# weighted least squares with Lawson's reweighting (toward the minimax fit) on 40,000 points
+# of [0, 5.6], each point weighted by how much an error in the argument of tanh moves GELU and
+# its gradient against float32 tolerances (3e-7 + 2e-6·|value|). H's leading coefficient is
+# positive and x·H(x²) grows past 10 for every |x| beyond the fit (numpy's float32 tanh is ±1
+# there), so no clamp is needed; huge |x| overflow to ±inf inside, which tanh takes to ±1.
+_H32 = tuple(np.float32(h) for h in (
+    0.7978843552646468, 0.036334562904522014, -3.347214337820181e-05, -5.5128714781718194e-05,
+    3.954175064885049e-06, -1.3257931036700908e-07, 1.7877249751288254e-09))
+
+
 def _gelu_kernel(x: np.ndarray, out: Any = None, cdf: Any = None, temp: Any = None) -> tuple:
-    """(x · Φ(x), Φ(x)) for a float32 x, Φ(x) = ½ (1 + erf(x/√2)): 22 passes in float32
-    (:func:`~tinygrad_reg.ops._erf.erf_float32`), into ``out``, ``cdf`` and the scratch
-    buffer ``temp`` when given (x's shape). One function for :class:`GELU`'s forward and
+    """(x · Φ(x), Φ(x)) for a float32 x, Φ(x) = ½ (1 + tanh(x · H(x²))) (H: the fit above):
+    18 passes in float32, into ``out``, ``cdf`` and the scratch buffer ``temp`` when given
+    (x's shape). Measured on every 37th float32 of [-12, 12] against float64: Φ within
+    1.5e-7, GELU and its gradient within 0.6 of 3e-7 + 2e-6·|value|; x·Φ(x) is x from
+    x = 6 on and -0 far left, nan stays nan. One function for :class:`GELU`'s forward and
     its jit lowering, so the two give the same bits."""
-    u = np.multiply(x, _INV_SQRT2, out=out)  # x/√2, clamped in place, then the result
-    cdf = _erf.erf_float32(u, out=cdf, temps=(u, temp))
-    cdf += 1.0
-    cdf *= 0.5
-    return np.multiply(x, cdf, out=u), cdf
+    h = _H32
+    with np.errstate(over="ignore"):
+        s = np.multiply(x, x, out=temp)
+        acc = np.multiply(s, h[6], out=cdf)
+        for k in (5, 4, 3, 2, 1):
+            acc += h[k]
+            acc *= s
+        acc += h[0]
+        acc *= x
+    np.tanh(acc, out=acc)
+    acc += 1.0
+    acc *= 0.5
+    return np.multiply(x, acc, out=out), acc
 
 
 def _gelu_grad_kernel(g: np.ndarray, x: np.ndarray, cdf: np.ndarray, out: Any = None) -> Any:
@@ -335,7 +356,7 @@ class GELU(Function):
     Φ(x) = (erf(x/√2) + 1) · ½ (for float32 in float32, :func:`_gelu_kernel`) and keeps Φ(x)
     for the backward, one node (:class:`GELUBackward`). As PyTorch's, Φ(x) loses its
     relative accuracy far in the negative tail (1 + erf cancels: GELU(-5) in float32 is
-    -1.19e-6 in both, -1.43e-6 exactly)."""
+    -1.34e-6 here, -1.19e-6 in PyTorch, -1.43e-6 exactly)."""
 
     @staticmethod
     def forward(ctx, x, approximate):
