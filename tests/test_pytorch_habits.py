@@ -50,10 +50,22 @@ def test_tuple_dims_and_negative_dims():
         x.sum(3)
 
 
+def test_two_result_ops_return_named_tuples_named_as_pytorchs_return_types():
+    # PyTorch 2.13: type(x.topk(2)) is torch.return_types.topk, and so on for each op
+    x = t64([[1.0, 5.0, 3.0], [7.0, 2.0, 7.0]])
+    results = {"max": x.max(1), "min": x.min(dim=0), "sort": x.sort(), "topk": x.topk(2),
+               "cummax": x.cummax(1), "cummin": tg.cummin(x, 1)}
+    for name, out in results.items():
+        assert type(out) is getattr(tg.return_types, name), name
+        assert type(out).__name__ == name and out._fields == ("values", "indices")
+        assert isinstance(out, tuple) and len(out) == 2
+    assert repr(x.max(1)).startswith("max(values=Tensor(")
+
+
 def test_max_with_dim_returns_values_and_indices_like_pytorch():
     x = t64([[1.0, 5.0, 3.0], [7.0, 2.0, 7.0]])
     out = x.max(dim=1)
-    assert type(out).__name__ == "max_min" and out._fields == ("values", "indices")
+    assert type(out) is tg.return_types.max and out._fields == ("values", "indices")
     np.testing.assert_array_equal(out.values.numpy(), [5.0, 7.0])
     np.testing.assert_array_equal(out.indices.numpy(), [1, 0])  # the first of a tie
     assert out.indices.dtype == np.int64

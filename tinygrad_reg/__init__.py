@@ -6,7 +6,21 @@ The names follow PyTorch (``tg.tensor``, ``tg.zeros``, ``tg.cat``, ``x.sum(dim=1
 ``concatenate``) are accepted where they do not conflict.
 """
 
-from . import checkpoint, cuda, data, lab, nn, onnx, ops, optim, regularization, testing, utils, viz
+from . import (
+    checkpoint,
+    cuda,
+    data,
+    lab,
+    nn,
+    onnx,
+    ops,
+    optim,
+    regularization,
+    return_types,
+    testing,
+    utils,
+    viz,
+)
 from ._device import device
 from ._tensor import Tensor
 from .autograd import (
@@ -210,7 +224,7 @@ __all__ = [
     "set_grad_enabled", "is_grad_enabled", "detect_anomaly", "set_anomaly_enabled",
     "is_anomaly_enabled", "manual_seed", "default_generator", "ops", "checkpoint",
     "regularization", "testing", "viz", "nn", "optim", "data", "lab", "onnx", "jit", "save", "load",
-    "utils", "cuda", "device",
+    "utils", "cuda", "device", "return_types",
     # constructors and dtypes
     "tensor", "from_numpy", "as_tensor", "zeros", "ones", "full", "empty", "zeros_like",
     "ones_like", "full_like", "empty_like", "rand", "randn", "randint", "randperm", "arange",

@@ -11,10 +11,11 @@ default to the unbiased estimator (PyTorch's ``correction=1``).
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from .. import return_types
 from .._tensor import OPS, Tensor
 from ..autograd import Function
 from ..errors import ArgumentError, DTypeError
@@ -384,13 +385,6 @@ class Truth(Function):
 
 # -- the functional face ----------------------------------------------------------------
 
-class max_min(NamedTuple):  # noqa: N801 - PyTorch's torch.return_types.max reads the same
-    """``(values, indices)``: what ``max(dim)``, ``min(dim)`` return, as in PyTorch."""
-
-    values: Tensor
-    indices: Tensor
-
-
 def _axis(fn: type[Function] | str, x: Tensor, axis: Any) -> Any:
     name = fn if isinstance(fn, str) else fn.__name__
     if axis is not None:
@@ -457,7 +451,7 @@ def _extreme(fn: type[Function], name: str, x: Tensor, dim: Any, keepdim: Any, a
         return values
     indices = ArgExtreme.apply(x, axis=one_axis(name, axis_, x.ndim), keepdims=keep,
                                largest=fn is Max)
-    return max_min(values, indices)
+    return (return_types.max if fn is Max else return_types.min)(values, indices)
 
 
 def max(x: Tensor, dim: Any = None, keepdim: bool | None = None, *,  # noqa: A001
@@ -696,4 +690,4 @@ def all(x: Tensor, dim: Any = None, keepdim: bool | None = None, *,  # noqa: A00
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "prod",
            "cumsum", "cumprod", "norm", "normalize", "var_mean", "std_mean", "argmax",
-           "argmin", "any", "all", "max_min"]
+           "argmin", "any", "all"]

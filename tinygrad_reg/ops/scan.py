@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from .. import return_types
 from .._tensor import OPS, Tensor
 from ..autograd import Function
 from .common import dim_args, one_axis
 from .shape import gather
-from .sorting import values_indices
 
 
 class CumExtremeIndex(Function):
@@ -77,7 +77,7 @@ def _scan_dim(fn: str, x: Tensor, dim: Any, axis: Any) -> int:
     return one_axis(fn, d, x.ndim)
 
 
-def _extreme(fn: str, x: Any, dim: Any, axis: Any, largest: bool) -> values_indices:
+def _extreme(fn: str, x: Any, dim: Any, axis: Any, largest: bool) -> Any:
     if not isinstance(x, Tensor):
         x = Tensor(x)
     d = _scan_dim(fn, x, dim, axis)
@@ -85,17 +85,17 @@ def _extreme(fn: str, x: Any, dim: Any, axis: Any, largest: bool) -> values_indi
     index = CumExtremeIndex.apply(x1, axis=d, largest=largest)
     values = gather(x1, d, index)
     if x.ndim == 0:
-        return values_indices(values.reshape(()), index.reshape(()))
-    return values_indices(values, index)
+        return getattr(return_types, fn)(values.reshape(()), index.reshape(()))
+    return getattr(return_types, fn)(values, index)
 
 
-def cummax(x: Any, dim: int | None = None, *, axis: int | None = None) -> values_indices:
+def cummax(x: Any, dim: int | None = None, *, axis: int | None = None) -> Any:
     """``(values, indices)``: the running maximum along ``dim`` and where it is (int64; a tie
     takes the later position, as PyTorch). Each value's gradient goes to that position."""
     return _extreme("cummax", x, dim, axis, True)
 
 
-def cummin(x: Any, dim: int | None = None, *, axis: int | None = None) -> values_indices:
+def cummin(x: Any, dim: int | None = None, *, axis: int | None = None) -> Any:
     """``(values, indices)``: the running minimum along ``dim``, as :func:`cummax`."""
     return _extreme("cummin", x, dim, axis, False)
 

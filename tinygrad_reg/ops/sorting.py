@@ -11,10 +11,11 @@ in PyTorch.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from .. import return_types
 from .._tensor import Tensor
 from ..autograd import Function
 from ..errors import ArgumentError
@@ -40,14 +41,6 @@ class ArgSort(Function):
         return None
 
 
-class values_indices(NamedTuple):  # noqa: N801 - PyTorch's torch.return_types.sort reads the same
-    """``(values, indices)``: what ``sort``, ``topk``, ``cummax`` and ``cummin`` return, as in
-    PyTorch (a tuple that also has the two names)."""
-
-    values: Tensor
-    indices: Tensor
-
-
 def _order(fn: str, x: Any, dim: Any, axis: Any,
            descending: bool) -> tuple[Tensor, Tensor, int]:
     """x (at least 1-d), the positions that sort it along the resolved dim, and that dim."""
@@ -69,19 +62,19 @@ def argsort(x: Any, dim: int | None = None, descending: bool = False,
 
 
 def sort(x: Any, dim: int | None = None, descending: bool = False, stable: bool = False,
-         *, axis: int | None = None) -> values_indices:
+         *, axis: int | None = None) -> Any:
     """``(values, indices)``: x sorted along ``dim`` (ascending unless ``descending``) and
     where each value came from (int64), stable (equal values keep their order). The gradient
     of each value goes back to the element it came from."""
     x1, order, d = _order("sort", x, dim, axis, descending)
     values = gather(x1, d, order)
     if isinstance(x, Tensor) and x.ndim == 0:
-        return values_indices(values.reshape(()), order.reshape(()))
-    return values_indices(values, order)
+        return return_types.sort(values.reshape(()), order.reshape(()))
+    return return_types.sort(values, order)
 
 
 def topk(x: Any, k: int, dim: int | None = None, largest: bool = True,
-         sorted: bool = True, *, axis: int | None = None) -> values_indices:  # noqa: A002
+         sorted: bool = True, *, axis: int | None = None) -> Any:  # noqa: A002
     """``(values, indices)`` of the ``k`` largest elements along ``dim`` (the smallest with
     ``largest=False``), in sorted order (also with ``sorted=False``); among equal values the
     earlier positions come first. ``k`` must lie in [0, size of dim], else
@@ -94,8 +87,8 @@ def topk(x: Any, k: int, dim: int | None = None, largest: bool = True,
     order = order[(slice(None),) * d + (slice(0, int(k)),)]
     values = gather(x1, d, order)
     if isinstance(x, Tensor) and x.ndim == 0:
-        return values_indices(values.reshape(()), order.reshape(()))
-    return values_indices(values, order)
+        return return_types.topk(values.reshape(()), order.reshape(()))
+    return return_types.topk(values, order)
 
 
-__all__ = ["argsort", "sort", "topk", "values_indices"]
+__all__ = ["argsort", "sort", "topk"]
