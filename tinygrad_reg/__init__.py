@@ -215,6 +215,8 @@ from .ops import (
     where,
 )
 from .ops.common import promote_types, result_type
+from .ops.compose import *  # noqa: F403 - PyTorch's everyday names (ops/compose.py's __all__)
+from .ops.compose import __all__ as _compose_names
 from .random import default_generator, manual_seed
 
 __version__ = "0.2.0"
@@ -249,4 +251,5 @@ __all__ = [
     "atanh", "cosh", "sinh", "cummax", "cummin", "logcumsumexp", "std_mean", "var_mean",
     "masked_select", "meshgrid", "nonzero", "repeat_interleave", "scatter", "scatter_add",
     "scatter_reduce", "unflatten", "t", "result_type", "promote_types", "unbind",
+    *_compose_names,
 ]

@@ -615,6 +615,75 @@ class Tensor:
     def minimum(self, other): return OPS["minimum"](self, other)
     def lerp(self, end, weight): return OPS["lerp"](self, end, weight)
 
+    # PyTorch's everyday names written with other ops (see ops.compose)
+    def eq(self, other): return OPS["eq"](self, other)
+    def ne(self, other): return OPS["ne"](self, other)
+    def lt(self, other): return OPS["lt"](self, other)
+    def le(self, other): return OPS["le"](self, other)
+    def gt(self, other): return OPS["gt"](self, other)
+    def ge(self, other): return OPS["ge"](self, other)
+    def not_equal(self, other): return OPS["ne"](self, other)
+    def less(self, other): return OPS["lt"](self, other)
+    def less_equal(self, other): return OPS["le"](self, other)
+    def greater(self, other): return OPS["gt"](self, other)
+    def greater_equal(self, other): return OPS["ge"](self, other)
+    def equal(self, other): return OPS["equal"](self, other)
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return OPS["allclose"](self, other, rtol, atol, equal_nan)
+    def multiply(self, other): return OPS["mul"](self, other)
+    def divide(self, other, *, rounding_mode=None):
+        return OPS["div"](self, other, rounding_mode=rounding_mode)
+    def subtract(self, other, *, alpha=1): return OPS["subtract"](self, other, alpha=alpha)
+    def absolute(self): return OPS["abs"](self)
+    def clamp_min(self, min): return OPS["clamp_min"](self, min)  # noqa: A002
+    def clamp_max(self, max): return OPS["clamp_max"](self, max)  # noqa: A002
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return OPS["addcmul"](self, tensor1, tensor2, value=value)
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return OPS["addcdiv"](self, tensor1, tensor2, value=value)
+    def logit(self, eps=None): return OPS["logit"](self, eps)
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        return OPS["nan_to_num"](self, nan, posinf, neginf)
+    def deg2rad(self): return OPS["deg2rad"](self)
+    def rad2deg(self): return OPS["rad2deg"](self)
+    def fix(self): return OPS["trunc"](self)
+    def sgn(self): return OPS["sign"](self)
+    def view_as(self, other): return OPS["view_as"](self, other)
+    def reshape_as(self, other): return OPS["reshape_as"](self, other)
+    def ravel(self): return OPS["ravel"](self)
+    def swapaxes(self, axis0, axis1): return OPS["swapaxes"](self, axis0, axis1)
+    def swapdims(self, dim0, dim1): return OPS["swapaxes"](self, dim0, dim1)
+    def movedim(self, source, destination): return OPS["movedim"](self, source, destination)
+    def moveaxis(self, source, destination): return OPS["movedim"](self, source, destination)
+    def narrow(self, dim, start, length): return OPS["narrow"](self, dim, start, length)
+    def select(self, dim, index): return OPS["select"](self, dim, index)
+    def tile(self, *dims):
+        return OPS["tile"](self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int)
+                           else dims)
+    def flipud(self): return OPS["flipud"](self)
+    def fliplr(self): return OPS["fliplr"](self)
+    def take_along_dim(self, indices, dim=None): return OPS["take_along_dim"](self, indices, dim)
+    def dot(self, other): return OPS["dot"](self, other)
+    def vdot(self, other): return OPS["dot"](self, other)
+    def inner(self, other): return OPS["inner"](self, other)
+    def outer(self, other): return OPS["outer"](self, other)
+    def ger(self, other): return OPS["outer"](self, other)
+    def mv(self, vec): return OPS["mv"](self, vec)
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return OPS["addmm"](self, mat1, mat2, beta=beta, alpha=alpha)
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return OPS["baddbmm"](self, batch1, batch2, beta=beta, alpha=alpha)
+    def trace(self): return OPS["trace"](self)
+    def nansum(self, dim=None, keepdim=False): return OPS["nansum"](self, dim, keepdim)
+    def nanmean(self, dim=None, keepdim=False): return OPS["nanmean"](self, dim, keepdim)
+    def count_nonzero(self, dim=None): return OPS["count_nonzero"](self, dim)
+    def aminmax(self, *, dim=None, keepdim=False):
+        return OPS["aminmax"](self, dim=dim, keepdim=keepdim)
+    def kthvalue(self, k, dim=-1, keepdim=False): return OPS["kthvalue"](self, k, dim, keepdim)
+    def median(self, dim=None, keepdim=False): return OPS["median"](self, dim, keepdim)
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return OPS["quantile"](self, q, dim, keepdim, interpolation=interpolation)
+
     # sorting and diagonals (see ops.sort and ops.indexing)
     def sort(self, dim=None, descending=False, stable=False, *, axis=None):
         return OPS["sort"](self, dim, descending, stable, axis=axis)

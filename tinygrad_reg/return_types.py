@@ -54,4 +54,25 @@ class cummin(NamedTuple):  # noqa: N801
     indices: Any
 
 
-__all__ = ["max", "min", "sort", "topk", "cummax", "cummin"]
+class kthvalue(NamedTuple):  # noqa: N801
+    """``(values, indices)`` of ``kthvalue``."""
+
+    values: Any
+    indices: Any
+
+
+class median(NamedTuple):  # noqa: N801
+    """``(values, indices)`` of ``median(x, dim)``."""
+
+    values: Any
+    indices: Any
+
+
+class aminmax(NamedTuple):  # noqa: N801
+    """``(min, max)`` of ``aminmax``."""
+
+    min: Any  # noqa: A003
+    max: Any  # noqa: A003
+
+
+__all__ = ["max", "min", "sort", "topk", "cummax", "cummin", "kthvalue", "median", "aminmax"]

@@ -8,6 +8,7 @@ from . import (
     activation,
     arith,
     bitwise,
+    compose,
     elementwise,
     indexing,
     inplace,
@@ -179,7 +180,7 @@ from .trig import acos, acosh, asin, asinh, atan, atan2, atanh, cosh, sinh
 
 # The operator table: Tensor's operators and methods call these by name.
 for _module in (elementwise, reduce, shape, activation, inplace, arith, bitwise, indexing,
-                sorting, linalg, trig, scan):
+                sorting, linalg, trig, scan, compose):
     OPS.update({name: getattr(_module, name) for name in _module.__all__
                 if callable(getattr(_module, name))})
 del _module

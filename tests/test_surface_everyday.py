@@ -1,0 +1,262 @@
+"""PyTorch's everyday names that are other ops renamed or a few ops together
+(tinygrad_reg/ops/compose.py): comparisons by name, view_as and the other shape helpers,
+addcmul/addmm and the products, nansum/nanmean, aminmax, kthvalue, median, quantile.
+
+Gradients (first and second, float64, Hypothesis) through ``tg.testing.check_op``; the
+conventions where PyTorch's choice matters (ties, nan, the clamp's edge, interpolation) as
+values and gradients that PyTorch 2.13 gave for the same expressions; bad input as the
+exception classes PyTorch raises (with our messages)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _surface import Cases, T, inf, make_tests, nan
+from hypothesis import strategies as st
+
+import tinygrad_reg as tg
+from tinygrad_reg.testing import strategies as S
+
+C = Cases()
+
+
+def distinct(shape, low=-2.0, high=2.0):
+    """float64 tensors whose values are pairwise apart (no tie: median, kthvalue, quantile)."""
+    return S.distinct_arrays(shape, low=low, high=high, gap=0.02).map(
+        lambda a: tg.Tensor(a, requires_grad=True))
+
+
+# -- gradients ---------------------------------------------------------------------------------
+
+C.grad("addcmul", lambda x, a, b: x.addcmul(a, b, value=0.5), (2, 3), (2, 3), (3,),
+       ref=lambda x, a, b: x + 0.5 * a * b)
+C.grad("addcdiv", lambda x, a, b: T.addcdiv(x, a, b, value=2), (2, 3), (2, 3), (3,),
+       positive=True, ref=lambda x, a, b: x + 2 * a / b)
+C.grad("logit", lambda x: x.logit(), (4,), low=0.05, high=0.95,
+       ref=lambda x: np.log(x / (1 - x)))
+C.grad("logit_eps", lambda x: x.logit(eps=0.2), (4,), low=0.05, high=0.95, avoid=[0.2, 0.8],
+       margin=0.02, ref=lambda x: np.log(np.clip(x, 0.2, 0.8) / (1 - np.clip(x, 0.2, 0.8))))
+C.grad("nan_to_num", lambda x: x.nan_to_num(), (2, 3), ref=lambda x: x, may_alias=True)
+C.grad("deg2rad", lambda x: x.deg2rad(), (3,), ref=lambda x: x * np.pi / 180)
+C.grad("rad2deg", lambda x: T.rad2deg(x), (3,), ref=lambda x: x * 180 / np.pi)
+C.grad("subtract", lambda a, b: a.subtract(b, alpha=3), (2, 3), (3,), ref=lambda a, b: a - 3 * b)
+C.grad("clamp_min", lambda x: x.clamp_min(0.5), (5,), avoid=[0.5],
+       ref=lambda x: np.maximum(x, 0.5))
+C.grad("clamp_max", lambda x: T.clamp_max(x, -0.5), (5,), avoid=[-0.5],
+       ref=lambda x: np.minimum(x, -0.5))
+C.grad("view_as", lambda x: x.view_as(tg.zeros(3, 2)), (2, 3), ref=lambda x: x.reshape(3, 2),
+       may_alias=True)
+C.grad("reshape_as", lambda x: x.t().reshape_as(tg.zeros(6)), (2, 3), ref=lambda x: x.T.ravel(),
+       may_alias=True)
+C.grad("ravel", lambda x: x.ravel(), (2, 3, 2), ref=lambda x: x.ravel(),
+       may_alias=True)
+C.grad("swapaxes", lambda x: x.swapaxes(0, 2), (2, 3, 4), ref=lambda x: x.swapaxes(0, 2),
+       may_alias=True)
+C.grad("movedim", lambda x: x.movedim((0, 1), (2, 0)), (2, 3, 4),
+       ref=lambda x: np.moveaxis(x, (0, 1), (2, 0)), may_alias=True)
+C.grad("moveaxis", lambda x: T.moveaxis(x, -1, 0), (2, 3, 4),
+       ref=lambda x: np.moveaxis(x, -1, 0), may_alias=True)
+C.grad("narrow", lambda x: x.narrow(1, -3, 2), (2, 4), ref=lambda x: x[:, 1:3], may_alias=True)
+C.grad("select", lambda x: x.select(1, -1), (2, 3, 4), ref=lambda x: x[:, -1], may_alias=True)
+C.grad("tile", lambda x: x.tile(2), (2, 3), ref=lambda x: np.tile(x, 2))
+C.grad("tile", lambda x: T.tile(x, (2, 1, 3)), (2, 3), ref=lambda x: np.tile(x, (2, 1, 3)))
+C.grad("flipud", lambda x: x.flipud(), (3, 2), ref=lambda x: x[::-1], may_alias=True)
+C.grad("fliplr", lambda x: T.fliplr(x), (3, 2), ref=lambda x: x[:, ::-1], may_alias=True)
+C.grad("take_along_dim", lambda x: x.take_along_dim(tg.tensor([[0], [2], [1]]), 1), (3, 3),
+       ref=lambda x: np.take_along_axis(x, np.array([[0], [2], [1]]), 1))
+C.grad("take_along_dim", lambda x: T.take_along_dim(x, tg.tensor([[2, 0, 0]]), 0), (3, 3),
+       ref=lambda x: np.take_along_axis(x, np.array([[2, 0, 0]]), 0))
+C.grad("take_along_dim", lambda x: x.take_along_dim(tg.tensor([5, 0, 5])), (2, 3),
+       ref=lambda x: x.ravel()[[5, 0, 5]])
+C.grad("dot", lambda a, b: a.dot(b), (4,), (4,), ref=lambda a, b: np.dot(a, b))
+C.grad("inner", lambda a, b: a.inner(b), (2, 3), (4, 3), ref=lambda a, b: np.inner(a, b))
+C.grad("outer", lambda a, b: T.outer(a, b), (3,), (2,), ref=lambda a, b: np.outer(a, b))
+C.grad("mv", lambda m, v: m.mv(v), (2, 3), (3,), ref=lambda m, v: m @ v)
+C.grad("addmm", lambda x, a, b: x.addmm(a, b, beta=0.5, alpha=2), (3,), (2, 4), (4, 3),
+       ref=lambda x, a, b: 0.5 * x + 2 * (a @ b))
+C.grad("baddbmm", lambda x, a, b: T.baddbmm(x, a, b, alpha=-1), (2, 2, 3), (2, 2, 4), (2, 4, 3),
+       ref=lambda x, a, b: x - a @ b)
+C.grad("trace", lambda x: x.trace(), (3, 4), ref=lambda x: np.trace(x))
+C.grad("nansum", lambda x: x.nansum(1, keepdim=True), (2, 3),
+       ref=lambda x: x.sum(1, keepdims=True))
+C.grad("nanmean", lambda x: T.nanmean(x, 0), (2, 3), ref=lambda x: x.mean(0))
+C.grad("aminmax", lambda x: x.aminmax(dim=1).max, distinct((2, 3)), ref=lambda x: x.max(1))
+C.grad("aminmax", lambda x: T.aminmax(x).min, distinct((2, 3)), ref=lambda x: x.min())
+C.grad("kthvalue", lambda x: x.kthvalue(2, 0).values, distinct((3, 2)),
+       ref=lambda x: np.sort(x, 0)[1])
+C.grad("median", lambda x: x.median(), distinct((2, 3)), ref=lambda x: np.sort(x.ravel())[2])
+C.grad("median", lambda x: x.median(1, keepdim=True).values, distinct((2, 4)),
+       ref=lambda x: np.sort(x, 1)[:, 1:2])
+C.grad("quantile", lambda x: x.quantile(0.3), distinct((2, 3)),
+       ref=lambda x: np.quantile(x, 0.3))
+C.grad("quantile", lambda x: x.quantile(tg.tensor([0.1, 0.5, 0.9], dtype=tg.float64), dim=1),
+       distinct((2, 4)),
+       ref=lambda x: np.quantile(x, [0.1, 0.5, 0.9], axis=1))
+C.grad("quantile", lambda x: x.quantile(0.4, dim=0, keepdim=True, interpolation="midpoint"),
+       distinct((4, 2)), ref=lambda x: np.quantile(x, 0.4, axis=0, keepdims=True,
+                                                   method="midpoint"))
+
+# -- PyTorch 2.13's values and gradients where its conventions decide ----------------------------
+
+C.pin("eq", lambda: T.tensor([1, 2, 3]).eq(T.tensor([1, 0, 3])), ("bool", [True, False, True]))
+C.pin("ne", lambda: T.tensor([1.0, 2.0]).ne(2), ("bool", [True, False]))
+C.pin("gt", lambda: T.tensor([1.0, 2.0, 3.0]).gt(2), ("bool", [False, False, True]))
+C.pin("ge", lambda: T.ge(T.tensor([1.0, 2.0, 3.0]), 2), ("bool", [False, True, True]))
+C.pin("lt", lambda: T.tensor([1.0, 2.0, 3.0]).lt(T.tensor([3.0, 2.0, 1.0])),
+      ("bool", [True, False, False]))
+C.pin("le", lambda: T.tensor([1.0, nan]).le(1), ("bool", [True, False]))
+C.pin("greater", lambda: T.tensor([1, 5]).greater(2), ("bool", [False, True]))
+C.pin("not_equal", lambda: T.not_equal(T.tensor([1, 5]), 5), ("bool", [True, False]))
+C.pin("divide", lambda: T.tensor([7.0, -7.0]).divide(2, rounding_mode="floor"),
+      ("float32", [3.0, -4.0]))
+C.pin("count_nonzero", lambda: T.tensor([[1.0, 0.0], [0.0, 0.0]]).count_nonzero(dim=1),
+      ("int64", [1, 0]))
+C.pin("count_nonzero", lambda: T.count_nonzero(T.tensor([1, 0, 2])), ("int64", 2))
+C.pin("fix", lambda: T.tensor([-1.5, 1.5]).fix(), ("float32", [-1.0, 1.0]))
+C.pin("select", lambda: T.arange(6).reshape(2, 3).select(0, 1), ("int64", [3, 4, 5]))
+C.pin_grad("median_ties", lambda a: a.median(), [[[1.0, 3, 3], [2, 3, 0]]],
+           ("float32", 2.0, [[[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]]))
+C.pin_grad("median_ties", lambda a: a.median(), [[3.0, 1.0, 3.0, 5.0]],
+           ("float32", 3.0, [[0.5, 0.0, 0.5, 0.0]]))
+C.pin_grad("median_nan", lambda a: a.median(), [[1.0, nan, nan, 3.0]],
+           ("float32", nan, [[0.0, 0.5, 0.5, 0.0]]))
+C.pin_grad("median_nan", lambda a: a.median(1).values, [[[1.0, nan, 3.0], [inf, -inf, 2.0]]],
+           ("float32", [nan, 2.0], [[[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]]))
+C.pin("median_nan", lambda: T.tensor([[1.0, nan, 3.0], [inf, -inf, 2.0]]).median(1).indices,
+      ("int64", [1, 2]))
+C.pin("median_nan", lambda: T.tensor([[nan, 1.0, nan], [2.0, nan, nan], [nan, nan, 0.0]]).median(
+    1).indices, ("int64", [0, 1, 0]))  # (the first nan)
+C.pin_grad("quantile_nan", lambda a: a.quantile(0.5, dim=1), [[[nan, 1.0, nan, 3.0]]],
+           ("float32", [nan], [[[0.0, 0.0, 1.0, 0.0]]]))  # (the last nan in sorted order)
+C.pin("median_empty", lambda: T.tensor([]).median(), ("float32", nan))
+C.pin_grad("quantile_nan", lambda a: a.quantile(0.2, dim=1), [[[1.0, nan, 3.0], [inf, -inf, 2.0]]],
+           ("float32", [nan, nan], [[[0.0, 1.0, 0.0], [0.0, 0.6, 0.4]]]))
+C.pin_grad("quantile", lambda a: a.quantile(T.tensor([0.25, 0.5]), dim=0),
+           [[[1.0, 2, 3], [4, 6, 5], [0, 9, 7]]],
+           ("float32", [[0.5, 4.0, 4.0], [1.0, 6.0, 5.0]],
+            [[[1.5, 0.5, 0.5], [0.0, 1.5, 1.5], [0.5, 0.0, 0.0]]]))
+for method, values, grad in (
+        ("linear", [1.5, 2.5, 3.0, 3.5], [0.5, 0.5, 2.0, 1.0, 0.0]),
+        ("lower", [1.0, 2.0, 3.0, 3.0], [0.0, 1.0, 2.0, 1.0, 0.0]),
+        ("higher", [2.0, 3.0, 3.0, 4.0], [1.0, 0.0, 2.0, 1.0, 0.0]),
+        ("nearest", [1.0, 3.0, 3.0, 3.0], [0.0, 1.0, 3.0, 0.0, 0.0]),  # (half to even)
+        ("midpoint", [1.5, 2.5, 3.0, 3.5], [0.5, 0.5, 2.0, 1.0, 0.0])):
+    C.pin_grad(f"quantile_{method}", lambda a, m=method: a.quantile(
+        T.tensor([0.125, 0.375, 0.5, 0.625]), interpolation=m), [[4.0, 1, 3, 2, 5]],
+        ("float32", values, [grad]))
+C.pin_grad("nan_to_num", lambda a: a.nan_to_num(), [[1.0, nan, inf, -inf]],
+           ("float32", [1.0, 0.0, 3.4028234663852886e+38, -3.4028234663852886e+38],
+            [[1.0, 0.0, 0.0, 0.0]]))
+C.pin_grad("nan_to_num", lambda a: a.nan_to_num(nan=1.0, posinf=2.0, neginf=-3.0),
+           [[1.0, nan, inf, -inf]], ("float32", [1.0, 1.0, 2.0, -3.0], [[1.0, 0.0, 0.0, 0.0]]))
+C.pin_grad("logit_eps", lambda a: a.logit(eps=0.25), [[0.1, 0.25, 0.5, 0.75, 0.9]],  # (edges pass)
+           ("float32", [-1.0986123085021973, -1.0986123085021973, 0.0, 1.0986123085021973,
+                        1.0986123085021973], [[0.0, 5.333333492279053, 4.0, 5.333333492279053,
+                                               0.0]]))
+C.pin_grad("nansum", lambda a: a.nansum(1), [[[1.0, nan, 2], [nan, nan, 3]]],
+           ("float32", [3.0, 3.0], [[[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]]]))
+C.pin_grad("aminmax_ties", lambda a: a.aminmax(dim=0)[0] + a.aminmax(dim=0)[1],
+           [[[1.0, 3], [1, 2], [0, 3]]], ("float32", [1.0, 5.0], [[[0.5, 0.5], [0.5, 1.0],
+                                                                  [1.0, 0.5]]]))
+C.pin_grad("addmm_beta0", lambda a: a.addmm(T.tensor([[1.0, 2], [3, 4]]),
+                                            T.tensor([[1.0, 0], [0, 1]]), beta=0),
+           [[[nan, inf], [1.0, 2]]], ("float32", [[1.0, 2.0], [3.0, 4.0]], [[[0.0, 0.0],
+                                                                            [0.0, 0.0]]]))
+
+# -- bad input: PyTorch's exception classes ------------------------------------------------------
+
+X = T.ones(3, 4)
+C.raises("dot", lambda: T.dot(X, X), RuntimeError)
+C.raises("mv", lambda: T.mv(X, T.ones(3)), RuntimeError)
+C.raises("narrow", lambda: X.narrow(1, 5, 1), IndexError)
+C.raises("narrow", lambda: X.narrow(1, 2, 3), RuntimeError)
+C.raises("select", lambda: X.select(1, 4), IndexError)
+C.raises("select", lambda: X.select(2, 0), IndexError)
+C.raises("quantile", lambda: X.quantile(1.5), RuntimeError)
+C.raises("quantile", lambda: X.quantile(0.5, interpolation="bad"), RuntimeError)
+C.raises("quantile", lambda: T.ones(3, dtype=T.int64).quantile(0.5), RuntimeError)
+C.raises("kthvalue", lambda: X.kthvalue(5), RuntimeError)
+C.raises("kthvalue", lambda: X.kthvalue(0), RuntimeError)
+C.raises("movedim", lambda: X.movedim((0, 0), (0, 1)), RuntimeError)
+C.raises("movedim", lambda: X.movedim((0, 1), (0,)), RuntimeError)
+C.raises("fliplr", lambda: T.ones(3).fliplr(), RuntimeError)
+C.raises("flipud", lambda: T.tensor(1.0).flipud(), RuntimeError)
+C.raises("trace", lambda: T.ones(2, 2, 2).trace(), RuntimeError)
+C.raises("take_along_dim", lambda: T.take_along_dim(X, T.zeros(3, dtype=T.int64), 1),
+         RuntimeError)
+C.raises("median", lambda: T.ones(2, 0).median(1), IndexError)
+C.raises("aminmax", lambda: T.ones(0).aminmax(), RuntimeError)
+C.raises("outer", lambda: T.outer(X, X), RuntimeError)
+C.raises("inner", lambda: T.inner(X, T.ones(3)), RuntimeError)
+C.raises("addmm", lambda: T.addmm(T.ones(2), X, T.ones(4, 5)), RuntimeError)
+C.raises("view_as", lambda: X.t().view_as(T.ones(12)), RuntimeError)
+
+test_gradients, test_pytorch_values, test_pytorch_errors = make_tests(C)
+
+
+def test_equal_and_allclose_are_python_bools():
+    a = tg.tensor([1.0, 2.0, nan])
+    assert tg.equal(a[:2], tg.tensor([1.0, 2.0])) is True
+    assert a.equal(a) is False  # (nan is not equal to itself)
+    assert tg.tensor([1.0]).equal(tg.tensor([1.0, 1.0])) is False  # (shapes differ)
+    assert a.allclose(a + 1e-9, equal_nan=True) is True
+    assert a[:2].allclose(tg.tensor([1.0, 2.1])) is False
+
+
+def test_two_result_ops_of_this_family_are_pytorchs_named_tuples():
+    x = tg.tensor([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]])
+    k = x.kthvalue(2, 1)
+    assert type(k) is tg.return_types.kthvalue and k.values.tolist() == [2.0, 4.0]
+    assert k.indices.tolist() == [2, 2] and k.indices.dtype == tg.int64
+    m = x.median(1)
+    assert type(m) is tg.return_types.median and m.values.tolist() == [2.0, 4.0]
+    mm = x.aminmax()
+    assert type(mm) is tg.return_types.aminmax and mm._fields == ("min", "max")
+    assert (mm.min.item(), mm.max.item()) == (0.0, 5.0)
+
+
+def test_ties_in_kthvalue_and_median_take_the_earliest_position():
+    # PyTorch leaves the index of a tie unspecified (2.13 gives 0 for the first row and 1 for
+    # the median below); ours is the earliest position in the stable order, so the k-th of
+    # equal values counts from the left
+    x = tg.tensor([[0.0, 0.0, 2.0, 2.0], [5.0, 5.0, 5.0, 1.0]], requires_grad=True)
+    k = x.kthvalue(2, 1)
+    assert k.values.tolist() == [0.0, 5.0] and k.indices.tolist() == [1, 0]
+    m = tg.tensor([3.0, 3.0, 1.0, 3.0, 3.0]).median(0)
+    assert (m.values.item(), m.indices.item()) == (3.0, 1)
+    k.values.sum().backward()
+    assert x.grad.tolist() == [[0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]]
+
+
+def test_movedim_narrow_tile_shapes_as_pytorch():
+    x = tg.zeros(2, 3, 4, 5)
+    assert x.movedim(1, -1).shape == (2, 4, 5, 3)  # PyTorch 2.13: (2, 4, 5, 3)
+    assert x.movedim((1, 3), (0, 1)).shape == (3, 5, 2, 4)  # PyTorch 2.13: (3, 5, 2, 4)
+    assert x.narrow(3, 1, 0).shape == (2, 3, 4, 0)
+    assert tg.zeros(2).tile(2, 3).shape == (2, 6)  # (x gains a leading dim)
+    assert x.tile((2,)).shape == (2, 3, 4, 10)
+    assert tg.tensor(1.5).quantile(0.5).shape == () and tg.tensor([1.0]).quantile(
+        tg.tensor([0.5]), keepdim=True).shape == (1, 1)
+
+
+@pytest.mark.parametrize("name", ["eq", "gt", "view_as", "addmm", "median", "quantile",
+                                  "nansum", "movedim", "take_along_dim", "outer"])
+def test_the_names_are_methods_and_functions(name):
+    assert callable(getattr(tg, name)) and callable(getattr(tg.Tensor, name))
+
+
+def test_hypothesis_median_is_numpy_lower_median():
+    from hypothesis import given, settings
+
+    @settings(max_examples=30, deadline=None)
+    @given(st.integers(1, 4), st.integers(1, 5), st.data())
+    def check(rows, cols, data):  # small integers: ties are common
+        a = np.array(data.draw(st.lists(st.integers(-3, 3), min_size=rows * cols,
+                                        max_size=rows * cols)), float).reshape(rows, cols)
+        got = tg.tensor(a).median(1)
+        want = np.sort(a, 1)[:, (cols - 1) // 2]
+        np.testing.assert_array_equal(got.values.numpy(), want)
+        np.testing.assert_array_equal(a[np.arange(rows), got.indices.numpy()], want)
+        assert tg.tensor(a).median().item() == np.sort(a.ravel())[(a.size - 1) // 2]
+
+    check()

@@ -1,0 +1,544 @@
+"""PyTorch's everyday names that are other ops under another name or a few ops together:
+comparisons by name (``x.eq(y)``, ``x.gt(0)``), ``view_as``, ``movedim``, ``narrow``,
+``addcmul``, ``addmm``, ``outer``, ``trace``, ``nansum``, ``median``, ``quantile``, ...
+
+No op class of its own here: each function is written with the ops of the other families,
+so its gradient (and every higher derivative) is theirs. Where a selection is made (median,
+kthvalue, quantile), the gradient goes to the selected elements, as PyTorch's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import return_types
+from .._tensor import OPS, Tensor
+from ..errors import ArgumentError, DimError, ShapeError
+from .common import dim_args, one_axis
+
+
+def _t(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+# -- comparisons and arithmetic by PyTorch's names ------------------------------------------
+
+def eq(a: Any, b: Any) -> Tensor:
+    """``a == b`` elementwise (bool, no gradient)."""
+    return OPS["compare"](a, b, "eq")
+
+
+def ne(a: Any, b: Any) -> Tensor:
+    """``a != b`` elementwise (bool, no gradient); also spelled ``not_equal``."""
+    return OPS["compare"](a, b, "ne")
+
+
+def lt(a: Any, b: Any) -> Tensor:
+    """``a < b`` elementwise (bool, no gradient); also spelled ``less``."""
+    return OPS["compare"](a, b, "lt")
+
+
+def le(a: Any, b: Any) -> Tensor:
+    """``a <= b`` elementwise (bool, no gradient); also spelled ``less_equal``."""
+    return OPS["compare"](a, b, "le")
+
+
+def gt(a: Any, b: Any) -> Tensor:
+    """``a > b`` elementwise (bool, no gradient); also spelled ``greater``."""
+    return OPS["compare"](a, b, "gt")
+
+
+def ge(a: Any, b: Any) -> Tensor:
+    """``a >= b`` elementwise (bool, no gradient); also spelled ``greater_equal``."""
+    return OPS["compare"](a, b, "ge")
+
+
+not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
+
+
+def equal(a: Any, b: Any) -> bool:
+    """Whether a and b have the same shape and the same values (a Python bool, as
+    ``torch.equal``; nan is not equal to itself)."""
+    a, b = _t(a), _t(b)
+    return a.shape == b.shape and bool(np.array_equal(a._data, b._data))
+
+
+def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    """Whether every |a - b| <= atol + rtol·|b| (broadcast; a Python bool, as
+    ``torch.allclose``)."""
+    return bool(OPS["isclose"](a, b, rtol, atol, equal_nan).all().item())
+
+
+def multiply(a: Any, b: Any) -> Tensor:
+    """``a * b`` (PyTorch's other name for ``mul``)."""
+    return OPS["mul"](a, b)
+
+
+def divide(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """``a / b`` (PyTorch's other name for ``div``, with its ``rounding_mode``)."""
+    return OPS["div"](a, b, rounding_mode=rounding_mode)
+
+
+def subtract(a: Any, b: Any, *, alpha: Any = 1) -> Tensor:
+    """``a - alpha · b`` (PyTorch's other name for ``sub``)."""
+    return OPS["sub"](a, b if alpha == 1 else _t(b) * alpha)
+
+
+def absolute(x: Any) -> Tensor:
+    """|x| (PyTorch's other name for ``abs``)."""
+    return OPS["abs"](x)
+
+
+def clamp_min(x: Any, min: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """max(x, min), as ``clamp(x, min=min)``."""
+    return OPS["clip"](_t(x), min=min)
+
+
+def clamp_max(x: Any, max: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """min(x, max), as ``clamp(x, max=max)``."""
+    return OPS["clip"](_t(x), max=max)
+
+
+def addcmul(x: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """x + value · tensor1 · tensor2 (broadcast)."""
+    prod = OPS["mul"](tensor1, tensor2)
+    return OPS["add"](x, prod if value == 1 else prod * value)
+
+
+def addcdiv(x: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """x + value · tensor1 / tensor2 (broadcast)."""
+    quot = OPS["div"](tensor1, tensor2)
+    return OPS["add"](x, quot if value == 1 else quot * value)
+
+
+def logit(x: Any, eps: float | None = None) -> Tensor:
+    """log(z / (1 - z)) with z = x, or x clamped to [eps, 1 - eps] when ``eps`` is given
+    (then the gradient is 0 where x was clamped, as PyTorch's).
+    d/dx = 1 / (z (1 - z))."""
+    z = _t(x)
+    if eps is not None:
+        z = OPS["clip"](z, min=eps, max=1.0 - eps)
+    return OPS["log"](z / (1.0 - z))
+
+
+def nan_to_num(x: Any, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
+    """x with nan, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default
+    0 and the dtype's largest and lowest finite values). The gradient passes where x is
+    finite and is 0 where a value was replaced."""
+    x = _t(x)
+    if x.dtype.kind != "f":
+        return OPS["clone"](x)
+    info = np.finfo(x.dtype)
+    big = info.max if posinf is None else posinf
+    small = info.min if neginf is None else neginf
+    where = OPS["where"]
+    out = where(OPS["isnan"](x), nan, x)
+    out = where(OPS["isposinf"](x), big, out)
+    return where(OPS["isneginf"](x), small, out)
+
+
+def deg2rad(x: Any) -> Tensor:
+    """x · π/180."""
+    return _t(x) * (np.pi / 180.0)
+
+
+def rad2deg(x: Any) -> Tensor:
+    """x · 180/π."""
+    return _t(x) * (180.0 / np.pi)
+
+
+def fix(x: Any) -> Tensor:
+    """Rounding toward zero (PyTorch's other name for ``trunc``)."""
+    return OPS["trunc"](x)
+
+
+def sgn(x: Any) -> Tensor:
+    """The sign of x (for real numbers PyTorch's ``sgn`` is ``sign``)."""
+    return OPS["sign"](x)
+
+
+# -- shapes ------------------------------------------------------------------------------------
+
+def view_as(x: Tensor, other: Any) -> Tensor:
+    """x viewed with ``other``'s shape (as ``x.view(other.shape)``)."""
+    return OPS["view"](x, tuple(_t(other).shape))
+
+
+def reshape_as(x: Tensor, other: Any) -> Tensor:
+    """x reshaped to ``other``'s shape (as ``x.reshape(other.shape)``)."""
+    return OPS["reshape"](x, tuple(_t(other).shape))
+
+
+def ravel(x: Any) -> Tensor:
+    """x as one dimension (as ``x.reshape(-1)``)."""
+    return OPS["reshape"](_t(x), (-1,))
+
+
+def swapaxes(x: Any, axis0: int, axis1: int) -> Tensor:
+    """x with two dims swapped (also spelled ``swapdims``; ``transpose(x, d0, d1)``)."""
+    return OPS["transpose"](_t(x), axis0, axis1)
+
+
+swapdims = swapaxes
+
+
+def movedim(x: Any, source: Any, destination: Any) -> Tensor:
+    """x with the dims ``source`` (an int or a sequence) moved to the positions
+    ``destination``, the others keeping their order (also spelled ``moveaxis``). A view."""
+    x = _t(x)
+    src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+    dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
+    if len(src) != len(dst):
+        raise ArgumentError(f"movedim: source {source!r} and destination {destination!r} "
+                            f"have different numbers of dims ({len(src)} and {len(dst)})")
+    src = tuple(one_axis("movedim", d, x.ndim) for d in src)
+    dst = tuple(one_axis("movedim", d, x.ndim) for d in dst)
+    if len(set(src)) < len(src) or len(set(dst)) < len(dst):
+        raise ArgumentError(f"movedim: repeated dim in source {source!r} or destination "
+                            f"{destination!r}")
+    rest = iter([d for d in range(x.ndim) if d not in src])
+    place = dict(zip(dst, src))
+    perm = tuple(place[i] if i in place else next(rest) for i in range(x.ndim))
+    return OPS["permute"](x, perm) if x.ndim else x
+
+
+moveaxis = movedim
+
+
+def narrow(x: Any, dim: int, start: Any, length: int) -> Tensor:
+    """The ``length`` elements of x along ``dim`` from ``start`` (negative counts from the
+    end). A view."""
+    x = _t(x)
+    d = one_axis("narrow", dim, x.ndim)
+    n = x.shape[d]
+    start = int(start.item() if isinstance(start, Tensor) else start)
+    if not -n <= start <= n:
+        raise DimError(f"narrow: start {start} is out of range for dim {d} of size {n} (shape "
+                       f"{x.shape})")
+    start %= n if n else 1
+    if not 0 <= length <= n - start:
+        raise ArgumentError(f"narrow: start ({start}) + length ({length}) exceeds dim {d} of "
+                            f"size {n} (shape {x.shape})")
+    return x[(slice(None),) * d + (slice(start, start + length),)]
+
+
+def select(x: Any, dim: int, index: int) -> Tensor:
+    """x at ``index`` along ``dim``, that dim removed (``x[:, index]`` for dim 1). A view."""
+    x = _t(x)
+    d = one_axis("select", dim, x.ndim)
+    n = x.shape[d]
+    if not -n <= index < n:
+        raise DimError(f"select: index {index} is out of range for dim {d} of size {n} "
+                       f"(shape {x.shape})")
+    return x[(slice(None),) * d + (int(index),)]
+
+
+def tile(x: Any, dims: Any) -> Tensor:
+    """x repeated ``dims[i]`` times along each dim; with fewer dims than x has, the leading
+    dims are repeated once (PyTorch's and numpy's ``tile``), with more, x gains leading dims
+    of size 1 first."""
+    x = _t(x)
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(dims) < x.ndim:
+        dims = (1,) * (x.ndim - len(dims)) + dims
+    return OPS["repeat"](x, *dims)
+
+
+def flipud(x: Any) -> Tensor:
+    """x upside down: reversed along dim 0 (at least one dim)."""
+    x = _t(x)
+    if x.ndim < 1:
+        raise ShapeError("flipud: needs a tensor of at least 1 dim, got a 0-d one")
+    return OPS["flip"](x, 0)
+
+
+def fliplr(x: Any) -> Tensor:
+    """x left to right: reversed along dim 1 (at least two dims)."""
+    x = _t(x)
+    if x.ndim < 2:
+        raise ShapeError(f"fliplr: needs a tensor of at least 2 dims, got shape {x.shape}")
+    return OPS["flip"](x, 1)
+
+
+def take_along_dim(x: Any, indices: Any, dim: int | None = None) -> Tensor:
+    """The elements of x at ``indices`` along ``dim``, x and indices broadcast against each
+    other in the other dims (with ``dim=None``, of x flattened); ``gather`` with
+    broadcasting. The gradient goes back to the elements taken."""
+    x, indices = _t(x), _t(indices)
+    if dim is None:
+        return OPS["gather"](x.reshape(-1), 0, indices.reshape(-1))
+    d = one_axis("take_along_dim", dim, x.ndim)
+    if indices.ndim != x.ndim:
+        raise ShapeError(f"take_along_dim: indices of shape {indices.shape} and x of shape "
+                         f"{x.shape} must have the same number of dims")
+    try:
+        shape = list(np.broadcast_shapes(
+            tuple(1 if i == d else s for i, s in enumerate(x.shape)),
+            tuple(1 if i == d else s for i, s in enumerate(indices.shape))))
+    except ValueError:
+        raise ShapeError(f"take_along_dim: x of shape {x.shape} and indices of shape "
+                         f"{indices.shape} do not broadcast outside dim {d}") from None
+    xs = OPS["broadcast_to"](x, tuple(x.shape[i] if i == d else s for i, s in enumerate(shape)))
+    ixs = OPS["broadcast_to"](indices, tuple(indices.shape[i] if i == d else s
+                                             for i, s in enumerate(shape)))
+    return OPS["gather"](xs, d, ixs)
+
+
+# -- products ----------------------------------------------------------------------------------
+
+def dot(a: Any, b: Any) -> Tensor:
+    """Σ_i a_i b_i of two 1-D tensors of one length (also spelled ``vdot`` and ``inner`` for
+    1-D; for matrices write ``a @ b``)."""
+    a, b = _t(a), _t(b)
+    if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
+        raise ShapeError(f"dot: needs two 1-D tensors of one length, got shapes {a.shape} and "
+                         f"{b.shape} (for matrices write a @ b or tg.matmul)")
+    return OPS["matmul"](a, b)
+
+
+vdot = dot
+
+
+def inner(a: Any, b: Any) -> Tensor:
+    """Σ over the last dim of a and b: out[i..., j...] = Σ_k a[i..., k] b[j..., k]; with a
+    0-d operand, the product."""
+    a, b = _t(a), _t(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if a.shape[-1] != b.shape[-1]:
+        raise ShapeError(f"inner: the last dims of shapes {a.shape} and {b.shape} differ")
+    k = a.shape[-1]
+    out = OPS["matmul"](a.reshape(-1, k), b.reshape(-1, k).T)
+    return out.reshape(a.shape[:-1] + b.shape[:-1])
+
+
+def outer(a: Any, b: Any) -> Tensor:
+    """out[i, j] = a_i b_j of two 1-D tensors (also spelled ``ger``)."""
+    a, b = _t(a), _t(b)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ShapeError(f"outer: needs two 1-D tensors, got shapes {a.shape} and {b.shape}")
+    return a.reshape(-1, 1) * b.reshape(1, -1)
+
+
+ger = outer
+
+
+def mv(m: Any, v: Any) -> Tensor:
+    """The matrix m (n, k) times the vector v (k,): a vector (n,)."""
+    m, v = _t(m), _t(v)
+    if m.ndim != 2 or v.ndim != 1 or m.shape[1] != v.shape[0]:
+        raise ShapeError(f"mv: needs a matrix (n, k) and a vector (k,), got shapes {m.shape} "
+                         f"and {v.shape}")
+    return OPS["matmul"](m, v)
+
+
+def _scaled_sum(fn: str, x: Any, prod: Tensor, beta: Any, alpha: Any) -> Tensor:
+    """beta · x + alpha · prod; with beta = 0, x is not read (its nan and inf do not enter),
+    as PyTorch's."""
+    if alpha != 1:
+        prod = prod * alpha
+    if beta == 0:  # (x only for its shape and a zero gradient: where never reads it)
+        x = _t(x)
+        try:
+            np.broadcast_shapes(x.shape, prod.shape)
+        except ValueError:
+            raise ShapeError(f"{fn}: input of shape {x.shape} does not broadcast to the "
+                             f"product's shape {prod.shape}") from None
+        return OPS["where"](True, prod, x)
+    return OPS["add"](x if beta == 1 else _t(x) * beta, prod)
+
+
+def addmm(x: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """beta · x + alpha · (mat1 @ mat2), mat1 (n, k), mat2 (k, m), x broadcast to (n, m)."""
+    mat1, mat2 = _t(mat1), _t(mat2)
+    if mat1.ndim != 2 or mat2.ndim != 2:
+        raise ShapeError(f"addmm: mat1 and mat2 must be matrices, got shapes {mat1.shape} "
+                         f"and {mat2.shape}")
+    return _scaled_sum("addmm", x, OPS["mm"](mat1, mat2), beta, alpha)
+
+
+def baddbmm(x: Any, batch1: Any, batch2: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """beta · x + alpha · (batch1 @ batch2), batches of matrices (b, n, k) and (b, k, m)."""
+    return _scaled_sum("baddbmm", x, OPS["bmm"](batch1, batch2), beta, alpha)
+
+
+def trace(x: Any) -> Tensor:
+    """The sum of the main diagonal of a matrix."""
+    x = _t(x)
+    if x.ndim != 2:
+        raise ShapeError(f"trace: needs a matrix, got shape {x.shape}")
+    return OPS["diagonal"](x).sum()
+
+
+# -- reductions --------------------------------------------------------------------------------
+
+def nansum(x: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+           keepdims: Any = None) -> Tensor:
+    """The sum treating nan as 0; the gradient is 0 at the nans."""
+    x = _t(x)
+    axis, keep = dim_args("nansum", dim, axis, keepdim, keepdims)
+    if x.dtype.kind == "f":
+        x = OPS["where"](OPS["isnan"](x), 0.0, x)
+    return OPS["sum"](x, axis, keep)
+
+
+def nanmean(x: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: Any = None) -> Tensor:
+    """The mean of the values that are not nan (nan where there are none); the gradient is
+    0 at the nans."""
+    x = _t(x)
+    axis, keep = dim_args("nanmean", dim, axis, keepdim, keepdims)
+    count = OPS["sum"](~OPS["isnan"](x), axis, keep)
+    return nansum(x, axis, keep) / count.astype(x.dtype)
+
+
+def count_nonzero(x: Any, dim: Any = None) -> Tensor:
+    """How many elements are not zero (int64; over ``dim``, an int or a tuple, or all)."""
+    x = _t(x)
+    return OPS["sum"](OPS["compare"](x, 0, "ne"), dim).astype(np.int64)
+
+
+def aminmax(x: Any, *, dim: int | None = None, keepdim: bool = False) -> Any:
+    """``(min, max)`` over ``dim`` (or all elements), a named tuple ``tg.return_types.aminmax``
+    as PyTorch's; each gradient as ``amin``'s and ``amax``'s (shared evenly by ties)."""
+    x = _t(x)
+    if x.size == 0:
+        raise ArgumentError(f"aminmax: the tensor of shape {x.shape} is empty; it has no "
+                            f"minimum or maximum")
+    return return_types.aminmax(OPS["amin"](x, dim, keepdim), OPS["amax"](x, dim, keepdim))
+
+
+def _kth(fn: str, x: Tensor, k: int, dim: Any, keepdim: bool, nan_first: bool = False) -> Any:
+    """(values, indices): the k-th smallest (0-based) along dim, in the stable order (among
+    equal values the earlier position counts first; nan sorts last). With ``nan_first``, a
+    slice holding a nan gives its first nan instead (median's rule)."""
+    d = one_axis(fn, -1 if dim is None else dim, x.ndim)
+    x1 = x.reshape(1) if x.ndim == 0 else x
+    order = OPS["argsort"](x1, d)
+    n = x1.shape[d]
+    if nan_first and x.dtype.kind == "f":
+        nans = OPS["isnan"](x1).sum(d, keepdims=True)
+        pos = OPS["where"](nans > 0, n - nans, k).astype(np.int64)
+        index = OPS["gather"](order, d, pos)
+    else:
+        index = order[(slice(None),) * d + (slice(k, k + 1),)]
+    values = OPS["gather"](x1, d, index)
+    if not keepdim or x.ndim == 0:
+        values, index = values.squeeze(d), index.squeeze(d)
+    return values, index
+
+
+def kthvalue(x: Any, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+    """``(values, indices)``: the k-th smallest element along ``dim`` (k from 1), a named tuple
+    ``tg.return_types.kthvalue``. Among equal values the earlier position counts first (its
+    index is returned; PyTorch leaves the index of a tie unspecified). nan counts as the
+    largest. The gradient goes to the element selected."""
+    x = _t(x)
+    d = one_axis("kthvalue", dim, x.ndim)
+    n = x.shape[d] if x.ndim else 1
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
+        raise ArgumentError(f"kthvalue: k={k!r} is out of range for dim {d} of size {n} "
+                            f"(shape {x.shape}); k must lie in [1, {n}]")
+    return return_types.kthvalue(*_kth("kthvalue", x, int(k) - 1, d, keepdim))
+
+
+def median(x: Any, dim: int | None = None, keepdim: bool = False) -> Any:
+    """The lower median: of n values the ((n - 1) // 2)-th smallest (not the mean of the two
+    middle ones, as PyTorch). Without ``dim``, the median of all elements, whose gradient is
+    shared evenly by the elements equal to it (PyTorch's rule); with ``dim``, ``(values,
+    indices)`` as a named tuple ``tg.return_types.median``, the gradient to the element
+    selected (among equal values the earliest, as :func:`kthvalue`; PyTorch leaves which
+    one unspecified). A nan makes the median nan, as PyTorch's: with ``dim``, the slice's
+    first nan and its index; without, the gradient shared by the nans. The median of an empty
+    tensor is nan; along an empty dim, a :class:`~tinygrad_reg.errors.DimError`."""
+    x = _t(x)
+    if dim is None:
+        flat = x.reshape(-1)
+        if x.size == 0:  # (PyTorch's median of nothing is nan)
+            return OPS["sum"](flat) * np.nan
+        if x.dtype.kind == "f" and bool(OPS["isnan"](flat).any().item()):
+            chosen = OPS["isnan"](flat)
+        else:
+            value = _kth("median", flat.detach(), (flat.shape[0] - 1) // 2, 0, False)[0]
+            chosen = OPS["compare"](flat, value, "eq")
+        picked = OPS["where"](chosen, flat, 0)
+        return picked.sum() / chosen.sum().astype(picked.dtype)
+    d = one_axis("median", dim, x.ndim)
+    n = x.shape[d] if x.ndim else 1
+    if n == 0:
+        raise DimError(f"median: dim {d} of shape {x.shape} is empty; it has no median")
+    return return_types.median(*_kth("median", x, (n - 1) // 2, d, keepdim, nan_first=True))
+
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "nearest", "midpoint")
+
+
+def quantile(x: Any, q: Any, dim: int | None = None, keepdim: bool = False, *,
+             interpolation: str = "linear") -> Tensor:
+    """The q-th quantiles of x along ``dim`` (of all elements when None), q in [0, 1] a float
+    or a 1-D tensor (then the quantiles are a new leading dim). With the values sorted,
+    v_0 <= … <= v_{n-1}, and r = q (n - 1): "linear" gives v_⌊r⌋ + (r - ⌊r⌋)(v_⌈r⌉ - v_⌊r⌋),
+    "lower" v_⌊r⌋, "higher" v_⌈r⌉, "midpoint" (v_⌊r⌋ + v_⌈r⌉)/2, "nearest" v at r rounded
+    half to even. A slice with a nan gives nan, as PyTorch's (its gradient to that slice's
+    last value in sorted order, a nan, as PyTorch's). The gradient goes to the two order
+    statistics used, with the interpolation's weights."""
+    x = _t(x)
+    if interpolation not in _INTERPOLATIONS:
+        raise ArgumentError(f"quantile: interpolation={interpolation!r}; use one of "
+                            f"{', '.join(_INTERPOLATIONS)}")
+    qs = np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64)
+    if qs.ndim > 1:
+        raise ShapeError(f"quantile: q must be a float or a 1-D tensor, got shape {qs.shape}")
+    if qs.size and not ((qs >= 0) & (qs <= 1)).all():
+        raise ArgumentError(f"quantile: q must lie in [0, 1], got {qs.tolist()}")
+    if x.dtype.kind != "f":
+        raise ArgumentError(f"quantile: needs a floating tensor, got {x.dtype}")
+    if dim is None:
+        src, d = x.reshape(-1), 0
+    else:
+        d = one_axis("quantile", dim, x.ndim)
+        src = x.reshape(1) if x.ndim == 0 else x
+    n = src.shape[d]
+    if n == 0:
+        raise ArgumentError(f"quantile: the values along dim {d} of shape {x.shape} are empty")
+    ranks = qs.reshape(-1) * (n - 1)
+    lo = np.floor(ranks).astype(np.int64)
+    hi = np.ceil(ranks).astype(np.int64)
+    if interpolation == "lower":
+        hi = lo
+    elif interpolation == "higher":
+        lo = hi
+    elif interpolation == "nearest":
+        lo = hi = np.round(ranks).astype(np.int64)  # (half to even, as PyTorch's)
+    frac = ranks - lo if interpolation == "linear" else \
+        np.full(ranks.shape, 0.5 if interpolation == "midpoint" else 0.0)
+    values = OPS["sort"](src, d).values
+    has_nan = OPS["isnan"](src).any(d, keepdims=True)
+    take = (slice(None),) * d
+    last = values[take + (slice(n - 1, n),)]  # (a nan when the slice has one)
+    outs = []
+    for r_lo, r_hi, f in zip(lo.tolist(), hi.tolist(), frac.tolist()):
+        a = values[take + (slice(r_lo, r_lo + 1),)]
+        v = a if r_lo == r_hi else OPS["lerp"](a, values[take + (slice(r_hi, r_hi + 1),)], f)
+        outs.append(OPS["where"](has_nan, last, v))  # (the shape of src, 1 along d)
+    out = OPS["stack"](outs, 0)
+    if dim is None:
+        out = out.reshape((len(outs),) + ((1,) * x.ndim if keepdim else ()))
+    elif x.ndim == 0:
+        out = out.reshape((len(outs),))
+    elif not keepdim:
+        out = out.squeeze(d + 1)
+    return out[0] if qs.ndim == 0 else out
+
+
+__all__ = ["eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equal", "greater",
+           "greater_equal", "equal", "allclose", "multiply", "divide", "subtract", "absolute",
+           "clamp_min", "clamp_max", "addcmul", "addcdiv", "logit", "nan_to_num", "deg2rad",
+           "rad2deg", "fix", "sgn", "view_as", "reshape_as", "ravel", "swapaxes", "swapdims",
+           "movedim", "moveaxis", "narrow", "select", "tile", "flipud", "fliplr",
+           "take_along_dim", "dot", "vdot", "inner", "outer", "ger", "mv", "addmm", "baddbmm",
+           "trace", "nansum", "nanmean", "count_nonzero", "aminmax", "kthvalue", "median",
+           "quantile"]
