@@ -129,6 +129,7 @@ C.pin("median_nan", lambda: T.tensor([[nan, 1.0, nan], [2.0, nan, nan], [nan, na
 C.pin_grad("quantile_nan", lambda a: a.quantile(0.5, dim=1), [[[nan, 1.0, nan, 3.0]]],
            ("float32", [nan], [[[0.0, 0.0, 1.0, 0.0]]]))  # (the last nan in sorted order)
 C.pin("median_empty", lambda: T.tensor([]).median(), ("float32", nan))
+C.pin("median_int", lambda: T.tensor([1, 2, 3, 4]).median(), ("int64", 2))
 C.pin_grad("quantile_nan", lambda a: a.quantile(0.2, dim=1), [[[1.0, nan, 3.0], [inf, -inf, 2.0]]],
            ("float32", [nan, nan], [[[0.0, 1.0, 0.0], [0.0, 0.6, 0.4]]]))
 C.pin_grad("quantile", lambda a: a.quantile(T.tensor([0.25, 0.5]), dim=0),
@@ -186,6 +187,7 @@ C.raises("take_along_dim", lambda: T.take_along_dim(X, T.zeros(3, dtype=T.int64)
          RuntimeError)
 C.raises("median", lambda: T.ones(2, 0).median(1), IndexError)
 C.raises("aminmax", lambda: T.ones(0).aminmax(), RuntimeError)
+C.raises("nanmean", lambda: T.tensor([1, 2]).nanmean(), RuntimeError)
 C.raises("outer", lambda: T.outer(X, X), RuntimeError)
 C.raises("inner", lambda: T.inner(X, T.ones(3)), RuntimeError)
 C.raises("addmm", lambda: T.addmm(T.ones(2), X, T.ones(4, 5)), RuntimeError)

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import return_types
 from .._tensor import OPS, Tensor
-from ..errors import ArgumentError, DimError, ShapeError
+from ..errors import ArgumentError, DimError, DTypeError, ShapeError
 from .common import dim_args, one_axis
 
 
@@ -390,6 +390,9 @@ def nanmean(x: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
     """The mean of the values that are not nan (nan where there are none); the gradient is
     0 at the nans."""
     x = _t(x)
+    if x.dtype.kind != "f":
+        raise DTypeError(f"nanmean: needs a floating tensor, got {x.dtype} (shape {x.shape}); "
+                         f"write x.float().nanmean()")
     axis, keep = dim_args("nanmean", dim, axis, keepdim, keepdims)
     count = OPS["sum"](~OPS["isnan"](x), axis, keep)
     return nansum(x, axis, keep) / count.astype(x.dtype)
@@ -459,7 +462,9 @@ def median(x: Any, dim: int | None = None, keepdim: bool = False) -> Any:
         flat = x.reshape(-1)
         if x.size == 0:  # (PyTorch's median of nothing is nan)
             return OPS["sum"](flat) * np.nan
-        if x.dtype.kind == "f" and bool(OPS["isnan"](flat).any().item()):
+        if x.dtype.kind != "f":  # (integers and bools: the value itself, in x's dtype)
+            return _kth("median", flat, (flat.shape[0] - 1) // 2, 0, False)[0]
+        if bool(OPS["isnan"](flat).any().item()):
             chosen = OPS["isnan"](flat)
         else:
             value = _kth("median", flat.detach(), (flat.shape[0] - 1) // 2, 0, False)[0]
