@@ -125,6 +125,56 @@ def batches(n: int):
     return [rng.integers(0, VOCAB, (BATCH, CONTEXT + 1)) for _ in range(n)]
 
 
+def linear_shapes() -> list[tuple[int, int, int]]:
+    """(rows, in, out) of every Linear product in a step: per block the attention's packed
+    input projection (width -> 3 width) and output projection, the two feed-forward layers;
+    then the head."""
+    rows, w = BATCH * CONTEXT, WIDTH
+    block = [(rows, w, 3 * w), (rows, w, w), (rows, w, 4 * w), (rows, 4 * w, w)]
+    return block * LAYERS + [(rows, w, VOCAB)]
+
+
+def gemm_floor(torch, rounds: int) -> dict:
+    """The step's Linear products alone, in each library's plain matrix product, alternating:
+    per layer Y = X Wᵀ, dX = dY W, dW = dYᵀ X (three products; 39 in all), float32 operands
+    laid out as the layers hold them, outputs preallocated. Medians in ms."""
+    import numpy as np
+
+    rng = np.random.default_rng(2)
+    sets = []
+    for m, k, n in linear_shapes():
+        x, w, dy = (rng.standard_normal(shape).astype(np.float32)
+                    for shape in ((m, k), (n, k), (m, n)))
+        sets.append((x, w, dy, np.empty((m, n), np.float32), np.empty((m, k), np.float32),
+                     np.empty((n, k), np.float32)))
+
+    def numpy_products():
+        for x, w, dy, y, dx, dw in sets:
+            np.dot(x, w.T, out=y)
+            np.dot(dy, w, out=dx)
+            np.dot(dy.T, x, out=dw)
+
+    impls = {"numpy": numpy_products}
+    if torch is not None:
+        tsets = [tuple(torch.from_numpy(a) for a in s) for s in sets]
+
+        def torch_products():
+            for x, w, dy, y, dx, dw in tsets:
+                torch.mm(x, w.t(), out=y)
+                torch.mm(dy, w, out=dx)
+                torch.mm(dy.t(), x, out=dw)
+
+        impls["torch"] = torch_products
+    times: dict = {k: [] for k in impls}
+    for i in range(rounds + 3):
+        for k, f in impls.items():
+            t0 = time.perf_counter()
+            f()
+            if i >= 3:
+                times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) * 1e3 for k, v in times.items()}
+
+
 def run(quick: bool) -> dict:
     """Check parity over three steps, then time the three steps in alternating rounds."""
     import numpy as np
@@ -167,7 +217,10 @@ def run(quick: bool) -> dict:
            "rounds": rounds, "parity_losses": losses,
            "parameters": sum(p.numel() for p in impls["tinygrad_reg"][0].parameters()),
            "torch": torch.__version__ if torch else None}
+    out["gemm_ms"] = gemm_floor(torch, rounds)
     if torch:
+        out["gemm_ms"]["rest_jit"] = out["ms"]["jit"] - out["gemm_ms"]["numpy"]
+        out["gemm_ms"]["rest_torch"] = out["ms"]["torch"] - out["gemm_ms"]["torch"]
         out["ratio_vs_torch"] = {k: statistics.median(a / b for a, b in
                                                       zip(times[k], times["torch"]))
                                  for k in ("tinygrad_reg", "jit")}
@@ -193,6 +246,10 @@ def main(argv: list[str] | None = None) -> None:
         extra = f"  {res['ratio_vs_torch'][k]:.2f}x PyTorch" if k in res.get(
             "ratio_vs_torch", {}) else ""
         print(f"  {k:13} {v:8.2f} ms  [{res['min_ms'][k]:.2f}..{res['max_ms'][k]:.2f}]{extra}")
+    gm = res["gemm_ms"]
+    print(f"  the {3 * len(linear_shapes())} Linear products alone: numpy {gm['numpy']:.2f} ms" +
+          (f", PyTorch {gm['torch']:.2f} ms; the rest of the step: jit {gm['rest_jit']:.2f} ms,"
+           f" PyTorch {gm['rest_torch']:.2f} ms" if "torch" in gm else ""))
     out = args.json or (None if args.quick else DOCS_JSON)
     if out:
         import numpy as np

@@ -602,9 +602,11 @@ def reading_path() -> list[str]:
 
 def gpt_bench() -> list[str]:
     """W8, a small GPT's training step, from docs/assets/gpt_benchmark.json (written by
-    ``python benchmarks/gpt.py``): the table's rows and the machine's load."""
+    ``python benchmarks/gpt.py``): the table's rows, the Linear products alone and the rest
+    of the step, and the machine's load."""
     g = json.loads((ASSETS / "gpt_benchmark.json").read_text())
     ms, lo, hi, r = g["ms"], g["min_ms"], g["max_ms"], g["ratio_vs_torch"]
+    gm = g["gemm_ms"]
 
     def row(label: str, key: str, ratio: str) -> str:
         return f"| {label} | {g3(ms[key])} ms [{g3(lo[key])}..{g3(hi[key])}] | {ratio} |"
@@ -614,6 +616,8 @@ def gpt_bench() -> list[str]:
             row(f"PyTorch {g['torch']} eager", "torch", "1x"),
             f"{g['parameters']} parameters",
             f"medians of {g['rounds']} rounds",
+            f"take {g3(gm['numpy'])} ms in numpy and {g3(gm['torch'])} ms in PyTorch",
+            f"takes {g3(gm['rest_jit'])} ms against PyTorch's {g3(gm['rest_torch'])} ms",
             f"on {g['machine']['cores']} cores at load average "
             f"{g['machine']['load_before'][0]:.1f}"]
 
