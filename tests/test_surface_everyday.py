@@ -96,6 +96,21 @@ C.grad("quantile", lambda x: x.quantile(0.4, dim=0, keepdim=True, interpolation=
        distinct((4, 2)), ref=lambda x: np.quantile(x, 0.4, axis=0, keepdims=True,
                                                    method="midpoint"))
 
+C.grad("diff", lambda x: x.diff(), (2, 4), ref=lambda x: np.diff(x))
+C.grad("diff", lambda x, p: T.diff(x, n=2, dim=0, prepend=p), (3, 2), (1, 2),
+       ref=lambda x, p: np.diff(x, n=2, axis=0, prepend=p))
+C.grad("tensordot", lambda a, b: T.tensordot(a, b, dims=2), (2, 3, 2), (3, 2, 2),
+       ref=lambda a, b: np.tensordot(a, b, 2))
+C.grad("tensordot", lambda a, b: T.tensordot(a, b, dims=([1, 0], [0, 2])), (2, 3, 2), (3, 2, 2),
+       ref=lambda a, b: np.tensordot(a, b, ([1, 0], [0, 2])))
+C.grad("hstack", lambda a, b: T.hstack([a, b]), (2,), (3,), ref=lambda a, b: np.hstack([a, b]))
+C.grad("vstack", lambda a, b: T.vstack([a, b]), (3,), (2, 3), ref=lambda a, b: np.vstack([a, b]))
+C.grad("dstack", lambda a, b: T.dstack([a, b]), (2, 3), (2, 3), ref=lambda a, b: np.dstack([a, b]))
+C.grad("column_stack", lambda a, b: T.column_stack([a, b]), (2,), (2, 2),
+       ref=lambda a, b: np.column_stack([a, b]))
+C.grad("cross", lambda a, b: a.cross(b, dim=1), (2, 3), (2, 3),
+       ref=lambda a, b: np.cross(a, b, axis=1))
+
 # -- PyTorch 2.13's values and gradients where its conventions decide ----------------------------
 
 C.pin("eq", lambda: T.tensor([1, 2, 3]).eq(T.tensor([1, 0, 3])), ("bool", [True, False, True]))
@@ -164,6 +179,27 @@ C.pin_grad("addmm_beta0", lambda a: a.addmm(T.tensor([[1.0, 2], [3, 4]]),
            [[[nan, inf], [1.0, 2]]], ("float32", [[1.0, 2.0], [3.0, 4.0]], [[[0.0, 0.0],
                                                                             [0.0, 0.0]]]))
 
+C.pin("bincount", lambda: T.tensor([1, 3, 1, 0]).bincount(), ("int64", [1, 2, 0, 1]))
+C.pin("bincount", lambda: T.bincount(T.tensor([1, 3]), T.tensor([0.5, 2.0]), minlength=5),
+      ("float32", [0.0, 0.5, 0.0, 2.0, 0.0]))
+C.pin("unique", lambda: T.tensor([[3, 1], [3, 2]]).unique(return_inverse=True,
+                                                           return_counts=True),
+      [("int64", [1, 2, 3]), ("int64", [[2, 0], [2, 1]]), ("int64", [1, 1, 2])])
+C.pin("unique", lambda: T.unique(T.tensor([[1, 2], [1, 2], [0, 1]]), dim=0),
+      ("int64", [[0, 1], [1, 2]]))
+C.pin("searchsorted", lambda: T.searchsorted(T.tensor([1.0, 3, 5]), T.tensor([0.0, 3, 4, 6])),
+      ("int64", [0, 1, 2, 3]))
+C.pin("searchsorted", lambda: T.searchsorted(T.tensor([[1.0, 3, 5], [2, 4, 6]]),
+                                             T.tensor([[3.0, 5], [2, 7]]), side="right"),
+      ("int64", [[2, 3], [1, 3]]))
+C.pin("bucketize", lambda: T.bucketize(T.tensor([0.0, 3, 4, 6]), T.tensor([1.0, 3, 5]),
+                                       right=True), ("int64", [0, 2, 2, 3]))
+C.pin("tril_indices", lambda: T.tril_indices(3, 3), ("int64", [[0, 1, 1, 2, 2, 2],
+                                                              [0, 0, 1, 0, 1, 2]]))
+C.pin("triu_indices", lambda: T.triu_indices(2, 3, 1), ("int64", [[0, 0, 1], [1, 2, 2]]))
+C.pin("cross", lambda: T.cross(T.tensor([[1.0, 0, 0]]), T.tensor([[0.0, 1, 0]])),
+      ("float32", [[0.0, 0.0, 1.0]]))  # (the first dim of size 3, as torch.cross)
+
 # -- bad input: PyTorch's exception classes ------------------------------------------------------
 
 X = T.ones(3, 4)
@@ -192,6 +228,14 @@ C.raises("outer", lambda: T.outer(X, X), RuntimeError)
 C.raises("inner", lambda: T.inner(X, T.ones(3)), RuntimeError)
 C.raises("addmm", lambda: T.addmm(T.ones(2), X, T.ones(4, 5)), RuntimeError)
 C.raises("view_as", lambda: X.t().view_as(T.ones(12)), RuntimeError)
+
+C.raises("diff", lambda: T.tensor(1.0).diff(), RuntimeError)
+C.raises("tensordot", lambda: T.tensordot(T.ones(2, 3), T.ones(2, 3), dims=1), RuntimeError)
+C.raises("cross", lambda: T.cross(T.ones(2, 2), T.ones(2, 2)), RuntimeError)
+C.raises("bincount", lambda: T.tensor([1.0, 2.0]).bincount(), RuntimeError)
+C.raises("bincount", lambda: T.tensor([-1, 2]).bincount(), RuntimeError)
+C.raises("searchsorted", lambda: T.searchsorted(T.ones(2, 3), T.ones(3, 1)), RuntimeError)
+C.raises("bucketize", lambda: T.bucketize(T.ones(3), T.ones(2, 2)), RuntimeError)
 
 test_gradients, test_pytorch_values, test_pytorch_errors = make_tests(C)
 
@@ -228,6 +272,15 @@ def test_ties_in_kthvalue_and_median_take_the_earliest_position():
     assert (m.values.item(), m.indices.item()) == (3.0, 1)
     k.values.sum().backward()
     assert x.grad.tolist() == [[0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]]
+
+
+def test_strides_and_dtype_questions_as_pytorch():
+    x = tg.zeros(2, 3, dtype=tg.float64)
+    assert x.stride() == (3, 1) and x.t().stride() == (1, 3) and x.stride(1) == 1  # (elements)
+    assert x.is_contiguous() and not x.t().is_contiguous()
+    assert x.is_floating_point() and not tg.tensor([1]).is_floating_point()
+    assert x.element_size() == 8 and tg.zeros(1).element_size() == 4
+    assert not x.is_complex()
 
 
 def test_movedim_narrow_tile_shapes_as_pytorch():

@@ -684,6 +684,22 @@ class Tensor:
     def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
         return OPS["quantile"](self, q, dim, keepdim, interpolation=interpolation)
 
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        return OPS["diff"](self, n, dim, prepend, append)
+    def cross(self, other, dim=None): return OPS["cross"](self, other, dim)
+    def bincount(self, weights=None, minlength=0): return OPS["bincount"](self, weights, minlength)
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+        return OPS["unique"](self, sorted, return_inverse, return_counts, dim)
+    def is_floating_point(self): return self._data.dtype.kind == "f"
+    def is_complex(self): return self._data.dtype.kind == "c"
+    def element_size(self): return self._data.itemsize
+    def is_contiguous(self): return bool(self._data.flags.c_contiguous)
+    def stride(self, dim=None):
+        """The step in elements between neighbours along each dim (or ``dim``), as PyTorch's
+        (numpy's ``strides`` are in bytes)."""
+        steps = tuple(s // self._data.itemsize for s in self._data.strides)
+        return steps if dim is None else steps[dim]
+
     # sorting and diagonals (see ops.sort and ops.indexing)
     def sort(self, dim=None, descending=False, stable=False, *, axis=None):
         return OPS["sort"](self, dim, descending, stable, axis=axis)

@@ -539,6 +539,205 @@ def quantile(x: Any, q: Any, dim: int | None = None, keepdim: bool = False, *,
     return out[0] if qs.ndim == 0 else out
 
 
+# -- more shapes, products and counts --------------------------------------------------------
+
+def diff(x: Any, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
+    """The n-th forward difference along ``dim``: out_i = x_{i+1} - x_i, applied n times,
+    after ``prepend`` and ``append`` are concatenated to x along dim."""
+    x = _t(x)
+    if x.ndim == 0:
+        raise ShapeError("diff: needs a tensor of at least 1 dim, got a 0-d one")
+    d = one_axis("diff", dim, x.ndim)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ArgumentError(f"diff: n must be an int >= 0, got {n!r}")
+    parts = [_t(p) for p in (prepend,) if p is not None] + [x] + \
+        [_t(a) for a in (append,) if a is not None]
+    out = OPS["cat"](parts, d) if len(parts) > 1 else x
+    take = (slice(None),) * d
+    for _ in range(int(n)):
+        if out.shape[d] == 0:
+            break
+        out = out[take + (slice(1, None),)] - out[take + (slice(None, -1),)]
+    return out
+
+
+def tensordot(a: Any, b: Any, dims: Any = 2) -> Tensor:
+    """Σ over paired dims of a and b: ``dims`` an int k (a's last k dims with b's first k) or
+    a pair of sequences (a's dims, b's dims); the result has a's other dims, then b's. One
+    matrix product after moving the summed dims together."""
+    a, b = _t(a), _t(b)
+    if isinstance(dims, (int, np.integer)):
+        if not 0 <= dims <= min(a.ndim, b.ndim):
+            raise ArgumentError(f"tensordot: dims={dims} must lie in [0, "
+                                f"{min(a.ndim, b.ndim)}] for shapes {a.shape} and {b.shape}")
+        da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        da, db = ([one_axis("tensordot", d, t.ndim) for d in
+                   ((ds,) if isinstance(ds, (int, np.integer)) else ds)]
+                  for ds, t in zip(dims, (a, b)))
+    if len(da) != len(db) or any(a.shape[i] != b.shape[j] for i, j in zip(da, db)):
+        raise ShapeError(f"tensordot: dims {da} of shape {a.shape} and {db} of shape "
+                         f"{b.shape} do not pair up")
+    ra = [i for i in range(a.ndim) if i not in da]
+    rb = [j for j in range(b.ndim) if j not in db]
+    k = int(np.prod([a.shape[i] for i in da]))
+    am = OPS["permute"](a, tuple(ra + da)).reshape(-1, k) if a.ndim else a.reshape(1, 1)
+    bm = OPS["permute"](b, tuple(db + rb)).reshape(k, -1) if b.ndim else b.reshape(1, 1)
+    out = OPS["matmul"](am, bm)
+    return out.reshape(tuple(a.shape[i] for i in ra) + tuple(b.shape[j] for j in rb))
+
+
+def hstack(tensors: Any) -> Tensor:
+    """Tensors joined along dim 1, or dim 0 when they are 1-D (numpy's and PyTorch's)."""
+    ts = [_t(t) for t in tensors]
+    ts = [t.reshape(1) if t.ndim == 0 else t for t in ts]
+    return OPS["cat"](ts, 0 if ts and ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Any) -> Tensor:
+    """Tensors joined along dim 0, 1-D ones (and scalars) first made rows (also spelled
+    ``row_stack``)."""
+    ts = [_t(t) for t in tensors]
+    return OPS["cat"]([t.reshape(1, -1) if t.ndim < 2 else t for t in ts], 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors: Any) -> Tensor:
+    """Tensors joined along dim 2, each first made at least 3-D ((n,) as (1, n, 1), (m, n) as
+    (m, n, 1))."""
+    def three(t: Tensor) -> Tensor:
+        if t.ndim == 0:
+            return t.reshape(1, 1, 1)
+        if t.ndim == 1:
+            return t.reshape(1, -1, 1)
+        return t.reshape(t.shape + (1,)) if t.ndim == 2 else t
+    return OPS["cat"]([three(_t(t)) for t in tensors], 2)
+
+
+def column_stack(tensors: Any) -> Tensor:
+    """Tensors joined as columns: 1-D ones (and scalars) become columns (n, 1), then dim 1."""
+    ts = [_t(t) for t in tensors]
+    return OPS["cat"]([t.reshape(-1, 1) if t.ndim < 2 else t for t in ts], 1)
+
+
+def cross(a: Any, b: Any, dim: int | None = None) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (by default the first dim of size 3, as
+    ``torch.cross``; ``torch.linalg.cross`` uses the last), a and b broadcast."""
+    a, b = _t(a), _t(b)
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    if dim is None:
+        sizes = [i for i, n in enumerate(shape) if n == 3]
+        if not sizes:
+            raise ShapeError(f"cross: no dim of size 3 in shapes {a.shape} and {b.shape}")
+        dim = sizes[0]
+    d = one_axis("cross", dim, len(shape))
+    if shape[d] != 3 or a.ndim != b.ndim:
+        raise ShapeError(f"cross: dim {d} of shapes {a.shape} and {b.shape} must have size 3 "
+                         f"(and the tensors the same number of dims)")
+    take = (slice(None),) * d
+    a0, a1, a2 = (a[take + (slice(i, i + 1),)] for i in range(3))
+    b0, b1, b2 = (b[take + (slice(i, i + 1),)] for i in range(3))
+    return OPS["cat"]([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)
+
+
+def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Tensor:
+    """How many times each value 0, 1, … occurs in a 1-D tensor of non-negative integers
+    (int64), or the sums of ``weights`` per value (in the weights' dtype); at least
+    ``minlength`` bins. No gradient (as PyTorch's)."""
+    x = _t(x)
+    if x.ndim != 1 or x.dtype.kind not in "iub":
+        raise ShapeError(f"bincount: needs a 1-D tensor of integers, got shape {x.shape} of "
+                         f"{x.dtype}")
+    v = x.numpy().astype(np.int64)
+    if v.size and v.min() < 0:
+        raise ArgumentError(f"bincount: the values must be >= 0, got {int(v.min())}")
+    if weights is None:
+        return Tensor(np.bincount(v, minlength=minlength).astype(np.int64))
+    w = _t(weights)
+    if w.shape != x.shape:
+        raise ShapeError(f"bincount: weights of shape {w.shape} must match x's {x.shape}")
+    out = np.bincount(v, w.numpy().astype(np.float64), minlength=minlength)
+    return Tensor(out.astype(w.dtype if w.dtype.kind == "f" else np.float64))
+
+
+def unique(x: Any, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
+           return_counts: bool = False, dim: int | None = None) -> Any:
+    """The distinct values of x, sorted (of x flattened; with ``dim``, the distinct slices
+    along it), and when asked the inverse (where each element's value sits in the result,
+    x's shape) and the counts: a Tensor, or a tuple in that order. No gradient."""
+    x = _t(x)
+    a = x.numpy()
+    if dim is None:
+        vals, inv, counts = np.unique(a, return_inverse=True, return_counts=True)
+        inv = inv.reshape(a.shape)
+    else:
+        d = one_axis("unique", dim, x.ndim)
+        vals, inv, counts = np.unique(a, return_inverse=True, return_counts=True, axis=d)
+        inv = inv.reshape(-1)
+    out = [Tensor(vals)]
+    if return_inverse:
+        out.append(Tensor(inv.astype(np.int64)))
+    if return_counts:
+        out.append(Tensor(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def searchsorted(sorted_sequence: Any, values: Any, *, out_int32: bool = False,
+                 right: bool = False, side: str | None = None) -> Tensor:
+    """For each value, the position in ``sorted_sequence`` (sorted along its last dim) where
+    it would be inserted to keep the order: before equal values, or after them with
+    ``right=True`` (``side="right"``). A 1-D sequence serves every value; otherwise the
+    leading dims pair up. int64 (int32 with ``out_int32``); no gradient."""
+    seq, vals = _t(sorted_sequence), _t(values)
+    if side is not None:
+        if side not in ("left", "right") or (right and side == "left"):
+            raise ArgumentError(f"searchsorted: side={side!r} (with right={right}); give "
+                                f"side 'left' or 'right'")
+        right = side == "right"
+    how = "right" if right else "left"
+    s, v = seq.numpy(), vals.numpy()
+    if s.ndim == 1:
+        out = np.searchsorted(s, v, side=how)
+    else:
+        if s.shape[:-1] != v.shape[:-1]:
+            raise ShapeError(f"searchsorted: the leading dims of sorted_sequence {s.shape} "
+                             f"and values {v.shape} must match")
+        out = np.stack([np.searchsorted(r, q, side=how) for r, q in
+                        zip(s.reshape(-1, s.shape[-1]), v.reshape(-1, v.shape[-1]))])
+        out = out.reshape(v.shape)
+    return Tensor(np.asarray(out).astype(np.int32 if out_int32 else np.int64))
+
+
+def bucketize(x: Any, boundaries: Any, *, out_int32: bool = False,
+              right: bool = False) -> Tensor:
+    """The bucket of each element of x between sorted 1-D ``boundaries``: i with
+    boundaries[i-1] < x <= boundaries[i] (boundaries[i-1] <= x < boundaries[i] with
+    ``right=True``), as ``searchsorted(boundaries, x, right=right)``."""
+    b = _t(boundaries)
+    if b.ndim != 1:
+        raise ShapeError(f"bucketize: boundaries must be 1-D, got shape {b.shape}")
+    return searchsorted(b, x, out_int32=out_int32, right=right)
+
+
+def _tri_indices(fn: str, row: int, col: int, offset: int, upper: bool) -> Tensor:
+    mask = np.triu(np.ones((row, col), bool), offset) if upper else \
+        np.tril(np.ones((row, col), bool), offset)
+    return Tensor(np.stack(np.nonzero(mask)).astype(np.int64).reshape(2, -1))
+
+
+def tril_indices(row: int, col: int, offset: int = 0) -> Tensor:
+    """The (2, N) int64 row and column indices of the lower triangle of a row×col matrix (on
+    and below diagonal ``offset``), in row-major order."""
+    return _tri_indices("tril_indices", row, col, offset, False)
+
+
+def triu_indices(row: int, col: int, offset: int = 0) -> Tensor:
+    """The (2, N) int64 indices of the upper triangle (on and above diagonal ``offset``)."""
+    return _tri_indices("triu_indices", row, col, offset, True)
+
+
 __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equal", "greater",
            "greater_equal", "equal", "allclose", "multiply", "divide", "subtract", "absolute",
            "clamp_min", "clamp_max", "addcmul", "addcdiv", "logit", "nan_to_num", "deg2rad",
@@ -546,4 +745,6 @@ __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equal"
            "movedim", "moveaxis", "narrow", "select", "tile", "flipud", "fliplr",
            "take_along_dim", "dot", "vdot", "inner", "outer", "ger", "mv", "addmm", "baddbmm",
            "trace", "nansum", "nanmean", "count_nonzero", "aminmax", "kthvalue", "median",
-           "quantile"]
+           "quantile", "diff", "tensordot", "hstack", "vstack", "row_stack", "dstack",
+           "column_stack", "cross", "bincount", "unique", "searchsorted", "bucketize",
+           "tril_indices", "triu_indices"]
