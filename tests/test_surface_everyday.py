@@ -300,6 +300,16 @@ def test_the_names_are_methods_and_functions(name):
     assert callable(getattr(tg, name)) and callable(getattr(tg.Tensor, name))
 
 
+def test_tg_trace_stays_the_tracer_module_and_the_matrix_trace_is_a_method():
+    # torch.trace(x) is x.trace() here: tg.trace is the tracer protocol's module, which
+    # extension code imports (from tinygrad_reg import trace; trace.record(...))
+    import types
+
+    assert isinstance(tg.trace, types.ModuleType) and callable(tg.trace.record)
+    assert tg.tensor([[1.0, 2.0], [3.0, 4.0]]).trace().item() == 5.0
+    assert tg.ops.compose.trace(tg.eye(3)).item() == 3.0
+
+
 def test_hypothesis_median_is_numpy_lower_median():
     from hypothesis import given, settings
 
