@@ -83,6 +83,19 @@ def test_bn_lenet_sgd_steps_replay_bitwise_and_every_layer_is_lowered(dtype):
         assert name not in slow, (name, sorted(slow))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_im2col_blocks_replay_bitwise(dtype, monkeypatch):
+    # the first convolution's columns (8 images of 12×12 positions × 25 taps) made in blocks
+    # of output rows (5, 5 and 2 rows in float32, 2 at a time in float64), the second's
+    # whole: replays the eager steps bit for bit, the block buffers reused
+    from tinygrad_reg.ops import windows
+
+    monkeypatch.setattr(windows, "COLS_BLOCK", 50_000)
+    assert windows.col_rows((8, 1, 16, 16), (6, 1, 5, 5), (12, 12), 4) == 5
+    assert windows.col_rows((8, 6, 6, 6), (16, 6, 5, 5), (2, 2), 4) == 2
+    test_bn_lenet_sgd_steps_replay_bitwise_and_every_layer_is_lowered(dtype)
+
+
 @st.composite
 def conv_nets(draw):
     """A convolution of any geometry, then an activation and a pooling of any geometry."""

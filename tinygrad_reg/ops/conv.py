@@ -58,7 +58,7 @@ class Conv(Function):
         need = ctx.needs_input_grad or (False, False)
         ctx.save_for_backward(x if need[1] else None, w if need[0] else None)
         y, cols = W.conv_forward(x, w, b, stride, padding, dilation, groups)
-        if need[1]:
+        if need[1] and cols is not None:
             ctx.cols = cols  # for the weight gradient (x is saved: it cannot change meanwhile)
         return y
 
@@ -95,7 +95,8 @@ class Conv(Function):
         if "e_cols" in attrs:
             cols = "{e_cols}"
         else:
-            cols = _temp(temps, _cols_shape(x.shape, w.shape, q, attrs["groups"]), x.dtype)
+            cols = _temp(temps, W.cols_buffer_shape(x.shape, w.shape, q, attrs["groups"],
+                                                    x.dtype.itemsize), x.dtype)
         xp = "None"
         if W.needs_cm_copy(x, attrs["padding"]):
             xp = _temp(temps, _cm_shape(x.shape, attrs["padding"]), x.dtype)
@@ -219,8 +220,9 @@ class ConvWeightGrad(Function):
         cols = attrs.get("_cols")
         xp = colsbuf = "None"
         if cols is None:
-            colsbuf = _temp(temps, _cols_shape(x.shape, out.shape, g.shape[2:],
-                                               attrs["groups"]), x.dtype)
+            colsbuf = _temp(temps, W.cols_buffer_shape(x.shape, out.shape, g.shape[2:],
+                                                       attrs["groups"], x.dtype.itemsize),
+                            x.dtype)
             if W.needs_cm_copy(x, attrs["padding"]):
                 xp = _temp(temps, _cm_shape(x.shape, attrs["padding"]), x.dtype)
             cols_src = "None"
