@@ -136,11 +136,6 @@ def _temp(temps: list, shape: tuple, dtype: Any, order: Any = "C") -> str:
     return f"{{t{len(temps) - 1}}}"
 
 
-def _cols_shape(x_shape: tuple, w_shape: tuple, q: tuple, groups: int) -> tuple:
-    """The im2col columns (g, cg·k, out·N) of a convolution."""
-    return (groups, w_shape[1] * math.prod(w_shape[2:]), math.prod(q) * x_shape[0])
-
-
 def _cm_shape(shape: tuple, padding: tuple) -> tuple:
     """The channel-major padded copy (C, *padded, N) of an (N, C, *spatial) array."""
     return (shape[1], *W.padded_size(shape[2:], padding), shape[0])
@@ -182,7 +177,8 @@ class ConvInputGrad(Function):
             return None
         temps = []
         gbuf = _grad_buffer(temps, g)
-        cols = _temp(temps, _cols_shape(out.shape, w.shape, g.shape[2:], attrs["groups"]), dtype)
+        cols = _temp(temps, W.input_cols_shape(out.shape, w.shape, g.shape[2:], attrs["groups"],
+                                               dtype.itemsize), dtype)
         return Lowered((f"{{c0}}({{i0}}, {{i1}}, {{c5}}, {_geo_consts(attrs)}, {{o}}, {gbuf}, "
                         f"{cols})",), temps=tuple(temps),
                        consts=(W.conv_input_grad, *_geometry(attrs).values(),

@@ -396,28 +396,62 @@ def conv_weight_grad(x: np.ndarray, g: np.ndarray, w_shape: tuple, stride: tuple
     return out
 
 
+def input_grad_by_offset(x_shape: tuple, w_shape: tuple, out_sizes: tuple,
+                         itemsize: int) -> bool:
+    """Whether :func:`conv_input_grad` makes its columns one kernel offset at a time: when
+    the whole columns would exceed two :data:`COLS_BLOCK`."""
+    return x_shape[1] * math.prod(w_shape[2:]) * math.prod(out_sizes) * x_shape[0] * \
+        itemsize > 2 * COLS_BLOCK
+
+
+def input_cols_shape(x_shape: tuple, w_shape: tuple, out_sizes: tuple, groups: int,
+                     itemsize: int) -> tuple:
+    """The shape of :func:`conv_input_grad`'s column buffer: (g, cg·k, out·N), or one kernel
+    offset's (g, cg, out·N) (:func:`input_grad_by_offset`)."""
+    taps = 1 if input_grad_by_offset(x_shape, w_shape, out_sizes, itemsize) else \
+        math.prod(w_shape[2:])
+    return (groups, x_shape[1] // groups * taps, math.prod(out_sizes) * x_shape[0])
+
+
 def conv_input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple, stride: tuple,
                     padding: tuple, dilation: tuple, groups: int,
                     out: np.ndarray | None = None, gbuf: np.ndarray | None = None,
                     cols: np.ndarray | None = None) -> np.ndarray:
     """dx (``x_shape``, channel-major) for y = x ⋆ w given g = dL/dy: the columns wᵀ @ g per
-    group ((g, cg·k, out·N), into ``cols`` when given), each kernel offset's block added
-    back where its windows came from (:func:`col2im`)."""
+    group ((g, cg·k, out·N), into ``cols``, :func:`input_cols_shape`, when given), each
+    kernel offset's block added back where its windows came from (:func:`col2im`). Large
+    columns are made one kernel offset's block at a time, each added back while it is in
+    the cache (wₖᵀ @ g, (g, cg, out·N)) rather than all of them going out to memory and
+    back (LeNet's second layer: 4.9 MB of columns)."""
     o, kernel = w.shape[0], w.shape[2:]
     og = o // groups
     q = g.shape[2:]
+    c = x_shape[1]
     gm = _grad_columns(g, groups, gbuf)
-    wt = w.reshape(groups, og, -1).transpose(0, 2, 1)
+    dtype = np.result_type(w, gm)
+    by_offset = input_grad_by_offset(x_shape, w.shape, q, np.dtype(dtype).itemsize)
     if cols is None:
-        cols = scratch((groups, wt.shape[1], gm.shape[2]), np.result_type(wt, gm))
-    matmul_cols(wt, gm, cols)
-    blocks = cols.reshape(x_shape[1], *kernel, *q, x_shape[0])  # (C, *k, *out, N)
+        cols = scratch(input_cols_shape(x_shape, w.shape, q, groups, np.dtype(dtype).itemsize),
+                       dtype)
     if out is None:
         out = empty_cm(tuple(x_shape), cols.dtype)
     lead = (slice(None),)
+    if by_offset:
+        wk = w.reshape(groups, og, c // groups, -1).transpose(0, 3, 2, 1)  # (g, k, cg, og)
+        block = cols.reshape(c, *q, x_shape[0])
+
+        def term_of(k: tuple, windows: tuple) -> np.ndarray:
+            matmul_cols(wk[:, int(np.ravel_multi_index(k, kernel))], gm, cols)
+            return from_cm(block[lead + windows])
+    else:
+        matmul_cols(w.reshape(groups, og, -1).transpose(0, 2, 1), gm, cols)
+        blocks = cols.reshape(c, *kernel, *q, x_shape[0])  # (C, *k, *out, N)
+
+        def term_of(k: tuple, windows: tuple) -> np.ndarray:
+            return from_cm(blocks[lead + k + windows])
 
     def put(k: tuple, windows: tuple, dest: np.ndarray, add: bool) -> None:
-        term = from_cm(blocks[lead + k + windows])
+        term = term_of(k, windows)
         if add:
             np.add(dest, term, out=dest)
         else:
@@ -551,7 +585,7 @@ def window_scatter(g: np.ndarray, s: np.ndarray, x_shape: tuple, kernel: tuple, 
 __all__ = ["cm_axes", "to_cm", "is_cm", "from_cm", "empty_cm", "memory_order", "empty_like_order",
            "out_size", "padded_size", "offsets", "lowest", "pad_into", "needs_cm_copy",
            "channel_major", "padded_like", "scratch", "im2col", "covers_once", "COLS_BLOCK",
-           "col_rows", "cols_buffer_shape",
+           "col_rows", "cols_buffer_shape", "input_grad_by_offset", "input_cols_shape",
            "SMALL_GEMM", "matmul_cols", "matmul_rows", "col2im",
            "conv_forward", "conv_weight_grad", "conv_input_grad", "window_gather",
            "window_scatter", "needs_g_copy", "per_window"]
