@@ -83,6 +83,26 @@ def test_bn_lenet_sgd_steps_replay_bitwise_and_every_layer_is_lowered(dtype):
         assert name not in slow, (name, sorted(slow))
 
 
+@pytest.mark.parametrize("block", [50_000, 9_000])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_im2col_blocks_replay_bitwise(dtype, block, monkeypatch):
+    # large im2col columns are made in blocks of output rows, and the input gradient's one
+    # kernel offset at a time; with a bound of 50 KB the first convolution (8 images of 12×12
+    # positions × 25 taps) runs in blocks of 5, 5 and 2 rows in float32 (2 rows in float64),
+    # the second whole; with 9 KB, both a row at a time and the second's input gradient by
+    # offset: replays the eager steps bit for bit, the block buffers reused
+    from tinygrad_reg.ops import windows
+
+    monkeypatch.setattr(windows, "COLS_BLOCK", block)
+    conv1, conv2 = ((8, 1, 16, 16), (6, 1, 5, 5), (12, 12)), ((8, 6, 6, 6), (16, 6, 5, 5), (2, 2))
+    if block == 50_000:
+        assert windows.col_rows(*conv1, 4) == 5 and windows.col_rows(*conv2, 4) == 2
+    else:
+        assert windows.col_rows(*conv1, 4) == windows.col_rows(*conv2, 4) == 1
+        assert windows.input_grad_by_offset(*conv2, 4)
+    test_bn_lenet_sgd_steps_replay_bitwise_and_every_layer_is_lowered(dtype)
+
+
 @st.composite
 def conv_nets(draw):
     """A convolution of any geometry, then an activation and a pooling of any geometry."""

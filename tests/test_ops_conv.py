@@ -492,6 +492,30 @@ def test_products_in_chunks_are_the_convolution(case, monkeypatch):
     assert sum(chunked) > 5  # (products were chunked, in the forward and the gradients)
 
 
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_im2col_in_blocks_of_rows_is_the_convolution(d, monkeypatch):
+    # large im2col columns are made and multiplied a block of output rows at a time (the
+    # forward), and made again block by block for the weight gradient, whose blocks' products
+    # are added; the input gradient's are made one kernel offset at a time. A block bound of
+    # one byte makes every test-sized convolution with two or more output rows run a row at
+    # a time, and every input gradient by offset: first and second derivatives as the
+    # whole's
+    from tinygrad_reg.ops import windows
+
+    monkeypatch.setattr(windows, "COLS_BLOCK", 1)
+    blocked = []
+    col_rows = windows.col_rows
+    monkeypatch.setattr(windows, "col_rows", lambda x, w, q, i: blocked.append(
+        col_rows(x, w, q, i) < q[0]) or col_rows(x, w, q, i))
+    by_offset = []
+    offsets = windows.input_grad_by_offset
+    monkeypatch.setattr(windows, "input_grad_by_offset", lambda x, w, q, i: by_offset.append(
+        offsets(x, w, q, i)) or offsets(x, w, q, i))
+    tg.testing.check_op(_conv_op(d), conv_inputs(d), ref=_ref_conv, name=f"conv{d}d blocked",
+                        out_shape=None, max_examples=FEW if d == 3 else 20)
+    assert sum(blocked) > 5 and sum(by_offset) > 5
+
+
 def test_chunked_products_equal_one_product(monkeypatch):
     from tinygrad_reg.ops import windows
 

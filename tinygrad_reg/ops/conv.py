@@ -58,7 +58,7 @@ class Conv(Function):
         need = ctx.needs_input_grad or (False, False)
         ctx.save_for_backward(x if need[1] else None, w if need[0] else None)
         y, cols = W.conv_forward(x, w, b, stride, padding, dilation, groups)
-        if need[1]:
+        if need[1] and cols is not None:
             ctx.cols = cols  # for the weight gradient (x is saved: it cannot change meanwhile)
         return y
 
@@ -95,7 +95,8 @@ class Conv(Function):
         if "e_cols" in attrs:
             cols = "{e_cols}"
         else:
-            cols = _temp(temps, _cols_shape(x.shape, w.shape, q, attrs["groups"]), x.dtype)
+            cols = _temp(temps, W.cols_buffer_shape(x.shape, w.shape, q, attrs["groups"],
+                                                    x.dtype.itemsize), x.dtype)
         xp = "None"
         if W.needs_cm_copy(x, attrs["padding"]):
             xp = _temp(temps, _cm_shape(x.shape, attrs["padding"]), x.dtype)
@@ -133,11 +134,6 @@ def _temp(temps: list, shape: tuple, dtype: Any, order: Any = "C") -> str:
     """Add a scratch buffer to a lowering's temps; its name in the lines."""
     temps.append((tuple(shape), np.dtype(dtype), order))
     return f"{{t{len(temps) - 1}}}"
-
-
-def _cols_shape(x_shape: tuple, w_shape: tuple, q: tuple, groups: int) -> tuple:
-    """The im2col columns (g, cg·k, out·N) of a convolution."""
-    return (groups, w_shape[1] * math.prod(w_shape[2:]), math.prod(q) * x_shape[0])
 
 
 def _cm_shape(shape: tuple, padding: tuple) -> tuple:
@@ -181,7 +177,8 @@ class ConvInputGrad(Function):
             return None
         temps = []
         gbuf = _grad_buffer(temps, g)
-        cols = _temp(temps, _cols_shape(out.shape, w.shape, g.shape[2:], attrs["groups"]), dtype)
+        cols = _temp(temps, W.input_cols_shape(out.shape, w.shape, g.shape[2:], attrs["groups"],
+                                               dtype.itemsize), dtype)
         return Lowered((f"{{c0}}({{i0}}, {{i1}}, {{c5}}, {_geo_consts(attrs)}, {{o}}, {gbuf}, "
                         f"{cols})",), temps=tuple(temps),
                        consts=(W.conv_input_grad, *_geometry(attrs).values(),
@@ -219,8 +216,9 @@ class ConvWeightGrad(Function):
         cols = attrs.get("_cols")
         xp = colsbuf = "None"
         if cols is None:
-            colsbuf = _temp(temps, _cols_shape(x.shape, out.shape, g.shape[2:],
-                                               attrs["groups"]), x.dtype)
+            colsbuf = _temp(temps, W.cols_buffer_shape(x.shape, out.shape, g.shape[2:],
+                                                       attrs["groups"], x.dtype.itemsize),
+                            x.dtype)
             if W.needs_cm_copy(x, attrs["padding"]):
                 xp = _temp(temps, _cm_shape(x.shape, attrs["padding"]), x.dtype)
             cols_src = "None"

@@ -264,17 +264,22 @@ def matmul_cols(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 def matmul_rows(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
-                part: np.ndarray | None = None) -> np.ndarray:
+                part: np.ndarray | None = None, accumulate: bool = False) -> np.ndarray:
     """out = a @ b for stacks (g, m, n) @ (g, n, p) -> (g, m, p) with a long inner dim n (a
     weight gradient: every position of every image), as a sum of products over chunks of n
     (added in order, the partial products in ``part``) when chunks of at least 1024 fit
-    OpenBLAS's small-matrix kernel, else one product (``out``, ``part``: (g, m, p) buffers)."""
+    OpenBLAS's small-matrix kernel, else one product (``out``, ``part``: (g, m, p) buffers).
+    With ``accumulate``, out += a @ b (``out`` given; every product goes into ``part``)."""
     n = a.shape[-1]
     width = _chunk(a.shape[-2], b.shape[-1], n, 4 * _MIN_CHUNK)
-    if width == n:
-        return np.matmul(a, b, out=out)
-    out = np.matmul(a[..., :width], b[..., :width, :], out=out)
-    for s in range(width, n, width):
+    if not accumulate:
+        if width == n:
+            return np.matmul(a, b, out=out)
+        out = np.matmul(a[..., :width], b[..., :width, :], out=out)
+        start = width
+    else:
+        start = 0
+    for s in range(start, n, width):
         np.add(out, np.matmul(a[..., s:s + width], b[..., s:s + width, :], out=part), out=out)
     return out
 
@@ -282,26 +287,76 @@ def matmul_rows(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
 # -- convolution ----------------------------------------------------------------------------
 
 
+#: The im2col columns of a convolution are made and used a block of output rows at a time
+#: when they would exceed this many bytes: blocks of about this size (of whole rows of the
+#: first spatial dim) stay in the cache from their copy to their product, instead of a
+#: column array of several MB going out to memory and being read back (LeNet's first layer,
+#: 7 MB of columns: its forward 1.31 -> 0.99 ms, cold caches, one thread). The weight
+#: gradient then copies x's windows again, block by block (no columns are kept).
+COLS_BLOCK = 640 << 10
+
+
+def col_rows(x_shape: tuple, w_shape: tuple, out_sizes: tuple, itemsize: int) -> int:
+    """Rows of the first output spatial dim per block of im2col columns (:data:`COLS_BLOCK`);
+    all of them (one block, the columns made whole) when the columns fit in two blocks or
+    there is a single spatial row."""
+    rows = out_sizes[0]
+    size = x_shape[1] * math.prod(w_shape[2:]) * math.prod(out_sizes) * x_shape[0] * itemsize
+    if rows <= 1 or size <= 2 * COLS_BLOCK:
+        return rows
+    return max(1, min(rows, COLS_BLOCK * rows // size))
+
+
+def cols_buffer_shape(x_shape: tuple, w_shape: tuple, out_sizes: tuple, groups: int,
+                      itemsize: int) -> tuple:
+    """The shape (g, cg·k, columns) of the im2col buffer :func:`conv_forward` and
+    :func:`conv_weight_grad` write: the whole columns, or one block's (:func:`col_rows`)."""
+    r = col_rows(x_shape, w_shape, out_sizes, itemsize)
+    per = math.prod(out_sizes[1:]) * x_shape[0]
+    return (groups, x_shape[1] // groups * math.prod(w_shape[2:]), r * per)
+
+
+def _col_blocks(xp: np.ndarray, x_shape: tuple, w_shape: tuple, stride: tuple,
+                dilation: tuple, q: tuple, groups: int, buf: np.ndarray | None):
+    """For each block of output rows (:func:`col_rows`): (its columns' slice of the whole
+    columns, its im2col columns (written into ``buf``, or a scratch buffer))."""
+    kernel = w_shape[2:]
+    rows = col_rows(x_shape, w_shape, q, xp.dtype.itemsize)
+    per = math.prod(q[1:]) * x_shape[0]
+    if buf is None:
+        buf = scratch(cols_buffer_shape(x_shape, w_shape, q, groups, xp.dtype.itemsize),
+                      xp.dtype)
+    for a in range(0, max(q[0], 1), max(rows, 1)):  # (one empty block for no rows)
+        r = min(rows, q[0] - a)
+        out = buf if buf.shape[2] == r * per else buf.reshape(-1)[
+            :buf.shape[0] * buf.shape[1] * r * per].reshape(buf.shape[0], buf.shape[1], r * per)
+        yield slice(a * per, (a + r) * per), im2col(
+            xp[:, a * stride[0]:], kernel, stride, dilation, (r, *q[1:]), groups, out)
+
+
 def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: tuple,
                  padding: tuple, dilation: tuple, groups: int, out: np.ndarray | None = None,
                  cols: np.ndarray | None = None,
-                 xp: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """y = x ⋆ w (+ b) (N, O, *out), channel-major, and its im2col columns: one copy of the
-    windows, one matrix product per group, the bias added in place. ``out`` (channel-major),
-    ``cols`` ((g, cg·k, out·N)) and ``xp`` (the channel-major padded copy of x, needed when
-    :func:`needs_cm_copy`) are written when given."""
-    d = w.ndim - 2
-    o, kernel = w.shape[0], w.shape[2:]
+                 xp: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """y = x ⋆ w (+ b) (N, O, *out), channel-major, and its im2col columns (None when they
+    were made a block of output rows at a time, :func:`col_rows`): one copy of the windows,
+    one matrix product per group, the bias added in place (block by block). ``out``
+    (channel-major), ``cols`` (:func:`cols_buffer_shape`) and ``xp`` (the channel-major
+    padded copy of x, needed when :func:`needs_cm_copy`) are written when given."""
+    o = w.shape[0]
     xp = channel_major(x, padding, xp)
-    q = out_size(xp.shape[1:-1], kernel, stride, dilation)
-    cols = im2col(xp, kernel, stride, dilation, q, groups, cols)
+    q = out_size(xp.shape[1:-1], w.shape[2:], stride, dilation)
     if out is None:
         out = empty_cm((x.shape[0], o, *q), np.result_type(x, w))
-    y = to_cm(out)  # (O, *out, N), C-contiguous
-    matmul_cols(w.reshape(groups, o // groups, -1), cols, y.reshape(groups, o // groups, -1))
-    if b is not None:
-        np.add(y, b.reshape((o,) + (1,) * (d + 1)), out=y)
-    return out, cols
+    y = to_cm(out).reshape(groups, o // groups, -1)  # (O, *out, N), C-contiguous
+    wg = w.reshape(groups, o // groups, -1)
+    bias = None if b is None else b.reshape(groups, o // groups, 1)
+    whole = col_rows(x.shape, w.shape, q, xp.dtype.itemsize) == q[0]
+    for cs, c in _col_blocks(xp, x.shape, w.shape, stride, dilation, q, groups, cols):
+        matmul_cols(wg, c, y[..., cs])
+        if bias is not None:
+            np.add(y[..., cs], bias, out=y[..., cs])
+    return out, (c if whole else None)
 
 
 def _grad_columns(g: np.ndarray, groups: int, out: np.ndarray | None) -> np.ndarray:
@@ -320,19 +375,42 @@ def conv_weight_grad(x: np.ndarray, g: np.ndarray, w_shape: tuple, stride: tuple
     """dw = the correlation of x's windows with g, as cols @ gᵀ per group ((g, cg·k, og),
     then transposed into w's shape; over chunks of the positions when they are many and the
     channels few, :func:`matmul_rows`): the forward's im2col columns when given, else x's
-    windows copied (into ``colsbuf``; ``xp`` as in :func:`conv_forward`). ``gbuf``: g's
-    channel-major copy when g is not so laid out; ``prod`` and ``part``: the (g, cg·k, og)
-    product and a chunk's."""
+    windows copied (into ``colsbuf``, :func:`cols_buffer_shape`, block by block of output
+    rows when they are large, the blocks' products added in order; ``xp`` as in
+    :func:`conv_forward`). ``gbuf``: g's channel-major copy when g is not so laid out;
+    ``prod`` and ``part``: the (g, cg·k, og) product and a chunk's."""
     o = w_shape[0]
-    if cols is None:
-        xp_ = channel_major(x, padding, xp)
-        cols = im2col(xp_, w_shape[2:], stride, dilation, g.shape[2:], groups, colsbuf)
     gm = _grad_columns(g, groups, gbuf)
-    dwt = matmul_rows(cols, gm.transpose(0, 2, 1), prod, part)  # (g, cg·k, og)
+    if cols is not None:
+        dwt = matmul_rows(cols, gm.transpose(0, 2, 1), prod, part)  # (g, cg·k, og)
+    else:
+        xp_ = channel_major(x, padding, xp)
+        dwt = prod
+        for cs, c in _col_blocks(xp_, x.shape, w_shape, stride, dilation, g.shape[2:],
+                                 groups, colsbuf):
+            dwt = matmul_rows(c, gm[..., cs].transpose(0, 2, 1), dwt, part,
+                              accumulate=cs.start > 0)
     if out is None:
         out = np.empty(w_shape, dwt.dtype)
     np.copyto(out.reshape(groups, o // groups, -1), dwt.transpose(0, 2, 1))
     return out
+
+
+def input_grad_by_offset(x_shape: tuple, w_shape: tuple, out_sizes: tuple,
+                         itemsize: int) -> bool:
+    """Whether :func:`conv_input_grad` makes its columns one kernel offset at a time: when
+    the whole columns would exceed two :data:`COLS_BLOCK`."""
+    return x_shape[1] * math.prod(w_shape[2:]) * math.prod(out_sizes) * x_shape[0] * \
+        itemsize > 2 * COLS_BLOCK
+
+
+def input_cols_shape(x_shape: tuple, w_shape: tuple, out_sizes: tuple, groups: int,
+                     itemsize: int) -> tuple:
+    """The shape of :func:`conv_input_grad`'s column buffer: (g, cg·k, out·N), or one kernel
+    offset's (g, cg, out·N) (:func:`input_grad_by_offset`)."""
+    taps = 1 if input_grad_by_offset(x_shape, w_shape, out_sizes, itemsize) else \
+        math.prod(w_shape[2:])
+    return (groups, x_shape[1] // groups * taps, math.prod(out_sizes) * x_shape[0])
 
 
 def conv_input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple, stride: tuple,
@@ -340,23 +418,40 @@ def conv_input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple, stride: tuple,
                     out: np.ndarray | None = None, gbuf: np.ndarray | None = None,
                     cols: np.ndarray | None = None) -> np.ndarray:
     """dx (``x_shape``, channel-major) for y = x ⋆ w given g = dL/dy: the columns wᵀ @ g per
-    group ((g, cg·k, out·N), into ``cols`` when given), each kernel offset's block added
-    back where its windows came from (:func:`col2im`)."""
+    group ((g, cg·k, out·N), into ``cols``, :func:`input_cols_shape`, when given), each
+    kernel offset's block added back where its windows came from (:func:`col2im`). Large
+    columns are made one kernel offset's block at a time, each added back while it is in
+    the cache (wₖᵀ @ g, (g, cg, out·N)) rather than all of them going out to memory and
+    back (LeNet's second layer: 4.9 MB of columns)."""
     o, kernel = w.shape[0], w.shape[2:]
     og = o // groups
     q = g.shape[2:]
+    c = x_shape[1]
     gm = _grad_columns(g, groups, gbuf)
-    wt = w.reshape(groups, og, -1).transpose(0, 2, 1)
+    dtype = np.result_type(w, gm)
+    by_offset = input_grad_by_offset(x_shape, w.shape, q, np.dtype(dtype).itemsize)
     if cols is None:
-        cols = scratch((groups, wt.shape[1], gm.shape[2]), np.result_type(wt, gm))
-    matmul_cols(wt, gm, cols)
-    blocks = cols.reshape(x_shape[1], *kernel, *q, x_shape[0])  # (C, *k, *out, N)
+        cols = scratch(input_cols_shape(x_shape, w.shape, q, groups, np.dtype(dtype).itemsize),
+                       dtype)
     if out is None:
         out = empty_cm(tuple(x_shape), cols.dtype)
     lead = (slice(None),)
+    if by_offset:
+        wk = w.reshape(groups, og, c // groups, -1).transpose(0, 3, 2, 1)  # (g, k, cg, og)
+        block = cols.reshape(c, *q, x_shape[0])
+
+        def term_of(k: tuple, windows: tuple) -> np.ndarray:
+            matmul_cols(wk[:, int(np.ravel_multi_index(k, kernel))], gm, cols)
+            return from_cm(block[lead + windows])
+    else:
+        matmul_cols(w.reshape(groups, og, -1).transpose(0, 2, 1), gm, cols)
+        blocks = cols.reshape(c, *kernel, *q, x_shape[0])  # (C, *k, *out, N)
+
+        def term_of(k: tuple, windows: tuple) -> np.ndarray:
+            return from_cm(blocks[lead + k + windows])
 
     def put(k: tuple, windows: tuple, dest: np.ndarray, add: bool) -> None:
-        term = from_cm(blocks[lead + k + windows])
+        term = term_of(k, windows)
         if add:
             np.add(dest, term, out=dest)
         else:
@@ -489,7 +584,8 @@ def window_scatter(g: np.ndarray, s: np.ndarray, x_shape: tuple, kernel: tuple, 
 
 __all__ = ["cm_axes", "to_cm", "is_cm", "from_cm", "empty_cm", "memory_order", "empty_like_order",
            "out_size", "padded_size", "offsets", "lowest", "pad_into", "needs_cm_copy",
-           "channel_major", "padded_like", "scratch", "im2col", "covers_once",
+           "channel_major", "padded_like", "scratch", "im2col", "covers_once", "COLS_BLOCK",
+           "col_rows", "cols_buffer_shape", "input_grad_by_offset", "input_cols_shape",
            "SMALL_GEMM", "matmul_cols", "matmul_rows", "col2im",
            "conv_forward", "conv_weight_grad", "conv_input_grad", "window_gather",
            "window_scatter", "needs_g_copy", "per_window"]
