@@ -111,6 +111,20 @@ C.grad("column_stack", lambda a, b: T.column_stack([a, b]), (2,), (2, 2),
 C.grad("cross", lambda a, b: a.cross(b, dim=1), (2, 3), (2, 3),
        ref=lambda a, b: np.cross(a, b, axis=1))
 
+C.grad("index_add", lambda x, s: x.index_add(0, tg.tensor([2, 0, 2]), s, alpha=2), (3, 2),
+       (3, 2), ref=lambda x, s: x + 2 * np.array([s[1], np.zeros(2), s[0] + s[2]]))
+C.grad("index_copy", lambda x, s: T.index_copy(x, 1, tg.tensor([2, 0]), s), (2, 3), (2, 2),
+       ref=lambda x, s: np.stack([s[:, 1], x[:, 1], s[:, 0]], 1))
+C.grad("index_fill", lambda x: x.index_fill(0, tg.tensor([1]), -1.0), (3, 2),
+       ref=lambda x: np.where(np.array([[0], [1], [0]], bool), -1.0, x))
+C.grad("masked_scatter", lambda x, s: x.masked_scatter(
+    tg.tensor([[True, False, True], [False, True, False]]), s), (2, 3), (5,),
+    ref=lambda x, s: np.where([[True, False, True], [False, True, False]],
+                              np.array([[s[0], 0, s[1]], [0, s[2], 0]]), x))
+C.grad("fmax", lambda x: T.fmax(x[0], x[1]), distinct((2, 2, 3)),  # (no tie: a kink)
+       ref=lambda x: np.fmax(x[0], x[1]))
+C.grad("fmin", lambda x: x[0].fmin(x[1]), distinct((2, 2, 3)), ref=lambda x: np.fmin(x[0], x[1]))
+
 # -- PyTorch 2.13's values and gradients where its conventions decide ----------------------------
 
 C.pin("eq", lambda: T.tensor([1, 2, 3]).eq(T.tensor([1, 0, 3])), ("bool", [True, False, True]))
@@ -200,6 +214,24 @@ C.pin("triu_indices", lambda: T.triu_indices(2, 3, 1), ("int64", [[0, 0, 1], [1,
 C.pin("cross", lambda: T.cross(T.tensor([[1.0, 0, 0]]), T.tensor([[0.0, 1, 0]])),
       ("float32", [[0.0, 0.0, 1.0]]))  # (the first dim of size 3, as torch.cross)
 
+C.pin_grad("fmax_nan_ties", lambda a, b: T.fmax(a, b), [[1.0, nan, 2.0, nan, 3.0],
+                                                          [1.0, 5.0, nan, nan, -1.0]],
+           ("float32", [1.0, 5.0, 2.0, nan, 3.0], [[1.0, 0.0, 1.0, 1.0, 1.0],
+                                                  [0.0, 1.0, 0.0, 0.0, 0.0]]))  # (a at a tie)
+C.pin_grad("fmin_nan_ties", lambda a, b: a.fmin(b), [[1.0, nan, 2.0, nan, 3.0],
+                                                    [1.0, 5.0, nan, nan, -1.0]],
+           ("float32", [1.0, 5.0, 2.0, nan, -1.0], [[1.0, 0.0, 1.0, 1.0, 0.0],
+                                                   [0.0, 1.0, 0.0, 0.0, 1.0]]))
+C.pin("masked_scatter", lambda: T.tensor([[1.0, 2, 3], [4, 5, 6]]).masked_scatter(
+    T.tensor([[True, False, True], [False, True, False]]), T.tensor([10.0, 20, 30, 40])),
+    ("float32", [[10.0, 2.0, 20.0], [4.0, 30.0, 6.0]]))
+C.pin("index_add", lambda: T.zeros(3, 2).index_add(0, T.tensor([0, 2, 0]), T.ones(3, 2)),
+      ("float32", [[2.0, 2.0], [0.0, 0.0], [1.0, 1.0]]))
+C.pin("signbit", lambda: T.tensor([-0.0, 0.0, -1.0, 2.0]).signbit(),
+      ("bool", [True, False, True, False]))
+C.pin("heaviside", lambda: T.heaviside(T.tensor([-1.0, 0, 2, 0]), T.tensor([0.5])),
+      ("float32", [0.0, 0.5, 1.0, 0.5]))
+
 # -- bad input: PyTorch's exception classes ------------------------------------------------------
 
 X = T.ones(3, 4)
@@ -236,6 +268,11 @@ C.raises("bincount", lambda: T.tensor([1.0, 2.0]).bincount(), RuntimeError)
 C.raises("bincount", lambda: T.tensor([-1, 2]).bincount(), RuntimeError)
 C.raises("searchsorted", lambda: T.searchsorted(T.ones(2, 3), T.ones(3, 1)), RuntimeError)
 C.raises("bucketize", lambda: T.bucketize(T.ones(3), T.ones(2, 2)), RuntimeError)
+
+C.raises("index_add", lambda: X.index_add(0, T.tensor([5]), T.ones(1, 4)), IndexError)
+C.raises("index_add", lambda: X.index_add(0, T.tensor([0]), T.ones(2, 4)), RuntimeError)
+C.raises("index_copy", lambda: X.index_copy(1, T.tensor([[0]]), T.ones(3, 1)), RuntimeError)
+C.raises("masked_scatter", lambda: X.masked_scatter(X > 0, T.ones(3)), RuntimeError)
 
 test_gradients, test_pytorch_values, test_pytorch_errors = make_tests(C)
 

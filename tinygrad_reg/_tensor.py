@@ -690,6 +690,15 @@ class Tensor:
     def bincount(self, weights=None, minlength=0): return OPS["bincount"](self, weights, minlength)
     def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
         return OPS["unique"](self, sorted, return_inverse, return_counts, dim)
+    def index_add(self, dim, index, source, *, alpha=1):
+        return OPS["index_add"](self, dim, index, source, alpha=alpha)
+    def index_copy(self, dim, index, source): return OPS["index_copy"](self, dim, index, source)
+    def index_fill(self, dim, index, value): return OPS["index_fill"](self, dim, index, value)
+    def masked_scatter(self, mask, source): return OPS["masked_scatter"](self, mask, source)
+    def fmax(self, other): return OPS["fmax"](self, other)
+    def fmin(self, other): return OPS["fmin"](self, other)
+    def signbit(self): return OPS["signbit"](self)
+    def heaviside(self, values): return OPS["heaviside"](self, values)
     def is_floating_point(self): return self._data.dtype.kind == "f"
     def is_complex(self): return self._data.dtype.kind == "c"
     def element_size(self): return self._data.itemsize

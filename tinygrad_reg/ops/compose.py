@@ -408,7 +408,7 @@ def aminmax(x: Any, *, dim: int | None = None, keepdim: bool = False) -> Any:
     """``(min, max)`` over ``dim`` (or all elements), a named tuple ``tg.return_types.aminmax``
     as PyTorch's; each gradient as ``amin``'s and ``amax``'s (shared evenly by ties)."""
     x = _t(x)
-    if x.size == 0:
+    if x.numel() == 0:
         raise ArgumentError(f"aminmax: the tensor of shape {x.shape} is empty; it has no "
                             f"minimum or maximum")
     return return_types.aminmax(OPS["amin"](x, dim, keepdim), OPS["amax"](x, dim, keepdim))
@@ -460,7 +460,7 @@ def median(x: Any, dim: int | None = None, keepdim: bool = False) -> Any:
     x = _t(x)
     if dim is None:
         flat = x.reshape(-1)
-        if x.size == 0:  # (PyTorch's median of nothing is nan)
+        if x.numel() == 0:  # (PyTorch's median of nothing is nan)
             return OPS["sum"](flat) * np.nan
         if x.dtype.kind != "f":  # (integers and bools: the value itself, in x's dtype)
             return _kth("median", flat, (flat.shape[0] - 1) // 2, 0, False)[0]
@@ -738,6 +738,111 @@ def triu_indices(row: int, col: int, offset: int = 0) -> Tensor:
     return _tri_indices("triu_indices", row, col, offset, True)
 
 
+# -- index_add / index_copy / index_fill, masked_scatter, fmax / fmin ------------------------
+
+def _along(fn: str, x: Tensor, dim: int, index: Any, like_shape: tuple) -> tuple[int, Tensor]:
+    """(dim, a 1-D int64 index expanded to ``like_shape`` along dim) for the index_* ops."""
+    d = one_axis(fn, dim, x.ndim)
+    index = _t(index)
+    if index.ndim > 1 or index.dtype.kind not in "iu":
+        raise ShapeError(f"{fn}: index must be a 1-D tensor of integers, got shape "
+                         f"{index.shape} of {index.dtype}")
+    n = x.shape[d] if x.ndim else 1
+    idx = index.numpy().reshape(-1)
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise DimError(f"{fn}: index {idx.tolist()} is out of range for dim {d} of size {n} "
+                       f"(shape {x.shape})")
+    idx = np.where(idx < 0, idx + n, idx).astype(np.int64)
+    view = [1] * len(like_shape)
+    if like_shape:
+        view[d] = idx.size
+    return d, Tensor(np.broadcast_to(idx.reshape(view), like_shape).copy())
+
+
+def index_add(x: Any, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
+    """x with alpha · source[..., i, ...] added at x[..., index[i], ...] along ``dim``
+    (repeated indices add up). dx = grad, dsource = alpha · grad at the indices."""
+    x, source = _t(x), _t(source)
+    d = one_axis("index_add", dim, x.ndim)
+    want = x.shape[:d] + (len(_t(index).reshape(-1)),) + x.shape[d + 1:]
+    if source.shape != want:
+        raise ShapeError(f"index_add: source of shape {source.shape} must have shape {want} "
+                         f"(x {x.shape} with dim {d} the length of index)")
+    d, idx = _along("index_add", x, dim, index, source.shape)
+    return OPS["scatter_add"](x, d, idx, source if alpha == 1 else source * alpha)
+
+
+def index_copy(x: Any, dim: int, index: Any, source: Any) -> Tensor:
+    """x with x[..., index[i], ...] replaced by source[..., i, ...] along ``dim``. The
+    gradient: to x where it was not replaced, to source at the indices."""
+    x, source = _t(x), _t(source)
+    d = one_axis("index_copy", dim, x.ndim)
+    want = x.shape[:d] + (len(_t(index).reshape(-1)),) + x.shape[d + 1:]
+    if source.shape != want:
+        raise ShapeError(f"index_copy: source of shape {source.shape} must have shape "
+                         f"{want} (x {x.shape} with dim {d} the length of index)")
+    d, idx = _along("index_copy", x, dim, index, source.shape)
+    return OPS["scatter"](x, d, idx, source)
+
+
+def index_fill(x: Any, dim: int, index: Any, value: Any) -> Tensor:
+    """x with the slices at ``index`` along ``dim`` set to ``value`` (a number or a 0-d
+    tensor); their gradient is 0."""
+    x = _t(x)
+    d = one_axis("index_fill", dim, x.ndim)
+    shape = x.shape[:d] + (len(_t(index).reshape(-1)),) + x.shape[d + 1:]
+    d, idx = _along("index_fill", x, dim, index, shape)
+    mask = np.zeros(x.shape, bool)
+    np.put_along_axis(mask, idx.numpy(), True, d)
+    return OPS["where"](Tensor(mask), value, x)
+
+
+def masked_scatter(x: Any, mask: Any, source: Any) -> Tensor:
+    """x with the positions where ``mask`` (broadcast to x's shape) is True filled, in
+    row-major order, from the first elements of ``source``. The gradient: to x where the
+    mask is False, to those elements of source where it is True."""
+    x, source = _t(x), _t(source)
+    m = np.broadcast_to(np.asarray(_t(mask).numpy(), bool), x.shape)
+    k = int(m.sum())
+    if source.numel() < k:
+        raise ShapeError(f"masked_scatter: the mask selects {k} positions but source has "
+                         f"{source.numel()} elements")
+    pos = np.clip(np.cumsum(m.reshape(-1)) - 1, 0, None)
+    taken = source.reshape(-1)[Tensor(pos.astype(np.int64))] if source.numel() else \
+        Tensor(np.zeros(x.numel(), x.dtype))
+    return OPS["where"](Tensor(np.ascontiguousarray(m)), taken.reshape(x.shape), x)
+
+
+def fmax(a: Any, b: Any) -> Tensor:
+    """The elementwise maximum ignoring nan (a nan loses to a number; nan only where both
+    are). The gradient goes to a where a >= b or b is nan, else to b (all of it to a at a
+    tie, as PyTorch's)."""
+    a, b = _t(a), _t(b)
+    take_a = OPS["logical_or"](OPS["compare"](a, b, "ge"), OPS["isnan"](b))
+    return OPS["where"](take_a, a, b)
+
+
+def fmin(a: Any, b: Any) -> Tensor:
+    """The elementwise minimum ignoring nan, as :func:`fmax` (a at a tie)."""
+    a, b = _t(a), _t(b)
+    take_a = OPS["logical_or"](OPS["compare"](a, b, "le"), OPS["isnan"](b))
+    return OPS["where"](take_a, a, b)
+
+
+def signbit(x: Any) -> Tensor:
+    """Whether the sign bit is set (True for -0.0 and negative numbers; bool, no gradient)."""
+    x = _t(x)
+    return Tensor(np.signbit(x.numpy()))
+
+
+def heaviside(x: Any, values: Any) -> Tensor:
+    """0 where x < 0, 1 where x > 0, ``values`` where x == 0 (broadcast; no gradient, as
+    PyTorch's)."""
+    x, values = _t(x), _t(values)
+    return Tensor(np.heaviside(x.numpy(), values.numpy()).astype(np.result_type(x.dtype,
+                                                                                 values.dtype)))
+
+
 __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equal", "greater",
            "greater_equal", "equal", "allclose", "multiply", "divide", "subtract", "absolute",
            "clamp_min", "clamp_max", "addcmul", "addcdiv", "logit", "nan_to_num", "deg2rad",
@@ -747,4 +852,5 @@ __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equal"
            "trace", "nansum", "nanmean", "count_nonzero", "aminmax", "kthvalue", "median",
            "quantile", "diff", "tensordot", "hstack", "vstack", "row_stack", "dstack",
            "column_stack", "cross", "bincount", "unique", "searchsorted", "bucketize",
-           "tril_indices", "triu_indices"]
+           "tril_indices", "triu_indices", "index_add", "index_copy", "index_fill",
+           "masked_scatter", "fmax", "fmin", "signbit", "heaviside"]
