@@ -505,3 +505,48 @@ def test_data_is_a_tensor_sharing_memory_cut_off_from_the_graph():
     np.testing.assert_array_equal(p.numpy(), [5.0, 7.0])
     p.data = np.array([1.0, 1.0])  # numpy's spelling, an array, is accepted too
     np.testing.assert_array_equal(p.numpy(), [1.0, 1.0])
+
+
+def test_in_place_addcmul_addcdiv_index_ops_as_pytorch_and_in_a_jitted_step():
+    # a hand-written Adam as PyTorch users write it (exp_avg_sq.mul_(b2).addcmul_(g, g, ...),
+    # p.addcdiv_(m, denom, value=-lr)), eager and under tg.jit, against the same arithmetic
+    def adam_step(p, m, v, g):
+        m.mul_(0.9).add_(g, alpha=0.1)
+        v.mul_(0.999).addcmul_(g, g, value=0.001)
+        p.addcdiv_(m, v.sqrt().add_(1e-8), value=-0.01)
+        return p
+
+    rng = np.random.default_rng(0)
+    grads = [rng.standard_normal(4) for _ in range(5)]
+    results = []
+    for jitted in (False, True):
+        p, m, v = tg.tensor(np.ones(4)), tg.zeros(4, dtype=tg.float64), tg.zeros(
+            4, dtype=tg.float64)
+        step = tg.jit(lambda g, p=p, m=m, v=v: adam_step(p, m, v, g)) if jitted else \
+            (lambda g, p=p, m=m, v=v: adam_step(p, m, v, g))
+        for g in grads:
+            step(tg.tensor(g))
+        results.append(p.numpy().copy())
+    want, m, v = np.ones(4), np.zeros(4), np.zeros(4)
+    for g in grads:
+        m = m * 0.9 + 0.1 * g
+        v = v * 0.999 + 0.001 * g * g
+        want = want - 0.01 * m / (np.sqrt(v) + 1e-8)
+    np.testing.assert_allclose(results[0], want, rtol=1e-12)
+    np.testing.assert_array_equal(results[1], results[0])
+    x = tg.zeros(3, 2)
+    assert x.index_add_(0, tg.tensor([0, 2, 0]), tg.ones(3, 2)) is x
+    assert x.tolist() == [[2.0, 2.0], [0.0, 0.0], [1.0, 1.0]]  # PyTorch 2.13 gives the same
+    x.index_fill_(1, tg.tensor([0]), 9.0).index_copy_(0, tg.tensor([1]), tg.tensor([[1.0, 2.0]]))
+    assert x.tolist() == [[9.0, 2.0], [1.0, 2.0], [9.0, 1.0]]
+    x.masked_scatter_(x > 5, tg.tensor([7.0, 8.0])).clamp_min_(1.5).clamp_max_(7.5)
+    assert x.tolist() == [[7.0, 2.0], [1.5, 2.0], [7.5, 1.5]]
+    with pytest.raises(RuntimeError, match=r"addcmul_: an operand requires grad.*x = x\.addcmul"):
+        tg.zeros(2).addcmul_(tg.ones(2, requires_grad=True), tg.ones(2))
+    with pytest.raises(RuntimeError, match=r"index_add_: a leaf tensor that requires grad"):
+        tg.zeros(2, requires_grad=True).index_add_(0, tg.tensor([0]), tg.ones(1))
+
+
+def test_cuda_is_refused_with_what_to_write():
+    with pytest.raises(RuntimeError, match=r"cuda: .*runs on the CPU.*x\.to\(device\)"):
+        tg.ones(2).cuda()

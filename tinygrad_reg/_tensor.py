@@ -196,6 +196,13 @@ class Tensor:
         """Itself: everything runs on the CPU (PyTorch's ``cpu()``)."""
         return self
 
+    def cuda(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Refused: there is no CUDA device (``tg.cuda.is_available()`` is False), as
+        PyTorch refuses it without one; the error says what to write."""
+        raise RuntimeError("cuda: tinygrad_reg runs on the CPU with numpy, and "
+                           "tg.cuda.is_available() is False; write x.to(device) with device = "
+                           "tg.device('cuda' if tg.cuda.is_available() else 'cpu'), or x.cpu()")
+
     def to(self, *args: Any, dtype: Any = None, **kwargs: Any) -> Tensor:
         """PyTorch's ``to``: ``to(dtype)``, ``to(other)`` (other's dtype), ``to("cpu")``
         (itself: everything runs in numpy). Another device is a ValueError."""
@@ -407,6 +414,17 @@ class Tensor:
     def div_(self, other): return OPS["div_"](self, other)
     def clamp_(self, min=None, max=None): return OPS["clamp_"](self, min, max)  # noqa: A002
     def masked_fill_(self, mask, value): return OPS["masked_fill_"](self, mask, value)
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return OPS["addcmul_"](self, tensor1, tensor2, value=value)
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return OPS["addcdiv_"](self, tensor1, tensor2, value=value)
+    def clamp_min_(self, min): return OPS["clamp_min_"](self, min)  # noqa: A002
+    def clamp_max_(self, max): return OPS["clamp_max_"](self, max)  # noqa: A002
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return OPS["index_add_"](self, dim, index, source, alpha=alpha)
+    def index_copy_(self, dim, index, source): return OPS["index_copy_"](self, dim, index, source)
+    def index_fill_(self, dim, index, value): return OPS["index_fill_"](self, dim, index, value)
+    def masked_scatter_(self, mask, source): return OPS["masked_scatter_"](self, mask, source)
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
         return OPS["uniform_"](self, a, b, generator=generator)
     def normal_(self, mean=0.0, std=1.0, *, generator=None):

@@ -246,8 +246,67 @@ def bernoulli_(t: Tensor, p: Any = 0.5, *,
     return t
 
 
+def _from(op: str, t: Tensor, name: str, *args: Any, **kwargs: Any) -> Tensor:
+    """t's values replaced by the out-of-place op ``name``'s result (same shape and dtype),
+    in place, with ``_target``'s checks; an operand that requires grad while grad mode is on
+    is refused (the write would not be recorded in the graph)."""
+    arr = _target(t, op)
+    if mode() & GRAD and any(isinstance(a, Tensor) and a.requires_grad
+                             for a in (*args, *kwargs.values())):
+        raise RuntimeError(f"{op}: an operand requires grad, and in-place operations are not "
+                           f"recorded in the graph; write x = x.{op[:-1]}(...) instead")
+    out = OPS[name](t, *args, **kwargs)
+    if out.shape != arr.shape:
+        raise ValueError(f"{op}: the result's shape {out.shape} is not the tensor's "
+                         f"{arr.shape} (in place, the operands broadcast to the tensor)")
+    _write(op, arr, _copy, out._data.astype(arr.dtype, copy=False))
+    return t
+
+
+def addcmul_(t: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """t += value · tensor1 · tensor2, in place."""
+    return _from("addcmul_", t, "addcmul", tensor1, tensor2, value=value)
+
+
+def addcdiv_(t: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """t += value · tensor1 / tensor2, in place."""
+    return _from("addcdiv_", t, "addcdiv", tensor1, tensor2, value=value)
+
+
+def clamp_min_(t: Tensor, min: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """t = max(t, min), in place."""
+    return clamp_(t, min=min)
+
+
+def clamp_max_(t: Tensor, max: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """t = min(t, max), in place."""
+    return clamp_(t, max=max)
+
+
+def index_add_(t: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
+    """``index_add``, in place."""
+    return _from("index_add_", t, "index_add", dim, index, source, alpha=alpha)
+
+
+def index_copy_(t: Tensor, dim: int, index: Any, source: Any) -> Tensor:
+    """``index_copy``, in place."""
+    return _from("index_copy_", t, "index_copy", dim, index, source)
+
+
+def index_fill_(t: Tensor, dim: int, index: Any, value: Any) -> Tensor:
+    """``index_fill``, in place."""
+    return _from("index_fill_", t, "index_fill", dim, index, value)
+
+
+def masked_scatter_(t: Tensor, mask: Any, source: Any) -> Tensor:
+    """``masked_scatter``, in place."""
+    return _from("masked_scatter_", t, "masked_scatter", mask, source)
+
+
 __all__ = ["fill_", "zero_", "copy_", "add_", "sub_", "mul_", "div_", "clamp_",
-           "masked_fill_", "setitem", "uniform_", "normal_", "bernoulli_"]
+           "masked_fill_", "setitem", "uniform_", "normal_", "bernoulli_", "addcmul_", "addcdiv_",
+           "clamp_min_", "clamp_max_", "index_add_", "index_copy_", "index_fill_",
+           "masked_scatter_"]
 
 
 def _augmented(t: Tensor, other: Any, op: str, ufunc: np.ufunc, out_of_place: str) -> Tensor:
