@@ -7,72 +7,24 @@ Tensors (``values, indices = x.max(1)`` unpacks it) whose fields also have their
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
-
-# (class names are the ops' names, as PyTorch's; each shadows a builtin only in this module)
+from collections import namedtuple
 
 
-class max(NamedTuple):  # noqa: N801, A001
-    """``(values, indices)`` of ``max(x, dim)``."""
-
-    values: Any
-    indices: Any
-
-
-class min(NamedTuple):  # noqa: N801, A001
-    """``(values, indices)`` of ``min(x, dim)``."""
-
-    values: Any
-    indices: Any
+def _pair(op: str, fields: tuple[str, str] = ("values", "indices")) -> type:
+    cls = namedtuple(op, fields, module=__name__)
+    cls.__doc__ = f"``({', '.join(fields)})`` of ``{op}``."
+    return cls
 
 
-class sort(NamedTuple):  # noqa: N801
-    """``(values, indices)`` of ``sort``."""
-
-    values: Any
-    indices: Any
-
-
-class topk(NamedTuple):  # noqa: N801
-    """``(values, indices)`` of ``topk``."""
-
-    values: Any
-    indices: Any
-
-
-class cummax(NamedTuple):  # noqa: N801
-    """``(values, indices)`` of ``cummax``."""
-
-    values: Any
-    indices: Any
-
-
-class cummin(NamedTuple):  # noqa: N801
-    """``(values, indices)`` of ``cummin``."""
-
-    values: Any
-    indices: Any
-
-
-class kthvalue(NamedTuple):  # noqa: N801
-    """``(values, indices)`` of ``kthvalue``."""
-
-    values: Any
-    indices: Any
-
-
-class median(NamedTuple):  # noqa: N801
-    """``(values, indices)`` of ``median(x, dim)``."""
-
-    values: Any
-    indices: Any
-
-
-class aminmax(NamedTuple):  # noqa: N801
-    """``(min, max)`` of ``aminmax``."""
-
-    min: Any  # noqa: A003
-    max: Any  # noqa: A003
-
+# (the names are the ops', as PyTorch's; two shadow builtins, in this module only)
+max = _pair("max")  # noqa: A001
+min = _pair("min")  # noqa: A001
+sort = _pair("sort")
+topk = _pair("topk")
+cummax = _pair("cummax")
+cummin = _pair("cummin")
+kthvalue = _pair("kthvalue")
+median = _pair("median")
+aminmax = _pair("aminmax", ("min", "max"))
 
 __all__ = ["max", "min", "sort", "topk", "cummax", "cummin", "kthvalue", "median", "aminmax"]
