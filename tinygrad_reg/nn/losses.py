@@ -239,7 +239,9 @@ class CrossEntropy(Function):
     nan. The gradient is finite in all these cases, 0 at a -inf logit without smoothing.
     An ignored target's row gets gradient 0; when "mean" has nothing to divide by (every
     target ignored, or of weight 0) the loss is nan and the rows that were not ignored get
-    nan, as PyTorch."""
+    nan, as PyTorch. For (N, C) logits with indices, no weight and no smoothing (the common
+    case) the forward is :func:`_plain_index_target` (the same bits, fewer passes) and keeps
+    softmax(z) for a first-order backward."""
     kind = "loss"
 
     @staticmethod
