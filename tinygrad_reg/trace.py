@@ -11,6 +11,8 @@ makes ``tracer`` see the step's work through these calls, each optional on the t
 - ``leaf_grad(t, previous=None)``: backward gave leaf ``t`` its ``.grad``;
 - ``python_read(t, what)``: a Python value was read from tensor ``t`` (``item()``,
   ``bool()``...; :func:`python_read`).
+- ``index_read(t, what)``: tensor ``t``'s values chose positions an op holds as constants
+  (``x[t]``, a mask...; :func:`index_read`).
 
 Outside a trace each of these costs the caller one flag test. Two traces of one step are
 compared record by record (:func:`first_divergence`), values bound into them by their bits
@@ -84,6 +86,17 @@ def python_read(t: Any, what: str) -> None:
         _tell("python_read", t, what)
 
 
+def index_read(t: Any, what: str) -> None:
+    """Tell the tracer, if any, that the values of tensor ``t`` choose positions (``what``:
+    ``"x[t]"``, ``"masked_select's mask"``...) that the op then holds as constants. tg.jit's
+    tracer refuses it when ``t`` is an argument of the jitted function or made by its kernels
+    (a replay would keep the traced positions while the data moves on); a constant index
+    made in the function is compared between the two traces as any constant is. Outside a
+    trace this costs one flag test."""
+    if _mode.get() & TRACE:
+        _tell("index_read", t, what)
+
+
 def first_divergence(a: list, b: list, differ: Callable[[Any, Any], bool]) -> int | None:
     """Where two traces of one step part: the index of the first pair of records that
     ``differ``, the shorter length when one trace ran more records, or None when they agree
@@ -132,4 +145,5 @@ def same(a: Any, b: Any) -> bool:
 _bits = struct.Struct("<d").pack  # a float's 8 bytes
 
 
-__all__ = ["traced", "tracer", "record", "watch", "python_read", "first_divergence", "same"]
+__all__ = ["traced", "tracer", "record", "watch", "python_read", "index_read",
+           "first_divergence", "same"]

@@ -76,6 +76,7 @@ class _Recorder:
         self.watched: dict[int, Any] = {}  # modules and optimizers (see watch())
         self.produced: dict[int, str] = {}  # arrays the recorded kernels made -> the kernel
         self.fresh: set[int] = set()  # those of them that are new arrays (not written in place)
+        self.args: set[int] = set()  # ids of the arrays of the function's Tensor arguments
 
     def op(self, cls: type, inputs: tuple, attrs: dict, out: np.ndarray, ctx: Any) -> None:
         for m in modes.scope():
@@ -135,8 +136,31 @@ class _Recorder:
                        f"(return the tensor and call .item() on the result)")
 
 
+    def index_read(self, t: Tensor, what: str) -> None:
+        """Positions taken from a tensor's values (``x[t]``, a mask): refused when the tensor
+        is an argument of the jitted function (or a view of one) or made by its kernels,
+        whose values a replay does not look at again."""
+        arr = t._data
+        made = self.produced.get(id(arr))
+        base = getattr(arr, "base", None)
+        if made is None and base is not None:
+            made = self.produced.get(id(base))
+        is_arg = id(arr) in self.args or (base is not None and id(base) in self.args)
+        if made is None and not is_arg:
+            return  # (a constant of the function: the two traces compare it)
+        origin = f"the result of {made}" if made is not None else "an argument"
+        raise JitError(f"jit: {what} takes positions from the values of a tensor (shape "
+                       f"{t.shape}, {origin}) inside the jitted function: a replay would keep "
+                       f"the traced positions while the values change. Use the ops that take "
+                       f"the index as a tensor: x.index_select(dim, idx), x.gather(dim, idx), "
+                       f"tg.where(mask, x, other), x.masked_fill(mask, value), or make the "
+                       f"selection outside the jitted function")
+
+
 def _run_recorded(fn: Callable, args: tuple) -> tuple[_Recorder, Any]:
-    with traced(_Recorder()) as rec:
+    rec = _Recorder()
+    rec.args = {id(a._data) for a in args if isinstance(a, Tensor)}
+    with traced(rec) as rec:
         out = fn(*args)
     return rec, out
 

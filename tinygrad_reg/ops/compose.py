@@ -15,6 +15,7 @@ import numpy as np
 from .. import return_types
 from .._tensor import OPS, Tensor
 from ..errors import ArgumentError, DimError, DTypeError, ShapeError
+from ..trace import index_read
 from .common import dim_args, one_axis
 
 
@@ -494,6 +495,8 @@ def quantile(x: Any, q: Any, dim: int | None = None, keepdim: bool = False, *,
     if interpolation not in _INTERPOLATIONS:
         raise ArgumentError(f"quantile: interpolation={interpolation!r}; use one of "
                             f"{', '.join(_INTERPOLATIONS)}")
+    if isinstance(q, Tensor):
+        index_read(q, "quantile's q")
     qs = np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64)
     if qs.ndim > 1:
         raise ShapeError(f"quantile: q must be a float or a 1-D tensor, got shape {qs.shape}")
@@ -650,6 +653,7 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Tensor:
     if x.ndim != 1 or x.dtype.kind not in "iub":
         raise ShapeError(f"bincount: needs a 1-D tensor of integers, got shape {x.shape} of "
                          f"{x.dtype}")
+    index_read(x, "bincount")
     v = x.numpy().astype(np.int64)
     if v.size and v.min() < 0:
         raise ArgumentError(f"bincount: the values must be >= 0, got {int(v.min())}")
@@ -658,6 +662,7 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Tensor:
     w = _t(weights)
     if w.shape != x.shape:
         raise ShapeError(f"bincount: weights of shape {w.shape} must match x's {x.shape}")
+    index_read(w, "bincount's weights")
     out = np.bincount(v, w.numpy().astype(np.float64), minlength=minlength)
     return Tensor(out.astype(w.dtype if w.dtype.kind == "f" else np.float64))
 
@@ -668,6 +673,7 @@ def unique(x: Any, sorted: bool = True, return_inverse: bool = False,  # noqa: A
     along it), and when asked the inverse (where each element's value sits in the result,
     x's shape) and the counts: a Tensor, or a tuple in that order. No gradient."""
     x = _t(x)
+    index_read(x, "unique")
     a = x.numpy()
     if dim is None:
         vals, inv, counts = np.unique(a, return_inverse=True, return_counts=True)
@@ -697,6 +703,8 @@ def searchsorted(sorted_sequence: Any, values: Any, *, out_int32: bool = False,
                                 f"side 'left' or 'right'")
         right = side == "right"
     how = "right" if right else "left"
+    index_read(seq, "searchsorted's sequence")
+    index_read(vals, "searchsorted's values")
     s, v = seq.numpy(), vals.numpy()
     if s.ndim == 1:
         out = np.searchsorted(s, v, side=how)
@@ -748,6 +756,7 @@ def _along(fn: str, x: Tensor, dim: int, index: Any, like_shape: tuple) -> tuple
         raise ShapeError(f"{fn}: index must be a 1-D tensor of integers, got shape "
                          f"{index.shape} of {index.dtype}")
     n = x.shape[d] if x.ndim else 1
+    index_read(index, f"{fn}'s index")
     idx = index.numpy().reshape(-1)
     if idx.size and (idx.min() < -n or idx.max() >= n):
         raise DimError(f"{fn}: index {idx.tolist()} is out of range for dim {d} of size {n} "
@@ -801,8 +810,9 @@ def masked_scatter(x: Any, mask: Any, source: Any) -> Tensor:
     """x with the positions where ``mask`` (broadcast to x's shape) is True filled, in
     row-major order, from the first elements of ``source``. The gradient: to x where the
     mask is False, to those elements of source where it is True."""
-    x, source = _t(x), _t(source)
-    m = np.broadcast_to(np.asarray(_t(mask).numpy(), bool), x.shape)
+    x, source, mask = _t(x), _t(source), _t(mask)
+    index_read(mask, "masked_scatter's mask")
+    m = np.broadcast_to(np.asarray(mask.numpy(), bool), x.shape)
     k = int(m.sum())
     if source.numel() < k:
         raise ShapeError(f"masked_scatter: the mask selects {k} positions but source has "
@@ -832,6 +842,7 @@ def fmin(a: Any, b: Any) -> Tensor:
 def signbit(x: Any) -> Tensor:
     """Whether the sign bit is set (True for -0.0 and negative numbers; bool, no gradient)."""
     x = _t(x)
+    index_read(x, "signbit")
     return Tensor(np.signbit(x.numpy()))
 
 
@@ -839,6 +850,8 @@ def heaviside(x: Any, values: Any) -> Tensor:
     """0 where x < 0, 1 where x > 0, ``values`` where x == 0 (broadcast; no gradient, as
     PyTorch's)."""
     x, values = _t(x), _t(values)
+    index_read(x, "heaviside")
+    index_read(values, "heaviside's values")
     return Tensor(np.heaviside(x.numpy(), values.numpy()).astype(np.result_type(x.dtype,
                                                                                  values.dtype)))
 

@@ -18,6 +18,7 @@ from numpy.lib.stride_tricks import as_strided
 from .._tensor import OPS, Tensor
 from ..autograd import Function
 from ..errors import ArgumentError, DTypeError, ShapeError
+from ..trace import index_read
 from .common import one_axis
 from .shape import ScatterAlong, gather, index_select
 
@@ -402,6 +403,7 @@ def masked_select(x: Tensor, mask: Any) -> Tensor:
     if m.dtype != np.bool_:
         raise DTypeError(f"masked_select: mask must be a bool tensor, got dtype {m.dtype}; "
                          f"compare first (e.g. x > 0)")
+    index_read(m, "masked_select's mask")
     shape = np.broadcast_shapes(x.shape, m.shape)
     xb = x if x.shape == shape else x.broadcast_to(shape)
     return xb[(m if m.shape == shape else m.broadcast_to(shape)).numpy()]

@@ -24,6 +24,7 @@ from .._guard import share_version
 from .._tensor import OPS, Tensor
 from ..autograd import Function
 from ..errors import ArgumentError, DimError, NotSupportedError, ShapeError
+from ..trace import index_read
 from . import jit_rules, onnx_rules
 from .common import dim_args, normalize_axis, one_axis
 from .jit_rules import Lowered
@@ -920,6 +921,7 @@ def _plain_index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(_plain_index(i) for i in index)
     if isinstance(index, Tensor):
+        index_read(index, "x[t] with a tensor t in the index")
         return index._data.copy()
     if isinstance(index, (list, np.ndarray)):
         return np.array(index)
