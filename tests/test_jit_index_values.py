@@ -73,3 +73,17 @@ def test_index_ops_that_take_the_index_as_a_tensor_replay_correctly():
                  ([2, 2], [False, True, True]), ([1, 0], [True, False, True])):
         args = (X, tg.tensor(i), tg.tensor(m))
         assert step(*args).item() == f(*args).item()
+
+
+def test_a_constant_index_changed_in_place_between_calls_makes_the_step_trace_again():
+    # a mask the function reads from outside (a closure, a module attribute) may be written
+    # in place between calls (copy_, or through .numpy()): the replay holds only while its
+    # values are the traced ones
+    m = tg.tensor([True, True, False])
+    step = tg.jit(lambda x: x[m].sum())
+    assert [step(X).item() for _ in range(3)] == [3.0, 3.0, 3.0] and step.replays == 1
+    m.copy_(tg.tensor([False, True, True]))
+    assert [step(X).item() for _ in range(3)] == [5.0, 5.0, 5.0]  # (traced twice again)
+    assert step.traces == 4 and step.replays == 2
+    m.numpy()[0] = True
+    assert step(X).item() == 6.0 == X[m].sum().item()

@@ -77,6 +77,7 @@ class _Recorder:
         self.produced: dict[int, str] = {}  # arrays the recorded kernels made -> the kernel
         self.fresh: set[int] = set()  # those of them that are new arrays (not written in place)
         self.args: set[int] = set()  # ids of the arrays of the function's Tensor arguments
+        self.index_values: list = []  # (tensor, its values) of constant index tensors
 
     def op(self, cls: type, inputs: tuple, attrs: dict, out: np.ndarray, ctx: Any) -> None:
         for m in modes.scope():
@@ -135,7 +136,6 @@ class _Recorder:
                        f"tg.where(condition, a, b), or read it outside the jitted function "
                        f"(return the tensor and call .item() on the result)")
 
-
     def index_read(self, t: Tensor, what: str) -> None:
         """Positions taken from a tensor's values (``x[t]``, a mask): refused when the tensor
         is an argument of the jitted function (or a view of one) or made by its kernels,
@@ -146,8 +146,10 @@ class _Recorder:
         if made is None and base is not None:
             made = self.produced.get(id(base))
         is_arg = id(arr) in self.args or (base is not None and id(base) in self.args)
-        if made is None and not is_arg:
-            return  # (a constant of the function: the two traces compare it)
+        if made is None and not is_arg:  # (a constant of the function, or a tensor it reads
+            # from outside: a replay holds while its values stay the traced ones)
+            self.index_values.append((t, arr.copy()))
+            return
         origin = f"the result of {made}" if made is not None else "an argument"
         raise JitError(f"jit: {what} takes positions from the values of a tensor (shape "
                        f"{t.shape}, {origin}) inside the jitted function: a replay would keep "
@@ -328,6 +330,7 @@ class _Plan:
         self.watched = list(b.watched.values())
         self.versions = tuple(map(_version, self.watched))
         self.guards = [g for g in b.inputs.values() if id(g[1]) not in slots.b]
+        self.index_values = b.index_values
         self._generate(slots.arrays)
 
     # -- phase 1: the steps, from two traces that agree ---------------------------------
@@ -490,6 +493,9 @@ class _Plan:
         group or state replaced); otherwise the step must be traced again."""
         for t, a, requires_grad in self.guards:
             if t._data is not a or t.requires_grad != requires_grad:
+                return False
+        for t, values in self.index_values:  # (an index tensor changed in place: retrace)
+            if not same(t._data, values):
                 return False
         return tuple(map(_version, self.watched)) == self.versions
 
