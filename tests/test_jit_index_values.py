@@ -87,3 +87,23 @@ def test_a_constant_index_changed_in_place_between_calls_makes_the_step_trace_ag
     assert step.traces == 4 and step.replays == 2
     m.numpy()[0] = True
     assert step(X).item() == 6.0 == X[m].sum().item()
+
+
+def test_onnx_export_of_an_index_from_an_input_says_what_to_write():
+    # (ONNX export traces twice with other inputs and refuses an index that follows them;
+    # with dynamic_batch=False it used to advise dynamic_batch=False again)
+    import io
+    import warnings
+
+    pytest.importorskip("onnx")
+
+    class M(tg.nn.Module):
+        def forward(self, x, idx):
+            return x[idx] * 2
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(tg.onnx.ExportError, match=r"GetItem has an attribute that depends "
+                                                      r"on the input.*index_select"):
+            tg.onnx.export(M().eval(), (X, tg.tensor([0, 1])), io.BytesIO(),
+                           dynamic_batch=False)

@@ -315,9 +315,12 @@ def _map_ops(g: Builder, trace: _Trace, trace2: _Trace, names: dict[int, str],
         g.in_batched = [n in batched for n in inputs]
         if g.batch_dependent and not getattr(mapping, "follows_batch", False):
             k = next(iter(g.batch_dependent))
+            fix = ("a symbolic batch cannot follow it: export with dynamic_batch=False"
+                   if g.dynamic_batch else
+                   "the graph would hold it as a constant: compute it with ops that take the "
+                   "index as a tensor (index_select, gather, where, masked_fill)")
             raise ExportError(f"onnx.export: {cls.__name__} has an attribute that depends on "
-                              f"the input ({k}={attrs[k]!r}, then {attrs2[k]!r}); a symbolic "
-                              f"batch cannot follow it: export with dynamic_batch=False")
+                              f"the input ({k}={attrs[k]!r}, then {attrs2[k]!r}); {fix}")
         name = mapping(g, inputs, attrs, arrays, out_arr)
         names[id(out_arr)] = name
         if g.dynamic_batch and out_arr.ndim and out_arr2.ndim and \
