@@ -262,6 +262,10 @@ C.raises("addmm", lambda: T.addmm(T.ones(2), X, T.ones(4, 5)), RuntimeError)
 C.raises("view_as", lambda: X.t().view_as(T.ones(12)), RuntimeError)
 
 C.raises("diff", lambda: T.tensor(1.0).diff(), RuntimeError)
+C.raises("tril_indices", lambda: T.tril_indices(-1, 2), RuntimeError)
+C.pin("inner", lambda: T.inner(T.ones(2, 0), T.ones(3, 0)), ("float32", [[0.0] * 3] * 2))
+C.pin("tensordot", lambda: T.tensordot(T.ones(2, 0), T.ones(0, 3), dims=1),
+      ("float32", [[0.0] * 3] * 2))  # (PyTorch 2.13: zeros of shape (2, 3), as here)
 C.raises("tensordot", lambda: T.tensordot(T.ones(2, 3), T.ones(2, 3), dims=1), RuntimeError)
 C.raises("cross", lambda: T.cross(T.ones(2, 2), T.ones(2, 2)), RuntimeError)
 C.raises("bincount", lambda: T.tensor([1.0, 2.0]).bincount(), RuntimeError)

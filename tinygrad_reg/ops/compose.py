@@ -4,10 +4,15 @@ comparisons by name (``x.eq(y)``, ``x.gt(0)``), ``view_as``, ``movedim``, ``narr
 
 No op class of its own here: each function is written with the ops of the other families,
 so its gradient (and every higher derivative) is theirs. Where a selection is made (median,
-kthvalue, quantile), the gradient goes to the selected elements, as PyTorch's."""
+kthvalue, quantile), the gradient goes to the selected elements, as PyTorch's. The counting
+and searching ones (bincount, unique, searchsorted, bucketize, signbit, heaviside,
+tril_indices) have no gradient, as PyTorch's, and compute in numpy; those that take positions
+from a tensor's values tell a running trace so (:func:`~tinygrad_reg.trace.index_read`), and
+tg.jit refuses them when the positions could change between calls."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -311,8 +316,9 @@ def inner(a: Any, b: Any) -> Tensor:
         return a * b
     if a.shape[-1] != b.shape[-1]:
         raise ShapeError(f"inner: the last dims of shapes {a.shape} and {b.shape} differ")
-    k = a.shape[-1]
-    out = OPS["matmul"](a.reshape(-1, k), b.reshape(-1, k).T)
+    k = a.shape[-1]  # (row counts spelled out: -1 cannot stand for them when k is 0)
+    out = OPS["matmul"](a.reshape(math.prod(a.shape[:-1]), k),
+                        b.reshape(math.prod(b.shape[:-1]), k).T)
     return out.reshape(a.shape[:-1] + b.shape[:-1])
 
 
@@ -583,9 +589,10 @@ def tensordot(a: Any, b: Any, dims: Any = 2) -> Tensor:
                          f"{b.shape} do not pair up")
     ra = [i for i in range(a.ndim) if i not in da]
     rb = [j for j in range(b.ndim) if j not in db]
-    k = int(np.prod([a.shape[i] for i in da]))
-    am = OPS["permute"](a, tuple(ra + da)).reshape(-1, k) if a.ndim else a.reshape(1, 1)
-    bm = OPS["permute"](b, tuple(db + rb)).reshape(k, -1) if b.ndim else b.reshape(1, 1)
+    k = math.prod(a.shape[i] for i in da)
+    m, n = math.prod(a.shape[i] for i in ra), math.prod(b.shape[j] for j in rb)
+    am = OPS["permute"](a, tuple(ra + da)).reshape(m, k) if a.ndim else a.reshape(1, 1)
+    bm = OPS["permute"](b, tuple(db + rb)).reshape(k, n) if b.ndim else b.reshape(1, 1)
     out = OPS["matmul"](am, bm)
     return out.reshape(tuple(a.shape[i] for i in ra) + tuple(b.shape[j] for j in rb))
 
@@ -730,6 +737,8 @@ def bucketize(x: Any, boundaries: Any, *, out_int32: bool = False,
 
 
 def _tri_indices(fn: str, row: int, col: int, offset: int, upper: bool) -> Tensor:
+    if row < 0 or col < 0:
+        raise ArgumentError(f"{fn}: row and col must be >= 0, got row={row}, col={col}")
     mask = np.triu(np.ones((row, col), bool), offset) if upper else \
         np.tril(np.ones((row, col), bool), offset)
     return Tensor(np.stack(np.nonzero(mask)).astype(np.int64).reshape(2, -1))
