@@ -132,6 +132,20 @@ def execute_tour(work: str):
     return nb
 
 
+def _joined_streams(outputs: list) -> list:
+    """A cell's outputs with consecutive pieces of one stream joined: how a cell's printing
+    arrives in pieces depends on timing, so the page must not."""
+    joined: list = []
+    for o in outputs:
+        last = joined[-1] if joined else None
+        if o.get("output_type") == "stream" and last is not None and \
+                last.get("output_type") == "stream" and last.get("name") == o.get("name"):
+            joined[-1] = {**last, "text": last["text"] + o["text"]}
+        else:
+            joined.append(o)
+    return joined
+
+
 def tour_markdown(nb) -> tuple[str, dict[str, bytes]]:
     """docs/tour.md from an executed notebook: its markdown cells as they are, its code cells
     as python blocks, text output as text blocks right after them, pictures as files (name ->
@@ -146,7 +160,7 @@ def tour_markdown(nb) -> tuple[str, dict[str, bytes]]:
             continue
         parts.append("<!-- not run by tests/test_docs.py: the notebook itself is run by "
                      "tests/test_notebook.py -->\n```python\n" + cell.source.strip() + "\n```\n")
-        for j, o in enumerate(cell.outputs):
+        for j, o in enumerate(_joined_streams(cell.outputs)):
             data = o.get("data", {})
             if "image/svg+xml" in data:
                 name = f"cell{i}_{j}.svg"
